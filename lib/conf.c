@@ -1,0 +1,111 @@
+/*
+ * conf.c: environment configuration with defaults.  Values are validated
+ * here, so a typo in RELAIS_THREADS stops the program at start-up instead
+ * of surfacing under load.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "conf.h"
+#include "limits.h"
+#include "log.h"
+
+static struct rl_conf	 conf;
+static char		 conf_upstream[256];
+
+static void	upstream_name(void);
+const struct rl_conf	*rl_conf = &conf;
+
+static const char *
+env(const char *name, const char *def)
+{
+	const char	*v = getenv(name);
+
+	return v != NULL && *v != '\0' ? v : def;
+}
+
+enum rl_err
+rl_conf_load(int default_threads, struct rl_error *e)
+{
+	const char		*v;
+	char			*end;
+	long			 n;
+	enum rl_loglevel	 l;
+
+	conf.database_url = env("RELAIS_DATABASE_URL", "dbname=relais");
+	conf.openai_base_url = env("RELAIS_OPENAI_BASE_URL",
+	    "https://api.openai.com/v1");
+	conf.openai_api_key = env("RELAIS_OPENAI_API_KEY", "");
+	conf.secret_key_file = env("RELAIS_SECRET_KEY_FILE",
+	    "/etc/relais/secret.key");
+	conf.tmpdir = env("RELAIS_TMPDIR", env("TMPDIR", "/tmp"));
+
+	conf.threads = default_threads > 0 ? default_threads :
+	    RL_THREADS_DEFAULT;
+	if ((v = getenv("RELAIS_THREADS")) != NULL && *v != '\0') {
+		errno = 0;
+		n = strtol(v, &end, 10);
+		if (errno != 0 || *end != '\0' || n < 1 || n > RL_THREADS_MAX)
+			return rl_error_set(e, RL_EINVAL,
+			    "RELAIS_THREADS: want 1 to %d, got \"%s\"",
+			    RL_THREADS_MAX, v);
+		conf.threads = (int)n;
+	}
+
+	l = RL_LOG_INFO;
+	if ((v = getenv("RELAIS_LOG_LEVEL")) != NULL && *v != '\0' &&
+	    rl_log_parselevel(v, &l) == -1)
+		return rl_error_set(e, RL_EINVAL, "RELAIS_LOG_LEVEL: want "
+		    "error, warn, info or debug, got \"%s\"", v);
+	conf.log_level = (int)l;
+	rl_log_setlevel(l);
+	upstream_name();
+	return RL_OK;
+}
+
+/*
+ * What /api/health reports as the upstream: "openai" for OpenAI itself,
+ * "fake" for a loopback server (the test upstream), else the host name.
+ * Computed once at load time, so readers on any thread see a fixed string.
+ */
+static void
+upstream_name(void)
+{
+	const char	*p, *end;
+	size_t		 len;
+
+	(void)snprintf(conf_upstream, sizeof(conf_upstream), "unknown");
+	if ((p = strstr(conf.openai_base_url, "://")) == NULL)
+		return;
+	p += 3;
+	if (*p == '[')
+		end = p + strcspn(p, "]") + 1;
+	else
+		end = p + strcspn(p, ":/");
+	len = (size_t)(end - p);
+	if (len == 0 || len >= sizeof(conf_upstream))
+		return;
+	if (len == strlen("api.openai.com") &&
+	    strncasecmp(p, "api.openai.com", len) == 0)
+		(void)snprintf(conf_upstream, sizeof(conf_upstream), "openai");
+	else if (strncmp(p, "127.", 4) == 0 || (len == 9 &&
+	    strncasecmp(p, "localhost", 9) == 0) || (len == 5 &&
+	    strncmp(p, "[::1]", 5) == 0))
+		(void)snprintf(conf_upstream, sizeof(conf_upstream), "fake");
+	else
+		(void)snprintf(conf_upstream, sizeof(conf_upstream), "%.*s",
+		    (int)len, p);
+}
+
+const char *
+rl_conf_upstream_name(void)
+{
+
+	return conf_upstream;
+}

@@ -1,0 +1,27 @@
+/*
+ * conf.h: settings read once from the environment at start-up, then
+ * read-only for the life of the process.  docs/configuration.md documents
+ * every variable.
+ */
+#ifndef RL_CONF_H
+#define RL_CONF_H
+
+#include "relais.h"
+
+struct rl_conf {
+	const char	*database_url;	/* RELAIS_DATABASE_URL */
+	const char	*openai_base_url; /* RELAIS_OPENAI_BASE_URL */
+	const char	*openai_api_key; /* RELAIS_OPENAI_API_KEY, may be "" */
+	const char	*secret_key_file; /* RELAIS_SECRET_KEY_FILE */
+	const char	*tmpdir;	/* RELAIS_TMPDIR */
+	int		 threads;	/* RELAIS_THREADS */
+	int		 log_level;	/* RELAIS_LOG_LEVEL, enum rl_loglevel */
+};
+
+/* The process-wide configuration, valid after rl_conf_load(). */
+extern const struct rl_conf	*rl_conf;
+
+enum rl_err	 rl_conf_load(int default_threads, struct rl_error *);
+const char	*rl_conf_upstream_name(void);
+
+#endif

@@ -1,0 +1,44 @@
+/*
+ * db.h: PostgreSQL access (db.c is the only file that includes
+ * <libpq-fe.h>).  Each thread has its own connection, opened on first use
+ * and reopened after PostgreSQL restarts.  Statements are always
+ * parameterised ($1, $2...): SQL text is a constant, values travel apart.
+ */
+#ifndef RL_DB_H
+#define RL_DB_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "relais.h"
+
+struct rl_dbres;
+
+enum rl_err	 rl_db_exec(const char *sql, int nparams,
+		    const char *const *params, struct rl_dbres **,
+		    struct rl_error *);
+int		 rl_dbres_rows(const struct rl_dbres *);
+int		 rl_dbres_cols(const struct rl_dbres *);
+const char	*rl_dbres_get(const struct rl_dbres *, int, int);
+int		 rl_dbres_isnull(const struct rl_dbres *, int, int);
+long long	 rl_dbres_affected(const struct rl_dbres *);
+void		 rl_dbres_free(struct rl_dbres *);
+
+enum rl_err	 rl_db_json(const char *sql, int nparams,
+		    const char *const *params, json_t **, struct rl_error *);
+enum rl_err	 rl_db_begin(struct rl_error *);
+enum rl_err	 rl_db_commit(struct rl_error *);
+void		 rl_db_rollback(void);
+
+enum rl_err	 rl_db_ping(struct rl_error *);
+enum rl_err	 rl_db_schema_version(int *, struct rl_error *);
+enum rl_err	 rl_db_check_schema(int, struct rl_error *);
+
+enum rl_err	 rl_db_listen(const char *, struct rl_error *);
+enum rl_err	 rl_db_wait_notify(int, char **, char **, struct rl_error *);
+
+enum rl_err	 rl_db_exec_script(const char *, struct rl_error *);
+void		 rl_db_disconnect(void);
+
+#endif

@@ -1,0 +1,129 @@
+/*
+ * err.c: the error table.  Each rl_err has one stable token, one HTTP status
+ * and one default text; resp.c reads this table and nothing else decides a
+ * status for an error.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "relais.h"
+
+static const struct {
+	const char	*token;
+	int		 status;
+	const char	*text;
+} errs[RL_ERR__MAX] = {
+	[RL_OK] =		{ "ok", 200, "success" },
+	[RL_ENOMEM] =		{ "out_of_memory", 500, "out of memory" },
+	[RL_EINVAL] =		{ "bad_request", 400, "malformed request" },
+	[RL_EJSON] =		{ "invalid_json", 400, "request body is not valid JSON" },
+	[RL_EFORM] =		{ "invalid_form", 400, "malformed form data" },
+	[RL_EAUTH] =		{ "unauthorized", 401, "authentication required" },
+	[RL_EFORBIDDEN] =	{ "forbidden", 403, "not allowed" },
+	[RL_ENOTFOUND] =	{ "not_found", 404, "not found" },
+	[RL_EMETHOD] =		{ "method_not_allowed", 405, "method not allowed" },
+	[RL_ECONFLICT] =	{ "conflict", 409, "conflict" },
+	[RL_ETOOBIG] =		{ "payload_too_large", 413, "payload too large" },
+	[RL_EMEDIA] =		{ "unsupported_media_type", 415, "unsupported content type" },
+	[RL_EVALIDATION] =	{ "validation_error", 422, "validation failed" },
+	[RL_ERATELIMIT] =	{ "rate_limited", 429, "too many requests" },
+	[RL_ECREDITS] =		{ "insufficient_credits", 402, "insufficient credits" },
+	[RL_EDBDOWN] =		{ "db_unavailable", 503, "database unavailable" },
+	[RL_EDB] =		{ "db_error", 500, "database error" },
+	[RL_EUPSTREAM] =	{ "upstream_error", 502, "upstream error" },
+	[RL_ETIMEOUT] =		{ "timeout", 504, "timed out" },
+	[RL_EUNAVAIL] =		{ "unavailable", 503, "temporarily unavailable" },
+	[RL_EIO] =		{ "io_error", 500, "input/output error" },
+	[RL_EGONE] =		{ "client_gone", 499, "client closed the connection" },
+	[RL_EINTERNAL] =	{ "internal_error", 500, "internal error" },
+};
+
+static int
+valid(enum rl_err e)
+{
+
+	return (int)e >= 0 && e < RL_ERR__MAX;
+}
+
+const char *
+rl_strerror(enum rl_err e)
+{
+
+	return valid(e) ? errs[e].text : "unknown error";
+}
+
+const char *
+rl_err_token(enum rl_err e)
+{
+
+	return valid(e) ? errs[e].token : "internal_error";
+}
+
+int
+rl_err_status(enum rl_err e)
+{
+
+	return valid(e) ? errs[e].status : 500;
+}
+
+/* The inverse, for statuses an upstream or a test hands us. */
+enum rl_err
+rl_err_from_status(int status)
+{
+	int	 i;
+
+	for (i = 1; i < RL_ERR__MAX; i++)
+		if (errs[i].status == status)
+			return (enum rl_err)i;
+	return status >= 500 ? RL_EINTERNAL : RL_EINVAL;
+}
+
+enum rl_err
+rl_error_setv(struct rl_error *e, enum rl_err code, const char *fmt,
+    va_list ap)
+{
+
+	if (e == NULL)
+		return code;
+	e->code = code;
+	e->where[0] = '\0';
+	if (fmt == NULL)
+		(void)snprintf(e->msg, sizeof(e->msg), "%s", rl_strerror(code));
+	else
+		(void)vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	return code;
+}
+
+/* Fill e (when not NULL) and return code, so callers can write
+ * "return rl_error_set(e, RL_EINVAL, ...)". */
+enum rl_err
+rl_error_set(struct rl_error *e, enum rl_err code, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	code = rl_error_setv(e, code, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+void
+rl_error_where(struct rl_error *e, const char *where)
+{
+
+	if (e != NULL)
+		(void)snprintf(e->where, sizeof(e->where), "%s", where);
+}
+
+void
+rl_error_clear(struct rl_error *e)
+{
+
+	if (e == NULL)
+		return;
+	e->code = RL_OK;
+	e->msg[0] = '\0';
+	e->where[0] = '\0';
+}

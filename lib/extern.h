@@ -1,0 +1,44 @@
+/*
+ * extern.h: prototypes shared between lib modules but not part of what
+ * programs use.  Nothing under cgi-bin/ includes this file
+ * (tests/check-includes.sh enforces it).
+ */
+#ifndef RL_EXTERN_H
+#define RL_EXTERN_H
+
+#include <sys/types.h>
+
+#include "relais.h"
+
+struct rl_req;
+struct rl_sse;
+
+/*
+ * How a request talks to its client: a FastCGI stream or CGI's stdio.
+ * write and flush return 0 or -1 (client gone); read returns bytes read, 0
+ * at end of body, -1 on error.
+ */
+struct rl_io {
+	int		(*write)(void *, const void *, size_t);
+	int		(*flush)(void *);
+	ssize_t		(*read)(void *, void *, size_t);
+	int		(*gone)(void *);
+	void		*ctx;
+};
+
+/* One pending response header. */
+struct rl_resp_hdr {
+	struct rl_resp_hdr	*next;
+	const char		*name;
+	const char		*val;
+};
+
+/* sse.c: runtime closes a stream the handler left open. */
+void	rl_sse_release(struct rl_req *);
+
+/* auth.c: resolve the credentials of a request (issue #3 adds schemes). */
+enum rl_err	rl_auth_resolve(struct rl_req *, struct rl_error *);
+
+long long	rl_now_us(void);
+
+#endif

@@ -1,0 +1,621 @@
+/*
+ * fcgi.c: the program runtime, and the only file that includes <fcgiapp.h>.
+ *
+ * Start-up follows slowcgi's fixed order: options, configuration, route
+ * table check, database schema check, program hook, socket, threads.  Each
+ * worker thread accepts one FastCGI request at a time and runs it through
+ * serve(), which does everything a route row declares (lookup, auth, body
+ * limit, body parsing) before the handler runs.  Without a FastCGI socket
+ * the same binary answers one CGI request from its environment and stdio.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+
+#include "arena.h"
+#include "conf.h"
+#include "db.h"
+#include "extern.h"
+#include "fcgi.h"
+#include "limits.h"
+#include "log.h"
+#include "multipart.h"
+#include "req.h"
+#include "resp.h"
+#include "sse.h"
+
+/* Seconds in-flight requests get to finish after SIGTERM. */
+#define SHUTDOWN_GRACE_SEC	10
+
+extern char	**environ;
+
+static const struct rl_program	*prog;
+static int			 listenfd = -1;
+static pthread_mutex_t		 accept_mu = PTHREAD_MUTEX_INITIALIZER;
+static atomic_int		 active;
+static atomic_int		 stopping;
+
+long long
+rl_now_us(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* FastCGI side of struct rl_io. */
+
+static int
+fcgi_write(void *ctx, const void *buf, size_t len)
+{
+	FCGX_Request	*r = ctx;
+
+	if (len > INT32_MAX)
+		return -1;
+	return FCGX_PutStr(buf, (int)len, r->out) == (int)len ? 0 : -1;
+}
+
+static int
+fcgi_flush(void *ctx)
+{
+	FCGX_Request	*r = ctx;
+
+	return FCGX_FFlush(r->out) == 0 ? 0 : -1;
+}
+
+static ssize_t
+fcgi_read(void *ctx, void *buf, size_t len)
+{
+	FCGX_Request	*r = ctx;
+	int		 n;
+
+	if (len > INT32_MAX)
+		len = INT32_MAX;
+	n = FCGX_GetStr(buf, (int)len, r->in);
+	if (n == 0 && FCGX_GetError(r->in) != 0)
+		return -1;
+	return n;
+}
+
+/*
+ * nginx closes the FastCGI connection when its client goes away (we run with
+ * fastcgi_keep_conn off), so a hang-up on the socket means the client left.
+ */
+static int
+fcgi_gone(void *ctx)
+{
+	FCGX_Request	*r = ctx;
+	struct pollfd	 pfd;
+
+	pfd.fd = r->ipcFd;
+	pfd.events = POLLRDHUP;
+	pfd.revents = 0;
+	if (poll(&pfd, 1, 0) == 1 &&
+	    (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)))
+		return 1;
+	return 0;
+}
+
+/* CGI side of struct rl_io. */
+
+static int
+cgi_write(void *ctx, const void *buf, size_t len)
+{
+
+	return fwrite(buf, 1, len, stdout) == len ? 0 : -1;
+}
+
+static int
+cgi_flush(void *ctx)
+{
+
+	return fflush(stdout) == 0 ? 0 : -1;
+}
+
+static ssize_t
+cgi_read(void *ctx, void *buf, size_t len)
+{
+	size_t	 n;
+
+	n = fread(buf, 1, len, stdin);
+	if (n == 0 && ferror(stdin))
+		return -1;
+	return (ssize_t)n;
+}
+
+static int
+cgi_gone(void *ctx)
+{
+
+	return 0;
+}
+
+/* Body reading. */
+
+struct bodyreader {
+	struct rl_io	*io;
+	size_t		 left;	/* bytes the client announced and we await */
+};
+
+static ssize_t
+body_read(void *arg, void *buf, size_t len)
+{
+	struct bodyreader	*br = arg;
+	ssize_t			 n;
+
+	if (br->left == 0)
+		return 0;
+	if (len > br->left)
+		len = br->left;
+	if ((n = br->io->read(br->io->ctx, buf, len)) > 0)
+		br->left -= (size_t)n;
+	return n;
+}
+
+/* Read a whole body of clen bytes into the arena (clen already capped). */
+static enum rl_err
+read_all(struct rl_req *req, size_t clen, char **out, struct rl_error *e)
+{
+	struct bodyreader	 br = { req->io, clen };
+	char			*buf;
+	size_t			 off = 0;
+	ssize_t			 n;
+
+	if ((buf = rl_arena_alloc(req->arena, clen + 1)) == NULL)
+		return rl_error_set(e, RL_ENOMEM, NULL);
+	while (off < clen) {
+		if ((n = body_read(&br, buf + off, clen - off)) <= 0)
+			return rl_error_set(e, RL_EINVAL,
+			    "request body truncated at %zu of %zu bytes",
+			    off, clen);
+		off += (size_t)n;
+	}
+	buf[clen] = '\0';
+	*out = buf;
+	return RL_OK;
+}
+
+/* Does the Content-Type's media type (before ';') equal want? */
+static int
+is_type(const char *ctype, const char *want)
+{
+	size_t	 n = strcspn(ctype, "; \t");
+
+	return n == strlen(want) && strncasecmp(ctype, want, n) == 0;
+}
+
+static enum rl_err
+read_body(struct rl_req *req, struct rl_error *e)
+{
+	const struct rl_route	*rt = req->route;
+	const char		*cl;
+	char			*end, *buf;
+	unsigned long long	 clen = 0;
+	size_t			 max;
+	struct bodyreader	 br;
+	enum rl_err		 err;
+
+	if ((cl = rl_req_env(req, "CONTENT_LENGTH")) != NULL && *cl != '\0') {
+		errno = 0;
+		clen = strtoull(cl, &end, 10);
+		if (errno != 0 || *end != '\0' || *cl == '-')
+			return rl_error_set(e, RL_EINVAL,
+			    "bad Content-Length");
+	}
+	if (clen == 0 || (rt->flags & RL_ROUTE_BODY) == 0)
+		return RL_OK;	/* a body the route does not take is ignored */
+
+	max = rt->body_max != 0 ? rt->body_max :
+	    (rt->flags & RL_ROUTE_MULTIPART) ? RL_UPLOAD_MAX : RL_BODY_MAX;
+	if (clen > max)
+		return rl_error_set(e, RL_ETOOBIG, "request body of %llu "
+		    "bytes exceeds the %zu byte limit", clen, max);
+
+	if ((rt->flags & RL_ROUTE_JSON) &&
+	    (is_type(req->ctype, "application/json") ||
+	    ((rt->flags & RL_ROUTE_FORM) == 0 && *req->ctype == '\0'))) {
+		if ((err = read_all(req, clen, &buf, e)) != RL_OK)
+			return err;
+		return rl_json_parse(buf, clen, &req->json, e);
+	}
+	if ((rt->flags & RL_ROUTE_FORM) &&
+	    is_type(req->ctype, "application/x-www-form-urlencoded")) {
+		if ((err = read_all(req, clen, &buf, e)) != RL_OK)
+			return err;
+		return rl_urlencoded_parse(req->arena, buf, clen, '&',
+		    &req->formv, &req->nform, e);
+	}
+	if ((rt->flags & RL_ROUTE_MULTIPART) &&
+	    is_type(req->ctype, "multipart/form-data")) {
+		br.io = req->io;
+		br.left = clen;
+		return rl_multipart_collect(req->arena, req->ctype, body_read,
+		    &br, max, rl_conf->tmpdir, &req->formv, &req->nform,
+		    &req->uploads, &req->nupload, e);
+	}
+	return rl_error_set(e, RL_EMEDIA, "Content-Type \"%s\" is not "
+	    "accepted here (want %s%s%s)", req->ctype,
+	    (rt->flags & RL_ROUTE_JSON) ? "application/json " : "",
+	    (rt->flags & RL_ROUTE_FORM) ?
+	    "application/x-www-form-urlencoded " : "",
+	    (rt->flags & RL_ROUTE_MULTIPART) ? "multipart/form-data" : "");
+}
+
+/* nginx's $request_id, else a client's X-Request-Id, else our own. */
+static void
+request_id(struct rl_req *req)
+{
+	static atomic_ullong	 counter;
+	const char		*id;
+
+	if (((id = rl_req_env(req, "REQUEST_ID")) != NULL ||
+	    (id = rl_req_header(req, "X-Request-Id")) != NULL) &&
+	    *id != '\0' && strlen(id) < sizeof(req->id) &&
+	    strspn(id, "0123456789abcdefABCDEF-") == strlen(id)) {
+		memcpy(req->id, id, strlen(id) + 1);
+		return;
+	}
+	(void)snprintf(req->id, sizeof(req->id), "%08x%016llx",
+	    (unsigned)getpid(), (unsigned long long)atomic_fetch_add(&counter,
+	    1));
+}
+
+static const char *
+request_path(struct rl_req *req)
+{
+	const char	*p, *uri;
+
+	if ((p = rl_req_env(req, "DOCUMENT_URI")) != NULL && *p != '\0')
+		return p;
+	if ((p = rl_req_env(req, "PATH_INFO")) != NULL && *p != '\0')
+		return p;
+	if ((uri = rl_req_env(req, "REQUEST_URI")) != NULL && *uri != '\0')
+		return rl_arena_strndup(req->arena, uri, strcspn(uri, "?"));
+	return "/";
+}
+
+static int
+role_ok(unsigned int flags, const struct rl_user *u)
+{
+
+	if (flags & RL_ROUTE_ADMIN)
+		return u->role == RL_ROLE_ADMIN;
+	if (flags & RL_ROUTE_COORDO)
+		return u->role == RL_ROLE_ADMIN || u->role == RL_ROLE_COORDO;
+	return 1;
+}
+
+/* Everything the route row declares, before the handler runs. */
+static enum rl_err
+prepare(struct rl_req *req, struct rl_error *e)
+{
+	struct rl_param	 params[RL_ROUTE_MAX_PARAMS];
+	const char	*cookie;
+	size_t		 i, np;
+	enum rl_err	 err;
+
+	request_id(req);
+	if ((req->method = rl_req_env(req, "REQUEST_METHOD")) == NULL)
+		req->method = "GET";
+	req->path = request_path(req);
+	if ((req->query = rl_req_env(req, "QUERY_STRING")) == NULL)
+		req->query = "";
+	if ((req->ctype = rl_req_env(req, "CONTENT_TYPE")) == NULL)
+		req->ctype = "";
+	if (req->path == NULL)
+		return rl_error_set(e, RL_ENOMEM, NULL);
+	if (strlen(req->path) > RL_URI_MAX || strlen(req->query) > RL_URI_MAX)
+		return rl_error_set(e, RL_EINVAL, "request URI too long");
+
+	err = rl_route_match(prog->routes, prog->nroutes, req->method,
+	    req->path, &req->route, params, &np);
+	if (err == RL_EMETHOD)
+		return rl_error_set(e, err, "%s is not allowed on %s",
+		    req->method, req->path);
+	if (err != RL_OK)
+		return rl_error_set(e, err, "no route for %s", req->path);
+	for (i = 0; i < np; i++) {
+		req->params[i].key = rl_arena_strndup(req->arena,
+		    params[i].name, params[i].namelen);
+		req->params[i].val = rl_arena_strndup(req->arena,
+		    params[i].val, params[i].len);
+		req->params[i].len = params[i].len;
+		if (req->params[i].key == NULL || req->params[i].val == NULL)
+			return rl_error_set(e, RL_ENOMEM, NULL);
+	}
+	req->nparams = np;
+
+	if ((err = rl_urlencoded_parse(req->arena, req->query,
+	    strlen(req->query), '&', &req->queryv, &req->nquery, e)) != RL_OK)
+		return err;
+	if ((cookie = rl_req_env(req, "HTTP_COOKIE")) != NULL &&
+	    (err = rl_cookies_parse(req->arena, cookie, &req->cookiev,
+	    &req->ncookie, e)) != RL_OK)
+		return err;
+
+	if (req->route->flags & (RL_ROUTE_AUTH | RL_ROUTE_ADMIN |
+	    RL_ROUTE_COORDO)) {
+		if ((err = rl_auth_resolve(req, e)) != RL_OK)
+			return err;
+		if (req->user == NULL)
+			return rl_error_set(e, RL_EAUTH,
+			    "authentication required");
+		if (!role_ok(req->route->flags, req->user))
+			return rl_error_set(e, RL_EFORBIDDEN,
+			    "your role may not use %s", req->route->pattern);
+	}
+	return read_body(req, e);
+}
+
+/* One request, start to finish. */
+static void
+serve(char **env, struct rl_io *io)
+{
+	static const char	 oom[] = "Status: 500 Internal Server Error\r\n"
+	    "Content-Type: application/json\r\n\r\n{\"error\":{\"code\":"
+	    "\"out_of_memory\",\"message\":\"out of memory\"}}";
+	struct rl_req		 req;
+	struct rl_error		 e;
+	enum rl_err		 err;
+
+	memset(&req, 0, sizeof(req));
+	rl_error_clear(&e);
+	req.start_us = rl_now_us();
+	req.env = env;
+	req.io = io;
+	if ((req.arena = rl_arena_new()) == NULL) {
+		(void)io->write(io->ctx, oom, sizeof(oom) - 1);
+		return;
+	}
+
+	if ((err = prepare(&req, &e)) == RL_OK)
+		err = req.route->handler(&req, &e);
+	if (err != RL_OK && e.code == RL_OK)
+		(void)rl_error_set(&e, err, NULL);
+	if (err == RL_OK && !rl_resp_sent(&req))
+		err = rl_error_set(&e, RL_EINTERNAL,
+		    "the handler sent no answer");
+	if (err != RL_OK && !rl_resp_sent(&req))
+		(void)rl_resp_error(&req, &e);
+
+	rl_sse_release(&req);
+	(void)io->flush(io->ctx);
+	rl_log_request(req.id, req.method != NULL ? req.method : "-",
+	    req.path != NULL ? req.path : "-",
+	    req.route != NULL ? req.route->pattern : NULL,
+	    err == RL_EGONE ? 499 : req.status, rl_now_us() - req.start_us,
+	    err != RL_OK ? e.msg : NULL);
+	json_decref(req.json);
+	rl_multipart_unlink(req.uploads, req.nupload);
+	rl_arena_free(req.arena);
+}
+
+static void *
+worker(void *arg)
+{
+	FCGX_Request	 r;
+	struct rl_io	 io = { fcgi_write, fcgi_flush, fcgi_read, fcgi_gone,
+			    NULL };
+	int		 rc;
+
+	(void)arg;
+	if (FCGX_InitRequest(&r, listenfd, 0) != 0) {
+		rl_log_error("FCGX_InitRequest failed");
+		return NULL;
+	}
+	io.ctx = &r;
+	for (;;) {
+		pthread_mutex_lock(&accept_mu);
+		rc = atomic_load(&stopping) ? -1 : FCGX_Accept_r(&r);
+		pthread_mutex_unlock(&accept_mu);
+		if (rc < 0)
+			break;
+		atomic_fetch_add(&active, 1);
+		serve(r.envp, &io);
+		FCGX_Finish_r(&r);
+		atomic_fetch_sub(&active, 1);
+	}
+	FCGX_Free(&r, 1);
+	return NULL;
+}
+
+/* Create the unix socket, readable and writable by nginx's user. */
+static int
+open_socket(const char *path)
+{
+	struct sockaddr_un	 sun;
+	int			 fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		rl_log_error("socket path too long: %s", path);
+		return -1;
+	}
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+		rl_log_error("socket: %s", strerror(errno));
+		return -1;
+	}
+	(void)unlink(path);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
+	    chmod(path, 0666) == -1 || listen(fd, RL_LISTEN_BACKLOG) == -1) {
+		rl_log_error("%s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void
+usage(void)
+{
+
+	fprintf(stderr, "usage: %s [-h] [-s socket]\n", prog->name);
+}
+
+/* Reject a broken route table at start-up, not at the first request. */
+static int
+check_routes(void)
+{
+	size_t	 i;
+
+	for (i = 0; i < prog->nroutes; i++) {
+		if (!rl_route_pattern_valid(prog->routes[i].pattern)) {
+			rl_log_error("route %s: bad pattern",
+			    prog->routes[i].pattern);
+			return -1;
+		}
+		/* Schema validation arrives with the schema module (#5). */
+		if (prog->routes[i].schema != NULL) {
+			rl_log_error("route %s names schema %s but this build "
+			    "has no schema validator",
+			    prog->routes[i].pattern, prog->routes[i].schema);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+serve_fastcgi(const char *sockpath)
+{
+	pthread_attr_t	 attr;
+	pthread_t	*tids;
+	sigset_t	 set;
+	struct rl_error	 e;
+	int		 i, sig, n = 0, waited;
+	char		*hb;
+
+	if (sockpath != NULL && (listenfd = open_socket(sockpath)) == -1)
+		return 1;
+	if (sockpath == NULL)
+		listenfd = 0;	/* inherited from a spawner, as FastCGI says */
+	if (FCGX_Init() != 0) {
+		rl_log_error("FCGX_Init failed");
+		return 1;
+	}
+	/* Signals go to the main thread only, through sigwait. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+	/* Tests shorten the heartbeat; anything unparsable keeps the default. */
+	hb = getenv("RELAIS_SSE_HEARTBEAT_SEC");
+	if (rl_sse_heartbeat_start(hb != NULL ? (int)strtol(hb, NULL, 10) : 0,
+	    &e) != RL_OK) {
+		rl_log_error("%s", e.msg);
+		return 1;
+	}
+	if ((tids = calloc((size_t)rl_conf->threads, sizeof(*tids))) == NULL)
+		return 1;
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, RL_THREAD_STACK);
+	for (i = 0; i < rl_conf->threads; i++, n++)
+		if (pthread_create(&tids[i], &attr, worker, NULL) != 0) {
+			rl_log_error("could only start %d threads", i);
+			break;
+		}
+	pthread_attr_destroy(&attr);
+	if (n == 0)
+		return 1;
+	rl_log_info("%s: %d threads on %s", prog->name, n,
+	    sockpath != NULL ? sockpath : "inherited socket");
+
+	(void)sigwait(&set, &sig);
+	rl_log_info("%s: signal %d, stopping", prog->name, sig);
+	atomic_store(&stopping, 1);
+	FCGX_ShutdownPending();
+	/* Wakes the thread blocked in accept(2); the others see stopping. */
+	(void)shutdown(listenfd, SHUT_RDWR);
+	if (sockpath != NULL)
+		(void)unlink(sockpath);
+	for (waited = 0; atomic_load(&active) > 0 &&
+	    waited < SHUTDOWN_GRACE_SEC * 10; waited++)
+		usleep(100000);
+	if (atomic_load(&active) > 0)
+		rl_log_warn("%s: %d requests still running at exit",
+		    prog->name, atomic_load(&active));
+	/* Threads blocked on the accept mutex or mid-stream are not joined:
+	 * exiting the process ends them. */
+	free(tids);
+	return 0;
+}
+
+static int
+serve_cgi(void)
+{
+	struct rl_io	 io = { cgi_write, cgi_flush, cgi_read, cgi_gone,
+			    NULL };
+
+	serve(environ, &io);
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
+int
+rl_main(int argc, char *argv[], const struct rl_program *p)
+{
+	struct rl_error	 e;
+	const char	*sockpath = NULL;
+	int		 c, rc;
+
+	prog = p;
+	while ((c = getopt(argc, argv, "hs:")) != -1)
+		switch (c) {
+		case 's':
+			sockpath = optarg;
+			break;
+		case 'h':
+			usage();
+			return 0;
+		default:
+			usage();
+			return 2;
+		}
+	(void)signal(SIGPIPE, SIG_IGN);
+	rl_error_clear(&e);
+	if (rl_conf_load(prog->threads, &e) != RL_OK) {
+		rl_log_error("%s", e.msg);
+		return 1;
+	}
+	if (check_routes() == -1)
+		return 1;
+	if (prog->needs_db) {
+		rc = rl_db_check_schema(RL_SCHEMA_VERSION, &e);
+		if (rc == RL_EDBDOWN)
+			rl_log_warn("%s: starting without the database: %s",
+			    prog->name, e.msg);
+		else if (rc != RL_OK) {
+			rl_log_error("%s", e.msg);
+			return 1;
+		}
+	}
+	if (prog->init != NULL && prog->init(&e) != RL_OK) {
+		rl_log_error("%s: %s", prog->name, e.msg);
+		return 1;
+	}
+	if (sockpath == NULL && FCGX_IsCGI())
+		return serve_cgi();
+	return serve_fastcgi(sockpath);
+}

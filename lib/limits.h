@@ -1,0 +1,94 @@
+/*
+ * limits.h: every limit relais enforces, in one place, each with the reason
+ * for its value.  nginx/relais.conf mirrors the body sizes and timeouts;
+ * tests/check-limits.sh fails when the two disagree.
+ */
+#ifndef RL_LIMITS_H
+#define RL_LIMITS_H
+
+/*
+ * Default cap on a request body.  EDxo's largest JSON bodies (a whole plan
+ * de cours sent back for review) stay well under 256 KiB; 1 MiB leaves room
+ * without letting one client pin much memory per thread.
+ */
+#define RL_BODY_MAX		(1024 * 1024)
+
+/*
+ * Uploads (DOCX, PDF) are streamed to a temporary file, never held in
+ * memory.  20 MiB covers scanned ministry PDFs; OpenAI's per-file limit for
+ * inputs is larger but our users send course documents, not books.
+ */
+#define RL_UPLOAD_MAX		(20 * 1024 * 1024)
+
+/* The nginx client_max_body_size must be at least the largest of the two. */
+#define RL_NGINX_BODY_MAX_MB	20
+
+/*
+ * JSON nesting depth.  Our deepest legitimate body (a plan-cadre with
+ * capacités and savoirs-faire) nests 6 levels; 64 is generous and keeps a
+ * hostile "[[[[..." from reaching jansson's recursive parser.
+ */
+#define RL_JSON_MAX_DEPTH	64
+
+/* Number of form fields, query parameters or cookies kept per request. */
+#define RL_FORM_MAX_FIELDS	256
+
+/* Size of one non-file multipart field held in memory. */
+#define RL_MULTIPART_FIELD_MAX	(64 * 1024)
+
+/* Number of parts in one multipart body. */
+#define RL_MULTIPART_MAX_PARTS	64
+
+/* Header lines of one multipart part (Content-Disposition, -Type...). */
+#define RL_MULTIPART_HEADER_MAX	4096
+
+/*
+ * Per-request arena chunk.  Most requests fit in one chunk; big strings get
+ * a chunk of their own.
+ */
+#define RL_ARENA_CHUNK		(16 * 1024)
+
+/*
+ * Worker threads.  A streaming request holds its thread for the whole
+ * stream, and one program must hold 1,000 concurrent streams, so threads are
+ * cheap: a small stack each.  256 KiB covers libpq, jansson and libcurl
+ * frames with a wide margin; sanitizer builds use bigger frames.
+ */
+#define RL_THREADS_DEFAULT	64
+#define RL_THREADS_MAX		4096
+#if defined(__SANITIZE_ADDRESS__)
+#define RL_THREAD_STACK		(1024 * 1024)
+#else
+#define RL_THREAD_STACK		(256 * 1024)
+#endif
+
+/* Listen backlog of a program's unix socket. */
+#define RL_LISTEN_BACKLOG	1024
+
+/*
+ * SSE: a comment line after this many seconds of silence keeps proxies and
+ * browsers from closing an idle stream and tells us whether the client is
+ * still there.
+ */
+#define RL_SSE_HEARTBEAT_SEC	15
+
+/* How long a program waits for PostgreSQL when (re)connecting. */
+#define RL_DB_CONNECT_TIMEOUT_SEC	3
+
+/*
+ * Statement timeout for request-path queries: a request must never hang on a
+ * lock for longer than nginx waits for it.
+ */
+#define RL_DB_STATEMENT_TIMEOUT_MS	30000
+
+/*
+ * How long nginx waits for a program's answer (fastcgi_read_timeout).
+ * Synchronous AI routes (a whole plan de cours) take minutes; streams send
+ * a heartbeat well within it.
+ */
+#define RL_REQUEST_TIMEOUT_SEC	300
+
+/* Longest header value, path or query string we accept. */
+#define RL_URI_MAX		8192
+
+#endif /* RL_LIMITS_H */

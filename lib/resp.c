@@ -1,0 +1,201 @@
+/*
+ * resp.c: status line, headers and bodies.  rl_resp_error() is the one place
+ * where an error becomes an HTTP answer.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arena.h"
+#include "extern.h"
+#include "log.h"
+#include "req.h"
+#include "resp.h"
+
+static const char *
+reason(int status)
+{
+
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 202: return "Accepted";
+	case 204: return "No Content";
+	case 302: return "Found";
+	case 304: return "Not Modified";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 402: return "Payment Required";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 410: return "Gone";
+	case 413: return "Payload Too Large";
+	case 415: return "Unsupported Media Type";
+	case 422: return "Unprocessable Entity";
+	case 429: return "Too Many Requests";
+	case 499: return "Client Closed Request";
+	case 500: return "Internal Server Error";
+	case 502: return "Bad Gateway";
+	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
+	default: return "Unknown";
+	}
+}
+
+static int
+out(struct rl_req *req, const void *buf, size_t len)
+{
+
+	if (req->io->write(req->io->ctx, buf, len) == -1)
+		return -1;
+	req->bytes_out += (long long)len;
+	return 0;
+}
+
+/* Queue a header for the response; refused once the head is sent. */
+enum rl_err
+rl_resp_header(struct rl_req *req, const char *name, const char *val)
+{
+	struct rl_resp_hdr	*h;
+
+	if (req->status != 0)
+		return RL_EINTERNAL;
+	/* A CR or LF in a value would let it forge headers. */
+	if (strpbrk(name, "\r\n:") != NULL || strpbrk(val, "\r\n") != NULL)
+		return RL_EINVAL;
+	if ((h = rl_arena_alloc(req->arena, sizeof(*h))) == NULL ||
+	    (h->name = rl_arena_strdup(req->arena, name)) == NULL ||
+	    (h->val = rl_arena_strdup(req->arena, val)) == NULL)
+		return RL_ENOMEM;
+	h->next = req->hdrs;
+	req->hdrs = h;
+	return RL_OK;
+}
+
+/* Send status and headers; the body follows through rl_resp_write(). */
+enum rl_err
+rl_resp_begin(struct rl_req *req, int status, const char *ctype)
+{
+	struct rl_resp_hdr	*h;
+	char			 line[256];
+	int			 n;
+
+	if (req->status != 0)
+		return RL_EINTERNAL;
+	req->status = status;
+	n = snprintf(line, sizeof(line), "Status: %d %s\r\n", status,
+	    reason(status));
+	if (out(req, line, (size_t)n) == -1)
+		return RL_EGONE;
+	if (ctype != NULL) {
+		n = snprintf(line, sizeof(line), "Content-Type: %s\r\n", ctype);
+		if (out(req, line, (size_t)n) == -1)
+			return RL_EGONE;
+	}
+	for (h = req->hdrs; h != NULL; h = h->next)
+		if (out(req, h->name, strlen(h->name)) == -1 ||
+		    out(req, ": ", 2) == -1 ||
+		    out(req, h->val, strlen(h->val)) == -1 ||
+		    out(req, "\r\n", 2) == -1)
+			return RL_EGONE;
+	return out(req, "\r\n", 2) == -1 ? RL_EGONE : RL_OK;
+}
+
+enum rl_err
+rl_resp_write(struct rl_req *req, const void *buf, size_t len)
+{
+
+	if (req->status == 0)
+		return RL_EINTERNAL;
+	return out(req, buf, len) == -1 ? RL_EGONE : RL_OK;
+}
+
+enum rl_err
+rl_resp_flush(struct rl_req *req)
+{
+
+	return req->io->flush(req->io->ctx) == -1 ? RL_EGONE : RL_OK;
+}
+
+int
+rl_resp_sent(const struct rl_req *req)
+{
+
+	return req->status != 0;
+}
+
+enum rl_err
+rl_resp_send(struct rl_req *req, int status, const char *ctype,
+    const void *body, size_t len)
+{
+	enum rl_err	 err;
+
+	if ((err = rl_resp_begin(req, status, ctype)) != RL_OK)
+		return err;
+	if (len > 0 && strcmp(req->method, "HEAD") != 0)
+		return rl_resp_write(req, body, len);
+	return RL_OK;
+}
+
+/* Send a JSON value (borrowed). */
+enum rl_err
+rl_resp_json(struct rl_req *req, int status, const json_t *v)
+{
+	enum rl_err	 err;
+	char		*s;
+
+	if ((s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY)) == NULL)
+		return RL_ENOMEM;
+	err = rl_resp_send(req, status, "application/json", s, strlen(s));
+	free(s);
+	return err;
+}
+
+/* Send a JSON value and drop the reference (json_pack() result directly). */
+enum rl_err
+rl_resp_json_new(struct rl_req *req, int status, json_t *v)
+{
+	enum rl_err	 err;
+
+	if (v == NULL)
+		return RL_ENOMEM;
+	err = rl_resp_json(req, status, v);
+	json_decref(v);
+	return err;
+}
+
+/*
+ * The one mapping from an error to an answer: status from the error table,
+ * body {"error": {"code": <stable token>, "message": ..., "field"?}}.
+ */
+static const char oom[] =
+    "{\"error\":{\"code\":\"out_of_memory\",\"message\":\"out of memory\"}}";
+
+enum rl_err
+rl_resp_error(struct rl_req *req, const struct rl_error *e)
+{
+	json_t		*body, *inner;
+	enum rl_err	 code = e->code == RL_OK ? RL_EINTERNAL : e->code;
+	int		 status = rl_err_status(code);
+
+	if (req->status != 0)
+		return RL_EINTERNAL;
+	if (status == 401)
+		(void)rl_resp_header(req, "WWW-Authenticate", "Bearer");
+	inner = json_pack("{s:s, s:s}", "code", rl_err_token(code),
+	    "message", e->msg[0] != '\0' ? e->msg : rl_strerror(code));
+	if (inner != NULL && e->where[0] != '\0')
+		(void)json_object_set_new(inner, "field",
+		    json_string(e->where));
+	body = inner == NULL ? NULL : json_pack("{s:o}", "error", inner);
+	if (body == NULL) {
+		json_decref(inner);
+		return rl_resp_send(req, 500, "application/json", oom,
+		    sizeof(oom) - 1);
+	}
+	return rl_resp_json_new(req, status == 499 ? 400 : status, body);
+}

@@ -1,0 +1,27 @@
+/*
+ * resp.h: writing an answer.  A response is sent once: status and headers
+ * first (CGI "Status:" convention, which FastCGI shares), then the body.
+ */
+#ifndef RL_RESP_H
+#define RL_RESP_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "relais.h"
+
+struct rl_req;
+
+enum rl_err	 rl_resp_header(struct rl_req *, const char *, const char *);
+enum rl_err	 rl_resp_send(struct rl_req *, int, const char *,
+		    const void *, size_t);
+enum rl_err	 rl_resp_json(struct rl_req *, int, const json_t *);
+enum rl_err	 rl_resp_json_new(struct rl_req *, int, json_t *);
+enum rl_err	 rl_resp_error(struct rl_req *, const struct rl_error *);
+enum rl_err	 rl_resp_begin(struct rl_req *, int, const char *);
+enum rl_err	 rl_resp_write(struct rl_req *, const void *, size_t);
+enum rl_err	 rl_resp_flush(struct rl_req *);
+int		 rl_resp_sent(const struct rl_req *);
+
+#endif

@@ -1,0 +1,59 @@
+/*
+ * route.h: a program is a table of routes.  The runtime looks the request up
+ * in it and applies everything the row declares (auth, roles, body limit,
+ * body type, schema) before the handler runs, so handlers never repeat it.
+ */
+#ifndef RL_ROUTE_H
+#define RL_ROUTE_H
+
+#include <stddef.h>
+
+#include "relais.h"
+
+struct rl_req;
+
+/* Route flags. */
+#define RL_ROUTE_AUTH		0x0001	/* any authenticated user */
+#define RL_ROUTE_ADMIN		0x0002	/* role admin (implies AUTH) */
+#define RL_ROUTE_COORDO		0x0004	/* role admin or coordo (implies AUTH) */
+#define RL_ROUTE_STREAM		0x0008	/* answers with SSE */
+#define RL_ROUTE_JSON		0x0010	/* accepts an application/json body */
+#define RL_ROUTE_FORM		0x0020	/* accepts x-www-form-urlencoded */
+#define RL_ROUTE_MULTIPART	0x0040	/* accepts multipart/form-data uploads */
+#define RL_ROUTE_BODY		(RL_ROUTE_JSON | RL_ROUTE_FORM | \
+				    RL_ROUTE_MULTIPART)
+
+/* Path parameters a pattern may capture. */
+#define RL_ROUTE_MAX_PARAMS	8
+
+/*
+ * A handler answers through rl_resp_*() or rl_sse_*() and returns RL_OK, or
+ * returns an error without having answered: the runtime then writes the one
+ * error body that error maps to.
+ */
+typedef enum rl_err	(*rl_handler)(struct rl_req *, struct rl_error *);
+
+struct rl_route {
+	const char	*method;	/* "GET", "POST", ... */
+	const char	*pattern;	/* "/tasks/status/<id>", "<int:id>" */
+	rl_handler	 handler;
+	const char	*schema;	/* request schema id, or NULL */
+	unsigned int	 flags;		/* RL_ROUTE_* */
+	size_t		 body_max;	/* 0: RL_BODY_MAX (RL_UPLOAD_MAX for
+					   multipart) */
+};
+
+/* A matched path parameter, borrowed from the path being matched. */
+struct rl_param {
+	const char	*name;
+	size_t		 namelen;
+	const char	*val;
+	size_t		 len;
+};
+
+enum rl_err	 rl_route_match(const struct rl_route *, size_t,
+		    const char *method, const char *path,
+		    const struct rl_route **, struct rl_param *, size_t *);
+int		 rl_route_pattern_valid(const char *);
+
+#endif

@@ -1,0 +1,242 @@
+# scripts/lib.sh: shared by scripts/run and scripts/test.  Sourced, not run.
+#
+# The stack: a PostgreSQL cluster under $STATE/pg (unix socket only), the
+# fake OpenAI upstream on a loopback port unless RELAIS_OPENAI_API_KEY is
+# set, every program on a unix socket under $STATE/run, and nginx on
+# 127.0.0.1:$PORT.  Every process started here has a pid file under
+# $STATE/pids and is stopped by pid.
+
+RL_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+RL_PGBIN=${RL_PGBIN:-/usr/lib/postgresql/15/bin}
+# FastCGI programs started by the stack (socket $STATE/run/<name>.sock).
+RL_PROGRAMS=${RL_PROGRAMS:-settings}
+RL_DEBS="build-essential autoconf automake libtool pkg-config nginx \
+postgresql-15 libpq-dev libjansson-dev libsodium-dev libfcgi-dev \
+libcurl4-openssl-dev libzip-dev libexpat1-dev libmicrohttpd-dev curl"
+
+rl_log() { printf '%s\n' "relais: $*" >&2; }
+rl_die() { rl_log "$*"; exit 1; }
+
+rl_as_root() {
+	if [ "$(id -u)" -eq 0 ]; then "$@"
+	elif command -v sudo >/dev/null 2>&1; then sudo "$@"
+	else rl_die "need root for: $*"
+	fi
+}
+
+# Install the Debian packages that are missing (apt-get update once).
+rl_deps() {
+	local missing="" p
+	for p in $RL_DEBS "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+			grep -q "install ok installed" || missing="$missing $p"
+	done
+	[ -z "$missing" ] && return 0
+	rl_log "installing:$missing"
+	rl_as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq ||
+		rl_die "apt-get update failed"
+	# shellcheck disable=SC2086
+	rl_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		--no-install-recommends $missing >/dev/null ||
+		rl_die "apt-get install failed:$missing"
+}
+
+# rl_build DIR [configure args...]: out-of-tree build, reconfigured when
+# configure.ac or a Makefile.am changed.
+rl_build() {
+	local dir=$1; shift
+	cd "$RL_TOP" || rl_die "no $RL_TOP"
+	if [ ! -x configure ] || [ configure.ac -nt configure ] ||
+	    [ -n "$(find . -name Makefile.am -newer configure -not -path './build*' | head -1)" ]; then
+		autoreconf -fi >/dev/null 2>&1 || { autoreconf -fi; rl_die "autoreconf failed"; }
+	fi
+	mkdir -p "$dir"
+	if [ ! -f "$dir/Makefile" ] || [ configure -nt "$dir/Makefile" ] ||
+	    [ "$(cat "$dir/.rl-configure-args" 2>/dev/null)" != "$*" ]; then
+		(cd "$dir" && "$RL_TOP/configure" "$@" >configure.out 2>&1) ||
+			{ tail -30 "$dir/configure.out"; rl_die "configure failed"; }
+		printf '%s' "$*" >"$dir/.rl-configure-args"
+	fi
+	make -C "$dir" -j"$(nproc)" >"$dir/make.out" 2>&1 ||
+		{ grep -E 'error|Error' "$dir/make.out" | head -40; rl_die "build failed (see $dir/make.out)"; }
+}
+
+# Run a PostgreSQL server binary as the cluster owner: initdb and pg_ctl
+# refuse to run as root.
+rl_pg() {
+	if [ "$(id -u)" -eq 0 ]; then
+		runuser -u postgres -- "$RL_PGBIN/$1" "${@:2}"
+	else
+		"$RL_PGBIN/$1" "${@:2}"
+	fi
+}
+
+rl_state_init() {
+	mkdir -p "$STATE"/{run,log,pids,tmp,nginx/tmp,nginx/extra,pg}
+	chmod 755 "$STATE" "$STATE/run"
+	chmod 1777 "$STATE/tmp"
+	if [ "$(id -u)" -eq 0 ]; then
+		chown postgres: "$STATE/pg"
+		id www-data >/dev/null 2>&1 && chown www-data: "$STATE/nginx/tmp"
+	fi
+	RL_PGHOST="$STATE/pg/run"
+	export RELAIS_DATABASE_URL="host=$RL_PGHOST port=5432 user=relais dbname=relais"
+	export RELAIS_SECRET_KEY_FILE="$STATE/secret.key"
+	export RELAIS_TMPDIR="$STATE/tmp"
+}
+
+# Master key for stored API keys, created 0600 on first run.
+rl_secret_key() {
+	[ -f "$RELAIS_SECRET_KEY_FILE" ] && return 0
+	(umask 077 && head -c 32 /dev/urandom >"$RELAIS_SECRET_KEY_FILE")
+	rl_log "created $RELAIS_SECRET_KEY_FILE"
+}
+
+rl_pg_start() {
+	local data="$STATE/pg/data"
+	if [ ! -f "$data/PG_VERSION" ]; then
+		rl_pg initdb -D "$data" -U relais --auth=trust -E UTF8 \
+			--locale=C.UTF-8 >"$STATE/log/initdb.log" 2>&1 ||
+			{ cat "$STATE/log/initdb.log"; rl_die "initdb failed"; }
+	fi
+	if [ "$(id -u)" -eq 0 ]; then
+		install -d -o postgres -m 755 "$RL_PGHOST"
+	else
+		mkdir -p "$RL_PGHOST"
+	fi
+	if ! rl_pg pg_ctl -D "$data" status >/dev/null 2>&1; then
+		rl_pg pg_ctl -D "$data" -w -t 60 -l "$STATE/pg/server.log" \
+			-o "-c listen_addresses='' -c unix_socket_directories='$RL_PGHOST' -c max_connections=300 -c fsync=${RL_PG_FSYNC:-on}" \
+			start >/dev/null || { tail -20 "$STATE/pg/server.log"; rl_die "PostgreSQL did not start"; }
+	fi
+	psql -h "$RL_PGHOST" -U relais -d postgres -Atqc \
+		"SELECT 1 FROM pg_database WHERE datname = 'relais'" | grep -q 1 ||
+		psql -h "$RL_PGHOST" -U relais -d postgres -qc "CREATE DATABASE relais" ||
+		rl_die "createdb failed"
+}
+
+rl_pg_stop() {
+	[ -f "$STATE/pg/data/PG_VERSION" ] || return 0
+	rl_pg pg_ctl -D "$STATE/pg/data" -m fast -w stop >/dev/null 2>&1 || true
+}
+
+# rl_migrate BUILDDIR
+rl_migrate() {
+	"$1/bin/relais-migrate" -d "$RL_TOP/sql" >"$STATE/log/migrate.log" 2>&1 ||
+		{ cat "$STATE/log/migrate.log"; rl_die "migration failed"; }
+}
+
+# The demo institution goes into an empty database only.
+rl_demo() {
+	local n
+	n=$(psql -h "$RL_PGHOST" -U relais -d relais -Atqc "SELECT count(*) FROM users")
+	[ "$n" = 0 ] || return 0
+	psql -h "$RL_PGHOST" -U relais -d relais -v ON_ERROR_STOP=1 -q \
+		--single-transaction -f "$RL_TOP/sql/demo/demo.sql" >/dev/null ||
+		rl_die "loading the demo failed"
+	rl_log "demo data loaded"
+}
+
+# rl_spawn NAME CMD...: start in the background, logs and pid under $STATE.
+rl_spawn() {
+	local name=$1; shift
+	"$@" >>"$STATE/log/$name.log" 2>&1 &
+	echo $! >"$STATE/pids/$name.pid"
+}
+
+rl_free_port() {
+	local p i
+	for i in $(seq 100); do
+		p=$((20000 + RANDOM % 40000))
+		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
+	done
+	rl_die "no free port"
+}
+
+# rl_upstream BUILDDIR: the fake upstream unless a real key is configured.
+rl_upstream() {
+	if [ -n "${RELAIS_OPENAI_API_KEY:-}" ]; then
+		export RELAIS_OPENAI_BASE_URL=${RELAIS_OPENAI_BASE_URL:-https://api.openai.com/v1}
+		return 0
+	fi
+	local port=${RELAIS_FAKE_PORT:-$(rl_free_port)}
+	rl_spawn fake-openai "$1/tests/fake-openai/fake-openai" --listen "127.0.0.1:$port"
+	export RELAIS_OPENAI_BASE_URL="http://127.0.0.1:$port/v1"
+	rl_wait_tcp "$port" || rl_die "fake upstream did not start (see $STATE/log/fake-openai.log)"
+}
+
+rl_wait_tcp() {
+	local i
+	for i in $(seq 100); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# rl_programs BUILDDIR [extra name:path...]
+rl_programs() {
+	local b=$1 p name path i; shift
+	for p in $RL_PROGRAMS "$@"; do
+		name=${p%%:*}
+		path=${p#*:}
+		[ "$path" = "$p" ] && path="$b/cgi-bin/$name"
+		rm -f "$STATE/run/$name.sock"
+		rl_spawn "$name" "$path" -s "$STATE/run/$name.sock"
+	done
+	for p in $RL_PROGRAMS "$@"; do
+		name=${p%%:*}
+		for i in $(seq 100); do
+			[ -S "$STATE/run/$name.sock" ] && break
+			kill -0 "$(cat "$STATE/pids/$name.pid")" 2>/dev/null ||
+				{ tail -5 "$STATE/log/$name.log"; rl_die "$name exited"; }
+			sleep 0.1
+		done
+		[ -S "$STATE/run/$name.sock" ] || rl_die "$name: no socket"
+	done
+}
+
+rl_nginx() {
+	local userline=""
+	[ "$(id -u)" -eq 0 ] && userline="user www-data;"
+	sed "s#/run/relais/#$STATE/run/#g" "$RL_TOP/nginx/relais.conf" >"$STATE/nginx/relais.conf"
+	sed -e "s#@STATE@#$STATE#g" -e "s#@PORT@#$PORT#g" -e "s#@USERLINE@#$userline#" \
+		"$RL_TOP/nginx/dev.conf" >"$STATE/nginx/nginx.conf"
+	mkdir -p "$STATE/nginx/tmp"/{body,fastcgi,proxy,uwsgi,scgi}
+	[ "$(id -u)" -eq 0 ] && chown -R www-data: "$STATE/nginx/tmp"
+	/usr/sbin/nginx -t -q -p "$STATE/nginx" -c "$STATE/nginx/nginx.conf" -e "$STATE/log/nginx-error.log" ||
+		rl_die "nginx configuration invalid"
+	rl_spawn nginx /usr/sbin/nginx -p "$STATE/nginx" -c "$STATE/nginx/nginx.conf" -e "$STATE/log/nginx-error.log"
+	rl_wait_tcp "$PORT" || rl_die "nginx did not start (see $STATE/log/nginx-error.log)"
+}
+
+# Wait until /api/health answers through nginx.
+rl_wait_ready() {
+	local i
+	for i in $(seq 100); do
+		curl -fsS -o /dev/null "http://127.0.0.1:$PORT/api/health" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	rl_die "not ready: http://127.0.0.1:$PORT/api/health"
+}
+
+# Stop everything started here, programs before the database.
+rl_stop() {
+	local f pid i
+	for f in "$STATE"/pids/*.pid; do
+		[ -f "$f" ] || continue
+		pid=$(cat "$f")
+		kill -TERM "$pid" 2>/dev/null
+	done
+	for f in "$STATE"/pids/*.pid; do
+		[ -f "$f" ] || continue
+		pid=$(cat "$f")
+		for i in $(seq 150); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$pid" 2>/dev/null
+		rm -f "$f"
+	done
+	rl_pg_stop
+}

@@ -1,0 +1,807 @@
+/*
+ * fake-openai: a local stand-in for the OpenAI HTTP API.
+ *
+ *	fake-openai --listen 127.0.0.1:PORT [--ttft-ms N] [--chunk-ms N]
+ *	    [--chunks N] [--batch-step-ms N]
+ *
+ * Command line, daemon set-up, request intake, faults and routing.
+ * See docs/internals/fake-openai.md for what each endpoint answers.
+ */
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fake.h"
+
+/*
+ * Concurrent connections: each holds one thread, and a benchmark may
+ * open a few hundred slow streams at once.  Also bounded by open files.
+ */
+#define MAX_CONNECTIONS		2000
+/* Thread stack: the handlers recurse at most SYNTH_MAX_DEPTH levels. */
+#define THREAD_STACK_BYTES	(1024 * 1024)
+/* Idle keep-alive connections are dropped after this many seconds. */
+#define IDLE_TIMEOUT_S		120
+/* Distinct X-Fake-Fault-Key counters kept before the table is reset. */
+#define MAX_FAULT_KEYS		10000
+/* Granularity of interruptible sleeps, so SIGTERM is honoured quickly. */
+#define SLEEP_SLICE_MS		50
+#define LISTEN_BACKLOG		1024
+
+struct config fake_config = {
+	0,	/* ttft_ms */
+	0,	/* chunk_ms */
+	8,	/* chunks */
+	500	/* batch_step_ms */
+};
+
+static atomic_int	stopping;
+static pthread_mutex_t	fault_lock = PTHREAD_MUTEX_INITIALIZER;
+static json_t		*fault_counts;	/* key -> requests already faulted */
+
+static const char *const model_ids[] = {
+	"gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-4.1-mini", "gpt-4.1-nano",
+	"gpt-5", "gpt-5-mini", "o3", "o3-mini", "o4-mini", "whisper-1",
+	"gpt-4o-transcribe", "gpt-4o-mini-transcribe", NULL
+};
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: fake-openai --listen 127.0.0.1:PORT "
+	    "[--ttft-ms N] [--chunk-ms N] [--chunks N] "
+	    "[--batch-step-ms N]\n");
+	exit(2);
+}
+
+int
+fake_stopping(void)
+{
+	return atomic_load(&stopping);
+}
+
+/* Sleep in slices; returns -1 if the server is shutting down. */
+int
+sleep_ms(long ms)
+{
+	struct timespec ts;
+	long step;
+
+	while (ms > 0) {
+		if (fake_stopping())
+			return -1;
+		step = ms > SLEEP_SLICE_MS ? SLEEP_SLICE_MS : ms;
+		ts.tv_sec = step / 1000;
+		ts.tv_nsec = (step % 1000) * 1000000L;
+		while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+			;
+		ms -= step;
+	}
+	return fake_stopping() ? -1 : 0;
+}
+
+const char *
+req_header(struct req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+const char *
+req_query(struct req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND,
+	    name);
+}
+
+static long
+parse_long(const char *s, long def, long min, long max)
+{
+	char *end;
+	long v;
+
+	if (s == NULL || *s == '\0')
+		return def;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return def;
+	if (v < min)
+		return min;
+	if (v > max)
+		return max;
+	return v;
+}
+
+static void
+add_common_headers(struct req *r, struct MHD_Response *resp)
+{
+	MHD_add_response_header(resp, "x-request-id", r->request_id);
+	MHD_add_response_header(resp, "openai-processing-ms", "1");
+	MHD_add_response_header(resp, "openai-version", "2020-10-01");
+}
+
+static enum MHD_Result
+queue(struct req *r, unsigned int status, struct MHD_Response *resp)
+{
+	enum MHD_Result ret;
+
+	add_common_headers(r, resp);
+	ret = MHD_queue_response(r->conn, status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+/* Queue a raw body; takes ownership of data (malloc'd). */
+enum MHD_Result
+reply_raw(struct req *r, unsigned int status, const char *ctype, char *data,
+    size_t len)
+{
+	struct MHD_Response *resp;
+
+	resp = MHD_create_response_from_buffer(len, data,
+	    MHD_RESPMEM_MUST_FREE);
+	if (resp == NULL) {
+		free(data);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+	return queue(r, status, resp);
+}
+
+/* Queue a JSON body; takes ownership of obj. */
+enum MHD_Result
+reply_json(struct req *r, unsigned int status, json_t *obj)
+{
+	char *s;
+
+	s = dump_compact(obj);
+	json_decref(obj);
+	return reply_raw(r, status, "application/json", s, strlen(s));
+}
+
+/* OpenAI's error shape: {"error":{"message","type","param","code"}}. */
+enum MHD_Result
+reply_error(struct req *r, unsigned int status, const char *type,
+    const char *msg, const char *param, const char *code)
+{
+	json_t *e;
+
+	e = json_pack("{s:{s:s,s:s,s:o,s:o}}", "error",
+	    "message", msg, "type", type,
+	    "param", param ? json_string(param) : json_null(),
+	    "code", code ? json_string(code) : json_null());
+	return reply_json(r, status, e);
+}
+
+/* Queue a stream; takes ownership of s. */
+enum MHD_Result
+reply_stream(struct req *r, struct stream *s)
+{
+	struct MHD_Response *resp;
+
+	stream_attach(s, r->conn);
+	/* A small block keeps every delta in its own chunk on the wire. */
+	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024,
+	    stream_read, s, stream_free);
+	if (resp == NULL) {
+		stream_free(s);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+	    stream_ctype(s));
+	if (strncmp(stream_ctype(s), "text/event-stream", 17) == 0)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
+		    "no-cache");
+	return queue(r, MHD_HTTP_OK, resp);
+}
+
+/* The "garbage" fault: a 200 whose body is neither JSON nor SSE. */
+enum MHD_Result
+reply_garbage(struct req *r, int streaming)
+{
+	struct stream *s;
+
+	if (streaming) {
+		s = stream_new("text/event-stream; charset=utf-8");
+		stream_add_str(s, 0, 1, "data: {\"id\":\"chatcmpl-garb\","
+		    "\"object\":\n\n");
+		stream_add_str(s, 0, 1, "data: \x01\x02 <html>garbage</html>"
+		    "\n\n");
+		stream_add_str(s, 0, 0, "event: ???\ndata: {{{{\n\n");
+		return reply_stream(r, s);
+	}
+	return reply_raw(r, MHD_HTTP_OK, "application/json",
+	    xstrdup("<html><body>502 Bad Gateway \x01\x02 {\"not\": json"),
+	    strlen("<html><body>502 Bad Gateway \x01\x02 {\"not\": json"));
+}
+
+static enum fault
+parse_fault(const char *s)
+{
+	if (s == NULL)
+		return FAULT_NONE;
+	if (strcmp(s, "429") == 0)
+		return FAULT_429;
+	if (strcmp(s, "500") == 0)
+		return FAULT_500;
+	if (strcmp(s, "503") == 0)
+		return FAULT_503;
+	if (strcmp(s, "timeout") == 0)
+		return FAULT_TIMEOUT;
+	if (strcmp(s, "reset-mid-stream") == 0)
+		return FAULT_RESET;
+	if (strcmp(s, "garbage") == 0)
+		return FAULT_GARBAGE;
+	if (strcmp(s, "invalid-json") == 0)
+		return FAULT_INVALID_JSON;
+	return FAULT_NONE;
+}
+
+/*
+ * X-Fake-Fault-Count: N limits the fault to the first N requests that
+ * carry the same X-Fake-Fault-Key, so a client's retry can succeed.
+ */
+static int
+fault_applies(struct req *r)
+{
+	const char *cs, *key;
+	json_t *v;
+	long limit, seen;
+
+	if ((cs = req_header(r, "X-Fake-Fault-Count")) == NULL)
+		return 1;
+	limit = parse_long(cs, 1, 0, LONG_MAX);
+	if ((key = req_header(r, "X-Fake-Fault-Key")) == NULL)
+		key = "";
+	pthread_mutex_lock(&fault_lock);
+	if (json_object_size(fault_counts) >= MAX_FAULT_KEYS)
+		json_object_clear(fault_counts);
+	v = json_object_get(fault_counts, key);
+	seen = v ? (long)json_integer_value(v) : 0;
+	json_object_set_new(fault_counts, key, json_integer(seen + 1));
+	pthread_mutex_unlock(&fault_lock);
+	return seen < limit;
+}
+
+static void
+read_knobs(struct req *r)
+{
+	struct knobs *k = &r->k;
+
+	k->ttft_ms = parse_long(req_header(r, "X-Fake-TTFT-Ms"),
+	    fake_config.ttft_ms, 0, MAX_DELAY_MS);
+	k->chunk_ms = parse_long(req_header(r, "X-Fake-Chunk-Ms"),
+	    fake_config.chunk_ms, 0, MAX_DELAY_MS);
+	k->chunks = parse_long(req_header(r, "X-Fake-Chunks"),
+	    fake_config.chunks, 1, MAX_CHUNKS);
+	k->batch_step_ms = parse_long(req_header(r, "X-Fake-Batch-Step-Ms"),
+	    fake_config.batch_step_ms, 0, MAX_DELAY_MS);
+	k->cached_tokens = parse_long(req_header(r, "X-Fake-Cached-Tokens"),
+	    0, 0, LONG_MAX);
+	k->fault = parse_fault(req_header(r, "X-Fake-Fault"));
+	if (k->fault != FAULT_NONE && !fault_applies(r))
+		k->fault = FAULT_NONE;
+}
+
+/*
+ * The "timeout" fault: accept the request and never answer.  The thread
+ * waits until the client hangs up, the cap expires or we shut down.
+ */
+static enum MHD_Result
+hold_until_hangup(struct req *r)
+{
+	const union MHD_ConnectionInfo *ci;
+	struct pollfd pfd;
+	long waited;
+
+	ci = MHD_get_connection_info(r->conn,
+	    MHD_CONNECTION_INFO_CONNECTION_FD);
+	for (waited = 0; waited < TIMEOUT_FAULT_CAP_MS && !fake_stopping();
+	    waited += SLEEP_SLICE_MS) {
+		if (ci == NULL) {
+			sleep_ms(SLEEP_SLICE_MS);
+			continue;
+		}
+		pfd.fd = ci->connect_fd;
+		pfd.events = POLLRDHUP;
+		pfd.revents = 0;
+		if (poll(&pfd, 1, SLEEP_SLICE_MS) > 0 &&
+		    (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)))
+			break;
+	}
+	return MHD_NO;	/* closes the connection without a response */
+}
+
+static enum MHD_Result
+fault_reply(struct req *r)
+{
+	struct MHD_Response *resp;
+	const char *ra;
+	char *body;
+
+	switch (r->k.fault) {
+	case FAULT_429:
+		body = xstrdup("{\"error\":{\"message\":\"Rate limit reached "
+		    "for requests (fake-openai X-Fake-Fault: 429).\","
+		    "\"type\":\"requests\",\"param\":null,"
+		    "\"code\":\"rate_limit_exceeded\"}}");
+		resp = MHD_create_response_from_buffer(strlen(body), body,
+		    MHD_RESPMEM_MUST_FREE);
+		if (resp == NULL) {
+			free(body);
+			return MHD_NO;
+		}
+		if ((ra = req_header(r, "X-Fake-Retry-After")) == NULL)
+			ra = "1";
+		MHD_add_response_header(resp, "Retry-After", ra);
+		MHD_add_response_header(resp, "x-ratelimit-limit-requests",
+		    "60");
+		MHD_add_response_header(resp,
+		    "x-ratelimit-remaining-requests", "0");
+		MHD_add_response_header(resp, "x-ratelimit-reset-requests",
+		    "1s");
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+		    "application/json");
+		return queue(r, 429, resp);
+	case FAULT_500:
+		return reply_error(r, 500, "server_error", "The server had an "
+		    "error while processing your request. Sorry about that! "
+		    "(fake-openai X-Fake-Fault: 500)", NULL, NULL);
+	case FAULT_503:
+		return reply_error(r, 503, "server_error", "The engine is "
+		    "currently overloaded, please try again later. "
+		    "(fake-openai X-Fake-Fault: 503)", NULL,
+		    "engine_overloaded");
+	case FAULT_TIMEOUT:
+		return hold_until_hangup(r);
+	default:
+		return MHD_NO;
+	}
+}
+
+/*
+ * "reset-mid-stream" on an answer that does not stream: the first half
+ * of the body, then the connection is cut.  Takes ownership of full.
+ */
+enum MHD_Result
+reply_truncated(struct req *r, char *full)
+{
+	struct stream *s;
+	size_t len;
+
+	len = strlen(full);
+	s = stream_new("application/json");
+	stream_add(s, 0, 1, full, len / 2 > 0 ? len / 2 : len);
+	stream_cut_after_deltas(s, 1);
+	return reply_stream(r, s);
+}
+
+static json_t *
+model_object(const char *id)
+{
+	return json_pack("{s:s,s:s,s:i,s:s}", "id", id, "object", "model",
+	    "created", 1700000000, "owned_by", strncmp(id, "gpt", 3) == 0 ||
+	    id[0] == 'o' ? "system" : "openai-internal");
+}
+
+static enum MHD_Result
+handle_models(struct req *r, const char *id)
+{
+	json_t *data;
+	int i;
+
+	if (id == NULL) {
+		data = json_array();
+		for (i = 0; model_ids[i] != NULL; i++)
+			json_array_append_new(data,
+			    model_object(model_ids[i]));
+		return reply_json(r, MHD_HTTP_OK, json_pack("{s:s,s:o}",
+		    "object", "list", "data", data));
+	}
+	for (i = 0; model_ids[i] != NULL; i++)
+		if (strcmp(model_ids[i], id) == 0)
+			return reply_json(r, MHD_HTTP_OK, model_object(id));
+	return reply_error(r, MHD_HTTP_NOT_FOUND, "invalid_request_error",
+	    "The model does not exist or you do not have access to it.",
+	    NULL, "model_not_found");
+}
+
+/*
+ * If path is prefix + one segment (+ optional suffix), copy the segment.
+ * "/v1/files/" + "file-1" + "/content" for instance.
+ */
+static int
+match_id(const char *path, const char *prefix, const char *suffix,
+    char *id, size_t idsz)
+{
+	size_t pl, sl, il;
+	const char *p, *slash;
+
+	pl = strlen(prefix);
+	if (strncmp(path, prefix, pl) != 0)
+		return 0;
+	p = path + pl;
+	slash = strchr(p, '/');
+	if (suffix == NULL) {
+		if (slash != NULL)
+			return 0;
+		il = strlen(p);
+	} else {
+		if (slash == NULL)
+			return 0;
+		sl = strlen(suffix);
+		if (strcmp(slash, suffix) != 0)
+			return 0;
+		il = (size_t)(slash - p);
+		(void)sl;
+	}
+	if (il == 0 || il >= idsz)
+		return 0;
+	memcpy(id, p, il);
+	id[il] = '\0';
+	return 1;
+}
+
+static enum MHD_Result
+not_found(struct req *r, const char *method, const char *url)
+{
+	char msg[512];
+
+	snprintf(msg, sizeof(msg), "Invalid URL (%s %.400s)", method, url);
+	return reply_error(r, MHD_HTTP_NOT_FOUND, "invalid_request_error",
+	    msg, NULL, NULL);
+}
+
+static enum MHD_Result
+bad_json(struct req *r)
+{
+	return reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_request_error",
+	    "We could not parse the JSON body of your request. (HINT: This "
+	    "likely means you aren't using your HTTP library correctly. The "
+	    "OpenAI API expects a JSON payload, but what was sent was not "
+	    "valid JSON.)", NULL, NULL);
+}
+
+/* Endpoints whose body is JSON and that generate model output. */
+static enum MHD_Result
+dispatch_json(struct req *r, const char *url)
+{
+	enum MHD_Result ret;
+	json_t *body;
+
+	body = json_loadb(r->body ? r->body : "", r->len, 0, NULL);
+	if (!json_is_object(body)) {
+		json_decref(body);
+		return bad_json(r);
+	}
+	if (r->k.fault == FAULT_GARBAGE) {
+		ret = reply_garbage(r,
+		    json_is_true(json_object_get(body, "stream")));
+		json_decref(body);
+		return ret;
+	}
+	if (strcmp(url, "/v1/chat/completions") == 0)
+		ret = handle_chat(r, body);
+	else if (strcmp(url, "/v1/responses") == 0)
+		ret = handle_responses_create(r, body);
+	else
+		ret = handle_batches_create(r, body);
+	json_decref(body);
+	return ret;
+}
+
+static enum MHD_Result
+dispatch(struct req *r, const char *url, const char *method)
+{
+	const char *auth;
+	char id[256];
+	int get, post, del;
+
+	make_id(r->request_id, sizeof(r->request_id), "req_");
+	if (r->too_large)
+		return reply_error(r, MHD_HTTP_CONTENT_TOO_LARGE,
+		    "invalid_request_error", "Request body too large for "
+		    "fake-openai.", NULL, NULL);
+	auth = req_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
+	if (auth != NULL && strcmp(auth, "Bearer reject-me") == 0)
+		return reply_error(r, MHD_HTTP_UNAUTHORIZED,
+		    "invalid_request_error", "Incorrect API key provided: "
+		    "reject-me. You can find your API key at "
+		    "https://platform.openai.com/account/api-keys.", NULL,
+		    "invalid_api_key");
+	if (strcmp(url, "/health") == 0)
+		return reply_raw(r, MHD_HTTP_OK, "text/plain", xstrdup("ok\n"),
+		    3);
+	read_knobs(r);
+	switch (r->k.fault) {
+	case FAULT_429:
+	case FAULT_500:
+	case FAULT_503:
+	case FAULT_TIMEOUT:
+		return fault_reply(r);
+	default:
+		break;
+	}
+
+	get = strcmp(method, "GET") == 0;
+	post = strcmp(method, "POST") == 0;
+	del = strcmp(method, "DELETE") == 0;
+	if (post && (strcmp(url, "/v1/chat/completions") == 0 ||
+	    strcmp(url, "/v1/responses") == 0 ||
+	    strcmp(url, "/v1/batches") == 0))
+		return dispatch_json(r, url);
+
+	/* The remaining endpoints do not stream or generate text. */
+	if (r->k.fault == FAULT_GARBAGE)
+		return reply_garbage(r, 0);
+	if (r->k.fault == FAULT_RESET)
+		return reply_truncated(r, xstrdup("{\"object\":\"list\","
+		    "\"data\":[{\"id\":\"file-0\"}]}"));
+
+	if (get && strcmp(url, "/v1/models") == 0)
+		return handle_models(r, NULL);
+	if (get && match_id(url, "/v1/models/", NULL, id, sizeof(id)))
+		return handle_models(r, id);
+	if (get && match_id(url, "/v1/responses/", NULL, id, sizeof(id)))
+		return handle_responses_get(r, id);
+	if (del && match_id(url, "/v1/responses/", NULL, id, sizeof(id)))
+		return handle_responses_delete(r, id);
+	if (post && strcmp(url, "/v1/files") == 0)
+		return handle_files_upload(r);
+	if (get && strcmp(url, "/v1/files") == 0)
+		return handle_files_list(r);
+	if (get && match_id(url, "/v1/files/", NULL, id, sizeof(id)))
+		return handle_files_get(r, id);
+	if (get && match_id(url, "/v1/files/", "/content", id, sizeof(id)))
+		return handle_files_content(r, id);
+	if (del && match_id(url, "/v1/files/", NULL, id, sizeof(id)))
+		return handle_files_delete(r, id);
+	if (get && strcmp(url, "/v1/batches") == 0)
+		return handle_batches_list(r);
+	if (get && match_id(url, "/v1/batches/", NULL, id, sizeof(id)))
+		return handle_batches_get(r, id);
+	if (post && match_id(url, "/v1/batches/", "/cancel", id, sizeof(id)))
+		return handle_batches_cancel(r, id);
+	if (post && strcmp(url, "/v1/audio/transcriptions") == 0)
+		return handle_transcription(r);
+	return not_found(r, method, url);
+}
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *conn, const char *url,
+    const char *method, const char *version, const char *upload,
+    size_t *upload_size, void **ctx)
+{
+	struct req *r = *ctx;
+	size_t need, ncap;
+	char *nb;
+
+	(void)cls;
+	(void)version;
+	if (r == NULL) {
+		if ((r = calloc(1, sizeof(*r))) == NULL)
+			return MHD_NO;
+		r->conn = conn;
+		*ctx = r;
+		return MHD_YES;
+	}
+	if (*upload_size > 0) {
+		need = r->len + *upload_size;
+		if (r->too_large || need > (size_t)MAX_BODY_BYTES) {
+			/* Keep reading so we can answer 413 cleanly. */
+			r->too_large = 1;
+			*upload_size = 0;
+			return MHD_YES;
+		}
+		if (need + 1 > r->cap) {
+			ncap = r->cap ? r->cap : 4096;
+			while (ncap < need + 1)
+				ncap *= 2;
+			if ((nb = realloc(r->body, ncap)) == NULL)
+				return MHD_NO;
+			r->body = nb;
+			r->cap = ncap;
+		}
+		memcpy(r->body + r->len, upload, *upload_size);
+		r->len = need;
+		r->body[r->len] = '\0';
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	return dispatch(r, url, method);
+}
+
+static void
+on_completed(void *cls, struct MHD_Connection *conn, void **ctx,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct req *r = *ctx;
+
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	if (r == NULL)
+		return;
+	free(r->body);
+	free(r);
+	*ctx = NULL;
+}
+
+static long
+flag_value(const char *name, const char *v)
+{
+	char *end;
+	long n;
+
+	if (v == NULL)
+		usage();
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno != 0 || *end != '\0' || n < 0 || n > MAX_DELAY_MS) {
+		fprintf(stderr, "fake-openai: bad value for %s: %s\n", name,
+		    v);
+		exit(2);
+	}
+	return n;
+}
+
+/* Only loopback: the fake must never be reachable from elsewhere. */
+static int
+parse_listen(const char *arg, struct sockaddr_in *sin)
+{
+	const char *colon;
+	char host[64];
+	char *end;
+	long port;
+	size_t hl;
+
+	if ((colon = strrchr(arg, ':')) == NULL)
+		return -1;
+	hl = (size_t)(colon - arg);
+	if (hl == 0 || hl >= sizeof(host))
+		return -1;
+	memcpy(host, arg, hl);
+	host[hl] = '\0';
+	if (strcmp(host, "127.0.0.1") != 0 && strcmp(host, "localhost") != 0)
+		return -1;
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (errno != 0 || *end != '\0' || colon[1] == '\0' || port < 0 ||
+	    port > 65535)
+		return -1;
+	memset(sin, 0, sizeof(*sin));
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons((uint16_t)port);
+	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	return 0;
+}
+
+static int
+open_listener(struct sockaddr_in *sin)
+{
+	socklen_t sl;
+	int fd, on = 1;
+
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+		perror("fake-openai: socket");
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	if (bind(fd, (struct sockaddr *)sin, sizeof(*sin)) == -1 ||
+	    listen(fd, LISTEN_BACKLOG) == -1) {
+		perror("fake-openai: bind/listen");
+		close(fd);
+		return -1;
+	}
+	sl = sizeof(*sin);
+	if (getsockname(fd, (struct sockaddr *)sin, &sl) == -1) {
+		perror("fake-openai: getsockname");
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct MHD_Daemon *d;
+	struct sockaddr_in sin;
+	sigset_t set;
+	const char *listen_arg = NULL;
+	int i, fd, sig;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc)
+			listen_arg = argv[++i];
+		else if (strcmp(argv[i], "--ttft-ms") == 0)
+			fake_config.ttft_ms = flag_value(argv[i], argv[i + 1]),
+			    i++;
+		else if (strcmp(argv[i], "--chunk-ms") == 0)
+			fake_config.chunk_ms = flag_value(argv[i],
+			    argv[i + 1]), i++;
+		else if (strcmp(argv[i], "--chunks") == 0) {
+			fake_config.chunks = flag_value(argv[i], argv[i + 1]);
+			i++;
+			if (fake_config.chunks < 1 ||
+			    fake_config.chunks > MAX_CHUNKS) {
+				fprintf(stderr, "fake-openai: --chunks must "
+				    "be 1..%ld\n", MAX_CHUNKS);
+				return 2;
+			}
+		} else if (strcmp(argv[i], "--batch-step-ms") == 0)
+			fake_config.batch_step_ms = flag_value(argv[i],
+			    argv[i + 1]), i++;
+		else
+			usage();
+	}
+	if (listen_arg == NULL)
+		usage();
+	if (parse_listen(listen_arg, &sin) == -1) {
+		fprintf(stderr, "fake-openai: --listen must be "
+		    "127.0.0.1:PORT (loopback only), got %s\n", listen_arg);
+		return 2;
+	}
+
+	/* Fix jansson's hash seed before any thread uses it. */
+	json_object_seed(0);
+	fault_counts = json_object();
+
+	/* Every thread inherits this mask; main waits for the signals. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if ((fd = open_listener(&sin)) == -1)
+		return 1;
+	/*
+	 * Thread per connection: streams sleep between deltas and the
+	 * "timeout" fault blocks, which would stall a shared event loop.
+	 * Measured at ~50k small answers/s, well above what we need.
+	 */
+	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
+	    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL | MHD_USE_ERROR_LOG,
+	    0, NULL, NULL, on_request, NULL,
+	    MHD_OPTION_LISTEN_SOCKET, fd,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)MAX_CONNECTIONS,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)IDLE_TIMEOUT_S,
+	    MHD_OPTION_THREAD_STACK_SIZE, (size_t)THREAD_STACK_BYTES,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+	    MHD_OPTION_END);
+	if (d == NULL) {
+		fprintf(stderr, "fake-openai: cannot start HTTP daemon\n");
+		close(fd);
+		return 1;
+	}
+	fprintf(stderr, "fake-openai listening on 127.0.0.1:%u\n",
+	    (unsigned int)ntohs(sin.sin_port));
+	fflush(stderr);
+
+	for (;;) {
+		if (sigwait(&set, &sig) == 0 &&
+		    (sig == SIGTERM || sig == SIGINT))
+			break;
+	}
+	atomic_store(&stopping, 1);
+	MHD_stop_daemon(d);	/* also closes the listening socket */
+	responses_store_free();
+	files_store_free();
+	batches_store_free();
+	json_decref(fault_counts);
+	return 0;
+}

@@ -1,0 +1,416 @@
+#!/bin/sh
+# check-schema.sh -- apply sql/0001_init.sql and sql/demo/demo.sql to a
+# throwaway PostgreSQL 15 cluster and check what the schema promises.
+#
+# Usage: tests/sql/check-schema.sh      (from anywhere; finds sql/ itself)
+# Env:   PGBIN (default /usr/lib/postgresql/15/bin), TMPDIR, top_srcdir.
+# Output is TAP-like ("ok N - ...", "not ok N - ..."); exit 0 when every
+# check passed, 1 when one failed, 77 (automake SKIP) when no PostgreSQL
+# server binaries are available.
+#
+# The cluster lives in a temporary directory, listens on a Unix socket in
+# that directory only (no TCP), and is stopped and removed on exit.  initdb
+# and postgres refuse to run as root, so as root they run as "postgres".
+
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+if [ -n "${top_srcdir:-}" ]; then
+	top=$(cd "$top_srcdir" && pwd)
+else
+	top=$(cd "$here/../.." && pwd)
+fi
+init_sql=$top/sql/0001_init.sql
+demo_sql=$top/sql/demo/demo.sql
+PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+
+skip() {
+	echo "1..0 # SKIP $*"
+	exit 77
+}
+
+[ -x "$PGBIN/initdb" ] && [ -x "$PGBIN/pg_ctl" ] ||
+	skip "no PostgreSQL server binaries in $PGBIN"
+command -v psql >/dev/null 2>&1 || skip "psql not found"
+[ -r "$init_sql" ] && [ -r "$demo_sql" ] ||
+	{ echo "Bail out! cannot read $init_sql or $demo_sql"; exit 1; }
+
+if [ "$(id -u)" -eq 0 ]; then
+	id postgres >/dev/null 2>&1 || skip "running as root without a postgres user"
+	as_pg() { runuser -u postgres -- "$@"; }
+else
+	as_pg() { "$@"; }
+fi
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/relais-schema.XXXXXX") ||
+	{ echo "Bail out! mktemp failed"; exit 1; }
+[ "$(id -u)" -eq 0 ] && chown postgres "$tmp"
+
+cleanup() {
+	if [ -f "$tmp/data/postmaster.pid" ]; then
+		as_pg "$PGBIN/pg_ctl" -D "$tmp/data" -m immediate -w stop \
+			>/dev/null 2>&1
+	fi
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 1' HUP INT TERM
+
+bail() {
+	echo "Bail out! $1"
+	[ -f "$tmp/server.log" ] && sed 's/^/# /' "$tmp/server.log" | tail -n 20
+	exit 1
+}
+
+# The Unix socket path ($tmp/.s.PGSQL.5432) must fit in sun_path (107 bytes).
+[ ${#tmp} -le 90 ] || bail "temporary directory path too long for a socket: $tmp"
+
+as_pg "$PGBIN/initdb" -D "$tmp/data" -U postgres --auth=trust \
+	--no-locale -E UTF8 --no-sync >"$tmp/initdb.log" 2>&1 ||
+	{ sed 's/^/# /' "$tmp/initdb.log"; bail "initdb failed"; }
+
+# Durability is pointless for a throwaway cluster; fsync off makes it fast.
+cat >>"$tmp/data/postgresql.conf" <<EOF
+listen_addresses = ''
+unix_socket_directories = '$tmp'
+port = 5432
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+EOF
+
+as_pg "$PGBIN/pg_ctl" -D "$tmp/data" -l "$tmp/server.log" -w -t 60 start \
+	>/dev/null 2>&1 || bail "pg_ctl start failed"
+
+export PGHOST="$tmp" PGPORT=5432 PGUSER=postgres PGDATABASE=relais_check
+unset PGPASSWORD PGSERVICE PGOPTIONS
+psql -X -q -d postgres -c 'CREATE DATABASE relais_check' >/dev/null 2>&1 ||
+	bail "CREATE DATABASE failed"
+
+n=0
+failed=0
+
+ok() {
+	n=$((n + 1))
+	echo "ok $n - $1"
+}
+
+not_ok() {
+	n=$((n + 1))
+	failed=$((failed + 1))
+	echo "not ok $n - $1"
+}
+
+# q SQL: run one statement, print unaligned tuples only.
+q() {
+	psql -X -q -At -v ON_ERROR_STOP=1 -c "$1" 2>&1
+}
+
+# expect DESCRIPTION SQL WANT: the query prints exactly WANT.
+expect() {
+	got=$(q "$2")
+	if [ "$got" = "$3" ]; then
+		ok "$1"
+	else
+		not_ok "$1"
+		echo "#   want: $3"
+		echo "#   got:  $got"
+	fi
+}
+
+# rejects DESCRIPTION SQLSTATE SQL: the statement fails with SQLSTATE.
+# The statement runs inside a PL/pgSQL exception block so that only its
+# SQLSTATE is reported; a statement that wrongly succeeds reports 00000.
+rejects() {
+	got=$(psql -X -q -At -v ON_ERROR_STOP=1 -v stmt="$3" 2>&1 <<'EOF'
+CREATE FUNCTION pg_temp.sqlstate_of(stmt text) RETURNS text
+LANGUAGE plpgsql AS $f$
+BEGIN
+	EXECUTE stmt;
+	RETURN '00000';
+EXCEPTION WHEN OTHERS THEN
+	RETURN SQLSTATE;
+END;
+$f$;
+SELECT pg_temp.sqlstate_of(:'stmt');
+EOF
+)
+	if [ "$got" = "$2" ]; then
+		ok "$1"
+	else
+		not_ok "$1"
+		echo "#   want SQLSTATE $2, got: $got"
+	fi
+}
+
+# --- applying the files ----------------------------------------------------
+
+if out=$(psql -X -q -v ON_ERROR_STOP=1 --single-transaction \
+	-f "$init_sql" 2>&1); then
+	ok "sql/0001_init.sql applies with ON_ERROR_STOP in one transaction"
+else
+	not_ok "sql/0001_init.sql applies with ON_ERROR_STOP in one transaction"
+	echo "$out" | sed 's/^/#   /'
+	bail "cannot continue without the schema"
+fi
+
+if out=$(psql -X -q -v ON_ERROR_STOP=1 --single-transaction \
+	-f "$demo_sql" 2>&1); then
+	ok "sql/demo/demo.sql applies right after 0001"
+else
+	not_ok "sql/demo/demo.sql applies right after 0001"
+	echo "$out" | sed 's/^/#   /'
+	bail "cannot continue without the demo data"
+fi
+
+# --- demo data ---------------------------------------------------------------
+
+expect "three demo accounts with their role, 10 USD and first-connexion false" \
+	"SELECT string_agg(email || ':' || username || ':' || role || ':'
+		|| credits || ':' || is_first_connexion, ' ' ORDER BY email)
+	 FROM users WHERE email LIKE '%@demo.relais'" \
+	"admin@demo.relais:admin:admin:10.000000:false coordo@demo.relais:coordo:coordo:10.000000:false prof@demo.relais:prof:professeur:10.000000:false"
+
+expect "demo passwords are libsodium argon2id strings" \
+	"SELECT count(*) FROM users
+	 WHERE email LIKE '%@demo.relais'
+	   AND password_hash ~ '^\\\$argon2id\\\$v=19\\\$m=[0-9]+,t=[0-9]+,p=[0-9]+\\\$[A-Za-z0-9+/]{16,}\\\$[A-Za-z0-9+/]{32,}\$'" \
+	"3"
+
+expect "demo accounts are linked to the programme" \
+	"SELECT count(*) FROM user_programme up JOIN users u ON u.id = up.user_id
+	 WHERE u.email LIKE '%@demo.relais'" \
+	"3"
+
+expect "the ledger replays to every balance" \
+	"SELECT count(*) FROM users u
+	 WHERE u.credits <> (SELECT coalesce(sum(delta), 0) FROM usage_ledger l
+			     WHERE l.user_id = u.id)" \
+	"0"
+
+expect "three courses in the programme" \
+	"SELECT string_agg(c.code || '@' || cp.session, ' ' ORDER BY c.code)
+	 FROM cours c JOIN cours_programme cp ON cp.cours_id = c.id" \
+	"243-1N5-LI@1 243-1P4-LI@1 243-2N5-LI@2"
+
+expect "competences have elements with criteria" \
+	"SELECT count(DISTINCT c.id) FROM competences c
+	 JOIN element_competence e ON e.competence_id = c.id
+	 JOIN element_competence_criteria k ON k.element_competence_id = e.id" \
+	"3"
+
+expect "plan-cadre: every text field is filled" \
+	"SELECT count(*) FROM plan_cadre pc JOIN cours c ON c.id = pc.cours_id
+	 WHERE c.code = '243-1N5-LI'
+	   AND num_nulls(place_intro, objectif_terminal, structure_intro,
+		structure_activites_theoriques, structure_activites_pratiques,
+		structure_activites_prevues, eval_evaluation_sommative,
+		eval_nature_evaluations_sommatives, eval_evaluation_de_la_langue,
+		eval_evaluation_sommatives_apprentissages) = 0" \
+	"1"
+
+expect "plan-cadre: 2-3 capacités, each with savoirs nécessaires, savoirs-faire (cible, seuil) and moyens d'évaluation" \
+	"SELECT count(*) BETWEEN 2 AND 3 AND bool_and(
+		EXISTS (SELECT 1 FROM plan_cadre_capacite_savoirs_necessaires x
+			WHERE x.capacite_id = cap.id)
+		AND EXISTS (SELECT 1 FROM plan_cadre_capacite_moyens_evaluation x
+			    WHERE x.capacite_id = cap.id)
+		AND (SELECT count(*) FILTER (WHERE cible <> '' AND seuil_reussite <> '')
+			= count(*) AND count(*) > 0
+		     FROM plan_cadre_capacite_savoirs_faire x
+		     WHERE x.capacite_id = cap.id))
+	 FROM plan_cadre_capacites cap
+	 JOIN plan_cadre pc ON pc.id = cap.plan_cadre_id
+	 JOIN cours c ON c.id = pc.cours_id AND c.code = '243-1N5-LI'" \
+	"t"
+
+expect "plan-cadre: savoir-être, objets cibles, cours reliés/préalables/corequis, compétences développées/certifiées" \
+	"SELECT (SELECT count(*) > 0 FROM plan_cadre_savoir_etre WHERE plan_cadre_id = pc.id)
+	    AND (SELECT count(*) > 0 FROM plan_cadre_objets_cibles WHERE plan_cadre_id = pc.id)
+	    AND (SELECT count(*) > 0 FROM plan_cadre_cours_relies WHERE plan_cadre_id = pc.id)
+	    AND (SELECT count(*) > 0 FROM plan_cadre_cours_prealables WHERE plan_cadre_id = pc.id)
+	    AND (SELECT count(*) > 0 FROM plan_cadre_cours_corequis WHERE plan_cadre_id = pc.id)
+	    AND (SELECT count(*) > 0 FROM plan_cadre_competences_developpees WHERE plan_cadre_id = pc.id)
+	    AND (SELECT count(*) > 0 FROM plan_cadre_competences_certifiees WHERE plan_cadre_id = pc.id)
+	 FROM plan_cadre pc JOIN cours c ON c.id = pc.cours_id
+	 WHERE c.code = '243-1N5-LI'" \
+	"t"
+
+expect "plan de cours A25: calendar weeks, médiagraphie, disponibilités, evaluations" \
+	"SELECT (SELECT count(*) FROM plan_de_cours_calendrier WHERE plan_de_cours_id = p.id)
+	    || ' ' || (SELECT count(*) FROM plan_de_cours_mediagraphie WHERE plan_de_cours_id = p.id)
+	    || ' ' || (SELECT count(*) FROM plan_de_cours_disponibilite_enseignant WHERE plan_de_cours_id = p.id)
+	    || ' ' || (SELECT count(*) FROM plan_de_cours_evaluations WHERE plan_de_cours_id = p.id)
+	 FROM plan_de_cours p JOIN cours c ON c.id = p.cours_id
+	 WHERE c.code = '243-1N5-LI' AND p.session = 'A25'" \
+	"15 3 2 4"
+
+expect "plan de cours A25: evaluation weights link to capacités of the course's plan-cadre and sum to 100 %" \
+	"SELECT sum(replace(replace(evc.ponderation, '%', ''), ' ', '')::int)
+	 FROM plan_de_cours_evaluations_capacites evc
+	 JOIN plan_de_cours_evaluations ev ON ev.id = evc.evaluation_id
+	 JOIN plan_de_cours p ON p.id = ev.plan_de_cours_id AND p.session = 'A25'
+	 JOIN plan_cadre_capacites cap ON cap.id = evc.capacite_id
+	 JOIN plan_cadre pc ON pc.id = cap.plan_cadre_id AND pc.cours_id = p.cours_id" \
+	"100"
+
+# --- seeded settings -----------------------------------------------------------
+
+expect "openai_models seeded with 11 models; gpt-5 priced 1.25/0.125/10 per 1M" \
+	"SELECT (SELECT count(*) FROM openai_models) || ' '
+	     || input_price || '/' || cached_input_price || '/' || output_price
+	 FROM openai_models WHERE name = 'gpt-5'" \
+	"11 1.250000/0.125000/10.000000"
+
+expect "settings seeded: 21 generation sections, 13 AI sections, 8 plan-de-cours prompts, one row per singleton" \
+	"SELECT (SELECT count(*) FROM global_generation_settings) || ' '
+	     || (SELECT count(*) FROM section_ai_settings) || ' '
+	     || (SELECT count(*) FROM plan_de_cours_prompt_settings) || ' '
+	     || (SELECT count(*) FROM chat_model_config)
+	     + (SELECT count(*) FROM analyse_plan_cours_prompt)
+	     + (SELECT count(*) FROM grille_prompt_settings)
+	     + (SELECT count(*) FROM ocr_prompt_settings)
+	     + (SELECT count(*) FROM plan_cadre_import_prompt_settings)" \
+	"21 13 8 5"
+
+# --- constraints ------------------------------------------------------------------
+
+rejects "foreign key rejects an orphan capacité" 23503 \
+	"INSERT INTO plan_cadre_capacites (plan_cadre_id, capacite)
+	 VALUES (-1, 'orpheline')"
+
+rejects "foreign key rejects chat history of a missing user" 23503 \
+	"INSERT INTO chat_history (user_id, role, content)
+	 VALUES (-1, 'user', 'bonjour')"
+
+rejects "role CHECK rejects 'hacker'" 23514 \
+	"UPDATE users SET role = 'hacker' WHERE username = 'prof'"
+
+rejects "credits CHECK rejects a negative balance" 23514 \
+	"UPDATE users SET credits = -0.000001 WHERE username = 'prof'"
+
+rejects "email uniqueness ignores case" 23505 \
+	"INSERT INTO users (username, email, password_hash)
+	 VALUES ('admin2', 'ADMIN@Demo.Relais', '\$argon2id\$x')"
+
+rejects "password_hash CHECK rejects a non-argon2 string" 23514 \
+	"INSERT INTO users (username, password_hash) VALUES ('plain', 'relais-demo')"
+
+rejects "singleton settings refuse a second row" 23514 \
+	"INSERT INTO chat_model_config (id) VALUES (2)"
+
+rejects "plan-cadre import template must contain {doc_text}" 23514 \
+	"UPDATE plan_cadre_import_prompt_settings SET prompt_template = 'Analyse ceci.'"
+
+rejects "task state CHECK rejects an unknown state" 23514 \
+	"INSERT INTO tasks (name, user_id, state)
+	 SELECT 'x', id, 'RUNNING' FROM users WHERE username = 'prof'"
+
+rejects "usage ledger records a reservation only once" 23505 \
+	"WITH r AS (INSERT INTO credit_reservations (user_id, amount)
+		    SELECT id, 0.01 FROM users WHERE username = 'prof'
+		    RETURNING id, user_id)
+	 INSERT INTO usage_ledger (user_id, reservation_id, kind, model, cost,
+				   delta, balance_after)
+	 SELECT user_id, id, 'openai_call', 'gpt-5-mini', 0.001, -0.001, 9.999
+	 FROM r, generate_series(1, 2)"
+
+# --- tasks: queue state and wake-up notification ------------------------------
+
+# LISTEN and INSERT in one session: NOTIFY is delivered at commit, also to the
+# notifying session, and psql prints it after the statement that caused it.
+out=$(psql -X -q -At -v ON_ERROR_STOP=1 2>&1 <<'EOF'
+LISTEN relais_tasks;
+INSERT INTO tasks (name, user_id, payload)
+SELECT 'check-schema', id, '{"plan_id": 1}' FROM users WHERE username = 'prof'
+RETURNING id, state, seq;
+EOF
+)
+task_id=$(echo "$out" | sed -n '1s/|.*//p')
+if echo "$out" | head -n 1 | grep -q '^[0-9a-f-]\{36\}|PENDING|0$'; then
+	ok "a new task is PENDING with seq 0"
+else
+	not_ok "a new task is PENDING with seq 0"
+	echo "$out" | sed 's/^/#   /'
+fi
+if [ -n "$task_id" ] &&
+    echo "$out" | grep -qF "notification \"relais_tasks\" with payload \"$task_id\""; then
+	ok "inserting a task notifies relais_tasks with its id"
+else
+	not_ok "inserting a task notifies relais_tasks with its id"
+	echo "$out" | sed 's/^/#   /'
+fi
+
+expect "meta and state updates bump seq and stamp started_at/finished_at" \
+	"WITH a AS (UPDATE tasks SET state = 'STARTED', worker = 'check'
+		    WHERE id = '$task_id' RETURNING 1)
+	 SELECT count(*) FROM a;
+	 UPDATE tasks SET state = 'PROGRESS', meta = '{\"message\": \"x\"}'
+	 WHERE id = '$task_id';
+	 UPDATE tasks SET cancel_requested = true WHERE id = '$task_id';
+	 UPDATE tasks SET state = 'SUCCESS', result = '{\"status\": \"success\"}'
+	 WHERE id = '$task_id';
+	 SELECT seq || ' ' || (started_at IS NOT NULL) || ' '
+		|| (finished_at IS NOT NULL)
+	 FROM tasks WHERE id = '$task_id'" \
+	"1
+3 true true"
+
+# Seq scans are disabled so that the tiny table does not hide a missing or
+# unusable index.
+out=$(q "SET enable_seqscan = off;
+	 EXPLAIN (COSTS OFF) SELECT id FROM tasks WHERE state = 'PENDING'
+	 ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED")
+if echo "$out" | grep -q 'Index Scan using tasks_pending_idx on tasks'; then
+	ok "the next-task query uses the partial PENDING index"
+else
+	not_ok "the next-task query uses the partial PENDING index"
+	echo "$out" | sed 's/^/#   /'
+fi
+
+# --- cascades ------------------------------------------------------------------
+
+expect "deleting a plan-cadre removes its tree and grid rows, keeps evaluations" \
+	"BEGIN;
+	 DELETE FROM plan_cadre;
+	 SELECT (SELECT count(*) FROM plan_cadre_capacites) || ' '
+	     || (SELECT count(*) FROM plan_cadre_capacite_savoirs_faire) || ' '
+	     || (SELECT count(*) FROM evaluation_savoirfaire) || ' '
+	     || (SELECT count(*) FROM plan_de_cours_evaluations) || ' '
+	     || (SELECT count(*) FROM plan_de_cours_evaluations_capacites
+		 WHERE capacite_id IS NULL);
+	 ROLLBACK" \
+	"0 0 0 4 6"
+
+# --- indexes ------------------------------------------------------------------------
+
+# A foreign key is covered when a non-partial index starts with exactly its
+# columns (in any order).
+expect "every foreign key column has an index" \
+	"WITH fk AS (
+		SELECT c.conrelid::regclass::text AS tbl,
+		       (SELECT string_agg(a.attname, ',' ORDER BY a.attnum)
+			FROM pg_attribute a
+			WHERE a.attrelid = c.conrelid
+			  AND a.attnum = ANY (c.conkey)) AS cols,
+		       EXISTS (
+			SELECT 1 FROM pg_index i
+			WHERE i.indrelid = c.conrelid AND i.indpred IS NULL
+			  AND (i.indkey::int2[])[0:cardinality(c.conkey) - 1]
+				@> c.conkey
+			  AND c.conkey
+				@> (i.indkey::int2[])[0:cardinality(c.conkey) - 1]
+		       ) AS indexed
+		FROM pg_constraint c
+		WHERE c.contype = 'f'
+		  AND c.connamespace NOT IN ('pg_catalog'::regnamespace,
+					     'information_schema'::regnamespace))
+	 SELECT (count(*) > 40) || ' '
+	     || coalesce(string_agg(tbl || '(' || cols || ')', ' ')
+			 FILTER (WHERE NOT indexed), 'none unindexed')
+	 FROM fk" \
+	"true none unindexed"
+
+echo "1..$n"
+echo "# $((n - failed)) passed, $failed failed"
+[ "$failed" -eq 0 ]
