@@ -172,7 +172,8 @@ main(int argc, char *argv[])
 	struct rl_error		 e;
 	struct rl_dbres		*r = NULL;
 	const char		*dir = RL_SQLDIR, *params[2];
-	char			 ver[16], sum[2 * RL_SHA256_BYTES + 1], path[1024];
+	char			 ver[16], path[1024];
+	char			 sum[2 * RL_SHA256_BYTES + 1];
 	char			*sql;
 	size_t			 n, i;
 	int			 c, dry = 0, applied = 0, rc = 1, row;

@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "arena.h"
-#include "limits.h"
+#include "bounds.h"
 
 struct chunk {
 	struct chunk	*next;
@@ -27,8 +27,8 @@ struct rl_arena {
 	size_t		 total;
 };
 
-#define ALIGN(n)	(((n) + sizeof(max_align_t) - 1) & \
-			    ~(sizeof(max_align_t) - 1))
+#define ALIGN(n)	(((n) + _Alignof(max_align_t) - 1) & \
+			    ~(_Alignof(max_align_t) - 1))
 
 struct rl_arena *
 rl_arena_new(void)

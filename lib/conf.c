@@ -13,7 +13,7 @@
 #include <strings.h>
 
 #include "conf.h"
-#include "limits.h"
+#include "bounds.h"
 #include "log.h"
 
 static struct rl_conf	 conf;

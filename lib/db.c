@@ -20,7 +20,7 @@
 
 #include "conf.h"
 #include "db.h"
-#include "limits.h"
+#include "bounds.h"
 #include "log.h"
 
 #define STR1(x)	#x

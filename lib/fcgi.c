@@ -35,7 +35,7 @@
 #include "db.h"
 #include "extern.h"
 #include "fcgi.h"
-#include "limits.h"
+#include "bounds.h"
 #include "log.h"
 #include "multipart.h"
 #include "req.h"
@@ -521,7 +521,7 @@ serve_fastcgi(const char *sockpath)
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 
-	/* Tests shorten the heartbeat; anything unparsable keeps the default. */
+	/* Tests shorten the heartbeat; junk keeps the default. */
 	hb = getenv("RELAIS_SSE_HEARTBEAT_SEC");
 	if (rl_sse_heartbeat_start(hb != NULL ? (int)strtol(hb, NULL, 10) : 0,
 	    &e) != RL_OK) {

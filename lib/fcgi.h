@@ -16,7 +16,7 @@ struct rl_program {
 	const char		*name;		/* for logs and usage */
 	const struct rl_route	*routes;
 	size_t			 nroutes;
-	int			 threads;	/* default; RELAIS_THREADS wins */
+	int			 threads;	/* RELAIS_THREADS wins */
 	int			 needs_db;	/* check schema at start-up */
 	/* Optional start-up hook, run before the accept loop. */
 	enum rl_err		(*init)(struct rl_error *);

@@ -22,7 +22,7 @@
 #include "relais.h"
 #include "arena.h"
 #include "kv.h"
-#include "limits.h"
+#include "bounds.h"
 #include "multipart.h"
 
 #ifndef RL_MULTIPART_READ_CHUNK
@@ -60,14 +60,18 @@ struct rl_mp {
 	struct rl_mp_cb	 cb;
 	void		*arg;
 	enum state	 state;
-	char		 delim[DELIM_MAX + 1];	/* CRLF "--" boundary */
+	/* CRLF "--" boundary, and its length. */
+	char		 delim[DELIM_MAX + 1];
 	size_t		 dlen;
-	size_t		 mi;	/* delimiter bytes matched and withheld */
+	/* Delimiter bytes matched so far, withheld from part_data. */
+	size_t		 mi;
 	size_t		 nparts;
+	/* The current part's header block. */
 	size_t		 hlen;
 	char		 hbuf[RL_MULTIPART_HEADER_MAX + 1];
-	enum rl_err	 rc;	/* sticky result once S_FAILED */
-	struct rl_error	 err;	/* its detail, copied to every caller */
+	/* The first error, returned again by every later call. */
+	enum rl_err	 rc;
+	struct rl_error	 err;
 };
 
 /* A parameter of a header value, as offsets into that value. */
@@ -468,7 +472,7 @@ begin_part(struct rl_mp *mp)
 		*end = '\0';
 		next = end + 2;
 		if (*line == '\0')
-			break;		/* the empty line ending the block */
+			break;	/* the empty line ending the block */
 		for (p = line; istchar((unsigned char)*p); p++)
 			continue;
 		colon = p;
@@ -517,6 +521,7 @@ headers(struct rl_mp *mp, const unsigned char *p, size_t len, size_t *used)
 	size_t	 i;
 	char	*h = mp->hbuf;
 
+	*used = len;
 	for (i = 0; i < len; ) {
 		if (mp->hlen == RL_MULTIPART_HEADER_MAX)
 			return rl_error_set(&mp->err, RL_ETOOBIG, "multipart "
@@ -534,7 +539,6 @@ headers(struct rl_mp *mp, const unsigned char *p, size_t len, size_t *used)
 			return begin_part(mp);
 		}
 	}
-	*used = len;
 	return RL_OK;
 }
 
@@ -651,17 +655,19 @@ struct collect {
 	struct rl_arena		*a;
 	const char		*tmpdir;
 	size_t			 upload_max;
-	size_t			 total;		/* file bytes written */
+	size_t			 total;	/* file bytes written */
 	struct rl_kv		*fields;
 	size_t			 nfields;
 	struct rl_upload	*ups;
 	size_t			 nups;
-	enum pkind		 kind;		/* of the current part */
-	const char		*name;		/* current part, in the arena */
-	char			*val;		/* current field, malloc'd */
+	/* The current part: its kind, name (in the arena), the field
+	 * value read so far (malloc'd) and the open upload file. */
+	enum pkind		 kind;
+	const char		*name;
+	char			*val;
 	size_t			 vlen;
 	size_t			 vcap;
-	int			 fd;		/* current upload or -1 */
+	int			 fd;
 };
 
 /* The client's file name without any directory, in either convention. */
@@ -701,9 +707,10 @@ collect_begin(void *arg, const char *name, const char *filename,
 		return RL_OK;
 	}
 	base = strip_dir(filename);
-	if (*base == '\0' || strcmp(base, ".") == 0 || strcmp(base, "..") == 0) {
-		(void)rl_error_set(e, RL_EFORM, "upload \"%s\" has an invalid "
-		    "file name", name);
+	if (*base == '\0' || strcmp(base, ".") == 0 ||
+	    strcmp(base, "..") == 0) {
+		(void)rl_error_set(e, RL_EFORM,
+		    "upload \"%s\" has an invalid file name", name);
 		rl_error_where(e, name);
 		return RL_EFORM;
 	}

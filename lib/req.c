@@ -13,7 +13,7 @@
 
 #include "arena.h"
 #include "extern.h"
-#include "limits.h"
+#include "bounds.h"
 #include "req.h"
 
 const char *
@@ -167,6 +167,48 @@ decode(struct rl_arena *a, const char *s, size_t len, size_t *outlen)
 }
 
 /*
+ * Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing past
+ * U+10FFFF.  Values end up in JSON and in PostgreSQL, which both refuse
+ * anything else, so it is refused at the door with a clear error.
+ */
+int
+rl_utf8_valid(const char *str, size_t len)
+{
+	const unsigned char	*s = (const unsigned char *)str;
+	size_t			 i = 0, n, k;
+	unsigned int		 c;
+
+	while (i < len) {
+		c = s[i];
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			n = 1;
+		else if (c >= 0xe0 && c <= 0xef)
+			n = 2;
+		else if (c >= 0xf0 && c <= 0xf4)
+			n = 3;
+		else
+			return 0;
+		if (len - i <= n)
+			return 0;
+		c &= 0x3f >> n;
+		for (k = 1; k <= n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return 0;
+			c = (c << 6) | (s[i + k] & 0x3f);
+		}
+		if ((n == 2 && (c < 0x800 || (c >= 0xd800 && c <= 0xdfff))) ||
+		    (n == 3 && (c < 0x10000 || c > 0x10ffff)))
+			return 0;
+		i += n + 1;
+	}
+	return 1;
+}
+
+/*
  * Parse "a=1&b=2" (sep '&') into kv pairs.  Keys and values are
  * percent-decoded; a NUL byte decoded from %00 is refused, because every
  * consumer treats values as C strings.
@@ -203,6 +245,10 @@ rl_urlencoded_parse(struct rl_arena *a, const char *s, size_t len, char sep,
 		    strlen(kv[n].val) != kv[n].len)
 			return rl_error_set(e, RL_EFORM,
 			    "NUL byte in a form field");
+		if (!rl_utf8_valid(kv[n].key, klen) ||
+		    !rl_utf8_valid(kv[n].val, kv[n].len))
+			return rl_error_set(e, RL_EFORM,
+			    "form field is not valid UTF-8");
 		n++;
 		if (amp == end)
 			break;

@@ -87,5 +87,6 @@ enum rl_err	 rl_cookies_parse(struct rl_arena *, const char *,
 enum rl_err	 rl_json_parse(const char *, size_t, json_t **,
 		    struct rl_error *);
 int		 rl_json_depth_ok(const char *, size_t, int);
+int		 rl_utf8_valid(const char *, size_t);
 
 #endif

@@ -15,11 +15,11 @@ struct rl_req;
 /* Route flags. */
 #define RL_ROUTE_AUTH		0x0001	/* any authenticated user */
 #define RL_ROUTE_ADMIN		0x0002	/* role admin (implies AUTH) */
-#define RL_ROUTE_COORDO		0x0004	/* role admin or coordo (implies AUTH) */
+#define RL_ROUTE_COORDO		0x0004	/* admin or coordo (implies AUTH) */
 #define RL_ROUTE_STREAM		0x0008	/* answers with SSE */
 #define RL_ROUTE_JSON		0x0010	/* accepts an application/json body */
 #define RL_ROUTE_FORM		0x0020	/* accepts x-www-form-urlencoded */
-#define RL_ROUTE_MULTIPART	0x0040	/* accepts multipart/form-data uploads */
+#define RL_ROUTE_MULTIPART	0x0040	/* accepts multipart/form-data */
 #define RL_ROUTE_BODY		(RL_ROUTE_JSON | RL_ROUTE_FORM | \
 				    RL_ROUTE_MULTIPART)
 

@@ -14,7 +14,7 @@
 
 #include "arena.h"
 #include "extern.h"
-#include "limits.h"
+#include "bounds.h"
 #include "log.h"
 #include "req.h"
 #include "resp.h"

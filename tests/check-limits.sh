@@ -1,8 +1,8 @@
 #!/bin/sh
-# The body size and timeout nginx enforces must match lib/limits.h, or one
+# The body size and timeout nginx enforces must match lib/bounds.h, or one
 # side refuses what the other accepts.
 : "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
-h="$top_srcdir/lib/limits.h"
+h="$top_srcdir/lib/bounds.h"
 c="$top_srcdir/nginx/relais.conf"
 fail=0
 mb=$(sed -n 's/^#define RL_NGINX_BODY_MAX_MB[[:space:]]*\([0-9]*\).*/\1/p' "$h")

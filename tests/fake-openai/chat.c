@@ -34,7 +34,8 @@ pick_tool(json_t *body)
 		want = json_str(json_object_get(tc, "function"), "name");
 	json_array_foreach(tools, i, t) {
 		fn = json_object_get(t, "function");
-		if (!json_is_object(fn) || (name = json_str(fn, "name")) == NULL)
+		name = json_str(fn, "name");
+		if (!json_is_object(fn) || name == NULL)
 			continue;
 		if (want == NULL || strcmp(want, name) == 0)
 			return fn;

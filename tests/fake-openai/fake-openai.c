@@ -13,10 +13,10 @@
 #include <netinet/in.h>
 
 #include <errno.h>
-#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +40,8 @@
 /* Granularity of interruptible sleeps, so SIGTERM is honoured quickly. */
 #define SLEEP_SLICE_MS		50
 #define LISTEN_BACKLOG		1024
+/* Largest count accepted in X-Fake-Fault-Count / X-Fake-Cached-Tokens. */
+#define HEADER_NUM_MAX		1000000000L
 
 struct config fake_config = {
 	0,	/* ttft_ms */
@@ -192,7 +194,6 @@ reply_stream(struct req *r, struct stream *s)
 {
 	struct MHD_Response *resp;
 
-	stream_attach(s, r->conn);
 	/* A small block keeps every delta in its own chunk on the wire. */
 	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024,
 	    stream_read, s, stream_free);
@@ -263,7 +264,7 @@ fault_applies(struct req *r)
 
 	if ((cs = req_header(r, "X-Fake-Fault-Count")) == NULL)
 		return 1;
-	limit = parse_long(cs, 1, 0, LONG_MAX);
+	limit = parse_long(cs, 1, 0, HEADER_NUM_MAX);
 	if ((key = req_header(r, "X-Fake-Fault-Key")) == NULL)
 		key = "";
 	pthread_mutex_lock(&fault_lock);
@@ -290,7 +291,7 @@ read_knobs(struct req *r)
 	k->batch_step_ms = parse_long(req_header(r, "X-Fake-Batch-Step-Ms"),
 	    fake_config.batch_step_ms, 0, MAX_DELAY_MS);
 	k->cached_tokens = parse_long(req_header(r, "X-Fake-Cached-Tokens"),
-	    0, 0, LONG_MAX);
+	    0, 0, HEADER_NUM_MAX);
 	k->fault = parse_fault(req_header(r, "X-Fake-Fault"));
 	if (k->fault != FAULT_NONE && !fault_applies(r))
 		k->fault = FAULT_NONE;
@@ -640,6 +641,24 @@ on_completed(void *cls, struct MHD_Connection *conn, void **ctx,
 	*ctx = NULL;
 }
 
+/*
+ * MHD's error log, minus the lines it prints when we end a connection on
+ * purpose: "reset-mid-stream" ends a stream with an error and "timeout"
+ * rejects the request.  Those are not failures.
+ */
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char buf[1024];
+
+	(void)cls;
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	if (strstr(buf, "application error generating response") != NULL ||
+	    strstr(buf, "Application reported internal error") != NULL)
+		return;
+	fputs(buf, stderr);
+}
+
 static long
 flag_value(const char *name, const char *v)
 {
@@ -777,6 +796,7 @@ main(int argc, char *argv[])
 	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
 	    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL | MHD_USE_ERROR_LOG,
 	    0, NULL, NULL, on_request, NULL,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 	    MHD_OPTION_LISTEN_SOCKET, fd,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)MAX_CONNECTIONS,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)IDLE_TIMEOUT_S,

@@ -73,7 +73,7 @@ struct plan {
 	int	 is_tool;	/* a function/tool call instead of text */
 	char	*tool_name;
 	char	*text;		/* full output text, or the call arguments */
-	json_t	*pieces;	/* array of strings whose concatenation is text */
+	json_t	*pieces;	/* strings whose concatenation is text */
 	char	*reasoning;	/* reasoning summary text, NULL if none */
 	json_t	*reasoning_pieces;
 	long	 prompt_tokens;
@@ -108,7 +108,6 @@ void		 stream_add_sse(struct stream *, long, int, const char *,
 void		 stream_cut_after_deltas(struct stream *, int);
 void		 stream_free(void *);
 ssize_t		 stream_read(void *, uint64_t, char *, size_t);
-void		 stream_attach(struct stream *, struct MHD_Connection *);
 const char	*stream_ctype(struct stream *);
 
 /* util.c */

@@ -378,9 +378,14 @@ static void
 emit(struct emitter *e, long delay, int is_delta, const char *type,
     json_t *ev)
 {
-	json_object_set_new(ev, "type", json_string(type));
-	json_object_set_new(ev, "sequence_number", json_integer(e->seq++));
-	stream_add_sse(e->s, delay, is_delta, type, ev);
+	json_t *o;
+
+	/* OpenAI puts "type" first and "sequence_number" last. */
+	o = json_pack("{s:s}", "type", type);
+	json_object_update(o, ev);
+	json_decref(ev);
+	json_object_set_new(o, "sequence_number", json_integer(e->seq++));
+	stream_add_sse(e->s, delay, is_delta, type, o);
 }
 
 static void

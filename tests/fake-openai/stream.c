@@ -22,11 +22,10 @@ struct stream {
 	size_t			 cap;
 	size_t			 cur;	/* frame being sent */
 	size_t			 off;	/* bytes of it already sent */
-	int			 waited;	/* delay of cur already slept */
-	long			 cut_at;	/* frame index where we cut, or -1 */
-	int			 cut_after;	/* deltas before the cut, or -1 */
+	int			 waited;	/* cur's delay already slept */
+	long			 cut_at;	/* frame where we cut, or -1 */
+	int			 cut_after;	/* deltas before it, or -1 */
 	int			 ndeltas;
-	struct MHD_Connection	*conn;
 	char			 ctype[64];
 };
 
@@ -111,12 +110,6 @@ stream_cut_after_deltas(struct stream *s, int n)
 		s->cut_at = (long)s->nf;
 }
 
-void
-stream_attach(struct stream *s, struct MHD_Connection *conn)
-{
-	s->conn = conn;
-}
-
 const char *
 stream_ctype(struct stream *s)
 {
@@ -151,9 +144,7 @@ stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 
 	(void)pos;
 	for (;;) {
-		if (s->cur >= s->nf)
-			return n > 0 ? (ssize_t)n :
-			    MHD_CONTENT_READER_END_OF_STREAM;
+		/* The cut may come after the last frame: test it first. */
 		if (s->cut_at >= 0 && s->cur == (size_t)s->cut_at) {
 			if (n > 0)
 				return (ssize_t)n;
@@ -161,6 +152,9 @@ stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 			 * without the terminating chunk. */
 			return MHD_CONTENT_READER_END_WITH_ERROR;
 		}
+		if (s->cur >= s->nf)
+			return n > 0 ? (ssize_t)n :
+			    MHD_CONTENT_READER_END_OF_STREAM;
 		fr = &s->f[s->cur];
 		if (!s->waited && fr->delay_ms > 0) {
 			if (n > 0)

@@ -6,7 +6,7 @@
 
 #include "arena.h"
 #include "harness.h"
-#include "limits.h"
+#include "bounds.h"
 
 int
 main(void)
@@ -20,7 +20,7 @@ main(void)
 	ok(a != NULL, "arena created");
 	for (i = 0; i < 1000; i++) {
 		p[i] = rl_arena_alloc(a, (size_t)(i % 37) + 1);
-		if ((uintptr_t)p[i] % sizeof(max_align_t) != 0)
+		if ((uintptr_t)p[i] % _Alignof(max_align_t) != 0)
 			aligned = 0;
 		memset(p[i], i & 0xff, (size_t)(i % 37) + 1);
 	}

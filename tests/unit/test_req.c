@@ -5,7 +5,7 @@
 
 #include "arena.h"
 #include "harness.h"
-#include "limits.h"
+#include "bounds.h"
 #include "req.h"
 
 static const char *
@@ -25,12 +25,16 @@ main(void)
 	size_t		 n, i;
 	char		 deep[RL_JSON_MAX_DEPTH * 2 + 8], *many;
 	const char	*s;
-	char		*envv[] = { "CONTENT_TYPE=application/json",
-			    "HTTP_X_API_TOKEN=abc", "HTTP_COOKIE=a=b", NULL };
+	char		 e1[] = "CONTENT_TYPE=application/json";
+	char		 e2[] = "HTTP_X_API_TOKEN=abc";
+	char		 e3[] = "HTTP_COOKIE=a=b";
+	char		*envv[] = { e1, e2, e3, NULL };
 	struct rl_req	 req;
 
-	ok(rl_urlencoded_parse(a, "a=1&b=deux+mots&c=%C3%A9t%C3%A9&d", 32,
-	    '&', &kv, &n, &e) == RL_OK && n == 4, "four fields");
+	s = "a=1&b=deux+mots&c=%C3%A9t%C3%A9&d";
+	if (!ok(rl_urlencoded_parse(a, s, strlen(s), '&', &kv, &n, &e) ==
+	    RL_OK && n == 4, "four fields"))
+		return done();
 	ok(strcmp(get(kv, n, "a"), "1") == 0, "plain value");
 	ok(strcmp(get(kv, n, "b"), "deux mots") == 0, "+ is a space");
 	ok(strcmp(get(kv, n, "c"), "\xc3\xa9t\xc3\xa9") == 0,
@@ -41,6 +45,12 @@ main(void)
 	    strcmp(get(kv, n, "y"), "%4") == 0, "bad escapes kept literally");
 	ok(rl_urlencoded_parse(a, "x=a%00b", 7, '&', &kv, &n, &e) ==
 	    RL_EFORM, "NUL byte refused");
+	ok(rl_urlencoded_parse(a, "x=%FF", 5, '&', &kv, &n, &e) == RL_EFORM,
+	    "invalid UTF-8 refused");
+	ok(rl_utf8_valid("\xc3\xa9t\xc3\xa9 \xf0\x9f\x98\x80", 10) &&
+	    !rl_utf8_valid("\xc0\xaf", 2) && !rl_utf8_valid("\xed\xa0\x80", 3) &&
+	    !rl_utf8_valid("\xf4\x90\x80\x80", 4) && !rl_utf8_valid("\xc3", 1),
+	    "UTF-8: valid text, overlong, surrogate, > U+10FFFF, truncated");
 	ok(rl_urlencoded_parse(a, "&&a=1&&", 7, '&', &kv, &n, &e) == RL_OK &&
 	    n == 1, "empty pairs skipped");
 	ok(rl_urlencoded_parse(a, "", 0, '&', &kv, &n, &e) == RL_OK && n == 0,

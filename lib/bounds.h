@@ -1,10 +1,10 @@
 /*
- * limits.h: every limit relais enforces, in one place, each with the reason
+ * bounds.h: every limit relais enforces, in one place, each with the reason
  * for its value.  nginx/relais.conf mirrors the body sizes and timeouts;
  * tests/check-limits.sh fails when the two disagree.
  */
-#ifndef RL_LIMITS_H
-#define RL_LIMITS_H
+#ifndef RL_BOUNDS_H
+#define RL_BOUNDS_H
 
 /*
  * Default cap on a request body.  EDxo's largest JSON bodies (a whole plan
@@ -91,4 +91,4 @@
 /* Longest header value, path or query string we accept. */
 #define RL_URI_MAX		8192
 
-#endif /* RL_LIMITS_H */
+#endif /* RL_BOUNDS_H */
