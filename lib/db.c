@@ -54,13 +54,38 @@ pqerr(struct rl_error *e, enum rl_err code, const char *what,
 	return rl_error_set(e, code, "%s: %.*s", what, (int)len, msg);
 }
 
+/*
+ * Is the idle connection still there?  When PostgreSQL restarts, the old
+ * backend closes its socket (often after a FATAL message); looking before
+ * sending means a statement is never sent on a dead connection, so the
+ * first request after a restart works instead of failing once per
+ * thread.  One poll(2), no round trip.
+ */
+static int
+alive(void)
+{
+	struct pollfd	 pfd;
+
+	pfd.fd = PQsocket(conn);
+	pfd.events = POLLIN | POLLRDHUP;
+	pfd.revents = 0;
+	if (pfd.fd < 0)
+		return 0;
+	if (poll(&pfd, 1, 0) <= 0)
+		return 1;
+	if (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL))
+		return 0;
+	/* Readable while idle: a notice, a notification or a FATAL. */
+	return PQconsumeInput(conn) && PQstatus(conn) == CONNECTION_OK;
+}
+
 static enum rl_err
 connect_db(struct rl_error *e)
 {
 	char		 opts[128];
 	const char	*keys[4], *vals[4];
 
-	if (conn != NULL && PQstatus(conn) == CONNECTION_OK)
+	if (conn != NULL && PQstatus(conn) == CONNECTION_OK && alive())
 		return RL_OK;
 	rl_db_disconnect();
 	(void)snprintf(opts, sizeof(opts), "-c statement_timeout=%d",

@@ -25,9 +25,15 @@ rl_as_root() {
 }
 
 # Install the Debian packages that are missing (apt-get update once).
+# An argument "cmd:package" is satisfied by the command being on PATH
+# already (node and npm often come from elsewhere than Debian).
 rl_deps() {
 	local missing="" p
 	for p in $RL_DEBS "$@"; do
+		case $p in
+		*:*)	command -v "${p%%:*}" >/dev/null 2>&1 && continue
+			p=${p#*:} ;;
+		esac
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
 			grep -q "install ok installed" || missing="$missing $p"
 	done

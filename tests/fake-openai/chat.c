@@ -282,7 +282,7 @@ handle_chat(struct req *r, json_t *body)
 	struct plan p;
 	json_t *err, *c;
 	struct stream *s;
-	long n = 1, total;
+	long n = 1;
 	char *js;
 
 	if ((err = chat_plan(body, &r->k, &p, &n)) != NULL) {
@@ -295,14 +295,10 @@ handle_chat(struct req *r, json_t *body)
 		return reply_stream(r, s);
 	}
 	/* Without streaming the client waits for the whole generation. */
-	total = r->k.ttft_ms + (p.reasoning_tokens +
+	r->delay_ms = r->k.ttft_ms + (p.reasoning_tokens +
 	    (long)json_array_size(p.pieces) - 1) * r->k.chunk_ms;
 	c = build_completion(body, &p, n);
 	plan_free(&p);
-	if (total > 0 && sleep_ms(total) != 0) {
-		json_decref(c);
-		return MHD_NO;
-	}
 	if (r->k.fault == FAULT_RESET) {
 		js = dump_compact(c);
 		json_decref(c);

@@ -61,6 +61,10 @@ struct req {
 	size_t			 len;
 	size_t			 cap;
 	int			 too_large;
+	int			 held;		/* "timeout" fault: never answer */
+	long			 delay_ms;	/* wait before the next reply */
+	struct MHD_Response	*pending;	/* reply queued after the wait */
+	unsigned int		 pending_status;
 	struct knobs		 k;
 	char			 request_id[48];
 };
@@ -87,7 +91,6 @@ extern struct config	 fake_config;
 
 /* fake-openai.c */
 int		 fake_stopping(void);
-int		 sleep_ms(long);
 enum MHD_Result	 reply_json(struct req *, unsigned int, json_t *);
 enum MHD_Result	 reply_error(struct req *, unsigned int, const char *,
 		    const char *, const char *, const char *);
@@ -107,8 +110,15 @@ void		 stream_add_sse(struct stream *, long, int, const char *,
 		    json_t *);
 void		 stream_cut_after_deltas(struct stream *, int);
 void		 stream_free(void *);
+void		 stream_attach(struct stream *, struct MHD_Connection *);
 ssize_t		 stream_read(void *, uint64_t, char *, size_t);
 const char	*stream_ctype(struct stream *);
+
+/* waker.c */
+long long	 mono_ms(void);
+void		 waker_add(struct MHD_Connection *, long long, int);
+int		 waker_start(void);
+void		 waker_stop(void);
 
 /* util.c */
 void		 make_id(char *, size_t, const char *);

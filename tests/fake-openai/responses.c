@@ -513,7 +513,6 @@ handle_responses_create(struct req *r, json_t *body)
 	struct ids ids;
 	struct stream *s;
 	json_t *err, *resp;
-	long total;
 	char *js;
 
 	if ((err = resp_plan(body, &r->k, &p)) != NULL) {
@@ -531,13 +530,10 @@ handle_responses_create(struct req *r, json_t *body)
 		json_decref(resp);
 		return reply_stream(r, s);
 	}
-	total = r->k.ttft_ms + (p.reasoning_tokens +
+	/* Without streaming the client waits for the whole generation. */
+	r->delay_ms = r->k.ttft_ms + (p.reasoning_tokens +
 	    (long)json_array_size(p.pieces) - 1) * r->k.chunk_ms;
 	plan_free(&p);
-	if (total > 0 && sleep_ms(total) != 0) {
-		json_decref(resp);
-		return MHD_NO;
-	}
 	if (r->k.fault == FAULT_RESET) {
 		js = dump_compact(resp);
 		json_decref(resp);

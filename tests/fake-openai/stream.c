@@ -1,8 +1,8 @@
 /*
  * fake-openai: streamed answers.  A stream is a list of frames built up
  * front, each with the delay to wait before it is sent.  MHD pulls the
- * bytes through stream_read() on the connection's own thread (the daemon
- * runs thread-per-connection), so sleeping there only slows that client.
+ * bytes through stream_read(); when the next frame is not due yet the
+ * connection is suspended and the waker thread resumes it on time.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,10 +22,12 @@ struct stream {
 	size_t			 cap;
 	size_t			 cur;	/* frame being sent */
 	size_t			 off;	/* bytes of it already sent */
-	int			 waited;	/* cur's delay already slept */
+	int			 waited;	/* cur's delay is over */
+	long long		 due;		/* when cur may go, or 0 */
 	long			 cut_at;	/* frame where we cut, or -1 */
 	int			 cut_after;	/* deltas before it, or -1 */
 	int			 ndeltas;
+	struct MHD_Connection	*conn;
 	char			 ctype[64];
 };
 
@@ -110,6 +112,12 @@ stream_cut_after_deltas(struct stream *s, int n)
 		s->cut_at = (long)s->nf;
 }
 
+void
+stream_attach(struct stream *s, struct MHD_Connection *conn)
+{
+	s->conn = conn;
+}
+
 const char *
 stream_ctype(struct stream *s)
 {
@@ -132,8 +140,9 @@ stream_free(void *cls)
 
 /*
  * MHD content reader.  Bytes already gathered are handed back before any
- * sleep or cut, so they reach the client first; frames without a delay
- * are coalesced into one write.
+ * wait or cut, so they reach the client first; frames without a delay
+ * are coalesced into one write.  While waiting, the connection is
+ * suspended and 0 returned, as MHD wants it.
  */
 ssize_t
 stream_read(void *cls, uint64_t pos, char *buf, size_t max)
@@ -159,10 +168,19 @@ stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 		if (!s->waited && fr->delay_ms > 0) {
 			if (n > 0)
 				return (ssize_t)n;
-			if (sleep_ms(fr->delay_ms) != 0)
+			if (fake_stopping())
 				return MHD_CONTENT_READER_END_WITH_ERROR;
+			/* The delay runs from when the previous frame left. */
+			if (s->due == 0)
+				s->due = mono_ms() + fr->delay_ms;
+			if (mono_ms() < s->due) {
+				MHD_suspend_connection(s->conn);
+				waker_add(s->conn, s->due, -1);
+				return 0;
+			}
 		}
 		s->waited = 1;
+		s->due = 0;
 		take = fr->len - s->off;
 		if (take > max - n)
 			take = max - n;
