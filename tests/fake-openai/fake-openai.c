@@ -35,6 +35,7 @@
 #define IDLE_TIMEOUT_S		120
 /* Distinct X-Fake-Fault-Key counters kept before the table is reset. */
 #define MAX_FAULT_KEYS		10000
+/* Pending accepts: a benchmark opens hundreds of connections at once. */
 #define LISTEN_BACKLOG		1024
 /* Largest count accepted in X-Fake-Fault-Count / X-Fake-Cached-Tokens. */
 #define HEADER_NUM_MAX		1000000000L
@@ -119,14 +120,16 @@ static enum MHD_Result
 queue(struct req *r, unsigned int status, struct MHD_Response *resp)
 {
 	enum MHD_Result ret;
+	long long due;
 
 	add_common_headers(r, resp);
 	if (r->delay_ms > 0 && !fake_stopping()) {
 		r->pending = resp;
 		r->pending_status = status;
-		MHD_suspend_connection(r->conn);
-		waker_add(r->conn, mono_ms() + r->delay_ms, -1);
+		due = mono_ms() + r->delay_ms;
 		r->delay_ms = 0;
+		MHD_suspend_connection(r->conn);
+		waker_add(r->conn, due, -1);
 		return MHD_YES;
 	}
 	ret = MHD_queue_response(r->conn, status, resp);
@@ -202,6 +205,8 @@ reply_stream(struct req *r, struct stream *s)
 enum MHD_Result
 reply_garbage(struct req *r, int streaming)
 {
+	static const char garbage[] =
+	    "<html><body>502 Bad Gateway \x01\x02 {\"not\": json";
 	struct stream *s;
 
 	if (streaming) {
@@ -213,9 +218,8 @@ reply_garbage(struct req *r, int streaming)
 		stream_add_str(s, 0, 0, "event: ???\ndata: {{{{\n\n");
 		return reply_stream(r, s);
 	}
-	return reply_raw(r, MHD_HTTP_OK, "application/json",
-	    xstrdup("<html><body>502 Bad Gateway \x01\x02 {\"not\": json"),
-	    strlen("<html><body>502 Bad Gateway \x01\x02 {\"not\": json"));
+	return reply_raw(r, MHD_HTTP_OK, "application/json", xstrdup(garbage),
+	    sizeof(garbage) - 1);
 }
 
 static enum fault
@@ -375,8 +379,7 @@ static json_t *
 model_object(const char *id)
 {
 	return json_pack("{s:s,s:s,s:i,s:s}", "id", id, "object", "model",
-	    "created", 1700000000, "owned_by", strncmp(id, "gpt", 3) == 0 ||
-	    id[0] == 'o' ? "system" : "openai-internal");
+	    "created", 1700000000, "owned_by", "system");
 }
 
 static enum MHD_Result
@@ -409,7 +412,7 @@ static int
 match_id(const char *path, const char *prefix, const char *suffix,
     char *id, size_t idsz)
 {
-	size_t pl, sl, il;
+	size_t pl, il;
 	const char *p, *slash;
 
 	pl = strlen(prefix);
@@ -422,13 +425,9 @@ match_id(const char *path, const char *prefix, const char *suffix,
 			return 0;
 		il = strlen(p);
 	} else {
-		if (slash == NULL)
-			return 0;
-		sl = strlen(suffix);
-		if (strcmp(slash, suffix) != 0)
+		if (slash == NULL || strcmp(slash, suffix) != 0)
 			return 0;
 		il = (size_t)(slash - p);
-		(void)sl;
 	}
 	if (il == 0 || il >= idsz)
 		return 0;
@@ -479,6 +478,9 @@ dispatch_json(struct req *r, const char *url)
 		ret = handle_chat(r, body);
 	else if (strcmp(url, "/v1/responses") == 0)
 		ret = handle_responses_create(r, body);
+	else if (r->k.fault == FAULT_RESET)
+		ret = reply_truncated(r, xstrdup("{\"id\":\"batch_0\","
+		    "\"object\":\"batch\"}"));
 	else
 		ret = handle_batches_create(r, body);
 	json_decref(body);
@@ -635,9 +637,10 @@ on_completed(void *cls, struct MHD_Connection *conn, void **ctx,
 }
 
 /*
- * MHD's error log, minus the lines it prints when we end a connection on
- * purpose: "reset-mid-stream" ends a stream with an error and "timeout"
- * rejects the request.  Those are not failures.
+ * MHD's error log, minus the lines it prints when a connection ends on
+ * purpose: "reset-mid-stream" ends a stream with an error, "timeout"
+ * rejects the request, and clients hang up mid-stream (cancellation
+ * tests, the end of a benchmark).  Those are not failures of the fake.
  */
 static void
 mhd_log(void *cls, const char *fmt, va_list ap)
@@ -647,7 +650,9 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 	(void)cls;
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	if (strstr(buf, "application error generating response") != NULL ||
-	    strstr(buf, "Application reported internal error") != NULL)
+	    strstr(buf, "Application reported internal error") != NULL ||
+	    strstr(buf, "forcibly closed by remote peer") != NULL ||
+	    strstr(buf, "no longer available for sending") != NULL)
 		return;
 	fputs(buf, stderr);
 }
@@ -658,8 +663,6 @@ flag_value(const char *name, const char *v)
 	char *end;
 	long n;
 
-	if (v == NULL)
-		usage();
 	errno = 0;
 	n = strtol(v, &end, 10);
 	if (errno != 0 || *end != '\0' || n < 0 || n > MAX_DELAY_MS) {
@@ -733,32 +736,32 @@ main(int argc, char *argv[])
 	struct MHD_Daemon *d;
 	struct sockaddr_in sin;
 	sigset_t set;
-	const char *listen_arg = NULL;
+	const char *listen_arg = NULL, *opt, *val;
 	int i, fd, sig;
 
-	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc)
-			listen_arg = argv[++i];
-		else if (strcmp(argv[i], "--ttft-ms") == 0)
-			fake_config.ttft_ms = flag_value(argv[i], argv[i + 1]),
-			    i++;
-		else if (strcmp(argv[i], "--chunk-ms") == 0)
-			fake_config.chunk_ms = flag_value(argv[i],
-			    argv[i + 1]), i++;
-		else if (strcmp(argv[i], "--chunks") == 0) {
-			fake_config.chunks = flag_value(argv[i], argv[i + 1]);
-			i++;
-			if (fake_config.chunks < 1 ||
-			    fake_config.chunks > MAX_CHUNKS) {
-				fprintf(stderr, "fake-openai: --chunks must "
-				    "be 1..%ld\n", MAX_CHUNKS);
-				return 2;
-			}
-		} else if (strcmp(argv[i], "--batch-step-ms") == 0)
-			fake_config.batch_step_ms = flag_value(argv[i],
-			    argv[i + 1]), i++;
+	/* Every option takes a value. */
+	for (i = 1; i + 1 < argc; i += 2) {
+		opt = argv[i];
+		val = argv[i + 1];
+		if (strcmp(opt, "--listen") == 0)
+			listen_arg = val;
+		else if (strcmp(opt, "--ttft-ms") == 0)
+			fake_config.ttft_ms = flag_value(opt, val);
+		else if (strcmp(opt, "--chunk-ms") == 0)
+			fake_config.chunk_ms = flag_value(opt, val);
+		else if (strcmp(opt, "--chunks") == 0)
+			fake_config.chunks = flag_value(opt, val);
+		else if (strcmp(opt, "--batch-step-ms") == 0)
+			fake_config.batch_step_ms = flag_value(opt, val);
 		else
 			usage();
+	}
+	if (i != argc)
+		usage();
+	if (fake_config.chunks < 1 || fake_config.chunks > MAX_CHUNKS) {
+		fprintf(stderr, "fake-openai: --chunks must be 1..%ld\n",
+		    MAX_CHUNKS);
+		return 2;
 	}
 	if (listen_arg == NULL)
 		usage();

@@ -61,9 +61,9 @@ struct req {
 	size_t			 len;
 	size_t			 cap;
 	int			 too_large;
-	int			 held;		/* "timeout" fault: never answer */
-	long			 delay_ms;	/* wait before the next reply */
-	struct MHD_Response	*pending;	/* reply queued after the wait */
+	int			 held;		/* "timeout": never answer */
+	long			 delay_ms;	/* wait before replying */
+	struct MHD_Response	*pending;	/* reply sent after the wait */
 	unsigned int		 pending_status;
 	struct knobs		 k;
 	char			 request_id[48];

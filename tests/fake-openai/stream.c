@@ -157,8 +157,7 @@ stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 		if (s->cut_at >= 0 && s->cur == (size_t)s->cut_at) {
 			if (n > 0)
 				return (ssize_t)n;
-			/* Ending with an error makes MHD close the socket
-			 * without the terminating chunk. */
+			/* MHD then closes without the final chunk. */
 			return MHD_CONTENT_READER_END_WITH_ERROR;
 		}
 		if (s->cur >= s->nf)

@@ -1,6 +1,7 @@
 /*
  * fake-openai: identifiers, token counting, deterministic answer text.
  */
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,14 @@
 
 static atomic_ullong	id_counter;
 static unsigned int	id_salt;
+static pthread_once_t	id_once = PTHREAD_ONCE_INIT;
+
+static void
+id_init(void)
+{
+	id_salt = ((unsigned int)getpid() * 2654435761U) ^
+	    (unsigned int)time(NULL);
+}
 
 /*
  * Ids only need to be unique within one process, but a salt keeps two
@@ -25,9 +34,7 @@ make_id(char *buf, size_t sz, const char *prefix)
 {
 	unsigned long long n;
 
-	if (id_salt == 0)
-		id_salt = ((unsigned int)getpid() * 2654435761U) ^
-		    (unsigned int)time(NULL) ^ 1U;
+	pthread_once(&id_once, id_init);
 	n = atomic_fetch_add(&id_counter, 1) + 1;
 	snprintf(buf, sz, "%s%08x%016llx", prefix, id_salt, n);
 }
