@@ -226,23 +226,36 @@ rl_wait_ready() {
 	rl_die "not ready: http://127.0.0.1:$PORT/api/health"
 }
 
-# Stop everything started here, programs before the database.
+# Is pid still the process a pid file of ours recorded (not a reused pid)?
+rl_ours() {
+	local cmd
+	[ -r "/proc/$1/cmdline" ] || return 1
+	cmd=$(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null) || return 1
+	case $cmd in
+	*"$STATE"*|*fake-openai*) return 0 ;;
+	esac
+	return 1
+}
+
+# Stop everything started here, programs before the database.  Never
+# fails: it runs from traps and on leftovers of a crashed run.
 rl_stop() {
 	local f pid i
 	for f in "$STATE"/pids/*.pid; do
 		[ -f "$f" ] || continue
 		pid=$(cat "$f")
-		kill -TERM "$pid" 2>/dev/null
+		rl_ours "$pid" && kill -TERM "$pid" 2>/dev/null || true
 	done
 	for f in "$STATE"/pids/*.pid; do
 		[ -f "$f" ] || continue
 		pid=$(cat "$f")
 		for i in $(seq 150); do
-			kill -0 "$pid" 2>/dev/null || break
+			rl_ours "$pid" || break
 			sleep 0.1
 		done
-		kill -KILL "$pid" 2>/dev/null
+		rl_ours "$pid" && kill -KILL "$pid" 2>/dev/null || true
 		rm -f "$f"
 	done
 	rl_pg_stop
+	return 0
 }
