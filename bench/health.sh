@@ -9,7 +9,7 @@ BUILD=${RELAIS_BUILD:-$RL_TOP/build}
 rl_build "$BUILD"
 STATE=$(mktemp -d "${TMPDIR:-/tmp}/relais-bench.XXXXXX"); chmod 755 "$STATE"
 PORT=$(rl_free_port)
-trap 'rl_stop; rm -rf "$STATE"' EXIT
+trap 'rl_stop; [ "${RELAIS_BENCH_KEEP:-0}" = 1 ] && echo "kept $STATE" || rm -rf "$STATE"' EXIT
 rl_state_init; rl_secret_key
 RL_PG_FSYNC=off rl_pg_start
 rl_migrate "$BUILD"
@@ -19,4 +19,7 @@ rl_nginx
 rl_wait_ready
 sed -i 's#access_log .*;#access_log off;#' "$STATE/nginx/nginx.conf"
 kill -HUP "$(cat "$STATE/nginx/nginx.pid")"; sleep 0.5
-wrk -t2 -c64 -d"${secs}s" --latency "http://127.0.0.1:$PORT/api/health"
+for path in ${RELAIS_BENCH_PATHS:-/api/health}; do
+	echo "== $path"
+	wrk -t2 -c64 -d"${secs}s" --latency "http://127.0.0.1:$PORT$path"
+done

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "conf.h"
 #include "bounds.h"
@@ -56,6 +57,22 @@ rl_conf_load(int default_threads, struct rl_error *e)
 			    "RELAIS_THREADS: want 1 to %d, got \"%s\"",
 			    RL_THREADS_MAX, v);
 		conf.threads = (int)n;
+	}
+
+	n = sysconf(_SC_NPROCESSORS_ONLN) * RL_DB_POOL_PER_CPU;
+	if (n < RL_DB_POOL_MIN)
+		n = RL_DB_POOL_MIN;
+	if (n > RL_DB_POOL_MAX)
+		n = RL_DB_POOL_MAX;
+	conf.db_pool = conf.threads < n ? conf.threads : (int)n;
+	if ((v = getenv("RELAIS_DB_POOL")) != NULL && *v != '\0') {
+		errno = 0;
+		n = strtol(v, &end, 10);
+		if (errno != 0 || *end != '\0' || n < 1 || n > RL_DB_POOL_MAX)
+			return rl_error_set(e, RL_EINVAL,
+			    "RELAIS_DB_POOL: want 1 to %d, got \"%s\"",
+			    RL_DB_POOL_MAX, v);
+		conf.db_pool = (int)n;
 	}
 
 	l = RL_LOG_INFO;

@@ -2,19 +2,24 @@
  * db.c: PostgreSQL through libpq, and the only file that includes
  * <libpq-fe.h>.
  *
- * Each thread owns one connection (a thread-local pointer), so no locking
- * is needed and a slow query never blocks another request.  When PostgreSQL
- * goes away the statement in flight fails with RL_EDBDOWN (503
- * db_unavailable) and the connection is dropped; the next statement on that
- * thread connects again, so the service recovers by itself after a restart.
- * PGresult never leaves this file: callers get a struct rl_dbres.
+ * Connections live in a pool shared by the program's threads.  A thread
+ * borrows one for a single statement, or keeps it from rl_db_begin() to
+ * commit or rollback (and from rl_db_listen() on), so a program with 1,000
+ * threads holding streams needs no more connections than statements it
+ * runs at once.  When PostgreSQL goes away the statement in flight fails
+ * with RL_EDBDOWN (503 db_unavailable) and its connection is dropped; idle
+ * connections are checked before use, so after a restart the next request
+ * works without restarting anything.  PGresult never leaves this file:
+ * callers get a struct rl_dbres.
  */
 #include "config.h"
 
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <libpq-fe.h>
 
@@ -30,17 +35,23 @@ struct rl_dbres {
 	PGresult	*res;
 };
 
-static __thread PGconn	*conn;
+/*
+ * The pool.  total counts open connections, idle and lent; a thread that
+ * finds none idle and the pool full waits up to RL_DB_ACQUIRE_TIMEOUT_MS.
+ */
+static struct {
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 cv;
+	PGconn		*idle[RL_DB_POOL_MAX];
+	int		 nidle;
+	int		 total;
+	int		 size;
+} pool = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
+    { NULL }, 0, 0, 0 };
 
-void
-rl_db_disconnect(void)
-{
-
-	if (conn != NULL) {
-		PQfinish(conn);
-		conn = NULL;
-	}
-}
+/* A connection this thread keeps across statements (transaction, LISTEN). */
+static __thread PGconn	*pinned;
+static __thread int	 listening;
 
 /* Copy libpq's message without its trailing newline. */
 static enum rl_err
@@ -55,39 +66,35 @@ pqerr(struct rl_error *e, enum rl_err code, const char *what,
 }
 
 /*
- * Is the idle connection still there?  When PostgreSQL restarts, the old
+ * Is an idle connection still there?  When PostgreSQL restarts, the old
  * backend closes its socket (often after a FATAL message); looking before
- * sending means a statement is never sent on a dead connection, so the
- * first request after a restart works instead of failing once per
- * thread.  One poll(2), no round trip.
+ * sending means a statement is never sent on a dead connection.  One
+ * poll(2), no round trip.
  */
 static int
-alive(void)
+alive(PGconn *c)
 {
 	struct pollfd	 pfd;
 
-	pfd.fd = PQsocket(conn);
+	if (PQstatus(c) != CONNECTION_OK || (pfd.fd = PQsocket(c)) < 0)
+		return 0;
 	pfd.events = POLLIN | POLLRDHUP;
 	pfd.revents = 0;
-	if (pfd.fd < 0)
-		return 0;
 	if (poll(&pfd, 1, 0) <= 0)
 		return 1;
 	if (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL))
 		return 0;
 	/* Readable while idle: a notice, a notification or a FATAL. */
-	return PQconsumeInput(conn) && PQstatus(conn) == CONNECTION_OK;
+	return PQconsumeInput(c) && PQstatus(c) == CONNECTION_OK;
 }
 
 static enum rl_err
-connect_db(struct rl_error *e)
+connect_db(PGconn **out, struct rl_error *e)
 {
 	char		 opts[128];
 	const char	*keys[4], *vals[4];
+	PGconn		*c;
 
-	if (conn != NULL && PQstatus(conn) == CONNECTION_OK && alive())
-		return RL_OK;
-	rl_db_disconnect();
 	(void)snprintf(opts, sizeof(opts), "-c statement_timeout=%d",
 	    RL_DB_STATEMENT_TIMEOUT_MS);
 	keys[0] = "dbname";
@@ -99,16 +106,182 @@ connect_db(struct rl_error *e)
 	keys[3] = NULL;
 	vals[3] = NULL;
 	/* expand_dbname=1: dbname may be a full URL or key=value string. */
-	conn = PQconnectdbParams(keys, vals, 1);
-	if (conn == NULL)
+	if ((c = PQconnectdbParams(keys, vals, 1)) == NULL)
 		return rl_error_set(e, RL_ENOMEM, NULL);
-	if (PQstatus(conn) != CONNECTION_OK) {
+	if (PQstatus(c) != CONNECTION_OK) {
 		pqerr(e, RL_EDBDOWN, "database unavailable",
-		    PQerrorMessage(conn));
-		rl_db_disconnect();
+		    PQerrorMessage(c));
+		PQfinish(c);
 		return RL_EDBDOWN;
 	}
+	*out = c;
 	return RL_OK;
+}
+
+/*
+ * Borrow a connection: this thread's pinned one, an idle one that is still
+ * alive, or a new one while the pool has room.  Connecting happens outside
+ * the lock, so a slow PostgreSQL never blocks threads that have work for
+ * an idle connection.
+ */
+static enum rl_err
+acquire(PGconn **out, struct rl_error *e)
+{
+	struct timespec	 until;
+	PGconn		*c = NULL;
+	enum rl_err	 err;
+	int		 rc = 0;
+
+	if (pinned != NULL) {
+		*out = pinned;
+		return RL_OK;
+	}
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += RL_DB_ACQUIRE_TIMEOUT_MS / 1000;
+	until.tv_nsec += (RL_DB_ACQUIRE_TIMEOUT_MS % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&pool.mu);
+	if (pool.size == 0)
+		pool.size = rl_conf->db_pool;
+	while (pool.nidle == 0 && pool.total >= pool.size && rc == 0)
+		rc = pthread_cond_timedwait(&pool.cv, &pool.mu, &until);
+	while (pool.nidle > 0) {
+		c = pool.idle[--pool.nidle];
+		if (alive(c))
+			break;
+		PQfinish(c);	/* died while idle: replace it */
+		c = NULL;
+		pool.total--;
+	}
+	if (c == NULL && pool.total < pool.size) {
+		pool.total++;
+		pthread_mutex_unlock(&pool.mu);
+		if ((err = connect_db(&c, e)) != RL_OK) {
+			pthread_mutex_lock(&pool.mu);
+			pool.total--;
+			pthread_cond_signal(&pool.cv);
+			pthread_mutex_unlock(&pool.mu);
+			return err;
+		}
+		*out = c;
+		return RL_OK;
+	}
+	pthread_mutex_unlock(&pool.mu);
+	if (c == NULL)
+		return rl_error_set(e, RL_EUNAVAIL, "all %d database "
+		    "connections busy for %d ms", pool.size,
+		    RL_DB_ACQUIRE_TIMEOUT_MS);
+	*out = c;
+	return RL_OK;
+}
+
+/* Give a borrowed connection back; a broken one is closed instead. */
+static void
+release(PGconn *c)
+{
+	int	 ok;
+
+	if (c == NULL || c == pinned)
+		return;
+	ok = PQstatus(c) == CONNECTION_OK &&
+	    PQtransactionStatus(c) == PQTRANS_IDLE;
+	pthread_mutex_lock(&pool.mu);
+	if (ok && pool.nidle < RL_DB_POOL_MAX)
+		pool.idle[pool.nidle++] = c;
+	else {
+		PQfinish(c);
+		pool.total--;
+	}
+	pthread_cond_signal(&pool.cv);
+	pthread_mutex_unlock(&pool.mu);
+}
+
+static void
+unpin(void)
+{
+	PGconn	*c = pinned;
+
+	pinned = NULL;
+	release(c);
+}
+
+/*
+ * End of a request: a transaction the handler left open is rolled back and
+ * its connection returns to the pool, so one forgotten commit cannot leak
+ * a connection or leave locks behind.
+ */
+void
+rl_db_request_end(void)
+{
+
+	if (pinned == NULL)
+		return;
+	if (PQtransactionStatus(pinned) != PQTRANS_IDLE) {
+		rl_log_warn("request ended inside a transaction: rolled back");
+		PQclear(PQexec(pinned, "ROLLBACK"));
+	}
+	unpin();
+}
+
+/* Close this thread's pinned connection and every idle one. */
+void
+rl_db_disconnect(void)
+{
+
+	listening = 0;
+	if (pinned != NULL) {
+		PQfinish(pinned);
+		pinned = NULL;
+		pthread_mutex_lock(&pool.mu);
+		pool.total--;
+		pthread_mutex_unlock(&pool.mu);
+	}
+	pthread_mutex_lock(&pool.mu);
+	while (pool.nidle > 0) {
+		PQfinish(pool.idle[--pool.nidle]);
+		pool.total--;
+	}
+	pthread_cond_broadcast(&pool.cv);
+	pthread_mutex_unlock(&pool.mu);
+}
+
+/*
+ * After a failed statement: a connection that died takes the whole
+ * statement down as RL_EDBDOWN and is closed; anything else is the
+ * statement's own error, mapped from its SQLSTATE.
+ */
+static enum rl_err
+failed(PGconn *c, PGresult *res, struct rl_error *e)
+{
+	const char	*state;
+	enum rl_err	 err;
+
+	if (PQstatus(c) != CONNECTION_OK) {
+		err = pqerr(e, RL_EDBDOWN, "database unavailable",
+		    PQerrorMessage(c));
+		PQclear(res);
+		if (c == pinned) {
+			listening = 0;
+			unpin();
+		}
+		else
+			release(c);
+		return err;
+	}
+	state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	/* Class 23 is integrity violations (unique, foreign key, check):
+	 * a conflict with existing data, not a server fault. */
+	err = pqerr(e, state != NULL && strncmp(state, "23", 2) == 0 ?
+	    RL_ECONFLICT : RL_EDB, "database", res != NULL ?
+	    PQresultErrorMessage(res) : PQerrorMessage(c));
+	if (state != NULL)
+		rl_error_where(e, state);
+	PQclear(res);
+	release(c);
+	return err;
 }
 
 /*
@@ -119,48 +292,30 @@ enum rl_err
 rl_db_exec(const char *sql, int nparams, const char *const *params,
     struct rl_dbres **out, struct rl_error *e)
 {
+	PGconn		*c;
 	PGresult	*res;
 	ExecStatusType	 st;
-	const char	*state;
 	enum rl_err	 err;
 
 	if (out != NULL)
 		*out = NULL;
-	if ((err = connect_db(e)) != RL_OK)
+	if ((err = acquire(&c, e)) != RL_OK)
 		return err;
-	res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+	res = PQexecParams(c, sql, nparams, NULL, params, NULL, NULL, 0);
 	st = res != NULL ? PQresultStatus(res) : PGRES_FATAL_ERROR;
-	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
-		if (out == NULL) {
-			PQclear(res);
-			return RL_OK;
-		}
-		if ((*out = malloc(sizeof(**out))) == NULL) {
-			PQclear(res);
-			return rl_error_set(e, RL_ENOMEM, NULL);
-		}
-		(*out)->res = res;
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+		return failed(c, res, e);
+	release(c);
+	if (out == NULL) {
+		PQclear(res);
 		return RL_OK;
 	}
-	if (PQstatus(conn) != CONNECTION_OK) {
-		/* The server went away: drop the connection so the next
-		 * statement reconnects. */
-		err = pqerr(e, RL_EDBDOWN, "database unavailable",
-		    PQerrorMessage(conn));
+	if ((*out = malloc(sizeof(**out))) == NULL) {
 		PQclear(res);
-		rl_db_disconnect();
-		return err;
+		return rl_error_set(e, RL_ENOMEM, NULL);
 	}
-	state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-	/* Class 23 is integrity violations (unique, foreign key, check):
-	 * a conflict with existing data, not a server fault. */
-	err = pqerr(e, state != NULL && strncmp(state, "23", 2) == 0 ?
-	    RL_ECONFLICT : RL_EDB, "database", res != NULL ?
-	    PQresultErrorMessage(res) : PQerrorMessage(conn));
-	if (state != NULL)
-		rl_error_where(e, state);
-	PQclear(res);
-	return err;
+	(*out)->res = res;
+	return RL_OK;
 }
 
 int
@@ -236,18 +391,34 @@ rl_db_json(const char *sql, int nparams, const char *const *params,
 	return err;
 }
 
+/* Start a transaction; this thread keeps the connection until it ends. */
 enum rl_err
 rl_db_begin(struct rl_error *e)
 {
+	PGconn		*c;
+	enum rl_err	 err;
 
-	return rl_db_exec("BEGIN", 0, NULL, NULL, e);
+	if (pinned != NULL && PQtransactionStatus(pinned) != PQTRANS_IDLE)
+		return rl_error_set(e, RL_EINTERNAL, "transaction open");
+	if ((err = acquire(&c, e)) != RL_OK)
+		return err;
+	pinned = c;
+	if ((err = rl_db_exec("BEGIN", 0, NULL, NULL, e)) != RL_OK)
+		rl_db_rollback();
+	return err;
 }
 
 enum rl_err
 rl_db_commit(struct rl_error *e)
 {
+	enum rl_err	 err;
 
-	return rl_db_exec("COMMIT", 0, NULL, NULL, e);
+	if (pinned == NULL)
+		return rl_error_set(e, RL_EINTERNAL, "no transaction open");
+	err = rl_db_exec("COMMIT", 0, NULL, NULL, e);
+	if (pinned != NULL && !listening)
+		unpin();
+	return err;
 }
 
 /* Best effort: a rollback on a dead connection has nothing to undo. */
@@ -255,8 +426,12 @@ void
 rl_db_rollback(void)
 {
 
-	if (conn != NULL && PQstatus(conn) == CONNECTION_OK)
-		PQclear(PQexec(conn, "ROLLBACK"));
+	if (pinned == NULL)
+		return;
+	if (PQstatus(pinned) == CONNECTION_OK)
+		PQclear(PQexec(pinned, "ROLLBACK"));
+	if (!listening)
+		unpin();
 }
 
 enum rl_err
@@ -308,27 +483,31 @@ rl_db_check_schema(int need, struct rl_error *e)
 }
 
 /*
- * LISTEN on a channel; the identifier is quoted by libpq, since LISTEN
- * takes no parameters.
+ * LISTEN on a channel.  The connection stays with this thread (a worker's
+ * dedicated connection) until rl_db_disconnect().  LISTEN takes no
+ * parameters, so the identifier is quoted by libpq.
  */
 enum rl_err
 rl_db_listen(const char *channel, struct rl_error *e)
 {
 	char		 sql[256];
 	char		*q;
+	PGconn		*c;
 	enum rl_err	 err;
 
-	if ((err = connect_db(e)) != RL_OK)
+	if ((err = acquire(&c, e)) != RL_OK)
 		return err;
-	if ((q = PQescapeIdentifier(conn, channel, strlen(channel))) == NULL)
-		return pqerr(e, RL_EDB, "listen", PQerrorMessage(conn));
+	pinned = c;
+	listening = 1;
+	if ((q = PQescapeIdentifier(c, channel, strlen(channel))) == NULL)
+		return pqerr(e, RL_EDB, "listen", PQerrorMessage(c));
 	(void)snprintf(sql, sizeof(sql), "LISTEN %s", q);
 	PQfreemem(q);
 	return rl_db_exec(sql, 0, NULL, NULL, e);
 }
 
 /*
- * Wait up to ms milliseconds for a notification on this thread's
+ * Wait up to ms milliseconds for a notification on this thread's LISTEN
  * connection.  RL_OK with *channel NULL means the time ran out.  Returned
  * strings are malloc'd.
  */
@@ -339,22 +518,23 @@ rl_db_wait_notify(int ms, char **channel, char **payload, struct rl_error *e)
 	struct pollfd	 pfd;
 
 	*channel = *payload = NULL;
-	if (conn == NULL || PQstatus(conn) != CONNECTION_OK)
-		return rl_error_set(e, RL_EDBDOWN, "not connected");
-	if ((n = PQnotifies(conn)) == NULL) {
-		pfd.fd = PQsocket(conn);
+	if (pinned == NULL || !listening || PQstatus(pinned) != CONNECTION_OK)
+		return rl_error_set(e, RL_EDBDOWN, "not listening");
+	if ((n = PQnotifies(pinned)) == NULL) {
+		pfd.fd = PQsocket(pinned);
 		pfd.events = POLLIN;
 		if (pfd.fd < 0)
 			return rl_error_set(e, RL_EDBDOWN, "no socket");
 		if (poll(&pfd, 1, ms) < 0)
 			return rl_error_set(e, RL_EIO, "poll failed");
-		if (!PQconsumeInput(conn)) {
+		if (!PQconsumeInput(pinned)) {
 			pqerr(e, RL_EDBDOWN, "database unavailable",
-			    PQerrorMessage(conn));
-			rl_db_disconnect();
+			    PQerrorMessage(pinned));
+			listening = 0;
+			unpin();
 			return RL_EDBDOWN;
 		}
-		if ((n = PQnotifies(conn)) == NULL)
+		if ((n = PQnotifies(pinned)) == NULL)
 			return RL_OK;
 	}
 	*channel = strdup(n->relname);
@@ -377,30 +557,17 @@ rl_db_wait_notify(int ms, char **channel, char **payload, struct rl_error *e)
 enum rl_err
 rl_db_exec_script(const char *sql, struct rl_error *e)
 {
+	PGconn		*c;
 	PGresult	*res;
 	enum rl_err	 err;
-	const char	*state;
 
-	if ((err = connect_db(e)) != RL_OK)
+	if ((err = acquire(&c, e)) != RL_OK)
 		return err;
-	res = PQexec(conn, sql);
-	if (res != NULL && (PQresultStatus(res) == PGRES_COMMAND_OK ||
-	    PQresultStatus(res) == PGRES_TUPLES_OK)) {
-		PQclear(res);
-		return RL_OK;
-	}
-	if (PQstatus(conn) != CONNECTION_OK) {
-		err = pqerr(e, RL_EDBDOWN, "database unavailable",
-		    PQerrorMessage(conn));
-		PQclear(res);
-		rl_db_disconnect();
-		return err;
-	}
-	state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-	err = pqerr(e, RL_EDB, "database", res != NULL ?
-	    PQresultErrorMessage(res) : PQerrorMessage(conn));
-	if (state != NULL)
-		rl_error_where(e, state);
+	res = PQexec(c, sql);
+	if (res == NULL || (PQresultStatus(res) != PGRES_COMMAND_OK &&
+	    PQresultStatus(res) != PGRES_TUPLES_OK))
+		return failed(c, res, e);
 	PQclear(res);
-	return err;
+	release(c);
+	return RL_OK;
 }

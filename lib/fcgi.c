@@ -398,6 +398,7 @@ serve(char **env, struct rl_io *io)
 		(void)rl_resp_error(&req, &e);
 
 	rl_sse_release(&req);
+	rl_db_request_end();
 	(void)io->flush(io->ctx);
 	rl_log_request(req.id, req.method != NULL ? req.method : "-",
 	    req.path != NULL ? req.path : "-",

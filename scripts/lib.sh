@@ -230,7 +230,7 @@ rl_wait_ready() {
 rl_ours() {
 	local cmd
 	[ -r "/proc/$1/cmdline" ] || return 1
-	cmd=$(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null) || return 1
+	{ cmd=$(tr '\0' ' ' <"/proc/$1/cmdline"); } 2>/dev/null || return 1
 	case $cmd in
 	*"$STATE"*|*fake-openai*) return 0 ;;
 	esac
