@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "arena.h"
+#include "db.h"
 #include "fcgi.h"
 #include "kv.h"
 #include "req.h"
@@ -131,6 +132,41 @@ sse(struct rl_req *req, struct rl_error *e)
 	return rl_sse_send(s, "done", NULL, "{\"type\":\"done\"}\nsecond line");
 }
 
+/*
+ * GET /_test/db/forget: take a transaction-scoped advisory lock and return
+ * without committing.  The runtime must roll the transaction back, or the
+ * lock stays held and /_test/db/check sees it.
+ */
+static enum rl_err
+db_forget(struct rl_req *req, struct rl_error *e)
+{
+	enum rl_err	 err;
+
+	if ((err = rl_db_begin(e)) != RL_OK ||
+	    (err = rl_db_exec("SELECT pg_advisory_xact_lock(7242)", 0, NULL,
+	    NULL, e)) != RL_OK)
+		return err;
+	return rl_resp_json_new(req, 200, json_pack("{s:b}", "locked", 1));
+}
+
+static enum rl_err
+db_check(struct rl_req *req, struct rl_error *e)
+{
+	struct rl_dbres	*r;
+	enum rl_err	 err;
+	int		 free_;
+
+	if ((err = rl_db_exec("SELECT pg_try_advisory_lock(7242)", 0, NULL,
+	    &r, e)) != RL_OK)
+		return err;
+	free_ = strcmp(rl_dbres_get(r, 0, 0), "t") == 0;
+	rl_dbres_free(r);
+	if (free_ && (err = rl_db_exec("SELECT pg_advisory_unlock(7242)", 0,
+	    NULL, NULL, e)) != RL_OK)
+		return err;
+	return rl_resp_json_new(req, 200, json_pack("{s:b}", "free", free_));
+}
+
 static enum rl_err
 noanswer(struct rl_req *req, struct rl_error *e)
 {
@@ -152,6 +188,8 @@ static const struct rl_route routes[] = {
 	{ "GET", "/_test/error/<code>", error, NULL, 0, 0 },
 	{ "GET", "/_test/sse", sse, NULL, RL_ROUTE_STREAM, 0 },
 	{ "GET", "/_test/noanswer", noanswer, NULL, 0, 0 },
+	{ "GET", "/_test/db/forget", db_forget, NULL, 0, 0 },
+	{ "GET", "/_test/db/check", db_check, NULL, 0, 0 },
 	{ "GET", "/_test/private", echo, NULL, RL_ROUTE_AUTH, 0 },
 	{ "GET", "/_test/admin", echo, NULL, RL_ROUTE_ADMIN, 0 },
 };

@@ -148,6 +148,18 @@ test('a handler that answers nothing becomes a 500, not a hang', async () => {
 	assert.equal(r.body.error.code, 'internal_error');
 });
 
+test('a transaction a handler leaves open is rolled back at the end of the request', async () => {
+	for (let i = 0; i < 3; i++) {
+		const r = await getJSON('/_test/db/forget');
+		assert.equal(r.status, 200);
+	}
+	const c = await getJSON('/_test/db/check');
+	assert.equal(c.status, 200);
+	assert.equal(c.body.free, true, 'the advisory lock of an abandoned transaction is still held');
+	const log = fs.readFileSync(`${STATE}/log/echo.log`, 'utf8');
+	assert.match(log, /request ended inside a transaction: rolled back/);
+});
+
 test('AUTH and ADMIN routes refuse anonymous requests with 401 + WWW-Authenticate', async () => {
 	for (const p of ['/_test/private', '/_test/admin']) {
 		const r = await getJSON(p);
