@@ -10,9 +10,7 @@ rl_build "$BUILD"
 STATE=$(mktemp -d "${TMPDIR:-/tmp}/relais-bench.XXXXXX"); chmod 755 "$STATE"
 PORT=$(rl_free_port)
 trap 'rl_stop; [ "${RELAIS_BENCH_KEEP:-0}" = 1 ] && echo "kept $STATE" || rm -rf "$STATE"' EXIT
-rl_state_init; rl_secret_key
-RL_PG_FSYNC=off rl_pg_start
-rl_migrate "$BUILD"
+RL_PG_FSYNC=off rl_base "$BUILD"
 export RELAIS_OPENAI_BASE_URL=http://127.0.0.1:9/v1
 RELAIS_LOG_LEVEL=warn rl_programs "$BUILD"
 rl_nginx

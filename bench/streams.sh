@@ -11,19 +11,10 @@ rl_build "$BUILD"
 STATE=$(mktemp -d "${TMPDIR:-/tmp}/relais-bench.XXXXXX"); chmod 755 "$STATE"
 PORT=$(rl_free_port)
 trap 'rl_stop; rm -rf "$STATE"' EXIT
-rl_state_init; rl_secret_key
-RL_PG_FSYNC=off rl_pg_start
-rl_migrate "$BUILD"
+RL_PG_FSYNC=off rl_base "$BUILD"
 export RELAIS_OPENAI_BASE_URL=http://127.0.0.1:9/v1
 rl_programs "$BUILD"
-RL_PROGRAMS="" RELAIS_THREADS=$((n + 100)) RELAIS_LOG_LEVEL=warn \
-	rl_programs "$BUILD" "echo:$BUILD/tests/echo/echo"
-cat >"$STATE/nginx/extra/bench.conf" <<EOT
-location /_test/ {
-	fastcgi_buffering off;
-	fastcgi_pass unix:$STATE/run/echo.sock;
-}
-EOT
+RELAIS_LOG_LEVEL=warn rl_echo "$BUILD" $((n + 100))
 rl_nginx
 rl_wait_ready
 sed -i 's#access_log .*;#access_log off;#' "$STATE/nginx/nginx.conf"

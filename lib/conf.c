@@ -31,11 +31,29 @@ env(const char *name, const char *def)
 	return v != NULL && *v != '\0' ? v : def;
 }
 
+/* An integer variable in [min, max]; unset or empty keeps *out. */
+static enum rl_err
+env_int(const char *name, long min, long max, int *out, struct rl_error *e)
+{
+	const char	*v = getenv(name);
+	char		*end;
+	long		 n;
+
+	if (v == NULL || *v == '\0')
+		return RL_OK;
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno != 0 || *end != '\0' || n < min || n > max)
+		return rl_error_set(e, RL_EINVAL, "%s: want %ld to %ld, got "
+		    "\"%s\"", name, min, max, v);
+	*out = (int)n;
+	return RL_OK;
+}
+
 enum rl_err
 rl_conf_load(int default_threads, struct rl_error *e)
 {
 	const char		*v;
-	char			*end;
 	long			 n;
 	enum rl_loglevel	 l;
 
@@ -49,31 +67,18 @@ rl_conf_load(int default_threads, struct rl_error *e)
 
 	conf.threads = default_threads > 0 ? default_threads :
 	    RL_THREADS_DEFAULT;
-	if ((v = getenv("RELAIS_THREADS")) != NULL && *v != '\0') {
-		errno = 0;
-		n = strtol(v, &end, 10);
-		if (errno != 0 || *end != '\0' || n < 1 || n > RL_THREADS_MAX)
-			return rl_error_set(e, RL_EINVAL,
-			    "RELAIS_THREADS: want 1 to %d, got \"%s\"",
-			    RL_THREADS_MAX, v);
-		conf.threads = (int)n;
-	}
-
+	if (env_int("RELAIS_THREADS", 1, RL_THREADS_MAX, &conf.threads, e) !=
+	    RL_OK)
+		return RL_EINVAL;
 	n = sysconf(_SC_NPROCESSORS_ONLN) * RL_DB_POOL_PER_CPU;
 	if (n < RL_DB_POOL_MIN)
 		n = RL_DB_POOL_MIN;
 	if (n > RL_DB_POOL_MAX)
 		n = RL_DB_POOL_MAX;
 	conf.db_pool = conf.threads < n ? conf.threads : (int)n;
-	if ((v = getenv("RELAIS_DB_POOL")) != NULL && *v != '\0') {
-		errno = 0;
-		n = strtol(v, &end, 10);
-		if (errno != 0 || *end != '\0' || n < 1 || n > RL_DB_POOL_MAX)
-			return rl_error_set(e, RL_EINVAL,
-			    "RELAIS_DB_POOL: want 1 to %d, got \"%s\"",
-			    RL_DB_POOL_MAX, v);
-		conf.db_pool = (int)n;
-	}
+	if (env_int("RELAIS_DB_POOL", 1, RL_DB_POOL_MAX, &conf.db_pool, e) !=
+	    RL_OK)
+		return RL_EINVAL;
 
 	l = RL_LOG_INFO;
 	if ((v = getenv("RELAIS_LOG_LEVEL")) != NULL && *v != '\0' &&

@@ -216,6 +216,26 @@ rl_nginx() {
 	rl_wait_tcp "$PORT" || rl_die "nginx did not start (see $STATE/log/nginx-error.log)"
 }
 
+# rl_base BUILD: state directory, secret key, PostgreSQL, migrations.
+rl_base() {
+	rl_state_init
+	rl_secret_key
+	rl_pg_start
+	rl_migrate "$1"
+}
+
+# rl_echo BUILD THREADS: the echo test responder behind /_test/ (tests and
+# benchmarks; never part of scripts/run).
+rl_echo() {
+	RL_PROGRAMS="" RELAIS_THREADS=$2 rl_programs "$1" "echo:$1/tests/echo/echo"
+	cat >"$STATE/nginx/extra/echo.conf" <<EOT
+location /_test/ {
+	fastcgi_buffering off;
+	fastcgi_pass unix:$STATE/run/echo.sock;
+}
+EOT
+}
+
 # Wait until /api/health answers through nginx.
 rl_wait_ready() {
 	local i
