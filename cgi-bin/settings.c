@@ -1,11 +1,19 @@
 /*
- * settings: the settings and account program.  For now it answers the
- * service's health and version; authentication, users and the settings
- * pages join this table with issue #3.
+ * settings: accounts, authentication and the service's health.  Sign-in
+ * (session cookie + CSRF), API tokens, HS256 access tokens, the credit
+ * balance; the settings pages and user administration join this table.
  */
 #include "config.h"
 
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "arena.h"
+#include "auth.h"
+#include "bounds.h"
 #include "conf.h"
+#include "crypto.h"
 #include "db.h"
 #include "fcgi.h"
 #include "req.h"
@@ -14,7 +22,7 @@
 /*
  * GET /api/health: no auth, so load balancers and scripts/run can poll it.
  * 503 while the database is down; the next call after PostgreSQL is back
- * reconnects and answers 200.
+ * answers 200.
  */
 static enum rl_err
 health(struct rl_req *req, struct rl_error *e)
@@ -40,13 +48,250 @@ version(struct rl_req *req, struct rl_error *e)
 	    RL_VERSION));
 }
 
+/* A field from a JSON body or, failing that, a form. */
+static const char *
+field(struct rl_req *req, const char *name)
+{
+	json_t	*v;
+
+	if (req->json != NULL && (v = json_object_get(req->json, name)) !=
+	    NULL)
+		return json_is_string(v) ? json_string_value(v) : NULL;
+	return rl_req_form(req, name);
+}
+
+static json_t *
+user_json(const struct rl_user *u)
+{
+
+	return json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)u->id,
+	    "username", u->username, "email", u->email,
+	    "role", rl_role_name(u->role));
+}
+
+/* Both credentials present and non-empty, else 400 naming the field. */
+static enum rl_err
+credentials(struct rl_req *req, const char **account, const char **password,
+    struct rl_error *e)
+{
+
+	if ((*account = field(req, "username")) == NULL || **account == '\0')
+		*account = field(req, "email");
+	*password = field(req, "password");
+	if (*account == NULL || **account == '\0') {
+		rl_error_set(e, RL_EINVAL, "username is required");
+		rl_error_where(e, "username");
+		return RL_EINVAL;
+	}
+	if (*password == NULL || **password == '\0') {
+		rl_error_set(e, RL_EINVAL, "password is required");
+		rl_error_where(e, "password");
+		return RL_EINVAL;
+	}
+	return RL_OK;
+}
+
+/* POST /login (form or JSON): session cookie + CSRF token. */
+static enum rl_err
+login(struct rl_req *req, struct rl_error *e)
+{
+	const char	*account, *password, *csrf;
+	struct rl_user	*u;
+	enum rl_err	 err;
+
+	if ((err = credentials(req, &account, &password, e)) != RL_OK ||
+	    (err = rl_auth_password(req, account, password, &u, e)) != RL_OK ||
+	    (err = rl_auth_session_start(req, u, &csrf, e)) != RL_OK)
+		return err;
+	return rl_resp_json_new(req, 200, json_pack("{s:b, s:o, s:s}",
+	    "success", 1, "user", user_json(u), "csrf_token", csrf));
+}
+
+/* POST /logout: the session row goes, the cookies are expired. */
+static enum rl_err
+logout(struct rl_req *req, struct rl_error *e)
+{
+	enum rl_err	 err;
+
+	if ((err = rl_auth_session_end(req, e)) != RL_OK)
+		return err;
+	return rl_resp_json_new(req, 200, json_pack("{s:b}", "success", 1));
+}
+
+/* GET /me: who am I (the admin page starts here). */
+static enum rl_err
+me(struct rl_req *req, struct rl_error *e)
+{
+	const char	*csrf = rl_req_cookie(req, "csrf_token");
+
+	return rl_resp_json_new(req, 200, json_pack("{s:o, s:s?}", "user",
+	    user_json(req->user), "csrf_token",
+	    req->user->via == RL_AUTH_SESSION ? csrf : NULL));
+}
+
+/*
+ * HTTP Basic credentials, decoded into the arena.  Standard base64, not
+ * base64url: translate, then decode.
+ */
+static int
+basic(struct rl_req *req, const char **account, const char **password)
+{
+	const char	*h = rl_req_header(req, "Authorization");
+	char		*b64, *colon;
+	unsigned char	*raw;
+	size_t		 i, len, n;
+
+	if (h == NULL || strncasecmp(h, "Basic ", 6) != 0)
+		return -1;
+	h += 6;
+	len = strlen(h);
+	while (len > 0 && h[len - 1] == '=')
+		len--;
+	if ((b64 = rl_arena_strndup(req->arena, h, len)) == NULL ||
+	    (raw = rl_arena_alloc(req->arena, len + 1)) == NULL)
+		return -1;
+	for (i = 0; i < len; i++)
+		if (b64[i] == '+')
+			b64[i] = '-';
+		else if (b64[i] == '/')
+			b64[i] = '_';
+	if (rl_base64url_decode(b64, len, raw, len, &n) == -1)
+		return -1;
+	raw[n] = '\0';
+	if (strlen((char *)raw) != n ||
+	    (colon = strchr((char *)raw, ':')) == NULL)
+		return -1;
+	*colon = '\0';
+	*account = (char *)raw;
+	*password = colon + 1;
+	return 0;
+}
+
+/* POST /auth/token: JSON {username, password} or HTTP Basic. */
+static enum rl_err
+auth_token(struct rl_req *req, struct rl_error *e)
+{
+	const char	*account, *password, *token;
+	struct rl_user	*u;
+	long long	 expires_in;
+	enum rl_err	 err;
+
+	if (basic(req, &account, &password) == -1 &&
+	    (err = credentials(req, &account, &password, e)) != RL_OK)
+		return err;
+	if ((err = rl_auth_password(req, account, password, &u, e)) != RL_OK ||
+	    (err = rl_auth_jwt_issue(req, u, &token, &expires_in, e)) !=
+	    RL_OK)
+		return err;
+	return rl_resp_json_new(req, 200, json_pack("{s:s, s:s, s:I}",
+	    "access_token", token, "token_type", "bearer",
+	    "expires_in", (json_int_t)expires_in));
+}
+
+/* GET /auth/verify: the runtime checked the Bearer token already. */
+static enum rl_err
+auth_verify(struct rl_req *req, struct rl_error *e)
+{
+
+	if (req->user->via != RL_AUTH_JWT)
+		return rl_error_set(e, RL_EAUTH, "send the access token as "
+		    "Authorization: Bearer");
+	return rl_resp_json_new(req, 200, json_pack("{s:b, s:{s:s, s:s, s:I}}",
+	    "valid", 1, "user", "sub", req->user->sub, "type", "access",
+	    "exp", (json_int_t)req->user->exp));
+}
+
+/* GET /api/token: the current token's expiry (the token is never kept). */
+static enum rl_err
+api_token_get(struct rl_req *req, struct rl_error *e)
+{
+	const char	*p[1];
+	char		 ids[32];
+	json_t		*v;
+	enum rl_err	 err;
+
+	(void)snprintf(ids, sizeof(ids), "%lld", req->user->id);
+	p[0] = ids;
+	if ((err = rl_db_json("SELECT json_build_object('token', NULL, "
+	    "'expires_at', to_char(api_token_expires_at AT TIME ZONE 'UTC', "
+	    "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), 'active', "
+	    "api_token IS NOT NULL AND api_token_expires_at > now()) "
+	    "FROM users WHERE id = $1", 1, p, &v, e)) != RL_OK)
+		return err;
+	return rl_resp_json_new(req, 200, v);
+}
+
+/* POST /api/token?ttl=SECONDS: a new token, shown once (201). */
+static enum rl_err
+api_token_post(struct rl_req *req, struct rl_error *e)
+{
+	const char	*v, *token, *expires;
+	char		*end;
+	long long	 ttl = RL_API_TOKEN_TTL_SEC;
+	enum rl_err	 err;
+
+	if ((v = rl_req_query(req, "ttl")) != NULL ||
+	    (v = field(req, "ttl")) != NULL) {
+		ttl = strtoll(v, &end, 10);
+		if (*v == '\0' || *end != '\0' || ttl < 60 ||
+		    ttl > RL_API_TOKEN_TTL_MAX_SEC) {
+			rl_error_set(e, RL_EINVAL, "ttl: want 60 to %d seconds",
+			    RL_API_TOKEN_TTL_MAX_SEC);
+			rl_error_where(e, "ttl");
+			return RL_EINVAL;
+		}
+	}
+	if ((err = rl_auth_api_token_new(req, ttl, &token, &expires, e)) !=
+	    RL_OK)
+		return err;
+	return rl_resp_json_new(req, 201, json_pack("{s:s, s:s}", "token",
+	    token, "expires_at", expires));
+}
+
+/* GET /get_credit_balance: EDxo's shape, a string with two decimals. */
+static enum rl_err
+credit_balance(struct rl_req *req, struct rl_error *e)
+{
+	const char	*p[1];
+	char		 ids[32];
+	json_t		*v;
+	enum rl_err	 err;
+
+	(void)snprintf(ids, sizeof(ids), "%lld", req->user->id);
+	p[0] = ids;
+	if ((err = rl_db_json("SELECT json_build_object('success', true, "
+	    "'credit', to_char(credits, 'FM999999999990.00')) FROM users "
+	    "WHERE id = $1", 1, p, &v, e)) != RL_OK)
+		return err;
+	return rl_resp_json_new(req, 200, v);
+}
+
+static enum rl_err
+init(struct rl_error *e)
+{
+
+	return rl_auth_init(e);
+}
+
+#define BODY	(RL_ROUTE_JSON | RL_ROUTE_FORM)
+
 static const struct rl_route routes[] = {
 	{ "GET", "/api/health", health, NULL, 0, 0 },
 	{ "GET", "/version", version, NULL, 0, 0 },
+	{ "POST", "/login", login, NULL, BODY, 0 },
+	{ "POST", "/logout", logout, NULL, RL_ROUTE_AUTH, 0 },
+	{ "GET", "/me", me, NULL, RL_ROUTE_AUTH, 0 },
+	{ "POST", "/auth/token", auth_token, NULL, BODY, 0 },
+	{ "GET", "/auth/verify", auth_verify, NULL, RL_ROUTE_AUTH, 0 },
+	{ "GET", "/api/token", api_token_get, NULL, RL_ROUTE_AUTH, 0 },
+	{ "POST", "/api/token", api_token_post, NULL, RL_ROUTE_AUTH | BODY,
+	    0 },
+	{ "GET", "/get_credit_balance", credit_balance, NULL, RL_ROUTE_AUTH,
+	    0 },
 };
 
 static const struct rl_program program = {
-	"settings", routes, RL_NROUTES(routes), 0, 1, NULL
+	"settings", routes, RL_NROUTES(routes), 0, 1, init
 };
 
 int

@@ -1,23 +1,577 @@
 /*
- * auth.c: who is making a request.  The runtime calls rl_auth_resolve() for
- * routes flagged AUTH, ADMIN or COORDO and refuses the request when no user
- * comes back, so role checks live in the route table and never only in a
- * handler.
+ * auth.c: who makes a request, and how users prove it.
  *
- * The credential schemes (session cookie, X-API-Token, Bearer JWT) arrive
- * with the settings program (issue #3); until then no request carries a
- * credential we accept, and every protected route answers 401.
+ * Three credentials, tried in this order: "Authorization: Bearer <JWT>"
+ * (HS256 under a key derived from the master key), "X-API-Token" (a
+ * personal token; only its SHA-256 is stored) and the "session" cookie
+ * (only its SHA-256 is stored; writes must echo the session's CSRF token
+ * in X-CSRFToken or X-CSRF-Token, as EDxo requires).  A credential that is
+ * present but wrong is a 401, never a silent fall-back to anonymous.
+ *
+ * The runtime calls rl_auth_resolve() for routes flagged AUTH, ADMIN or
+ * COORDO and checks the role itself, so role rules live in route tables.
  */
 #include "config.h"
 
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "arena.h"
+#include "auth.h"
+#include "bounds.h"
+#include "crypto.h"
+#include "db.h"
 #include "extern.h"
+#include "log.h"
 #include "req.h"
+#include "resp.h"
+
+/* Purpose string of the JWT signing key (see rl_crypto_mac). */
+#define JWT_CONTEXT	"relais jwt hs256 v1"
+/* Random bytes in a session cookie or API token: 256 bits. */
+#define TOKEN_BYTES	32
+
+static const char *const roles[RL_ROLE__MAX] = {
+	"invite", "cp", "professeur", "coordo", "admin"
+};
+
+/* A password hash to verify against when the account does not exist, so
+ * that a wrong user name costs as much time as a wrong password. */
+static char	 dummy_hash[RL_PWHASH_MAX];
+
+const char *
+rl_role_name(enum rl_role r)
+{
+
+	return (int)r >= 0 && r < RL_ROLE__MAX ? roles[r] : "invite";
+}
+
+int
+rl_role_parse(const char *s, enum rl_role *out)
+{
+	int	 i;
+
+	for (i = 0; i < RL_ROLE__MAX; i++)
+		if (strcmp(s, roles[i]) == 0) {
+			*out = (enum rl_role)i;
+			return 0;
+		}
+	return -1;
+}
+
+enum rl_err
+rl_auth_init(struct rl_error *e)
+{
+
+	return rl_password_hash("relais: no such account", dummy_hash, e);
+}
+
+/* "\x<hex>" text form of a bytea parameter. */
+static char *
+bytea_hex(struct rl_arena *a, const unsigned char *p, size_t n)
+{
+	char	*s;
+	size_t	 i;
+
+	if ((s = rl_arena_alloc(a, 2 * n + 3)) == NULL)
+		return NULL;
+	s[0] = '\\';
+	s[1] = 'x';
+	for (i = 0; i < n; i++)
+		(void)snprintf(s + 2 + 2 * i, 3, "%02x", p[i]);
+	return s;
+}
+
+/* SHA-256 of a token, as a bytea parameter. */
+static char *
+token_key(struct rl_arena *a, const char *token)
+{
+	unsigned char	 h[RL_SHA256_BYTES];
+
+	rl_sha256(token, strlen(token), h);
+	return bytea_hex(a, h, sizeof(h));
+}
+
+/* A new random token, base64url, in the arena. */
+static char *
+new_token(struct rl_arena *a)
+{
+	unsigned char	 raw[TOKEN_BYTES];
+	char		*s;
+
+	rl_random_bytes(raw, sizeof(raw));
+	if ((s = rl_arena_alloc(a, 2 * TOKEN_BYTES)) == NULL)
+		return NULL;
+	if (rl_base64url_encode(raw, sizeof(raw), s, 2 * TOKEN_BYTES) == 0)
+		return NULL;
+	return s;
+}
+
+/*
+ * Fill a user from a result row: id, role, username, email.  The strings
+ * are copied to the arena because the result is freed by the caller.
+ */
+static enum rl_err
+user_from_row(struct rl_req *req, struct rl_dbres *r, int col,
+    struct rl_user **out, struct rl_error *e)
+{
+	struct rl_user	*u;
+	enum rl_role	 role;
+
+	if ((u = rl_arena_calloc(req->arena, 1, sizeof(*u))) == NULL)
+		return rl_error_set(e, RL_ENOMEM, NULL);
+	u->id = strtoll(rl_dbres_get(r, 0, col), NULL, 10);
+	if (rl_role_parse(rl_dbres_get(r, 0, col + 1), &role) == -1)
+		role = RL_ROLE_INVITE;
+	u->role = role;
+	u->username = rl_arena_strdup(req->arena, rl_dbres_get(r, 0, col + 2));
+	u->email = rl_arena_strdup(req->arena, rl_dbres_get(r, 0, col + 3));
+	if (u->username == NULL || u->email == NULL)
+		return rl_error_set(e, RL_ENOMEM, NULL);
+	u->sub = *u->email != '\0' ? u->email : u->username;
+	*out = u;
+	return RL_OK;
+}
+
+static enum rl_err
+user_by_id(struct rl_req *req, long long id, struct rl_user **out,
+    struct rl_error *e)
+{
+	struct rl_dbres	*r;
+	const char	*p[1];
+	char		 ids[32];
+	enum rl_err	 err;
+
+	(void)snprintf(ids, sizeof(ids), "%lld", id);
+	p[0] = ids;
+	if ((err = rl_db_exec("SELECT id, role, username, coalesce(email, '') "
+	    "FROM users WHERE id = $1", 1, p, &r, e)) != RL_OK)
+		return err;
+	if (rl_dbres_rows(r) != 1)
+		err = rl_error_set(e, RL_EAUTH, "no such account");
+	else
+		err = user_from_row(req, r, 0, out, e);
+	rl_dbres_free(r);
+	return err;
+}
+
+/* JWT */
+
+/* Decode one base64url segment of at most max bytes into the arena. */
+static unsigned char *
+segment(struct rl_arena *a, const char *s, size_t len, size_t *outlen)
+{
+	unsigned char	*out;
+
+	if ((out = rl_arena_alloc(a, len + 1)) == NULL ||
+	    rl_base64url_decode(s, len, out, len, outlen) == -1)
+		return NULL;
+	out[*outlen] = '\0';
+	return out;
+}
+
+/*
+ * Verify an HS256 JWT and load its user.  Only {"alg":"HS256"} is
+ * accepted (never "none", never a key chosen by the token), the signature
+ * is compared in constant time, exp must be in the future and type
+ * "access".
+ */
+static enum rl_err
+jwt_verify(struct rl_req *req, const char *tok, struct rl_user **out,
+    struct rl_error *e)
+{
+	const char	*dot1, *dot2;
+	unsigned char	*hdr, *pay, *sig, mac[RL_SHA256_BYTES];
+	size_t		 hlen, plen, slen;
+	json_t		*h = NULL, *p = NULL;
+	json_int_t	 exp, uid;
+	const char	*alg, *type, *sub;
+	enum rl_err	 err;
+
+	if (strlen(tok) > RL_JWT_MAX || (dot1 = strchr(tok, '.')) == NULL ||
+	    (dot2 = strchr(dot1 + 1, '.')) == NULL ||
+	    strchr(dot2 + 1, '.') != NULL)
+		return rl_error_set(e, RL_EAUTH, "malformed token");
+	if ((hdr = segment(req->arena, tok, (size_t)(dot1 - tok), &hlen)) ==
+	    NULL || (pay = segment(req->arena, dot1 + 1,
+	    (size_t)(dot2 - dot1 - 1), &plen)) == NULL ||
+	    (sig = segment(req->arena, dot2 + 1, strlen(dot2 + 1), &slen)) ==
+	    NULL)
+		return rl_error_set(e, RL_EAUTH, "malformed token");
+	if (slen != RL_SHA256_BYTES ||
+	    rl_crypto_mac(JWT_CONTEXT, tok, (size_t)(dot2 - tok), mac) == -1 ||
+	    !rl_memeq(mac, sig, sizeof(mac)))
+		return rl_error_set(e, RL_EAUTH, "bad token signature");
+	/* The signature is good: the header and payload are ours, but check
+	 * them anyway rather than trust a key compromise less. */
+	h = json_loadb((const char *)hdr, hlen, JSON_REJECT_DUPLICATES, NULL);
+	p = json_loadb((const char *)pay, plen, JSON_REJECT_DUPLICATES, NULL);
+	err = rl_error_set(e, RL_EAUTH, "bad token");
+	if (h == NULL || p == NULL ||
+	    json_unpack(h, "{s:s}", "alg", &alg) == -1 ||
+	    strcmp(alg, "HS256") != 0 ||
+	    json_unpack(p, "{s:I, s:I, s:s, s:s}", "exp", &exp, "uid", &uid,
+	    "type", &type, "sub", &sub) == -1 || strcmp(type, "access") != 0)
+		goto out;
+	if (exp <= (json_int_t)time(NULL)) {
+		err = rl_error_set(e, RL_EAUTH, "token expired");
+		goto out;
+	}
+	if ((err = user_by_id(req, (long long)uid, out, e)) != RL_OK)
+		goto out;
+	(*out)->via = RL_AUTH_JWT;
+	(*out)->exp = (long long)exp;
+	(*out)->sub = rl_arena_strdup(req->arena, sub);
+	err = (*out)->sub == NULL ? rl_error_set(e, RL_ENOMEM, NULL) : RL_OK;
+out:
+	json_decref(h);
+	json_decref(p);
+	return err;
+}
+
+/* Issue an access token for u; the string lives in the request arena. */
+enum rl_err
+rl_auth_jwt_issue(struct rl_req *req, const struct rl_user *u,
+    const char **token, long long *expires_in, struct rl_error *e)
+{
+	static const char	 hdr[] = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
+	unsigned char		 mac[RL_SHA256_BYTES];
+	char			*pay, *buf;
+	size_t			 cap, off, n;
+	json_t			*p;
+	long long		 now = (long long)time(NULL);
+
+	p = json_pack("{s:s, s:s, s:I, s:I, s:I, s:s}", "sub", u->sub,
+	    "type", "access", "uid", (json_int_t)u->id,
+	    "iat", (json_int_t)now, "exp", (json_int_t)(now + RL_JWT_TTL_SEC),
+	    "role", rl_role_name(u->role));
+	if (p == NULL || (pay = json_dumps(p, JSON_COMPACT)) == NULL) {
+		json_decref(p);
+		return rl_error_set(e, RL_ENOMEM, NULL);
+	}
+	json_decref(p);
+	cap = 2 * (sizeof(hdr) + strlen(pay) + RL_SHA256_BYTES) + 8;
+	if ((buf = rl_arena_alloc(req->arena, cap)) == NULL) {
+		free(pay);
+		return rl_error_set(e, RL_ENOMEM, NULL);
+	}
+	off = rl_base64url_encode(hdr, sizeof(hdr) - 1, buf, cap);
+	buf[off++] = '.';
+	n = rl_base64url_encode(pay, strlen(pay), buf + off, cap - off);
+	free(pay);
+	off += n;
+	if (rl_crypto_mac(JWT_CONTEXT, buf, off, mac) == -1)
+		return rl_error_set(e, RL_EINTERNAL, "no signing key loaded");
+	buf[off++] = '.';
+	n = rl_base64url_encode(mac, sizeof(mac), buf + off, cap - off);
+	buf[off + n] = '\0';
+	*token = buf;
+	*expires_in = RL_JWT_TTL_SEC;
+	return RL_OK;
+}
+
+/* API token and session */
+
+static enum rl_err
+api_token_verify(struct rl_req *req, const char *tok, struct rl_user **out,
+    struct rl_error *e)
+{
+	struct rl_dbres	*r;
+	const char	*p[1];
+	enum rl_err	 err;
+
+	if ((p[0] = token_key(req->arena, tok)) == NULL)
+		return rl_error_set(e, RL_ENOMEM, NULL);
+	if ((err = rl_db_exec("SELECT id, role, username, coalesce(email, '') "
+	    "FROM users WHERE api_token = $1 AND api_token_expires_at > now()",
+	    1, p, &r, e)) != RL_OK)
+		return err;
+	if (rl_dbres_rows(r) != 1)
+		err = rl_error_set(e, RL_EAUTH, "unknown or expired API token");
+	else if ((err = user_from_row(req, r, 0, out, e)) == RL_OK)
+		(*out)->via = RL_AUTH_API_TOKEN;
+	rl_dbres_free(r);
+	return err;
+}
+
+static int
+is_write(const char *method)
+{
+
+	return strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 &&
+	    strcmp(method, "OPTIONS") != 0;
+}
+
+static enum rl_err
+session_verify(struct rl_req *req, const char *tok, struct rl_user **out,
+    struct rl_error *e)
+{
+	struct rl_dbres	*r;
+	const char	*p[3], *csrf, *sent;
+	char		 idle[32], touch[32];
+	enum rl_err	 err;
+	int		 stale;
+
+	(void)snprintf(idle, sizeof(idle), "%d", RL_SESSION_IDLE_SEC);
+	(void)snprintf(touch, sizeof(touch), "%d", RL_SESSION_TOUCH_SEC);
+	if ((p[0] = token_key(req->arena, tok)) == NULL)
+		return rl_error_set(e, RL_ENOMEM, NULL);
+	p[1] = idle;
+	p[2] = touch;
+	if ((err = rl_db_exec("SELECT u.id, u.role, u.username, "
+	    "coalesce(u.email, ''), s.csrf_token, "
+	    "s.last_seen_at < now() - make_interval(secs => $3) "
+	    "FROM sessions s JOIN users u ON u.id = s.user_id "
+	    "WHERE s.id = $1 AND s.expires_at > now() "
+	    "AND s.last_seen_at > now() - make_interval(secs => $2)",
+	    3, p, &r, e)) != RL_OK)
+		return err;
+	if (rl_dbres_rows(r) != 1) {
+		rl_dbres_free(r);
+		return rl_error_set(e, RL_EAUTH, "session expired");
+	}
+	csrf = rl_arena_strdup(req->arena, rl_dbres_get(r, 0, 4));
+	stale = strcmp(rl_dbres_get(r, 0, 5), "t") == 0;
+	err = user_from_row(req, r, 0, out, e);
+	rl_dbres_free(r);
+	if (err != RL_OK || csrf == NULL)
+		return err != RL_OK ? err : rl_error_set(e, RL_ENOMEM, NULL);
+	(*out)->via = RL_AUTH_SESSION;
+	if (is_write(req->method)) {
+		if ((sent = rl_req_header(req, "X-CSRFToken")) == NULL)
+			sent = rl_req_header(req, "X-CSRF-Token");
+		if (sent == NULL || strlen(sent) != strlen(csrf) ||
+		    !rl_memeq(sent, csrf, strlen(csrf)))
+			return rl_error_set(e, RL_ECSRF, "this write needs the "
+			    "session's CSRF token in X-CSRFToken");
+	}
+	if (stale && rl_db_exec("UPDATE sessions SET last_seen_at = now() "
+	    "WHERE id = $1", 1, p, NULL, NULL) != RL_OK)
+		rl_log_warn("could not refresh a session");
+	return RL_OK;
+}
 
 enum rl_err
 rl_auth_resolve(struct rl_req *req, struct rl_error *e)
 {
+	const char	*v;
+	struct rl_user	*u = NULL;
+	enum rl_err	 err;
 
-	(void)e;
 	req->user = NULL;
+	if ((v = rl_req_header(req, "Authorization")) != NULL) {
+		if (strncasecmp(v, "Bearer ", 7) != 0)
+			return rl_error_set(e, RL_EAUTH,
+			    "only Bearer tokens are accepted here");
+		err = jwt_verify(req, v + 7, &u, e);
+	} else if ((v = rl_req_header(req, "X-API-Token")) != NULL)
+		err = api_token_verify(req, v, &u, e);
+	else if ((v = rl_req_cookie(req, "session")) != NULL)
+		err = session_verify(req, v, &u, e);
+	else
+		return RL_OK;
+	if (err == RL_OK)
+		req->user = u;
+	return err;
+}
+
+/* Logging in */
+
+static const char *
+client_address(struct rl_req *req)
+{
+	const char	*a = rl_req_env(req, "REMOTE_ADDR");
+
+	return a != NULL ? a : "";
+}
+
+/*
+ * Check a password for an account (user name or e-mail, case-insensitive
+ * e-mail), with rate limiting per account and per address.  Every attempt
+ * is recorded; the answer never says which of the two was wrong.
+ */
+enum rl_err
+rl_auth_password(struct rl_req *req, const char *account,
+    const char *password, struct rl_user **out, struct rl_error *e)
+{
+	struct rl_dbres	*r = NULL;
+	const char	*p[4];
+	char		 win[32], *acct;
+	size_t		 i;
+	enum rl_err	 err;
+	int		 ok;
+
+	*out = NULL;
+	if ((acct = rl_arena_strdup(req->arena, account)) == NULL)
+		return rl_error_set(e, RL_ENOMEM, NULL);
+	for (i = 0; acct[i] != '\0'; i++)
+		if (acct[i] >= 'A' && acct[i] <= 'Z')
+			acct[i] = (char)(acct[i] - 'A' + 'a');
+	(void)snprintf(win, sizeof(win), "%d", RL_LOGIN_WINDOW_SEC);
+	p[0] = acct;
+	p[1] = client_address(req);
+	p[2] = win;
+	if ((err = rl_db_exec("SELECT "
+	    "count(*) FILTER (WHERE account = $1), "
+	    "count(*) FILTER (WHERE address = $2) "
+	    "FROM login_attempts WHERE NOT success "
+	    "AND at > now() - make_interval(secs => $3) "
+	    "AND (account = $1 OR address = $2)", 3, p, &r, e)) != RL_OK)
+		return err;
+	ok = strtol(rl_dbres_get(r, 0, 0), NULL, 10) < RL_LOGIN_MAX_ACCOUNT &&
+	    strtol(rl_dbres_get(r, 0, 1), NULL, 10) < RL_LOGIN_MAX_ADDRESS;
+	rl_dbres_free(r);
+	r = NULL;
+	if (!ok)
+		return rl_error_set(e, RL_ERATELIMIT, "too many failed logins;"
+		    " try again in %d minutes", RL_LOGIN_WINDOW_SEC / 60);
+
+	if ((err = rl_db_exec("SELECT id, role, username, coalesce(email, ''), "
+	    "password_hash FROM users WHERE lower(username) = $1 "
+	    "OR lower(email) = $1 ORDER BY lower(username) = $1 DESC LIMIT 1",
+	    1, p, &r, e)) != RL_OK)
+		return err;
+	if (rl_dbres_rows(r) == 1) {
+		ok = rl_password_verify(rl_dbres_get(r, 0, 4), password) == 0;
+		if (ok && (err = user_from_row(req, r, 0, out, e)) != RL_OK)
+			goto out;
+	} else {
+		(void)rl_password_verify(dummy_hash, password);
+		ok = 0;
+	}
+	p[2] = ok ? "t" : "f";
+	if ((err = rl_db_exec("INSERT INTO login_attempts (account, address, "
+	    "success) VALUES ($1, $2, $3)", 3, p, NULL, e)) != RL_OK)
+		goto out;
+	if (!ok) {
+		*out = NULL;
+		err = rl_error_set(e, RL_EAUTH, "wrong user name or password");
+	}
+out:
+	rl_dbres_free(r);
+	return err;
+}
+
+/* Behind https the cookies get Secure; nginx passes HTTPS=on then. */
+static int
+secure(struct rl_req *req)
+{
+	const char	*v;
+
+	return ((v = rl_req_env(req, "HTTPS")) != NULL &&
+	    strcasecmp(v, "on") == 0) ||
+	    ((v = rl_req_header(req, "X-Forwarded-Proto")) != NULL &&
+	    strcasecmp(v, "https") == 0);
+}
+
+static enum rl_err
+set_cookie(struct rl_req *req, const char *name, const char *val,
+    long long maxage, int httponly)
+{
+	char	*c;
+
+	c = rl_arena_printf(req->arena, "%s=%s; Path=/; Max-Age=%lld; "
+	    "SameSite=Lax%s%s", name, val, maxage, httponly ? "; HttpOnly" : "",
+	    secure(req) ? "; Secure" : "");
+	return c == NULL ? RL_ENOMEM : rl_resp_header(req, "Set-Cookie", c);
+}
+
+/*
+ * Open a session for u: a row keyed by the SHA-256 of a new token, the
+ * token in an HttpOnly cookie, the CSRF token in a cookie scripts can read
+ * (they echo it in X-CSRFToken) and in *csrf.
+ */
+enum rl_err
+rl_auth_session_start(struct rl_req *req, const struct rl_user *u,
+    const char **csrf, struct rl_error *e)
+{
+	const char	*p[6];
+	char		 ids[32], maxs[32], *tok, *ctok;
+	const char	*ua;
+	enum rl_err	 err;
+
+	if ((tok = new_token(req->arena)) == NULL ||
+	    (ctok = new_token(req->arena)) == NULL ||
+	    (p[0] = token_key(req->arena, tok)) == NULL)
+		return rl_error_set(e, RL_ENOMEM, NULL);
+	(void)snprintf(ids, sizeof(ids), "%lld", u->id);
+	(void)snprintf(maxs, sizeof(maxs), "%d", RL_SESSION_MAX_SEC);
+	if ((ua = rl_req_header(req, "User-Agent")) == NULL)
+		ua = "";
+	p[1] = ids;
+	p[2] = ctok;
+	p[3] = maxs;
+	p[4] = client_address(req);
+	p[5] = ua;
+	if ((err = rl_db_exec("INSERT INTO sessions (id, user_id, csrf_token, "
+	    "expires_at, ip, user_agent) VALUES ($1, $2, $3, "
+	    "now() + make_interval(secs => $4), $5, left($6, 512))", 6, p,
+	    NULL, e)) != RL_OK)
+		return err;
+	(void)rl_db_exec("UPDATE users SET last_login = now() WHERE id = $1",
+	    1, p + 1, NULL, NULL);
+	if (set_cookie(req, "session", tok, RL_SESSION_MAX_SEC, 1) != RL_OK ||
+	    set_cookie(req, "csrf_token", ctok, RL_SESSION_MAX_SEC, 0) !=
+	    RL_OK)
+		return rl_error_set(e, RL_ENOMEM, NULL);
+	*csrf = ctok;
 	return RL_OK;
+}
+
+enum rl_err
+rl_auth_session_end(struct rl_req *req, struct rl_error *e)
+{
+	const char	*tok, *p[1];
+	enum rl_err	 err;
+
+	if ((tok = rl_req_cookie(req, "session")) != NULL) {
+		if ((p[0] = token_key(req->arena, tok)) == NULL)
+			return rl_error_set(e, RL_ENOMEM, NULL);
+		if ((err = rl_db_exec("DELETE FROM sessions WHERE id = $1", 1,
+		    p, NULL, e)) != RL_OK)
+			return err;
+	}
+	if (set_cookie(req, "session", "", 0, 1) != RL_OK ||
+	    set_cookie(req, "csrf_token", "", 0, 0) != RL_OK)
+		return rl_error_set(e, RL_ENOMEM, NULL);
+	return RL_OK;
+}
+
+/*
+ * A new personal API token for the request's user, valid ttl seconds; the
+ * previous one stops working.  The token is shown once: only its hash is
+ * stored.
+ */
+enum rl_err
+rl_auth_api_token_new(struct rl_req *req, long long ttl, const char **token,
+    const char **expires_at, struct rl_error *e)
+{
+	struct rl_dbres	*r;
+	const char	*p[3];
+	char		 ids[32], ttls[32], *tok;
+	enum rl_err	 err;
+
+	if ((tok = new_token(req->arena)) == NULL ||
+	    (p[0] = token_key(req->arena, tok)) == NULL)
+		return rl_error_set(e, RL_ENOMEM, NULL);
+	(void)snprintf(ids, sizeof(ids), "%lld", req->user->id);
+	(void)snprintf(ttls, sizeof(ttls), "%lld", ttl);
+	p[1] = ids;
+	p[2] = ttls;
+	if ((err = rl_db_exec("UPDATE users SET api_token = $1, "
+	    "api_token_expires_at = now() + make_interval(secs => $3) "
+	    "WHERE id = $2 RETURNING to_char(api_token_expires_at AT TIME ZONE "
+	    "'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')", 3, p, &r, e)) != RL_OK)
+		return err;
+	if (rl_dbres_rows(r) != 1)
+		err = rl_error_set(e, RL_EAUTH, "no such account");
+	else if ((*expires_at = rl_arena_strdup(req->arena,
+	    rl_dbres_get(r, 0, 0))) == NULL)
+		err = rl_error_set(e, RL_ENOMEM, NULL);
+	rl_dbres_free(r);
+	*token = tok;
+	return err;
 }

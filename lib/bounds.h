@@ -102,6 +102,35 @@
  */
 #define RL_REQUEST_TIMEOUT_SEC	300
 
+/*
+ * Sessions: EDxo logs a user out after 30 days without activity; a session
+ * also ends 90 days after login whatever happens, so a stolen cookie does
+ * not live forever.  last_seen_at is written at most every
+ * RL_SESSION_TOUCH_SEC, not on every request.
+ */
+#define RL_SESSION_IDLE_SEC	(30 * 24 * 3600)
+#define RL_SESSION_MAX_SEC	(90 * 24 * 3600)
+#define RL_SESSION_TOUCH_SEC	300
+
+/* Access tokens from /auth/token live an hour, as the router's do. */
+#define RL_JWT_TTL_SEC		3600
+/* Longer "tokens" are not ours: refuse before decoding. */
+#define RL_JWT_MAX		2048
+
+/* Personal API tokens: 30 days unless asked, at most a year. */
+#define RL_API_TOKEN_TTL_SEC		(30 * 24 * 3600)
+#define RL_API_TOKEN_TTL_MAX_SEC	(365 * 24 * 3600)
+
+/*
+ * Failed logins: after 5 failures on one account, or 20 from one address,
+ * within 15 minutes, further attempts get 429 until the window passes.
+ * argon2id already costs ~50 ms per guess; this bounds online guessing to
+ * 480 per account per day.
+ */
+#define RL_LOGIN_WINDOW_SEC	900
+#define RL_LOGIN_MAX_ACCOUNT	5
+#define RL_LOGIN_MAX_ADDRESS	20
+
 /* Longest header value, path or query string we accept. */
 #define RL_URI_MAX		8192
 

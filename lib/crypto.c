@@ -369,3 +369,23 @@ rl_base64url_decode(const char *in, size_t inlen, unsigned char *out,
 		*outlen = n;
 	return 0;
 }
+
+/*
+ * MAC under a key derived from the master key for one purpose (context),
+ * so that a token signed for one use (a JWT) can never pass for another,
+ * and the master key itself never signs anything.  -1 without a key.
+ */
+int
+rl_crypto_mac(const char *context, const void *msg, size_t len,
+    unsigned char out[RL_SHA256_BYTES])
+{
+	unsigned char	 sub[RL_SHA256_BYTES];
+
+	if (master_key == NULL)
+		return -1;
+	rl_hmac_sha256(master_key, RL_KEY_BYTES, context, strlen(context),
+	    sub);
+	rl_hmac_sha256(sub, sizeof(sub), msg, len, out);
+	sodium_memzero(sub, sizeof(sub));
+	return 0;
+}

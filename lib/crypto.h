@@ -35,6 +35,8 @@ void		 rl_sha256(const void *, size_t,
 		    unsigned char [RL_SHA256_BYTES]);
 void		 rl_hmac_sha256(const void *, size_t, const void *, size_t,
 		    unsigned char [RL_SHA256_BYTES]);
+int		 rl_crypto_mac(const char *, const void *, size_t,
+		    unsigned char [RL_SHA256_BYTES]);
 int		 rl_memeq(const void *, const void *, size_t);
 void		 rl_wipe(void *, size_t);
 

@@ -22,6 +22,7 @@ static const struct {
 	[RL_EFORM] = { "invalid_form", 400, "malformed form data" },
 	[RL_EAUTH] = { "unauthorized", 401, "authentication required" },
 	[RL_EFORBIDDEN] = { "forbidden", 403, "not allowed" },
+	[RL_ECSRF] = { "csrf_failed", 403, "CSRF token missing or wrong" },
 	[RL_ENOTFOUND] = { "not_found", 404, "not found" },
 	[RL_EMETHOD] = { "method_not_allowed", 405, "method not allowed" },
 	[RL_ECONFLICT] = { "conflict", 409, "conflict" },

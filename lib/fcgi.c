@@ -32,6 +32,7 @@
 
 #include "arena.h"
 #include "conf.h"
+#include "crypto.h"
 #include "db.h"
 #include "extern.h"
 #include "fcgi.h"
@@ -602,6 +603,16 @@ rl_main(int argc, char *argv[], const struct rl_program *p)
 	}
 	if (check_routes() == -1)
 		return 1;
+	if (rl_crypto_init(&e) != RL_OK) {
+		rl_log_error("%s", e.msg);
+		return 1;
+	}
+	/* Programs with data sign and check tokens and open stored keys. */
+	if (prog->needs_db &&
+	    rl_crypto_load_key(rl_conf->secret_key_file, &e) != RL_OK) {
+		rl_log_error("%s", e.msg);
+		return 1;
+	}
 	if (prog->needs_db) {
 		rc = rl_db_check_schema(RL_SCHEMA_VERSION, &e);
 		if (rc == RL_EDBDOWN)

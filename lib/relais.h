@@ -30,6 +30,7 @@ enum rl_err {
 	RL_EFORM,	/* malformed form or multipart body (400) */
 	RL_EAUTH,	/* no or bad credentials (401) */
 	RL_EFORBIDDEN,	/* authenticated but not allowed (403) */
+	RL_ECSRF,	/* cookie-authenticated write without its CSRF token */
 	RL_ENOTFOUND,	/* no such route or object (404) */
 	RL_EMETHOD,	/* route exists, method does not (405) */
 	RL_ECONFLICT,	/* state conflict (409) */

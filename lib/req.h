@@ -28,12 +28,22 @@ enum rl_role {
 	RL_ROLE__MAX
 };
 
+/* How a request proved who it is. */
+enum rl_authvia {
+	RL_AUTH_SESSION = 0,	/* session cookie (+ CSRF header on writes) */
+	RL_AUTH_API_TOKEN,	/* X-API-Token */
+	RL_AUTH_JWT		/* Authorization: Bearer <HS256 JWT> */
+};
+
 /* The authenticated user, when the route asked for one. */
 struct rl_user {
 	long long	 id;
 	enum rl_role	 role;
 	const char	*username;
 	const char	*email;
+	enum rl_authvia	 via;
+	const char	*sub;		/* JWT subject, else the email */
+	long long	 exp;		/* JWT expiry (Unix time), else 0 */
 };
 
 struct rl_req {
