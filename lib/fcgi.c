@@ -472,7 +472,50 @@ static void
 usage(void)
 {
 
-	fprintf(stderr, "usage: %s [-h] [-s socket]\n", prog->name);
+	fprintf(stderr, "usage: %s [-hr] [-s socket]\n", prog->name);
+}
+
+/*
+ * -r: print the route table as JSON and exit, so tests can walk every
+ * route of every program (auth and role rules) without a copy of the
+ * tables going stale.
+ */
+static int
+print_routes(void)
+{
+	static const struct {
+		unsigned int	 flag;
+		const char	*name;
+	} names[] = {
+		{ RL_ROUTE_AUTH, "AUTH" }, { RL_ROUTE_ADMIN, "ADMIN" },
+		{ RL_ROUTE_COORDO, "COORDO" }, { RL_ROUTE_STREAM, "STREAM" },
+		{ RL_ROUTE_JSON, "JSON" }, { RL_ROUTE_FORM, "FORM" },
+		{ RL_ROUTE_MULTIPART, "MULTIPART" },
+	};
+	json_t	*all, *flags;
+	size_t	 i, k;
+	char	*s;
+
+	if ((all = json_array()) == NULL)
+		return 1;
+	for (i = 0; i < prog->nroutes; i++) {
+		flags = json_array();
+		for (k = 0; k < sizeof(names) / sizeof(names[0]); k++)
+			if (prog->routes[i].flags & names[k].flag)
+				json_array_append_new(flags,
+				    json_string(names[k].name));
+		json_array_append_new(all, json_pack("{s:s, s:s, s:o, s:s?}",
+		    "method", prog->routes[i].method,
+		    "pattern", prog->routes[i].pattern, "flags", flags,
+		    "schema", prog->routes[i].schema));
+	}
+	s = json_dumps(all, JSON_INDENT(1));
+	json_decref(all);
+	if (s == NULL)
+		return 1;
+	printf("%s\n", s);
+	free(s);
+	return 0;
 }
 
 /* Reject a broken route table at start-up, not at the first request. */
@@ -583,8 +626,10 @@ rl_main(int argc, char *argv[], const struct rl_program *p)
 	int		 c, rc;
 
 	prog = p;
-	while ((c = getopt(argc, argv, "hs:")) != -1)
+	while ((c = getopt(argc, argv, "hrs:")) != -1)
 		switch (c) {
+		case 'r':
+			return print_routes();
 		case 's':
 			sockpath = optarg;
 			break;

@@ -205,7 +205,8 @@ rl_programs() {
 rl_nginx() {
 	local userline=""
 	[ "$(id -u)" -eq 0 ] && userline="user www-data;"
-	sed "s#/run/relais/#$STATE/run/#g" "$RL_TOP/nginx/relais.conf" >"$STATE/nginx/relais.conf"
+	sed -e "s#/run/relais/#$STATE/run/#g" -e "s#/usr/share/relais/admin/#$RL_TOP/admin/#g" \
+		"$RL_TOP/nginx/relais.conf" >"$STATE/nginx/relais.conf"
 	sed -e "s#@STATE@#$STATE#g" -e "s#@PORT@#$PORT#g" -e "s#@USERLINE@#$userline#" \
 		"$RL_TOP/nginx/dev.conf" >"$STATE/nginx/nginx.conf"
 	mkdir -p "$STATE/nginx/tmp"/{body,fastcgi,proxy,uwsgi,scgi}

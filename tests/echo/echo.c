@@ -195,7 +195,7 @@ static const struct rl_route routes[] = {
 };
 
 static const struct rl_program program = {
-	"echo", routes, RL_NROUTES(routes), 0, 0, NULL
+	"echo", routes, RL_NROUTES(routes), 0, 1, NULL
 };
 
 int
