@@ -1,7 +1,8 @@
 /*
  * settings: accounts, authentication and the service's health.  Sign-in
  * (session cookie + CSRF), API tokens, HS256 access tokens, the credit
- * balance; the settings pages and user administration join this table.
+ * balance, and the route table that also serves the settings pages
+ * (settings_pages.c) and user administration (settings_users.c).
  */
 #include "config.h"
 
@@ -18,6 +19,7 @@
 #include "fcgi.h"
 #include "req.h"
 #include "resp.h"
+#include "settings.h"
 
 /*
  * GET /api/health: no auth, so load balancers and scripts/run can poll it.
@@ -274,6 +276,9 @@ init(struct rl_error *e)
 }
 
 #define BODY	(RL_ROUTE_JSON | RL_ROUTE_FORM)
+#define ADMIN	RL_ROUTE_ADMIN
+#define COORDO	RL_ROUTE_COORDO
+#define JSON	RL_ROUTE_JSON
 
 static const struct rl_route routes[] = {
 	{ "GET", "/api/health", health, NULL, 0, 0 },
@@ -288,6 +293,53 @@ static const struct rl_route routes[] = {
 	    0 },
 	{ "GET", "/get_credit_balance", credit_balance, NULL, RL_ROUTE_AUTH,
 	    0 },
+
+	/* Settings pages: EDxo's access rules (coordo for two pages). */
+	{ "GET", "/settings/chat_models", settings_get_page, NULL, ADMIN, 0 },
+	{ "POST", "/settings/chat_models", settings_post_page, NULL,
+	    ADMIN | JSON, 0 },
+	{ "GET", "/settings/generation", settings_get_page, NULL, ADMIN, 0 },
+	{ "POST", "/settings/generation", settings_post_page, NULL,
+	    ADMIN | JSON, 0 },
+	{ "GET", "/settings/analyse_prompt", settings_get_page, NULL, ADMIN,
+	    0 },
+	{ "POST", "/settings/analyse_prompt", settings_post_page, NULL,
+	    ADMIN | JSON, 0 },
+	{ "GET", "/settings/prompt-settings", settings_get_page, NULL, COORDO,
+	    0 },
+	{ "POST", "/settings/prompt-settings", settings_post_page, NULL,
+	    COORDO | JSON, 0 },
+	{ "GET", "/settings/plan-de-cours/prompts", settings_get_pdc_prompts,
+	    NULL, ADMIN, 0 },
+	{ "POST", "/settings/plan-de-cours/prompts/<int:id>",
+	    settings_post_pdc_prompt, NULL, ADMIN | JSON, 0 },
+	{ "GET", "/settings/ocr_prompts", settings_get_page, NULL, ADMIN, 0 },
+	{ "POST", "/settings/ocr_prompts", settings_post_page, NULL,
+	    ADMIN | JSON, 0 },
+	{ "GET", "/settings/plan-cadre/import_prompt", settings_get_page, NULL,
+	    ADMIN, 0 },
+	{ "POST", "/settings/plan-cadre/import_prompt", settings_post_page,
+	    NULL, ADMIN | JSON, 0 },
+	{ "GET", "/settings/plan_cadre", settings_get_sections, NULL, COORDO,
+	    0 },
+	{ "POST", "/settings/plan_cadre", settings_post_sections, NULL,
+	    COORDO | JSON, 0 },
+	{ "GET", "/settings/openai_models", settings_get_models, NULL, ADMIN,
+	    0 },
+	{ "POST", "/settings/openai_models", settings_post_model, NULL,
+	    ADMIN | JSON, 0 },
+	{ "POST", "/settings/openai_models/delete/<int:id>",
+	    settings_delete_model, NULL, ADMIN | JSON, 0 },
+	{ "GET", "/settings/usage", settings_get_usage, NULL, ADMIN, 0 },
+
+	/* Users, keys and credits: admins only. */
+	{ "GET", "/manage_users", settings_get_users, NULL, ADMIN, 0 },
+	{ "POST", "/manage_users", settings_post_user, NULL, ADMIN | JSON, 0 },
+	{ "GET", "/edit_user/<int:id>", settings_get_user, NULL, ADMIN, 0 },
+	{ "POST", "/edit_user/<int:id>", settings_edit_user, NULL,
+	    ADMIN | JSON, 0 },
+	{ "POST", "/edit_user/<int:id>/credits", settings_post_credits, NULL,
+	    ADMIN | JSON, 0 },
 };
 
 static const struct rl_program program = {

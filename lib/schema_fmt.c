@@ -134,7 +134,7 @@ static int
 duration(const char *s)
 {
 	const char	*units = "YMD";
-	const char	*tunits = "HMS";
+	const char	*tunits = "HMS", *u;
 	int		 n = 0, intime = 0, pos = 0;
 
 	if (*s++ != 'P' || *s == '\0')
@@ -156,17 +156,16 @@ duration(const char *s)
 			s++;
 		if (*s == 'W' && !intime)	/* weeks stand alone */
 			return n == 0 && s[1] == '\0' ? 0 : -1;
-		if (intime) {
-			while (tunits[pos] != '\0' && tunits[pos] != *s)
+		/*
+		 * The first unit is any; the next ones follow it without a
+		 * gap (dur-year = 1*DIGIT "Y" [dur-month], ...).
+		 */
+		u = intime ? tunits : units;
+		if (pos == 0)
+			while (u[pos] != '\0' && u[pos] != *s)
 				pos++;
-			if (tunits[pos] == '\0')
-				return -1;
-		} else {
-			while (units[pos] != '\0' && units[pos] != *s)
-				pos++;
-			if (units[pos] == '\0')
-				return -1;
-		}
+		if (u[pos] == '\0' || u[pos] != *s)
+			return -1;
 		pos++;
 		s++;
 		n++;

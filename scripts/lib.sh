@@ -9,7 +9,7 @@
 RL_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 RL_PGBIN=${RL_PGBIN:-/usr/lib/postgresql/15/bin}
 # FastCGI programs started by the stack (socket $STATE/run/<name>.sock).
-RL_PROGRAMS=${RL_PROGRAMS:-settings}
+RL_PROGRAMS=${RL_PROGRAMS:-settings api}
 RL_DEBS="build-essential autoconf automake libtool pkg-config nginx \
 postgresql-15 libpq-dev libjansson-dev libsodium-dev libfcgi-dev \
 libcurl4-openssl-dev libzip-dev libexpat1-dev libmicrohttpd-dev curl"

@@ -1,0 +1,91 @@
+/*
+ * settings.h: the settings program's handlers, split over settings.c
+ * (accounts, health), settings_pages.c (settings pages, models, usage) and
+ * settings_users.c (users, keys, credits), and the few helpers the last two
+ * share.  Program symbols, not library ones: no rl_ prefix.
+ */
+#ifndef SETTINGS_H
+#define SETTINGS_H
+
+#include <jansson.h>
+
+#include "relais.h"
+
+struct rl_req;
+
+/* settings_pages.c: settings pages (one table drives them all). */
+enum rl_err	 settings_get_page(struct rl_req *, struct rl_error *);
+enum rl_err	 settings_post_page(struct rl_req *, struct rl_error *);
+enum rl_err	 settings_get_pdc_prompts(struct rl_req *, struct rl_error *);
+enum rl_err	 settings_post_pdc_prompt(struct rl_req *, struct rl_error *);
+enum rl_err	 settings_get_sections(struct rl_req *, struct rl_error *);
+enum rl_err	 settings_post_sections(struct rl_req *, struct rl_error *);
+enum rl_err	 settings_get_models(struct rl_req *, struct rl_error *);
+enum rl_err	 settings_post_model(struct rl_req *, struct rl_error *);
+enum rl_err	 settings_delete_model(struct rl_req *, struct rl_error *);
+enum rl_err	 settings_get_usage(struct rl_req *, struct rl_error *);
+
+/* settings_users.c: user administration. */
+enum rl_err	 settings_get_users(struct rl_req *, struct rl_error *);
+enum rl_err	 settings_post_user(struct rl_req *, struct rl_error *);
+enum rl_err	 settings_get_user(struct rl_req *, struct rl_error *);
+enum rl_err	 settings_edit_user(struct rl_req *, struct rl_error *);
+enum rl_err	 settings_post_credits(struct rl_req *, struct rl_error *);
+
+/* How a settings value is checked before it is saved. */
+enum settings_type {
+	ST_TEXT,	/* non-empty string (NOT NULL column) */
+	ST_NTEXT,	/* string or null */
+	ST_MODEL,	/* a name in openai_models */
+	ST_NMODEL,	/* null or a name in openai_models */
+	ST_ENUM,	/* null or one of enums[] */
+	ST_ROLE,	/* one of the five roles */
+	ST_EMAIL,	/* null or a string with an '@' after its first char */
+	ST_BOOL
+};
+
+struct settings_field {
+	const char		*name;
+	enum settings_type	 type;
+	const char *const	*enums;		/* ST_ENUM, NULL-terminated */
+	const char		*contains;	/* substring the text must hold */
+	int			 required;	/* must be in every POST */
+};
+
+/*
+ * One editable row kind.  The SQL is fixed per page: get_sql ($1 row id)
+ * answers the page's JSON, seed_sql recreates a missing singleton,
+ * lock_sql ($1 row id) returns the row as JSON under FOR UPDATE (the "old"
+ * of the audit), update_sql ($1 the validated patch as jsonb, $2 row id)
+ * merges the patch into the row with jsonb_populate_record and returns the
+ * new row as JSON.
+ */
+struct settings_page {
+	const char			*path;		/* route pattern */
+	const char			*table;		/* audit table_name */
+	const char			*get_sql;
+	const char			*seed_sql;
+	const char			*lock_sql;
+	const char			*update_sql;
+	const struct settings_field	*fields;
+	size_t				 nfields;
+	int				 chat;		/* tool_model follows
+							   chat_model */
+	const char			*conflict_field; /* unique column */
+};
+
+/* Shared helpers (settings_pages.c). */
+enum rl_err	 settings_field_error(struct rl_error *, enum rl_err,
+		    const char *, const char *, ...)
+		    __attribute__((format(printf, 4, 5)));
+enum rl_err	 settings_validate(const struct settings_page *, const char *,
+		    json_t *, json_t **, struct rl_error *);
+enum rl_err	 settings_apply(struct rl_req *, const struct settings_page *,
+		    const char *, json_t *, struct rl_error *);
+enum rl_err	 settings_audit(struct rl_req *, const char *, const char *,
+		    const char *, const json_t *, const json_t *,
+		    struct rl_error *);
+int		 settings_decimal(const json_t *, int, int, char *, size_t);
+const char	*settings_id_string(struct rl_req *, long long);
+
+#endif

@@ -1,0 +1,929 @@
+/*
+ * settings_pages.c: EDxo's AI settings pages, the model price table and the
+ * usage report.  The singleton pages differ only in their table and
+ * columns, so one table (pages[]) describes them and one GET and one POST
+ * handler serve them all; the plan-de-cours prompts, the plan-cadre
+ * sections and the user form reuse the same validation and audited write.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arena.h"
+#include "db.h"
+#include "fcgi.h"
+#include "req.h"
+#include "resp.h"
+#include "settings.h"
+
+static const char *const efforts[] = {
+	"minimal", "low", "medium", "high", NULL
+};
+static const char *const verbosities[] = { "low", "medium", "high", NULL };
+
+static const struct settings_field chat_fields[] = {
+	{ "chat_model", ST_MODEL, NULL, NULL, 0 },
+	{ "tool_model", ST_MODEL, NULL, NULL, 0 },
+	{ "reasoning_effort", ST_ENUM, efforts, NULL, 0 },
+	{ "verbosity", ST_ENUM, verbosities, NULL, 0 },
+};
+
+static const struct settings_field analyse_fields[] = {
+	{ "prompt_template", ST_TEXT, NULL, NULL, 0 },
+	{ "ai_model", ST_MODEL, NULL, NULL, 0 },
+};
+
+static const struct settings_field grille_fields[] = {
+	{ "prompt_template", ST_TEXT, NULL, NULL, 0 },
+	{ "level1_description", ST_TEXT, NULL, NULL, 0 },
+	{ "level2_description", ST_TEXT, NULL, NULL, 0 },
+	{ "level3_description", ST_TEXT, NULL, NULL, 0 },
+	{ "level4_description", ST_TEXT, NULL, NULL, 0 },
+	{ "level5_description", ST_TEXT, NULL, NULL, 0 },
+	{ "level6_description", ST_TEXT, NULL, NULL, 0 },
+};
+
+static const struct settings_field ocr_fields[] = {
+	{ "extraction_prompt", ST_NTEXT, NULL, NULL, 0 },
+	{ "model_extraction", ST_NMODEL, NULL, NULL, 0 },
+	{ "segmentation_prompt", ST_NTEXT, NULL, NULL, 0 },
+	{ "model_section", ST_NMODEL, NULL, NULL, 0 },
+};
+
+/* The import formats the template with the document: without {doc_text}
+ * the model would be sent nothing to read. */
+static const struct settings_field import_fields[] = {
+	{ "prompt_template", ST_TEXT, NULL, "{doc_text}", 0 },
+	{ "ai_model", ST_MODEL, NULL, NULL, 0 },
+};
+
+static const struct settings_field pdc_fields[] = {
+	{ "prompt_template", ST_TEXT, NULL, NULL, 1 },
+	{ "ai_model", ST_MODEL, NULL, NULL, 0 },
+};
+
+static const struct settings_field section_fields[] = {
+	{ "use_ai", ST_BOOL, NULL, NULL, 0 },
+	{ "text_content", ST_NTEXT, NULL, NULL, 0 },
+};
+
+#define NF(a)		(sizeof(a) / sizeof((a)[0]))
+#define LOCK(tbl)	"SELECT to_jsonb(r) FROM " tbl " r WHERE id = $1 " \
+			    "FOR UPDATE"
+#define UPDATE(tbl, cols, vals)						\
+	"UPDATE " tbl " r SET (" cols ") = (SELECT " vals " FROM "	\
+	    "jsonb_populate_record(r, $1::jsonb) n) WHERE r.id = $2 "	\
+	    "RETURNING to_jsonb(r)"
+
+#define CHAT_GET							\
+	"SELECT json_build_object('chat_model', chat_model, "		\
+	    "'tool_model', tool_model, 'reasoning_effort', "		\
+	    "reasoning_effort, 'verbosity', verbosity) "		\
+	    "FROM chat_model_config WHERE id = $1"
+#define CHAT_SEED							\
+	"INSERT INTO chat_model_config (id) VALUES (1) "		\
+	    "ON CONFLICT (id) DO NOTHING"
+#define CHAT_UPDATE							\
+	UPDATE("chat_model_config", "chat_model, tool_model, "		\
+	    "reasoning_effort, verbosity, updated_at", "n.chat_model, "	\
+	    "n.tool_model, n.reasoning_effort, n.verbosity, now()")
+
+/*
+ * The seeds below only matter when an operator deleted a singleton: the
+ * migration seeds the full texts, these keep the page usable.
+ */
+static const struct settings_page pages[] = {
+	{ "/settings/chat_models", "chat_model_config", CHAT_GET, CHAT_SEED,
+	    LOCK("chat_model_config"), CHAT_UPDATE, chat_fields,
+	    NF(chat_fields), 1, NULL },
+	{ "/settings/generation", "chat_model_config", CHAT_GET, CHAT_SEED,
+	    LOCK("chat_model_config"), CHAT_UPDATE, chat_fields,
+	    NF(chat_fields), 1, NULL },
+	{ "/settings/analyse_prompt", "analyse_plan_cours_prompt",
+	    "SELECT json_build_object('prompt_template', prompt_template, "
+	    "'ai_model', ai_model) FROM analyse_plan_cours_prompt "
+	    "WHERE id = $1",
+	    "INSERT INTO analyse_plan_cours_prompt (id, prompt_template) "
+	    "VALUES (1, 'Compare le plan de cours {plan_cours_json} au "
+	    "plan-cadre {plan_cadre_json}. Schéma : {schema_json}') "
+	    "ON CONFLICT (id) DO NOTHING",
+	    LOCK("analyse_plan_cours_prompt"),
+	    UPDATE("analyse_plan_cours_prompt", "prompt_template, ai_model, "
+	    "updated_at", "n.prompt_template, n.ai_model, now()"),
+	    analyse_fields, NF(analyse_fields), 0, NULL },
+	{ "/settings/prompt-settings", "grille_prompt_settings",
+	    "SELECT json_build_object('prompt_template', prompt_template, "
+	    "'level1_description', level1_description, "
+	    "'level2_description', level2_description, "
+	    "'level3_description', level3_description, "
+	    "'level4_description', level4_description, "
+	    "'level5_description', level5_description, "
+	    "'level6_description', level6_description) "
+	    "FROM grille_prompt_settings WHERE id = $1",
+	    "INSERT INTO grille_prompt_settings (id, prompt_template, "
+	    "level1_description, level2_description, level3_description, "
+	    "level4_description, level5_description, level6_description) "
+	    "VALUES (1, 'Grille à six niveaux pour {savoir_faire} "
+	    "({capacite}). Seuil : {seuil}. Cible : {cible}.', 'Niveau 1', "
+	    "'Niveau 2', 'Niveau 3', 'Niveau 4', 'Niveau 5', 'Niveau 6') "
+	    "ON CONFLICT (id) DO NOTHING",
+	    LOCK("grille_prompt_settings"),
+	    UPDATE("grille_prompt_settings", "prompt_template, "
+	    "level1_description, level2_description, level3_description, "
+	    "level4_description, level5_description, level6_description, "
+	    "updated_at", "n.prompt_template, n.level1_description, "
+	    "n.level2_description, n.level3_description, "
+	    "n.level4_description, n.level5_description, "
+	    "n.level6_description, now()"),
+	    grille_fields, NF(grille_fields), 0, NULL },
+	{ "/settings/ocr_prompts", "ocr_prompt_settings",
+	    "SELECT json_build_object('extraction_prompt', extraction_prompt, "
+	    "'model_extraction', model_extraction, 'segmentation_prompt', "
+	    "segmentation_prompt, 'model_section', model_section) "
+	    "FROM ocr_prompt_settings WHERE id = $1",
+	    "INSERT INTO ocr_prompt_settings (id) VALUES (1) "
+	    "ON CONFLICT (id) DO NOTHING",
+	    LOCK("ocr_prompt_settings"),
+	    UPDATE("ocr_prompt_settings", "extraction_prompt, "
+	    "model_extraction, segmentation_prompt, model_section, "
+	    "updated_at", "n.extraction_prompt, n.model_extraction, "
+	    "n.segmentation_prompt, n.model_section, now()"),
+	    ocr_fields, NF(ocr_fields), 0, NULL },
+	{ "/settings/plan-cadre/import_prompt",
+	    "plan_cadre_import_prompt_settings",
+	    "SELECT json_build_object('prompt_template', prompt_template, "
+	    "'ai_model', ai_model) FROM plan_cadre_import_prompt_settings "
+	    "WHERE id = $1",
+	    "INSERT INTO plan_cadre_import_prompt_settings (id, "
+	    "prompt_template) VALUES (1, 'Extrais le contenu de ce "
+	    "plan-cadre sans le reformuler.\n\nDocument :\n{doc_text}') "
+	    "ON CONFLICT (id) DO NOTHING",
+	    LOCK("plan_cadre_import_prompt_settings"),
+	    UPDATE("plan_cadre_import_prompt_settings", "prompt_template, "
+	    "ai_model, updated_at", "n.prompt_template, n.ai_model, now()"),
+	    import_fields, NF(import_fields), 0, NULL },
+	{ "/settings/plan-de-cours/prompts/<int:id>",
+	    "plan_de_cours_prompt_settings",
+	    "SELECT json_build_object('id', id, 'field_name', field_name, "
+	    "'prompt_template', prompt_template, 'ai_model', ai_model, "
+	    "'context_variables', context_variables) "
+	    "FROM plan_de_cours_prompt_settings WHERE id = $1",
+	    NULL,
+	    LOCK("plan_de_cours_prompt_settings"),
+	    UPDATE("plan_de_cours_prompt_settings", "prompt_template, "
+	    "ai_model, updated_at", "n.prompt_template, n.ai_model, now()"),
+	    pdc_fields, NF(pdc_fields), 0, NULL },
+};
+
+static const struct settings_page section_page = {
+	NULL, "global_generation_settings", NULL, NULL,
+	LOCK("global_generation_settings"),
+	UPDATE("global_generation_settings", "use_ai, text_content",
+	"n.use_ai, n.text_content"),
+	section_fields, NF(section_fields), 0, NULL
+};
+
+#define SECTIONS_GET							\
+	"SELECT json_build_object('sections', coalesce(json_agg("	\
+	    "json_build_object('section', section, 'use_ai', use_ai, "	\
+	    "'text_content', text_content) ORDER BY position), '[]')) "	\
+	    "FROM global_generation_settings"
+
+#define MODEL_JSON							\
+	"json_build_object('id', id, 'name', name, 'input_price', "	\
+	    "trim_scale(input_price)::text, 'cached_input_price', "	\
+	    "trim_scale(cached_input_price)::text, 'output_price', "	\
+	    "trim_scale(output_price)::text)"
+
+enum rl_err
+settings_field_error(struct rl_error *e, enum rl_err code, const char *field,
+    const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	(void)rl_error_setv(e, code, fmt, ap);
+	va_end(ap);
+	rl_error_where(e, field);
+	return code;
+}
+
+const char *
+settings_id_string(struct rl_req *req, long long id)
+{
+
+	return rl_arena_printf(req->arena, "%lld", id);
+}
+
+/*
+ * One audit row, in the caller's transaction.  No value and a JSON null
+ * are both stored as SQL NULL, so "was empty" has one spelling.
+ */
+enum rl_err
+settings_audit(struct rl_req *req, const char *table, const char *rowid,
+    const char *field, const json_t *oldv, const json_t *newv,
+    struct rl_error *e)
+{
+	const char	*p[7];
+	char		*o = NULL, *n = NULL;
+	enum rl_err	 err;
+
+	if (json_is_null(oldv))
+		oldv = NULL;
+	if (json_is_null(newv))
+		newv = NULL;
+	if (oldv != NULL && (o = json_dumps(oldv, JSON_ENCODE_ANY |
+	    JSON_COMPACT)) == NULL)
+		return rl_error_set(e, RL_ENOMEM, NULL);
+	if (newv != NULL && (n = json_dumps(newv, JSON_ENCODE_ANY |
+	    JSON_COMPACT)) == NULL) {
+		free(o);
+		return rl_error_set(e, RL_ENOMEM, NULL);
+	}
+	p[0] = settings_id_string(req, req->user->id);
+	p[1] = table;
+	p[2] = rowid;
+	p[3] = field;
+	p[4] = o;
+	p[5] = n;
+	p[6] = req->id;
+	err = rl_db_exec("INSERT INTO audit_log (actor_id, table_name, "
+	    "row_id, field, old_value, new_value, request_id) VALUES ($1, $2, "
+	    "$3, $4, $5::jsonb, $6::jsonb, $7)", 7, p, NULL, e);
+	free(o);
+	free(n);
+	return err;
+}
+
+/*
+ * A non-negative decimal from a JSON string or number, rewritten into buf
+ * as plain digits with at most maxint integer and maxfrac fraction digits,
+ * so that SQL numeric gets it exactly.  A JSON number has already been
+ * through a double: %.15g gives back the decimal a person typed.
+ */
+int
+settings_decimal(const json_t *v, int maxint, int maxfrac, char *buf,
+    size_t sz)
+{
+	const char	*s;
+	size_t		 ni, nf = 0;
+	int		 n;
+
+	if (json_is_string(v))
+		n = snprintf(buf, sz, "%s", json_string_value(v));
+	else if (json_is_integer(v))
+		n = snprintf(buf, sz, "%" JSON_INTEGER_FORMAT,
+		    json_integer_value(v));
+	else if (json_is_real(v))
+		n = snprintf(buf, sz, "%.15g", json_real_value(v));
+	else
+		return -1;
+	if (n < 0 || (size_t)n >= sz)
+		return -1;
+	s = buf;
+	ni = strspn(s, "0123456789");
+	if (ni == 0 || ni > (size_t)maxint)
+		return -1;
+	s += ni;
+	if (*s == '.') {
+		nf = strspn(s + 1, "0123456789");
+		if (nf == 0)
+			return -1;
+		s += nf + 1;
+	}
+	if (*s != '\0' || nf > (size_t)maxfrac)
+		return -1;
+	return 0;
+}
+
+static enum rl_err
+model_known(const char *name, int *known, struct rl_error *e)
+{
+	struct rl_dbres	*r;
+	const char	*p[1];
+	enum rl_err	 err;
+
+	p[0] = name;
+	if ((err = rl_db_exec("SELECT 1 FROM openai_models WHERE name = $1",
+	    1, p, &r, e)) != RL_OK)
+		return err;
+	*known = rl_dbres_rows(r) > 0;
+	rl_dbres_free(r);
+	return RL_OK;
+}
+
+static enum rl_err
+check_field(const struct settings_field *f, const char *where,
+    const json_t *v, struct rl_error *e)
+{
+	const char	*s;
+	size_t		 i;
+	int		 known;
+	enum rl_err	 err;
+
+	if (json_is_null(v)) {
+		if (f->type == ST_NTEXT || f->type == ST_NMODEL ||
+		    f->type == ST_ENUM || f->type == ST_EMAIL)
+			return RL_OK;
+		return settings_field_error(e, RL_EINVAL, where,
+		    "%s may not be null", where);
+	}
+	if (f->type == ST_BOOL) {
+		if (!json_is_boolean(v))
+			return settings_field_error(e, RL_EINVAL, where,
+			    "%s: want true or false", where);
+		return RL_OK;
+	}
+	if (!json_is_string(v))
+		return settings_field_error(e, RL_EINVAL, where,
+		    "%s: want a string", where);
+	s = json_string_value(v);
+	switch (f->type) {
+	case ST_TEXT:
+		if (*s == '\0')
+			return settings_field_error(e, RL_EINVAL, where,
+			    "%s may not be empty", where);
+		break;
+	case ST_MODEL:
+	case ST_NMODEL:
+		if ((err = model_known(s, &known, e)) != RL_OK)
+			return err;
+		if (!known)
+			return settings_field_error(e, RL_EINVAL, where,
+			    "%s: unknown model \"%.64s\" (add it to the "
+			    "model table first)", where, s);
+		break;
+	case ST_ENUM:
+		for (i = 0; f->enums[i] != NULL; i++)
+			if (strcmp(s, f->enums[i]) == 0)
+				break;
+		if (f->enums[i] == NULL)
+			return settings_field_error(e, RL_EINVAL, where,
+			    "%s: \"%.32s\" is not one of the allowed values",
+			    where, s);
+		break;
+	case ST_ROLE:
+		if (strcmp(s, "admin") != 0 && strcmp(s, "coordo") != 0 &&
+		    strcmp(s, "professeur") != 0 && strcmp(s, "cp") != 0 &&
+		    strcmp(s, "invite") != 0)
+			return settings_field_error(e, RL_EINVAL, where,
+			    "%s: want admin, coordo, professeur, cp or invite",
+			    where);
+		break;
+	case ST_EMAIL:
+		if (strchr(s, '@') == NULL || *s == '@')
+			return settings_field_error(e, RL_EINVAL, where,
+			    "%s: not an e-mail address", where);
+		break;
+	default:
+		break;
+	}
+	if (f->contains != NULL && strstr(s, f->contains) == NULL)
+		return settings_field_error(e, RL_EINVAL, where,
+		    "%s must contain %s", where, f->contains);
+	return RL_OK;
+}
+
+/*
+ * Check every member of body against the page's fields and return the
+ * patch to save (a new reference).  prefix names the object in error
+ * fields ("sections[2]."), or is "".
+ */
+enum rl_err
+settings_validate(const struct settings_page *pg, const char *prefix,
+    json_t *body, json_t **patch, struct rl_error *e)
+{
+	const char	*key;
+	json_t		*v, *out;
+	char		 where[128];
+	size_t		 i;
+	enum rl_err	 err;
+
+	*patch = NULL;
+	if (!json_is_object(body))
+		return settings_field_error(e, RL_EINVAL, prefix[0] != '\0' ?
+		    prefix : "body", "want a JSON object");
+	if ((out = json_object()) == NULL)
+		return rl_error_set(e, RL_ENOMEM, NULL);
+	json_object_foreach(body, key, v) {
+		(void)snprintf(where, sizeof(where), "%s%s", prefix, key);
+		for (i = 0; i < pg->nfields; i++)
+			if (strcmp(key, pg->fields[i].name) == 0)
+				break;
+		if (i == pg->nfields) {
+			err = settings_field_error(e, RL_EINVAL, where,
+			    "unknown field %s", where);
+			goto fail;
+		}
+		if ((err = check_field(&pg->fields[i], where, v, e)) != RL_OK)
+			goto fail;
+		if (json_object_set(out, key, v) == -1) {
+			err = rl_error_set(e, RL_ENOMEM, NULL);
+			goto fail;
+		}
+	}
+	for (i = 0; i < pg->nfields; i++)
+		if (pg->fields[i].required &&
+		    json_object_get(out, pg->fields[i].name) == NULL) {
+			(void)snprintf(where, sizeof(where), "%s%s", prefix,
+			    pg->fields[i].name);
+			err = settings_field_error(e, RL_EINVAL, where,
+			    "%s is required", where);
+			goto fail;
+		}
+	/* EDxo forces the tool model to the chat model. */
+	if (pg->chat && (v = json_object_get(out, "chat_model")) != NULL &&
+	    json_object_get(out, "tool_model") == NULL &&
+	    json_object_set(out, "tool_model", v) == -1) {
+		err = rl_error_set(e, RL_ENOMEM, NULL);
+		goto fail;
+	}
+	*patch = out;
+	return RL_OK;
+fail:
+	json_decref(out);
+	return err;
+}
+
+static int
+same(json_t *a, json_t *b)
+{
+
+	if (a == NULL || b == NULL)
+		return a == b;
+	return json_equal(a, b);
+}
+
+/*
+ * Merge a validated patch into one row and audit each field that changed.
+ * Run inside the caller's transaction: the row is locked from the read of
+ * the old values to the write.
+ */
+enum rl_err
+settings_apply(struct rl_req *req, const struct settings_page *pg,
+    const char *rowid, json_t *patch, struct rl_error *e)
+{
+	const char	*p[2], *key;
+	json_t		*old = NULL, *new = NULL, *v;
+	char		*s = NULL;
+	enum rl_err	 err;
+
+	p[0] = rowid;
+	if ((err = rl_db_json(pg->lock_sql, 1, p, &old, e)) != RL_OK)
+		goto out;
+	if (!json_is_object(old)) {
+		err = rl_error_set(e, RL_ENOTFOUND, "%s %s: no such row",
+		    pg->table, rowid);
+		goto out;
+	}
+	if (json_object_size(patch) == 0)
+		goto out;
+	if ((s = json_dumps(patch, JSON_COMPACT)) == NULL) {
+		err = rl_error_set(e, RL_ENOMEM, NULL);
+		goto out;
+	}
+	p[0] = s;
+	p[1] = rowid;
+	if ((err = rl_db_json(pg->update_sql, 2, p, &new, e)) != RL_OK) {
+		if (err == RL_ECONFLICT && pg->conflict_field != NULL)
+			(void)settings_field_error(e, RL_ECONFLICT,
+			    pg->conflict_field, "%s is already in use",
+			    pg->conflict_field);
+		goto out;
+	}
+	json_object_foreach(patch, key, v) {
+		if (same(json_object_get(old, key), json_object_get(new, key)))
+			continue;
+		if ((err = settings_audit(req, pg->table, rowid, key,
+		    json_object_get(old, key), json_object_get(new, key),
+		    e)) != RL_OK)
+			goto out;
+	}
+out:
+	free(s);
+	json_decref(old);
+	json_decref(new);
+	return err;
+}
+
+static const struct settings_page *
+page_for(const struct rl_req *req)
+{
+	size_t	 i;
+
+	for (i = 0; i < NF(pages); i++)
+		if (strcmp(req->route->pattern, pages[i].path) == 0)
+			return &pages[i];
+	return NULL;
+}
+
+/* The row a page edits: its path's id, else the singleton's 1. */
+static enum rl_err
+page_row(struct rl_req *req, const char **rowid, struct rl_error *e)
+{
+	long long	 id;
+	enum rl_err	 err;
+
+	if (rl_req_param(req, "id") == NULL) {
+		*rowid = "1";
+		return RL_OK;
+	}
+	if ((err = rl_req_param_int(req, "id", &id, e)) != RL_OK)
+		return err;
+	*rowid = settings_id_string(req, id);
+	return *rowid == NULL ? rl_error_set(e, RL_ENOMEM, NULL) : RL_OK;
+}
+
+static enum rl_err
+page_answer(struct rl_req *req, const struct settings_page *pg,
+    const char *rowid, struct rl_error *e)
+{
+	const char	*p[1];
+	json_t		*v;
+	enum rl_err	 err;
+
+	p[0] = rowid;
+	if ((err = rl_db_json(pg->get_sql, 1, p, &v, e)) != RL_OK)
+		return err;
+	if (json_is_null(v) && pg->seed_sql != NULL) {
+		json_decref(v);
+		if ((err = rl_db_exec(pg->seed_sql, 0, NULL, NULL, e)) !=
+		    RL_OK ||
+		    (err = rl_db_json(pg->get_sql, 1, p, &v, e)) != RL_OK)
+			return err;
+	}
+	if (json_is_null(v)) {
+		json_decref(v);
+		return rl_error_set(e, RL_ENOTFOUND, "no such %s row",
+		    pg->table);
+	}
+	return rl_resp_json_new(req, 200, v);
+}
+
+/* GET of every page in pages[]: the values, defaults when seeded anew. */
+enum rl_err
+settings_get_page(struct rl_req *req, struct rl_error *e)
+{
+	const struct settings_page	*pg;
+	const char			*rowid;
+	enum rl_err			 err;
+
+	if ((pg = page_for(req)) == NULL)
+		return rl_error_set(e, RL_EINTERNAL, "no page for %s",
+		    req->route->pattern);
+	if ((err = page_row(req, &rowid, e)) != RL_OK)
+		return err;
+	return page_answer(req, pg, rowid, e);
+}
+
+/* POST of every page in pages[]: validate, save and audit, answer. */
+enum rl_err
+settings_post_page(struct rl_req *req, struct rl_error *e)
+{
+	const struct settings_page	*pg;
+	const char			*rowid;
+	json_t				*patch = NULL;
+	enum rl_err			 err;
+
+	if ((pg = page_for(req)) == NULL)
+		return rl_error_set(e, RL_EINTERNAL, "no page for %s",
+		    req->route->pattern);
+	if ((err = page_row(req, &rowid, e)) != RL_OK)
+		return err;
+	if ((err = settings_validate(pg, "", req->json, &patch, e)) != RL_OK)
+		return err;
+	if (pg->seed_sql != NULL &&
+	    (err = rl_db_exec(pg->seed_sql, 0, NULL, NULL, e)) != RL_OK)
+		goto out;
+	if ((err = rl_db_begin(e)) != RL_OK)
+		goto out;
+	if ((err = settings_apply(req, pg, rowid, patch, e)) != RL_OK ||
+	    (err = rl_db_commit(e)) != RL_OK) {
+		rl_db_rollback();
+		goto out;
+	}
+	err = page_answer(req, pg, rowid, e);
+out:
+	json_decref(patch);
+	return err;
+}
+
+/* GET /settings/plan-de-cours/prompts */
+enum rl_err
+settings_get_pdc_prompts(struct rl_req *req, struct rl_error *e)
+{
+	json_t		*v;
+	enum rl_err	 err;
+
+	if ((err = rl_db_json("SELECT json_build_object('prompts', "
+	    "coalesce(json_agg(json_build_object('id', id, 'field_name', "
+	    "field_name, 'prompt_template', prompt_template, 'ai_model', "
+	    "ai_model, 'context_variables', context_variables) ORDER BY id), "
+	    "'[]')) FROM plan_de_cours_prompt_settings", 0, NULL, &v, e)) !=
+	    RL_OK)
+		return err;
+	return rl_resp_json_new(req, 200, v);
+}
+
+/* POST /settings/plan-de-cours/prompts/<int:id> */
+enum rl_err
+settings_post_pdc_prompt(struct rl_req *req, struct rl_error *e)
+{
+
+	return settings_post_page(req, e);
+}
+
+/* GET /settings/plan_cadre: the 21 sections in EDxo's order. */
+enum rl_err
+settings_get_sections(struct rl_req *req, struct rl_error *e)
+{
+	json_t		*v;
+	enum rl_err	 err;
+
+	if ((err = rl_db_json(SECTIONS_GET, 0, NULL, &v, e)) != RL_OK)
+		return err;
+	return rl_resp_json_new(req, 200, v);
+}
+
+/*
+ * POST /settings/plan_cadre {"sections": [{section, use_ai?,
+ * text_content?}]}: all or nothing, in one transaction.
+ */
+enum rl_err
+settings_post_sections(struct rl_req *req, struct rl_error *e)
+{
+	struct rl_dbres	*r = NULL;
+	const char	*p[1], *name;
+	const char	**ids = NULL;
+	json_t		*list, *item, *rest = NULL, **patches = NULL;
+	char		 where[64];
+	size_t		 i, n = 0;
+	enum rl_err	 err = RL_OK;
+
+	if (!json_is_object(req->json))
+		return settings_field_error(e, RL_EINVAL, "body",
+		    "want a JSON object");
+	if (json_object_size(req->json) != 1 ||
+	    !json_is_array(list = json_object_get(req->json, "sections")))
+		return settings_field_error(e, RL_EINVAL, "sections",
+		    "want {\"sections\": [...]} and nothing else");
+	n = json_array_size(list);
+	if ((patches = calloc(n + 1, sizeof(*patches))) == NULL ||
+	    (ids = rl_arena_calloc(req->arena, n + 1, sizeof(*ids))) ==
+	    NULL) {
+		free(patches);
+		return rl_error_set(e, RL_ENOMEM, NULL);
+	}
+	json_array_foreach(list, i, item) {
+		(void)snprintf(where, sizeof(where), "sections[%zu].", i);
+		name = json_string_value(json_object_get(item, "section"));
+		if (!json_is_object(item) || name == NULL) {
+			(void)snprintf(where, sizeof(where),
+			    "sections[%zu].section", i);
+			err = settings_field_error(e, RL_EINVAL, where,
+			    "%s: want the section's name", where);
+			goto out;
+		}
+		p[0] = name;
+		if ((err = rl_db_exec("SELECT id FROM "
+		    "global_generation_settings WHERE section = $1", 1, p, &r,
+		    e)) != RL_OK)
+			goto out;
+		if (rl_dbres_rows(r) == 0) {
+			rl_dbres_free(r);
+			r = NULL;
+			(void)snprintf(where, sizeof(where),
+			    "sections[%zu].section", i);
+			err = settings_field_error(e, RL_EINVAL, where,
+			    "%s: unknown section \"%.64s\"", where, name);
+			goto out;
+		}
+		ids[i] = rl_arena_strdup(req->arena, rl_dbres_get(r, 0, 0));
+		rl_dbres_free(r);
+		r = NULL;
+		if (ids[i] == NULL || (rest = json_deep_copy(item)) == NULL) {
+			err = rl_error_set(e, RL_ENOMEM, NULL);
+			goto out;
+		}
+		(void)json_object_del(rest, "section");
+		err = settings_validate(&section_page, where, rest,
+		    &patches[i], e);
+		json_decref(rest);
+		if (err != RL_OK)
+			goto out;
+	}
+	if ((err = rl_db_begin(e)) != RL_OK)
+		goto out;
+	for (i = 0; i < n; i++)
+		if ((err = settings_apply(req, &section_page, ids[i],
+		    patches[i], e)) != RL_OK)
+			break;
+	if (err != RL_OK || (err = rl_db_commit(e)) != RL_OK) {
+		rl_db_rollback();
+		goto out;
+	}
+	err = settings_get_sections(req, e);
+out:
+	for (i = 0; i < n; i++)
+		json_decref(patches[i]);
+	free(patches);
+	return err;
+}
+
+/* GET /settings/openai_models: prices as exact decimal strings. */
+enum rl_err
+settings_get_models(struct rl_req *req, struct rl_error *e)
+{
+	json_t		*v;
+	enum rl_err	 err;
+
+	if ((err = rl_db_json("SELECT json_build_object('models', "
+	    "coalesce(json_agg(" MODEL_JSON " ORDER BY name), '[]')) "
+	    "FROM openai_models", 0, NULL, &v, e)) != RL_OK)
+		return err;
+	return rl_resp_json_new(req, 200, v);
+}
+
+/* A price: numeric(12,6), so six digits on each side of the point. */
+static enum rl_err
+price(const json_t *body, const char *name, int required, char *buf,
+    size_t sz, const char **out, struct rl_error *e)
+{
+	const json_t	*v = json_object_get(body, name);
+
+	*out = NULL;
+	if (v == NULL || (!required && json_is_null(v))) {
+		if (required)
+			return settings_field_error(e, RL_EINVAL, name,
+			    "%s is required", name);
+		return RL_OK;
+	}
+	if (settings_decimal(v, 6, 6, buf, sz) == -1)
+		return settings_field_error(e, RL_EINVAL, name, "%s: want a "
+		    "price >= 0 in USD per 1M tokens, at most 6 decimals",
+		    name);
+	*out = buf;
+	return RL_OK;
+}
+
+#define ALNUM	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" \
+		    "0123456789"
+
+/* The model name rule of the openai_models CHECK, so a 400 comes first. */
+static int
+model_name_ok(const char *s)
+{
+	size_t	 n = strlen(s);
+
+	return n >= 1 && n <= 64 && strchr(ALNUM, s[0]) != NULL &&
+	    strspn(s, ALNUM "._:-") == n;
+}
+
+/* POST /settings/openai_models: add one model (201). */
+enum rl_err
+settings_post_model(struct rl_req *req, struct rl_error *e)
+{
+	static const char *const known[] = { "name", "input_price",
+	    "output_price", "cached_input_price", NULL };
+	const char	*p[4], *key, *name;
+	char		 in[32], outp[32], cached[32];
+	json_t		*v, *row = NULL;
+	size_t		 i;
+	enum rl_err	 err;
+
+	if (!json_is_object(req->json))
+		return settings_field_error(e, RL_EINVAL, "body",
+		    "want a JSON object");
+	json_object_foreach(req->json, key, v) {
+		for (i = 0; known[i] != NULL; i++)
+			if (strcmp(key, known[i]) == 0)
+				break;
+		if (known[i] == NULL)
+			return settings_field_error(e, RL_EINVAL, key,
+			    "unknown field %s", key);
+	}
+	if ((name = json_string_value(json_object_get(req->json, "name"))) ==
+	    NULL || !model_name_ok(name))
+		return settings_field_error(e, RL_EINVAL, "name", "name: want "
+		    "letters, digits and . _ : - (64 at most)");
+	if ((err = price(req->json, "input_price", 1, in, sizeof(in), &p[1],
+	    e)) != RL_OK ||
+	    (err = price(req->json, "output_price", 1, outp, sizeof(outp),
+	    &p[2], e)) != RL_OK ||
+	    (err = price(req->json, "cached_input_price", 0, cached,
+	    sizeof(cached), &p[3], e)) != RL_OK)
+		return err;
+	p[0] = name;
+	if ((err = rl_db_begin(e)) != RL_OK)
+		return err;
+	if ((err = rl_db_json("INSERT INTO openai_models (name, input_price, "
+	    "output_price, cached_input_price) VALUES ($1, $2, $3, $4) "
+	    "ON CONFLICT (name) DO NOTHING RETURNING " MODEL_JSON, 4, p,
+	    &row, e)) != RL_OK) {
+		/* The one CHECK validation leaves to SQL: numeric compare. */
+		if (err == RL_ECONFLICT && strcmp(e->where, "23514") == 0)
+			err = settings_field_error(e, RL_EINVAL,
+			    "cached_input_price", "cached_input_price may not "
+			    "exceed input_price");
+		goto fail;
+	}
+	if (json_is_null(row)) {
+		err = settings_field_error(e, RL_ECONFLICT, "name",
+		    "a model named %s already exists", name);
+		goto fail;
+	}
+	if ((err = settings_audit(req, "openai_models",
+	    json_string_value(json_object_get(row, "name")), NULL, NULL, row,
+	    e)) != RL_OK || (err = rl_db_commit(e)) != RL_OK)
+		goto fail;
+	return rl_resp_json_new(req, 201, row);
+fail:
+	rl_db_rollback();
+	json_decref(row);
+	return err;
+}
+
+/* POST /settings/openai_models/delete/<int:id> */
+enum rl_err
+settings_delete_model(struct rl_req *req, struct rl_error *e)
+{
+	const char	*p[1];
+	long long	 id;
+	json_t		*row = NULL;
+	enum rl_err	 err;
+
+	if ((err = rl_req_param_int(req, "id", &id, e)) != RL_OK)
+		return err;
+	p[0] = settings_id_string(req, id);
+	if ((err = rl_db_begin(e)) != RL_OK)
+		return err;
+	if ((err = rl_db_json("DELETE FROM openai_models WHERE id = $1 "
+	    "RETURNING " MODEL_JSON, 1, p, &row, e)) != RL_OK)
+		goto fail;
+	if (json_is_null(row)) {
+		err = rl_error_set(e, RL_ENOTFOUND, "no model %lld", id);
+		goto fail;
+	}
+	if ((err = settings_audit(req, "openai_models",
+	    json_string_value(json_object_get(row, "name")), NULL, row, NULL,
+	    e)) != RL_OK || (err = rl_db_commit(e)) != RL_OK)
+		goto fail;
+	json_decref(row);
+	return rl_resp_json_new(req, 200, json_pack("{s:b}", "success", 1));
+fail:
+	rl_db_rollback();
+	json_decref(row);
+	return err;
+}
+
+/*
+ * GET /settings/usage?days=N: upstream calls of the last N days from the
+ * ledger.  Costs stay numeric until to text, with six decimals.
+ */
+#define USAGE_WHERE							\
+	"kind = 'openai_call' AND created_at > now() - "		\
+	    "make_interval(days => $1::int)"
+#define COST	"coalesce(sum(cost), 0)::numeric(20,6)::text"
+
+enum rl_err
+settings_get_usage(struct rl_req *req, struct rl_error *e)
+{
+	const char	*v, *p[1];
+	char		*end;
+	long		 days = 30;
+	json_t		*out;
+	enum rl_err	 err;
+
+	if ((v = rl_req_query(req, "days")) != NULL) {
+		days = strtol(v, &end, 10);
+		if (*v == '\0' || *end != '\0' || days < 1 || days > 36500)
+			return settings_field_error(e, RL_EINVAL, "days",
+			    "days: want a whole number of days, 1 to 36500");
+	}
+	p[0] = settings_id_string(req, days);
+	if ((err = rl_db_json("SELECT json_build_object("
+	    "'days', $1::int, "
+	    "'by_user', (SELECT coalesce(json_agg(json_build_object("
+	    "'user_id', l.user_id, 'username', u.username, 'calls', l.calls, "
+	    "'cost', l.cost) ORDER BY l.user_id), '[]') FROM (SELECT user_id, "
+	    "count(*) AS calls, " COST " AS cost FROM usage_ledger WHERE "
+	    USAGE_WHERE " GROUP BY user_id) l JOIN users u ON "
+	    "u.id = l.user_id), "
+	    "'by_model', (SELECT coalesce(json_agg(x ORDER BY x.model), '[]') "
+	    "FROM (SELECT model, count(*) AS calls, sum(input_tokens) AS "
+	    "input_tokens, sum(output_tokens) AS output_tokens, " COST
+	    " AS cost FROM usage_ledger WHERE " USAGE_WHERE
+	    " GROUP BY model) x), "
+	    "'by_feature', (SELECT coalesce(json_agg(x ORDER BY x.feature), "
+	    "'[]') FROM (SELECT coalesce(route, 'unknown') AS feature, "
+	    "count(*) AS calls, " COST " AS cost FROM usage_ledger WHERE "
+	    USAGE_WHERE " GROUP BY 1) x), "
+	    "'total', (SELECT json_build_object('calls', count(*), 'cost', "
+	    COST ") FROM usage_ledger WHERE " USAGE_WHERE "))", 1, p, &out,
+	    e)) != RL_OK)
+		return err;
+	return rl_resp_json_new(req, 200, out);
+}

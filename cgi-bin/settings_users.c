@@ -1,0 +1,497 @@
+/*
+ * settings_users.c: user administration for admins: accounts and roles,
+ * each user's OpenAI key (sealed with the master key, shown only masked)
+ * and the prepaid credits, every change audited.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "arena.h"
+#include "crypto.h"
+#include "db.h"
+#include "req.h"
+#include "resp.h"
+#include "settings.h"
+
+/* The longest key we store; OpenAI's project keys are under 200. */
+#define KEY_MAX		512
+#define KEY_MIN		8
+
+/*
+ * What an admin sees of a user.  The sealed key travels as hex to be
+ * replaced by its mask in C (mask()): only this program holds the master
+ * key that opens it.
+ */
+#define USER_JSON							\
+	"json_build_object('id', id, 'username', username, 'email', "	\
+	    "email, 'nom', nom, 'prenom', prenom, 'role', role, "	\
+	    "'credits', to_char(credits, 'FM999999999990.00'), "	\
+	    "'openai_key_enc', encode(openai_key_enc, 'hex'))"
+
+static const struct settings_field edit_fields[] = {
+	{ "role", ST_ROLE, NULL, NULL, 0 },
+	{ "email", ST_EMAIL, NULL, NULL, 0 },
+	{ "nom", ST_NTEXT, NULL, NULL, 0 },
+	{ "prenom", ST_NTEXT, NULL, NULL, 0 },
+	{ "openai_key", ST_NTEXT, NULL, NULL, 0 },
+};
+
+static const struct settings_page edit_page = {
+	"/edit_user/<int:id>", "users", NULL, NULL,
+	"SELECT to_jsonb(r) FROM users r WHERE id = $1 FOR UPDATE",
+	"UPDATE users r SET (role, email, nom, prenom) = (SELECT n.role, "
+	"n.email, n.nom, n.prenom FROM jsonb_populate_record(r, $1::jsonb) n) "
+	"WHERE r.id = $2 RETURNING to_jsonb(r)",
+	edit_fields, sizeof(edit_fields) / sizeof(edit_fields[0]), 0,
+	"email"
+};
+
+static const struct settings_field create_fields[] = {
+	{ "username", ST_TEXT, NULL, NULL, 1 },
+	{ "password", ST_TEXT, NULL, NULL, 1 },
+	{ "email", ST_EMAIL, NULL, NULL, 0 },
+	{ "role", ST_ROLE, NULL, NULL, 0 },
+	{ "nom", ST_NTEXT, NULL, NULL, 0 },
+	{ "prenom", ST_NTEXT, NULL, NULL, 0 },
+};
+
+/* Validation only: creation is one INSERT below. */
+static const struct settings_page create_page = {
+	"/manage_users", "users", NULL, NULL, NULL, NULL, create_fields,
+	sizeof(create_fields) / sizeof(create_fields[0]), 0, NULL
+};
+
+static int
+hexval(char c)
+{
+
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static char *
+hex_encode(const unsigned char *p, size_t n)
+{
+	static const char	 digits[] = "0123456789abcdef";
+	char			*s;
+	size_t			 i;
+
+	if ((s = malloc(2 * n + 1)) == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		s[2 * i] = digits[p[i] >> 4];
+		s[2 * i + 1] = digits[p[i] & 0xf];
+	}
+	s[2 * n] = '\0';
+	return s;
+}
+
+/*
+ * Replace openai_key_enc by openai_key: "sk-…" and the key's last four
+ * characters, enough to tell keys apart and nothing to use.  A box the
+ * master key cannot open (the key file was replaced) shows as "sk-…????"
+ * rather than as no key at all.
+ */
+static enum rl_err
+mask(json_t *u, struct rl_error *e)
+{
+	const char	*hex;
+	unsigned char	*box = NULL;
+	char		*plain = NULL, shown[32];
+	size_t		 i, n, len;
+	int		 hi, lo;
+	struct rl_error	 oe;
+
+	if ((hex = json_string_value(json_object_get(u, "openai_key_enc"))) ==
+	    NULL) {
+		(void)json_object_del(u, "openai_key_enc");
+		return json_object_set_new(u, "openai_key", json_null()) == -1 ?
+		    rl_error_set(e, RL_ENOMEM, NULL) : RL_OK;
+	}
+	n = strlen(hex) / 2;
+	if ((box = malloc(n + 1)) == NULL)
+		return rl_error_set(e, RL_ENOMEM, NULL);
+	for (i = 0; i < n; i++) {
+		hi = hexval(hex[2 * i]);
+		lo = hexval(hex[2 * i + 1]);
+		box[i] = (unsigned char)((hi < 0 ? 0 : hi) << 4 |
+		    (lo < 0 ? 0 : lo));
+	}
+	if (rl_secretbox_open(box, n, &plain, &len, &oe) == RL_OK &&
+	    len >= 4)
+		(void)snprintf(shown, sizeof(shown), "sk-\xe2\x80\xa6%s",
+		    plain + len - 4);
+	else
+		(void)snprintf(shown, sizeof(shown), "sk-\xe2\x80\xa6????");
+	if (plain != NULL) {
+		rl_wipe(plain, len);
+		free(plain);
+	}
+	free(box);
+	(void)json_object_del(u, "openai_key_enc");
+	return json_object_set_new(u, "openai_key", json_string(shown)) ==
+	    -1 ? rl_error_set(e, RL_ENOMEM, NULL) : RL_OK;
+}
+
+/* One user as admins see it, or RL_ENOTFOUND. */
+static enum rl_err
+user_get(const char *id, json_t **out, struct rl_error *e)
+{
+	const char	*p[1];
+	enum rl_err	 err;
+
+	p[0] = id;
+	if ((err = rl_db_json("SELECT " USER_JSON " FROM users WHERE id = $1",
+	    1, p, out, e)) != RL_OK)
+		return err;
+	if (json_is_null(*out)) {
+		json_decref(*out);
+		*out = NULL;
+		return rl_error_set(e, RL_ENOTFOUND, "no user %s", id);
+	}
+	if ((err = mask(*out, e)) != RL_OK) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	return err;
+}
+
+static enum rl_err
+user_answer(struct rl_req *req, int status, const char *id,
+    struct rl_error *e)
+{
+	json_t		*u;
+	enum rl_err	 err;
+
+	if ((err = user_get(id, &u, e)) != RL_OK)
+		return err;
+	return rl_resp_json_new(req, status, u);
+}
+
+/* GET /manage_users */
+enum rl_err
+settings_get_users(struct rl_req *req, struct rl_error *e)
+{
+	json_t		*v, *list, *u;
+	size_t		 i;
+	enum rl_err	 err;
+
+	if ((err = rl_db_json("SELECT json_build_object('users', "
+	    "coalesce(json_agg(" USER_JSON " ORDER BY id), '[]')) FROM users",
+	    0, NULL, &v, e)) != RL_OK)
+		return err;
+	list = json_object_get(v, "users");
+	json_array_foreach(list, i, u)
+		if ((err = mask(u, e)) != RL_OK) {
+			json_decref(v);
+			return err;
+		}
+	return rl_resp_json_new(req, 200, v);
+}
+
+/* POST /manage_users {username, email?, password, role?} (201). */
+enum rl_err
+settings_post_user(struct rl_req *req, struct rl_error *e)
+{
+	struct rl_dbres	*r = NULL;
+	const char	*p[6], *username, *password, *id;
+	char		 hash[RL_PWHASH_MAX];
+	json_t		*patch = NULL, *u = NULL;
+	enum rl_err	 err;
+
+	if ((err = settings_validate(&create_page, "", req->json, &patch,
+	    e)) != RL_OK)
+		return err;
+	username = json_string_value(json_object_get(patch, "username"));
+	password = json_string_value(json_object_get(patch, "password"));
+	p[0] = username;
+	p[1] = json_string_value(json_object_get(patch, "email"));
+	if (strspn(username, " \t") == strlen(username)) {
+		err = settings_field_error(e, RL_EINVAL, "username",
+		    "username may not be blank");
+		goto out;
+	}
+	if (strlen(password) < 8) {
+		err = settings_field_error(e, RL_EINVAL, "password",
+		    "password: at least 8 characters");
+		goto out;
+	}
+	if ((err = rl_db_exec("SELECT CASE WHEN username = $1 THEN "
+	    "'username' ELSE 'email' END FROM users WHERE username = $1 OR "
+	    "lower(email) = lower($2) LIMIT 1", 2, p, &r, e)) != RL_OK)
+		goto out;
+	if (rl_dbres_rows(r) > 0) {
+		err = settings_field_error(e, RL_ECONFLICT,
+		    rl_dbres_get(r, 0, 0), "%s is already in use",
+		    rl_dbres_get(r, 0, 0));
+		goto out;
+	}
+	rl_dbres_free(r);
+	r = NULL;
+	if ((err = rl_password_hash(password, hash, e)) != RL_OK)
+		goto out;
+	p[2] = hash;
+	p[3] = json_string_value(json_object_get(patch, "role"));
+	p[4] = json_string_value(json_object_get(patch, "nom"));
+	p[5] = json_string_value(json_object_get(patch, "prenom"));
+	if ((err = rl_db_begin(e)) != RL_OK)
+		goto out;
+	if ((err = rl_db_exec("INSERT INTO users (username, email, "
+	    "password_hash, role, nom, prenom) VALUES ($1, $2, $3, "
+	    "coalesce($4, 'invite'), $5, $6) ON CONFLICT DO NOTHING "
+	    "RETURNING id", 6, p, &r, e)) != RL_OK)
+		goto fail;
+	if (rl_dbres_rows(r) == 0) {
+		err = settings_field_error(e, RL_ECONFLICT, "username",
+		    "username or email is already in use");
+		goto fail;
+	}
+	if ((id = rl_arena_strdup(req->arena, rl_dbres_get(r, 0, 0))) ==
+	    NULL) {
+		err = rl_error_set(e, RL_ENOMEM, NULL);
+		goto fail;
+	}
+	if ((err = user_get(id, &u, e)) != RL_OK ||
+	    (err = settings_audit(req, "users", id, NULL, NULL, u, e)) !=
+	    RL_OK || (err = rl_db_commit(e)) != RL_OK)
+		goto fail;
+	err = rl_resp_json_new(req, 201, u);
+	u = NULL;
+	goto out;
+fail:
+	rl_db_rollback();
+out:
+	rl_wipe(hash, sizeof(hash));
+	rl_dbres_free(r);
+	json_decref(u);
+	json_decref(patch);
+	return err;
+}
+
+static enum rl_err
+path_id(struct rl_req *req, const char **id, struct rl_error *e)
+{
+	long long	 n;
+	enum rl_err	 err;
+
+	if ((err = rl_req_param_int(req, "id", &n, e)) != RL_OK)
+		return err;
+	if ((*id = settings_id_string(req, n)) == NULL)
+		return rl_error_set(e, RL_ENOMEM, NULL);
+	return RL_OK;
+}
+
+/* GET /edit_user/<int:id> */
+enum rl_err
+settings_get_user(struct rl_req *req, struct rl_error *e)
+{
+	const char	*id;
+	enum rl_err	 err;
+
+	if ((err = path_id(req, &id, e)) != RL_OK)
+		return err;
+	return user_answer(req, 200, id, e);
+}
+
+/*
+ * Seal a new key, or NULL to clear it.  Keys are printable ASCII without
+ * spaces; anything else is a paste gone wrong.
+ */
+static enum rl_err
+seal_key(const char *key, char **hex, struct rl_error *e)
+{
+	unsigned char	*box;
+	size_t		 i, len = strlen(key), boxlen;
+	enum rl_err	 err;
+
+	*hex = NULL;
+	if (len < KEY_MIN || len > KEY_MAX)
+		return settings_field_error(e, RL_EINVAL, "openai_key",
+		    "openai_key: want %d to %d characters", KEY_MIN, KEY_MAX);
+	for (i = 0; i < len; i++)
+		if (key[i] <= ' ' || key[i] > '~')
+			return settings_field_error(e, RL_EINVAL, "openai_key",
+			    "openai_key: printable characters only, no spaces");
+	if ((err = rl_secretbox_seal(key, len, &box, &boxlen, e)) != RL_OK)
+		return err;
+	*hex = hex_encode(box, boxlen);
+	free(box);
+	return *hex == NULL ? rl_error_set(e, RL_ENOMEM, NULL) : RL_OK;
+}
+
+/*
+ * The key itself never reaches the audit log: only whether one was there
+ * before and whether it is now set or cleared.
+ */
+static enum rl_err
+store_key(struct rl_req *req, const char *id, const char *hex,
+    struct rl_error *e)
+{
+	struct rl_dbres	*r;
+	const char	*p[2];
+	json_t		*o, *n;
+	int		 had;
+	enum rl_err	 err;
+
+	p[0] = id;
+	if ((err = rl_db_exec("SELECT openai_key_enc IS NOT NULL FROM users "
+	    "WHERE id = $1", 1, p, &r, e)) != RL_OK)
+		return err;
+	had = rl_dbres_rows(r) > 0 && strcmp(rl_dbres_get(r, 0, 0), "t") == 0;
+	rl_dbres_free(r);
+	p[0] = hex;
+	p[1] = id;
+	if ((err = rl_db_exec("UPDATE users SET openai_key_enc = "
+	    "decode($1, 'hex') WHERE id = $2", 2, p, NULL, e)) != RL_OK)
+		return err;
+	o = had ? json_string("set") : json_null();
+	n = json_string(hex != NULL ? "set" : "cleared");
+	err = settings_audit(req, "users", id, "openai_key", o, n, e);
+	json_decref(o);
+	json_decref(n);
+	return err;
+}
+
+/* POST /edit_user/<int:id> {role?, email?, nom?, prenom?, openai_key?} */
+enum rl_err
+settings_edit_user(struct rl_req *req, struct rl_error *e)
+{
+	const char	*id, *key = NULL;
+	char		*hex = NULL;
+	json_t		*patch = NULL, *k;
+	int		 setkey = 0;
+	enum rl_err	 err;
+
+	if ((err = path_id(req, &id, e)) != RL_OK ||
+	    (err = settings_validate(&edit_page, "", req->json, &patch, e)) !=
+	    RL_OK)
+		return err;
+	if ((k = json_object_get(patch, "openai_key")) != NULL) {
+		setkey = 1;
+		key = json_string_value(k);
+		if (key != NULL && *key != '\0' &&
+		    (err = seal_key(key, &hex, e)) != RL_OK)
+			goto out;
+		(void)json_object_del(patch, "openai_key");
+	}
+	if ((err = rl_db_begin(e)) != RL_OK)
+		goto out;
+	if ((err = settings_apply(req, &edit_page, id, patch, e)) != RL_OK ||
+	    (setkey && (err = store_key(req, id, hex, e)) != RL_OK) ||
+	    (err = rl_db_commit(e)) != RL_OK) {
+		rl_db_rollback();
+		goto out;
+	}
+	err = user_answer(req, 200, id, e);
+out:
+	free(hex);
+	json_decref(patch);
+	return err;
+}
+
+/* At least 0.01, read from the digits: no float ever holds money. */
+static int
+at_least_a_cent(const char *s)
+{
+	const char	*dot;
+
+	for (; *s != '\0' && *s != '.'; s++)
+		if (*s != '0')
+			return 1;
+	if ((dot = strchr(s, '.')) == NULL)
+		return 0;
+	return (dot[1] != '\0' && dot[1] != '0') ||
+	    (dot[1] != '\0' && dot[2] != '\0' && dot[2] != '0');
+}
+
+/* POST /edit_user/<int:id>/credits {amount: "5.00", operation} */
+enum rl_err
+settings_post_credits(struct rl_req *req, struct rl_error *e)
+{
+	struct rl_dbres	*r = NULL;
+	const char	*id, *op, *key, *p[5];
+	char		 amount[40], delta[48];
+	json_t		*v, *o = NULL, *n = NULL;
+	int		 add;
+	enum rl_err	 err;
+
+	if ((err = path_id(req, &id, e)) != RL_OK)
+		return err;
+	if (!json_is_object(req->json))
+		return settings_field_error(e, RL_EINVAL, "body",
+		    "want a JSON object");
+	json_object_foreach(req->json, key, v)
+		if (strcmp(key, "amount") != 0 && strcmp(key, "operation") != 0)
+			return settings_field_error(e, RL_EINVAL, key,
+			    "unknown field %s", key);
+	op = json_string_value(json_object_get(req->json, "operation"));
+	if (op == NULL || (strcmp(op, "add") != 0 && strcmp(op, "remove") !=
+	    0))
+		return settings_field_error(e, RL_EINVAL, "operation",
+		    "operation: want add or remove");
+	add = strcmp(op, "add") == 0;
+	/* numeric(14,6): eight digits before the point, six after. */
+	if ((v = json_object_get(req->json, "amount")) == NULL ||
+	    settings_decimal(v, 8, 6, amount, sizeof(amount)) == -1 ||
+	    !at_least_a_cent(amount))
+		return settings_field_error(e, RL_EINVAL, "amount",
+		    "amount: want a decimal of at least 0.01 USD");
+	(void)snprintf(delta, sizeof(delta), "%s%s", add ? "" : "-", amount);
+
+	if ((err = rl_db_begin(e)) != RL_OK)
+		return err;
+	p[0] = id;
+	if ((err = rl_db_exec("SELECT credits::text FROM users WHERE id = $1 "
+	    "FOR UPDATE", 1, p, &r, e)) != RL_OK)
+		goto fail;
+	if (rl_dbres_rows(r) == 0) {
+		err = rl_error_set(e, RL_ENOTFOUND, "no user %s", id);
+		goto fail;
+	}
+	if ((o = json_string(rl_dbres_get(r, 0, 0))) == NULL) {
+		err = rl_error_set(e, RL_ENOMEM, NULL);
+		goto fail;
+	}
+	rl_dbres_free(r);
+	r = NULL;
+	p[1] = delta;
+	p[2] = add ? "admin_credit" : "admin_debit";
+	p[3] = settings_id_string(req, req->user->id);
+	p[4] = req->id;
+	if ((err = rl_db_exec("WITH u AS (UPDATE users SET credits = "
+	    "credits + $2::numeric WHERE id = $1 AND credits + $2::numeric "
+	    ">= 0 RETURNING id, credits) INSERT INTO usage_ledger (user_id, "
+	    "kind, delta, balance_after, actor_id, request_id) SELECT id, $3, "
+	    "$2::numeric, credits, $4, $5 FROM u RETURNING balance_after::text",
+	    5, p, &r, e)) != RL_OK)
+		goto fail;
+	if (rl_dbres_rows(r) == 0) {
+		err = settings_field_error(e, RL_ECONFLICT, "amount",
+		    "Solde insuffisant : le solde ne peut pas devenir "
+		    "négatif.");
+		goto fail;
+	}
+	if ((n = json_string(rl_dbres_get(r, 0, 0))) == NULL) {
+		err = rl_error_set(e, RL_ENOMEM, NULL);
+		goto fail;
+	}
+	if ((err = settings_audit(req, "users", id, "credits", o, n, e)) !=
+	    RL_OK || (err = rl_db_commit(e)) != RL_OK)
+		goto fail;
+	err = user_answer(req, 200, id, e);
+	goto out;
+fail:
+	rl_db_rollback();
+out:
+	rl_dbres_free(r);
+	json_decref(o);
+	json_decref(n);
+	return err;
+}
