@@ -17,6 +17,10 @@
 #include "bounds.h"
 #include "log.h"
 
+#ifndef RL_SCHEMADIR
+#define RL_SCHEMADIR	"/usr/local/share/relais/schemas"
+#endif
+
 static struct rl_conf	 conf;
 static char		 conf_upstream[256];
 
@@ -64,6 +68,7 @@ rl_conf_load(int default_threads, struct rl_error *e)
 	conf.secret_key_file = env("RELAIS_SECRET_KEY_FILE",
 	    "/etc/relais/secret.key");
 	conf.tmpdir = env("RELAIS_TMPDIR", env("TMPDIR", "/tmp"));
+	conf.schema_dir = env("RELAIS_SCHEMA_DIR", RL_SCHEMADIR);
 
 	conf.threads = default_threads > 0 ? default_threads :
 	    RL_THREADS_DEFAULT;

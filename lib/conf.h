@@ -14,6 +14,7 @@ struct rl_conf {
 	const char	*openai_api_key; /* RELAIS_OPENAI_API_KEY, may be "" */
 	const char	*secret_key_file; /* RELAIS_SECRET_KEY_FILE */
 	const char	*tmpdir;	/* RELAIS_TMPDIR */
+	const char	*schema_dir;	/* RELAIS_SCHEMA_DIR */
 	int		 threads;	/* RELAIS_THREADS */
 	int		 db_pool;	/* RELAIS_DB_POOL */
 	int		 log_level;	/* RELAIS_LOG_LEVEL, enum rl_loglevel */

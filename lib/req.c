@@ -350,14 +350,21 @@ enum rl_err
 rl_json_parse(const char *s, size_t len, json_t **out, struct rl_error *e)
 {
 	json_error_t	 je;
+	char		 pos[32];
 
 	*out = NULL;
 	if (!rl_json_depth_ok(s, len, RL_JSON_MAX_DEPTH))
 		return rl_error_set(e, RL_EJSON, "JSON nests deeper than %d "
 		    "levels", RL_JSON_MAX_DEPTH);
+
 	*out = json_loadb(s, len, JSON_REJECT_DUPLICATES, &je);
-	if (*out == NULL)
-		return rl_error_set(e, RL_EJSON, "invalid JSON at line %d, "
-		    "column %d: %s", je.line, je.column, je.text);
+	if (*out == NULL) {
+		rl_error_set(e, RL_EJSON, "invalid JSON at line %d, column %d: "
+		    "%s", je.line, je.column, je.text);
+		/* The byte offset, for FastAPI's json_invalid location. */
+		(void)snprintf(pos, sizeof(pos), "%d", je.position);
+		rl_error_where(e, pos);
+		return RL_EJSON;
+	}
 	return RL_OK;
 }

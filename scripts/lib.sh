@@ -89,6 +89,7 @@ rl_state_init() {
 	export RELAIS_DATABASE_URL="host=$RL_PGHOST port=5432 user=relais dbname=relais"
 	export RELAIS_SECRET_KEY_FILE="$STATE/secret.key"
 	export RELAIS_TMPDIR="$STATE/tmp"
+	export RELAIS_SCHEMA_DIR="$RL_TOP/lib/schemas"
 }
 
 # Master key for stored API keys, created 0600 on first run.

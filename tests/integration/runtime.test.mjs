@@ -37,6 +37,30 @@ test('JSON body parsed; duplicate keys, bad JSON and deep nesting refused', asyn
 	assert.match(r.body.error.message, /deeper than 64/);
 });
 
+test('a route with a schema: FastAPI 422, lax coercion, validated value for the handler', async () => {
+	let r = await postJSON('/_test/validated', { compatibility_percentage: '85.5',
+	    recommendation_ameliore: 'Ajouter des exemples', recommendation_plan_cadre: null });
+	assert.equal(r.status, 200);
+	assert.deepEqual(r.body.json, { compatibility_percentage: 85.5,
+	    recommendation_ameliore: 'Ajouter des exemples', recommendation_plan_cadre: null },
+	    'the handler sees the coerced value');
+	r = await postJSON('/_test/validated', { compatibility_percentage: 'beaucoup',
+	    recommendation_ameliore: 3, extra: 1 });
+	assert.equal(r.status, 422);
+	assert.ok(Array.isArray(r.body.detail));
+	const byLoc = Object.fromEntries(r.body.detail.map((d) => [d.loc.join('.'), d.type]));
+	assert.equal(byLoc['body.extra'], 'extra_forbidden');
+	assert.equal(byLoc['body.recommendation_plan_cadre'], 'missing');
+	assert.ok(r.body.detail.every((d) => d.loc[0] === 'body' && typeof d.msg === 'string'));
+	assert.ok(!('url' in r.body.detail[0]), 'FastAPI sends no url');
+	r = await postJSON('/_test/validated', '{"compatibility_percentage": 1,');
+	assert.equal(r.status, 422);
+	assert.equal(r.body.detail[0].type, 'json_invalid');
+	assert.deepEqual(r.body.detail[0].loc, ['body', 31]);
+	r = await postJSON('/_test/validated', '');
+	assert.equal(r.status, 422, 'no body at all fails the schema too');
+});
+
 test('a body over the route limit is 413 before it is read', async () => {
 	const r = await postJSON('/_test/small', { s: 'x'.repeat(2000) });
 	assert.equal(r.status, 413);
