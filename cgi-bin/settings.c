@@ -203,9 +203,9 @@ auth_verify(struct rl_req *req, struct rl_error *e)
 	    "exp", (json_int_t)req->user->exp));
 }
 
-/* GET /api/token: the current token's expiry (the token is never kept). */
+/* Answer 200 with the JSON a query builds from the user's own row ($1). */
 static enum rl_err
-api_token_get(struct rl_req *req, struct rl_error *e)
+own_row(struct rl_req *req, const char *sql, struct rl_error *e)
 {
 	const char	*p[1];
 	char		 ids[32];
@@ -214,13 +214,21 @@ api_token_get(struct rl_req *req, struct rl_error *e)
 
 	(void)snprintf(ids, sizeof(ids), "%lld", req->user->id);
 	p[0] = ids;
-	if ((err = rl_db_json("SELECT json_build_object('token', NULL, "
+	if ((err = rl_db_json(sql, 1, p, &v, e)) != RL_OK)
+		return err;
+	return rl_resp_json_new(req, 200, v);
+}
+
+/* GET /api/token: the current token's expiry (the token is never kept). */
+static enum rl_err
+api_token_get(struct rl_req *req, struct rl_error *e)
+{
+
+	return own_row(req, "SELECT json_build_object('token', NULL, "
 	    "'expires_at', to_char(api_token_expires_at AT TIME ZONE 'UTC', "
 	    "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), 'active', "
 	    "api_token IS NOT NULL AND api_token_expires_at > now()) "
-	    "FROM users WHERE id = $1", 1, p, &v, e)) != RL_OK)
-		return err;
-	return rl_resp_json_new(req, 200, v);
+	    "FROM users WHERE id = $1", e);
 }
 
 /* POST /api/token?ttl=SECONDS: a new token, shown once (201). */
@@ -254,18 +262,10 @@ api_token_post(struct rl_req *req, struct rl_error *e)
 static enum rl_err
 credit_balance(struct rl_req *req, struct rl_error *e)
 {
-	const char	*p[1];
-	char		 ids[32];
-	json_t		*v;
-	enum rl_err	 err;
 
-	(void)snprintf(ids, sizeof(ids), "%lld", req->user->id);
-	p[0] = ids;
-	if ((err = rl_db_json("SELECT json_build_object('success', true, "
+	return own_row(req, "SELECT json_build_object('success', true, "
 	    "'credit', to_char(credits, 'FM999999999990.00')) FROM users "
-	    "WHERE id = $1", 1, p, &v, e)) != RL_OK)
-		return err;
-	return rl_resp_json_new(req, 200, v);
+	    "WHERE id = $1", e);
 }
 
 static enum rl_err
