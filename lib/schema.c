@@ -1630,43 +1630,49 @@ v_number(struct vctx *v, const struct snode *n, json_t *x, json_t *in)
 	return 1;
 }
 
+/*
+ * Pydantic's error for each format: its type, message and ctx.error (NULL:
+ * no ctx).  Email and hostname are value_error with Pydantic's wording.
+ */
+static const struct {
+	const char	*format;
+	const char	*type;
+	const char	*msg;
+	const char	*ctx;
+} format_errs[] = {
+	{ "date", "date_parsing", "Input should be a valid date in the "
+	    "format YYYY-MM-DD, invalid format", "invalid format" },
+	{ "date-time", "datetime_parsing", "Input should be a valid "
+	    "datetime, invalid format", "invalid format" },
+	{ "time", "time_parsing", "Input should be in a valid time format, "
+	    "invalid format", "invalid format" },
+	{ "duration", "time_delta_parsing", "Input should be a valid "
+	    "timedelta, invalid format", "invalid format" },
+	{ "uuid", "uuid_parsing", "Input should be a valid UUID, invalid "
+	    "format", "invalid format" },
+	{ "ipv4", "ip_v4_address", "Input is not a valid IPv4 address",
+	    NULL },
+	{ "ipv6", "ip_v6_address", "Input is not a valid IPv6 address",
+	    NULL },
+	{ "email", "value_error", "Value error, value is not a valid email "
+	    "address", "value is not a valid email address" },
+	{ "hostname", "value_error", "Value error, value is not a valid "
+	    "hostname", "value is not a valid hostname" },
+};
+
 static int
 format_err(struct vctx *v, int f, json_t *in)
 {
 	const char	*name = rl_schema_format_name(f);
+	size_t		 i;
 
-	if (strcmp(name, "date") == 0)
-		return verr(v, "date_parsing", "Input should be a valid date "
-		    "in the format YYYY-MM-DD, invalid format", in,
-		    json_pack("{s:s}", "error", "invalid format"));
-	if (strcmp(name, "date-time") == 0)
-		return verr(v, "datetime_parsing", "Input should be a valid "
-		    "datetime, invalid format", in,
-		    json_pack("{s:s}", "error", "invalid format"));
-	if (strcmp(name, "time") == 0)
-		return verr(v, "time_parsing", "Input should be in a valid "
-		    "time format, invalid format", in,
-		    json_pack("{s:s}", "error", "invalid format"));
-	if (strcmp(name, "duration") == 0)
-		return verr(v, "time_delta_parsing", "Input should be a valid "
-		    "timedelta, invalid format", in,
-		    json_pack("{s:s}", "error", "invalid format"));
-	if (strcmp(name, "uuid") == 0)
-		return verr(v, "uuid_parsing", "Input should be a valid UUID, "
-		    "invalid format", in,
-		    json_pack("{s:s}", "error", "invalid format"));
-	if (strcmp(name, "ipv4") == 0)
-		return verr(v, "ip_v4_address", "Input is not a valid IPv4 "
-		    "address", in, NULL);
-	if (strcmp(name, "ipv6") == 0)
-		return verr(v, "ip_v6_address", "Input is not a valid IPv6 "
-		    "address", in, NULL);
-	return verr(v, "value_error", strcmp(name, "email") == 0 ?
-	    "Value error, value is not a valid email address" :
-	    "Value error, value is not a valid hostname", in,
-	    json_pack("{s:s}", "error", strcmp(name, "email") == 0 ?
-	    "value is not a valid email address" :
-	    "value is not a valid hostname"));
+	for (i = 0; i < sizeof(format_errs) / sizeof(format_errs[0]) - 1; i++)
+		if (strcmp(name, format_errs[i].format) == 0)
+			break;
+	/* Only the nine formats reach here; hostname is the last row. */
+	return verr(v, format_errs[i].type, format_errs[i].msg, in,
+	    format_errs[i].ctx == NULL ? NULL :
+	    json_pack("{s:s}", "error", format_errs[i].ctx));
 }
 
 static int
