@@ -134,4 +134,51 @@
 /* Longest header value, path or query string we accept. */
 #define RL_URI_MAX		8192
 
+/*
+ * Upstream calls (lib/openai.c).  Connecting to OpenAI takes well under a
+ * second; 10 s covers a slow DNS or TLS handshake without holding a thread
+ * for long on a dead host.  A reasoning model may think for minutes before
+ * its first byte, so the idle limit (no byte received) is generous, and the
+ * total stays under nginx's RL_REQUEST_TIMEOUT_SEC so that a synchronous
+ * route can still answer with its own error.
+ */
+#define RL_OA_CONNECT_TIMEOUT_SEC	10
+#define RL_OA_IDLE_TIMEOUT_SEC		120
+#define RL_OA_TOTAL_TIMEOUT_SEC		280
+
+/*
+ * Retries: on connect errors, 429, 500, 502 and 503, never once a stream
+ * has delivered an event.  Backoff doubles from RL_OA_BACKOFF_MS with full
+ * jitter, capped at RL_OA_BACKOFF_MAX_MS; a Retry-After above
+ * RL_OA_RETRY_AFTER_MAX_SEC is not waited for (the error is returned).
+ */
+#define RL_OA_MAX_ATTEMPTS		4
+#define RL_OA_BACKOFF_MS		250
+#define RL_OA_BACKOFF_MAX_MS		8000
+#define RL_OA_RETRY_AFTER_MAX_SEC	30
+
+/*
+ * Largest upstream answer kept in memory (a whole plan de cours in JSON is
+ * under 200 KiB; file downloads for batches are bigger), and largest SSE
+ * frame.  Past them the call fails with RL_ETOOBIG instead of growing.
+ */
+#define RL_OA_ANSWER_MAX		(32 * 1024 * 1024)
+#define RL_OA_FRAME_MAX			(4 * 1024 * 1024)
+
+/*
+ * Money.  A reservation still open after RL_CREDITS_HOLD_MAX_SEC belongs to
+ * a process that died mid-call (no call lasts longer than
+ * RL_OA_TOTAL_TIMEOUT_SEC times the attempts); the sweep releases it.
+ */
+#define RL_CREDITS_HOLD_MAX_SEC		3600
+
+/*
+ * Worker: tasks run at once per worker process, and the lease a running
+ * task holds; the worker renews it every RL_TASK_LEASE_SEC / 3, so a task
+ * whose worker died is taken again after at most RL_TASK_LEASE_SEC.
+ */
+#define RL_WORKER_THREADS_DEFAULT	8
+#define RL_WORKER_THREADS_MAX		256
+#define RL_TASK_LEASE_SEC		60
+
 #endif /* RL_BOUNDS_H */

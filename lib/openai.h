@@ -1,0 +1,114 @@
+/*
+ * openai.h: the upstream client.  openai.c is the only file that includes
+ * <curl/curl.h>.  One mechanism serves every call: rl_oa_call() sends a
+ * request described by a struct rl_oa_call to an upstream (OpenAI, Mistral
+ * or any OpenAI-compatible server) and fills the same struct with what came
+ * back: status, JSON answer, usage, ids, timings.  Streams deliver typed
+ * events to a callback as they arrive; the callback can stop the transfer
+ * and the upstream connection is closed at once.
+ */
+#ifndef RL_OPENAI_H
+#define RL_OPENAI_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "relais.h"
+
+/* Where a call goes.  https only, except to a loopback address. */
+struct rl_upstream {
+	const char	*name;		/* provider, for logs and the ledger */
+	const char	*base_url;	/* "https://api.openai.com/v1" */
+	const char	*api_key;	/* "" or NULL: no Authorization */
+};
+
+/*
+ * Tokens of one call.  cached_tokens is part of input_tokens and
+ * reasoning_tokens part of output_tokens, as OpenAI reports them.
+ * reported is 1 when the upstream said so; 0 when the numbers were counted
+ * by us (a stream cut short: input estimated from the request, output one
+ * token per delta received).
+ */
+struct rl_usage {
+	long long	 input_tokens;
+	long long	 cached_tokens;
+	long long	 output_tokens;
+	long long	 reasoning_tokens;
+	int		 reported;
+};
+
+/* What a streamed event is about, whichever API sent it. */
+enum rl_oa_ev {
+	RL_OA_EV_OTHER = 0,	/* anything else (created, in_progress...) */
+	RL_OA_EV_TEXT,		/* output text delta */
+	RL_OA_EV_REASONING,	/* reasoning summary text delta */
+	RL_OA_EV_TOOL_ARGS,	/* function call arguments delta */
+	RL_OA_EV_ITEM_DONE,	/* Responses: an output item is complete */
+	RL_OA_EV_DONE,		/* the final response / last chunk */
+	RL_OA_EV_ERROR		/* the upstream reported an error in-stream */
+};
+
+struct rl_oa_event {
+	enum rl_oa_ev	 kind;
+	const char	*type;		/* Responses "type"; chat: "chunk" */
+	const char	*delta;		/* text of a delta, else NULL */
+	size_t		 deltalen;
+	int		 index;		/* chat: choice index; else output_index */
+	json_t		*data;		/* the whole frame, borrowed */
+};
+
+/* Return 0 to go on, non-zero to stop the transfer (client gone). */
+typedef int	(*rl_oa_event_cb)(void *, const struct rl_oa_event *);
+
+struct rl_oa_call {
+	/* Request. */
+	const char	*method;	/* NULL: POST with a body, else GET */
+	const char	*path;		/* "/responses", "/files/file-1" */
+	const json_t	*body;		/* JSON body, or NULL */
+	/* multipart/form-data instead of JSON (Files, audio). */
+	const char	*upload_path;	/* file to send as field "file" */
+	const char	*upload_name;	/* its file name; NULL: basename */
+	const json_t	*form;		/* other fields: object of strings */
+	/* Streaming: set body "stream": true and a callback. */
+	rl_oa_event_cb	 on_event;
+	void		*arg;
+	/* Extra request headers ("Name: value"), NULL-terminated, or NULL. */
+	const char *const *headers;
+	/* Answer cap in bytes; 0: RL_OA_ANSWER_MAX. */
+	size_t		 answer_max;
+
+	/* Answer, filled by rl_oa_call; release with rl_oa_call_free. */
+	int		 status;	/* last HTTP status, 0 if none */
+	json_t		*answer;	/* JSON answer; for a stream, the final
+					   response object (Responses) or the
+					   last chunk (chat), when received */
+	char		*raw;		/* non-JSON answer (file content) */
+	size_t		 rawlen;
+	struct rl_usage	 usage;
+	char		 request_id[96];	/* x-request-id */
+	char		 response_id[96];	/* resp_..., chatcmpl-... */
+	char		 finish[32];	/* finish_reason / status */
+	int		 attempts;	/* 1 + retries */
+	int		 started;	/* events were delivered */
+	int		 stopped;	/* the callback stopped it */
+	long long	 latency_ms;	/* whole call, retries included */
+	long long	 ttft_ms;	/* first event, streams */
+};
+
+enum rl_err	 rl_oa_call(const struct rl_upstream *, struct rl_oa_call *,
+		    struct rl_error *);
+void		 rl_oa_call_free(struct rl_oa_call *);
+
+/* Usage from a Responses or Chat Completions answer (or a final chunk). */
+int		 rl_oa_usage_parse(const json_t *, struct rl_usage *);
+/* Rough token count of a request's text: ceil(code points / 4). */
+long long	 rl_oa_tokens_estimate(const json_t *);
+/* Upper bound on a request's input tokens: UTF-8 bytes of its text. */
+long long	 rl_oa_tokens_bound(const json_t *);
+
+/* Process start-up (curl_global_init) and per-thread connection cleanup. */
+enum rl_err	 rl_oa_init(struct rl_error *);
+void		 rl_oa_thread_end(void);
+
+#endif

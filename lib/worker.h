@@ -1,0 +1,60 @@
+/*
+ * worker.h: the task runner.  A worker program is a table of task kinds and
+ * a three-line main, as a FastCGI program is a route table: the runtime
+ * (worker.c) claims queued rows of the tasks table with FOR UPDATE SKIP
+ * LOCKED, wakes on LISTEN relais_tasks, runs up to N tasks at once, holds a
+ * lease on each while it runs and records the outcome.  Programs enqueue
+ * with rl_task_enqueue(); PostgreSQL is the only queue.
+ */
+#ifndef RL_WORKER_H
+#define RL_WORKER_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "relais.h"
+
+/* A claimed task, as a task function sees it. */
+struct rl_task {
+	char		 id[37];	/* uuid */
+	const char	*name;
+	long long	 user_id;
+	json_t		*payload;	/* borrowed */
+	int		 attempt;	/* 1 for the first run */
+};
+
+/*
+ * Run a task.  RL_OK with *result (a new reference, may be NULL) marks it
+ * SUCCESS; an error marks it FAILURE with {error, code} as its result.
+ */
+typedef enum rl_err	(*rl_task_fn)(struct rl_task *, json_t **result,
+			    struct rl_error *);
+
+struct rl_task_kind {
+	const char	*name;		/* tasks.name */
+	rl_task_fn	 run;
+};
+
+struct rl_worker {
+	const char			*name;	/* for logs and usage */
+	const struct rl_task_kind	*kinds;
+	size_t				 nkinds;
+	int				 threads; /* RELAIS_WORKER_THREADS wins */
+};
+
+#define RL_NKINDS(k)	(sizeof(k) / sizeof((k)[0]))
+
+int		 rl_worker_main(int, char *[], const struct rl_worker *);
+
+/* From a task function: publish meta (merged into tasks.meta), PROGRESS. */
+enum rl_err	 rl_task_progress(struct rl_task *, const json_t *,
+		    struct rl_error *);
+/* From a task function: has the task been cancelled? */
+int		 rl_task_cancelled(struct rl_task *);
+
+/* From a program: queue a task; id receives its uuid. */
+enum rl_err	 rl_task_enqueue(const char *name, long long user_id,
+		    const json_t *payload, char id[37], struct rl_error *);
+
+#endif
