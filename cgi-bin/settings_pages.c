@@ -918,7 +918,8 @@ settings_get_usage(struct rl_req *req, struct rl_error *e)
 	    " AS cost FROM usage_ledger WHERE " USAGE_WHERE
 	    " GROUP BY model) x), "
 	    "'by_feature', (SELECT coalesce(json_agg(x ORDER BY x.feature), "
-	    "'[]') FROM (SELECT coalesce(route, 'unknown') AS feature, "
+	    "'[]') FROM (SELECT coalesce(feature, route, 'unknown') AS "
+	    "feature, "
 	    "count(*) AS calls, " COST " AS cost FROM usage_ledger WHERE "
 	    USAGE_WHERE " GROUP BY 1) x), "
 	    "'total', (SELECT json_build_object('calls', count(*), 'cost', "

@@ -181,4 +181,68 @@
 #define RL_WORKER_THREADS_MAX		256
 #define RL_TASK_LEASE_SEC		60
 
+/*
+ * Chat jobs (seed 001): messages per request (a long conversation replayed
+ * by EDxo's front-end is a few dozen), description length, and the
+ * estimated completion an async answer announces.
+ */
+#define RL_AIJOB_MAX_MESSAGES		256
+#define RL_AIJOB_DESCRIPTION_MAX	1000
+#define RL_AIJOB_ETA_SEC		30
+#define RL_AIJOB_ETA_REASONING_SEC	120
+
+/*
+ * DOCX import (lib/zipio.c, lib/docx.c).  A .docx is a zip of XML parts
+ * and libzip trusts the sizes its headers declare, so every limit below
+ * is enforced on bytes actually seen.  Calibration: the 123 pandoc test
+ * documents have at most 38 entries, at most 0.95 MiB inflated per file,
+ * a median XML ratio of 3:1 and a worst one of 28:1.
+ *
+ * RL_DOCX_FILE_MAX: the archive itself (compressed bytes); it arrives as
+ * an upload, so it is the upload cap.
+ * RL_ZIP_MAX_ENTRIES: a Word document with a few hundred images stays
+ * well under 1000 entries; a million tiny entries would only cost time.
+ * RL_ZIP_ENTRY_MAX: bytes one entry may inflate to, counted while reading
+ * (a 300-page course plan's document.xml is about 5 MiB).
+ * RL_ZIP_TOTAL_MAX: bytes inflated from one archive, all entries read
+ * together (document, styles, numbering, notes, relationships).
+ * RL_ZIP_MAX_RATIO, RL_ZIP_RATIO_MIN: an entry larger than 1 MiB that
+ * claims to inflate more than 100 times its compressed size is refused
+ * before it is inflated: real XML stays under 30:1, a zip bomb is ~1000:1.
+ */
+#define RL_DOCX_FILE_MAX	RL_UPLOAD_MAX
+#define RL_ZIP_MAX_ENTRIES	1000
+#define RL_ZIP_ENTRY_MAX	(32 * 1024 * 1024)
+#define RL_ZIP_TOTAL_MAX	(64 * 1024 * 1024)
+#define RL_ZIP_MAX_RATIO	100
+#define RL_ZIP_RATIO_MIN	(1024 * 1024)
+
+/*
+ * RL_DOCX_XML_DEPTH: element nesting in one XML part.  The pandoc
+ * documents nest at most 45 deep (drawings in tables); 256 leaves room
+ * for tables in text boxes in tables and stops a "<a><a><a>..." part.
+ * RL_DOCX_TEXT_MAX: text produced from one document, past which it is
+ * cut with a marker.  EDxo sends at most 120,000 characters of it to the
+ * model; 2 MiB is a whole book and bounds the memory a hostile document
+ * can make us hold.
+ * RL_DOCX_MAX_STYLES, RL_DOCX_MAX_NUMS: entries of styles.xml and
+ * numbering.xml kept in memory.  Word's own style limit is about 4,000;
+ * numbering grows with edits but stays in the hundreds.
+ * RL_DOCX_STYLE_CHAIN: basedOn hops followed (Word nests a few; a cycle
+ * must end).
+ * RL_DOCX_MAX_COLS: Word tables have at most 63 columns.
+ * RL_DOCX_FIELD_DEPTH: nested complex fields (a REF inside an IF inside
+ * a TOC is 3).
+ * RL_DOCX_MAX_NSDECL: namespace declarations in scope at once; Word puts
+ * about 40 on the root element and a few on drawings.
+ */
+#define RL_DOCX_XML_DEPTH	256
+#define RL_DOCX_TEXT_MAX	(2 * 1024 * 1024)
+#define RL_DOCX_MAX_STYLES	10000
+#define RL_DOCX_MAX_NUMS	10000
+#define RL_DOCX_STYLE_CHAIN	20
+#define RL_DOCX_MAX_COLS	64
+#define RL_DOCX_FIELD_DEPTH	32
+#define RL_DOCX_MAX_NSDECL	1024
+
 #endif /* RL_BOUNDS_H */

@@ -111,6 +111,23 @@ rl_error_set(struct rl_error *e, enum rl_err code, const char *fmt, ...)
 	return code;
 }
 
+/*
+ * An error about one field of a request: the field goes to where (the
+ * "field" of the error body) and the message is formatted as usual.
+ */
+enum rl_err
+rl_error_field(struct rl_error *e, enum rl_err code, const char *where,
+    const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	code = rl_error_setv(e, code, fmt, ap);
+	va_end(ap);
+	rl_error_where(e, where);
+	return code;
+}
+
 void
 rl_error_where(struct rl_error *e, const char *where)
 {

@@ -38,6 +38,7 @@
 #include "fcgi.h"
 #include "bounds.h"
 #include "log.h"
+#include "openai.h"
 #include "multipart.h"
 #include "req.h"
 #include "resp.h"
@@ -500,6 +501,7 @@ worker(void *arg)
 		atomic_fetch_sub(&active, 1);
 	}
 	FCGX_Free(&r, 1);
+	rl_oa_thread_end();
 	return NULL;
 }
 
@@ -721,7 +723,7 @@ rl_main(int argc, char *argv[], const struct rl_program *p)
 	}
 	if (check_routes() == -1)
 		return 1;
-	if (rl_crypto_init(&e) != RL_OK) {
+	if (rl_crypto_init(&e) != RL_OK || rl_oa_init(&e) != RL_OK) {
 		rl_log_error("%s", e.msg);
 		return 1;
 	}

@@ -1,6 +1,1264 @@
-/* openai.c: being written (issue 4). */
+/*
+ * openai.c: the upstream client, and the only file that includes
+ * <curl/curl.h>.  One function, rl_oa_call(), sends every kind of request
+ * (Responses, Chat Completions, Files, Batches, audio), streamed or not,
+ * and fills the caller's struct rl_oa_call with what came back.  See
+ * openai.h and docs/internals/openai.md.
+ *
+ * Each thread keeps one curl easy handle, so consecutive calls from a
+ * thread reuse the upstream connection (TLS and TCP set-up cost more than a
+ * small call).  A transfer that did not end cleanly (stopped, timed out,
+ * cut) drops the handle and its connections: a half-read stream must never
+ * be reused for the next request.
+ */
 #include "config.h"
 
-#include "openai.h"
+#include <sys/stat.h>
 
-extern int rl_openai_stub_;
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "relais.h"
+#include "bounds.h"
+#include "crypto.h"
+#include "extern.h"
+#include "openai.h"
+#include "sseparse.h"
+
+#define USER_AGENT	"relais/" RL_VERSION
+/* Tokens of a cut stream's input: per message, plus the reply's priming. */
+#define BOUND_PER_ITEM	8
+#define BOUND_BASE	16
+
+/* How an attempt reads its answer, decided at the first body byte. */
+enum mode {
+	MODE_NONE = 0,
+	MODE_BUF,	/* kept whole: JSON or raw */
+	MODE_SSE	/* parsed as it comes, events to the callback */
+};
+
+/* What the attempts of one call share: the request as sent. */
+struct req {
+	char			*url;
+	const char		*proto;		/* "https" or "http" */
+	const char		*method;
+	char			*body;		/* JSON text or NULL */
+	size_t			 bodylen;
+	int			 multipart;
+	struct curl_slist	*hdrs;
+	long			 connect_ms;
+	long			 idle_ms;
+	long			 total_ms;
+	int			 max_attempts;
+};
+
+/* One call in flight; the per-attempt part is reset by xfer_reset(). */
+struct xfer {
+	struct rl_oa_call	*call;
+	CURL			*h;
+	size_t			 max;		/* answer cap */
+	long long		 t0;		/* call start, us */
+	long long		 idle_us;
+	long long		 deltas;	/* text/reasoning/args deltas */
+	int			 ttft_set;
+	/* Per attempt. */
+	enum mode		 mode;
+	struct rl_sseparse	*sse;
+	char			*buf;
+	size_t			 len;
+	size_t			 cap;
+	size_t			 got;		/* body bytes received */
+	long long		 last;		/* last byte either way, us */
+	curl_off_t		 dl;
+	curl_off_t		 ul;
+	int			 toobig;
+	int			 idle;		/* idle limit hit */
+	int			 done;		/* final event received */
+	enum rl_err		 serr;		/* error found in the body */
+	char			 smsg[RL_ERRMSG_MAX];
+	char			 errbuf[CURL_ERROR_SIZE];
+};
+
+static pthread_once_t	 once = PTHREAD_ONCE_INIT;
+static CURLcode		 global_rc = CURLE_FAILED_INIT;
+static __thread CURL	*tl_h;
+static __thread uint64_t tl_rand;
+
+static void
+global_init(void)
+{
+
+	global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+/* Idempotent: runs curl_global_init once per process, whoever asks. */
+enum rl_err
+rl_oa_init(struct rl_error *e)
+{
+
+	if (pthread_once(&once, global_init) != 0 || global_rc != CURLE_OK)
+		return rl_error_set(e, RL_EINTERNAL, "curl_global_init: %s",
+		    curl_easy_strerror(global_rc));
+	return RL_OK;
+}
+
+void
+rl_oa_thread_end(void)
+{
+
+	if (tl_h != NULL)
+		curl_easy_cleanup(tl_h);
+	tl_h = NULL;
+}
+
+/* The thread's handle, options reset, connections kept. */
+static CURL *
+handle(void)
+{
+
+	if (tl_h == NULL)
+		tl_h = curl_easy_init();
+	else
+		curl_easy_reset(tl_h);
+	return tl_h;
+}
+
+/*
+ * Full jitter needs no cryptographic randomness, only threads that do not
+ * move in step: a per-thread xorshift seeded from the clock and the stack.
+ */
+static long
+jitter(long max)
+{
+	uint64_t	 x;
+
+	if (max <= 0)
+		return 0;
+	if (tl_rand == 0)
+		tl_rand = (uint64_t)rl_now_us() ^ (uint64_t)(uintptr_t)&x ^
+		    0x9e3779b97f4a7c15ULL;
+	x = tl_rand;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	tl_rand = x;
+	return (long)(x % ((uint64_t)max + 1));
+}
+
+static long
+backoff_ms(int attempt)
+{
+	long	 cap = RL_OA_BACKOFF_MS;
+
+	while (--attempt > 0 && cap < RL_OA_BACKOFF_MAX_MS)
+		cap *= 2;
+	if (cap > RL_OA_BACKOFF_MAX_MS)
+		cap = RL_OA_BACKOFF_MAX_MS;
+	return jitter(cap);
+}
+
+static void
+sleep_ms(long ms)
+{
+	struct timespec	 ts;
+
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		continue;
+}
+
+/*
+ * Token counting.  The keys whose string values carry conversation text,
+ * as the fake upstream counts them (docs/internals/fake-openai.md).
+ */
+static int
+counted_key(const char *k)
+{
+	static const char *const keys[] = {
+		"content", "text", "output", "arguments", "input",
+		"instructions", NULL
+	};
+	int	 i;
+
+	for (i = 0; keys[i] != NULL; i++)
+		if (strcmp(k, keys[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* Code points (bytes when bytes is set) of the counted strings under v. */
+static long long
+walk_text(const json_t *v, int counted, int bytes, int depth)
+{
+	const char	*k, *s;
+	json_t		*c;
+	size_t		 i, n;
+	long long	 sum = 0;
+
+	if (depth > RL_JSON_MAX_DEPTH)
+		return 0;
+	if (json_is_string(v)) {
+		if (!counted)
+			return 0;
+		s = json_string_value(v);
+		n = json_string_length(v);
+		if (bytes)
+			return (long long)n;
+		for (i = 0; i < n; i++)
+			if (((unsigned char)s[i] & 0xc0) != 0x80)
+				sum++;
+		return sum;
+	}
+	if (json_is_array(v)) {
+		json_array_foreach(v, i, c)
+			sum += walk_text(c, counted, bytes, depth + 1);
+		return sum;
+	}
+	if (json_is_object(v))
+		json_object_foreach((json_t *)(uintptr_t)v, k, c)
+			sum += walk_text(c, counted_key(k), bytes, depth + 1);
+	return sum;
+}
+
+long long
+rl_oa_tokens_estimate(const json_t *body)
+{
+
+	return (walk_text(body, 0, 0, 0) + 3) / 4;
+}
+
+/*
+ * Byte-level BPE never makes more tokens than bytes; each message or input
+ * item costs a few framing tokens, and the reply is primed with a few more.
+ */
+long long
+rl_oa_tokens_bound(const json_t *body)
+{
+	const json_t	*v;
+	long long	 items = 0;
+
+	if ((v = json_object_get(body, "messages")) != NULL &&
+	    json_is_array(v))
+		items += (long long)json_array_size(v);
+	if ((v = json_object_get(body, "input")) != NULL)
+		items += json_is_array(v) ? (long long)json_array_size(v) :
+		    1;
+	return walk_text(body, 0, 1, 0) + BOUND_PER_ITEM * items +
+	    BOUND_BASE;
+}
+
+/* A non-negative integer member, or 0. */
+static long long
+count_of(const json_t *o, const char *k)
+{
+	const json_t	*v = json_object_get(o, k);
+
+	if (!json_is_integer(v) || json_integer_value(v) < 0)
+		return 0;
+	return (long long)json_integer_value(v);
+}
+
+/*
+ * Takes an answer (its "usage" member is read) or a usage object itself.
+ * Returns 0 and reported = 1 when usage was found, else -1 and zeros.
+ */
+int
+rl_oa_usage_parse(const json_t *v, struct rl_usage *u)
+{
+	const json_t	*usage;
+
+	memset(u, 0, sizeof(*u));
+	usage = json_object_get(v, "usage");
+	if (!json_is_object(usage))
+		usage = v;
+	if (!json_is_object(usage))
+		return -1;
+	if (json_is_integer(json_object_get(usage, "input_tokens"))) {
+		u->input_tokens = count_of(usage, "input_tokens");
+		u->output_tokens = count_of(usage, "output_tokens");
+		u->cached_tokens = count_of(json_object_get(usage,
+		    "input_tokens_details"), "cached_tokens");
+		u->reasoning_tokens = count_of(json_object_get(usage,
+		    "output_tokens_details"), "reasoning_tokens");
+	} else if (json_is_integer(json_object_get(usage, "prompt_tokens"))) {
+		u->input_tokens = count_of(usage, "prompt_tokens");
+		u->output_tokens = count_of(usage, "completion_tokens");
+		u->cached_tokens = count_of(json_object_get(usage,
+		    "prompt_tokens_details"), "cached_tokens");
+		u->reasoning_tokens = count_of(json_object_get(usage,
+		    "completion_tokens_details"), "reasoning_tokens");
+	} else
+		return -1;
+	u->reported = 1;
+	return 0;
+}
+
+void
+rl_oa_call_free(struct rl_oa_call *c)
+{
+
+	json_decref(c->answer);
+	c->answer = NULL;
+	free(c->raw);
+	c->raw = NULL;
+	c->rawlen = 0;
+}
+
+static void
+copy_str(char *dst, size_t sz, const char *s)
+{
+
+	if (s != NULL)
+		(void)snprintf(dst, sz, "%s", s);
+}
+
+/* Ids and finish of an answer or a streamed response object. */
+static void
+note_answer(struct rl_oa_call *c, const json_t *a)
+{
+	const json_t	*ch;
+
+	copy_str(c->response_id, sizeof(c->response_id),
+	    json_string_value(json_object_get(a, "id")));
+	ch = json_array_get(json_object_get(a, "choices"), 0);
+	if (ch != NULL)
+		copy_str(c->finish, sizeof(c->finish),
+		    json_string_value(json_object_get(ch, "finish_reason")));
+	else if (json_is_string(json_object_get(a, "object")) &&
+	    strcmp(json_string_value(json_object_get(a, "object")),
+	    "response") == 0)
+		copy_str(c->finish, sizeof(c->finish),
+		    json_string_value(json_object_get(a, "status")));
+}
+
+/* The first error found in a body wins; later ones add nothing. */
+static void
+body_error(struct xfer *x, enum rl_err code, const char *fmt, const char *s)
+{
+
+	if (x->serr != RL_OK)
+		return;
+	x->serr = code;
+	(void)snprintf(x->smsg, sizeof(x->smsg), fmt, s != NULL ? s : "");
+}
+
+/* An error object's message: {"error":{"message"}} or {"message"}. */
+static const char *
+error_message(const json_t *j)
+{
+	const json_t	*err;
+	const char	*m;
+
+	err = json_object_get(j, "error");
+	if ((m = json_string_value(json_object_get(err, "message"))) != NULL)
+		return m;
+	if ((m = json_string_value(err)) != NULL)
+		return m;
+	return json_string_value(json_object_get(j, "message"));
+}
+
+static int
+is_delta(enum rl_oa_ev k)
+{
+
+	return k == RL_OA_EV_TEXT || k == RL_OA_EV_REASONING ||
+	    k == RL_OA_EV_TOOL_ARGS;
+}
+
+/* Hand one event to the caller; 1 when it asked to stop. */
+static int
+deliver(struct xfer *x, const struct rl_oa_event *ev)
+{
+	struct rl_oa_call	*c = x->call;
+
+	if (is_delta(ev->kind)) {
+		if (ev->deltalen > 0)
+			x->deltas++;
+		if (!x->ttft_set) {
+			c->ttft_ms = (rl_now_us() - x->t0) / 1000;
+			x->ttft_set = 1;
+		}
+	}
+	c->started = 1;
+	if (c->on_event == NULL || c->on_event(c->arg, ev) == 0)
+		return 0;
+	c->stopped = 1;
+	return 1;
+}
+
+static void
+set_delta(struct rl_oa_event *ev, const json_t *d)
+{
+
+	ev->delta = json_is_string(d) ? json_string_value(d) : "";
+	ev->deltalen = json_is_string(d) ? json_string_length(d) : 0;
+}
+
+/* A Responses event, by its "type". */
+static int
+responses_event(struct xfer *x, json_t *j, const char *type)
+{
+	struct rl_oa_call	*c = x->call;
+	struct rl_oa_event	 ev;
+	json_t			*r;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.type = type;
+	ev.data = j;
+	ev.index = (int)json_integer_value(json_object_get(j,
+	    "output_index"));
+	if (strcmp(type, "response.output_text.delta") == 0)
+		ev.kind = RL_OA_EV_TEXT;
+	else if (strcmp(type, "response.reasoning_summary_text.delta") == 0 ||
+	    strcmp(type, "response.reasoning_text.delta") == 0)
+		ev.kind = RL_OA_EV_REASONING;
+	else if (strcmp(type, "response.function_call_arguments.delta") == 0)
+		ev.kind = RL_OA_EV_TOOL_ARGS;
+	else if (strcmp(type, "response.output_item.done") == 0)
+		ev.kind = RL_OA_EV_ITEM_DONE;
+	else if (strcmp(type, "response.completed") == 0 ||
+	    strcmp(type, "response.incomplete") == 0 ||
+	    strcmp(type, "response.failed") == 0)
+		ev.kind = RL_OA_EV_DONE;
+	else if (strcmp(type, "error") == 0)
+		ev.kind = RL_OA_EV_ERROR;
+	if (is_delta(ev.kind))
+		set_delta(&ev, json_object_get(j, "delta"));
+
+	r = json_object_get(j, "response");
+	if (json_is_object(r))
+		copy_str(c->response_id, sizeof(c->response_id),
+		    json_string_value(json_object_get(r, "id")));
+	if (ev.kind == RL_OA_EV_DONE && json_is_object(r)) {
+		json_decref(c->answer);
+		c->answer = json_incref(r);
+		note_answer(c, r);
+		x->done = 1;
+		if (strcmp(type, "response.failed") == 0)
+			body_error(x, RL_EUPSTREAM, "upstream response failed:"
+			    " %s", error_message(r));
+	} else if (ev.kind == RL_OA_EV_ERROR)
+		body_error(x, RL_EUPSTREAM, "upstream error in stream: %s",
+		    error_message(j));
+	return deliver(x, &ev);
+}
+
+/* A chat.completion.chunk: one event per delta, DONE with usage. */
+static int
+chat_chunk(struct xfer *x, json_t *j)
+{
+	struct rl_oa_call	*c = x->call;
+	struct rl_oa_event	 ev;
+	json_t			*ch, *d, *tc, *v;
+	size_t			 i, k;
+	int			 n = 0, idx;
+
+	copy_str(c->response_id, sizeof(c->response_id),
+	    json_string_value(json_object_get(j, "id")));
+	/* The answer of a chat stream is its last chunk. */
+	json_decref(c->answer);
+	c->answer = json_incref(j);
+	memset(&ev, 0, sizeof(ev));
+	ev.type = "chunk";
+	ev.data = j;
+	json_array_foreach(json_object_get(j, "choices"), i, ch) {
+		v = json_object_get(ch, "index");
+		idx = json_is_integer(v) ? (int)json_integer_value(v) : (int)i;
+		ev.index = idx;
+		if (idx == 0 && json_is_string(v = json_object_get(ch,
+		    "finish_reason")))
+			copy_str(c->finish, sizeof(c->finish),
+			    json_string_value(v));
+		d = json_object_get(ch, "delta");
+		v = json_object_get(d, "content");
+		if (json_is_string(v) && json_string_length(v) > 0) {
+			ev.kind = RL_OA_EV_TEXT;
+			set_delta(&ev, v);
+			n++;
+			if (deliver(x, &ev))
+				return 1;
+		}
+		/* OpenAI-compatible servers stream reasoning this way. */
+		v = json_object_get(d, "reasoning_content");
+		if (json_is_string(v) && json_string_length(v) > 0) {
+			ev.kind = RL_OA_EV_REASONING;
+			set_delta(&ev, v);
+			n++;
+			if (deliver(x, &ev))
+				return 1;
+		}
+		json_array_foreach(json_object_get(d, "tool_calls"), k, tc) {
+			v = json_object_get(json_object_get(tc, "function"),
+			    "arguments");
+			if (!json_is_string(v) || json_string_length(v) == 0)
+				continue;
+			ev.kind = RL_OA_EV_TOOL_ARGS;
+			set_delta(&ev, v);
+			n++;
+			if (deliver(x, &ev))
+				return 1;
+		}
+	}
+	ev.delta = NULL;
+	ev.deltalen = 0;
+	ev.index = 0;
+	if (json_is_object(json_object_get(j, "usage"))) {
+		x->done = 1;
+		ev.kind = RL_OA_EV_DONE;
+		return deliver(x, &ev);
+	}
+	if (n > 0)
+		return 0;
+	ev.kind = RL_OA_EV_OTHER;
+	return deliver(x, &ev);
+}
+
+static int
+on_frame(void *arg, const struct rl_sse_frame *f)
+{
+	struct xfer		*x = arg;
+	struct rl_oa_event	 ev;
+	json_error_t		 je;
+	json_t			*j;
+	const char		*type;
+	int			 rc;
+
+	memset(&ev, 0, sizeof(ev));
+	if (strcmp(f->data, "[DONE]") == 0) {
+		if (x->done)
+			return 0;
+		x->done = 1;
+		ev.kind = RL_OA_EV_DONE;
+		ev.type = "[DONE]";
+		ev.data = x->call->answer;
+		return deliver(x, &ev);
+	}
+	j = json_loadb(f->data, f->datalen, 0, &je);
+	if (!json_is_object(j)) {
+		json_decref(j);
+		body_error(x, RL_EUPSTREAM, "upstream sent an SSE frame that "
+		    "is not a JSON object: %s", je.text);
+		return 1;
+	}
+	type = json_string_value(json_object_get(j, "type"));
+	if (json_is_array(json_object_get(j, "choices")))
+		rc = chat_chunk(x, j);
+	else if (type != NULL)
+		rc = responses_event(x, j, type);
+	else {
+		ev.type = f->event;
+		ev.data = j;
+		if (json_object_get(j, "error") != NULL) {
+			ev.kind = RL_OA_EV_ERROR;
+			body_error(x, RL_EUPSTREAM, "upstream error in stream:"
+			    " %s", error_message(j));
+		}
+		rc = deliver(x, &ev);
+	}
+	json_decref(j);
+	return rc;
+}
+
+/* Keep n more body bytes, NUL-terminated, within the cap. */
+static int
+buf_add(struct xfer *x, const char *p, size_t n)
+{
+	size_t	 ncap;
+	char	*nb;
+
+	if (x->len + n + 1 > x->cap) {
+		ncap = x->cap == 0 ? 16384 : x->cap;
+		while (ncap < x->len + n + 1)
+			ncap *= 2;
+		if ((nb = realloc(x->buf, ncap)) == NULL)
+			return -1;
+		x->buf = nb;
+		x->cap = ncap;
+	}
+	memcpy(x->buf + x->len, p, n);
+	x->len += n;
+	x->buf[x->len] = '\0';
+	return 0;
+}
+
+/* Is the answer an event stream?  Only a 2xx with that media type. */
+static int
+is_sse(CURL *h)
+{
+	long	 status = 0;
+	char	*ct = NULL;
+
+	(void)curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	(void)curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ct);
+	return status >= 200 && status < 300 && ct != NULL &&
+	    strncasecmp(ct, "text/event-stream", 17) == 0;
+}
+
+static size_t
+on_write(char *p, size_t sz, size_t nm, void *arg)
+{
+	struct xfer	*x = arg;
+	struct rl_error	 e;
+	size_t		 n = sz * nm;
+	enum rl_err	 rc;
+
+	x->last = rl_now_us();
+	if (x->mode == MODE_NONE) {
+		x->mode = is_sse(x->h) ? MODE_SSE : MODE_BUF;
+		if (x->mode == MODE_SSE &&
+		    (x->sse = rl_sseparse_new(RL_OA_FRAME_MAX)) == NULL) {
+			body_error(x, RL_ENOMEM, "out of memory%s", NULL);
+			return 0;
+		}
+	}
+	if (n > x->max - x->got) {
+		x->toobig = 1;
+		return 0;
+	}
+	x->got += n;
+	if (x->mode == MODE_BUF) {
+		if (buf_add(x, p, n) == -1) {
+			body_error(x, RL_ENOMEM, "out of memory%s", NULL);
+			return 0;
+		}
+		return n;
+	}
+	rc = rl_sseparse_feed(x->sse, p, n, on_frame, x, &e);
+	if (rc == RL_OK)
+		return n;
+	/* A stop from the callback or a bad frame set their own state. */
+	if (rc != RL_EGONE)
+		body_error(x, rc, "%s", e.msg);
+	return 0;
+}
+
+/* The idle limit: no byte either way for idle_us aborts the transfer. */
+static int
+on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
+    curl_off_t ultotal, curl_off_t ulnow)
+{
+	struct xfer	*x = arg;
+	long long	 now = rl_now_us();
+
+	if (dlnow != x->dl || ulnow != x->ul) {
+		x->dl = dlnow;
+		x->ul = ulnow;
+		x->last = now;
+		return 0;
+	}
+	if (now - x->last > x->idle_us) {
+		x->idle = 1;
+		return 1;
+	}
+	return 0;
+}
+
+static int
+loopback(const char *host)
+{
+	struct in_addr	 a4;
+	struct in6_addr	 a6;
+	char		 tmp[INET6_ADDRSTRLEN + 1];
+	size_t		 n = strlen(host);
+
+	if (strcasecmp(host, "localhost") == 0)
+		return 1;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (n > 2 && n - 2 < sizeof(tmp) && host[0] == '[' &&
+	    host[n - 1] == ']') {
+		memcpy(tmp, host + 1, n - 2);
+		tmp[n - 2] = '\0';
+		if (inet_pton(AF_INET6, tmp, &a6) == 1)
+			return IN6_IS_ADDR_LOOPBACK(&a6);
+	}
+	return 0;
+}
+
+/*
+ * https only; plain http is for a local stand-in (tests, a proxy on the
+ * same host), where there is no wire to protect.
+ */
+static enum rl_err
+check_url(struct req *rq, struct rl_error *e)
+{
+	CURLU		*u;
+	char		*scheme = NULL, *host = NULL;
+	enum rl_err	 err = RL_OK;
+
+	if ((u = curl_url()) == NULL)
+		return rl_error_set(e, RL_ENOMEM, "out of memory");
+	if (curl_url_set(u, CURLUPART_URL, rq->url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+		err = rl_error_set(e, RL_EINVAL, "malformed upstream URL");
+		goto out;
+	}
+	if (strcasecmp(scheme, "https") == 0)
+		rq->proto = "https";
+	else if (strcasecmp(scheme, "http") == 0 && loopback(host))
+		rq->proto = "http";
+	else
+		err = rl_error_set(e, RL_EINVAL, "refusing %s://%s: the "
+		    "upstream must use https (http only to a loopback "
+		    "address)", scheme, host);
+out:
+	curl_free(scheme);
+	curl_free(host);
+	curl_url_cleanup(u);
+	return err;
+}
+
+/* A header value must not smuggle another header in. */
+static int
+header_ok(const char *s)
+{
+
+	return strpbrk(s, "\r\n") == NULL;
+}
+
+static enum rl_err
+add_header(struct req *rq, const char *h, struct rl_error *e)
+{
+	struct curl_slist	*l;
+
+	if ((l = curl_slist_append(rq->hdrs, h)) == NULL)
+		return rl_error_set(e, RL_ENOMEM, "out of memory");
+	rq->hdrs = l;
+	return RL_OK;
+}
+
+static int
+method_ok(const char *m)
+{
+	size_t	 i;
+
+	for (i = 0; m[i] != '\0'; i++)
+		if (m[i] < 'A' || m[i] > 'Z')
+			return 0;
+	return i > 0 && i <= 16;
+}
+
+/* Form fields are sent as text: strings as they are, scalars as JSON. */
+static enum rl_err
+check_form(const json_t *form, struct rl_error *e)
+{
+	const char	*k;
+	json_t		*v;
+
+	if (form == NULL)
+		return RL_OK;
+	if (!json_is_object(form))
+		return rl_error_set(e, RL_EINVAL, "form must be an object");
+	json_object_foreach((json_t *)(uintptr_t)form, k, v)
+		if (json_is_object(v) || json_is_array(v) || json_is_null(v))
+			return rl_error_set(e, RL_EINVAL, "form field %s is "
+			    "not a string or a scalar", k);
+	return RL_OK;
+}
+
+/* The body as sent: a stream asks for "stream" and, in chat, usage. */
+static enum rl_err
+build_body(const struct rl_oa_call *c, int chat, struct req *rq,
+    struct rl_error *e)
+{
+	json_t		*copy = NULL, *so;
+	enum rl_err	 err = RL_OK;
+
+	if (!json_is_object(c->body) && !json_is_array(c->body))
+		return rl_error_set(e, RL_EINVAL, "the body must be a JSON "
+		    "object or array");
+	if (c->on_event == NULL) {
+		rq->body = json_dumps(c->body, JSON_COMPACT);
+		goto out;
+	}
+	if (!json_is_object(c->body))
+		return rl_error_set(e, RL_EINVAL, "a streamed call needs a "
+		    "JSON object body");
+	if ((copy = json_deep_copy(c->body)) == NULL)
+		goto out;
+	if (json_object_set_new(copy, "stream", json_true()) == -1)
+		goto out;
+	if (chat) {
+		so = json_object_get(copy, "stream_options");
+		if (json_is_object(so)) {
+			if (json_object_set_new(so, "include_usage",
+			    json_true()) == -1)
+				goto out;
+		} else if (json_object_set_new(copy, "stream_options",
+		    json_pack("{s:b}", "include_usage", 1)) == -1)
+			goto out;
+	}
+	rq->body = json_dumps(copy, JSON_COMPACT);
+out:
+	json_decref(copy);
+	if (err == RL_OK && rq->body == NULL)
+		err = rl_error_set(e, RL_ENOMEM, "out of memory");
+	if (rq->body != NULL)
+		rq->bodylen = strlen(rq->body);
+	return err;
+}
+
+/* Everything that does not change between attempts, checked up front. */
+static enum rl_err
+prepare(const struct rl_upstream *up, const struct rl_oa_call *c,
+    struct req *rq, int *chat, struct rl_error *e)
+{
+	const char *const	*hp;
+	struct stat		 st;
+	const char		*base, *key;
+	char			*auth = NULL;
+	size_t			 bl, n;
+	enum rl_err		 err;
+	int			 payload;
+
+	if (up == NULL || up->base_url == NULL || c->path == NULL ||
+	    c->path[0] != '/')
+		return rl_error_set(e, RL_EINVAL, "no upstream URL or path");
+	base = up->base_url;
+	bl = strlen(base);
+	if (bl > 0 && base[bl - 1] == '/')
+		bl--;
+	n = bl + strlen(c->path) + 1;
+	if (n > RL_URI_MAX)
+		return rl_error_set(e, RL_EINVAL, "upstream URL too long");
+	if ((rq->url = malloc(n)) == NULL)
+		return rl_error_set(e, RL_ENOMEM, "out of memory");
+	memcpy(rq->url, base, bl);
+	memcpy(rq->url + bl, c->path, n - bl);	/* with its NUL */
+	if ((err = check_url(rq, e)) != RL_OK)
+		return err;
+	*chat = strncmp(c->path, "/chat/completions", 17) == 0;
+
+	key = up->api_key != NULL ? up->api_key : "";
+	if (!header_ok(key))
+		return rl_error_set(e, RL_EINVAL, "API key has a line break");
+	for (hp = c->headers; hp != NULL && *hp != NULL; hp++)
+		if (!header_ok(*hp) || strchr(*hp, ':') == NULL)
+			return rl_error_set(e, RL_EINVAL, "malformed extra "
+			    "header");
+	if (c->body != NULL && (c->upload_path != NULL || c->form != NULL))
+		return rl_error_set(e, RL_EINVAL, "a call has a JSON body or"
+		    " a form, not both");
+	if ((err = check_form(c->form, e)) != RL_OK)
+		return err;
+	if (c->upload_path != NULL && (stat(c->upload_path, &st) == -1 ||
+	    !S_ISREG(st.st_mode)))
+		return rl_error_set(e, RL_EIO, "cannot read %s",
+		    c->upload_path);
+	payload = c->body != NULL || c->upload_path != NULL ||
+	    c->form != NULL;
+	rq->method = c->method != NULL ? c->method :
+	    payload ? "POST" : "GET";
+	if (!method_ok(rq->method))
+		return rl_error_set(e, RL_EINVAL, "bad method");
+	if (payload && strcmp(rq->method, "GET") == 0)
+		return rl_error_set(e, RL_EINVAL, "a GET has no body");
+	rq->multipart = c->upload_path != NULL || c->form != NULL;
+	if (c->body != NULL && (err = build_body(c, *chat, rq, e)) != RL_OK)
+		return err;
+
+	if (key[0] != '\0') {
+		n = strlen(key) + 32;
+		if ((auth = malloc(n)) == NULL)
+			return rl_error_set(e, RL_ENOMEM, "out of memory");
+		(void)snprintf(auth, n, "Authorization: Bearer %s", key);
+		err = add_header(rq, auth, e);
+		rl_wipe(auth, n);
+		free(auth);
+		if (err != RL_OK)
+			return err;
+	}
+	if (rq->body != NULL &&
+	    (err = add_header(rq, "Content-Type: application/json", e)) !=
+	    RL_OK)
+		return err;
+	/* No 100-continue round trip before a body. */
+	if ((err = add_header(rq, "Expect:", e)) != RL_OK)
+		return err;
+	for (hp = c->headers; hp != NULL && *hp != NULL; hp++)
+		if ((err = add_header(rq, *hp, e)) != RL_OK)
+			return err;
+
+	rq->connect_ms = c->connect_timeout_ms > 0 ? c->connect_timeout_ms :
+	    RL_OA_CONNECT_TIMEOUT_SEC * 1000L;
+	rq->idle_ms = c->idle_timeout_ms > 0 ? c->idle_timeout_ms :
+	    RL_OA_IDLE_TIMEOUT_SEC * 1000L;
+	rq->total_ms = c->total_timeout_ms > 0 ? c->total_timeout_ms :
+	    RL_OA_TOTAL_TIMEOUT_SEC * 1000L;
+	rq->max_attempts = c->max_attempts > 0 &&
+	    c->max_attempts < RL_OA_MAX_ATTEMPTS ? c->max_attempts :
+	    RL_OA_MAX_ATTEMPTS;
+	return RL_OK;
+}
+
+static void
+req_free(struct req *rq)
+{
+	struct curl_slist	*l;
+
+	/* The key was copied into the list: wipe it before freeing. */
+	for (l = rq->hdrs; l != NULL; l = l->next)
+		if (strncasecmp(l->data, "Authorization:", 14) == 0)
+			rl_wipe(l->data, strlen(l->data));
+	curl_slist_free_all(rq->hdrs);
+	free(rq->url);
+	free(rq->body);
+}
+
+static void
+xfer_reset(struct xfer *x)
+{
+
+	rl_sseparse_free(x->sse);
+	x->sse = NULL;
+	free(x->buf);
+	x->buf = NULL;
+	x->len = x->cap = x->got = 0;
+	x->mode = MODE_NONE;
+	x->dl = x->ul = 0;
+	x->toobig = x->idle = x->done = 0;
+	x->serr = RL_OK;
+	x->smsg[0] = '\0';
+	x->errbuf[0] = '\0';
+}
+
+static curl_mime *
+build_mime(CURL *h, const struct rl_oa_call *c)
+{
+	curl_mime	*m;
+	curl_mimepart	*p;
+	const char	*k;
+	json_t		*v;
+	char		*s;
+	int		 bad = 0;
+
+	if ((m = curl_mime_init(h)) == NULL)
+		return NULL;
+	if (c->form != NULL)
+		json_object_foreach((json_t *)(uintptr_t)c->form, k, v) {
+			if ((p = curl_mime_addpart(m)) == NULL ||
+			    curl_mime_name(p, k) != CURLE_OK) {
+				bad = 1;
+				break;
+			}
+			if (json_is_string(v))
+				bad = curl_mime_data(p, json_string_value(v),
+				    json_string_length(v)) != CURLE_OK;
+			else if ((s = json_dumps(v, JSON_ENCODE_ANY)) ==
+			    NULL)
+				bad = 1;
+			else {
+				bad = curl_mime_data(p, s,
+				    CURL_ZERO_TERMINATED) != CURLE_OK;
+				free(s);
+			}
+			if (bad)
+				break;
+		}
+	if (!bad && c->upload_path != NULL &&
+	    ((p = curl_mime_addpart(m)) == NULL ||
+	    curl_mime_name(p, "file") != CURLE_OK ||
+	    curl_mime_filedata(p, c->upload_path) != CURLE_OK ||
+	    (c->upload_name != NULL &&
+	    curl_mime_filename(p, c->upload_name) != CURLE_OK)))
+		bad = 1;
+	if (bad) {
+		curl_mime_free(m);
+		return NULL;
+	}
+	return m;
+}
+
+#define SETOPT(h, o, v) do {						\
+	if (cc == CURLE_OK)						\
+		cc = curl_easy_setopt((h), (o), (v));			\
+} while (0)
+
+/* All options of one attempt on a freshly reset handle. */
+static CURLcode
+setup(CURL *h, const struct req *rq, struct xfer *x, curl_mime *mime,
+    long left_ms)
+{
+	CURLcode	 cc = CURLE_OK;
+
+	SETOPT(h, CURLOPT_URL, rq->url);
+	SETOPT(h, CURLOPT_PROTOCOLS_STR, rq->proto);
+	SETOPT(h, CURLOPT_NOSIGNAL, 1L);
+	SETOPT(h, CURLOPT_ERRORBUFFER, x->errbuf);
+	SETOPT(h, CURLOPT_USERAGENT, USER_AGENT);
+	SETOPT(h, CURLOPT_HTTPHEADER, rq->hdrs);
+	SETOPT(h, CURLOPT_CONNECTTIMEOUT_MS, rq->connect_ms);
+	SETOPT(h, CURLOPT_TIMEOUT_MS, left_ms);
+	SETOPT(h, CURLOPT_TCP_KEEPALIVE, 1L);
+	SETOPT(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x->max);
+	SETOPT(h, CURLOPT_WRITEFUNCTION, on_write);
+	SETOPT(h, CURLOPT_WRITEDATA, x);
+	SETOPT(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+	SETOPT(h, CURLOPT_XFERINFODATA, x);
+	SETOPT(h, CURLOPT_NOPROGRESS, 0L);
+	if (strcmp(rq->method, "GET") == 0)
+		SETOPT(h, CURLOPT_HTTPGET, 1L);
+	else {
+		if (strcmp(rq->method, "POST") != 0)
+			SETOPT(h, CURLOPT_CUSTOMREQUEST, rq->method);
+		if (mime != NULL)
+			SETOPT(h, CURLOPT_MIMEPOST, mime);
+		else if (rq->body != NULL) {
+			SETOPT(h, CURLOPT_POSTFIELDSIZE_LARGE,
+			    (curl_off_t)rq->bodylen);
+			SETOPT(h, CURLOPT_POSTFIELDS, rq->body);
+		} else if (strcmp(rq->method, "POST") == 0) {
+			SETOPT(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
+			SETOPT(h, CURLOPT_POSTFIELDS, "");
+		}
+	}
+	return cc;
+}
+
+/* A JSON media type: application/json or anything +json. */
+static int
+json_ctype(CURL *h)
+{
+	char	*ct = NULL;
+	size_t	 n;
+
+	if (curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ct) != CURLE_OK ||
+	    ct == NULL)
+		return 1;
+	n = strcspn(ct, "; \t");
+	return (n == 16 && strncasecmp(ct, "application/json", 16) == 0) ||
+	    (n >= 5 && strncasecmp(ct + n - 5, "+json", 5) == 0);
+}
+
+/* A whole answer: JSON into answer, anything else into raw. */
+static enum rl_err
+take_body(struct xfer *x, int must_json, struct rl_error *e)
+{
+	struct rl_oa_call	*c = x->call;
+	json_error_t		 je;
+
+	if (x->len == 0)
+		return RL_OK;
+	if (json_ctype(x->h) &&
+	    (c->answer = json_loadb(x->buf, x->len, 0, &je)) != NULL)
+		return RL_OK;
+	if (json_ctype(x->h) && must_json)
+		return rl_error_set(e, RL_EUPSTREAM, "upstream answer is not "
+		    "JSON: %s", je.text);
+	c->raw = x->buf;
+	c->rawlen = x->len;
+	x->buf = NULL;
+	x->len = x->cap = 0;
+	return RL_OK;
+}
+
+static int
+retry_status(long s)
+{
+
+	return s == 429 || s == 500 || s == 502 || s == 503;
+}
+
+/*
+ * What a finished transfer means.  *retry says whether another attempt
+ * may help, *wait_ms how long the upstream asked us to wait (-1: our own
+ * backoff).
+ */
+static enum rl_err
+outcome(struct xfer *x, CURLcode cc, long long deadline, int *retry,
+    long *wait_ms, struct rl_error *e)
+{
+	struct rl_oa_call	*c = x->call;
+	const char		*m, *why;
+	curl_off_t		 ra = 0;
+	long			 sent = 0;
+	enum rl_err		 err;
+
+	why = x->errbuf[0] != '\0' ? x->errbuf : curl_easy_strerror(cc);
+	if (c->stopped)
+		return rl_error_set(e, RL_EGONE, "the caller stopped the "
+		    "stream");
+	if (x->serr != RL_OK)
+		return rl_error_set(e, x->serr, "%s", x->smsg);
+	if (x->toobig || cc == CURLE_FILESIZE_EXCEEDED)
+		return rl_error_set(e, RL_ETOOBIG, "upstream answer exceeds "
+		    "%zu bytes", x->max);
+	if (cc == CURLE_OPERATION_TIMEDOUT ||
+	    (cc == CURLE_ABORTED_BY_CALLBACK && x->idle)) {
+		(void)curl_easy_getinfo(x->h, CURLINFO_REQUEST_SIZE, &sent);
+		/* Not connected yet and time left: a connect error. */
+		if (sent == 0 && rl_now_us() < deadline) {
+			*retry = 1;
+			return rl_error_set(e, RL_EUPSTREAM, "cannot reach "
+			    "the upstream: %s", why);
+		}
+		if (x->idle)
+			return rl_error_set(e, RL_ETIMEOUT, "upstream silent "
+			    "for %lld ms", x->idle_us / 1000);
+		return rl_error_set(e, RL_ETIMEOUT, "upstream call timed "
+		    "out: %s", why);
+	}
+	if (cc == CURLE_COULDNT_RESOLVE_HOST || cc == CURLE_COULDNT_CONNECT ||
+	    cc == CURLE_SSL_CONNECT_ERROR) {
+		*retry = 1;
+		return rl_error_set(e, RL_EUPSTREAM, "cannot reach the "
+		    "upstream: %s", why);
+	}
+	/* A connection dropped after the final event lost nothing. */
+	if (cc != CURLE_OK && !(x->mode == MODE_SSE && x->done)) {
+		if (c->started)
+			return rl_error_set(e, RL_EUPSTREAM, "upstream stream "
+			    "cut short: %s", why);
+		return rl_error_set(e, RL_EUPSTREAM, "upstream transfer "
+		    "failed: %s", why);
+	}
+	if (c->status < 200 || c->status >= 300) {
+		if (retry_status(c->status)) {
+			*retry = 1;
+			(void)curl_easy_getinfo(x->h, CURLINFO_RETRY_AFTER,
+			    &ra);
+			if (ra > RL_OA_RETRY_AFTER_MAX_SEC)
+				*retry = 0;
+			else if (ra > 0)
+				*wait_ms = (long)ra * 1000;
+		}
+		(void)take_body(x, 0, e);
+		err = c->status == 429 ? RL_EUNAVAIL : RL_EUPSTREAM;
+		if ((m = error_message(c->answer)) != NULL)
+			return rl_error_set(e, err, "%s", m);
+		return rl_error_set(e, err, "upstream answered HTTP %d",
+		    c->status);
+	}
+	if (x->mode == MODE_SSE) {
+		if (!x->done)
+			return rl_error_set(e, RL_EUPSTREAM, "upstream stream "
+			    "ended before its final event");
+		return RL_OK;
+	}
+	if ((err = take_body(x, 1, e)) != RL_OK)
+		return err;
+	if (c->answer != NULL)
+		note_answer(c, c->answer);
+	return RL_OK;
+}
+
+/* One attempt: a transfer on the thread's handle, then its meaning. */
+static enum rl_err
+attempt(const struct req *rq, struct xfer *x, long long deadline,
+    int *retry, long *wait_ms, struct rl_error *e)
+{
+	struct rl_oa_call	*c = x->call;
+	struct curl_header	*hd;
+	curl_mime		*mime = NULL;
+	CURLcode		 cc;
+	CURL			*h;
+	long			 status = 0, left;
+	enum rl_err		 err;
+
+	*retry = 0;
+	*wait_ms = -1;
+	xfer_reset(x);
+	rl_oa_call_free(c);
+	c->status = 0;
+	left = (long)((deadline - rl_now_us()) / 1000);
+	if (left <= 0)
+		return rl_error_set(e, RL_ETIMEOUT, "upstream call timed out");
+	if ((x->h = h = handle()) == NULL)
+		return rl_error_set(e, RL_ENOMEM, "curl_easy_init failed");
+	if (rq->multipart && (mime = build_mime(h, c)) == NULL)
+		return rl_error_set(e, RL_ENOMEM, "cannot build the form");
+	if ((cc = setup(h, rq, x, mime, left)) != CURLE_OK) {
+		err = rl_error_set(e, RL_EINTERNAL, "curl_easy_setopt: %s",
+		    curl_easy_strerror(cc));
+		goto out;
+	}
+	x->last = rl_now_us();
+	cc = curl_easy_perform(h);
+	(void)curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	c->status = (int)status;
+	if (curl_easy_header(h, "x-request-id", 0, CURLH_HEADER, -1, &hd) ==
+	    CURLHE_OK)
+		copy_str(c->request_id, sizeof(c->request_id), hd->value);
+	err = outcome(x, cc, deadline, retry, wait_ms, e);
+	/* Never reuse a connection whose transfer did not end cleanly. */
+	if (cc != CURLE_OK)
+		rl_oa_thread_end();
+out:
+	curl_mime_free(mime);
+	return err;
+}
+
+enum rl_err
+rl_oa_call(const struct rl_upstream *up, struct rl_oa_call *c,
+    struct rl_error *e)
+{
+	struct req	 rq;
+	struct xfer	 x;
+	enum rl_err	 err;
+	long long	 deadline;
+	long		 wait;
+	int		 retry, chat = 0;
+
+	memset(&rq, 0, sizeof(rq));
+	memset(&x, 0, sizeof(x));
+	x.t0 = rl_now_us();
+	x.call = c;
+	rl_oa_call_free(c);
+	c->status = c->attempts = c->started = c->stopped = 0;
+	memset(&c->usage, 0, sizeof(c->usage));
+	c->request_id[0] = c->response_id[0] = c->finish[0] = '\0';
+	c->latency_ms = c->ttft_ms = 0;
+
+	if ((err = rl_oa_init(e)) != RL_OK)
+		goto out;
+	if ((err = prepare(up, c, &rq, &chat, e)) != RL_OK)
+		goto out;
+	x.max = c->answer_max > 0 ? c->answer_max : RL_OA_ANSWER_MAX;
+	x.idle_us = rq.idle_ms * 1000LL;
+	deadline = x.t0 + rq.total_ms * 1000LL;
+	for (;;) {
+		c->attempts++;
+		err = attempt(&rq, &x, deadline, &retry, &wait, e);
+		if (err == RL_OK || !retry || c->started ||
+		    c->attempts >= rq.max_attempts)
+			break;
+		if (wait < 0)
+			wait = backoff_ms(c->attempts);
+		if (rl_now_us() + wait * 1000LL >= deadline)
+			break;
+		sleep_ms(wait);
+	}
+
+	/*
+	 * Usage: what the upstream reported, else (a stream cut short or
+	 * without usage) our count: the request's estimate in, one token
+	 * per delta out.
+	 */
+	if (c->status >= 200 && c->status < 300 && c->answer != NULL &&
+	    rl_oa_usage_parse(c->answer, &c->usage) == 0)
+		goto out;
+	if (c->started) {
+		memset(&c->usage, 0, sizeof(c->usage));
+		c->usage.input_tokens = rl_oa_tokens_estimate(c->body);
+		c->usage.output_tokens = x.deltas;
+	}
+out:
+	c->latency_ms = (rl_now_us() - x.t0) / 1000;
+	xfer_reset(&x);
+	req_free(&rq);
+	return err;
+}

@@ -54,7 +54,7 @@ struct rl_oa_event {
 	const char	*type;		/* Responses "type"; chat: "chunk" */
 	const char	*delta;		/* text of a delta, else NULL */
 	size_t		 deltalen;
-	int		 index;		/* chat: choice index; else output_index */
+	int		 index;		/* chat: choice; else output_index */
 	json_t		*data;		/* the whole frame, borrowed */
 };
 
@@ -77,6 +77,15 @@ struct rl_oa_call {
 	const char *const *headers;
 	/* Answer cap in bytes; 0: RL_OA_ANSWER_MAX. */
 	size_t		 answer_max;
+	/*
+	 * Per-call limits; 0: the RL_OA_* defaults of bounds.h.  The total
+	 * covers the whole call, retries and their waits included; idle is
+	 * the longest silence (no byte either way) once connected.
+	 */
+	long		 connect_timeout_ms;
+	long		 idle_timeout_ms;
+	long		 total_timeout_ms;
+	int		 max_attempts;	/* 1: no retry */
 
 	/* Answer, filled by rl_oa_call; release with rl_oa_call_free. */
 	int		 status;	/* last HTTP status, 0 if none */
@@ -93,14 +102,29 @@ struct rl_oa_call {
 	int		 started;	/* events were delivered */
 	int		 stopped;	/* the callback stopped it */
 	long long	 latency_ms;	/* whole call, retries included */
-	long long	 ttft_ms;	/* first event, streams */
+	long long	 ttft_ms;	/* first delta (text, reasoning or
+					   tool arguments), streams */
 };
 
+/*
+ * Zero the struct before its first call; a later call on the same struct
+ * releases the previous answer first.  Retries (connect errors, 429, 500,
+ * 502, 503; never once an event was delivered) happen inside.  Errors:
+ * RL_EINVAL (refused before connecting: URL, scheme, headers, body),
+ * RL_EIO (upload file), RL_ETIMEOUT, RL_EUNAVAIL (429 after the retries),
+ * RL_EUPSTREAM (any other HTTP error, with the upstream's error.message in
+ * e->msg and its body in answer; a non-JSON answer; a cut stream),
+ * RL_ETOOBIG (answer or frame cap), RL_EGONE (the callback stopped it).
+ */
 enum rl_err	 rl_oa_call(const struct rl_upstream *, struct rl_oa_call *,
 		    struct rl_error *);
+/* Releases answer and raw; the struct can be used again. */
 void		 rl_oa_call_free(struct rl_oa_call *);
 
-/* Usage from a Responses or Chat Completions answer (or a final chunk). */
+/*
+ * Usage from a Responses or Chat Completions answer (or a final chunk, or
+ * a usage object itself): 0 and reported = 1, or -1 and zeros if none.
+ */
 int		 rl_oa_usage_parse(const json_t *, struct rl_usage *);
 /* Rough token count of a request's text: ceil(code points / 4). */
 long long	 rl_oa_tokens_estimate(const json_t *);

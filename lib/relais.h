@@ -15,7 +15,7 @@
  * The schema version (highest sql/NNNN_*.sql) this build needs.  Programs
  * refuse to start on an older database.
  */
-#define RL_SCHEMA_VERSION	2
+#define RL_SCHEMA_VERSION	3
 
 /*
  * Every failure a lib function or a handler can report.  The parallel table
@@ -72,6 +72,8 @@ enum rl_err	 rl_error_set(struct rl_error *, enum rl_err, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
 enum rl_err	 rl_error_setv(struct rl_error *, enum rl_err, const char *,
 		    va_list) __attribute__((format(printf, 3, 0)));
+enum rl_err	 rl_error_field(struct rl_error *, enum rl_err, const char *,
+		    const char *, ...) __attribute__((format(printf, 4, 5)));
 void		 rl_error_where(struct rl_error *, const char *);
 void		 rl_error_clear(struct rl_error *);
 

@@ -32,7 +32,12 @@ typedef int	(*rl_sse_frame_cb)(void *, const struct rl_sse_frame *);
 
 struct rl_sseparse;
 
-/* max: largest frame (data bytes) accepted; over it, RL_ETOOBIG. */
+/*
+ * max: largest frame (data bytes) accepted; over it, RL_ETOOBIG (0:
+ * RL_OA_FRAME_MAX).  NULL when out of memory.  Errors are sticky: after a
+ * failed feed, every later feed returns the same error and dispatches
+ * nothing.  event and id last for one frame.
+ */
 struct rl_sseparse *rl_sseparse_new(size_t max);
 enum rl_err	 rl_sseparse_feed(struct rl_sseparse *, const char *, size_t,
 		    rl_sse_frame_cb, void *, struct rl_error *);

@@ -1,6 +1,1033 @@
-/* worker.c: being written (issue 4). */
+/*
+ * worker.c: the task runner.
+ *
+ * PostgreSQL is the queue.  N runner threads claim the oldest PENDING row
+ * of a kind this program knows with FOR UPDATE SKIP LOCKED, so two runners
+ * (or two worker processes) never take the same row, and run it.  Idle
+ * runners sleep on a condition variable: one listener thread holds a
+ * LISTEN relais_tasks connection and wakes one runner per notification
+ * (the insert and requeue triggers send them at commit); a runner also
+ * looks every POLL_SEC, so a notification lost while the listener
+ * reconnects costs seconds, not a stuck task.
+ *
+ * A claimed task carries a lease (lease_until) and this process's id
+ * (worker).  The keeper thread renews the leases of the tasks running here
+ * every third of the lease, and runs the reaper: a STARTED or PROGRESS
+ * task whose lease lapsed belongs to a worker that died; it goes back to
+ * PENDING while it has attempts left, else it fails with worker_lost.
+ * Every write a runner makes to its task (progress, outcome) is
+ * conditioned on still holding it, so a task taken over after a lapsed
+ * lease is never finished twice.
+ */
 #include "config.h"
 
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bounds.h"
+#include "conf.h"
+#include "credits.h"
+#include "crypto.h"
+#include "db.h"
+#include "extern.h"
+#include "log.h"
+#include "openai.h"
 #include "worker.h"
 
-extern int rl_worker_stub_;
+/*
+ * Seconds an idle runner sleeps before looking at the queue anyway: the
+ * safety net under LISTEN/NOTIFY, which cannot deliver while the listener
+ * is reconnecting.
+ */
+#define POLL_SEC		5
+/* How long the listener waits for a notification between stop checks. */
+#define LISTEN_WAIT_MS		1000
+/* Pause before the listener tries LISTEN again after losing it. */
+#define RELISTEN_MS		1000
+/* rl_task_cancelled() reads the flag at most this often per task. */
+#define CANCEL_CHECK_MS		250
+/*
+ * Seconds running tasks get to finish after SIGTERM.  A task that needs
+ * longer is cut off; its lease is given up so another worker's reaper
+ * deals with it at once.
+ */
+#define SHUTDOWN_GRACE_SEC	30
+/* Longest lease RELAIS_TASK_LEASE_SEC accepts: a day. */
+#define TASK_LEASE_MAX_SEC	86400
+/*
+ * Writing an outcome while the database is away is tried this many times,
+ * a second apart, keeping the lease; after that the lease is let go and
+ * the reaper decides, as if this worker had died.
+ */
+#define FINISH_TRIES		10
+/*
+ * A runner's stack.  Task functions run libcurl, libpq, jansson and the
+ * schema validator, and a worker has few threads, so the stack is
+ * generous (FastCGI threads are many and small).
+ */
+#define RUNNER_STACK		(2 * 1024 * 1024)
+/* This process's id in tasks.worker: name@host:pid:random. */
+#define WORKER_ID_MAX		256
+#define HOSTNAME_MAX		64
+
+/* What the reaper stores for a task whose last attempt died with it. */
+#define WORKER_LOST_MSG		"Le traitement a été interrompu."
+
+static const struct rl_worker	*wk;
+static char		 me[WORKER_ID_MAX];
+static char		*kindlist;	/* text[] literal of kind names */
+static char		 leasestr[16];	/* lease seconds, as text */
+static int		 lease_sec = RL_TASK_LEASE_SEC;
+static int		 nrunners;
+static int		 once;		/* -1: stop when the queue is empty */
+
+static atomic_int	 stopping;	/* runners claim no more */
+static atomic_int	 quitting;	/* keeper and listener end */
+static atomic_int	 running;	/* runners still in their loop */
+static atomic_int	 dbdown;	/* last claim failed (for logs) */
+static atomic_int	 failed;	/* a -1 run met an error */
+
+/*
+ * Wake-ups.  The listener adds one hint per notification (at most one per
+ * runner) and signals; an idle runner takes a hint or times out.  A runner
+ * that finishes a task claims again at once, so hints are only needed for
+ * runners that found the queue empty.
+ */
+static pthread_mutex_t	 wake_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t	 wake_cv;	/* runners */
+static pthread_cond_t	 tick_cv;	/* keeper */
+static int		 hints;
+
+/*
+ * The tasks running here, one slot per runner: the keeper renews exactly
+ * these leases, so a task whose outcome could not be written is not kept
+ * alive forever.
+ */
+static pthread_mutex_t	 held_mu = PTHREAD_MUTEX_INITIALIZER;
+static char		(*held)[37];
+
+/* Monotonic deadline ms from now, for pthread_cond_timedwait. */
+static void
+deadline(long ms, struct timespec *ts)
+{
+
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+/* Sleep ms unless the process is quitting first. */
+static void
+pause_ms(long ms)
+{
+	struct timespec	 until;
+
+	deadline(ms, &until);
+	pthread_mutex_lock(&wake_mu);
+	while (!atomic_load(&quitting) &&
+	    pthread_cond_timedwait(&tick_cv, &wake_mu, &until) == 0)
+		continue;
+	pthread_mutex_unlock(&wake_mu);
+}
+
+/* Listener: n tasks may be waiting. */
+static void
+wake(int n)
+{
+
+	pthread_mutex_lock(&wake_mu);
+	hints += n;
+	if (hints > nrunners)
+		hints = nrunners;
+	if (n >= nrunners)
+		pthread_cond_broadcast(&wake_cv);
+	else
+		while (n-- > 0)
+			pthread_cond_signal(&wake_cv);
+	pthread_mutex_unlock(&wake_mu);
+}
+
+/* Runner: wait for a hint, a stop or POLL_SEC. */
+static void
+idle(void)
+{
+	struct timespec	 until;
+	int		 rc = 0;
+
+	deadline(POLL_SEC * 1000L, &until);
+	pthread_mutex_lock(&wake_mu);
+	while (hints == 0 && !atomic_load(&stopping) && rc == 0)
+		rc = pthread_cond_timedwait(&wake_cv, &wake_mu, &until);
+	if (hints > 0)
+		hints--;
+	pthread_mutex_unlock(&wake_mu);
+}
+
+static void
+hold(int slot, const char *id)
+{
+
+	pthread_mutex_lock(&held_mu);
+	(void)snprintf(held[slot], sizeof(held[slot]), "%s", id);
+	pthread_mutex_unlock(&held_mu);
+}
+
+/* The held ids as a uuid[] literal, "{a,b}"; NULL when none or no memory. */
+static char *
+held_list(void)
+{
+	char	*s;
+	size_t	 off = 0;
+	int	 i, n = 0;
+
+	if ((s = malloc((size_t)nrunners * 37 + 3)) == NULL)
+		return NULL;
+	s[off++] = '{';
+	pthread_mutex_lock(&held_mu);
+	for (i = 0; i < nrunners; i++) {
+		if (held[i][0] == '\0')
+			continue;
+		if (n++ > 0)
+			s[off++] = ',';
+		memcpy(s + off, held[i], strlen(held[i]));
+		off += strlen(held[i]);
+	}
+	pthread_mutex_unlock(&held_mu);
+	s[off++] = '}';
+	s[off] = '\0';
+	if (n == 0) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+static const struct rl_task_kind *
+find_kind(const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < wk->nkinds; i++)
+		if (strcmp(wk->kinds[i].name, name) == 0)
+			return &wk->kinds[i];
+	return NULL;
+}
+
+/*
+ * Claim the oldest queued task of a known kind.  1: *t is filled (its
+ * payload a new reference the caller drops); 0: nothing queued; -1: the
+ * database failed (logged once per outage).
+ */
+static int
+claim(int slot, struct rl_task *t)
+{
+	static const char	 sql[] =
+	    "UPDATE tasks SET state = 'STARTED', attempts = attempts + 1, "
+	    "lease_until = now() + $2::integer * interval '1 second', "
+	    "worker = $3 "
+	    "WHERE id = (SELECT id FROM tasks WHERE state = 'PENDING' "
+	    "AND name = ANY($1::text[]) ORDER BY created_at "
+	    "FOR UPDATE SKIP LOCKED LIMIT 1) "
+	    "RETURNING id, name, user_id, payload, attempts, "
+	    "cancel_requested";
+	const char		*p[3];
+	const struct rl_task_kind *k;
+	struct rl_dbres		*r = NULL;
+	struct rl_error		 e;
+	json_error_t		 je;
+	int			 rc = 0;
+
+	memset(t, 0, sizeof(*t));
+	rl_error_clear(&e);
+	p[0] = kindlist;
+	p[1] = leasestr;
+	p[2] = me;
+	if (rl_db_exec(sql, 3, p, &r, &e) != RL_OK) {
+		if (atomic_exchange(&dbdown, 1) == 0)
+			rl_log_warn("%s: cannot claim tasks: %s", wk->name,
+			    e.msg);
+		rc = -1;
+		goto out;
+	}
+	if (atomic_exchange(&dbdown, 0) == 1)
+		rl_log_info("%s: claiming tasks again", wk->name);
+	if (rl_dbres_rows(r) == 0)
+		goto out;
+	(void)snprintf(t->id, sizeof(t->id), "%s", rl_dbres_get(r, 0, 0));
+	hold(slot, t->id);
+	/* The claim only takes names of this table. */
+	k = find_kind(rl_dbres_get(r, 0, 1));
+	t->name = k != NULL ? k->name : wk->kinds[0].name;
+	t->user_id = strtoll(rl_dbres_get(r, 0, 2), NULL, 10);
+	t->payload = json_loads(rl_dbres_get(r, 0, 3), JSON_DECODE_ANY, &je);
+	t->attempt = (int)strtol(rl_dbres_get(r, 0, 4), NULL, 10);
+	t->cancelled = strcmp(rl_dbres_get(r, 0, 5), "t") == 0;
+	t->cancel_checked_us = rl_now_us();
+	rc = 1;
+out:
+	rl_dbres_free(r);
+	return rc;
+}
+
+/*
+ * Record the outcome, only while this worker holds the task.  A cancelled
+ * task ends REVOKED whatever it returned.  Returns the state written, or
+ * NULL when the task was no longer ours or could not be written.
+ */
+static const char *
+finish(const struct rl_task *t, const char *state, const char *result,
+    struct rl_error *e)
+{
+	static const char	 sql[] =
+	    "UPDATE tasks SET state = CASE WHEN cancel_requested "
+	    "THEN 'REVOKED' ELSE $3 END, result = $4::jsonb, "
+	    "lease_until = NULL "
+	    "WHERE id = $1::uuid AND worker = $2 "
+	    "AND state IN ('STARTED', 'PROGRESS') RETURNING state";
+	const char		*p[4];
+	struct rl_dbres		*r = NULL;
+	const char		*done = NULL;
+	enum rl_err		 err;
+	int			 try;
+
+	p[0] = t->id;
+	p[1] = me;
+	p[2] = state;
+	p[3] = result;
+	for (try = 1; ; try++) {
+		rl_error_clear(e);
+		err = rl_db_exec(sql, 4, p, &r, e);
+		if (err == RL_OK || (err != RL_EDBDOWN && err != RL_EUNAVAIL) ||
+		    try == FINISH_TRIES)
+			break;
+		rl_log_warn("task %s: outcome not written (%s), retrying",
+		    t->id, e->msg);
+		sleep(1);
+	}
+	if (err != RL_OK)
+		goto out;
+	if (rl_dbres_rows(r) == 0) {
+		rl_error_set(e, RL_ECONFLICT, "no longer held by this worker "
+		    "(lease lapsed); outcome dropped");
+		goto out;
+	}
+	/* One of our constant strings, not the result's memory. */
+	if (strcmp(rl_dbres_get(r, 0, 0), "REVOKED") == 0)
+		done = "REVOKED";
+	else
+		done = state;
+out:
+	rl_dbres_free(r);
+	return done;
+}
+
+/* {"error": msg, "code": token} as JSON text, malloc'd; NULL: no memory. */
+static char *
+error_result(enum rl_err err, const char *msg)
+{
+	json_t	*o;
+	char	*s;
+
+	o = json_pack("{s:s, s:s}", "error", *msg != '\0' ? msg :
+	    rl_strerror(err), "code", rl_err_token(err));
+	if (o == NULL)
+		return NULL;
+	s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return s;
+}
+
+/* Run a claimed task and record what came of it. */
+static void
+run(int slot, struct rl_task *t)
+{
+	const struct rl_task_kind	*k;
+	json_t				*result = NULL;
+	struct rl_error			 e, we;
+	const char			*state, *done = NULL;
+	char				*text = NULL;
+	long long			 start = rl_now_us();
+	enum rl_err			 err;
+
+	rl_error_clear(&e);
+	rl_error_clear(&we);
+	if (t->cancelled)
+		/* Cancelled while queued: it never runs. */
+		err = RL_OK;
+	else if ((k = find_kind(t->name)) == NULL || t->payload == NULL ||
+	    !json_is_object(t->payload))
+		err = rl_error_set(&e, RL_EINTERNAL, "no such kind or payload "
+		    "is not an object");
+	else
+		err = k->run(t, &result, &e);
+	/* A transaction the task left open must not swallow its outcome. */
+	rl_db_request_end();
+
+	if (err != RL_OK) {
+		if (e.code == RL_OK)
+			(void)rl_error_set(&e, err, NULL);
+		state = "FAILURE";
+		text = error_result(err, e.msg);
+	} else if (t->cancelled && result == NULL)
+		state = "REVOKED";	/* result stays SQL NULL */
+	else {
+		state = "SUCCESS";
+		text = result != NULL ? json_dumps(result, JSON_COMPACT |
+		    JSON_ENCODE_ANY) : strdup("{}");
+	}
+	json_decref(result);
+	if (text == NULL && strcmp(state, "REVOKED") != 0)
+		(void)rl_error_set(&we, RL_ENOMEM, "out of memory for the "
+		    "outcome; the reaper will settle it");
+	else if ((done = finish(t, state, text, &we)) == NULL &&
+	    we.code == RL_EDB) {
+		/* The result itself was refused (jsonb has no \u0000). */
+		free(text);
+		state = "FAILURE";
+		if ((text = error_result(RL_EDB, we.msg)) != NULL)
+			done = finish(t, state, text, &we);
+	}
+	free(text);
+	hold(slot, "");
+
+	if (done == NULL)
+		rl_log_warn("task %s %s attempt %d: %s", t->id, t->name,
+		    t->attempt, we.msg);
+	else if (err != RL_OK)
+		rl_log_info("task %s %s attempt %d: %s in %lld ms: %s: %s",
+		    t->id, t->name, t->attempt, done,
+		    (rl_now_us() - start) / 1000, rl_err_token(err), e.msg);
+	else
+		rl_log_info("task %s %s attempt %d: %s in %lld ms", t->id,
+		    t->name, t->attempt, done, (rl_now_us() - start) / 1000);
+	rl_db_request_end();
+}
+
+static void *
+runner(void *arg)
+{
+	struct rl_task	 t;
+	int		 slot = (int)(intptr_t)arg, rc;
+
+	while (!atomic_load(&stopping)) {
+		rc = claim(slot, &t);
+		rl_db_request_end();
+		if (rc == 1) {
+			run(slot, &t);
+			json_decref(t.payload);
+			continue;
+		}
+		if (once) {
+			if (rc == -1)
+				atomic_store(&failed, 1);
+			break;
+		}
+		idle();
+	}
+	atomic_fetch_sub(&running, 1);
+	rl_oa_thread_end();
+	return NULL;
+}
+
+/* Renew the leases of the tasks running here. */
+static void
+renew(void)
+{
+	static const char	 sql[] =
+	    "UPDATE tasks SET lease_until = now() + "
+	    "$3::integer * interval '1 second' "
+	    "WHERE id = ANY($1::uuid[]) AND worker = $2 "
+	    "AND state IN ('STARTED', 'PROGRESS')";
+	const char		*p[3];
+	struct rl_error		 e;
+	char			*ids;
+
+	if ((ids = held_list()) == NULL)
+		return;
+	p[0] = ids;
+	p[1] = me;
+	p[2] = leasestr;
+	rl_error_clear(&e);
+	if (rl_db_exec(sql, 3, p, NULL, &e) != RL_OK)
+		rl_log_warn("%s: lease renewal failed: %s", wk->name, e.msg);
+	free(ids);
+}
+
+/*
+ * The reaper: running tasks whose lease lapsed lost their worker.  One
+ * statement; when two workers reap at once, the row lock makes the second
+ * see the first one's PENDING and skip it.
+ */
+static void
+reap(void)
+{
+	static const char	 sql[] =
+	    "UPDATE tasks SET "
+	    "state = CASE WHEN attempts < max_attempts "
+	    "THEN 'PENDING' ELSE 'FAILURE' END, "
+	    "result = CASE WHEN attempts < max_attempts THEN NULL "
+	    "ELSE jsonb_build_object('error', $1::text, "
+	    "'code', 'worker_lost') END, "
+	    "lease_until = NULL "
+	    "WHERE state IN ('STARTED', 'PROGRESS') AND lease_until < now() "
+	    "RETURNING id, name, state, attempts, max_attempts, worker";
+	const char		*p[1];
+	struct rl_dbres		*r = NULL;
+	struct rl_error		 e;
+	long long		 n;
+	int			 i;
+
+	p[0] = WORKER_LOST_MSG;
+	rl_error_clear(&e);
+	if (rl_db_exec(sql, 1, p, &r, &e) != RL_OK) {
+		rl_log_debug("%s: reaper: %s", wk->name, e.msg);
+		return;
+	}
+	for (i = 0; i < rl_dbres_rows(r); i++)
+		rl_log_warn("task %s %s: worker %s lost it at attempt %s of "
+		    "%s: %s", rl_dbres_get(r, i, 0), rl_dbres_get(r, i, 1),
+		    rl_dbres_get(r, i, 5), rl_dbres_get(r, i, 3),
+		    rl_dbres_get(r, i, 4), strcmp(rl_dbres_get(r, i, 2),
+		    "PENDING") == 0 ? "queued again" : "failed");
+	rl_dbres_free(r);
+	/* Holds of processes that died mid-call go back to their users. */
+	if (rl_credits_sweep(RL_CREDITS_HOLD_MAX_SEC, &n, &e) != RL_OK)
+		rl_log_debug("%s: credits sweep: %s", wk->name, e.msg);
+	else if (n > 0)
+		rl_log_warn("%s: released %lld stale credit holds", wk->name,
+		    n);
+}
+
+/* Lease renewal and reaper, every third of a lease. */
+static void *
+keeper(void *arg)
+{
+
+	(void)arg;
+	for (;;) {
+		pause_ms(lease_sec * 1000L / 3);
+		if (atomic_load(&quitting))
+			break;
+		renew();
+		reap();
+		rl_db_request_end();
+	}
+	return NULL;
+}
+
+/* LISTEN relais_tasks and turn notifications into wake-ups. */
+static void *
+listener(void *arg)
+{
+	struct rl_error	 e;
+	char		*chan, *payload;
+	int		 listening = 0, n, warned = 0;
+
+	(void)arg;
+	while (!atomic_load(&quitting)) {
+		rl_error_clear(&e);
+		if (!listening) {
+			if (rl_db_listen("relais_tasks", &e) != RL_OK) {
+				if (!warned++)
+					rl_log_warn("%s: LISTEN relais_tasks: "
+					    "%s", wk->name, e.msg);
+				rl_db_disconnect();
+				pause_ms(RELISTEN_MS);
+				continue;
+			}
+			listening = 1;
+			warned = 0;
+			rl_log_info("%s: listening on relais_tasks", wk->name);
+			/* Whatever was queued while we were deaf. */
+			wake(nrunners);
+		}
+		if (rl_db_wait_notify(LISTEN_WAIT_MS, &chan, &payload, &e) !=
+		    RL_OK) {
+			rl_log_warn("%s: lost LISTEN: %s", wk->name, e.msg);
+			rl_db_disconnect();
+			listening = 0;
+			continue;
+		}
+		/* Drain what arrived together: one wake-up per task. */
+		for (n = 0; chan != NULL; n++) {
+			free(chan);
+			free(payload);
+			if (rl_db_wait_notify(0, &chan, &payload, &e) != RL_OK)
+				break;
+		}
+		if (n > 0)
+			wake(n);
+	}
+	rl_db_disconnect();
+	return NULL;
+}
+
+/*
+ * Give up the leases of tasks still running at exit, so the reaper of any
+ * worker settles them now rather than a lease from now.
+ */
+static void
+release_leases(void)
+{
+	static const char	 sql[] =
+	    "UPDATE tasks SET lease_until = now() "
+	    "WHERE id = ANY($1::uuid[]) AND worker = $2 "
+	    "AND state IN ('STARTED', 'PROGRESS')";
+	const char		*p[2];
+	struct rl_error		 e;
+	char			*ids;
+
+	if ((ids = held_list()) == NULL)
+		return;
+	p[0] = ids;
+	p[1] = me;
+	if (rl_db_exec(sql, 2, p, NULL, &e) != RL_OK)
+		rl_log_warn("%s: releasing leases: %s", wk->name, e.msg);
+	free(ids);
+}
+
+/* The kind names as a text[] literal: {"a","b"}, quotes escaped. */
+static int
+build_kindlist(void)
+{
+	size_t	 i, len = 3, off = 0;
+	char	*s;
+	const char *c;
+
+	for (i = 0; i < wk->nkinds; i++)
+		len += 2 * strlen(wk->kinds[i].name) + 3;
+	if ((kindlist = malloc(len)) == NULL)
+		return -1;
+	s = kindlist;
+	s[off++] = '{';
+	for (i = 0; i < wk->nkinds; i++) {
+		if (i > 0)
+			s[off++] = ',';
+		s[off++] = '"';
+		for (c = wk->kinds[i].name; *c != '\0'; c++) {
+			if (*c == '"' || *c == '\\')
+				s[off++] = '\\';
+			s[off++] = *c;
+		}
+		s[off++] = '"';
+	}
+	s[off++] = '}';
+	s[off] = '\0';
+	return 0;
+}
+
+/* Reject a broken kinds table at start-up, not at the first task. */
+static int
+check_kinds(void)
+{
+	size_t	 i, j;
+
+	if (wk->nkinds == 0) {
+		rl_log_error("%s: no task kinds", wk->name);
+		return -1;
+	}
+	for (i = 0; i < wk->nkinds; i++) {
+		if (wk->kinds[i].name == NULL || *wk->kinds[i].name == '\0' ||
+		    wk->kinds[i].run == NULL) {
+			rl_log_error("%s: kind %zu has no name or function",
+			    wk->name, i);
+			return -1;
+		}
+		for (j = 0; j < i; j++)
+			if (strcmp(wk->kinds[i].name, wk->kinds[j].name) == 0) {
+				rl_log_error("%s: kind %s twice", wk->name,
+				    wk->kinds[i].name);
+				return -1;
+			}
+	}
+	return 0;
+}
+
+/* An integer in [min, max]: 0, -1 when malformed or out of range. */
+static int
+parse_int(const char *s, long min, long max, int *out)
+{
+	char	*end;
+	long	 n;
+
+	errno = 0;
+	n = strtol(s, &end, 10);
+	if (s[0] == '\0' || errno != 0 || *end != '\0' || n < min || n > max)
+		return -1;
+	*out = (int)n;
+	return 0;
+}
+
+/* An environment variable in [min, max]; unset or empty keeps *out. */
+static int
+env_int(const char *name, long min, long max, int *out)
+{
+	const char	*v = getenv(name);
+
+	if (v == NULL || *v == '\0')
+		return 0;
+	if (parse_int(v, min, max, out) == -1) {
+		rl_log_error("%s: want %ld to %ld, got \"%s\"", name, min,
+		    max, v);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+usage(void)
+{
+
+	fprintf(stderr, "usage: %s [-1h] [-n threads]\n", wk->name);
+}
+
+/* Everything before the threads; 0 or an exit status. */
+static int
+setup(void)
+{
+	struct rl_error	 e;
+	char		 host[HOSTNAME_MAX], rnd[9];
+	enum rl_err	 err;
+
+	rl_error_clear(&e);
+	/* The listener and the keeper hold connections too. */
+	if (rl_conf_load(nrunners + 2, &e) != RL_OK) {
+		rl_log_error("%s", e.msg);
+		return 1;
+	}
+	if (rl_conf->db_pool < 2) {
+		rl_log_error("%s: RELAIS_DB_POOL must be at least 2 (the "
+		    "listener keeps one connection)", wk->name);
+		return 1;
+	}
+	if (env_int("RELAIS_TASK_LEASE_SEC", 1, TASK_LEASE_MAX_SEC,
+	    &lease_sec) == -1)
+		return 1;
+	(void)snprintf(leasestr, sizeof(leasestr), "%d", lease_sec);
+	if (check_kinds() == -1)
+		return 1;
+	if (rl_crypto_init(&e) != RL_OK || rl_oa_init(&e) != RL_OK ||
+	    rl_crypto_load_key(rl_conf->secret_key_file, &e) != RL_OK) {
+		rl_log_error("%s", e.msg);
+		return 1;
+	}
+	err = rl_db_check_schema(RL_SCHEMA_VERSION, &e);
+	if (err == RL_EDBDOWN)
+		rl_log_warn("%s: starting without the database: %s",
+		    wk->name, e.msg);
+	else if (err != RL_OK) {
+		rl_log_error("%s", e.msg);
+		return 1;
+	}
+	if (gethostname(host, sizeof(host)) == -1)
+		(void)snprintf(host, sizeof(host), "localhost");
+	host[sizeof(host) - 1] = '\0';
+	/* The random part: a restarted worker may get its old pid back. */
+	rl_random_hex(rnd, 4);
+	(void)snprintf(me, sizeof(me), "%s@%s:%d:%s", wk->name, host,
+	    (int)getpid(), rnd);
+	if (build_kindlist() == -1 ||
+	    (held = calloc((size_t)nrunners, sizeof(*held))) == NULL) {
+		rl_log_error("%s: out of memory", wk->name);
+		return 1;
+	}
+	return 0;
+}
+
+/* Start n runners; the number started. */
+static int
+start_runners(pthread_t *tids, int n)
+{
+	pthread_attr_t	 attr;
+	int		 i;
+
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, RUNNER_STACK);
+	for (i = 0; i < n; i++) {
+		atomic_fetch_add(&running, 1);
+		if (pthread_create(&tids[i], &attr, runner,
+		    (void *)(intptr_t)i) != 0) {
+			atomic_fetch_sub(&running, 1);
+			rl_log_error("%s: could only start %d threads",
+			    wk->name, i);
+			break;
+		}
+	}
+	pthread_attr_destroy(&attr);
+	return i;
+}
+
+/* Until a signal, or in -1 mode until every runner found nothing. */
+static void
+wait_for_end(const sigset_t *set)
+{
+	struct timespec	 ts = { 0, 250 * 1000000L };
+	int		 sig;
+
+	for (;;) {
+		sig = sigtimedwait(set, NULL, &ts);
+		if (sig > 0) {
+			rl_log_info("%s: signal %d, stopping", wk->name, sig);
+			return;
+		}
+		if (once && atomic_load(&running) == 0)
+			return;
+	}
+}
+
+int
+rl_worker_main(int argc, char *argv[], const struct rl_worker *w)
+{
+	pthread_condattr_t	 ca;
+	pthread_t		*tids = NULL, ltid, ktid;
+	sigset_t		 set;
+	int			 c, i, n = 0, nopt = 0, rc = 1, waited;
+	int			 have_listener = 0, have_keeper = 0;
+
+	wk = w;
+	while ((c = getopt(argc, argv, "1hn:")) != -1)
+		switch (c) {
+		case '1':
+			once = 1;
+			break;
+		case 'n':
+			if (parse_int(optarg, 1, RL_WORKER_THREADS_MAX,
+			    &nopt) == -1) {
+				fprintf(stderr, "%s: -n: want 1 to %d\n",
+				    wk->name, RL_WORKER_THREADS_MAX);
+				return 2;
+			}
+			break;
+		case 'h':
+			usage();
+			return 0;
+		default:
+			usage();
+			return 2;
+		}
+	if (optind != argc) {
+		usage();
+		return 2;
+	}
+	/* -n, then RELAIS_WORKER_THREADS, then the program's default. */
+	nrunners = wk->threads > 0 ? wk->threads : RL_WORKER_THREADS_DEFAULT;
+	if (nrunners > RL_WORKER_THREADS_MAX)
+		nrunners = RL_WORKER_THREADS_MAX;
+	if (env_int("RELAIS_WORKER_THREADS", 1, RL_WORKER_THREADS_MAX,
+	    &nrunners) == -1)
+		return 1;
+	if (nopt > 0)
+		nrunners = nopt;
+
+	(void)signal(SIGPIPE, SIG_IGN);
+	if ((rc = setup()) != 0) {
+		free(held);
+		free(kindlist);
+		return rc;
+	}
+	rc = 1;
+
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&wake_cv, &ca);
+	pthread_cond_init(&tick_cv, &ca);
+	pthread_condattr_destroy(&ca);
+
+	/* Signals go to this thread only, through sigtimedwait. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+	/* Tasks a dead worker left behind are settled before we claim. */
+	reap();
+	rl_db_request_end();
+
+	if ((tids = calloc((size_t)nrunners, sizeof(*tids))) == NULL)
+		goto out;
+	if (pthread_create(&ktid, NULL, keeper, NULL) != 0) {
+		rl_log_error("%s: cannot start the lease thread", wk->name);
+		goto out;
+	}
+	have_keeper = 1;
+	/* -1 never waits for a notification. */
+	if (!once) {
+		if (pthread_create(&ltid, NULL, listener, NULL) != 0) {
+			rl_log_error("%s: cannot start the listener",
+			    wk->name);
+			goto out;
+		}
+		have_listener = 1;
+	}
+	if ((n = start_runners(tids, nrunners)) == 0)
+		goto out;
+	rl_log_info("%s: %d threads, lease %d s, worker %s%s", wk->name, n,
+	    lease_sec, me, once ? ", until the queue is empty" : "");
+
+	wait_for_end(&set);
+	rc = atomic_load(&failed) ? 1 : 0;
+
+out:
+	pthread_mutex_lock(&wake_mu);
+	atomic_store(&stopping, 1);
+	pthread_cond_broadcast(&wake_cv);
+	pthread_mutex_unlock(&wake_mu);
+	for (waited = 0; atomic_load(&running) > 0 &&
+	    waited < SHUTDOWN_GRACE_SEC * 10; waited++)
+		usleep(100000);
+	/* The keeper renews leases until the runners are done. */
+	pthread_mutex_lock(&wake_mu);
+	atomic_store(&quitting, 1);
+	pthread_cond_broadcast(&tick_cv);
+	pthread_mutex_unlock(&wake_mu);
+	if (have_keeper)
+		pthread_join(ktid, NULL);
+	if (have_listener)
+		pthread_join(ltid, NULL);
+	if (atomic_load(&running) > 0) {
+		rl_log_warn("%s: %d tasks still running at exit", wk->name,
+		    atomic_load(&running));
+		release_leases();
+		/* Runners mid-task are not joined: exiting ends them. */
+		return rc;
+	}
+	for (i = 0; i < n; i++)
+		pthread_join(tids[i], NULL);
+	free(tids);
+	free(held);
+	free(kindlist);
+	rl_db_disconnect();
+	return rc;
+}
+
+/* Public: what task functions and programs call. */
+
+enum rl_err
+rl_task_progress(struct rl_task *t, const json_t *meta, struct rl_error *e)
+{
+	static const char	 sql[] =
+	    "UPDATE tasks SET state = 'PROGRESS', meta = meta || $3::jsonb "
+	    "WHERE id = $1::uuid AND worker = $2 "
+	    "AND state IN ('STARTED', 'PROGRESS')";
+	const char		*p[3];
+	struct rl_dbres		*r = NULL;
+	char			*s = NULL;
+	enum rl_err		 err;
+
+	if (!json_is_object(meta)) {
+		err = rl_error_set(e, RL_EINVAL, "task meta must be an "
+		    "object");
+		goto out;
+	}
+	if ((s = json_dumps(meta, JSON_COMPACT)) == NULL) {
+		err = rl_error_set(e, RL_ENOMEM, NULL);
+		goto out;
+	}
+	p[0] = t->id;
+	p[1] = me;
+	p[2] = s;
+	if ((err = rl_db_exec(sql, 3, p, &r, e)) != RL_OK)
+		goto out;
+	if (rl_dbres_affected(r) == 0)
+		err = rl_error_set(e, RL_ECONFLICT, "task %s is no longer "
+		    "held by this worker", t->id);
+out:
+	rl_dbres_free(r);
+	free(s);
+	return err;
+}
+
+/*
+ * Cancelled, or no longer ours (reaped, finished, deleted): either way the
+ * task should stop.  The answer is sticky once yes; a database error
+ * answers the last known value rather than stopping a task over a glitch.
+ */
+int
+rl_task_cancelled(struct rl_task *t)
+{
+	static const char	 sql[] =
+	    "SELECT cancel_requested OR worker IS DISTINCT FROM $2 "
+	    "OR state NOT IN ('STARTED', 'PROGRESS') "
+	    "FROM tasks WHERE id = $1::uuid";
+	const char		*p[2];
+	struct rl_dbres		*r = NULL;
+	struct rl_error		 e;
+	long long		 now = rl_now_us();
+
+	if (t->cancelled)
+		return 1;
+	if (t->cancel_checked_us != 0 &&
+	    now - t->cancel_checked_us < CANCEL_CHECK_MS * 1000LL)
+		return 0;
+	t->cancel_checked_us = now;
+	p[0] = t->id;
+	p[1] = me;
+	rl_error_clear(&e);
+	if (rl_db_exec(sql, 2, p, &r, &e) != RL_OK) {
+		rl_log_debug("task %s: cancel check: %s", t->id, e.msg);
+		return 0;
+	}
+	t->cancelled = rl_dbres_rows(r) == 0 ||
+	    strcmp(rl_dbres_get(r, 0, 0), "t") == 0;
+	rl_dbres_free(r);
+	return t->cancelled;
+}
+
+enum rl_err
+rl_task_enqueue(const char *name, long long user_id, const json_t *payload,
+    char id[37], struct rl_error *e)
+{
+	static const char	 sql[] =
+	    "INSERT INTO tasks (name, user_id, payload) "
+	    "VALUES ($1, $2::bigint, $3::jsonb) RETURNING id";
+	const char		*p[3];
+	struct rl_dbres		*r = NULL;
+	char			 uid[24], *s = NULL;
+	enum rl_err		 err;
+
+	id[0] = '\0';
+	if (name == NULL || *name == '\0') {
+		err = rl_error_set(e, RL_EINVAL, "task without a name");
+		goto out;
+	}
+	if (payload != NULL && !json_is_object(payload)) {
+		err = rl_error_set(e, RL_EINVAL, "task payload must be an "
+		    "object");
+		goto out;
+	}
+	s = payload != NULL ? json_dumps(payload, JSON_COMPACT) : strdup("{}");
+	if (s == NULL) {
+		err = rl_error_set(e, RL_ENOMEM, NULL);
+		goto out;
+	}
+	(void)snprintf(uid, sizeof(uid), "%lld", user_id);
+	p[0] = name;
+	p[1] = uid;
+	p[2] = s;
+	if ((err = rl_db_exec(sql, 3, p, &r, e)) != RL_OK)
+		goto out;
+	if (rl_dbres_rows(r) != 1 || strlen(rl_dbres_get(r, 0, 0)) != 36) {
+		err = rl_error_set(e, RL_EINTERNAL, "task insert returned no "
+		    "id");
+		goto out;
+	}
+	memcpy(id, rl_dbres_get(r, 0, 0), 37);
+out:
+	rl_dbres_free(r);
+	free(s);
+	return err;
+}

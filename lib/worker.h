@@ -22,6 +22,14 @@ struct rl_task {
 	long long	 user_id;
 	json_t		*payload;	/* borrowed */
 	int		 attempt;	/* 1 for the first run */
+	/*
+	 * The runtime's own: rl_task_cancelled()'s answer and when it last
+	 * asked the database (monotonic microseconds), so a task polling the
+	 * flag in a loop costs at most one query every 250 ms.  A task is one
+	 * thread's: call rl_task_cancelled() from the thread that runs it.
+	 */
+	int		 cancelled;
+	long long	 cancel_checked_us;
 };
 
 /*
@@ -40,20 +48,34 @@ struct rl_worker {
 	const char			*name;	/* for logs and usage */
 	const struct rl_task_kind	*kinds;
 	size_t				 nkinds;
-	int				 threads; /* RELAIS_WORKER_THREADS wins */
+	/* Runner threads; RELAIS_WORKER_THREADS and -n win. */
+	int				 threads;
 };
 
 #define RL_NKINDS(k)	(sizeof(k) / sizeof((k)[0]))
 
 int		 rl_worker_main(int, char *[], const struct rl_worker *);
 
-/* From a task function: publish meta (merged into tasks.meta), PROGRESS. */
+/*
+ * From a task function: publish meta (an object, merged into tasks.meta
+ * key by key), state PROGRESS.  RL_ECONFLICT when this worker no longer
+ * holds the task (its lease lapsed and the reaper took it back).
+ */
 enum rl_err	 rl_task_progress(struct rl_task *, const json_t *,
 		    struct rl_error *);
-/* From a task function: has the task been cancelled? */
+/*
+ * From a task function: has the task been cancelled (tasks.cancel_requested)
+ * or taken away from this worker?  Either way it should stop; a cancelled
+ * task that returns ends REVOKED, whatever it returns.
+ */
 int		 rl_task_cancelled(struct rl_task *);
 
-/* From a program: queue a task; id receives its uuid. */
+/*
+ * From a program: queue a task (payload an object or NULL for {}); id
+ * receives its uuid.  Inside the caller's transaction when one is open
+ * (rl_db_begin), so a row and its task commit together; the insert
+ * trigger's NOTIFY wakes a worker at commit.
+ */
 enum rl_err	 rl_task_enqueue(const char *name, long long user_id,
 		    const json_t *payload, char id[37], struct rl_error *);
 

@@ -9,7 +9,7 @@
 RL_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 RL_PGBIN=${RL_PGBIN:-/usr/lib/postgresql/15/bin}
 # FastCGI programs started by the stack (socket $STATE/run/<name>.sock).
-RL_PROGRAMS=${RL_PROGRAMS:-settings api}
+RL_PROGRAMS=${RL_PROGRAMS:-settings api openai}
 RL_DEBS="build-essential autoconf automake libtool pkg-config nginx \
 postgresql-15 libpq-dev libjansson-dev libsodium-dev libfcgi-dev \
 libcurl4-openssl-dev libzip-dev libexpat1-dev libmicrohttpd-dev curl"
@@ -161,6 +161,7 @@ rl_free_port() {
 }
 
 # rl_upstream BUILDDIR: the fake upstream unless a real key is configured.
+# Whether one is configured is decided before anything is exported here.
 rl_upstream() {
 	if [ -n "${RELAIS_OPENAI_API_KEY:-}" ]; then
 		export RELAIS_OPENAI_BASE_URL=${RELAIS_OPENAI_BASE_URL:-https://api.openai.com/v1}
@@ -170,6 +171,8 @@ rl_upstream() {
 	rl_spawn fake-openai "$1/tests/fake-openai/fake-openai" --listen "127.0.0.1:$port"
 	export RELAIS_OPENAI_BASE_URL="http://127.0.0.1:$port/v1"
 	rl_wait_tcp "$port" || rl_die "fake upstream did not start (see $STATE/log/fake-openai.log)"
+	# The fake accepts any key; with one, programs have an institution key.
+	export RELAIS_OPENAI_API_KEY=sk-relais-fake-upstream
 }
 
 rl_wait_tcp() {
@@ -201,6 +204,25 @@ rl_programs() {
 		done
 		[ -S "$STATE/run/$name.sock" ] || rl_die "$name: no socket"
 	done
+}
+
+# rl_worker BUILDDIR [path]: the task runner, log $STATE/log/worker.log.
+# It has no socket to wait for: wait until it listens for tasks, or die if
+# it exits (bad configuration, old schema).
+rl_worker() {
+	local path=${2:-$1/bin/relais-worker} log="$STATE/log/worker.log" n=0 i
+	[ -f "$log" ] && n=$(wc -l <"$log")
+	rl_spawn worker "$path"
+	for i in $(seq 100); do
+		kill -0 "$(cat "$STATE/pids/worker.pid")" 2>/dev/null ||
+			{ tail -5 "$log"; rl_die "worker exited"; }
+		# No grep -q: with pipefail, tail's SIGPIPE would fail the test.
+		if tail -n +"$((n + 1))" "$log" | grep 'listening on relais_tasks' >/dev/null; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	rl_log "worker not listening yet (see $log)"
 }
 
 rl_nginx() {
@@ -254,7 +276,7 @@ rl_ours() {
 	[ -r "/proc/$1/cmdline" ] || return 1
 	{ cmd=$(tr '\0' ' ' <"/proc/$1/cmdline"); } 2>/dev/null || return 1
 	case $cmd in
-	*"$STATE"*|*fake-openai*) return 0 ;;
+	*"$STATE"*|*fake-openai*|*relais-worker*) return 0 ;;
 	esac
 	return 1
 }

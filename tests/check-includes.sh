@@ -19,7 +19,7 @@ check curl/curl.h lib/openai.c
 check libpq-fe.h lib/db.c
 check sodium.h lib/crypto.c
 check fcgiapp.h lib/fcgi.c
-check zip.h lib/docx.c
+check zip.h lib/zipio.c
 check expat.h lib/docx.c
 n=$((n + 1))
 if grep -l '#include "extern.h"' cgi-bin/*.c bin/*.c >/dev/null 2>&1; then

@@ -1,6 +1,7 @@
 #!/bin/sh
-# check-schema.sh -- apply sql/0001_init.sql and sql/demo/demo.sql to a
-# throwaway PostgreSQL 15 cluster and check what the schema promises.
+# check-schema.sh -- apply every migration (sql/0*.sql, in order) and
+# sql/demo/demo.sql to a throwaway PostgreSQL 15 cluster and check what the
+# schema promises.
 #
 # Usage: tests/sql/check-schema.sh      (from anywhere; finds sql/ itself)
 # Env:   PGBIN (default /usr/lib/postgresql/15/bin), TMPDIR, top_srcdir.
@@ -20,8 +21,9 @@ if [ -n "${top_srcdir:-}" ]; then
 else
 	top=$(cd "$here/../.." && pwd)
 fi
-init_sql=$top/sql/0001_init.sql
 demo_sql=$top/sql/demo/demo.sql
+# The glob sorts by name, and names start with the four-digit version.
+migrations=$(ls "$top"/sql/[0-9][0-9][0-9][0-9]_*.sql 2>/dev/null)
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 
 skip() {
@@ -32,8 +34,8 @@ skip() {
 [ -x "$PGBIN/initdb" ] && [ -x "$PGBIN/pg_ctl" ] ||
 	skip "no PostgreSQL server binaries in $PGBIN"
 command -v psql >/dev/null 2>&1 || skip "psql not found"
-[ -r "$init_sql" ] && [ -r "$demo_sql" ] ||
-	{ echo "Bail out! cannot read $init_sql or $demo_sql"; exit 1; }
+[ -n "$migrations" ] && [ -r "$demo_sql" ] ||
+	{ echo "Bail out! no migrations in $top/sql or cannot read $demo_sql"; exit 1; }
 
 if [ "$(id -u)" -eq 0 ]; then
 	id postgres >/dev/null 2>&1 || skip "running as root without a postgres user"
@@ -145,20 +147,36 @@ EOF
 
 # --- applying the files ----------------------------------------------------
 
-if out=$(psql -X -q -v ON_ERROR_STOP=1 --single-transaction \
-	-f "$init_sql" 2>&1); then
-	ok "sql/0001_init.sql applies with ON_ERROR_STOP in one transaction"
+# Each file in its own transaction, as relais-migrate runs them.
+last=0
+for f in $migrations; do
+	name=sql/${f##*/}
+	if out=$(psql -X -q -v ON_ERROR_STOP=1 --single-transaction \
+		-f "$f" 2>&1); then
+		ok "$name applies with ON_ERROR_STOP in one transaction"
+	else
+		not_ok "$name applies with ON_ERROR_STOP in one transaction"
+		echo "$out" | sed 's/^/#   /'
+		bail "cannot continue without the schema"
+	fi
+	last=${name#sql/}
+done
+
+# Programs refuse a database older than RL_SCHEMA_VERSION: the newest
+# migration must be the version the code asks for.
+want=$(sed -n 's/^#define RL_SCHEMA_VERSION[[:space:]]*\([0-9]*\).*/\1/p' \
+	"$top/lib/relais.h")
+if [ -n "$want" ] && [ "$(printf '%04d' "$want")" = "${last%%_*}" ]; then
+	ok "the newest migration ($last) is RL_SCHEMA_VERSION ($want)"
 else
-	not_ok "sql/0001_init.sql applies with ON_ERROR_STOP in one transaction"
-	echo "$out" | sed 's/^/#   /'
-	bail "cannot continue without the schema"
+	not_ok "the newest migration ($last) is RL_SCHEMA_VERSION ($want)"
 fi
 
 if out=$(psql -X -q -v ON_ERROR_STOP=1 --single-transaction \
 	-f "$demo_sql" 2>&1); then
-	ok "sql/demo/demo.sql applies right after 0001"
+	ok "sql/demo/demo.sql applies right after the migrations"
 else
-	not_ok "sql/demo/demo.sql applies right after 0001"
+	not_ok "sql/demo/demo.sql applies right after the migrations"
 	echo "$out" | sed 's/^/#   /'
 	bail "cannot continue without the demo data"
 fi
@@ -256,11 +274,11 @@ expect "plan de cours A25: evaluation weights link to capacités of the course's
 
 # --- seeded settings -----------------------------------------------------------
 
-expect "openai_models seeded with 11 models; gpt-5 priced 1.25/0.125/10 per 1M" \
+expect "openai_models seeded with 14 models (11 in 0001, 3 in 0003); gpt-5 priced 1.25/0.125/10 per 1M" \
 	"SELECT (SELECT count(*) FROM openai_models) || ' '
 	     || input_price || '/' || cached_input_price || '/' || output_price
 	 FROM openai_models WHERE name = 'gpt-5'" \
-	"11 1.250000/0.125000/10.000000"
+	"14 1.250000/0.125000/10.000000"
 
 expect "settings seeded: 21 generation sections, 13 AI sections, 8 plan-de-cours prompts, one row per singleton" \
 	"SELECT (SELECT count(*) FROM global_generation_settings) || ' '
@@ -365,6 +383,176 @@ if echo "$out" | grep -q 'Index Scan using tasks_pending_idx on tasks'; then
 	ok "the next-task query uses the partial PENDING index"
 else
 	not_ok "the next-task query uses the partial PENDING index"
+	echo "$out" | sed 's/^/#   /'
+fi
+
+# --- 0003: providers, catalogue, ledger details, chat jobs ----------------------
+
+expect "providers seeded with 'openai' only, URL and key from the environment" \
+	"SELECT string_agg(name || ':' || (base_url IS NULL) || ':'
+		|| (api_key_enc IS NULL), ' ') FROM providers" \
+	"openai:true:true"
+
+expect "every model has a provider, catalogue text, a context window and a 50 % batch discount" \
+	"SELECT count(*) FILTER (WHERE provider = 'openai'
+		AND display_name IS NOT NULL AND description IS NOT NULL
+		AND context_window > 0 AND cardinality(recommended_for) > 0
+		AND batch_discount_pct = 50) || '/' || count(*)
+	 FROM openai_models" \
+	"14/14"
+
+expect "seed 001's catalogue entries, as the seed writes them" \
+	"SELECT string_agg(name || '|' || display_name || '|' || description
+		|| '|' || context_window || '|' || array_to_string(recommended_for, ','),
+		E'\n' ORDER BY name)
+	 FROM openai_models WHERE name IN ('o3', 'o3-mini', 'gpt-4.1', 'gpt-4o')" \
+	"gpt-4.1|GPT-4.1|GPT-4 enhanced|200000|creative,large_context
+gpt-4o|GPT-4 Omni|Modèle multimodal équilibré|128000|general,multimodal,cost_effective
+o3|O3|Modèle de raisonnement avancé|200000|analysis,reasoning,complex_tasks
+o3-mini|O3 Mini|O3 optimisé coût/performance|200000|simple_reasoning,cost_optimization"
+
+expect "o1, gpt-4-turbo and gpt-3.5-turbo at OpenAI's standard prices and families" \
+	"SELECT string_agg(name || ' ' || input_price || '/'
+		|| coalesce(cached_input_price::text, '-') || '/' || output_price
+		|| ' ' || family || ' ' || supports_temperature || ' '
+		|| supports_reasoning || ' ' || max_output_tokens, ', '
+		ORDER BY name)
+	 FROM openai_models WHERE name IN ('o1', 'gpt-4-turbo', 'gpt-3.5-turbo')" \
+	"gpt-3.5-turbo 0.500000/-/1.500000 gpt-3.5 true false 4096, gpt-4-turbo 10.000000/-/30.000000 gpt-4 true false 4096, o1 15.000000/7.500000/60.000000 o1 false true 100000"
+
+rejects "a model's provider must exist" 23503 \
+	"UPDATE openai_models SET provider = 'nobody' WHERE name = 'gpt-4o'"
+
+rejects "a provider with models cannot be deleted" 23503 \
+	"DELETE FROM providers WHERE name = 'openai'"
+
+rejects "batch discount is a percentage" 23514 \
+	"UPDATE openai_models SET batch_discount_pct = 101 WHERE name = 'gpt-4o'"
+
+rejects "provider names are short lower-case identifiers" 23514 \
+	"INSERT INTO providers (name, base_url) VALUES ('Mistral AI', 'https://api.mistral.ai/v1')"
+
+rejects "a provider other than openai needs a base URL" 23514 \
+	"INSERT INTO providers (name) VALUES ('mistral')"
+
+rejects "plain http to another host is refused (keys would travel in clear)" 23514 \
+	"INSERT INTO providers (name, base_url) VALUES ('evil', 'http://example.com/v1')"
+
+rejects "http://localhost.example.com is not local" 23514 \
+	"INSERT INTO providers (name, base_url) VALUES ('evil', 'http://localhost.example.com/v1')"
+
+rejects "http://127.evil.example is not loopback" 23514 \
+	"INSERT INTO providers (name, base_url) VALUES ('evil', 'http://127.evil.example/v1')"
+
+rejects "credentials in an https URL are refused" 23514 \
+	"INSERT INTO providers (name, base_url) VALUES ('evil', 'https://user:pw@api.example.com/v1')"
+
+expect "https anywhere and http to loopback are accepted" \
+	"BEGIN;
+	 INSERT INTO providers (name, base_url) VALUES
+		('mistral', 'https://api.mistral.ai/v1'),
+		('local4', 'http://127.0.0.1:11434/v1'),
+		('local6', 'http://[::1]:8080/v1'),
+		('localname', 'http://localhost/v1');
+	 SELECT count(*) FROM providers;
+	 ROLLBACK" \
+	"5"
+
+rejects "ledger status is ok, failed or partial" 23514 \
+	"INSERT INTO usage_ledger (user_id, kind, model, cost, delta,
+				   balance_after, status)
+	 SELECT id, 'openai_call', 'gpt-4o', 0, 0, credits, 'maybe'
+	 FROM users WHERE username = 'prof'"
+
+rejects "ledger latency is not negative" 23514 \
+	"INSERT INTO usage_ledger (user_id, kind, model, cost, delta,
+				   balance_after, latency_ms)
+	 SELECT id, 'openai_call', 'gpt-4o', 0, 0, credits, -1
+	 FROM users WHERE username = 'prof'"
+
+expect "a ledger row carries provider, feature, status, latency and the upstream request id" \
+	"BEGIN;
+	 INSERT INTO usage_ledger (user_id, kind, model, cost, delta,
+		balance_after, provider, feature, status, latency_ms,
+		upstream_request_id)
+	 SELECT id, 'openai_call', 'gpt-4o', 0.000125, 0, credits, 'openai',
+		'ai_openai.chat', 'partial', 1234, 'req_abc'
+	 FROM users WHERE username = 'prof';
+	 SELECT provider || ' ' || feature || ' ' || status || ' ' || latency_ms
+		|| ' ' || upstream_request_id
+	 FROM usage_ledger WHERE upstream_request_id = 'req_abc';
+	 ROLLBACK" \
+	"openai ai_openai.chat partial 1234 req_abc"
+
+# job SQL: a minimal valid chat job of user prof, with overrides spliced in
+# by the callers below (constant test text, never user input).
+job() {
+	echo "INSERT INTO openai_jobs (id, user_id, model, generation, messages,
+		messages_format${1:-})
+	 SELECT 'ai_job_0123456789abcdef', id, 'gpt-4o', 'legacy',
+		'[{\"role\": \"user\", \"content\": \"x\"}]', 'legacy'${2:-}
+	 FROM users WHERE username = 'prof'"
+}
+
+expect "a chat job defaults to pending, synchronous, no parameters" \
+	"BEGIN;
+	 $(job);
+	 SELECT status || ' ' || is_async || ' ' || params || ' '
+		|| (created_at IS NOT NULL) FROM openai_jobs;
+	 ROLLBACK" \
+	"pending false {} true"
+
+rejects "job ids have the seed's ai_job_ form with 16 hex digits" 23514 \
+	"INSERT INTO openai_jobs (id, user_id, model, generation, messages,
+		messages_format)
+	 SELECT 'job-1', id, 'gpt-4o', 'legacy', '[]', 'legacy'
+	 FROM users WHERE username = 'prof'"
+
+rejects "job generation is new or legacy" 23514 \
+	"$(job); UPDATE openai_jobs SET generation = 'next'"
+
+rejects "job messages are an array" 23514 \
+	"$(job); UPDATE openai_jobs SET messages = '{\"role\": \"user\"}'"
+
+rejects "job reasoning_effort is minimal, low, medium or high" 23514 \
+	"$(job ', reasoning_effort' ", 'extreme'")"
+
+rejects "job status is pending, running, completed or failed" 23514 \
+	"$(job ', status' ", 'async'")"
+
+rejects "job temperature is 0 to 2" 23514 \
+	"$(job ', temperature' ', 2.5')"
+
+rejects "job messages_format is legacy or structured" 23514 \
+	"$(job); UPDATE openai_jobs SET messages_format = 'xml'"
+
+expect "jobs go with their user; a purged task leaves the job with no task" \
+	"BEGIN;
+	 INSERT INTO users (username, password_hash) VALUES ('jobber', '\$argon2id\$x');
+	 INSERT INTO tasks (name, user_id) SELECT 'openai.chat', id FROM users
+	 WHERE username = 'prof';
+	 INSERT INTO openai_jobs (id, user_id, model, generation, messages,
+		messages_format, task_id)
+	 SELECT 'ai_job_' || substr(md5(u.id || '-' || n), 1, 16), u.id, 'o3',
+		'new', '[]',
+		'structured', (SELECT id FROM tasks WHERE name = 'openai.chat')
+	 FROM users u, generate_series(1, 2) n
+	 WHERE u.username IN ('jobber', 'prof');
+	 DELETE FROM tasks WHERE name = 'openai.chat';
+	 SELECT count(*) || ' ' || count(task_id) FROM openai_jobs;
+	 DELETE FROM users WHERE username = 'jobber';
+	 SELECT count(*) FROM openai_jobs;
+	 ROLLBACK" \
+	"4 0
+2"
+
+out=$(q "SET enable_seqscan = off;
+	 EXPLAIN (COSTS OFF) SELECT id FROM openai_jobs WHERE user_id = 1
+	 ORDER BY created_at DESC LIMIT 20")
+if echo "$out" | grep -q 'Index Scan using openai_jobs_user_id_created_at_idx'; then
+	ok "a user's recent jobs come from the (user_id, created_at DESC) index"
+else
+	not_ok "a user's recent jobs come from the (user_id, created_at DESC) index"
 	echo "$out" | sed 's/^/#   /'
 fi
 

@@ -1,0 +1,49 @@
+/*
+ * ai.h: a paid upstream call.  Every feature that calls a model goes
+ * through rl_ai_call(), which is where money meets the upstream:
+ *
+ *	resolve the upstream and key of the model (user key, then institution)
+ *	reserve the highest cost the call can have  (or use a hold taken
+ *	    earlier, e.g. when an async job was queued)
+ *	call                                        (lib/openai.c)
+ *	settle the real cost, one ledger row         (lib/credits.c)
+ *
+ * The ledger row is written for failed and partial calls too; a call that
+ * never reached the upstream releases its hold instead.  Either way the
+ * hold is consumed: after rl_ai_call() no reservation of the call is open.
+ */
+#ifndef RL_AI_H
+#define RL_AI_H
+
+#include "relais.h"
+#include "models.h"
+#include "openai.h"
+
+struct rl_ai {
+	/* In. */
+	long long		 user_id;
+	const char		*feature;	/* ledger feature */
+	const char		*request_id;	/* ours, or NULL */
+	const char		*task_id;	/* uuid or NULL */
+	const struct rl_model	*model;
+	long long		 max_output;	/* output cap sent upstream */
+	long long		 hold_id;	/* 0: reserve here */
+	struct rl_oa_call	 call;		/* what to send; answer */
+
+	/* Out. */
+	long long		 bound_micro;	/* what was reserved */
+	long long		 cost_micro;	/* at our prices */
+	long long		 charged_micro;	/* taken from the balance */
+	int			 settled;	/* a ledger row exists */
+};
+
+long long	 rl_ai_bound(const struct rl_model *, const json_t *body,
+		    long long max_output);
+enum rl_err	 rl_ai_reserve(long long user_id, const struct rl_model *,
+		    long long bound, const char *request_id,
+		    const char *task_id, long long *hold_id,
+		    struct rl_error *);
+enum rl_err	 rl_ai_call(struct rl_ai *, struct rl_error *);
+void		 rl_ai_free(struct rl_ai *);
+
+#endif

@@ -1,0 +1,506 @@
+/*
+ * aijob.c: seed 001's chat jobs.  See aijob.h and docs/internals/aijob.md.
+ *
+ * A job's life: submit (validate, auto-configure, INSERT pending) -> run
+ * (UPDATE pending -> running claims it, so a job runs once whoever asks)
+ * -> completed or failed, with the answer or the error stored on the row.
+ * The answer a synchronous caller gets is the row's result, so reading a
+ * job back later gives the same bytes.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ai.h"
+#include "aijob.h"
+#include "bounds.h"
+#include "credits.h"
+#include "crypto.h"
+#include "db.h"
+#include "extern.h"
+#include "log.h"
+#include "models.h"
+#include "worker.h"
+
+/* What a job's request may hold; anything else is refused by name. */
+static const char *const keys[] = {
+	"messages", "model", "description", "async", "tools", "tool_choice",
+	"reasoning_effort", "temperature", "max_tokens",
+	"max_completion_tokens", "response_format", "top_p",
+	"frequency_penalty", "presence_penalty", "stop", "seed"
+};
+
+/* Keys that describe the job rather than the upstream request. */
+static const char *const local_keys[] = {
+	"messages", "model", "description", "async"
+};
+
+static const char *const roles[] = {
+	"system", "developer", "user", "assistant", "tool"
+};
+
+/* The seed's default model when the request names none. */
+#define AIJOB_DEFAULT_MODEL	"gpt-4o"
+
+static int
+in(const char *s, const char *const *set, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(s, set[i]) == 0)
+			return 1;
+	return 0;
+}
+
+#define IN(s, set)	in((s), (set), sizeof(set) / sizeof((set)[0]))
+
+/*
+ * The request's shape, checked before anything is stored: known keys,
+ * messages a non-empty array of {role, content} with a known role and a
+ * string or array content (null only for an assistant's tool calls).
+ */
+static enum rl_err
+check_request(json_t *body, struct rl_error *e)
+{
+	const char	*k, *role;
+	json_t		*v, *msgs, *m, *c;
+	char		 where[32];
+	size_t		 i;
+
+	if (!json_is_object(body))
+		return rl_error_set(e, RL_EINVAL, "body must be a JSON object");
+	json_object_foreach(body, k, v)
+		if (!IN(k, keys))
+			return rl_error_field(e, RL_EINVAL, k,
+			    "unknown parameter: %s", k);
+	msgs = json_object_get(body, "messages");
+	if (!json_is_array(msgs) || json_array_size(msgs) == 0)
+		return rl_error_field(e, RL_EINVAL, "messages",
+		    "messages: a non-empty array is required");
+	if (json_array_size(msgs) > RL_AIJOB_MAX_MESSAGES)
+		return rl_error_field(e, RL_EINVAL, "messages",
+		    "messages: at most %d messages", RL_AIJOB_MAX_MESSAGES);
+	json_array_foreach(msgs, i, m) {
+		role = json_string_value(json_object_get(m, "role"));
+		c = json_object_get(m, "content");
+		if (json_is_object(m) && role != NULL && IN(role, roles) &&
+		    (json_is_string(c) || json_is_array(c) ||
+		    (json_is_null(c) && strcmp(role, "assistant") == 0)))
+			continue;
+		(void)snprintf(where, sizeof(where), "messages[%zu]", i);
+		return rl_error_field(e, RL_EINVAL, where, "%s: want {role: "
+		    "system|developer|user|assistant|tool, content: string or "
+		    "array}", where);
+	}
+	v = json_object_get(body, "model");
+	if (v != NULL && !json_is_string(v))
+		return rl_error_field(e, RL_EINVAL, "model",
+		    "model: a string is required");
+	v = json_object_get(body, "description");
+	if (v != NULL && !json_is_null(v) && (!json_is_string(v) ||
+	    json_string_length(v) > RL_AIJOB_DESCRIPTION_MAX))
+		return rl_error_field(e, RL_EINVAL, "description",
+		    "description: a string of at most %d bytes",
+		    RL_AIJOB_DESCRIPTION_MAX);
+	v = json_object_get(body, "async");
+	if (v != NULL && !json_is_boolean(v) && !json_is_null(v))
+		return rl_error_field(e, RL_EINVAL, "async",
+		    "async: a boolean is required");
+	return RL_OK;
+}
+
+/* The output cap the effective parameters send (max_* after configure). */
+static long long
+max_output(const json_t *eff)
+{
+	json_t	*v;
+
+	if ((v = json_object_get(eff, "max_completion_tokens")) == NULL)
+		v = json_object_get(eff, "max_tokens");
+	return json_is_integer(v) ? json_integer_value(v) : 0;
+}
+
+/* The Chat Completions body: model, shaped messages, effective params. */
+static json_t *
+upstream_body(const struct rl_model *m, const json_t *messages,
+    const json_t *eff)
+{
+	json_t		*b, *msgs;
+
+	if ((msgs = rl_model_messages(m, messages)) == NULL)
+		return NULL;
+	if ((b = json_deep_copy(eff)) == NULL ||
+	    json_object_set_new(b, "model", json_string(m->name)) == -1 ||
+	    json_object_set_new(b, "messages", msgs) == -1) {
+		json_decref(b);
+		return NULL;
+	}
+	return b;
+}
+
+/* The client's parameters without the job's own keys, for configure. */
+static json_t *
+client_params(const json_t *body)
+{
+	json_t		*p;
+	size_t		 i;
+
+	if ((p = json_deep_copy(body)) == NULL)
+		return NULL;
+	for (i = 0; i < sizeof(local_keys) / sizeof(local_keys[0]); i++)
+		(void)json_object_del(p, local_keys[i]);
+	/* JSON null means "not given", as in the seed's serializer. */
+	return p;
+}
+
+static enum rl_err
+store(const char *id, long long user_id, const json_t *body,
+    const struct rl_model *m, const json_t *eff, int async,
+    struct rl_error *e)
+{
+	char		 uid[32];
+	char		*msgs = NULL, *params = NULL;
+	const char	*desc, *p[9];
+	enum rl_err	 err;
+
+	desc = json_string_value(json_object_get(body, "description"));
+	msgs = json_dumps(json_object_get(body, "messages"), JSON_COMPACT);
+	params = json_dumps(eff, JSON_COMPACT);
+	if (msgs == NULL || params == NULL) {
+		err = rl_error_set(e, RL_ENOMEM, "out of memory");
+		goto out;
+	}
+	(void)snprintf(uid, sizeof(uid), "%lld", user_id);
+	p[0] = id;
+	p[1] = uid;
+	p[2] = desc;
+	p[3] = m->name;
+	p[4] = m->generation_new ? "new" : "legacy";
+	p[5] = msgs;
+	p[6] = params;
+	p[7] = m->structured ? "structured" : "legacy";
+	p[8] = async ? "true" : "false";
+	err = rl_db_exec("INSERT INTO openai_jobs (id, user_id, description, "
+	    "model, generation, messages, params, temperature, max_tokens, "
+	    "max_completion_tokens, reasoning_effort, messages_format, tools, "
+	    "response_format, is_async) VALUES ($1, $2::bigint, $3, $4, $5, "
+	    "$6::jsonb, $7::jsonb, ($7::jsonb->>'temperature')::numeric, "
+	    "($7::jsonb->>'max_tokens')::integer, "
+	    "($7::jsonb->>'max_completion_tokens')::integer, "
+	    "$7::jsonb->>'reasoning_effort', $8, $7::jsonb->'tools', "
+	    "$7::jsonb->'response_format', $9::boolean)", 9, p, NULL, e);
+out:
+	free(msgs);
+	free(params);
+	return err;
+}
+
+/*
+ * Queue an async job: hold its highest cost now (so a user without
+ * credits hears it at once, not from a failed task later), then store the
+ * row and the task in one transaction, so there is never a job without
+ * its task or the reverse.  The worker settles that same hold.
+ */
+static enum rl_err
+queue(const char *id, long long user_id, const json_t *body,
+    const struct rl_model *m, const json_t *eff, const json_t *ubody,
+    const char *request_id, json_t **answer, struct rl_error *e)
+{
+	char		 tid[37], when[40], hid[32];
+	const char	*p[3];
+	long long	 hold = 0;
+	json_t		*payload = NULL;
+	struct rl_error	 re;
+	enum rl_err	 err;
+	time_t		 t;
+	struct tm	 tm;
+	int		 txn = 0;
+
+	if ((err = rl_ai_reserve(user_id, m, rl_ai_bound(m, ubody,
+	    max_output(eff)), request_id, NULL, &hold, e)) != RL_OK)
+		goto out;
+	if ((payload = json_pack("{s:s, s:I}", "job_id", id, "hold_id",
+	    (json_int_t)hold)) == NULL) {
+		err = rl_error_set(e, RL_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((err = rl_db_begin(e)) != RL_OK)
+		goto out;
+	txn = 1;
+	if ((err = store(id, user_id, body, m, eff, 1, e)) != RL_OK ||
+	    (err = rl_task_enqueue("openai.chat", user_id, payload, tid,
+	    e)) != RL_OK)
+		goto out;
+	/* The hold belongs to the task: the sweep leaves it while queued. */
+	(void)snprintf(hid, sizeof(hid), "%lld", hold);
+	p[0] = id;
+	p[1] = tid;
+	p[2] = hid;
+	if ((err = rl_db_exec("UPDATE openai_jobs SET task_id = $2::uuid "
+	    "WHERE id = $1", 2, p, NULL, e)) != RL_OK ||
+	    (err = rl_db_exec("UPDATE credit_reservations SET task_id = "
+	    "$1::uuid WHERE id = $2::bigint", 2, p + 1, NULL, e)) != RL_OK ||
+	    (err = rl_db_commit(e)) != RL_OK)
+		goto out;
+	txn = 0;
+	hold = 0;	/* the task owns it now */
+	t = time(NULL) + (m->reasoning ? RL_AIJOB_ETA_REASONING_SEC :
+	    RL_AIJOB_ETA_SEC);
+	(void)gmtime_r(&t, &tm);
+	(void)strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	*answer = json_pack("{s:s, s:s, s:s, s:s+, s:s}", "job_id", id,
+	    "status", "async", "task_id", tid, "message",
+	    "Job started asynchronously with ", m->name,
+	    "estimated_completion", when);
+	if (*answer == NULL)
+		err = rl_error_set(e, RL_ENOMEM, "out of memory");
+out:
+	if (txn)
+		rl_db_rollback();
+	if (hold != 0 && rl_credits_release(hold, &re) != RL_OK)
+		rl_log_error("release of hold %lld: %s", hold, re.msg);
+	json_decref(payload);
+	return err;
+}
+
+enum rl_err
+rl_aijob_submit(long long user_id, json_t *body, const char *request_id,
+    json_t **answer, json_t **errbody, struct rl_error *e)
+{
+	struct rl_model	 m;
+	char		 id[RL_AIJOB_ID_LEN], hex[17];
+	const char	*model;
+	json_t		*params = NULL, *eff = NULL, *ubody = NULL;
+	enum rl_err	 err;
+
+	*answer = NULL;
+	*errbody = NULL;
+	if ((err = check_request(body, e)) != RL_OK)
+		goto out;
+	model = json_string_value(json_object_get(body, "model"));
+	if (model == NULL)
+		model = AIJOB_DEFAULT_MODEL;
+	if ((err = rl_model_lookup(model, &m, e)) != RL_OK) {
+		if (err == RL_EINVAL)
+			rl_error_where(e, "model");
+		goto out;
+	}
+	if ((params = client_params(body)) == NULL) {
+		err = rl_error_set(e, RL_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((err = rl_model_configure(&m, params, &eff, errbody, e)) != RL_OK)
+		goto out;
+	if ((ubody = upstream_body(&m, json_object_get(body, "messages"),
+	    eff)) == NULL) {
+		err = rl_error_set(e, RL_ENOMEM, "out of memory");
+		goto out;
+	}
+	rl_random_hex(hex, 8);
+	(void)snprintf(id, sizeof(id), "ai_job_%s", hex);
+	if (json_is_true(json_object_get(body, "async")))
+		err = queue(id, user_id, body, &m, eff, ubody, request_id,
+		    answer, e);
+	else if ((err = store(id, user_id, body, &m, eff, 0, e)) == RL_OK)
+		err = rl_aijob_run(id, 0, request_id, NULL, answer, e);
+out:
+	json_decref(params);
+	json_decref(eff);
+	json_decref(ubody);
+	return err;
+}
+
+/*
+ * The answer of a completed job, as seed 001 shows it: the first choice's
+ * text (and tool calls when the model asked for some), usage with the cost
+ * as a 6-decimal string, generation, reasoning effort for the models that
+ * take one, and the time the upstream call took.
+ */
+static json_t *
+answer_of(const char *id, const struct rl_model *m, const json_t *eff,
+    const struct rl_ai *ai, long long ms)
+{
+	const struct rl_usage *u = &ai->call.usage;
+	json_t		*a, *result, *choice, *msg, *v;
+	char		 cost[32];
+
+	choice = json_array_get(json_object_get(ai->call.answer, "choices"), 0);
+	msg = json_object_get(choice, "message");
+	v = json_object_get(msg, "content");
+	result = json_pack("{s:O, s:s}", "completion",
+	    json_is_string(v) ? v : json_null(), "finish_reason",
+	    ai->call.finish[0] != '\0' ? ai->call.finish : "stop");
+	if (result == NULL)
+		return NULL;
+	if ((v = json_object_get(msg, "tool_calls")) != NULL &&
+	    json_array_size(v) > 0)
+		(void)json_object_set(result, "tool_calls", v);
+	a = json_pack("{s:s, s:s, s:o, s:{s:I, s:I, s:I, s:s}, s:s, s:s, "
+	    "s:I}", "job_id", id, "status", "completed", "result", result,
+	    "usage", "prompt_tokens", (json_int_t)u->input_tokens,
+	    "completion_tokens", (json_int_t)u->output_tokens,
+	    "total_tokens", (json_int_t)(u->input_tokens + u->output_tokens),
+	    "cost_usd", rl_micro_fmt(ai->cost_micro, cost, sizeof(cost)),
+	    "model", m->name, "generation", m->generation_new ? "new" :
+	    "legacy", "execution_time_ms", (json_int_t)ms);
+	if (a != NULL && (v = json_object_get(eff, "reasoning_effort")) !=
+	    NULL)
+		(void)json_object_set(a, "reasoning_effort", v);
+	return a;
+}
+
+/* Record the outcome of a run on the job's row; the row is the truth. */
+static enum rl_err
+finish(const char *id, const struct rl_ai *ai, const json_t *answer,
+    enum rl_err err, const struct rl_error *ce, long long ms,
+    struct rl_error *e)
+{
+	const struct rl_usage *u = &ai->call.usage;
+	char		 in[24], outt[24], rs[24], cost[32], t[24];
+	char		*res = NULL;
+	const char	*p[11];
+	enum rl_err	 rc;
+
+	if (answer != NULL && (res = json_dumps(answer, JSON_COMPACT)) ==
+	    NULL)
+		return rl_error_set(e, RL_ENOMEM, "out of memory");
+	(void)snprintf(in, sizeof(in), "%lld", u->input_tokens);
+	(void)snprintf(outt, sizeof(outt), "%lld", u->output_tokens);
+	(void)snprintf(rs, sizeof(rs), "%lld", u->reasoning_tokens);
+	(void)snprintf(t, sizeof(t), "%lld", ms);
+	p[0] = id;
+	p[1] = err == RL_OK ? "completed" : "failed";
+	p[2] = res;
+	p[3] = ai->call.response_id[0] != '\0' ? ai->call.response_id : NULL;
+	p[4] = ai->settled ? in : NULL;
+	p[5] = ai->settled ? outt : NULL;
+	p[6] = ai->settled ? rs : NULL;
+	p[7] = ai->settled ? rl_micro_fmt(ai->cost_micro, cost,
+	    sizeof(cost)) : NULL;
+	p[8] = t;
+	p[9] = err == RL_OK ? NULL : ce->msg;
+	p[10] = err == RL_OK ? NULL : rl_err_token(err);
+	rc = rl_db_exec("UPDATE openai_jobs SET status = $2, result = "
+	    "$3::jsonb, openai_id = $4, prompt_tokens = $5::bigint, "
+	    "completion_tokens = $6::bigint, total_tokens = $5::bigint + "
+	    "$6::bigint, reasoning_tokens = $7::bigint, cost = $8::numeric, "
+	    "execution_time_ms = $9::integer, error = $10, error_code = $11, "
+	    "finished_at = now() WHERE id = $1", 11, p, NULL, e);
+	free(res);
+	return rc;
+}
+
+enum rl_err
+rl_aijob_run(const char *id, long long hold_id, const char *request_id,
+    const char *task_id, json_t **answer, struct rl_error *e)
+{
+	struct rl_ai	 ai;
+	struct rl_model	 m;
+	struct rl_error	 fe;
+	const char	*p[1];
+	json_t		*job = NULL, *ubody = NULL;
+	long long	 t0, ms = 0;
+	enum rl_err	 err;
+	int		 claimed = 0;
+
+	*answer = NULL;
+	memset(&ai, 0, sizeof(ai));
+	p[0] = id;
+	/* Claim: only a pending job runs, and only once. */
+	if ((err = rl_db_json("UPDATE openai_jobs SET status = 'running', "
+	    "started_at = now() WHERE id = $1 AND status = 'pending' "
+	    "RETURNING json_build_object('user_id', user_id, 'model', model, "
+	    "'messages', messages, 'params', params)", 1, p, &job, e)) !=
+	    RL_OK)
+		goto out;
+	if (!json_is_object(job)) {
+		err = rl_error_set(e, RL_ECONFLICT, "job %s is not pending",
+		    id);
+		goto out;
+	}
+	claimed = 1;
+	if ((err = rl_model_lookup(json_string_value(json_object_get(job,
+	    "model")), &m, e)) != RL_OK)
+		goto out;
+	if ((ubody = upstream_body(&m, json_object_get(job, "messages"),
+	    json_object_get(job, "params"))) == NULL) {
+		err = rl_error_set(e, RL_ENOMEM, "out of memory");
+		goto out;
+	}
+	ai.user_id = json_integer_value(json_object_get(job, "user_id"));
+	ai.feature = "ai_openai.chat";
+	ai.request_id = request_id;
+	ai.task_id = task_id;
+	ai.model = &m;
+	ai.max_output = max_output(json_object_get(job, "params"));
+	ai.hold_id = hold_id;
+	hold_id = 0;	/* rl_ai_call consumes it */
+	ai.call.path = "/chat/completions";
+	ai.call.body = ubody;
+	t0 = rl_now_us();
+	err = rl_ai_call(&ai, e);
+	ms = (rl_now_us() - t0) / 1000;
+	if (err == RL_OK && (*answer = answer_of(id, &m,
+	    json_object_get(job, "params"), &ai, ms)) == NULL)
+		err = rl_error_set(e, RL_ENOMEM, "out of memory");
+out:
+	if (hold_id != 0 && rl_credits_release(hold_id, &fe) != RL_OK)
+		rl_log_error("release of hold %lld: %s", hold_id, fe.msg);
+	if (claimed && finish(id, &ai, *answer, err, e, ms, &fe) != RL_OK)
+		rl_log_error("job %s: outcome not recorded: %s", id, fe.msg);
+	if (err != RL_OK) {
+		json_decref(*answer);
+		*answer = NULL;
+	}
+	rl_ai_free(&ai);
+	json_decref(job);
+	json_decref(ubody);
+	return err;
+}
+
+enum rl_err
+rl_aijob_get(long long user_id, int admin, const char *id, json_t **answer,
+    struct rl_error *e)
+{
+	char		 uid[32];
+	const char	*p[3];
+	enum rl_err	 err;
+
+	(void)snprintf(uid, sizeof(uid), "%lld", user_id);
+	p[0] = id;
+	p[1] = uid;
+	p[2] = admin ? "true" : "false";
+	/* Someone else's job is "not found", exactly as a missing one. */
+	err = rl_db_json("SELECT CASE WHEN j.status = 'completed' THEN "
+	    "j.result::json ELSE json_strip_nulls(json_build_object("
+	    "'job_id', j.id, 'status', j.status, 'model', j.model, "
+	    "'generation', j.generation, 'task_id', j.task_id, "
+	    "'description', j.description, 'created_at', j.created_at, "
+	    "'error', j.error, 'error_code', j.error_code, "
+	    "'execution_time_ms', j.execution_time_ms)) END "
+	    "FROM openai_jobs j WHERE j.id = $1 AND "
+	    "(j.user_id = $2::bigint OR $3::boolean)", 3, p, answer, e);
+	if (err == RL_OK && json_is_null(*answer)) {
+		json_decref(*answer);
+		*answer = NULL;
+		err = rl_error_set(e, RL_ENOTFOUND, "no job %s", id);
+	}
+	return err;
+}
+
+enum rl_err
+rl_aijob_task(struct rl_task *t, json_t **result, struct rl_error *e)
+{
+	const char	*id;
+	json_int_t	 hold;
+
+	id = json_string_value(json_object_get(t->payload, "job_id"));
+	hold = json_integer_value(json_object_get(t->payload, "hold_id"));
+	if (id == NULL)
+		return rl_error_set(e, RL_EINVAL, "task %s: no job_id", t->id);
+	return rl_aijob_run(id, (long long)hold, NULL, t->id, result, e);
+}
