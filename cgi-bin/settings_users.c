@@ -63,19 +63,6 @@ static const struct settings_page create_page = {
 	sizeof(create_fields) / sizeof(create_fields[0]), 0, NULL
 };
 
-static int
-hexval(char c)
-{
-
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static char *
 hex_encode(const unsigned char *p, size_t n)
 {
@@ -103,10 +90,8 @@ static enum rl_err
 mask(json_t *u, struct rl_error *e)
 {
 	const char	*hex;
-	unsigned char	*box = NULL;
 	char		*plain = NULL, shown[32];
-	size_t		 i, n, len;
-	int		 hi, lo;
+	size_t		 len = 0;
 	struct rl_error	 oe;
 
 	if ((hex = json_string_value(json_object_get(u, "openai_key_enc"))) ==
@@ -115,16 +100,7 @@ mask(json_t *u, struct rl_error *e)
 		return json_object_set_new(u, "openai_key", json_null()) == -1 ?
 		    rl_error_set(e, RL_ENOMEM, NULL) : RL_OK;
 	}
-	n = strlen(hex) / 2;
-	if ((box = malloc(n + 1)) == NULL)
-		return rl_error_set(e, RL_ENOMEM, NULL);
-	for (i = 0; i < n; i++) {
-		hi = hexval(hex[2 * i]);
-		lo = hexval(hex[2 * i + 1]);
-		box[i] = (unsigned char)((hi < 0 ? 0 : hi) << 4 |
-		    (lo < 0 ? 0 : lo));
-	}
-	if (rl_secretbox_open(box, n, &plain, &len, &oe) == RL_OK &&
+	if (rl_secretbox_open_hex(hex, &plain, &len, &oe) == RL_OK &&
 	    len >= 4)
 		(void)snprintf(shown, sizeof(shown), "sk-\xe2\x80\xa6%s",
 		    plain + len - 4);
@@ -134,7 +110,6 @@ mask(json_t *u, struct rl_error *e)
 		rl_wipe(plain, len);
 		free(plain);
 	}
-	free(box);
 	(void)json_object_del(u, "openai_key_enc");
 	return json_object_set_new(u, "openai_key", json_string(shown)) ==
 	    -1 ? rl_error_set(e, RL_ENOMEM, NULL) : RL_OK;

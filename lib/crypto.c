@@ -292,6 +292,32 @@ rl_secretbox_open(const unsigned char *box, size_t boxlen, char **out,
 	return RL_OK;
 }
 
+/*
+ * A box as PostgreSQL prints a bytea: hex digits (the "\\x" prefix already
+ * stripped by encode(..., 'hex')).  Callers of stored keys hold this form.
+ */
+enum rl_err
+rl_secretbox_open_hex(const char *hex, char **out, size_t *outlen,
+    struct rl_error *e)
+{
+	unsigned char	*box;
+	size_t		 n = strlen(hex) / 2, got = 0;
+	enum rl_err	 err;
+
+	*out = NULL;
+	if (outlen != NULL)
+		*outlen = 0;
+	if ((box = malloc(n + 1)) == NULL)
+		return rl_error_set(e, RL_ENOMEM, "secretbox: out of memory");
+	if (strlen(hex) % 2 != 0 || sodium_hex2bin(box, n, hex, strlen(hex),
+	    NULL, &got, NULL) != 0 || got != n)
+		err = rl_error_set(e, RL_EINVAL, "secretbox: bad hex");
+	else
+		err = rl_secretbox_open(box, n, out, outlen, e);
+	free(box);
+	return err;
+}
+
 void
 rl_sha256(const void *msg, size_t len, unsigned char out[RL_SHA256_BYTES])
 {

@@ -31,6 +31,9 @@ enum rl_err	 rl_secretbox_seal(const void *, size_t, unsigned char **,
 enum rl_err	 rl_secretbox_open(const unsigned char *, size_t, char **,
 		    size_t *, struct rl_error *);
 
+enum rl_err	 rl_secretbox_open_hex(const char *, char **, size_t *,
+		    struct rl_error *);
+
 void		 rl_sha256(const void *, size_t,
 		    unsigned char [RL_SHA256_BYTES]);
 void		 rl_hmac_sha256(const void *, size_t, const void *, size_t,

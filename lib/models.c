@@ -659,51 +659,20 @@ loopback(const char *url)
 	return h[n] == '\0' || h[n] == ':' || h[n] == '/';
 }
 
-static int
-hexval(int c)
-{
-
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Open a sealed key (bytea as hex) into buf. */
 static enum rl_err
 unseal(const char *hex, char *buf, size_t size, struct rl_error *e)
 {
-	unsigned char	*box = NULL;
 	char		*plain = NULL;
-	size_t		 i, n = strlen(hex) / 2, len = 0;
-	int		 hi, lo;
+	size_t		 len = 0;
 	enum rl_err	 err;
 
-	if (strlen(hex) % 2 != 0) {
-		err = rl_error_set(e, RL_EDB, "sealed key: bad hex");
-		goto out;
-	}
-	if ((box = malloc(n + 1)) == NULL) {
-		err = rl_error_set(e, RL_ENOMEM, NULL);
-		goto out;
-	}
-	for (i = 0; i < n; i++) {
-		if ((hi = hexval(hex[2 * i])) < 0 ||
-		    (lo = hexval(hex[2 * i + 1])) < 0) {
-			err = rl_error_set(e, RL_EDB, "sealed key: bad hex");
-			goto out;
-		}
-		box[i] = (unsigned char)(hi << 4 | lo);
-	}
 	/*
 	 * A box that does not open (the master key changed) is an error, not
 	 * "no key": falling through to the institution's key would bill
 	 * someone else without anyone noticing.
 	 */
-	if ((err = rl_secretbox_open(box, n, &plain, &len, e)) != RL_OK) {
+	if ((err = rl_secretbox_open_hex(hex, &plain, &len, e)) != RL_OK) {
 		(void)rl_error_set(e, RL_EINTERNAL, "a stored API key cannot "
 		    "be decrypted with the current master key");
 		goto out;
@@ -719,7 +688,6 @@ out:
 		rl_wipe(plain, len);
 		free(plain);
 	}
-	free(box);
 	return err;
 }
 

@@ -442,9 +442,13 @@ runner(void *arg)
 	return NULL;
 }
 
-/* Renew the leases of the tasks running here. */
+/*
+ * Set the leases of the tasks running here to now + sec: the lease length
+ * to renew them, 0 to give them up at exit (so that the reaper of any
+ * worker settles them now rather than a lease from now).
+ */
 static void
-renew(void)
+lease(const char *sec)
 {
 	static const char	 sql[] =
 	    "UPDATE tasks SET lease_until = now() + "
@@ -459,10 +463,11 @@ renew(void)
 		return;
 	p[0] = ids;
 	p[1] = me;
-	p[2] = leasestr;
+	p[2] = sec;
 	rl_error_clear(&e);
 	if (rl_db_exec(sql, 3, p, NULL, &e) != RL_OK)
-		rl_log_warn("%s: lease renewal failed: %s", wk->name, e.msg);
+		rl_log_warn("%s: setting leases to %s s: %s", wk->name, sec,
+		    e.msg);
 	free(ids);
 }
 
@@ -521,7 +526,7 @@ keeper(void *arg)
 		pause_ms(lease_sec * 1000L / 3);
 		if (atomic_load(&quitting))
 			break;
-		renew();
+		lease(leasestr);
 		reap();
 		rl_db_request_end();
 	}
@@ -575,29 +580,6 @@ listener(void *arg)
 	return NULL;
 }
 
-/*
- * Give up the leases of tasks still running at exit, so the reaper of any
- * worker settles them now rather than a lease from now.
- */
-static void
-release_leases(void)
-{
-	static const char	 sql[] =
-	    "UPDATE tasks SET lease_until = now() "
-	    "WHERE id = ANY($1::uuid[]) AND worker = $2 "
-	    "AND state IN ('STARTED', 'PROGRESS')";
-	const char		*p[2];
-	struct rl_error		 e;
-	char			*ids;
-
-	if ((ids = held_list()) == NULL)
-		return;
-	p[0] = ids;
-	p[1] = me;
-	if (rl_db_exec(sql, 2, p, NULL, &e) != RL_OK)
-		rl_log_warn("%s: releasing leases: %s", wk->name, e.msg);
-	free(ids);
-}
 
 /* The kind names as a text[] literal: {"a","b"}, quotes escaped. */
 static int
@@ -901,7 +883,7 @@ out:
 	if (atomic_load(&running) > 0) {
 		rl_log_warn("%s: %d tasks still running at exit", wk->name,
 		    atomic_load(&running));
-		release_leases();
+		lease("0");
 		/* Runners mid-task are not joined: exiting ends them. */
 		return rc;
 	}
