@@ -153,7 +153,6 @@ client_params(const json_t *body)
 		return NULL;
 	for (i = 0; i < sizeof(local_keys) / sizeof(local_keys[0]); i++)
 		(void)json_object_del(p, local_keys[i]);
-	/* JSON null means "not given", as in the seed's serializer. */
 	return p;
 }
 

@@ -15,7 +15,10 @@
 
 #include "conf.h"
 #include "bounds.h"
+#include "crypto.h"
+#include "db.h"
 #include "log.h"
+#include "openai.h"
 
 #ifndef RL_SCHEMADIR
 #define RL_SCHEMADIR	"/usr/local/share/relais/schemas"
@@ -135,4 +138,37 @@ rl_conf_upstream_name(void)
 {
 
 	return conf_upstream;
+}
+
+/*
+ * The start-up every process shares once its configuration is loaded:
+ * libsodium and libcurl, then, for a process with data, the master key
+ * (tokens, stored API keys) and the schema version.  A database that is
+ * down is only a warning: the pool reconnects when it comes back.  Errors
+ * are logged here; -1 means "exit 1".
+ */
+int
+rl_conf_start(const char *name, int needs_db)
+{
+	struct rl_error	 e;
+	enum rl_err	 err;
+
+	rl_error_clear(&e);
+	if (rl_crypto_init(&e) != RL_OK || rl_oa_init(&e) != RL_OK ||
+	    (needs_db && rl_crypto_load_key(conf.secret_key_file, &e) !=
+	    RL_OK)) {
+		rl_log_error("%s", e.msg);
+		return -1;
+	}
+	if (!needs_db)
+		return 0;
+	err = rl_db_check_schema(RL_SCHEMA_VERSION, &e);
+	if (err == RL_EDBDOWN)
+		rl_log_warn("%s: starting without the database: %s", name,
+		    e.msg);
+	else if (err != RL_OK) {
+		rl_log_error("%s", e.msg);
+		return -1;
+	}
+	return 0;
 }

@@ -25,5 +25,6 @@ extern const struct rl_conf	*rl_conf;
 
 enum rl_err	 rl_conf_load(int default_threads, struct rl_error *);
 const char	*rl_conf_upstream_name(void);
+int		 rl_conf_start(const char *, int);
 
 #endif

@@ -689,7 +689,7 @@ rl_main(int argc, char *argv[], const struct rl_program *p)
 	struct rl_error	 e;
 	const char	*sockpath = NULL;
 	size_t		 i;
-	int		 c, rc;
+	int		 c;
 
 	prog = p;
 	while ((c = getopt(argc, argv, "hrs:")) != -1)
@@ -723,26 +723,8 @@ rl_main(int argc, char *argv[], const struct rl_program *p)
 	}
 	if (check_routes() == -1)
 		return 1;
-	if (rl_crypto_init(&e) != RL_OK || rl_oa_init(&e) != RL_OK) {
-		rl_log_error("%s", e.msg);
+	if (rl_conf_start(prog->name, prog->needs_db) == -1)
 		return 1;
-	}
-	/* Programs with data sign and check tokens and open stored keys. */
-	if (prog->needs_db &&
-	    rl_crypto_load_key(rl_conf->secret_key_file, &e) != RL_OK) {
-		rl_log_error("%s", e.msg);
-		return 1;
-	}
-	if (prog->needs_db) {
-		rc = rl_db_check_schema(RL_SCHEMA_VERSION, &e);
-		if (rc == RL_EDBDOWN)
-			rl_log_warn("%s: starting without the database: %s",
-			    prog->name, e.msg);
-		else if (rc != RL_OK) {
-			rl_log_error("%s", e.msg);
-			return 1;
-		}
-	}
 	if (prog->init != NULL && prog->init(&e) != RL_OK) {
 		rl_log_error("%s: %s", prog->name, e.msg);
 		return 1;

@@ -682,7 +682,6 @@ setup(void)
 {
 	struct rl_error	 e;
 	char		 host[HOSTNAME_MAX], rnd[9];
-	enum rl_err	 err;
 
 	rl_error_clear(&e);
 	/* The listener and the keeper hold connections too. */
@@ -701,19 +700,8 @@ setup(void)
 	(void)snprintf(leasestr, sizeof(leasestr), "%d", lease_sec);
 	if (check_kinds() == -1)
 		return 1;
-	if (rl_crypto_init(&e) != RL_OK || rl_oa_init(&e) != RL_OK ||
-	    rl_crypto_load_key(rl_conf->secret_key_file, &e) != RL_OK) {
-		rl_log_error("%s", e.msg);
+	if (rl_conf_start(wk->name, 1) == -1)
 		return 1;
-	}
-	err = rl_db_check_schema(RL_SCHEMA_VERSION, &e);
-	if (err == RL_EDBDOWN)
-		rl_log_warn("%s: starting without the database: %s",
-		    wk->name, e.msg);
-	else if (err != RL_OK) {
-		rl_log_error("%s", e.msg);
-		return 1;
-	}
 	if (gethostname(host, sizeof(host)) == -1)
 		(void)snprintf(host, sizeof(host), "localhost");
 	host[sizeof(host) - 1] = '\0';
