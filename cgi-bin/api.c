@@ -10,171 +10,10 @@
 #include <string.h>
 
 #include "db.h"
+#include "edxo.h"
 #include "fcgi.h"
 #include "req.h"
 #include "resp.h"
-
-/*
- * Who sees what, in one place.  Admins see everything; everyone else sees
- * the programmes they belong to (user_programme), the cours placed in one
- * of them (cours_programme), the compétences of one of them (their
- * programme_id or competence_programme), and the plans of a visible cours.
- * Every query takes $1 = the user's id and $2 = whether the user is an
- * admin, then its own parameters from $3: first, because PostgreSQL must
- * see every numbered parameter used to type it, and the list routes have
- * no id.  Something not visible answers 404, exactly as something that
- * does not exist, so ids do not leak.
- */
-#define MINE	"(SELECT up.programme_id FROM user_programme up " \
-		"WHERE up.user_id = $1::bigint)"
-#define SEE_PROGRAMME(x)						\
-	"($2::boolean OR " x " IN " MINE ")"
-#define SEE_COURS(x)							\
-	"($2::boolean OR " x " IN (SELECT vc.cours_id "			\
-	"FROM cours_programme vc WHERE vc.programme_id IN " MINE "))"
-#define SEE_COMPETENCE(x)						\
-	"($2::boolean OR " x " IN (SELECT vk.id FROM competences vk "	\
-	"WHERE vk.programme_id IN " MINE ") OR " x " IN "		\
-	"(SELECT vp.competence_id FROM competence_programme vp "	\
-	"WHERE vp.programme_id IN " MINE "))"
-
-/* A json_agg that is [] rather than NULL over no rows. */
-#define LIST(expr, from)						\
-	"coalesce((SELECT json_agg(" expr ") " from "), '[]')"
-
-/* The (id, texte, description) lists of a plan-cadre "pc". */
-#define TEXTE_DESCRIPTION(table)					\
-	LIST("json_build_object('id', x.id, 'texte', x.texte, "		\
-	"'description', x.description) ORDER BY x.id",			\
-	"FROM " table " x WHERE x.plan_cadre_id = pc.id")
-
-/*
- * PlanCadre.to_dict() of the plan-cadre "pc", as EDxo's models.py writes
- * it: the columns, cours_info, then every child list.  cours_info's
- * programme_id is EDxo's legacy "first programme of the cours", here the
- * first one the user may see.
- */
-#define PLAN_CADRE_DICT							\
-	"json_build_object('id', pc.id, 'cours_id', pc.cours_id, "	\
-	"'place_intro', pc.place_intro, "				\
-	"'objectif_terminal', pc.objectif_terminal, "			\
-	"'structure_intro', pc.structure_intro, "			\
-	"'structure_activites_theoriques', "				\
-	"pc.structure_activites_theoriques, "				\
-	"'structure_activites_pratiques', "				\
-	"pc.structure_activites_pratiques, "				\
-	"'structure_activites_prevues', pc.structure_activites_prevues, " \
-	"'eval_evaluation_sommative', pc.eval_evaluation_sommative, "	\
-	"'eval_nature_evaluations_sommatives', "			\
-	"pc.eval_nature_evaluations_sommatives, "			\
-	"'eval_evaluation_de_la_langue', "				\
-	"pc.eval_evaluation_de_la_langue, "				\
-	"'eval_evaluation_sommatives_apprentissages', "			\
-	"pc.eval_evaluation_sommatives_apprentissages, "		\
-	"'additional_info', pc.additional_info, "			\
-	"'ai_model', pc.ai_model, "					\
-	"'cours_info', (SELECT json_build_object('id', c.id, "		\
-	"'code', c.code, 'nom', c.nom, 'programme_id', "		\
-	"(SELECT min(cp.programme_id) FROM cours_programme cp "		\
-	"WHERE cp.cours_id = c.id AND "					\
-	SEE_PROGRAMME("cp.programme_id") ")) "				\
-	"FROM cours c WHERE c.id = pc.cours_id), "			\
-	"'capacites', "							\
-	LIST("json_build_object('id', k.id, 'capacite', k.capacite, "	\
-	"'description_capacite', k.description_capacite, "		\
-	"'ponderation_min', k.ponderation_min, "			\
-	"'ponderation_max', k.ponderation_max, "			\
-	"'savoirs_necessaires', "					\
-	LIST("json_build_object('id', s.id, 'texte', s.texte) "		\
-	"ORDER BY s.id",						\
-	"FROM plan_cadre_capacite_savoirs_necessaires s "		\
-	"WHERE s.capacite_id = k.id") ", "				\
-	"'savoirs_faire', "						\
-	LIST("json_build_object('id', f.id, 'texte', f.texte, "		\
-	"'cible', f.cible, 'seuil_reussite', f.seuil_reussite) "	\
-	"ORDER BY f.id",						\
-	"FROM plan_cadre_capacite_savoirs_faire f "			\
-	"WHERE f.capacite_id = k.id") ", "				\
-	"'moyens_evaluation', "						\
-	LIST("json_build_object('id', m.id, 'texte', m.texte) "		\
-	"ORDER BY m.id",						\
-	"FROM plan_cadre_capacite_moyens_evaluation m "			\
-	"WHERE m.capacite_id = k.id") ") ORDER BY k.id",		\
-	"FROM plan_cadre_capacites k WHERE k.plan_cadre_id = pc.id") ", " \
-	"'savoirs_etre', "						\
-	LIST("json_build_object('id', e.id, 'texte', e.texte) "		\
-	"ORDER BY e.id",						\
-	"FROM plan_cadre_savoir_etre e WHERE e.plan_cadre_id = pc.id") ", " \
-	"'objets_cibles', "						\
-	TEXTE_DESCRIPTION("plan_cadre_objets_cibles") ", "		\
-	"'cours_relies', "						\
-	TEXTE_DESCRIPTION("plan_cadre_cours_relies") ", "		\
-	"'cours_prealables', "						\
-	TEXTE_DESCRIPTION("plan_cadre_cours_prealables") ", "		\
-	"'cours_corequis', "						\
-	TEXTE_DESCRIPTION("plan_cadre_cours_corequis") ", "		\
-	"'competences_certifiees', "					\
-	TEXTE_DESCRIPTION("plan_cadre_competences_certifiees") ", "	\
-	"'competences_developpees', "					\
-	TEXTE_DESCRIPTION("plan_cadre_competences_developpees") ")"
-
-/* PlanDeCours.to_dict() of the plan de cours "d", as EDxo writes it. */
-#define PLAN_DE_COURS_DICT						\
-	"json_build_object('id', d.id, 'cours_id', d.cours_id, "	\
-	"'session', d.session, 'campus', d.campus, "			\
-	"'nom_enseignant', d.nom_enseignant, "				\
-	"'telephone_enseignant', d.telephone_enseignant, "		\
-	"'courriel_enseignant', d.courriel_enseignant, "		\
-	"'bureau_enseignant', d.bureau_enseignant, "			\
-	"'presentation_du_cours', d.presentation_du_cours, "		\
-	"'objectif_terminal_du_cours', d.objectif_terminal_du_cours, "	\
-	"'organisation_et_methodes', d.organisation_et_methodes, "	\
-	"'accomodement', d.accomodement, "				\
-	"'evaluation_formative_apprentissages', "			\
-	"d.evaluation_formative_apprentissages, "			\
-	"'evaluation_expression_francais', "				\
-	"d.evaluation_expression_francais, "				\
-	"'seuil_reussite', d.seuil_reussite, "				\
-	"'place_et_role_du_cours', d.place_et_role_du_cours, "		\
-	"'materiel', d.materiel, "					\
-	"'compatibility_percentage', d.compatibility_percentage, "	\
-	"'recommendation_ameliore', d.recommendation_ameliore, "	\
-	"'recommendation_plan_cadre', d.recommendation_plan_cadre, "	\
-	"'modified_by', (SELECT json_build_object('id', u.id, "		\
-	"'username', u.username) FROM users u "				\
-	"WHERE u.id = d.modified_by_id), "				\
-	"'modified_at', to_char(d.modified_at AT TIME ZONE 'UTC', "	\
-	"'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "				\
-	"'cours_info', (SELECT json_build_object('code', c.code, "	\
-	"'nom', c.nom, 'programme_id', "				\
-	"(SELECT min(cp.programme_id) FROM cours_programme cp "		\
-	"WHERE cp.cours_id = c.id AND "					\
-	SEE_PROGRAMME("cp.programme_id") ")) "				\
-	"FROM cours c WHERE c.id = d.cours_id), "			\
-	"'calendriers', "						\
-	LIST("json_build_object('semaine', k.semaine, "			\
-	"'sujet', k.sujet, 'activites', k.activites, "			\
-	"'travaux_hors_classe', k.travaux_hors_classe, "		\
-	"'evaluations', k.evaluations) ORDER BY k.semaine, k.id",	\
-	"FROM plan_de_cours_calendrier k "				\
-	"WHERE k.plan_de_cours_id = d.id") ", "				\
-	"'mediagraphies', "						\
-	LIST("json_build_object('reference_bibliographique', "		\
-	"m.reference_bibliographique) ORDER BY m.id",			\
-	"FROM plan_de_cours_mediagraphie m "				\
-	"WHERE m.plan_de_cours_id = d.id") ", "				\
-	"'disponibilites', "						\
-	LIST("json_build_object('jour_semaine', a.jour_semaine, "	\
-	"'plage_horaire', a.plage_horaire, 'lieu', a.lieu) "		\
-	"ORDER BY a.id",						\
-	"FROM plan_de_cours_disponibilite_enseignant a "		\
-	"WHERE a.plan_de_cours_id = d.id") ", "				\
-	"'evaluations', "						\
-	LIST("json_build_object('titre_evaluation', v.titre_evaluation, " \
-	"'description', v.description, 'semaine', v.semaine) "		\
-	"ORDER BY v.id",						\
-	"FROM plan_de_cours_evaluations v "				\
-	"WHERE v.plan_de_cours_id = d.id") ")"
 
 /* The [{id, code, nom}] of cours "c" and compétences "k". */
 #define COURS_ITEM	"json_build_object('id', c.id, 'code', c.code, " \
@@ -269,9 +108,10 @@ programmes(struct rl_req *req, struct rl_error *e)
 	json_t		*v;
 	enum rl_err	 err;
 
-	if ((err = query(req, "SELECT " LIST("json_build_object('id', p.id, "
+	if ((err = query(req, "SELECT "
+	    RL_SQL_LIST("json_build_object('id', p.id, "
 	    "'nom', p.nom) ORDER BY p.id", "FROM programmes p WHERE "
-	    SEE_PROGRAMME("p.id")), NULL, NULL, &v, e)) != RL_OK)
+	    RL_SQL_SEE_PROGRAMME("p.id")), NULL, NULL, &v, e)) != RL_OK)
 		return err;
 	return rl_resp_json_new(req, 200, v);
 }
@@ -281,10 +121,10 @@ static enum rl_err
 programme_cours(struct rl_req *req, struct rl_error *e)
 {
 
-	return by_id(req, "SELECT " LIST(COURS_ITEM " ORDER BY c.id",
+	return by_id(req, "SELECT " RL_SQL_LIST(COURS_ITEM " ORDER BY c.id",
 	    "FROM cours c JOIN cours_programme cp ON cp.cours_id = c.id "
 	    "WHERE cp.programme_id = p.id") " FROM programmes p "
-	    "WHERE p.id = $3::bigint AND " SEE_PROGRAMME("p.id"),
+	    "WHERE p.id = $3::bigint AND " RL_SQL_SEE_PROGRAMME("p.id"),
 	    "programme", e);
 }
 
@@ -296,10 +136,10 @@ static enum rl_err
 programme_competences(struct rl_req *req, struct rl_error *e)
 {
 
-	return by_id(req, "SELECT " LIST(COMPETENCE_ITEM
+	return by_id(req, "SELECT " RL_SQL_LIST(COMPETENCE_ITEM
 	    " ORDER BY k.code, k.id", "FROM competences k "
 	    "WHERE k.programme_id = p.id") " FROM programmes p "
-	    "WHERE p.id = $3::bigint AND " SEE_PROGRAMME("p.id"),
+	    "WHERE p.id = $3::bigint AND " RL_SQL_SEE_PROGRAMME("p.id"),
 	    "programme", e);
 }
 
@@ -312,13 +152,14 @@ competence(struct rl_req *req, struct rl_error *e)
 	    "'programme_id', k.programme_id, 'code', k.code, 'nom', k.nom, "
 	    "'criteria_de_performance', k.criteria_de_performance, "
 	    "'contexte_de_realisation', k.contexte_de_realisation, "
-	    "'elements', " LIST("json_build_object('id', el.id, "
-	    "'nom', el.nom, 'criteres', " LIST("cr.criteria ORDER BY cr.id",
+	    "'elements', " RL_SQL_LIST("json_build_object('id', el.id, "
+	    "'nom', el.nom, 'criteres', "
+	    RL_SQL_LIST("cr.criteria ORDER BY cr.id",
 	    "FROM element_competence_criteria cr "
 	    "WHERE cr.element_competence_id = el.id") ") ORDER BY el.id",
 	    "FROM element_competence el WHERE el.competence_id = k.id") ") "
 	    "FROM competences k WHERE k.id = $3::bigint AND "
-	    SEE_COMPETENCE("k.id"), "competence", e);
+	    RL_SQL_SEE_COMPETENCE("k.id"), "competence", e);
 }
 
 /* GET /api/cours → [{id, code, nom}] */
@@ -328,8 +169,9 @@ cours_list(struct rl_req *req, struct rl_error *e)
 	json_t		*v;
 	enum rl_err	 err;
 
-	if ((err = query(req, "SELECT " LIST(COURS_ITEM " ORDER BY c.id",
-	    "FROM cours c WHERE " SEE_COURS("c.id")), NULL, NULL, &v, e)) !=
+	if ((err = query(req, "SELECT " RL_SQL_LIST(COURS_ITEM " ORDER BY c.id",
+	    "FROM cours c WHERE "
+	    RL_SQL_SEE_COURS("c.id")), NULL, NULL, &v, e)) !=
 	    RL_OK)
 		return err;
 	return rl_resp_json_new(req, 200, v);
@@ -341,7 +183,8 @@ cours(struct rl_req *req, struct rl_error *e)
 {
 
 	return by_id(req, "SELECT " COURS_ITEM " FROM cours c "
-	    "WHERE c.id = $3::bigint AND " SEE_COURS("c.id"), "cours", e);
+	    "WHERE c.id = $3::bigint AND "
+	    RL_SQL_SEE_COURS("c.id"), "cours", e);
 }
 
 /*
@@ -356,8 +199,10 @@ cours_plan_cadre(struct rl_req *req, struct rl_error *e)
 	enum rl_err	 err;
 
 	if ((err = id_param(req, id, sizeof(id), e)) != RL_OK ||
-	    (err = query(req, "SELECT " PLAN_CADRE_DICT " FROM plan_cadre pc "
-	    "WHERE pc.cours_id = $3::bigint AND " SEE_COURS("pc.cours_id"),
+	    (err = query(req, "SELECT "
+	    RL_SQL_PLAN_CADRE_DICT " FROM plan_cadre pc "
+	    "WHERE pc.cours_id = $3::bigint AND "
+	    RL_SQL_SEE_COURS("pc.cours_id"),
 	    id, NULL, &v, e)) != RL_OK)
 		return err;
 	if (json_is_null(v)) {
@@ -372,9 +217,11 @@ static enum rl_err
 cours_plans_de_cours(struct rl_req *req, struct rl_error *e)
 {
 
-	return by_id(req, "SELECT " LIST(PLAN_DE_COURS_DICT " ORDER BY d.id",
+	return by_id(req, "SELECT "
+	    RL_SQL_LIST(RL_SQL_PLAN_DE_COURS_DICT " ORDER BY d.id",
 	    "FROM plan_de_cours d WHERE d.cours_id = c.id") " FROM cours c "
-	    "WHERE c.id = $3::bigint AND " SEE_COURS("c.id"), "cours", e);
+	    "WHERE c.id = $3::bigint AND "
+	    RL_SQL_SEE_COURS("c.id"), "cours", e);
 }
 
 /* GET /api/cours/<int:id>/plans → [{id, session}] (plan_de_cours.py) */
@@ -382,10 +229,11 @@ static enum rl_err
 cours_plans(struct rl_req *req, struct rl_error *e)
 {
 
-	return by_id(req, "SELECT " LIST("json_build_object('id', d.id, "
+	return by_id(req, "SELECT " RL_SQL_LIST("json_build_object('id', d.id, "
 	    "'session', d.session) ORDER BY d.id",
 	    "FROM plan_de_cours d WHERE d.cours_id = c.id") " FROM cours c "
-	    "WHERE c.id = $3::bigint AND " SEE_COURS("c.id"), "cours", e);
+	    "WHERE c.id = $3::bigint AND "
+	    RL_SQL_SEE_COURS("c.id"), "cours", e);
 }
 
 /*
@@ -429,8 +277,8 @@ plan_cadre_section(struct rl_req *req, struct rl_error *e)
 		return bad_section(req, e);
 	if ((err = id_param(req, id, sizeof(id), e)) != RL_OK ||
 	    (err = query(req, "SELECT json_build_object($4::text, "
-	    "(" PLAN_CADRE_DICT ") -> $4::text) FROM plan_cadre pc "
-	    "WHERE pc.id = $3::bigint AND " SEE_COURS("pc.cours_id"),
+	    "(" RL_SQL_PLAN_CADRE_DICT ") -> $4::text) FROM plan_cadre pc "
+	    "WHERE pc.id = $3::bigint AND " RL_SQL_SEE_COURS("pc.cours_id"),
 	    id, name, &v, e)) != RL_OK)
 		return err;
 	if (json_is_null(v)) {
