@@ -8,8 +8,11 @@
 
 RL_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 RL_PGBIN=${RL_PGBIN:-/usr/lib/postgresql/15/bin}
-# FastCGI programs started by the stack (socket $STATE/run/<name>.sock).
-RL_PROGRAMS=${RL_PROGRAMS:-settings api openai}
+# FastCGI programs started by the stack (socket $STATE/run/<name>.sock):
+# every program cgi-bin/Makefile.am builds, so that adding a program there
+# is all it takes to run it.
+RL_PROGRAMS=${RL_PROGRAMS:-$(sed -n 's/^cgibin_PROGRAMS[ +]*= *//p' \
+	"$RL_TOP/cgi-bin/Makefile.am" | tr '\n' ' ')}
 RL_DEBS="build-essential autoconf automake libtool pkg-config nginx \
 postgresql-15 libpq-dev libjansson-dev libsodium-dev libfcgi-dev \
 libcurl4-openssl-dev libzip-dev libexpat1-dev libmicrohttpd-dev curl"
