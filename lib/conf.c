@@ -88,6 +88,11 @@ rl_conf_load(int default_threads, struct rl_error *e)
 	    RL_OK)
 		return RL_EINVAL;
 
+	conf.check_responses = 0;
+	if (env_int("RELAIS_CHECK_RESPONSES", 0, 1, &conf.check_responses,
+	    e) != RL_OK)
+		return RL_EINVAL;
+
 	l = RL_LOG_INFO;
 	if ((v = getenv("RELAIS_LOG_LEVEL")) != NULL && *v != '\0' &&
 	    rl_log_parselevel(v, &l) == -1)

@@ -18,6 +18,11 @@ struct rl_conf {
 	int		 threads;	/* RELAIS_THREADS */
 	int		 db_pool;	/* RELAIS_DB_POOL */
 	int		 log_level;	/* RELAIS_LOG_LEVEL, enum rl_loglevel */
+	/*
+	 * RELAIS_CHECK_RESPONSES=1: validate every JSON answer against its
+	 * route's response schema and say so in a header (the test suite).
+	 */
+	int		 check_responses;
 };
 
 /* The process-wide configuration, valid after rl_conf_load(). */

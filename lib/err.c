@@ -10,10 +10,16 @@
 
 #include "relais.h"
 
+/*
+ * edxo is the status an EDxo route (RL_ROUTE_EDXO) answers instead, where
+ * Flask's differs from ours: a bad body is 400 (no FastAPI 422 there) and
+ * "Crédits insuffisants" is 403 (EDxo has no 402); 0 means the same.
+ */
 static const struct {
 	const char	*token;
 	int		 status;
 	const char	*text;
+	int		 edxo;
 } errs[RL_ERR__MAX] = {
 	[RL_OK] = { "ok", 200, "success" },
 	[RL_ENOMEM] = { "out_of_memory", 500, "out of memory" },
@@ -29,9 +35,11 @@ static const struct {
 	[RL_ETOOBIG] = { "payload_too_large", 413, "payload too large" },
 	[RL_EMEDIA] = { "unsupported_media_type", 415,
 	    "unsupported content type" },
-	[RL_EVALIDATION] = { "validation_error", 422, "validation failed" },
+	[RL_EVALIDATION] = { "validation_error", 422, "validation failed",
+	    400 },
 	[RL_ERATELIMIT] = { "rate_limited", 429, "too many requests" },
-	[RL_ECREDITS] = { "insufficient_credits", 402, "insufficient credits" },
+	[RL_ECREDITS] = { "insufficient_credits", 402, "insufficient credits",
+	    403 },
 	[RL_EDBDOWN] = { "db_unavailable", 503, "database unavailable" },
 	[RL_EDB] = { "db_error", 500, "database error" },
 	[RL_EUPSTREAM] = { "upstream_error", 502, "upstream error" },
@@ -68,6 +76,13 @@ rl_err_status(enum rl_err e)
 {
 
 	return valid(e) ? errs[e].status : 500;
+}
+
+int
+rl_err_status_edxo(enum rl_err e)
+{
+
+	return valid(e) && errs[e].edxo != 0 ? errs[e].edxo : rl_err_status(e);
 }
 
 /* The inverse, for statuses an upstream or a test hands us. */

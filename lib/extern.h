@@ -41,4 +41,11 @@ enum rl_err	rl_auth_resolve(struct rl_req *, struct rl_error *);
 
 long long	rl_now_us(void);
 
+/*
+ * fcgi.c: the response schema id of a route (schemas/responses/routes.json,
+ * "METHOD pattern" -> id), loaded only with RELAIS_CHECK_RESPONSES=1.
+ */
+struct rl_route;
+const char	*rl_fcgi_response_schema(const struct rl_route *);
+
 #endif

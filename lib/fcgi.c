@@ -316,8 +316,23 @@ role_ok(unsigned int flags, const struct rl_user *u)
 static enum rl_err
 reject_422(struct rl_req *req, json_t *errors, struct rl_error *e)
 {
-	json_t	*body = NULL;
+	json_t	*body = NULL, *first;
+	char	*loc;
 
+	/*
+	 * An EDxo route says it the Flask way: the first error as one
+	 * message naming its field, through the one error path.
+	 */
+	if (req->route->flags & RL_ROUTE_EDXO) {
+		first = json_array_get(errors, 0);
+		loc = json_dumps(json_object_get(first, "loc"), JSON_COMPACT);
+		rl_error_field(e, RL_EVALIDATION, loc != NULL ? loc : "",
+		    "Données invalides : %s",
+		    first != NULL ? json_string_value(json_object_get(first,
+		    "msg")) : "corps de requête refusé");
+		free(loc);
+		return RL_EVALIDATION;
+	}
 	if (rl_schema_fastapi_422(errors, "body", &body) == RL_OK)
 		(void)rl_resp_json(req, rl_err_status(RL_EVALIDATION), body);
 	json_decref(body);
@@ -555,7 +570,7 @@ print_routes(void)
 		{ RL_ROUTE_AUTH, "AUTH" }, { RL_ROUTE_ADMIN, "ADMIN" },
 		{ RL_ROUTE_COORDO, "COORDO" }, { RL_ROUTE_STREAM, "STREAM" },
 		{ RL_ROUTE_JSON, "JSON" }, { RL_ROUTE_FORM, "FORM" },
-		{ RL_ROUTE_MULTIPART, "MULTIPART" },
+		{ RL_ROUTE_MULTIPART, "MULTIPART" }, { RL_ROUTE_EDXO, "EDXO" },
 	};
 	json_t	*all, *flags;
 	size_t	 i, k;
@@ -581,6 +596,55 @@ print_routes(void)
 	printf("%s\n", s);
 	free(s);
 	return 0;
+}
+
+/*
+ * With RELAIS_CHECK_RESPONSES=1: the schemas of schemas/responses join
+ * the registry (ids "resp-*", unused by request and upstream schemas) and
+ * routes.json says which one each route's 2xx JSON answer must satisfy
+ * ("METHOD pattern" -> id, or null for a route that answers no JSON).  A
+ * table, not a route-row field, so that programs stay (method, path,
+ * handler, schema, flags, body limit) and the tests own what they check.
+ */
+static json_t	*resp_index;
+
+static enum rl_err
+load_responses(struct rl_error *e)
+{
+	json_error_t	 je;
+	json_t		*v;
+	const char	*key;
+	char		 dir[4096], path[4200];
+	enum rl_err	 err;
+
+	if (!rl_conf->check_responses)
+		return RL_OK;
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/responses",
+	    rl_conf->schema_dir) >= sizeof(dir))
+		return rl_error_set(e, RL_EINVAL, "RELAIS_SCHEMA_DIR too long");
+	if ((err = rl_schema_registry_load(dir, e)) != RL_OK)
+		return err;
+	(void)snprintf(path, sizeof(path), "%s/routes.json", dir);
+	if ((resp_index = json_load_file(path, JSON_REJECT_DUPLICATES,
+	    &je)) == NULL || !json_is_object(resp_index))
+		return rl_error_set(e, RL_EINVAL, "%s: %s", path, je.text);
+	json_object_foreach(resp_index, key, v)
+		if (!json_is_null(v) && (!json_is_string(v) ||
+		    rl_schema_get(json_string_value(v)) == NULL))
+			return rl_error_set(e, RL_EINVAL, "%s: \"%s\": no "
+			    "schema of that id", path, key);
+	return RL_OK;
+}
+
+const char *
+rl_fcgi_response_schema(const struct rl_route *r)
+{
+	char	 key[512];
+
+	if (resp_index == NULL || (size_t)snprintf(key, sizeof(key),
+	    "%s %s", r->method, r->pattern) >= sizeof(key))
+		return NULL;
+	return json_string_value(json_object_get(resp_index, key));
 }
 
 /* Reject a broken route table at start-up, not at the first request. */
@@ -715,9 +779,13 @@ rl_main(int argc, char *argv[], const struct rl_program *p)
 	for (i = 0; i < prog->nroutes; i++)
 		if (prog->routes[i].schema != NULL)
 			break;
-	/* Schemas are compiled once, before any thread exists. */
-	if (i < prog->nroutes &&
-	    rl_schema_registry_load(rl_conf->schema_dir, &e) != RL_OK) {
+	/*
+	 * Schemas are compiled once, before any thread exists; the response
+	 * schemas only when answers are checked (the test suite).
+	 */
+	if ((i < prog->nroutes || rl_conf->check_responses) &&
+	    (rl_schema_registry_load(rl_conf->schema_dir, &e) != RL_OK ||
+	    load_responses(&e) != RL_OK)) {
 		rl_log_error("%s", e.msg);
 		return 1;
 	}

@@ -67,6 +67,7 @@ struct rl_error {
 const char	*rl_strerror(enum rl_err);
 const char	*rl_err_token(enum rl_err);
 int		 rl_err_status(enum rl_err);
+int		 rl_err_status_edxo(enum rl_err);
 enum rl_err	 rl_err_from_status(int);
 enum rl_err	 rl_error_set(struct rl_error *, enum rl_err, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));

@@ -9,10 +9,12 @@
 #include <string.h>
 
 #include "arena.h"
+#include "conf.h"
 #include "extern.h"
 #include "log.h"
 #include "req.h"
 #include "resp.h"
+#include "schema.h"
 
 static const char *
 reason(int status)
@@ -141,6 +143,54 @@ rl_resp_send(struct rl_req *req, int status, const char *ctype,
 	return RL_OK;
 }
 
+/*
+ * RELAIS_CHECK_RESPONSES=1 (the test suite): validate a JSON answer with
+ * the request validator against its route's response schema
+ * (schemas/responses/routes.json maps each route to one; an error
+ * answer against resp-error, the shapes every error body may take) and
+ * say what came out in X-Relais-Response-Check: "valid", "invalid: <first
+ * error>" (also logged) or "none" when the route declares no schema.  The
+ * tests fail on anything but "valid", so no route's answer goes unchecked.
+ */
+static void
+check_response(struct rl_req *req, int status, const json_t *v)
+{
+	const struct rl_schema	*s;
+	const char		*id;
+	json_t			*copy, *out = NULL, *errors = NULL, *first;
+	struct rl_error		 e;
+	char			 hdr[RL_ERRMSG_MAX + 16], *loc;
+
+	id = status >= 400 ? "resp-error" : req->route != NULL ?
+	    rl_fcgi_response_schema(req->route) : NULL;
+	if (id == NULL || (s = rl_schema_get(id)) == NULL) {
+		(void)rl_resp_header(req, "X-Relais-Response-Check", "none");
+		return;
+	}
+	/* Validation may coerce: work on a copy, never on the answer. */
+	if ((copy = json_deep_copy(v)) == NULL)
+		return;
+	rl_error_clear(&e);
+	if (rl_schema_validate(s, copy, &out, &errors, &e) == RL_OK)
+		(void)rl_resp_header(req, "X-Relais-Response-Check", "valid");
+	else {
+		first = json_array_get(errors, 0);
+		loc = json_dumps(json_object_get(first, "loc"), JSON_COMPACT |
+		    JSON_ENCODE_ANY);
+		(void)snprintf(hdr, sizeof(hdr),
+		    "invalid: %.120s at %.80s (%.40s)",
+		    first != NULL ? json_string_value(json_object_get(first,
+		    "msg")) : e.msg, loc != NULL ? loc : "?", id);
+		free(loc);
+		rl_log_error("response schema violation: %s %s -> %d: %s",
+		    req->method, req->path, status, hdr);
+		(void)rl_resp_header(req, "X-Relais-Response-Check", hdr);
+	}
+	json_decref(out);
+	json_decref(errors);
+	json_decref(copy);
+}
+
 /* Send a JSON value (borrowed). */
 enum rl_err
 rl_resp_json(struct rl_req *req, int status, const json_t *v)
@@ -148,6 +198,8 @@ rl_resp_json(struct rl_req *req, int status, const json_t *v)
 	enum rl_err	 err;
 	char		*s;
 
+	if (rl_conf->check_responses)
+		check_response(req, status, v);
 	if ((s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY)) == NULL)
 		return RL_ENOMEM;
 	err = rl_resp_send(req, status, "application/json", s, strlen(s));
@@ -170,7 +222,8 @@ rl_resp_json_new(struct rl_req *req, int status, json_t *v)
 
 /*
  * The one mapping from an error to an answer: status from the error table,
- * body {"error": {"code": <stable token>, "message": ..., "field"?}}.
+ * body {"error": {"code": <stable token>, "message": ..., "field"?}}, or
+ * EDxo's flat {"error": message, ...} on an RL_ROUTE_EDXO route.
  */
 static const char oom[] =
     "{\"error\":{\"code\":\"out_of_memory\",\"message\":\"out of memory\"}}";
@@ -180,18 +233,27 @@ rl_resp_error(struct rl_req *req, const struct rl_error *e)
 {
 	json_t		*body, *inner;
 	enum rl_err	 code = e->code == RL_OK ? RL_EINTERNAL : e->code;
-	int		 status = rl_err_status(code);
+	int		 edxo, status;
+	const char	*msg = e->msg[0] != '\0' ? e->msg : rl_strerror(code);
 
+	edxo = req->route != NULL && (req->route->flags & RL_ROUTE_EDXO);
+	status = edxo ? rl_err_status_edxo(code) : rl_err_status(code);
 	if (req->status != 0)
 		return RL_EINTERNAL;
 	if (status == 401)
 		(void)rl_resp_header(req, "WWW-Authenticate", "Bearer");
-	inner = json_pack("{s:s, s:s}", "code", rl_err_token(code),
-	    "message", e->msg[0] != '\0' ? e->msg : rl_strerror(code));
+	/*
+	 * Ours: {"error": {code, message, field?}}.  EDxo's pages read
+	 * data.error as the message: {"error": message, code, field?}.
+	 */
+	inner = edxo ? json_pack("{s:s, s:s}", "error", msg, "code",
+	    rl_err_token(code)) : json_pack("{s:s, s:s}", "code",
+	    rl_err_token(code), "message", msg);
 	if (inner != NULL && e->where[0] != '\0')
 		(void)json_object_set_new(inner, "field",
 		    json_string(e->where));
-	body = inner == NULL ? NULL : json_pack("{s:o}", "error", inner);
+	body = inner == NULL || edxo ? inner : json_pack("{s:o}", "error",
+	    inner);
 	if (body == NULL) {
 		json_decref(inner);
 		return rl_resp_send(req, 500, "application/json", oom,

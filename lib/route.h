@@ -20,6 +20,13 @@ struct rl_req;
 #define RL_ROUTE_JSON		0x0010	/* accepts an application/json body */
 #define RL_ROUTE_FORM		0x0020	/* accepts x-www-form-urlencoded */
 #define RL_ROUTE_MULTIPART	0x0040	/* accepts multipart/form-data */
+/*
+ * Errors in EDxo's own shape, for routes the EDxo front-end calls: body
+ * {"error": message, "code": token, "field"?} (the page reads
+ * data.error), statuses as Flask gives them (rl_err_status_edxo), and a
+ * body failing the route's schema is that 400 rather than FastAPI's 422.
+ */
+#define RL_ROUTE_EDXO		0x0080
 #define RL_ROUTE_BODY		(RL_ROUTE_JSON | RL_ROUTE_FORM | \
 				    RL_ROUTE_MULTIPART)
 

@@ -17,6 +17,34 @@ export const BUILD = need('RELAIS_TEST_BUILD');
 export const TOP = need('RELAIS_TEST_TOP');
 export const PGHOST = need('RELAIS_TEST_PGHOST');
 
+// Every JSON answer a test receives from the stack has been validated by the
+// program itself against its route's response schema (RELAIS_CHECK_RESPONSES,
+// lib/schemas/responses/routes.json) and says so in X-Relais-Response-Check.
+// Anything but "valid" fails the request that got it, whichever helper or
+// plain fetch made it: no route's JSON goes unchecked.
+export const CHECK_RESPONSES = process.env.RELAIS_CHECK_RESPONSES === '1';
+
+export function checkResponse(method, url, status, headers) {
+	if (!CHECK_RESPONSES || !String(url).startsWith(BASE))
+		return;
+	const get = (n) => typeof headers.get === 'function' ? headers.get(n) : headers[n];
+	const ctype = get('content-type') || '';
+	if (!ctype.startsWith('application/json'))
+		return;
+	const check = get('x-relais-response-check');
+	if (check !== 'valid')
+		throw new Error(`${method} ${String(url).slice(BASE.length)} -> ${status}: ` +
+		    `answer not valid against its response schema (${check ?? 'no check header'})`);
+}
+
+const plainFetch = globalThis.fetch;
+globalThis.fetch = async (input, init = {}) => {
+	const r = await plainFetch(input, init);
+	const url = typeof input === 'string' ? input : input.url ?? String(input);
+	checkResponse(init.method ?? 'GET', url, r.status, r.headers);
+	return r;
+};
+
 export async function getJSON(path, opts = {}) {
 	const r = await fetch(BASE + path, opts);
 	const text = await r.text();
@@ -45,6 +73,12 @@ export function raw(method, path, headers, body) {
 				const text = Buffer.concat(chunks).toString();
 				let json = null;
 				try { json = JSON.parse(text); } catch { /* not JSON */ }
+				try {
+					checkResponse(method, BASE + path, res.statusCode, res.headers);
+				} catch (e) {
+					reject(e);
+					return;
+				}
 				resolve({ status: res.statusCode, headers: res.headers, text, json });
 			});
 		});

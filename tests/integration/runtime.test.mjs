@@ -166,6 +166,27 @@ test('every error token maps to its status in one place', async () => {
 	}
 });
 
+test('an EDxo route keeps EDxo\'s error bodies and statuses', async () => {
+	let r = await postJSON('/_test/edxo', { compatibility_percentage: 'beaucoup',
+	    recommendation_ameliore: null, recommendation_plan_cadre: null });
+	assert.equal(r.status, 400, 'Flask answers a bad body with 400, not 422');
+	assert.equal(typeof r.body.error, 'string', 'the page reads data.error as the message');
+	assert.match(r.body.error, /^Données invalides : /);
+	assert.equal(r.body.code, 'validation_error');
+	assert.deepEqual(JSON.parse(r.body.field), ['compatibility_percentage']);
+	assert.ok(!('detail' in r.body));
+	r = await postJSON('/_test/edxo', { compatibility_percentage: 12,
+	    recommendation_ameliore: null, recommendation_plan_cadre: null });
+	assert.equal(r.status, 200, 'a valid body still reaches the handler');
+	r = await getJSON('/_test/edxo/error/insufficient_credits');
+	assert.equal(r.status, 403, 'EDxo has no 402: credits are refused with 403');
+	assert.deepEqual(r.body, { error: 'asked for insufficient_credits',
+	    code: 'insufficient_credits' });
+	r = await getJSON('/_test/edxo/error/not_found');
+	assert.equal(r.status, 404);
+	assert.equal(r.body.error, 'asked for not_found');
+});
+
 test('a handler that answers nothing becomes a 500, not a hang', async () => {
 	const r = await getJSON('/_test/noanswer');
 	assert.equal(r.status, 500);
