@@ -167,6 +167,18 @@ db_check(struct rl_req *req, struct rl_error *e)
 	return rl_resp_json_new(req, 200, json_pack("{s:b}", "free", free_));
 }
 
+/*
+ * GET /_test/badshape: an answer that breaks its own response schema
+ * (resp-echo-badshape wants {ok: true}), so a test sees the check say
+ * "invalid" and log it.
+ */
+static enum rl_err
+badshape(struct rl_req *req, struct rl_error *e)
+{
+
+	return rl_resp_json_new(req, 200, json_pack("{s:b}", "bad", 1));
+}
+
 static enum rl_err
 noanswer(struct rl_req *req, struct rl_error *e)
 {
@@ -193,6 +205,7 @@ static const struct rl_route routes[] = {
 	{ "GET", "/_test/edxo/error/<code>", error, NULL, RL_ROUTE_EDXO, 0 },
 	{ "GET", "/_test/sse", sse, NULL, RL_ROUTE_STREAM, 0 },
 	{ "GET", "/_test/noanswer", noanswer, NULL, 0, 0 },
+	{ "GET", "/_test/badshape", badshape, NULL, 0, 0 },
 	{ "GET", "/_test/db/forget", db_forget, NULL, 0, 0 },
 	{ "GET", "/_test/db/check", db_check, NULL, 0, 0 },
 	{ "GET", "/_test/private", echo, NULL, RL_ROUTE_AUTH, 0 },

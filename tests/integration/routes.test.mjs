@@ -5,7 +5,9 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { getJSON, postJSON, psql } from './lib.mjs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { TOP, getJSON, postJSON, psql } from './lib.mjs';
 
 const programs = (process.env.RELAIS_TEST_PROGRAMS || '').split(/\s+/).filter(Boolean)
     .map((s) => { const i = s.indexOf(':'); return { name: s.slice(0, i), bin: s.slice(i + 1) }; });
@@ -16,6 +18,11 @@ function concrete(pattern) {
 	return pattern.replace(/<int:[^>]+>/g, '999999').replace(/<path:[^>]+>/g, 'x/y')
 	    .replace(/<[^>]+>/g, 'x');
 }
+
+// A public route of the test responder that answers against its own
+// response schema on purpose (response-check.test.mjs calls it without
+// the checking fetch): the walk would fail on its answer, not its flags.
+const DELIBERATELY_INVALID = new Set(['GET /_test/badshape']);
 
 function allowed(flags, role) {
 	if (flags.includes('ADMIN')) return role === 'admin';
@@ -59,6 +66,8 @@ test('401 and 403 exactly where the route flags say, for every route and role', 
 	for (const p of programs) {
 		const routes = JSON.parse(execFileSync(p.bin, ['-r'], { encoding: 'utf8' }));
 		for (const r of routes) {
+			if (DELIBERATELY_INVALID.has(`${r.method} ${r.pattern}`))
+				continue;
 			const path = concrete(r.pattern);
 			const needAuth = r.flags.some((f) => ['AUTH', 'ADMIN', 'COORDO'].includes(f));
 			const send = (headers) => getJSON(path, { method: r.method,
@@ -86,4 +95,64 @@ test('401 and 403 exactly where the route flags say, for every route and role', 
 	psql("DELETE FROM users WHERE username IN ('invite-walk', 'cp-walk')");
 	assert.deepEqual(problems, []);
 	assert.ok(checked > 20, `only ${checked} requests made`);
+});
+
+// lib/schemas/responses/routes.json ("METHOD pattern" -> response schema id,
+// or null for a route that answers no JSON) must follow the route tables:
+// a route without a key would answer "X-Relais-Response-Check: none" and
+// fail the tests only once some test calls it; a key without a route is a
+// schema nobody checks any more.
+const RESPONSES = join(TOP, 'lib', 'schemas', 'responses');
+
+test('routes.json names a response schema for every route, and only for routes', () => {
+	const index = JSON.parse(readFileSync(join(RESPONSES, 'routes.json'), 'utf8'));
+	assert.equal(typeof index, 'object');
+	assert.ok(!Array.isArray(index) && index !== null);
+	const seen = new Set();
+	const problems = [];
+	for (const p of programs) {
+		const routes = JSON.parse(execFileSync(p.bin, ['-r'], { encoding: 'utf8' }));
+		for (const r of routes) {
+			const key = `${r.method} ${r.pattern}`;
+			seen.add(key);
+			if (!Object.hasOwn(index, key)) {
+				problems.push(`${p.name}: no routes.json key "${key}"`);
+				continue;
+			}
+			const id = index[key];
+			if (id === null)
+				continue;
+			if (typeof id !== 'string' || !/^resp-[a-z0-9-]+$/.test(id))
+				problems.push(`"${key}": ${JSON.stringify(id)} is not a response schema id`);
+			else if (!existsSync(join(RESPONSES, `${id}.json`)))
+				problems.push(`"${key}": no file ${id}.json`);
+		}
+	}
+	for (const key of Object.keys(index))
+		if (!seen.has(key))
+			problems.push(`routes.json key "${key}" is no route of any program`);
+	assert.deepEqual(problems, []);
+	// Every program's routes were walked, the test responder's included.
+	assert.ok(programs.some((p) => p.name === 'echo'), 'RELAIS_TEST_PROGRAMS lists echo');
+	assert.equal(seen.size, Object.keys(index).length);
+});
+
+test('every response schema file is used: by a route, or resp-error for every error', () => {
+	const index = JSON.parse(readFileSync(join(RESPONSES, 'routes.json'), 'utf8'));
+	const used = new Set(Object.values(index).filter((v) => v !== null));
+	used.add('resp-error');
+	const files = readdirSync(RESPONSES).filter((f) => f.endsWith('.json') && f !== 'routes.json')
+	    .map((f) => f.slice(0, -'.json'.length));
+	assert.ok(files.includes('resp-error'));
+	assert.deepEqual(files.filter((f) => !used.has(f)), [], 'schemas no route names');
+	// Installed with the programs: Makefile.am lists each file.
+	const am = readFileSync(join(TOP, 'Makefile.am'), 'utf8');
+	for (const f of [...files, 'routes'])
+		assert.ok(am.includes(`lib/schemas/responses/${f}.json`),
+		    `Makefile.am dist_respschema_DATA lists ${f}.json`);
+	for (const f of files) {
+		const s = JSON.parse(readFileSync(join(RESPONSES, `${f}.json`), 'utf8'));
+		assert.equal(typeof s, 'object', `${f}: a schema object`);
+		assert.equal(typeof s.$comment, 'string', `${f}: a $comment says which routes answer it`);
+	}
 });

@@ -287,7 +287,9 @@ test('the same binary answers as plain CGI', () => {
 		    CONTENT_TYPE: 'application/json', CONTENT_LENGTH: String(body.length) },
 	});
 	assert.equal(r.status, 0, r.stderr);
-	assert.match(r.stdout, /^Status: 200 OK\r\nContent-Type: application\/json\r\n\r\n/);
+	// The suite's environment has RELAIS_CHECK_RESPONSES=1: the verdict
+	// header comes too.
+	assert.match(r.stdout, /^Status: 200 OK\r\nContent-Type: application\/json\r\n(X-Relais-Response-Check: valid\r\n)?\r\n/);
 	const json = JSON.parse(r.stdout.split('\r\n\r\n')[1]);
 	assert.deepEqual(json.json, { x: 1 });
 	assert.deepEqual(json.query, { q: '1' });
