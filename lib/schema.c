@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,15 +28,32 @@
 #define T_ARR	0x20
 #define T_OBJ	0x40
 
+/* A jansson type (json_typeof) as a bit, for leaf masks. */
+#define JT(t)	(1u << (t))
+#define JT_ALL	(JT(JSON_OBJECT) | JT(JSON_ARRAY) | JT(JSON_STRING) | \
+		    JT(JSON_INTEGER) | JT(JSON_REAL) | JT(JSON_TRUE) | \
+		    JT(JSON_FALSE) | JT(JSON_NULL))
+
+/* How many $ref or nullable wrappers a leaf check looks through. */
+#define LEAF_MAX_WRAP	4
+
 enum addl { ADDL_ANY, ADDL_NONE, ADDL_SCHEMA };
 
 struct sprop {
 	char		*name;
+	size_t		 len;
 	struct snode	*node;
 	int		 required;
 };
 
 struct snode {
+	/* set by finish() for the fast path (f_node()); read first */
+	unsigned	 leafmask;	/* JT() of values valid as they are */
+	int		 leafd;		/* v_node() levels a leaf stands for */
+	unsigned	 tmask;		/* JT() of values tl[0] takes as is */
+	unsigned	 tl[7];		/* the types v_node() tries, in order */
+	size_t		 ntl;
+	int		 comb;		/* $ref or a combinator to apply */
 	int		 boolean;	/* 1: true schema, -1: false schema */
 	unsigned	 types;		/* T_* allowed; 0: no "type" */
 	unsigned	 ptype;		/* types without T_NULL */
@@ -47,8 +65,10 @@ struct snode {
 	char		*title;		/* model name for model_type */
 	/* objects */
 	struct sprop	*props;		/* schema order */
-	struct sprop   **sorted;	/* by name, for extras */
 	size_t		 nprops;
+	uint32_t	*ptab;		/* name hash -> props index + 1 */
+	uint32_t	 pmask;		/* ptab slots - 1 */
+	int		 fillers;	/* a property required or defaulted */
 	char	       **req;		/* required but not in properties */
 	size_t		 nreq;
 	enum addl	 addl;
@@ -511,20 +531,12 @@ c_sub(struct cctx *c, const json_t *v, const char *ptr, const char *kw,
 }
 
 static int
-prop_cmp(const void *a, const void *b)
-{
-	const struct sprop *const *x = a, *const *y = b;
-
-	return strcmp((*x)->name, (*y)->name);
-}
-
-static int
 c_props(struct cctx *c, struct snode *n, const json_t *v, const char *ptr,
     int depth)
 {
 	const char	*k;
 	json_t		*sub;
-	size_t		 i = 0;
+	size_t		 i = 0, klen;
 	char		*p, *q;
 
 	if (!json_is_object(v)) {
@@ -534,29 +546,28 @@ c_props(struct cctx *c, struct snode *n, const json_t *v, const char *ptr,
 	}
 	n->nprops = json_object_size(v);
 	if ((n->props = calloc(n->nprops + 1, sizeof(*n->props))) == NULL ||
-	    (n->sorted = calloc(n->nprops + 1, sizeof(*n->sorted))) == NULL ||
 	    (p = ptr_join(ptr, "properties")) == NULL) {
 		cerr(c, ptr, RL_ENOMEM, "%s", "out of memory");
 		return -1;
 	}
-	json_object_foreach((json_t *)(uintptr_t)v, k, sub) {
-		if ((n->props[i].name = strdup(k)) == NULL ||
+	json_object_keylen_foreach((json_t *)(uintptr_t)v, k, klen, sub) {
+		n->props[i].len = klen;
+		if ((n->props[i].name = malloc(klen + 1)) == NULL ||
 		    (q = ptr_join(p, k)) == NULL) {
 			free(p);
 			cerr(c, ptr, RL_ENOMEM, "%s", "out of memory");
 			return -1;
 		}
+		memcpy(n->props[i].name, k, klen + 1);
 		n->props[i].node = compile(c, sub, q, depth + 1);
 		free(q);
 		if (n->props[i].node == NULL) {
 			free(p);
 			return -1;
 		}
-		n->sorted[i] = &n->props[i];
 		i++;
 	}
 	free(p);
-	qsort(n->sorted, n->nprops, sizeof(*n->sorted), prop_cmp);
 	return 0;
 }
 
@@ -952,6 +963,241 @@ resolve(const json_t *doc, const char *ref, char **ptrout)
 	return cur;
 }
 
+/*
+ * A property name's hash: its length and its first and last four bytes,
+ * which tell apart the names of real schemas (shared prefixes, numbered
+ * suffixes) without reading them whole.  Collisions only cost probes.
+ */
+static uint32_t
+key_hash(const char *k, size_t len)
+{
+	uint32_t	 a = 0, b = 0, h;
+	size_t		 i;
+
+	if (len >= 4) {
+		memcpy(&a, k, 4);
+		memcpy(&b, k + len - 4, 4);
+	} else
+		for (i = 0; i < len; i++)
+			a = a << 8 | (unsigned char)k[i];
+	h = a * 0x9e3779b1u ^ b * 0x85ebca6bu ^ (uint32_t)len * 0xc2b2ae35u;
+	h ^= h >> 15;
+	h *= 0x2c1b3c6du;
+	return h ^ h >> 12;
+}
+
+/* Open addressing, at most half full, so a miss ends quickly. */
+static int
+build_ptab(struct snode *n)
+{
+	size_t		 sz = 8, i;
+	uint32_t	 j;
+
+	if (n->nprops == 0)
+		return 0;
+	while (sz < 2 * n->nprops)
+		sz *= 2;
+	if (sz > UINT32_MAX || (n->ptab = calloc(sz, sizeof(*n->ptab))) ==
+	    NULL)
+		return -1;
+	n->pmask = (uint32_t)(sz - 1);
+	for (i = 0; i < n->nprops; i++) {
+		j = key_hash(n->props[i].name, n->props[i].len) & n->pmask;
+		while (n->ptab[j] != 0)
+			j = (j + 1) & n->pmask;
+		n->ptab[j] = (uint32_t)i + 1;
+	}
+	return 0;
+}
+
+/*
+ * Two keys of len bytes are equal: in words, the last one overlapping,
+ * with one test for names of 4 to 16 bytes, as memcmp() is a call and
+ * most names are 5 to 40 bytes.
+ */
+static inline int
+key_eq(const char *a, const char *b, size_t len)
+{
+	uint64_t	 x, y, u, w;
+	uint32_t	 p, q, r, t;
+	size_t		 i;
+
+	if (len >= 8) {
+		for (i = 0; i + 16 < len; i += 8) {
+			memcpy(&x, a + i, 8);
+			memcpy(&y, b + i, 8);
+			if (x != y)
+				return 0;
+		}
+		memcpy(&x, a + i, 8);
+		memcpy(&y, b + i, 8);
+		memcpy(&u, a + len - 8, 8);
+		memcpy(&w, b + len - 8, 8);
+		return ((x ^ y) | (u ^ w)) == 0;
+	}
+	if (len >= 4) {
+		memcpy(&p, a, 4);
+		memcpy(&q, b, 4);
+		memcpy(&r, a + len - 4, 4);
+		memcpy(&t, b + len - 4, 4);
+		return ((p ^ q) | (r ^ t)) == 0;
+	}
+	for (i = 0; i < len; i++)
+		if (a[i] != b[i])
+			return 0;
+	return 1;
+}
+
+/*
+ * The property named k (len bytes), or NULL.  *hint, when given, is the
+ * index expected next: models usually arrive in schema order (OpenAI's
+ * structured outputs always do), so one key_eq() finds most keys.
+ */
+static const struct sprop *
+prop_find(const struct snode *n, const char *k, size_t len, size_t *hint)
+{
+	const struct sprop	*p;
+	uint32_t		 j;
+
+	if (n->nprops == 0)
+		return NULL;
+	if (hint != NULL && *hint < n->nprops) {
+		p = &n->props[*hint];
+		if (p->len == len && key_eq(p->name, k, len)) {
+			(*hint)++;
+			return p;
+		}
+	}
+	for (j = key_hash(k, len) & n->pmask; n->ptab[j] != 0;
+	    j = (j + 1) & n->pmask) {
+		p = &n->props[n->ptab[j] - 1];
+		if (p->len == len && key_eq(p->name, k, len)) {
+			if (hint != NULL)
+				*hint = n->ptab[j];
+			return p;
+		}
+	}
+	return NULL;
+}
+
+/* The jansson types v_type() takes as they are ("same") for type t. */
+static unsigned
+type_mask(unsigned t, unsigned flags)
+{
+
+	switch (t) {
+	case T_NULL:
+		return JT(JSON_NULL);
+	case T_BOOL:
+		return JT(JSON_TRUE) | JT(JSON_FALSE);
+	case T_INT:	/* and an integral float in js: not a type test */
+		return JT(JSON_INTEGER);
+	case T_NUM:	/* an integer becomes a float, but in js */
+		return JT(JSON_REAL) | (flags & RL_SCHEMA_JSONSCHEMA ?
+		    JT(JSON_INTEGER) : 0);
+	case T_STR:
+		return JT(JSON_STRING);
+	case T_ARR:
+		return JT(JSON_ARRAY);
+	case T_OBJ:
+		return JT(JSON_OBJECT);
+	}
+	return 0;
+}
+
+/*
+ * The jansson types a node accepts as they are with no check left to
+ * run: one type (or none) and no keyword constraining that type.  0 for
+ * nodes that need their full check.
+ */
+static unsigned
+leaf_own(const struct snode *n, unsigned flags)
+{
+	int		 js = (flags & RL_SCHEMA_JSONSCHEMA) != 0;
+	unsigned	 m = 0;
+
+	if (n->boolean != 0)
+		return n->boolean == 1 ? JT_ALL : 0;
+	if (n->pure_ref || n->nullinner != NULL || n->enumv != NULL ||
+	    n->comb || n->ntl > 1)
+		return 0;
+	if (n->types == 0)
+		m = JT_ALL;
+	else if (n->ntl == 1)
+		m = n->tmask;
+	if (n->nullable || n->types == 0)
+		m |= JT(JSON_NULL);
+	if (n->minlen >= 0 || n->maxlen >= 0 || n->re != NULL ||
+	    (n->format != 0 && (!js || (flags & RL_SCHEMA_FORMATS))))
+		m &= ~JT(JSON_STRING);
+	if (n->mult != NULL || n->max != NULL || n->xmax != NULL ||
+	    n->min != NULL || n->xmin != NULL)
+		m &= ~(JT(JSON_INTEGER) | JT(JSON_REAL));
+	if (n->items != NULL || n->nprefix > 0 || n->minitems >= 0 ||
+	    n->maxitems >= 0 || n->unique)
+		m &= ~JT(JSON_ARRAY);
+	if (n->nprops > 0 || n->nreq > 0 || n->addl != ADDL_ANY ||
+	    n->minprops >= 0 || n->maxprops >= 0)
+		m &= ~JT(JSON_OBJECT);
+	return m;
+}
+
+/* leaf_own() through $ref and nullable wrappers, as v_node() goes. */
+static void
+leaf_info(const struct snode *n, unsigned flags, int d, unsigned *mask,
+    int *levels)
+{
+
+	*mask = 0;
+	*levels = 1;
+	if (n->boolean == 0 && n->pure_ref && n->ref != NULL) {
+		if (d < LEAF_MAX_WRAP)
+			leaf_info(n->ref, flags, d + 1, mask, levels);
+		(*levels)++;
+	} else if (n->boolean == 0 && n->nullinner != NULL && n->nullonly) {
+		if (d < LEAF_MAX_WRAP)
+			leaf_info(n->nullinner, flags, d + 1, mask, levels);
+		*mask |= JT(JSON_NULL);
+		(*levels)++;
+	} else
+		*mask = leaf_own(n, flags);
+}
+
+/* What the fast path reads, once every $ref is resolved. */
+static int
+finish(struct rl_schema *s)
+{
+	struct snode	*n;
+	size_t		 i;
+	unsigned	 t;
+
+	for (i = 0; i < s->nnodes; i++) {
+		n = s->nodes[i];
+		/* JSON Schema: every integer is also a number. */
+		for (n->ntl = 0, t = 1; t <= T_OBJ; t <<= 1)
+			if ((n->ptype & t) && !(t == T_INT &&
+			    (n->ptype & T_NUM) &&
+			    (s->flags & RL_SCHEMA_JSONSCHEMA)))
+				n->tl[n->ntl++] = t;
+		n->tmask = n->ntl == 1 ? type_mask(n->tl[0], s->flags) : 0;
+		n->comb = n->ref != NULL || n->nallof > 0 || n->nanyof > 0 ||
+		    n->noneof > 0 || n->not != NULL;
+		if (build_ptab(n) == -1)
+			return -1;
+	}
+	for (i = 0; i < s->nnodes; i++) {
+		n = s->nodes[i];
+		n->fillers = n->nreq > 0;
+		for (t = 0; t < n->nprops; t++)
+			if (n->props[t].required ||
+			    (n->props[t].node->has_def &&
+			    !(s->flags & RL_SCHEMA_JSONSCHEMA)))
+				n->fillers = 1;
+		leaf_info(n, s->flags, 0, &n->leafmask, &n->leafd);
+	}
+	return 0;
+}
+
 struct rl_schema *
 rl_schema_compile(const json_t *schema, unsigned flags, struct rl_error *e)
 {
@@ -993,6 +1239,10 @@ rl_schema_compile(const json_t *schema, unsigned flags, struct rl_error *e)
 		if (s->nodes[i]->ref == NULL)
 			goto fail;
 	}
+	if (finish(s) == -1) {
+		rl_error_set(e, RL_ENOMEM, "out of memory");
+		goto fail;
+	}
 	free(c.cache);
 	return s;
 fail:
@@ -1027,7 +1277,7 @@ node_free(struct snode *n)
 	for (i = 0; i < n->nprops; i++)
 		free(n->props[i].name);
 	free(n->props);
-	free(n->sorted);
+	free(n->ptab);
 	for (i = 0; i < n->nreq; i++)
 		free(n->req[i]);
 	free(n->req);
@@ -1608,25 +1858,47 @@ bound_err(struct vctx *v, const struct snode *n, const char *type,
 	    ctx_num(n, bound)));
 }
 
+/* The first number check x fails, in pydantic-core's order, or 0. */
+enum { N_OK, N_MULT, N_LE, N_LT, N_GE, N_GT };
+
+static int
+num_fail(const struct snode *n, const json_t *x)
+{
+
+	if (n->mult != NULL && !is_multiple(x, n->mult))
+		return N_MULT;
+	if (n->max != NULL && num_cmp(x, n->max) > 0)
+		return N_LE;
+	if (n->xmax != NULL && num_cmp(x, n->xmax) >= 0)
+		return N_LT;
+	if (n->min != NULL && num_cmp(x, n->min) < 0)
+		return N_GE;
+	if (n->xmin != NULL && num_cmp(x, n->xmin) <= 0)
+		return N_GT;
+	return N_OK;
+}
+
 static int
 v_number(struct vctx *v, const struct snode *n, json_t *x, json_t *in)
 {
 
-	if (n->mult != NULL && !is_multiple(x, n->mult))
+	switch (num_fail(n, x)) {
+	case N_MULT:
 		return bound_err(v, n, "multiple_of", "a multiple of",
 		    "multiple_of", n->mult, in);
-	if (n->max != NULL && num_cmp(x, n->max) > 0)
+	case N_LE:
 		return bound_err(v, n, "less_than_equal", "less than or equal "
 		    "to", "le", n->max, in);
-	if (n->xmax != NULL && num_cmp(x, n->xmax) >= 0)
+	case N_LT:
 		return bound_err(v, n, "less_than", "less than", "lt",
 		    n->xmax, in);
-	if (n->min != NULL && num_cmp(x, n->min) < 0)
+	case N_GE:
 		return bound_err(v, n, "greater_than_equal", "greater than "
 		    "or equal to", "ge", n->min, in);
-	if (n->xmin != NULL && num_cmp(x, n->xmin) <= 0)
+	case N_GT:
 		return bound_err(v, n, "greater_than", "greater than", "gt",
 		    n->xmin, in);
+	}
 	return 1;
 }
 
@@ -1675,48 +1947,69 @@ format_err(struct vctx *v, int f, json_t *in)
 	    json_pack("{s:s}", "error", format_errs[i].ctx));
 }
 
+/* The first string check x fails, in pydantic-core's order, or 0. */
+enum { S_OK, S_SHORT, S_LONG, S_PATTERN, S_FORMAT };
+
+static int
+str_fail(const struct snode *n, const json_t *x, unsigned mode,
+    unsigned formats)
+{
+	const char	*s;
+	size_t		 b, lo, hi;
+
+	if (n->minlen < 0 && n->maxlen < 0 && n->re == NULL && n->format == 0)
+		return S_OK;
+	s = json_string_value(x);
+	b = json_string_length(x);
+	if (n->minlen >= 0 || n->maxlen >= 0) {
+		/*
+		 * b bytes of UTF-8 hold between b/4 (rounded up) and b code
+		 * points: count them only when the bounds do not settle it.
+		 */
+		lo = (b + 3) / 4;
+		hi = b;
+		if ((n->minlen >= 0 && lo < (size_t)n->minlen) ||
+		    (n->maxlen >= 0 && hi > (size_t)n->maxlen))
+			lo = hi = rl_schema_utf8_len(s, b);
+		if (n->minlen >= 0 && lo < (size_t)n->minlen)
+			return S_SHORT;
+		if (n->maxlen >= 0 && hi > (size_t)n->maxlen)
+			return S_LONG;
+	}
+	if (n->re != NULL && rl_schema_re_search(n->re, s, b) != 1)
+		return S_PATTERN;
+	if (n->format != 0 && (mode != RL_SCHEMA_JSONSCHEMA || formats) &&
+	    (strlen(s) != b || !rl_schema_format_check(n->format, s)))
+		return S_FORMAT;
+	return S_OK;
+}
+
 static int
 v_string(struct vctx *v, const struct snode *n, json_t *x, json_t *in)
 {
 	char		 msg[256];
-	size_t		 len;
-	int		 r;
 
-	if (n->minlen >= 0 || n->maxlen >= 0) {
-		len = rl_schema_utf8_len(json_string_value(x),
-		    json_string_length(x));
-		if (n->minlen >= 0 && len < (size_t)n->minlen) {
-			(void)snprintf(msg, sizeof(msg), "String should have "
-			    "at least %lld character%s", n->minlen,
-			    n->minlen == 1 ? "" : "s");
-			return verr(v, "string_too_short", msg, in,
-			    json_pack("{s:I}", "min_length",
-			    (json_int_t)n->minlen));
-		}
-		if (n->maxlen >= 0 && len > (size_t)n->maxlen) {
-			(void)snprintf(msg, sizeof(msg), "String should have "
-			    "at most %lld character%s", n->maxlen,
-			    n->maxlen == 1 ? "" : "s");
-			return verr(v, "string_too_long", msg, in,
-			    json_pack("{s:I}", "max_length",
-			    (json_int_t)n->maxlen));
-		}
-	}
-	if (n->re != NULL) {
-		r = rl_schema_re_search(n->re, json_string_value(x),
-		    json_string_length(x));
-		if (r != 1) {
-			(void)snprintf(msg, sizeof(msg), "String should match "
-			    "pattern '%s'", n->pattern);
-			return verr(v, "string_pattern_mismatch", msg, in,
-			    json_pack("{s:s}", "pattern", n->pattern));
-		}
-	}
-	if (n->format != 0 && (v->mode != RL_SCHEMA_JSONSCHEMA ||
-	    v->formats) &&
-	    (strlen(json_string_value(x)) != json_string_length(x) ||
-	    !rl_schema_format_check(n->format, json_string_value(x))))
+	switch (str_fail(n, x, v->mode, v->formats)) {
+	case S_SHORT:
+		(void)snprintf(msg, sizeof(msg), "String should have "
+		    "at least %lld character%s", n->minlen,
+		    n->minlen == 1 ? "" : "s");
+		return verr(v, "string_too_short", msg, in,
+		    json_pack("{s:I}", "min_length", (json_int_t)n->minlen));
+	case S_LONG:
+		(void)snprintf(msg, sizeof(msg), "String should have "
+		    "at most %lld character%s", n->maxlen,
+		    n->maxlen == 1 ? "" : "s");
+		return verr(v, "string_too_long", msg, in,
+		    json_pack("{s:I}", "max_length", (json_int_t)n->maxlen));
+	case S_PATTERN:
+		(void)snprintf(msg, sizeof(msg), "String should match "
+		    "pattern '%s'", n->pattern);
+		return verr(v, "string_pattern_mismatch", msg, in,
+		    json_pack("{s:s}", "pattern", n->pattern));
+	case S_FORMAT:
 		return format_err(v, n->format, in);
+	}
 	return 1;
 }
 
@@ -1810,24 +2103,6 @@ fail:
 	return -1;
 }
 
-static const struct sprop *
-find_prop(const struct snode *n, const char *k)
-{
-	size_t	 lo = 0, hi = n->nprops, mid;
-	int	 c;
-
-	while (lo < hi) {
-		mid = (lo + hi) / 2;
-		if ((c = strcmp(k, n->sorted[mid]->name)) == 0)
-			return n->sorted[mid];
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return NULL;
-}
-
 static int
 chg_set(struct vctx *v, json_t **chg, const char *k, json_t *val)
 {
@@ -1851,11 +2126,12 @@ v_object(struct vctx *v, const struct snode *n, json_t *x, json_t *in,
 	const struct sprop *p;
 	const char	*k;
 	json_t		*val, *o, *chg = NULL, *res, *vals[64];
-	size_t		 i, present = 0, size = json_object_size(x);
+	size_t		 i, present = 0, size = json_object_size(x), klen;
 	int		 ok = 1, r;
 
 	for (i = 0; i < n->nprops; i++) {
-		val = json_object_get(x, n->props[i].name);
+		val = json_object_getn(x, n->props[i].name,
+		    n->props[i].len);
 		if (i < 64)
 			vals[i] = val;
 		if (val != NULL)
@@ -1863,8 +2139,8 @@ v_object(struct vctx *v, const struct snode *n, json_t *x, json_t *in,
 	}
 	/* Extras first, in input order, as pydantic-core reports them. */
 	if (present < size && n->addl != ADDL_ANY) {
-		json_object_foreach(x, k, val) {
-			if (find_prop(n, k) != NULL)
+		json_object_keylen_foreach(x, k, klen, val) {
+			if (prop_find(n, k, klen, NULL) != NULL)
 				continue;
 			if (push_key(v, k) == -1)
 				goto fail;
@@ -1896,7 +2172,7 @@ v_object(struct vctx *v, const struct snode *n, json_t *x, json_t *in,
 	}
 	for (i = 0; i < n->nprops; i++) {
 		p = &n->props[i];
-		val = i < 64 ? vals[i] : json_object_get(x, p->name);
+		val = i < 64 ? vals[i] : json_object_getn(x, p->name, p->len);
 		if (val == NULL) {
 			if (p->required) {
 				if (push_key(v, p->name) == -1)
@@ -2226,10 +2502,378 @@ v_node(struct vctx *v, const struct snode *n, json_t *in, json_t **out)
 	return r;
 }
 
+/* ---- the fast path ------------------------------------------------- */
+
+/*
+ * Most values arrive valid and need no coercion and no default: for them
+ * the validated value is the input itself.  f_node() decides that case
+ * without building anything: F_OK means v_node() would return 1 with the
+ * input unchanged, F_BAD that it would return 0, F_UNSURE anything else
+ * (a coercion, a default to fill, the depth cap), and then the caller
+ * runs v_node().  Each f_ function mirrors its v_ counterpart.
+ *
+ * v_node() stops at the first error when it keeps no list, in its own
+ * order, so inside a union member it may give up before a part of the
+ * value that is nested too deep (-1, not 0).  f_node() therefore never
+ * stops at F_BAD, only at F_UNSURE: what it explores covers what
+ * v_node() explores, and the depth cap answers F_UNSURE.
+ */
+enum { F_BAD, F_OK, F_UNSURE };
+
+struct fctx {
+	unsigned	 mode;
+	unsigned	 formats;
+	int		 depth;
+};
+
+static int	f_node(struct fctx *, const struct snode *, json_t *);
+
+/* f_node() is F_OK on the type alone, as in v_node() leafd levels. */
+#define F_LEAF(f, n, x)	(((n)->leafmask & JT(json_typeof(x))) && \
+			    (f)->depth + (n)->leafd <= RL_SCHEMA_MAX_DEPTH)
+
+/* Sequence: any F_UNSURE wins, then any F_BAD. */
+static int
+f_and(int a, int b)
+{
+
+	if (a == F_UNSURE || b == F_UNSURE)
+		return F_UNSURE;
+	return a == F_BAD || b == F_BAD ? F_BAD : F_OK;
+}
+
+/* v_type(): F_OK for its "same" cases, F_UNSURE where it coerces. */
+static int
+f_type(const struct fctx *f, unsigned t, const json_t *in)
+{
+	int	 lax = f->mode == RL_SCHEMA_LAX;
+	int	 js = f->mode == RL_SCHEMA_JSONSCHEMA;
+	double	 d;
+
+	switch (t) {
+	case T_STR:
+		return json_is_string(in) ? F_OK : F_BAD;
+	case T_NULL:
+		return json_is_null(in) ? F_OK : F_BAD;
+	case T_ARR:
+		return json_is_array(in) ? F_OK : F_BAD;
+	case T_OBJ:
+		return json_is_object(in) ? F_OK : F_BAD;
+	case T_BOOL:
+		if (json_is_boolean(in))
+			return F_OK;
+		return lax && (json_is_number(in) || json_is_string(in)) ?
+		    F_UNSURE : F_BAD;
+	case T_INT:
+		if (json_is_integer(in))
+			return F_OK;
+		if (json_is_real(in)) {
+			d = json_real_value(in);
+			if (js && d == floor(d))
+				return F_OK;
+			return lax ? F_UNSURE : F_BAD;
+		}
+		return lax && (json_is_boolean(in) || json_is_string(in)) ?
+		    F_UNSURE : F_BAD;
+	case T_NUM:
+		if (json_is_real(in) || (js && json_is_integer(in)))
+			return F_OK;
+		if (json_is_integer(in))
+			return F_UNSURE;	/* becomes a float */
+		return lax && (json_is_boolean(in) || json_is_string(in)) ?
+		    F_UNSURE : F_BAD;
+	}
+	return F_BAD;
+}
+
+/*
+ * v_union(): the first member valid in strict mode is the one v_union()
+ * keeps, re-validated in the schema's mode; a lax-only match coerces.
+ */
+static int
+f_union(struct fctx *f, struct snode *const *mem, const unsigned *types,
+    size_t nmem, json_t *in)
+{
+	unsigned	 mode = f->mode;
+	size_t		 i;
+	int		 r = F_BAD;
+
+	if (mode == RL_SCHEMA_LAX)
+		f->mode = RL_SCHEMA_STRICT;
+	for (i = 0; i < nmem; i++) {
+		r = mem != NULL ? f_node(f, mem[i], in) :
+		    f_type(f, types[i], in);
+		if (r != F_BAD)
+			break;
+	}
+	f->mode = mode;
+	if (r == F_UNSURE)
+		return F_UNSURE;
+	if (r == F_OK) {
+		if (mode != RL_SCHEMA_LAX)
+			return F_OK;
+		r = mem != NULL ? f_node(f, mem[i], in) :
+		    f_type(f, types[i], in);
+		return r == F_OK ? F_OK : F_UNSURE;
+	}
+	if (mode != RL_SCHEMA_LAX)
+		return F_BAD;
+	for (i = 0; i < nmem; i++) {
+		r = mem != NULL ? f_node(f, mem[i], in) :
+		    f_type(f, types[i], in);
+		if (r != F_BAD)
+			return F_UNSURE;
+	}
+	return F_BAD;
+}
+
+static int
+f_array(struct fctx *f, const struct snode *n, json_t *x)
+{
+	const struct snode *sub;
+	json_t		*item;
+	size_t		 i, j, len = json_array_size(x);
+	int		 acc = F_OK;
+
+	for (i = 0; i < len; i++) {
+		sub = i < n->nprefix ? n->prefix[i] : n->items;
+		if (sub == NULL)
+			break;
+		item = json_array_get(x, i);
+		if (F_LEAF(f, sub, item))
+			continue;
+		if ((acc = f_and(acc, f_node(f, sub, item))) == F_UNSURE)
+			return F_UNSURE;
+	}
+	if (acc == F_BAD)
+		return F_BAD;
+	if ((n->minitems >= 0 && len < (size_t)n->minitems) ||
+	    (n->maxitems >= 0 && len > (size_t)n->maxitems))
+		return F_BAD;
+	if (n->unique)
+		for (i = 0; i < len; i++)
+			for (j = i + 1; j < len; j++)
+				if (jeq(json_array_get(x, i),
+				    json_array_get(x, j)))
+					return F_BAD;
+	return F_OK;
+}
+
+/*
+ * One pass over the instance's keys, each mapped to its property by
+ * prop_find(); the properties not seen are looked up only when some were
+ * missing and one of them is required or has a default.
+ */
+static int
+f_object(struct fctx *f, const struct snode *n, json_t *x)
+{
+	const struct sprop *p;
+	const struct snode *sub;
+	const char	*k;
+	void		*it;
+	json_t		*val;
+	size_t		 i, hint = 0, seen = 0, klen;
+	int		 acc = F_OK;
+
+	if (n->nprops > 0 || n->addl != ADDL_ANY) {
+		for (it = json_object_iter(x); it != NULL;
+		    it = json_object_iter_next(x, it)) {
+			k = json_object_iter_key(it);
+			klen = json_object_iter_key_len(it);
+			val = json_object_iter_value(it);
+			/* prop_find()'s first guess, inline. */
+			if (hint < n->nprops && n->props[hint].len == klen &&
+			    key_eq(n->props[hint].name, k, klen))
+				p = &n->props[hint++];
+			else
+				p = prop_find(n, k, klen, &hint);
+			if (p != NULL) {
+				seen++;
+				sub = p->node;
+			} else if (n->addl == ADDL_SCHEMA)
+				sub = n->addl_node;
+			else {
+				if (n->addl == ADDL_NONE)
+					acc = f_and(acc, F_BAD);
+				continue;
+			}
+			if (F_LEAF(f, sub, val))
+				continue;
+			if ((acc = f_and(acc, f_node(f, sub, val))) ==
+			    F_UNSURE)
+				return F_UNSURE;
+		}
+	}
+	if (seen < n->nprops && n->fillers)
+		for (i = 0; i < n->nprops; i++) {
+			p = &n->props[i];
+			if (!p->required && !(p->node->has_def &&
+			    f->mode != RL_SCHEMA_JSONSCHEMA))
+				continue;
+			if (json_object_getn(x, p->name, p->len) != NULL)
+				continue;
+			if (!p->required)
+				return F_UNSURE;	/* the default */
+			acc = F_BAD;
+		}
+	for (i = 0; i < n->nreq; i++)
+		if (json_object_get(x, n->req[i]) == NULL)
+			acc = F_BAD;
+	if (acc == F_BAD)
+		return F_BAD;
+	if ((n->minprops >= 0 && json_object_size(x) < (size_t)n->minprops) ||
+	    (n->maxprops >= 0 && json_object_size(x) > (size_t)n->maxprops))
+		return F_BAD;
+	return F_OK;
+}
+
+static int
+f_combinators(struct fctx *f, const struct snode *n, json_t *in)
+{
+	size_t		 i, nok;
+	int		 acc = F_OK, r;
+
+	if (n->ref != NULL &&
+	    (acc = f_and(acc, f_node(f, n->ref, in))) == F_UNSURE)
+		return F_UNSURE;
+	for (i = 0; i < n->nallof; i++)
+		if ((acc = f_and(acc, f_node(f, n->allof[i], in))) ==
+		    F_UNSURE)
+			return F_UNSURE;
+	if (n->nanyof > 0 && (acc = f_and(acc, f_union(f, n->anyof, NULL,
+	    n->nanyof, in))) == F_UNSURE)
+		return F_UNSURE;
+	if (n->noneof > 0) {
+		for (i = 0, nok = 0; i < n->noneof; i++) {
+			if ((r = f_node(f, n->oneof[i], in)) == F_UNSURE)
+				return F_UNSURE;
+			nok += r == F_OK;
+		}
+		r = nok > 1 ? F_BAD : f_union(f, n->oneof, NULL, n->noneof,
+		    in);
+		if ((acc = f_and(acc, r)) == F_UNSURE)
+			return F_UNSURE;
+	}
+	if (n->not != NULL) {
+		if ((r = f_node(f, n->not, in)) == F_UNSURE)
+			return F_UNSURE;
+		acc = f_and(acc, r == F_OK ? F_BAD : F_OK);
+	}
+	return acc;
+}
+
+/* v_node() without its depth count, which f_node() keeps. */
+static int
+f_body(struct fctx *f, const struct snode *n, json_t *in)
+{
+	int	 r;
+
+	if (n->boolean != 0)
+		return n->boolean == 1 ? F_OK : F_BAD;
+	if (n->pure_ref && n->ref != NULL)
+		return f_node(f, n->ref, in);
+	if (n->nullinner != NULL && n->nullonly)
+		return json_is_null(in) ? F_OK : f_node(f, n->nullinner, in);
+	if (json_is_null(in) && n->nullable && (n->enumv == NULL ||
+	    in_enum(n, in)))
+		return F_OK;
+	if (n->enumv != NULL && !in_enum(n, in))
+		return F_BAD;
+	if (n->types == T_NULL)
+		r = f_type(f, T_NULL, in);
+	else if (n->ntl == 1)
+		r = n->tmask & JT(json_typeof(in)) ? F_OK :
+		    f_type(f, n->tl[0], in);
+	else if (n->ntl > 1)
+		r = f_union(f, NULL, n->tl, n->ntl, in);
+	else
+		r = F_OK;
+	if (r != F_OK)
+		return r;
+	switch (json_typeof(in)) {
+	case JSON_STRING:
+		r = str_fail(n, in, f->mode, f->formats) == S_OK ? F_OK :
+		    F_BAD;
+		break;
+	case JSON_INTEGER:
+	case JSON_REAL:
+		r = num_fail(n, in) == N_OK ? F_OK : F_BAD;
+		break;
+	case JSON_ARRAY:
+		r = f_array(f, n, in);
+		break;
+	case JSON_OBJECT:
+		r = f_object(f, n, in);
+		break;
+	default:
+		break;
+	}
+	if (r == F_OK && n->comb)
+		r = f_combinators(f, n, in);
+	return r;
+}
+
+static int
+f_node(struct fctx *f, const struct snode *n, json_t *in)
+{
+	int	 r, depth = f->depth;
+
+	if (F_LEAF(f, n, in))
+		return F_OK;
+	/* A $ref alone: one v_node() level each, no call. */
+	while (n->boolean == 0 && n->pure_ref && n->ref != NULL) {
+		if (f->depth >= RL_SCHEMA_MAX_DEPTH)
+			goto deep;
+		f->depth++;
+		n = n->ref;
+	}
+	if (f->depth >= RL_SCHEMA_MAX_DEPTH)
+		goto deep;
+	f->depth++;
+	r = f_body(f, n, in);
+	f->depth = depth;
+	return r;
+deep:
+	f->depth = depth;
+	return F_UNSURE;
+}
+
+static void
+f_init(struct fctx *f, const struct rl_schema *s)
+{
+
+	f->mode = s->flags & RL_SCHEMA_JSONSCHEMA ? RL_SCHEMA_JSONSCHEMA :
+	    s->flags & RL_SCHEMA_STRICT ? RL_SCHEMA_STRICT : RL_SCHEMA_LAX;
+	f->formats = (s->flags & RL_SCHEMA_FORMATS) != 0;
+	f->depth = 0;
+}
+
+/*
+ * The full validator's context.  Its loc stack is a few KiB: on the
+ * heap, not a small thread stack, and not zeroed (only segs[0..nseg) is
+ * read).
+ */
+static struct vctx *
+v_new(const struct fctx *f)
+{
+	struct vctx	*v;
+
+	if ((v = malloc(sizeof(*v))) == NULL)
+		return NULL;
+	v->mode = f->mode;
+	v->formats = f->formats;
+	v->errors = NULL;
+	v->nseg = 0;
+	v->depth = 0;
+	v->fail = RL_OK;
+	return v;
+}
+
 enum rl_err
 rl_schema_validate(const struct rl_schema *s, json_t *instance,
     json_t **validated, json_t **errors, struct rl_error *e)
 {
+	struct fctx	 f;
 	struct vctx	*v;
 	json_t		*out = NULL;
 	enum rl_err	 rc;
@@ -2239,12 +2883,15 @@ rl_schema_validate(const struct rl_schema *s, json_t *instance,
 		*validated = NULL;
 	if (errors != NULL)
 		*errors = NULL;
-	/* The loc stack is a few KiB: on the heap, not a small stack. */
-	if ((v = calloc(1, sizeof(*v))) == NULL)
+	f_init(&f, s);
+	if (!(s->flags & RL_SCHEMA_NOFAST) &&
+	    f_node(&f, s->root, instance) == F_OK) {
+		if (validated != NULL)
+			*validated = json_incref(instance);
+		return RL_OK;
+	}
+	if ((v = v_new(&f)) == NULL)
 		return rl_error_set(e, RL_ENOMEM, "out of memory");
-	v->mode = s->flags & RL_SCHEMA_JSONSCHEMA ? RL_SCHEMA_JSONSCHEMA :
-	    s->flags & RL_SCHEMA_STRICT ? RL_SCHEMA_STRICT : RL_SCHEMA_LAX;
-	v->formats = (s->flags & RL_SCHEMA_FORMATS) != 0;
 	if (errors != NULL && (v->errors = json_array()) == NULL) {
 		free(v);
 		return rl_error_set(e, RL_ENOMEM, "out of memory");
@@ -2273,18 +2920,23 @@ rl_schema_validate(const struct rl_schema *s, json_t *instance,
 	return rc;
 }
 
-/* The fast path: no error list, no output value; 1 valid, 0 not. */
+/*
+ * No error list, no output value; 1 valid, 0 not.  f_node() decides
+ * unless a value would be coerced or defaulted.
+ */
 int
 rl_schema_valid(const struct rl_schema *s, json_t *instance)
 {
+	struct fctx	 f;
 	struct vctx	*v;
 	int		 r;
 
-	if ((v = calloc(1, sizeof(*v))) == NULL)
+	f_init(&f, s);
+	if (!(s->flags & RL_SCHEMA_NOFAST) &&
+	    (r = f_node(&f, s->root, instance)) != F_UNSURE)
+		return r == F_OK;
+	if ((v = v_new(&f)) == NULL)
 		return 0;
-	v->mode = s->flags & RL_SCHEMA_JSONSCHEMA ? RL_SCHEMA_JSONSCHEMA :
-	    s->flags & RL_SCHEMA_STRICT ? RL_SCHEMA_STRICT : RL_SCHEMA_LAX;
-	v->formats = (s->flags & RL_SCHEMA_FORMATS) != 0;
 	r = v_node(v, s->root, instance, NULL);
 	free(v);
 	return r == 1;
@@ -2344,6 +2996,9 @@ rl_schema_registry_load(const char *dir, struct rl_error *e)
 		len = strlen(de->d_name);
 		if (len <= 5 || de->d_name[0] == '.' ||
 		    strcmp(de->d_name + len - 5, ".json") != 0)
+			continue;
+		/* The index beside the response schemas is not a schema. */
+		if (strcmp(de->d_name, "routes.json") == 0)
 			continue;
 		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir,
 		    de->d_name) >= sizeof(path)) {

@@ -23,6 +23,12 @@
 #define RL_SCHEMA_FORMATS	0x04	/* assert format in JSONSCHEMA mode */
 
 /*
+ * Every value through the full validator, never the fast path that
+ * answers alone for values valid as they are: tests compare the two.
+ */
+#define RL_SCHEMA_NOFAST	0x08
+
+/*
  * Limits.  A compiled schema validates values nested at most
  * RL_SCHEMA_MAX_DEPTH levels (JSON bodies are capped at RL_JSON_MAX_DEPTH
  * already; $ref recursion without progress hits this too).  A pattern

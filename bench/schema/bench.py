@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """bench/schema.sh helper: makes the two documents (--docs DIR) or times
-pydantic model_validate_json on them (--time SCHEMA DOC N)."""
+pydantic model_validate_json on them (--time SCHEMA DOC N), in CPU time."""
 import importlib.util
 import json
 import os
@@ -48,10 +48,10 @@ def timeit(schema, doc, n):
     model.model_validate_json(raw)
     best = None
     for _ in range(5):
-        t0 = time.perf_counter_ns()
+        t0 = time.process_time_ns()
         for _ in range(n):
             model.model_validate_json(raw)
-        dt = (time.perf_counter_ns() - t0) / n
+        dt = (time.process_time_ns() - t0) / n
         best = dt if best is None or dt < best else best
     print("%.0f" % best)
 

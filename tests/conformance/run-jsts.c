@@ -6,6 +6,11 @@
  * Markdown table of pass counts with -o.  Exit 1 when an applicable test
  * fails.
  *
+ * Every test's instance is also validated in the three modes (JSON
+ * Schema, lax, strict) with and without RL_SCHEMA_NOFAST: the fast path
+ * must give the same answer, validated value and error list as the full
+ * validator, or the run fails.
+ *
  * usage: run-jsts [-o report.md] dir
  * dir is .../tests/draft2020-12; optional/ and optional/format/ are run
  * too (formats asserted there, annotation only in the core format.json).
@@ -53,6 +58,77 @@ struct fres {
 static struct fres	*res;
 static size_t		 nres;
 static int		 tapn;
+static int		 nagree, ndisagree;
+
+/* Two results are the same: both NULL or equal JSON (1 and 1.0 differ). */
+static int
+same(const json_t *a, const json_t *b)
+{
+
+	if (a == NULL || b == NULL)
+		return a == b;
+	return json_equal(a, b);
+}
+
+/*
+ * The fast path (fast) and the full validator (full, compiled with
+ * RL_SCHEMA_NOFAST) agree on data: rl_schema_valid, and
+ * rl_schema_validate's code, validated value and errors.
+ */
+static int
+agree(const struct rl_schema *fast, const struct rl_schema *full,
+    json_t *data)
+{
+	struct rl_error	 e;
+	json_t		*o1 = NULL, *o2 = NULL, *e1 = NULL, *e2 = NULL;
+	enum rl_err	 r1, r2;
+	int		 ok;
+
+	r1 = rl_schema_validate(fast, data, &o1, &e1, &e);
+	r2 = rl_schema_validate(full, data, &o2, &e2, &e);
+	ok = r1 == r2 && same(o1, o2) && same(e1, e2) &&
+	    rl_schema_valid(fast, data) == rl_schema_valid(full, data);
+	json_decref(o1);
+	json_decref(o2);
+	json_decref(e1);
+	json_decref(e2);
+	return ok;
+}
+
+/* agree() in each mode for every test of one case. */
+static void
+agree_case(const char *name, const json_t *c, unsigned flags)
+{
+	static const unsigned	 modes[] = { 0, RL_SCHEMA_LAX,
+	    RL_SCHEMA_STRICT };
+	struct rl_schema	*fast, *full;
+	struct rl_error		 e;
+	json_t			*t;
+	size_t			 i, j;
+	unsigned		 m;
+
+	for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		m = i == 0 ? flags : modes[i];
+		fast = rl_schema_compile(json_object_get(c, "schema"), m, &e);
+		full = rl_schema_compile(json_object_get(c, "schema"),
+		    m | RL_SCHEMA_NOFAST, &e);
+		if (fast != NULL && full != NULL)
+			json_array_foreach(json_object_get(c, "tests"), j, t) {
+				nagree++;
+				if (agree(fast, full, json_object_get(t,
+				    "data")))
+					continue;
+				ndisagree++;
+				printf("# fast path disagrees: %s / %s / %s, "
+				    "flags %#x\n", name, json_string_value(
+				    json_object_get(c, "description")),
+				    json_string_value(json_object_get(t,
+				    "description")), m);
+			}
+		rl_schema_free(fast);
+		rl_schema_free(full);
+	}
+}
 
 static void
 add_reason(struct fres *f, const char *msg, int ntests)
@@ -168,6 +244,7 @@ run_file(const char *path, const char *name, unsigned flags)
 			    "description")), want ? "valid" : "invalid");
 		}
 		rl_schema_free(s);
+		agree_case(name, c, flags);
 	}
 	json_decref(cases);
 	printf("%s %d - %s: %d/%d passed, %d skipped\n", f->fail ? "not ok" :
@@ -235,8 +312,14 @@ report(FILE *fp, const char *dir)
 	    "message);\nevery other test must pass.\n\n"
 	    "**Total: %d of %d applicable tests pass; %d of %d tests skipped."
 	    "**\n\n"
+	    "The fast path (`rl_schema_valid`, and `rl_schema_validate` for "
+	    "values valid\nas they are) agrees with the full "
+	    "validator (`RL_SCHEMA_NOFAST`) on\n%d of %d instance and mode "
+	    "pairs (the instances of the applicable tests\nin JSON Schema, "
+	    "lax and strict modes).\n\n"
 	    "| file | cases | tests | run | passed | skipped | skip reasons "
-	    "|\n|---|---|---|---|---|---|---|\n", pass, run, skip, tests);
+	    "|\n|---|---|---|---|---|---|---|\n", pass, run, skip, tests,
+	    nagree - ndisagree, nagree);
 	for (i = 0; i < nres; i++) {
 		fprintf(fp, "| %s | %d | %d | %d | %d | %d | ", res[i].name,
 		    res[i].cases, res[i].tests, res[i].run, res[i].pass,
@@ -280,6 +363,10 @@ main(int argc, char *argv[])
 	    RL_SCHEMA_FORMATS);
 	for (i = 0; i < nres; i++)
 		failed += res[i].fail;
+	printf("%s %d - fast path agrees with the full validator on %d of %d "
+	    "instance and mode pairs\n", ndisagree ? "not ok" : "ok", ++tapn,
+	    nagree - ndisagree, nagree);
+	failed += ndisagree;
 	if (out != NULL) {
 		if ((fp = fopen(out, "w")) == NULL) {
 			perror(out);

@@ -1,11 +1,12 @@
 /*
  * test_schema: the schema module -- keywords, Pydantic lax and strict
  * coercions, defaults, error items, $ref recursion, load-time refusals,
- * the OpenAI linter and converter, the registry, and validation from
- * eight threads at once.
+ * the OpenAI linter and converter, the registry, validation from eight
+ * threads at once, and the fast path against the full validator.
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -449,6 +450,354 @@ test_registry(void)
 	json_decref(errs);
 }
 
+/*
+ * The fast path and the full validator (RL_SCHEMA_NOFAST) agree on in:
+ * rl_schema_valid, and rl_schema_validate's code, value and errors.
+ */
+static int
+agree_1(const struct rl_schema *fast, const struct rl_schema *full,
+    json_t *in)
+{
+	struct rl_error		 e;
+	json_t			*o1 = NULL, *o2 = NULL, *e1 = NULL, *e2 = NULL;
+	enum rl_err		 r1, r2;
+	int			 same;
+
+	r1 = rl_schema_validate(fast, in, &o1, &e1, &e);
+	r2 = rl_schema_validate(full, in, &o2, &e2, &e);
+	same = r1 == r2 && (o1 == NULL ? o2 == NULL : json_equal(o1, o2)) &&
+	    (e1 == NULL ? e2 == NULL : json_equal(e1, e2)) &&
+	    rl_schema_valid(fast, in) == rl_schema_valid(full, in);
+	if (!same)
+		diag("fast %d, full %d", r1, r2);
+	json_decref(o1);
+	json_decref(o2);
+	json_decref(e1);
+	json_decref(e2);
+	return same;
+}
+
+static int
+agree(const char *schema, unsigned flags, json_t *in)
+{
+	struct rl_schema	*fast, *full;
+	int			 same = 0;
+
+	fast = sc(schema, flags);
+	full = sc(schema, flags | RL_SCHEMA_NOFAST);
+	if (fast != NULL && full != NULL && in != NULL)
+		same = agree_1(fast, full, in);
+	rl_schema_free(fast);
+	rl_schema_free(full);
+	return same;
+}
+
+static int
+agree_text(const char *schema, unsigned flags, const char *text)
+{
+	json_t	*in = json_loads(text, JSON_DECODE_ANY, NULL);
+	int	 r = agree(schema, flags, in);
+
+	json_decref(in);
+	return r;
+}
+
+/* Every instance of the pydantic corpus, lax and strict. */
+static void
+test_fast_corpus(void)
+{
+	const char	*src = getenv("top_srcdir");
+	char		 dir[4096], path[8400], *schema;
+	DIR		*d;
+	struct dirent	*de;
+	json_t		*js, *in;
+	int		 n = 0, bad = 0, i;
+	static const char *const ids[] = { "PlanDeCoursAIResponse",
+	    "AISixLevelGridResponse", "ImportPlanDeCoursResponse",
+	    "CalendarOnlyResponse", "EvaluationsResponse",
+	    "SingleFieldResponse", "AIPlandeCoursResponse",
+	    "BulkPlanDeCoursResponse", "PlanCadreAIResponse",
+	    "ImportPlanCadreResponse", "logigramme_links", "grille_cours",
+	    "programme_etudes", "extraire_competences_en_json", NULL };
+
+	for (i = 0; ids[i] != NULL; i++) {
+		(void)snprintf(path, sizeof(path), "%s/lib/schemas/%s.json",
+		    src != NULL ? src : "..", ids[i]);
+		js = json_load_file(path, 0, NULL);
+		schema = js != NULL ? json_dumps(js, 0) : NULL;
+		json_decref(js);
+		(void)snprintf(dir, sizeof(dir),
+		    "%s/tests/conformance/pydantic/%s",
+		    src != NULL ? src : "..", ids[i]);
+		if (schema == NULL || (d = opendir(dir)) == NULL) {
+			diag("%s: no schema or no corpus", ids[i]);
+			bad++;
+			free(schema);
+			continue;
+		}
+		while ((de = readdir(d)) != NULL) {
+			if (de->d_name[0] == '.')
+				continue;
+			(void)snprintf(path, sizeof(path), "%s/%s", dir,
+			    de->d_name);
+			/* The "bad-json" instances are not JSON. */
+			if ((in = json_load_file(path, JSON_DECODE_ANY,
+			    NULL)) == NULL)
+				continue;
+			n += 2;
+			if (!agree(schema, RL_SCHEMA_LAX, in) ||
+			    !agree(schema, RL_SCHEMA_STRICT, in)) {
+				diag("%s/%s", ids[i], de->d_name);
+				bad++;
+			}
+			json_decref(in);
+		}
+		closedir(d);
+		free(schema);
+	}
+	ok(n > 600 && bad == 0, "fast path = full validator on %d pydantic "
+	    "corpus instance and mode pairs (%d differ)", n, bad);
+}
+
+/* What a mutation puts in place of a value: each JSON type, coercibles. */
+static const char *const repl[] = { "null", "1", "1.5", "\"1\"", "\"x\"",
+    "true", "[]", "{}", "2.0", "\"yes\"", NULL };
+#define MUT_DEL		10	/* delete the key or item */
+#define MUT_EXTRA	11	/* add a key beside it */
+#define MUT_KINDS	12
+
+/* Mutates the k-th value in pre-order (root excluded); 1 when done. */
+static int
+mutate(json_t *v, int *k, int how)
+{
+	const char	*key;
+	json_t		*c;
+	void		*tmp;
+	size_t		 i;
+
+	if (json_is_object(v)) {
+		json_object_foreach_safe(v, tmp, key, c) {
+			if ((*k)-- > 0) {
+				if (mutate(c, k, how))
+					return 1;
+				continue;
+			}
+			if (how == MUT_DEL)
+				json_object_del(v, key);
+			else if (how == MUT_EXTRA)
+				json_object_set_new(v, "zz_extra", json_null());
+			else
+				json_object_set_new(v, key,
+				    json_loads(repl[how], JSON_DECODE_ANY,
+				    NULL));
+			return 1;
+		}
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, c) {
+			if ((*k)-- > 0) {
+				if (mutate(c, k, how))
+					return 1;
+				continue;
+			}
+			if (how >= MUT_DEL)
+				json_array_remove(v, i);
+			else
+				json_array_set_new(v, i, json_loads(repl[how],
+				    JSON_DECODE_ANY, NULL));
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Each valid instance of the pydantic corpus with one value replaced by
+ * each kind of JSON value, deleted, or given an extra sibling: the fast
+ * path must still agree with the full validator, lax and strict.
+ */
+static void
+test_fast_mutations(void)
+{
+	const char		*src = getenv("top_srcdir");
+	char			 path[4200];
+	struct rl_schema	*fast[2], *full[2];
+	struct rl_error		 e;
+	json_t			*doc, *m;
+	unsigned		 mode;
+	int			 i, j, k, left, how, n = 0, bad = 0, nodes;
+	static const char *const ids[] = { "BulkPlanDeCoursResponse",
+	    "PlanCadreAIResponse", "ImportPlanDeCoursResponse",
+	    "AISixLevelGridResponse", "grille_cours", "programme_etudes",
+	    "extraire_competences_en_json", "logigramme_links", NULL };
+
+	for (i = 0; ids[i] != NULL; i++) {
+		(void)snprintf(path, sizeof(path), "%s/lib/schemas/%s.json",
+		    src != NULL ? src : "..", ids[i]);
+		for (j = 0; j < 2; j++) {
+			mode = j ? RL_SCHEMA_STRICT : RL_SCHEMA_LAX;
+			fast[j] = rl_schema_load(path, mode, &e);
+			full[j] = rl_schema_load(path, mode | RL_SCHEMA_NOFAST,
+			    &e);
+		}
+		(void)snprintf(path, sizeof(path),
+		    "%s/tests/conformance/pydantic/%s/00-valid.json",
+		    src != NULL ? src : "..", ids[i]);
+		doc = json_load_file(path, 0, NULL);
+		if (doc == NULL || fast[0] == NULL || fast[1] == NULL ||
+		    full[0] == NULL || full[1] == NULL) {
+			diag("%s: no schema or no 00-valid.json", ids[i]);
+			bad++;
+		}
+		/* How many values: mutate past the end counts them. */
+		nodes = 0;
+		if (doc != NULL) {
+			m = json_deep_copy(doc);
+			left = 1 << 30;
+			(void)mutate(m, &left, 0);
+			nodes = (1 << 30) - left;
+			json_decref(m);
+		}
+		for (k = 0; k < nodes && bad == 0; k++)
+			for (how = 0; how < MUT_KINDS; how++) {
+				m = json_deep_copy(doc);
+				left = k;
+				(void)mutate(m, &left, how);
+				for (j = 0; j < 2; j++) {
+					n++;
+					if (agree_1(fast[j], full[j], m))
+						continue;
+					diag("%s: value %d, mutation %d",
+					    ids[i], k, how);
+					bad++;
+				}
+				json_decref(m);
+			}
+		json_decref(doc);
+		for (j = 0; j < 2; j++) {
+			rl_schema_free(fast[j]);
+			rl_schema_free(full[j]);
+		}
+	}
+	ok(n > 1000 && bad == 0, "fast path = full validator on %d mutated "
+	    "instances (%d differ)", n, bad);
+}
+
+/* Deeper than RL_SCHEMA_MAX_DEPTH levels of {"c": ...}. */
+static json_t *
+deep(int levels, json_t *leaf)
+{
+	json_t	*v = leaf, *o;
+	int	 i;
+
+	for (i = 0; i < levels; i++) {
+		o = json_object();
+		json_object_set_new(o, "c", v);
+		v = o;
+	}
+	return v;
+}
+
+static void
+test_fast_cases(void)
+{
+	static const char model[] = "{\"type\":\"object\",\"properties\":{"
+	    "\"alpha\":{\"type\":\"integer\"},"
+	    "\"beta_long_name_of_a_field\":{\"anyOf\":[{\"type\":\"string\"},"
+	    "{\"type\":\"null\"}]},\"g\":{\"type\":\"number\"}},"
+	    "\"required\":[\"alpha\",\"beta_long_name_of_a_field\",\"g\"],"
+	    "\"additionalProperties\":false}";
+	/* Nullable, not a union: a union tried at every level is 2^n. */
+	static const char rec[] = "{\"type\":\"object\",\"properties\":{"
+	    "\"c\":{\"anyOf\":[{\"$ref\":\"#\"},{\"type\":\"null\"}]}}}";
+	struct rl_schema	*s = NULL;
+	struct rl_error		 e;
+	json_t			*in, *out;
+	char			*big, k[16];
+	size_t			 o, bigsz = 8192;
+	int			 i, bad = 0;
+
+	ok(agree_text(model, RL_SCHEMA_LAX, "{\"alpha\":1,"
+	    "\"beta_long_name_of_a_field\":null,\"g\":1.5}") &&
+	    agree_text(model, RL_SCHEMA_LAX, "{\"g\":1.5,\"alpha\":1,"
+	    "\"beta_long_name_of_a_field\":\"x\"}"),
+	    "fast path: keys in and out of schema order");
+	ok(agree_text(model, RL_SCHEMA_LAX, "{\"alpha\":1,"
+	    "\"beta_long_name_of_a_field\":null,\"g\":1}") &&
+	    agree_text(model, RL_SCHEMA_STRICT, "{\"alpha\":\"1\","
+	    "\"beta_long_name_of_a_field\":null,\"g\":1.5}") &&
+	    agree_text(model, RL_SCHEMA_LAX, "{\"alpha\":1.0,"
+	    "\"beta_long_name_of_a_field\":null,\"g\":true}"),
+	    "fast path: coercions go to the full validator");
+	ok(agree_text(model, RL_SCHEMA_LAX, "{\"alpha\":1,"
+	    "\"beta_long_name_of_a_field\":null,\"g\":1.5,\"x\":0}") &&
+	    agree_text(model, RL_SCHEMA_LAX, "{\"alpha\":1,\"g\":1.5}") &&
+	    agree_text(model, RL_SCHEMA_LAX, "{\"alpha\":1,"
+	    "\"beta_long_name_of_a_field_\":null,\"g\":1.5}"),
+	    "fast path: extra, missing and near-miss keys");
+	/* A key with a NUL byte is not the property it starts with. */
+	in = json_object();
+	json_object_set_new(in, "alpha", json_integer(1));
+	json_object_setn_new(in, "beta_long_name_of_a_field\0x", 27,
+	    json_null());
+	json_object_set_new(in, "g", json_real(2.5));
+	ok(agree(model, RL_SCHEMA_LAX, in), "fast path: key with a NUL");
+	json_decref(in);
+	ok(agree_text("{\"properties\":{\"a\":{\"default\":3},\"b\":{}}}",
+	    RL_SCHEMA_LAX, "{\"b\":1}") &&
+	    agree_text("{\"properties\":{\"a\":{\"default\":3},\"b\":{}}}",
+	    RL_SCHEMA_JSONSCHEMA, "{\"b\":1}"),
+	    "fast path: defaults fill only outside JSON Schema mode");
+	ok(agree_text("{\"anyOf\":[{\"type\":\"number\"},{\"type\":"
+	    "\"integer\"}]}", RL_SCHEMA_LAX, "3") &&
+	    agree_text("{\"type\":[\"boolean\",\"integer\"]}", RL_SCHEMA_LAX,
+	    "\"1\"") &&
+	    agree_text("{\"oneOf\":[{\"type\":\"integer\"},{\"minimum\":2}]}",
+	    RL_SCHEMA_LAX, "3") &&
+	    agree_text("{\"not\":{\"type\":\"integer\"}}", RL_SCHEMA_LAX,
+	    "\"5\""),
+	    "fast path: unions pick the same member");
+	/* Depth: the cap answers the same way on both paths. */
+	for (i = 20; i <= 140; i++) {
+		in = deep(i, i % 2 ? json_null() : json_string("x"));
+		if (!agree(rec, RL_SCHEMA_LAX, in)) {
+			diag("depth %d", i);
+			bad++;
+		}
+		json_decref(in);
+	}
+	ok(bad == 0, "fast path: nesting 20 to 140 levels, depth cap %d",
+	    RL_SCHEMA_MAX_DEPTH);
+	/* More properties than the full validator's 64-value cache. */
+	if ((big = malloc(bigsz)) == NULL)
+		return;
+	o = (size_t)snprintf(big, bigsz, "{\"type\":\"object\","
+	    "\"properties\":{");
+	for (i = 0; i < 100; i++)
+		o += (size_t)snprintf(big + o, bigsz - o,
+		    "%s\"p%03d\":{\"type\":\"integer\"}", i ? "," : "", i);
+	(void)snprintf(big + o, bigsz - o, "},\"required\":[\"p000\","
+	    "\"p099\"],\"additionalProperties\":false}");
+	in = json_object();
+	for (i = 99; i > 0; i -= 2) {	/* odd ones, backwards */
+		(void)snprintf(k, sizeof(k), "p%03d", i);
+		json_object_set_new(in, k, json_integer(i));
+	}
+	ok(agree(big, RL_SCHEMA_LAX, in) && (s = sc(big, RL_SCHEMA_LAX)) !=
+	    NULL && !rl_schema_valid(s, in),
+	    "fast path: 100 properties, p000 missing");
+	rl_schema_free(s);
+	json_object_set_new(in, "p000", json_integer(0));
+	out = NULL;
+	ok(agree(big, RL_SCHEMA_LAX, in) && (s = sc(big, RL_SCHEMA_LAX)) !=
+	    NULL && rl_schema_valid(s, in) &&
+	    rl_schema_validate(s, in, &out, NULL, &e) == RL_OK && out == in,
+	    "fast path: valid as is, the input itself");
+	json_decref(out);
+	rl_schema_free(s);
+	json_decref(in);
+	free(big);
+}
+
 #define NTHREADS	8
 #define NLOOPS		2000
 
@@ -514,6 +863,9 @@ main(void)
 	test_lint_strict();
 	test_registry();
 	test_threads();
+	test_fast_corpus();
+	test_fast_mutations();
+	test_fast_cases();
 	rl_schema_registry_free();
 	return done();
 }
