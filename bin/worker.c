@@ -9,6 +9,11 @@
 #include <jansson.h>
 
 #include "aijob.h"
+#include "gen.h"
+#include "imports.h"
+#include "pdc.h"
+#include "plancadre.h"
+#include "programme.h"
 #include "worker.h"
 
 /*
@@ -29,6 +34,19 @@ noop(struct rl_task *t, json_t **result, struct rl_error *e)
 static const struct rl_task_kind kinds[] = {
 	{ "openai.chat", rl_aijob_task },	/* seed 001 async chat jobs */
 	{ "relais.noop", noop },
+	{ RL_IMPORT_TASK_PDC, rl_import_pdc_task },	/* issue 8 imports */
+	{ RL_IMPORT_TASK_PC, rl_import_pc_task },
+	{ RL_IMPORT_TASK_GRILLE, rl_import_grille_task },
+	{ RL_IMPORT_TASK_OCR, rl_import_ocr_task },
+	{ "relais.generate", rl_gen_task },	/* smoke test (gen.h) */
+	{ RL_PDC_TASK_FIELD, rl_pdc_task },	/* issue 7 plan de cours */
+	{ RL_PDC_TASK_CALENDAR, rl_pdc_task },
+	{ RL_PDC_TASK_EVALUATIONS, rl_pdc_task },
+	{ RL_PDC_TASK_ALL, rl_pdc_task },
+	{ RL_PDC_TASK_ANALYSE, rl_pdc_task },
+	{ RL_TASK_LOGIGRAMME, rl_logigramme_task },	/* issue 9 */
+	{ RL_TASK_GRILLE, rl_grille_task },
+	{ RL_TASK_PLAN_CADRE, rl_plancadre_task },
 };
 
 static const struct rl_worker worker = {

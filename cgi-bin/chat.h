@@ -17,4 +17,55 @@ enum rl_err	 chat_completion(struct rl_req *, struct rl_error *);
 enum rl_err	 chat_agents(struct rl_req *, struct rl_error *);
 enum rl_err	 chat_models(struct rl_req *, struct rl_error *);
 
+/*
+ * conversation_history entries of a completion.  A chat UI replays a few
+ * dozen turns; 200 is generous, and RL_BODY_MAX bounds the text anyway.
+ */
+#define COMPLETION_HISTORY_MAX	200
+/* Document ids in sources: a selection made by hand in a project page. */
+#define COMPLETION_SOURCES_MAX	100
+/*
+ * Context: at most this many passages (paragraphs of at most 1500
+ * characters, sql/0005_router.sql) and this many bytes of passage text,
+ * about 6,000 tokens: room for the answer in the smallest context window
+ * offered (gpt-3.5-turbo, 16k) once some history is added.
+ */
+#define COMPLETION_PASSAGES	8
+#define COMPLETION_CONTEXT_MAX	(24 * 1024)
+/* A project id, as router_documents.project_id checks it. */
+#define COMPLETION_PROJECT_MAX	128
+
+/* chat.c and chat_tools.c: EDxo's chat. */
+
+/*
+ * Tool rounds per message: run the calls, send their outputs back.  EDxo
+ * allows one; a question that needs a list and then a plan needs two, and
+ * four covers comparisons without letting a looping model spend the
+ * user's credits unbounded: the call after the last round is made with
+ * tool_choice "none", so it has to answer.
+ */
+#define CHAT_TOOL_ROUNDS	4
+/* Output cap of one call, EDxo's max_output_tokens. */
+#define CHAT_MAX_OUTPUT		2048
+/* History rows replayed when the thread has no previous response. */
+#define CHAT_HISTORY_ROWS	10
+/* A chat message, in bytes: a long paste, far below RL_BODY_MAX. */
+#define CHAT_MESSAGE_MAX	(64 * 1024)
+/* A tool's string argument: course codes and names are short. */
+#define CHAT_TOOL_ARG_MAX	256
+/* Codes of one get_multiple_plan_cadre call. */
+#define CHAT_TOOL_CODES_MAX	50
+/* Function calls of one response that are run; the rest get an error. */
+#define CHAT_TOOL_CALLS_MAX	8
+/* A call's arguments, in bytes, as the model streams them. */
+#define CHAT_TOOL_ARGS_MAX	(16 * 1024)
+/* The answer text kept for chat_history: a 2048-token answer fits. */
+#define CHAT_TEXT_MAX		(256 * 1024)
+
+struct rl_user;
+
+char		*chat_tool_run(const struct rl_user *, const char *,
+		    const char *, int *);
+struct json_t	*chat_tools(void);
+
 #endif

@@ -1,31 +1,880 @@
 /*
- * completion.c: the router's /completion, /agents and /models (seed 004).
- * STUB: being written.
+ * completion.c: the router's completion (seed 004).  See docs/completion.md.
+ *
+ *	POST /completion	one answer, whole or as server-sent events
+ *	GET  /agents		the system prompt profiles (router_agents)
+ *	GET  /models		the models the router offers
+ *
+ * A completion is one Chat Completions call (so that any OpenAI-compatible
+ * provider, Mistral included, can serve it) paid through rl_ai_call: the
+ * agent's system prompt, the passages of the project's documents that
+ * PostgreSQL full-text search ranks first, the conversation history and
+ * the message.  The answer carries usage, the price in the router's
+ * currency (exact: integer micro-units throughout) and emission estimates
+ * (docs/emissions.md).
  */
 #include "config.h"
 
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ai.h"
+#include "arena.h"
 #include "chat.h"
+#include "db.h"
+#include "models.h"
+#include "req.h"
+#include "resp.h"
+#include "sse.h"
+
+/* Ledger feature of every call made here. */
+#define COMPLETION_FEATURE	"completion"
+
+/*
+ * Energy per 1,000 output tokens when router_energy has no row for a
+ * name, not even the empty prefix (an admin deleted it): the "medium"
+ * class of docs/emissions.md rather than zero, which would be dishonest.
+ */
+#define ENERGY_FALLBACK_KWH	0.001
+
+/*
+ * Stream frames print amounts (micro-units as doubles) with 15 significant
+ * digits: any amount below 1e9 with its 6 decimals and nothing more
+ * (jansson's default, 17, prints 0.000123 as 0.00012300000000000001, the
+ * same double).  The plain answer goes through rl_resp_json, the one path
+ * of JSON answers, and prints them the default way.
+ */
+#define DUMP_FLAGS		(JSON_COMPACT | JSON_REAL_PRECISION(15))
+
+__extension__ typedef unsigned __int128	u128;
+
+/* What the request asks for, borrowed from req->json. */
+struct creq {
+	const char	*message;
+	const char	*model;
+	const char	*agent;		/* NULL: the default agent */
+	int		 stream;
+	json_t		*temperature;	/* NULL: the model's default */
+	json_t		*history;	/* array or NULL */
+	const char	*project;	/* NULL: no documents */
+	json_t		*sources;	/* non-empty array or NULL */
+};
+
+/* The router's settings row and the model's energy. */
+struct factors {
+	char		 currency[4];
+	long long	 rate_micro;	/* currency micro-units per USD */
+	double		 grid_kg_kwh;
+	double		 water_l_kwh;
+	double		 car_kg_km;
+	double		 tgv_kg_km;
+	double		 phone_kwh;
+	double		 kwh_per_1k;
+};
+
+/* A streamed completion: where the frames go. */
+struct stream {
+	struct rl_req	*req;
+	struct rl_sse	*sse;
+	const char	*model;
+	const char	*agent;
+	enum rl_err	 err;		/* why the stream was stopped */
+};
+
+static long long
+now_us(void)
+{
+	struct timespec	 ts;
+
+	/* The runtime's clock: req->start_us is on the same one. */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int
+in(const char *s, const char *const *set, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(s, set[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* Absent and null are the same thing in a Pydantic body. */
+static json_t *
+opt(const json_t *body, const char *key)
+{
+	json_t	*v = json_object_get(body, key);
+
+	return json_is_null(v) ? NULL : v;
+}
+
+static int
+blank(const char *s)
+{
+
+	return s[strspn(s, " \t\r\n")] == '\0';
+}
+
+static int
+project_ok(const char *s)
+{
+	size_t	 n = strlen(s);
+
+	return n >= 1 && n <= COMPLETION_PROJECT_MAX &&
+	    ((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z') ||
+	    (s[0] >= '0' && s[0] <= '9')) &&
+	    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789._:-") == n;
+}
+
+/* 8-4-4-4-12 hexadecimal digits, what PostgreSQL's uuid reads back. */
+static int
+uuid_ok(const char *s)
+{
+	size_t	 i;
+
+	if (strlen(s) != 36)
+		return 0;
+	for (i = 0; i < 36; i++)
+		if (i == 8 || i == 13 || i == 18 || i == 23 ? s[i] != '-' :
+		    strchr("0123456789abcdefABCDEF", s[i]) == NULL)
+			return 0;
+	return 1;
+}
+
+static enum rl_err
+check_history(const json_t *h, struct rl_error *e)
+{
+	static const char *const roles[] = { "user", "assistant", "system" };
+	const char	*role;
+	json_t		*m;
+	char		 where[48];
+	size_t		 i;
+
+	if (!json_is_array(h))
+		return rl_error_field(e, RL_EVALIDATION,
+		    "conversation_history", "conversation_history: a list of "
+		    "{role, content} is required");
+	if (json_array_size(h) > COMPLETION_HISTORY_MAX)
+		return rl_error_field(e, RL_EVALIDATION,
+		    "conversation_history", "conversation_history: at most %d "
+		    "messages", COMPLETION_HISTORY_MAX);
+	json_array_foreach(h, i, m) {
+		role = json_string_value(json_object_get(m, "role"));
+		if (role != NULL && in(role, roles, 3) &&
+		    json_is_string(json_object_get(m, "content")))
+			continue;
+		(void)snprintf(where, sizeof(where),
+		    "conversation_history[%zu]", i);
+		return rl_error_field(e, RL_EVALIDATION, where, "%s: want "
+		    "{role: user|assistant|system, content: string}", where);
+	}
+	return RL_OK;
+}
+
+static enum rl_err
+check_sources(const json_t *s, struct rl_error *e)
+{
+	json_t		*v;
+	char		 where[32];
+	size_t		 i;
+
+	if (!json_is_array(s))
+		return rl_error_field(e, RL_EVALIDATION, "sources",
+		    "sources: a list of document ids is required");
+	if (json_array_size(s) > COMPLETION_SOURCES_MAX)
+		return rl_error_field(e, RL_EVALIDATION, "sources",
+		    "sources: at most %d documents", COMPLETION_SOURCES_MAX);
+	json_array_foreach(s, i, v)
+		if (!json_is_string(v) || !uuid_ok(json_string_value(v))) {
+			(void)snprintf(where, sizeof(where), "sources[%zu]", i);
+			return rl_error_field(e, RL_EVALIDATION, where,
+			    "%s: a document id (uuid) is required", where);
+		}
+	return RL_OK;
+}
+
+/*
+ * The body, field by field, with Pydantic's semantics: a missing or
+ * wrongly typed field is 422 naming it; unknown fields are ignored.
+ */
+static enum rl_err
+parse(const json_t *b, struct creq *c, struct rl_error *e)
+{
+	json_t		*v;
+	double		 t;
+
+	memset(c, 0, sizeof(*c));
+	if (!json_is_object(b))
+		return rl_error_set(e, RL_EVALIDATION, "the body must be a "
+		    "JSON object");
+	v = json_object_get(b, "message");
+	if (!json_is_string(v) || blank(json_string_value(v)))
+		return rl_error_field(e, RL_EVALIDATION, "message",
+		    "message: a non-empty string is required");
+	c->message = json_string_value(v);
+	v = json_object_get(b, "model");
+	if (!json_is_string(v) || json_string_length(v) == 0)
+		return rl_error_field(e, RL_EVALIDATION, "model",
+		    "model: a model name is required (GET /models)");
+	c->model = json_string_value(v);
+	if ((v = opt(b, "agent")) != NULL && !json_is_string(v))
+		return rl_error_field(e, RL_EVALIDATION, "agent",
+		    "agent: a string is required (GET /agents)");
+	c->agent = json_string_value(v);
+	if ((v = opt(b, "stream")) != NULL && !json_is_boolean(v))
+		return rl_error_field(e, RL_EVALIDATION, "stream",
+		    "stream: a boolean is required");
+	c->stream = json_is_true(v);
+	if ((v = opt(b, "temperature")) != NULL) {
+		t = json_number_value(v);
+		if (!json_is_number(v) || t < 0.0 || t > 2.0)
+			return rl_error_field(e, RL_EVALIDATION, "temperature",
+			    "temperature: a number from 0 to 2 is required");
+		c->temperature = v;
+	}
+	if ((c->history = opt(b, "conversation_history")) != NULL &&
+	    check_history(c->history, e) != RL_OK)
+		return e->code;
+	if ((v = opt(b, "project_id")) != NULL) {
+		if (!json_is_string(v) || !project_ok(json_string_value(v)))
+			return rl_error_field(e, RL_EVALIDATION, "project_id",
+			    "project_id: 1 to %d letters, digits or ._:- "
+			    "starting with a letter or digit",
+			    COMPLETION_PROJECT_MAX);
+		c->project = json_string_value(v);
+	}
+	if ((v = opt(b, "sources")) != NULL) {
+		if (check_sources(v, e) != RL_OK)
+			return e->code;
+		if (json_array_size(v) > 0 && c->project == NULL)
+			return rl_error_field(e, RL_EVALIDATION, "sources",
+			    "sources: project_id is required with sources");
+		if (json_array_size(v) > 0)
+			c->sources = v;
+	}
+	return RL_OK;
+}
+
+/* The model, which must be in the catalogue and offered by the router. */
+static enum rl_err
+model_get(const char *name, struct rl_model *m, struct rl_error *e)
+{
+	struct rl_dbres	*r = NULL;
+	const char	*p[1];
+	enum rl_err	 err;
+
+	p[0] = name;
+	if ((err = rl_db_exec("SELECT router_enabled FROM openai_models "
+	    "WHERE name = $1", 1, p, &r, e)) != RL_OK)
+		goto out;
+	if (rl_dbres_rows(r) == 0 || rl_dbres_get(r, 0, 0)[0] != 't') {
+		err = rl_error_field(e, RL_EINVAL, "model", "model %.64s is "
+		    "not offered (GET /models lists the models)", name);
+		goto out;
+	}
+	if ((err = rl_model_lookup(name, m, e)) != RL_OK)
+		rl_error_where(e, "model");
+out:
+	rl_dbres_free(r);
+	return err;
+}
+
+/* The agent's type (the default one when none is named) and prompt. */
+static enum rl_err
+agent_get(struct rl_req *req, const char *name, const char **type,
+    const char **prompt, struct rl_error *e)
+{
+	struct rl_dbres	*r = NULL;
+	const char	*p[1];
+	enum rl_err	 err;
+
+	p[0] = name;
+	if ((err = rl_db_exec("SELECT type, system_prompt, available "
+	    "FROM router_agents WHERE CASE WHEN $1::text IS NULL THEN "
+	    "is_default ELSE type = $1 END", 1, p, &r, e)) != RL_OK)
+		goto out;
+	if (rl_dbres_rows(r) == 0) {
+		err = name == NULL ? rl_error_set(e, RL_EUNAVAIL, "no default "
+		    "agent is configured") : rl_error_field(e, RL_EINVAL,
+		    "agent", "unknown agent %.32s (GET /agents lists them)",
+		    name);
+		goto out;
+	}
+	if (rl_dbres_get(r, 0, 2)[0] != 't') {
+		err = rl_error_field(e, RL_EINVAL, "agent", "agent %.32s is "
+		    "not available", rl_dbres_get(r, 0, 0));
+		goto out;
+	}
+	*type = rl_arena_strdup(req->arena, rl_dbres_get(r, 0, 0));
+	*prompt = rl_arena_strdup(req->arena, rl_dbres_get(r, 0, 1));
+	if (*type == NULL || *prompt == NULL)
+		err = rl_error_set(e, RL_ENOMEM, "out of memory");
+out:
+	rl_dbres_free(r);
+	return err;
+}
+
+static double
+col_f(const struct rl_dbres *r, int c)
+{
+
+	return strtod(rl_dbres_get(r, 0, c), NULL);
+}
+
+/* The settings row and the energy of the longest matching name prefix. */
+static enum rl_err
+factors_get(const char *model, struct factors *f, struct rl_error *e)
+{
+	struct rl_dbres	*r = NULL;
+	const char	*p[1];
+	enum rl_err	 err;
+
+	p[0] = model;
+	if ((err = rl_db_exec("SELECT s.currency, s.usd_rate::text, "
+	    "s.grid_kgco2_per_kwh, s.water_l_per_kwh, s.car_kgco2_per_km, "
+	    "s.tgv_kgco2_per_km, s.smartphone_kwh_per_charge, "
+	    "(SELECT g.kwh_per_1k_output FROM router_energy g "
+	    "WHERE left($1, length(g.prefix)) = g.prefix "
+	    "ORDER BY length(g.prefix) DESC LIMIT 1) "
+	    "FROM router_settings s WHERE s.id = 1", 1, p, &r, e)) != RL_OK)
+		goto out;
+	if (rl_dbres_rows(r) != 1 ||
+	    rl_micro_parse(rl_dbres_get(r, 0, 1), &f->rate_micro) == -1) {
+		err = rl_error_set(e, RL_EDB, "router_settings: no usable row");
+		goto out;
+	}
+	(void)snprintf(f->currency, sizeof(f->currency), "%s",
+	    rl_dbres_get(r, 0, 0));
+	f->grid_kg_kwh = col_f(r, 2);
+	f->water_l_kwh = col_f(r, 3);
+	f->car_kg_km = col_f(r, 4);
+	f->tgv_kg_km = col_f(r, 5);
+	f->phone_kwh = col_f(r, 6);
+	f->kwh_per_1k = rl_dbres_isnull(r, 0, 7) ? ENERGY_FALLBACK_KWH :
+	    col_f(r, 7);
+out:
+	rl_dbres_free(r);
+	return err;
+}
+
+/*
+ * The named documents must exist in the project and be visible to the
+ * user; a wrong id is the client's mistake, said by name, not an empty
+ * context that looks like an answer.
+ */
+static enum rl_err
+sources_check(long long uid, const struct creq *c, const char *ids,
+    struct rl_error *e)
+{
+	struct rl_dbres	*r = NULL;
+	char		 u[32];
+	const char	*p[3];
+	enum rl_err	 err;
+
+	(void)snprintf(u, sizeof(u), "%lld", uid);
+	p[0] = c->project;
+	p[1] = u;
+	p[2] = ids;
+	if ((err = rl_db_exec("SELECT s.id FROM jsonb_array_elements_text("
+	    "$3::jsonb) WITH ORDINALITY AS s (id, k) WHERE NOT EXISTS ("
+	    "SELECT 1 FROM router_documents d WHERE d.id = s.id::uuid AND "
+	    "d.project_id = $1 AND (d.owner_id IS NULL OR "
+	    "d.owner_id = $2::bigint)) ORDER BY s.k LIMIT 1", 3, p, &r,
+	    e)) != RL_OK)
+		goto out;
+	if (rl_dbres_rows(r) > 0)
+		err = rl_error_field(e, RL_EINVAL, "sources", "document %s "
+		    "is not in project %s", rl_dbres_get(r, 0, 0), c->project);
+out:
+	rl_dbres_free(r);
+	return err;
+}
+
+/*
+ * The passages of a project (of the named documents, else of every
+ * document the user sees) that match any word of the message, best first,
+ * then the others in passage order; hit says which matched.  The OR query
+ * is built from the message's own lexemes (French stemming, stop words
+ * dropped), each quoted as tsquery input wants, rather than with
+ * plainto_tsquery, which ANDs them; a message of stop words only gives no
+ * query (NULL: nothing matches) instead of PostgreSQL's NOTICE about an
+ * empty one, which would land in the log.
+ */
+#define PASSAGES_SQL							\
+	"WITH q AS (SELECT (SELECT string_agg("				\
+	"'''' || replace(replace(l, '\\', '\\\\'), '''', '''''') || '''', " \
+	"' | ') "							\
+	"FROM unnest(tsvector_to_array(to_tsvector('french', $4))) "	\
+	"AS l)::tsquery AS t) "						\
+	"SELECT d.id, d.title, p.ord, p.content, "			\
+	"coalesce(p.tsv @@ q.t, false)::int AS hit "			\
+	"FROM router_passages p "					\
+	"JOIN router_documents d ON d.id = p.document_id, q "		\
+	"WHERE d.project_id = $1 AND (d.owner_id IS NULL OR "		\
+	"d.owner_id = $2::bigint) AND "					\
+	"(jsonb_array_length($3::jsonb) = 0 OR d.id IN "		\
+	"(SELECT jsonb_array_elements_text($3::jsonb)::uuid)) "	\
+	"ORDER BY coalesce(p.tsv @@ q.t, false) DESC, "			\
+	"coalesce(ts_rank_cd(p.tsv, q.t), 0) DESC, "			\
+	"p.ord, d.created_at, d.id LIMIT $5::integer"
+
+/*
+ * The context message: the passages full-text search ranks first for the
+ * message (any of its words, French stemming), from the named documents
+ * or, without sources, from every document of the project the user sees.
+ * When no passage matches (a question such as "summarise the project"
+ * names no term of the text), the documents' first passages are sent
+ * instead.  *ctx is NULL when the project has no passage at all.
+ */
+static enum rl_err
+context_get(struct rl_req *req, const struct creq *c, char **ctx,
+    struct rl_error *e)
+{
+	struct rl_dbres	*r = NULL;
+	json_t		*none = NULL;
+	char		 u[32], lim[16], *ids = NULL, *buf = NULL, *nb;
+	const char	*p[5], *body, *title;
+	size_t		 len = 0, cap = 0, n, used = 0;
+	int		 i, k = 0, matched;
+	enum rl_err	 err;
+
+	*ctx = NULL;
+	if ((none = json_array()) == NULL || (ids = json_dumps(c->sources !=
+	    NULL ? c->sources : none, JSON_COMPACT)) == NULL) {
+		err = rl_error_set(e, RL_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (c->sources != NULL &&
+	    (err = sources_check(req->user->id, c, ids, e)) != RL_OK)
+		goto out;
+	(void)snprintf(u, sizeof(u), "%lld", req->user->id);
+	(void)snprintf(lim, sizeof(lim), "%d", COMPLETION_PASSAGES);
+	p[0] = c->project;
+	p[1] = u;
+	p[2] = ids;
+	p[3] = c->message;
+	p[4] = lim;
+	if ((err = rl_db_exec(PASSAGES_SQL, 5, p, &r, e)) != RL_OK)
+		goto out;
+	matched = rl_dbres_rows(r) > 0 && rl_dbres_get(r, 0, 4)[0] == '1';
+	for (i = 0; i < rl_dbres_rows(r); i++) {
+		if (matched && rl_dbres_get(r, i, 4)[0] != '1')
+			break;
+		body = rl_dbres_get(r, i, 3);
+		title = rl_dbres_get(r, i, 1);
+		if (used + strlen(body) > COMPLETION_CONTEXT_MAX && k > 0)
+			break;
+		n = strlen(title) + strlen(body) + 128;
+		if (len + n + 1 > cap) {
+			cap = (len + n + 1) * 2;
+			if ((nb = realloc(buf, cap)) == NULL) {
+				err = rl_error_set(e, RL_ENOMEM,
+				    "out of memory");
+				goto out;
+			}
+			buf = nb;
+		}
+		len += (size_t)snprintf(buf + len, cap - len, "\n\n[%d] %s "
+		    "(document %s, passage %s)\n%s", ++k, title,
+		    rl_dbres_get(r, i, 0), rl_dbres_get(r, i, 2), body);
+		used += strlen(body);
+	}
+	if (k > 0) {
+		n = strlen(c->project) + len + 128;
+		if ((*ctx = rl_arena_alloc(req->arena, n)) == NULL) {
+			err = rl_error_set(e, RL_ENOMEM, "out of memory");
+			goto out;
+		}
+		(void)snprintf(*ctx, n, "Extraits des documents du projet %s "
+		    ":%s", c->project, buf);
+	}
+out:
+	rl_dbres_free(r);
+	json_decref(none);
+	free(ids);
+	free(buf);
+	return err;
+}
+
+/* system (agent), system (documents), the history, then the message. */
+static json_t *
+messages(const char *prompt, const char *ctx, const struct creq *c)
+{
+	json_t		*a, *m;
+	size_t		 i;
+
+	if ((a = json_array()) == NULL)
+		return NULL;
+	if (json_array_append_new(a, json_pack("{s:s, s:s}", "role",
+	    "system", "content", prompt)) == -1 ||
+	    (ctx != NULL && json_array_append_new(a, json_pack("{s:s, s:s}",
+	    "role", "system", "content", ctx)) == -1))
+		goto fail;
+	json_array_foreach(c->history, i, m)
+		if (json_array_append_new(a, json_pack("{s:O, s:O}", "role",
+		    json_object_get(m, "role"), "content",
+		    json_object_get(m, "content"))) == -1)
+			goto fail;
+	if (json_array_append_new(a, json_pack("{s:s, s:s}", "role", "user",
+	    "content", c->message)) == -1)
+		goto fail;
+	return a;
+fail:
+	json_decref(a);
+	return NULL;
+}
+
+/*
+ * The Chat Completions body: the model's defaults with the client's
+ * temperature (auto-configuration refuses it, naming the field, for a
+ * model that takes none), the shaped messages.  *max is the output cap.
+ */
+static enum rl_err
+upstream_body(const struct rl_model *m, const struct creq *c,
+    const json_t *msgs, json_t **body, long long *max, struct rl_error *e)
+{
+	json_t		*params = NULL, *eff = NULL, *errbody = NULL, *shaped;
+	json_t		*v;
+	enum rl_err	 err;
+
+	*body = NULL;
+	if ((params = json_object()) == NULL || (c->temperature != NULL &&
+	    json_object_set(params, "temperature", c->temperature) == -1)) {
+		err = rl_error_set(e, RL_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((err = rl_model_configure(m, params, &eff, &errbody, e)) !=
+	    RL_OK)
+		goto out;
+	if ((v = json_object_get(eff, "max_completion_tokens")) == NULL)
+		v = json_object_get(eff, "max_tokens");
+	*max = json_integer_value(v);
+	if ((shaped = rl_model_messages(m, msgs)) == NULL ||
+	    json_object_set_new(eff, "messages", shaped) == -1 ||
+	    json_object_set_new(eff, "model", json_string(m->name)) == -1) {
+		err = rl_error_set(e, RL_ENOMEM, "out of memory");
+		goto out;
+	}
+	*body = eff;
+	eff = NULL;
+out:
+	json_decref(params);
+	json_decref(eff);
+	json_decref(errbody);
+	return err;
+}
+
+/* Micro-USD to micro-units of the currency, half up. */
+static long long
+convert(long long usd_micro, long long rate_micro)
+{
+
+	return (long long)(((u128)usd_micro * (u128)rate_micro + 500000) /
+	    1000000);
+}
+
+static double
+amount(long long micro)
+{
+
+	return (double)micro / 1e6;
+}
+
+/*
+ * Price, emissions and equivalences of a call; the same object feeds the
+ * plain answer's metadata and the last stream frame.  The total is the
+ * call's cost at our prices (the ledger's cost), converted; input is its
+ * input part and output the rest, so that input + output = total exactly.
+ */
+static json_t *
+impact(const struct rl_ai *ai, const struct factors *f, const char *model,
+    long long start_us)
+{
+	struct rl_usage	 in;
+	long long	 total, input;
+	double		 kwh, kg;
+
+	in = ai->call.usage;
+	in.output_tokens = 0;
+	in.reasoning_tokens = 0;
+	total = convert(ai->cost_micro, f->rate_micro);
+	input = convert(rl_cost_micro(ai->model, &in, 0), f->rate_micro);
+	if (input > total)
+		input = total;
+	kwh = (double)ai->call.usage.output_tokens / 1000.0 * f->kwh_per_1k;
+	kg = kwh * f->grid_kg_kwh;
+	return json_pack("{s:f, s:f, s:f, s:{s:s, s:f, s:{s:{s:f, s:f, s:f}}}, "
+	    "s:{s:f, s:f, s:f, s:f}}",
+	    "latency_s", (double)((now_us() - start_us) / 1000) / 1000.0,
+	    "emissions_kgCO2eq", kg,
+	    "emissions_gCO2eq", kg * 1000.0,
+	    "pricing", "currency", f->currency, "total_cost", amount(total),
+	    "by_model", model, "input", amount(input), "output",
+	    amount(total - input), "total", amount(total),
+	    "equivalences", "water_liters", kwh * f->water_l_kwh,
+	    "car_km", kg / f->car_kg_km, "tgv_km", kg / f->tgv_kg_km,
+	    "smartphone_charges", kwh / f->phone_kwh);
+}
+
+static enum rl_err
+send_frame(struct rl_sse *sse, json_t *v)
+{
+	enum rl_err	 err;
+	char		*s;
+
+	if (v == NULL)
+		return RL_ENOMEM;
+	s = json_dumps(v, DUMP_FLAGS);
+	json_decref(v);
+	if (s == NULL)
+		return RL_ENOMEM;
+	err = rl_sse_send(sse, NULL, NULL, s);
+	free(s);
+	return err;
+}
+
+/*
+ * The stream opens on the upstream's first event, so that everything that
+ * fails before (credits, key, an upstream refusal) is still an ordinary
+ * JSON error with its status.  Returning non-zero stops the transfer.
+ */
+static int
+on_event(void *arg, const struct rl_oa_event *ev)
+{
+	struct stream	*s = arg;
+	struct rl_error	 e;
+
+	if (s->sse == NULL && (s->sse = rl_sse_open(s->req, &e)) == NULL) {
+		s->err = RL_EGONE;
+		return 1;
+	}
+	if (ev->kind == RL_OA_EV_TEXT && ev->index == 0 && ev->deltalen > 0 &&
+	    (s->err = send_frame(s->sse, json_pack("{s:s%, s:b, s:{s:s, "
+	    "s:s}}", "content", ev->delta, ev->deltalen, "done", 0,
+	    "metadata", "model", s->model, "agent", s->agent))) != RL_OK)
+		return 1;
+	if (rl_sse_gone(s->sse)) {
+		s->err = RL_EGONE;
+		return 1;
+	}
+	return 0;
+}
+
+static json_t *
+usage_json(const struct rl_usage *u)
+{
+
+	return json_pack("{s:I, s:I, s:I}", "input_tokens",
+	    (json_int_t)u->input_tokens, "output_tokens",
+	    (json_int_t)u->output_tokens, "total_tokens",
+	    (json_int_t)(u->input_tokens + u->output_tokens));
+}
+
+/* The last frame: done, with usage, price and estimates (and an error). */
+static enum rl_err
+stream_end(struct stream *s, const struct rl_ai *ai, const struct factors *f,
+    long long start_us, enum rl_err err, const struct rl_error *ce)
+{
+	json_t		*meta, *frame;
+
+	meta = json_pack("{s:s, s:s, s:o, s:{s:o}}", "model", s->model,
+	    "agent", s->agent, "usage", usage_json(&ai->call.usage),
+	    "usage_by_model", s->model, usage_json(&ai->call.usage));
+	if (meta == NULL || json_object_update_new(meta, impact(ai, f,
+	    s->model, start_us)) == -1) {
+		json_decref(meta);
+		return RL_ENOMEM;
+	}
+	if ((frame = json_pack("{s:s, s:b, s:o}", "content", "", "done", 1,
+	    "metadata", meta)) == NULL)
+		return RL_ENOMEM;
+	if (err != RL_OK)
+		(void)json_object_set_new(frame, "error", json_pack(
+		    "{s:s, s:s}", "code", rl_err_token(err), "message",
+		    ce->msg[0] != '\0' ? ce->msg : rl_strerror(err)));
+	return send_frame(s->sse, frame);
+}
+
+/* The plain answer, the seed's shape. */
+static enum rl_err
+answer(struct rl_req *req, const struct rl_ai *ai, const struct factors *f,
+    const struct creq *c, const char *agent)
+{
+	const struct rl_usage *u = &ai->call.usage;
+	json_t		*msg, *text, *meta;
+
+	msg = json_object_get(json_array_get(json_object_get(ai->call.answer,
+	    "choices"), 0), "message");
+	text = json_object_get(msg, "content");
+	meta = json_pack("{s:I}", "message_count", (json_int_t)(2 +
+	    json_array_size(c->history)));
+	if (meta == NULL || json_object_update_new(meta, impact(ai, f,
+	    c->model, req->start_us)) == -1) {
+		json_decref(meta);
+		return RL_ENOMEM;
+	}
+	return rl_resp_json_new(req, 200, json_pack("{s:s, s:s, s:s, "
+	    "s:{s:I, s:I, s:I}, s:o}", "response", json_is_string(text) ?
+	    json_string_value(text) : "", "model", c->model, "agent", agent,
+	    "usage", "prompt_tokens", (json_int_t)u->input_tokens,
+	    "completion_tokens", (json_int_t)u->output_tokens,
+	    "total_tokens", (json_int_t)(u->input_tokens + u->output_tokens),
+	    "metadata", meta));
+}
 
 enum rl_err
 chat_completion(struct rl_req *req, struct rl_error *e)
 {
+	struct creq	 c;
+	struct rl_model	 m;
+	struct factors	 f;
+	struct rl_ai	 ai;
+	struct stream	 s;
+	struct rl_error	 ce;
+	const char	*agent = NULL, *prompt = NULL, *text;
+	char		*ctx = NULL;
+	json_t		*msgs = NULL, *body = NULL;
+	long long	 max = 0, hold = 0;
+	enum rl_err	 err;
 
-	(void)req;
-	return rl_error_set(e, RL_EUNAVAIL, "not implemented yet");
+	memset(&ai, 0, sizeof(ai));
+	memset(&s, 0, sizeof(s));
+	if ((err = parse(req->json, &c, e)) != RL_OK ||
+	    (err = model_get(c.model, &m, e)) != RL_OK ||
+	    (err = agent_get(req, c.agent, &agent, &prompt, e)) != RL_OK ||
+	    (err = factors_get(m.name, &f, e)) != RL_OK ||
+	    (c.project != NULL && (err = context_get(req, &c, &ctx, e)) !=
+	    RL_OK))
+		goto out;
+	if ((msgs = messages(prompt, ctx, &c)) == NULL) {
+		err = rl_error_set(e, RL_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((err = upstream_body(&m, &c, msgs, &body, &max, e)) != RL_OK)
+		goto out;
+
+	ai.user_id = req->user->id;
+	ai.feature = COMPLETION_FEATURE;
+	ai.request_id = req->id;
+	ai.model = &m;
+	ai.max_output = max;
+	ai.call.path = "/chat/completions";
+	ai.call.body = body;
+	if (!c.stream) {
+		if ((err = rl_ai_call(&ai, e)) == RL_OK)
+			err = answer(req, &ai, &f, &c, agent);
+		goto out;
+	}
+
+	/*
+	 * Streamed: hold the money first, so that a user without credits
+	 * hears 402 rather than a stream that ends at once.
+	 */
+	if ((err = rl_ai_reserve(ai.user_id, &m, rl_ai_bound(&m, body, max),
+	    req->id, NULL, &hold, e)) != RL_OK)
+		goto out;
+	ai.hold_id = hold;	/* rl_ai_call consumes it, whatever happens */
+	s.req = req;
+	s.model = c.model;
+	s.agent = agent;
+	ai.call.on_event = on_event;
+	ai.call.arg = &s;
+	rl_error_clear(&ce);
+	err = rl_ai_call(&ai, &ce);
+	if (s.sse == NULL && err != RL_OK) {
+		/* Nothing was streamed: an ordinary error answer. */
+		*e = ce;
+		goto out;
+	}
+	if (err == RL_EGONE || s.err == RL_EGONE) {
+		err = rl_error_set(e, RL_EGONE, "client went away");
+		goto out;
+	}
+	/*
+	 * No event at all: an upstream that answered the streamed request
+	 * with a whole JSON answer.  Its text becomes the one delta.
+	 */
+	if (s.sse == NULL) {
+		if ((s.sse = rl_sse_open(req, e)) == NULL) {
+			err = e->code;
+			goto out;
+		}
+		if ((text = json_string_value(json_object_get(json_object_get(
+		    json_array_get(json_object_get(ai.call.answer, "choices"),
+		    0), "message"), "content"))) != NULL && *text != '\0' &&
+		    send_frame(s.sse, json_pack("{s:s, s:b, s:{s:s, s:s}}",
+		    "content", text, "done", 0, "metadata", "model", s.model,
+		    "agent", s.agent)) != RL_OK) {
+			err = rl_error_set(e, RL_EGONE, "client went away");
+			goto out;
+		}
+	}
+	/* An upstream failure mid-stream ends it with an error frame. */
+	if (stream_end(&s, &ai, &f, req->start_us, err, &ce) != RL_OK ||
+	    err != RL_OK) {
+		if (err == RL_OK)
+			err = rl_error_set(e, RL_EGONE, "client went away");
+		else
+			*e = ce;
+	}
+	rl_sse_close(s.sse);
+out:
+	rl_ai_free(&ai);
+	json_decref(msgs);
+	json_decref(body);
+	return err;
 }
 
 enum rl_err
 chat_agents(struct rl_req *req, struct rl_error *e)
 {
+	json_t		*v = NULL;
+	enum rl_err	 err;
 
-	(void)req;
-	return rl_error_set(e, RL_EUNAVAIL, "not implemented yet");
+	if ((err = rl_db_json("SELECT json_build_object('agents', "
+	    "coalesce(json_agg(json_build_object('type', type, 'name', name, "
+	    "'description', description, 'available', available) "
+	    "ORDER BY position, type), '[]'), 'total', count(*)) "
+	    "FROM router_agents", 0, NULL, &v, e)) != RL_OK)
+		return err;
+	return rl_resp_json_new(req, 200, v);
 }
 
+/*
+ * Every model is called through Chat Completions, which streams for every
+ * chat model of OpenAI and of the compatible providers: supports_streaming
+ * is true for all.  A row without a context window gets its family's.
+ */
 enum rl_err
 chat_models(struct rl_req *req, struct rl_error *e)
 {
+	struct rl_model	 m;
+	json_t		*models = NULL, *row;
+	size_t		 i;
+	enum rl_err	 err;
 
-	(void)req;
-	return rl_error_set(e, RL_EUNAVAIL, "not implemented yet");
+	if ((err = rl_db_json("SELECT coalesce(json_agg(json_build_object("
+	    "'name', name, 'provider', provider, 'description', "
+	    "coalesce(description, display_name, name), "
+	    "'supports_streaming', true, 'context_window', context_window) "
+	    "ORDER BY provider, name), '[]') FROM openai_models "
+	    "WHERE router_enabled", 0, NULL, &models, e)) != RL_OK)
+		return err;
+	json_array_foreach(models, i, row)
+		if (json_is_null(json_object_get(row, "context_window"))) {
+			rl_model_builtin(json_string_value(json_object_get(row,
+			    "name")), &m);
+			if (m.context_window > 0)
+				(void)json_object_set_new(row,
+				    "context_window",
+				    json_integer(m.context_window));
+		}
+	return rl_resp_json_new(req, 200, json_pack("{s:o, s:I}", "models",
+	    models, "total", (json_int_t)json_array_size(models)));
 }

@@ -180,6 +180,14 @@
 #define RL_WORKER_THREADS_DEFAULT	8
 #define RL_WORKER_THREADS_MAX		256
 #define RL_TASK_LEASE_SEC		60
+/*
+ * Runs of a task queued by a program (rl_task_enqueue): a worker that dies
+ * must not lose the work (EDxo purged its queue on restart), and running
+ * it once more is safe because every AI task ends in a preview or an
+ * idempotent write, and rl_gen_run gives back the holds of the dead run.
+ * Two, not more: a task that kills its worker twice is a bug, not bad luck.
+ */
+#define RL_TASK_ATTEMPTS		2
 
 /*
  * Chat jobs (seed 001): messages per request (a long conversation replayed

@@ -1,19 +1,705 @@
 /*
- * gen.c: one model generation for an EDxo feature (gen.h).
- * STUB: the implementation is being written; every call fails cleanly.
+ * gen.c: one model generation for an EDxo feature (gen.h,
+ * docs/internals/gen.md).
+ *
+ * Every call streams, task or not: one code path reads the answer, and a
+ * task sees its text grow.  A call is:
+ *
+ *	body      rl_gen_body(): model, instructions, input, text.format,
+ *	          reasoning, verbosity, max_output_tokens, stream
+ *	pay+call  rl_ai_call(): reserve, stream, settle one ledger row (a
+ *	          call stopped on cancel is settled as "partial")
+ *	events    append text and reasoning deltas; a task publishes them
+ *	          (throttled) and is asked whether it was cancelled
+ *	read      refusal, incomplete, not JSON, not valid: the first two
+ *	          end the run, the last two ask once more with the errors
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "ai.h"
+#include "credits.h"
+#include "db.h"
+#include "extern.h"
 #include "gen.h"
+#include "log.h"
+#include "models.h"
+#include "schema.h"
+#include "worker.h"
+
+#define MSG_RUNNING	"Appel au modèle IA en cours..."
+#define MSG_CANCELLED	"Tâche annulée."
+#define MSG_EMPTY	"Aucune donnée reçue du modèle."
+
+/* A growing text buffer: the answer or the reasoning summary so far. */
+struct buf {
+	char	*s;
+	size_t	 len;
+	size_t	 cap;
+};
+
+/* What the event callback keeps between events. */
+struct run {
+	struct rl_gen	*g;
+	struct buf	 text;
+	struct buf	 reasoning;
+	int		 call;		/* meta.stream_call of this call */
+	int		 calls0;	/* stream_call before this run */
+	int		 summary;	/* index of the summary part */
+	long long	 published_us;	/* last rl_task_progress */
+	int		 dirty;		/* buffers grew since then */
+	int		 cancelled;	/* the task was cancelled or lost */
+};
+
+static int
+buf_add(struct buf *b, const char *s, size_t len)
+{
+	size_t	 cap;
+	char	*n;
+
+	if (b->len + len + 1 > b->cap) {
+		cap = b->cap > 0 ? b->cap : 256;
+		while (cap < b->len + len + 1)
+			cap *= 2;
+		if ((n = realloc(b->s, cap)) == NULL)
+			return -1;
+		b->s = n;
+		b->cap = cap;
+	}
+	memcpy(b->s + b->len, s, len);
+	b->len += len;
+	b->s[b->len] = '\0';
+	return 0;
+}
+
+static void
+buf_reset(struct buf *b)
+{
+
+	b->len = 0;
+	if (b->s != NULL)
+		b->s[0] = '\0';
+}
+
+static const char *
+buf_str(const struct buf *b)
+{
+
+	return b->s != NULL ? b->s : "";
+}
+
+/* The length of s cut to at most max bytes on a UTF-8 boundary. */
+static size_t
+utf8_cut(const char *s, size_t max)
+{
+	size_t	 n;
+
+	if ((n = strlen(s)) <= max)
+		return n;
+	n = max;
+	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+		n--;
+	return n;
+}
+
+/* Settings store "" for "not set": the same as NULL here. */
+static const char *
+opt(const char *s)
+{
+
+	return s != NULL && *s != '\0' ? s : NULL;
+}
+
+/* gpt-5 models take text.verbosity; the others refuse it. */
+static int
+takes_verbosity(const struct rl_model *m)
+{
+
+	return m->family == RL_FAMILY_REASONING &&
+	    strncmp(m->name, "gpt-5", 5) == 0;
+}
+
+/* The output cap sent: the caller's, else RL_GEN_MAX_OUTPUT; the model's
+   hard cap wins. */
+static long long
+output_cap(const struct rl_gen *g, const struct rl_model *m)
+{
+	long long	 n;
+
+	n = g->max_output > 0 ? g->max_output : RL_GEN_MAX_OUTPUT;
+	if (m->max_output > 0 && n > m->max_output)
+		n = m->max_output;
+	return n;
+}
+
+/* text.format.name: the caller's, else the schema's title, else ours. */
+static const char *
+format_name(const struct rl_gen *g, const json_t *schema)
+{
+	const char	*t;
+
+	if (opt(g->name) != NULL)
+		return g->name;
+	if ((t = json_string_value(json_object_get(schema, "title"))) !=
+	    NULL && *t != '\0' && strlen(t) <= 64 &&
+	    strspn(t, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789_-") == strlen(t))
+		return t;
+	return "reponse";
+}
+
+/* The first user message: the prompt, after the file when there is one. */
+json_t *
+rl_gen_input(const struct rl_gen *g)
+{
+	const char	*p = g->prompt != NULL ? g->prompt : "";
+
+	if (g->file_id != NULL)
+		return json_pack("[{s:s, s:[{s:s, s:s}, {s:s, s:s}]}]",
+		    "role", "user", "content", "type", "input_file",
+		    "file_id", g->file_id, "type", "input_text", "text", p);
+	return json_pack("[{s:s, s:s}]", "role", "user", "content", p);
+}
+
+json_t *
+rl_gen_body(const struct rl_gen *g, const struct rl_model *m,
+    const json_t *input)
+{
+	const json_t	*schema;
+	json_t		*b, *v;
+
+	b = json_pack("{s:s, s:O, s:I, s:b, s:b}", "model", m->name,
+	    "input", input, "max_output_tokens",
+	    (json_int_t)output_cap(g, m), "stream", 1, "store", 0);
+	if (b == NULL)
+		return NULL;
+	if (opt(g->system) != NULL && json_object_set_new(b, "instructions",
+	    json_string(g->system)) == -1)
+		goto fail;
+	schema = g->schema_json;
+	if (schema == NULL && g->schema != NULL)
+		schema = rl_schema_json(g->schema);
+	v = NULL;
+	if (schema != NULL)
+		v = json_pack("{s:s, s:s, s:O, s:b}", "type", "json_schema",
+		    "name", format_name(g, schema), "schema", schema,
+		    "strict", g->strict);
+	else if (opt(g->verbosity) != NULL && takes_verbosity(m))
+		v = json_object();
+	if (v != NULL) {
+		if (opt(g->verbosity) != NULL && takes_verbosity(m))
+			(void)json_object_set_new(v, "verbosity",
+			    json_string(g->verbosity));
+		if (json_object_set_new(b, "text", schema != NULL ?
+		    json_pack("{s:o}", "format", v) : v) == -1)
+			goto fail;
+		/* verbosity sits beside format, not in it. */
+		if (schema != NULL && opt(g->verbosity) != NULL &&
+		    takes_verbosity(m)) {
+			(void)json_object_del(v, "verbosity");
+			(void)json_object_set_new(json_object_get(b, "text"),
+			    "verbosity", json_string(g->verbosity));
+		}
+	}
+	if (m->reasoning) {
+		v = json_pack("{s:s}", "summary", "auto");
+		if (v != NULL && opt(g->effort) != NULL)
+			(void)json_object_set_new(v, "effort",
+			    json_string(g->effort));
+		if (v == NULL || json_object_set_new(b, "reasoning", v) == -1)
+			goto fail;
+	}
+	return b;
+fail:
+	json_decref(b);
+	return NULL;
+}
+
+/*
+ * Pydantic's ValidationError text, as EDxo's retry attached it:
+ *
+ *	2 validation errors for NAME
+ *	champ.0.x
+ *	  Field required [type=missing, input_value={...}, input_type=dict]
+ */
+char *
+rl_gen_errors_text(const json_t *errors, const char *name)
+{
+	struct buf	 b;
+	const json_t	*it, *loc, *l;
+	char		 line[RL_GEN_ERRLINE_MAX];
+	char		*in;
+	size_t		 i, j, n;
+	int		 k;
+
+	memset(&b, 0, sizeof(b));
+	n = json_array_size(errors);
+	k = snprintf(line, sizeof(line), "%zu validation error%s for %s\n",
+	    n, n == 1 ? "" : "s", name != NULL ? name : "reponse");
+	if (buf_add(&b, line, (size_t)k) == -1)
+		goto fail;
+	json_array_foreach(errors, i, it) {
+		if (i == RL_GEN_ERRORS_MAX) {
+			k = snprintf(line, sizeof(line), "(%zu more)\n",
+			    n - i);
+			if (buf_add(&b, line, (size_t)k) == -1)
+				goto fail;
+			break;
+		}
+		loc = json_object_get(it, "loc");
+		json_array_foreach(loc, j, l) {
+			if (j > 0 && buf_add(&b, ".", 1) == -1)
+				goto fail;
+			if (json_is_integer(l))
+				k = snprintf(line, sizeof(line), "%lld",
+				    (long long)json_integer_value(l));
+			else
+				k = snprintf(line, sizeof(line), "%s",
+				    json_string_value(l) != NULL ?
+				    json_string_value(l) : "?");
+			if (k >= (int)sizeof(line))
+				k = (int)utf8_cut(line, sizeof(line) - 1);
+			if (buf_add(&b, line, (size_t)k) == -1)
+				goto fail;
+		}
+		in = json_dumps(json_object_get(it, "input"), JSON_COMPACT |
+		    JSON_ENCODE_ANY);
+		k = snprintf(line, sizeof(line), "%s  %s [type=%s, "
+		    "input_value=%.*s]\n", json_array_size(loc) > 0 ? "\n" :
+		    "", json_string_value(json_object_get(it, "msg")) != NULL ?
+		    json_string_value(json_object_get(it, "msg")) : "",
+		    json_string_value(json_object_get(it, "type")) != NULL ?
+		    json_string_value(json_object_get(it, "type")) : "error",
+		    (int)utf8_cut(in != NULL ? in : "null", RL_GEN_INPUT_SHOWN),
+		    in != NULL ? in : "null");
+		free(in);
+		if (k >= (int)sizeof(line))
+			k = (int)utf8_cut(line, sizeof(line) - 1);
+		if (buf_add(&b, line, (size_t)k) == -1)
+			goto fail;
+	}
+	return b.s;
+fail:
+	free(b.s);
+	return NULL;
+}
+
+/* Publish meta (message, stream_buffer, reasoning_summary); 0 or -1. */
+static int
+publish(struct run *r)
+{
+	struct rl_error	 e;
+	json_t		*meta;
+	enum rl_err	 err;
+
+	r->published_us = rl_now_us();
+	r->dirty = 0;
+	meta = json_pack("{s:s, s:s, s:s, s:i}", "message",
+	    r->g->message != NULL ? r->g->message : MSG_RUNNING,
+	    "stream_buffer", buf_str(&r->text), "reasoning_summary",
+	    buf_str(&r->reasoning), "stream_call", r->call);
+	if (meta == NULL)
+		return 0;	/* progress is a nicety; the answer is not */
+	rl_error_clear(&e);
+	err = rl_task_progress(r->g->task, meta, &e);
+	json_decref(meta);
+	if (err == RL_ECONFLICT)
+		return -1;	/* taken away from us: stop */
+	if (err != RL_OK)
+		rl_log_debug("task %s: progress: %s", r->g->task->id, e.msg);
+	return 0;
+}
+
+/* Stream events: collect deltas; a task publishes and checks cancel. */
+static int
+on_event(void *arg, const struct rl_oa_event *ev)
+{
+	struct run	*r = arg;
+	int		 idx;
+
+	if (ev->kind == RL_OA_EV_TEXT && ev->deltalen > 0) {
+		if (buf_add(&r->text, ev->delta, ev->deltalen) == -1)
+			return 1;
+		r->dirty = 1;
+	} else if (ev->kind == RL_OA_EV_REASONING && ev->deltalen > 0) {
+		/* Summary parts are paragraphs, as EDxo joins them. */
+		idx = (int)json_integer_value(json_object_get(ev->data,
+		    "summary_index"));
+		if (r->reasoning.len > 0 && idx != r->summary &&
+		    buf_add(&r->reasoning, "\n\n", 2) == -1)
+			return 1;
+		r->summary = idx;
+		if (buf_add(&r->reasoning, ev->delta, ev->deltalen) == -1)
+			return 1;
+		r->dirty = 1;
+	}
+	if (r->g->task == NULL)
+		return 0;
+	if (rl_task_cancelled(r->g->task)) {
+		r->cancelled = 1;
+		return 1;
+	}
+	if (r->dirty && rl_now_us() - r->published_us >=
+	    RL_GEN_PUBLISH_MS * 1000LL && publish(r) == -1) {
+		r->cancelled = 1;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * The final response object: its output text and refusal.  Text parts
+ * are joined; the stream's own text is the fallback (a response.completed
+ * without output, as some compatible servers send).
+ */
+static void
+read_output(const json_t *resp, struct buf *text, struct buf *refusal)
+{
+	const json_t	*out, *it, *parts, *p;
+	const char	*type, *s;
+	struct buf	 t;
+	size_t		 i, j;
+
+	memset(&t, 0, sizeof(t));
+	out = json_object_get(resp, "output");
+	json_array_foreach(out, i, it) {
+		type = json_string_value(json_object_get(it, "type"));
+		if (type == NULL || strcmp(type, "message") != 0)
+			continue;
+		parts = json_object_get(it, "content");
+		json_array_foreach(parts, j, p) {
+			type = json_string_value(json_object_get(p, "type"));
+			if (type == NULL)
+				continue;
+			if (strcmp(type, "output_text") == 0 &&
+			    (s = json_string_value(json_object_get(p,
+			    "text"))) != NULL)
+				(void)buf_add(&t, s, strlen(s));
+			else if (strcmp(type, "refusal") == 0 &&
+			    (s = json_string_value(json_object_get(p,
+			    "refusal"))) != NULL)
+				(void)buf_add(refusal, s, strlen(s));
+		}
+	}
+	if (t.s != NULL && t.len > 0) {
+		free(text->s);
+		*text = t;
+	} else
+		free(t.s);
+}
+
+/* Why a response is incomplete, or NULL when it is not. */
+static const char *
+incomplete(const json_t *resp, const char *finish)
+{
+	const char	*st, *why;
+
+	st = json_string_value(json_object_get(resp, "status"));
+	if (st == NULL)
+		st = finish;
+	if (st == NULL || strcmp(st, "incomplete") != 0)
+		return NULL;
+	why = json_string_value(json_object_get(json_object_get(resp,
+	    "incomplete_details"), "reason"));
+	return why != NULL ? why : "unknown";
+}
+
+/* The Pydantic error of a text that is not JSON (model_validate_json). */
+static json_t *
+json_invalid(const char *text, const json_error_t *je)
+{
+	char	 msg[RL_GEN_ERRLINE_MAX];
+	size_t	 n;
+
+	(void)snprintf(msg, sizeof(msg), "Invalid JSON: %s at line %d "
+	    "column %d", je->text, je->line, je->column);
+	msg[utf8_cut(msg, sizeof(msg) - 1)] = '\0';
+	n = utf8_cut(text, RL_GEN_INPUT_KEPT);
+	return json_pack("[{s:s, s:[], s:s, s:s%}]", "type", "json_invalid",
+	    "loc", "msg", msg, "input", text, n);
+}
+
+/*
+ * Read one answer.  RL_OK: g->result (schema) or g->text is the answer.
+ * RL_EVALIDATION: not JSON or not valid, g->errors says why (the caller
+ * may ask again).  Anything else is final.
+ */
+static enum rl_err
+take_answer(struct rl_gen *g, struct run *r, const struct rl_oa_call *c,
+    struct rl_error *e)
+{
+	struct buf	 refusal;
+	json_error_t	 je;
+	json_t		*v = NULL, *errs = NULL, *ok = NULL;
+	const char	*why;
+	enum rl_err	 err;
+
+	memset(&refusal, 0, sizeof(refusal));
+	read_output(c->answer, &r->text, &refusal);
+	if (refusal.len > 0) {
+		err = rl_error_set(e, RL_EUPSTREAM, "Le modèle a refusé de "
+		    "répondre : %s", refusal.s);
+		goto out;
+	}
+	if ((why = incomplete(c->answer, c->finish)) != NULL) {
+		err = rl_error_set(e, RL_EUPSTREAM, "Réponse du modèle "
+		    "incomplète (%s) : la limite de jetons a été atteinte "
+		    "avant la fin de la réponse.", why);
+		goto out;
+	}
+	free(g->text);
+	if ((g->text = strdup(buf_str(&r->text))) == NULL) {
+		err = rl_error_set(e, RL_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (g->schema == NULL) {
+		err = r->text.len > 0 ? RL_OK : rl_error_set(e, RL_EUPSTREAM,
+		    MSG_EMPTY);
+		goto out;
+	}
+	json_decref(g->errors);
+	g->errors = NULL;
+	if ((v = json_loads(g->text, JSON_DECODE_ANY, &je)) == NULL) {
+		if (r->text.len == 0) {
+			err = rl_error_set(e, RL_EUPSTREAM, MSG_EMPTY);
+			goto out;
+		}
+		g->errors = json_invalid(g->text, &je);
+		err = rl_error_set(e, RL_EVALIDATION, "La réponse du modèle "
+		    "n'est pas un JSON valide.");
+		goto out;
+	}
+	err = rl_schema_validate(g->schema, v, &ok, &errs, e);
+	if (err == RL_EVALIDATION) {
+		g->errors = errs;
+		errs = NULL;
+		err = rl_error_set(e, RL_EVALIDATION, "La réponse du modèle "
+		    "ne respecte pas le schéma attendu (%zu erreur%s).",
+		    json_array_size(g->errors),
+		    json_array_size(g->errors) > 1 ? "s" : "");
+		goto out;
+	}
+	if (err != RL_OK)
+		goto out;
+	json_decref(g->result);
+	g->result = ok;
+	ok = NULL;
+out:
+	free(refusal.s);
+	json_decref(v);
+	json_decref(errs);
+	json_decref(ok);
+	return err;
+}
+
+/* The input of the second call: the exchange so far and the errors. */
+static json_t *
+retry_input(const struct rl_gen *g, const json_t *first)
+{
+	json_t	*in;
+	char	*errs, *msg = NULL;
+	size_t	 len;
+
+	if ((errs = rl_gen_errors_text(g->errors, opt(g->name))) == NULL)
+		return NULL;
+	len = strlen(errs) + sizeof(RL_GEN_RETRY_PROMPT) + 1;
+	if ((msg = malloc(len)) != NULL)
+		(void)snprintf(msg, len, "%s\n%s", RL_GEN_RETRY_PROMPT, errs);
+	free(errs);
+	if (msg == NULL || (in = json_deep_copy(first)) == NULL) {
+		free(msg);
+		return NULL;
+	}
+	if (json_array_append_new(in, json_pack("{s:s, s:s}", "role",
+	    "assistant", "content", g->text != NULL ? g->text : "")) == -1 ||
+	    json_array_append_new(in, json_pack("{s:s, s:s}", "role", "user",
+	    "content", msg)) == -1) {
+		json_decref(in);
+		in = NULL;
+	}
+	free(msg);
+	return in;
+}
+
+/* One paid call; its usage and cost are added to g. */
+static enum rl_err
+call_once(struct rl_gen *g, const struct rl_model *m, const json_t *input,
+    struct run *r, struct rl_error *e)
+{
+	struct rl_ai	 ai;
+	json_t		*body;
+	enum rl_err	 err;
+
+	memset(&ai, 0, sizeof(ai));
+	buf_reset(&r->text);
+	buf_reset(&r->reasoning);
+	r->summary = 0;
+	r->dirty = 0;
+	r->call = r->calls0 + g->calls + 1;
+	if ((body = rl_gen_body(g, m, input)) == NULL)
+		return rl_error_set(e, RL_ENOMEM, "out of memory");
+	/* A new call starts a new text: readers see stream_call move. */
+	if (g->task != NULL && publish(r) == -1) {
+		json_decref(body);
+		return rl_error_set(e, RL_EGONE, MSG_CANCELLED);
+	}
+	ai.user_id = g->user_id;
+	ai.feature = g->feature != NULL ? g->feature : "relais.generate";
+	ai.request_id = g->request_id;
+	ai.task_id = g->task != NULL ? g->task->id : NULL;
+	ai.model = m;
+	ai.max_output = output_cap(g, m);
+	ai.call.path = "/responses";
+	ai.call.body = body;
+	ai.call.on_event = on_event;
+	ai.call.arg = r;
+	err = rl_ai_call(&ai, e);
+	g->calls++;
+	if (ai.settled) {
+		g->usage.input_tokens += ai.call.usage.input_tokens;
+		g->usage.cached_tokens += ai.call.usage.cached_tokens;
+		g->usage.output_tokens += ai.call.usage.output_tokens;
+		g->usage.reasoning_tokens += ai.call.usage.reasoning_tokens;
+		g->usage.reported = ai.call.usage.reported;
+		g->cost_micro += ai.cost_micro;
+	}
+	if (ai.call.response_id[0] != '\0')
+		(void)snprintf(g->response_id, sizeof(g->response_id), "%s",
+		    ai.call.response_id);
+	free(g->reasoning);
+	g->reasoning = r->reasoning.len > 0 ? strdup(r->reasoning.s) : NULL;
+	if (g->task != NULL && !r->cancelled && publish(r) == -1)
+		r->cancelled = 1;
+	if (r->cancelled)
+		err = rl_error_set(e, RL_EGONE, MSG_CANCELLED);
+	else if (err == RL_EINVAL && strcmp(e->msg, RL_GEN_MSG_NO_KEY) == 0)
+		err = RL_EFORBIDDEN;
+	else if (err == RL_OK)
+		err = take_answer(g, r, &ai.call, e);
+	rl_ai_free(&ai);
+	json_decref(body);
+	return err;
+}
+
+/*
+ * A task run again after its worker died: the dead attempt's upstream
+ * call never settled, so its hold is still open.  Nobody else will settle
+ * it (the task is ours now); giving it back here rather than at the sweep,
+ * an hour later, frees the user's credits for this run.  The cut call
+ * itself is not billed: under-charging beats charging twice.
+ */
+static void
+release_stale_holds(const struct rl_task *t)
+{
+	struct rl_dbres	*r = NULL;
+	struct rl_error	 e;
+	const char	*p[1];
+	int		 i;
+
+	p[0] = t->id;
+	rl_error_clear(&e);
+	if (rl_db_exec("SELECT id FROM credit_reservations WHERE task_id = "
+	    "$1::uuid AND state = 'reserved'", 1, p, &r, &e) != RL_OK) {
+		rl_log_warn("task %s: stale holds: %s", t->id, e.msg);
+		return;
+	}
+	for (i = 0; i < rl_dbres_rows(r); i++) {
+		if (rl_credits_release(strtoll(rl_dbres_get(r, i, 0), NULL,
+		    10), &e) != RL_OK)
+			rl_log_warn("task %s: release of hold %s: %s", t->id,
+			    rl_dbres_get(r, i, 0), e.msg);
+		else
+			rl_log_info("task %s attempt %d: released hold %s of "
+			    "an earlier attempt", t->id, t->attempt,
+			    rl_dbres_get(r, i, 0));
+	}
+	rl_dbres_free(r);
+}
+
+/*
+ * The task's last stream_call: a task may run several generations (two
+ * passes, a field then the calendar), and each call must get a new
+ * number so that a reader never takes a new text for the old one grown.
+ */
+static int
+last_call(const struct rl_task *t)
+{
+	struct rl_dbres	*r = NULL;
+	struct rl_error	 e;
+	const char	*p[1];
+	int		 n = 0;
+
+	p[0] = t->id;
+	rl_error_clear(&e);
+	if (rl_db_exec("SELECT CASE WHEN jsonb_typeof(meta->'stream_call') = "
+	    "'number' THEN trunc((meta->>'stream_call')::numeric) ELSE 0 END "
+	    "FROM tasks WHERE id = $1::uuid", 1, p, &r, &e) == RL_OK &&
+	    rl_dbres_rows(r) == 1)
+		n = (int)strtol(rl_dbres_get(r, 0, 0), NULL, 10);
+	rl_dbres_free(r);
+	return n;
+}
 
 enum rl_err
 rl_gen_run(struct rl_gen *g, struct rl_error *e)
 {
+	struct rl_model	 m;
+	struct run	 r;
+	json_t		*first = NULL, *input = NULL;
+	enum rl_err	 err;
 
-	(void)g;
-	return rl_error_set(e, RL_EINTERNAL, "rl_gen_run: not implemented");
+	memset(&r, 0, sizeof(r));
+	r.g = g;
+	g->calls = 0;
+	g->cost_micro = 0;
+	memset(&g->usage, 0, sizeof(g->usage));
+	g->response_id[0] = '\0';
+	g->model_name[0] = '\0';
+	if (g->prompt == NULL) {
+		err = rl_error_set(e, RL_EINVAL, "rl_gen_run: no prompt");
+		goto out;
+	}
+	if ((err = rl_model_lookup(opt(g->model) != NULL ? g->model :
+	    RL_GEN_DEFAULT_MODEL, &m, e)) != RL_OK)
+		goto out;
+	(void)snprintf(g->model_name, sizeof(g->model_name), "%s", m.name);
+	if (g->task != NULL && g->task->attempt > 1)
+		release_stale_holds(g->task);
+	if (g->task != NULL)
+		r.calls0 = last_call(g->task);
+	if ((first = rl_gen_input(g)) == NULL) {
+		err = rl_error_set(e, RL_ENOMEM, "out of memory");
+		goto out;
+	}
+	err = call_once(g, &m, first, &r, e);
+	while (err == RL_EVALIDATION && g->calls < RL_GEN_MAX_CALLS) {
+		rl_log_info("generation %s: %s; asking again with the errors",
+		    g->feature != NULL ? g->feature : "", e->msg);
+		json_decref(input);
+		if ((input = retry_input(g, first)) == NULL) {
+			err = rl_error_set(e, RL_ENOMEM, "out of memory");
+			goto out;
+		}
+		err = call_once(g, &m, input, &r, e);
+	}
+	/* The caller sees an invalid answer as the upstream's fault. */
+	if (err == RL_EVALIDATION)
+		err = RL_EUPSTREAM;
+	if (err != RL_OK) {
+		e->code = err;
+		goto out;
+	}
+	json_decref(g->errors);
+	g->errors = NULL;
+out:
+	free(r.text.s);
+	free(r.reasoning.s);
+	json_decref(first);
+	json_decref(input);
+	return err;
 }
 
 void
@@ -31,7 +717,89 @@ rl_gen_free(struct rl_gen *g)
 json_t *
 rl_gen_usage_json(const struct rl_gen *g)
 {
+	char	 cost[32];
+	json_t	*c;
 
-	(void)g;
-	return json_object();
+	/*
+	 * The cost in USD as a number: the double nearest its exact 6-decimal
+	 * text, the value EDxo's round(cost, 6) gives a client.
+	 */
+	(void)rl_micro_fmt(g->cost_micro, cost, sizeof(cost));
+	if ((c = json_loads(cost, JSON_DECODE_ANY, NULL)) == NULL)
+		return NULL;
+	return json_pack("{s:I, s:I, s:o, s:s}", "input_tokens",
+	    (json_int_t)g->usage.input_tokens, "output_tokens",
+	    (json_int_t)g->usage.output_tokens, "cost", c, "model",
+	    g->model_name[0] != '\0' ? g->model_name : opt(g->model) != NULL ?
+	    g->model : RL_GEN_DEFAULT_MODEL);
+}
+
+/*
+ * relais.generate: one generation from the task's payload, for smoke
+ * tests and operators.  Payload {model?, prompt, system?, effort?,
+ * verbosity?, max_output?, schema? (a registry name or an inline JSON
+ * Schema), name?, strict?, feature?}.  Result {status: "success", result
+ * or text, reasoning_summary, usage, calls}; a failure is the worker's
+ * {error, code}.
+ */
+enum rl_err
+rl_gen_task(struct rl_task *t, json_t **result, struct rl_error *e)
+{
+	struct rl_gen		 g;
+	struct rl_schema	*own = NULL;
+	const json_t		*p = t->payload, *s;
+	enum rl_err		 err;
+
+	memset(&g, 0, sizeof(g));
+	*result = NULL;
+	g.user_id = t->user_id;
+	g.task = t;
+	g.feature = json_string_value(json_object_get(p, "feature"));
+	g.model = json_string_value(json_object_get(p, "model"));
+	g.prompt = json_string_value(json_object_get(p, "prompt"));
+	g.system = json_string_value(json_object_get(p, "system"));
+	g.effort = json_string_value(json_object_get(p, "effort"));
+	g.verbosity = json_string_value(json_object_get(p, "verbosity"));
+	g.name = json_string_value(json_object_get(p, "name"));
+	g.strict = !json_is_false(json_object_get(p, "strict"));
+	g.max_output = json_integer_value(json_object_get(p, "max_output"));
+	if (g.prompt == NULL) {
+		err = rl_error_set(e, RL_EINVAL, "payload: prompt (a string) "
+		    "is required");
+		goto out;
+	}
+	s = json_object_get(p, "schema");
+	if (json_is_string(s)) {
+		if ((g.schema = rl_schema_get(json_string_value(s))) ==
+		    NULL) {
+			err = rl_error_set(e, RL_EINVAL, "payload: no schema "
+			    "%s", json_string_value(s));
+			goto out;
+		}
+		if (g.name == NULL)
+			g.name = json_string_value(s);
+	} else if (json_is_object(s)) {
+		if ((own = rl_schema_compile(s, RL_SCHEMA_LAX, e)) == NULL) {
+			err = e->code;
+			goto out;
+		}
+		g.schema = own;
+	} else if (s != NULL && !json_is_null(s)) {
+		err = rl_error_set(e, RL_EINVAL, "payload: schema must be a "
+		    "name or an object");
+		goto out;
+	}
+	if ((err = rl_gen_run(&g, e)) != RL_OK)
+		goto out;
+	*result = json_pack("{s:s, s:o, s:s?, s:o, s:i}", "status", "success",
+	    g.schema != NULL ? "result" : "text", g.schema != NULL ?
+	    json_incref(g.result) : json_string(g.text),
+	    "reasoning_summary", g.reasoning, "usage", rl_gen_usage_json(&g),
+	    "calls", g.calls);
+	if (*result == NULL)
+		err = rl_error_set(e, RL_ENOMEM, "out of memory");
+out:
+	rl_gen_free(&g);
+	rl_schema_free(own);
+	return err;
 }

@@ -41,6 +41,33 @@ struct rl_task;
 #define RL_GEN_PUBLISH_MS	150
 /* One call, plus one more when the answer does not validate. */
 #define RL_GEN_MAX_CALLS	2
+/* The model when the caller names none (EDxo's default). */
+#define RL_GEN_DEFAULT_MODEL	"gpt-5"
+/*
+ * Output cap when the caller gives none (max_output 0), clamped to the
+ * model's hard cap.  The largest EDxo answer (a whole plan de cours,
+ * BulkPlanDeCoursResponse) plus a reasoning model's thinking fits well
+ * under it, and it bounds what one call holds: 16k tokens at gpt-5's
+ * output price is about 0.16 USD.
+ */
+#define RL_GEN_MAX_OUTPUT	16000
+/*
+ * The errors attached to the second call: at most RL_GEN_ERRORS_MAX of
+ * them (Pydantic lists every one; a model needs the first few), each
+ * input shown in at most RL_GEN_INPUT_SHOWN bytes, each line at most
+ * RL_GEN_ERRLINE_MAX bytes.  A text that is not JSON is kept in the error
+ * (g->errors) up to RL_GEN_INPUT_KEPT bytes.
+ */
+#define RL_GEN_ERRORS_MAX	20
+#define RL_GEN_INPUT_SHOWN	120
+#define RL_GEN_ERRLINE_MAX	512
+#define RL_GEN_INPUT_KEPT	4096
+/* What the second call says before the errors. */
+#define RL_GEN_RETRY_PROMPT	"Ta réponse précédente ne respecte pas le " \
+	"schéma JSON demandé. Corrige-la et renvoie uniquement un JSON " \
+	"conforme au schéma. Erreurs de validation (Pydantic) :"
+/* rl_model_upstream's message when there is no key (lib/models.c). */
+#define RL_GEN_MSG_NO_KEY	"Clé OpenAI non configurée."
 
 struct rl_gen {
 	/* In. */
@@ -51,7 +78,11 @@ struct rl_gen {
 	const char		*message;	/* meta.message while it runs;
 						   NULL: "Appel au modèle IA
 						   en cours..." */
-	const char		*model;		/* NULL: "gpt-5" */
+	/*
+	 * model, effort, verbosity, system and name: NULL or "" (a setting
+	 * left empty) both mean "not set".
+	 */
+	const char		*model;		/* NULL: RL_GEN_DEFAULT_MODEL */
 	const char		*effort;	/* reasoning effort or NULL */
 	const char		*verbosity;	/* low|medium|high or NULL */
 	const char		*system;	/* instructions or NULL */
@@ -67,22 +98,54 @@ struct rl_gen {
 	const json_t		*schema_json;
 	const char		*name;
 	int			 strict;	/* text.format.strict */
-	long long		 max_output;	/* 0: the model's default cap */
+	long long		 max_output;	/* 0: RL_GEN_MAX_OUTPUT */
 
 	/* Out; rl_gen_free releases them. */
 	json_t			*result;	/* validated value (schema) */
 	char			*text;		/* the answer's output text */
 	char			*reasoning;	/* reasoning summary or NULL */
 	json_t			*errors;	/* Pydantic errors of the last
-						   invalid answer, or NULL */
+						   invalid answer when the run
+						   failed on it, or NULL */
 	struct rl_usage		 usage;		/* summed over the calls */
 	long long		 cost_micro;	/* summed, micro-USD */
 	int			 calls;		/* upstream calls made */
 	char			 response_id[96];	/* last one */
+	char			 model_name[64];	/* the model used */
 };
 
+/*
+ * Every call streams (one code path; a task sees its text grow).  On
+ * success, g->result (schema) or g->text holds the answer.  Whatever the
+ * outcome, usage, cost_micro, calls, response_id, text and reasoning say
+ * what happened; call rl_gen_free() after either.  errors is set only when
+ * the run fails on an answer that is not JSON or does not validate.
+ */
 enum rl_err	 rl_gen_run(struct rl_gen *, struct rl_error *);
 void		 rl_gen_free(struct rl_gen *);
+
+/*
+ * The pure parts, exposed for the unit test: the first input (the user
+ * message, after an input_file when file_id is set), the Responses body
+ * for an input, and Pydantic's ValidationError text of an error list
+ * ("N validation errors for NAME", then loc and "  msg [type=...,
+ * input_value=...]" per error), malloc'd.
+ */
+struct rl_model;
+json_t		*rl_gen_input(const struct rl_gen *);
+json_t		*rl_gen_body(const struct rl_gen *, const struct rl_model *,
+		    const json_t *input);
+char		*rl_gen_errors_text(const json_t *, const char *name);
+
+/*
+ * The relais.generate task kind (bin/worker.c): one generation from the
+ * payload {model?, prompt, system?, effort?, verbosity?, max_output?,
+ * schema? (registry name or inline JSON Schema), name?, strict?,
+ * feature?}; result {status: "success", result | text,
+ * reasoning_summary, usage, calls}.  An operator's smoke test, and what
+ * tests/integration/tasks.test.mjs drives.
+ */
+enum rl_err	 rl_gen_task(struct rl_task *, json_t **, struct rl_error *);
 
 /*
  * usage as EDxo's results carry it: {input_tokens, output_tokens, cost

@@ -200,7 +200,12 @@ rl_resp_json(struct rl_req *req, int status, const json_t *v)
 
 	if (rl_conf->check_responses)
 		check_response(req, status, v);
-	if ((s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY)) == NULL)
+	/*
+	 * 15 significant digits: what a double holds exactly, so a cost of
+	 * 0.000123 prints as such and not as 0.00012300000000000001.
+	 */
+	if ((s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY |
+	    JSON_REAL_PRECISION(15))) == NULL)
 		return RL_ENOMEM;
 	err = rl_resp_send(req, status, "application/json", s, strlen(s));
 	free(s);

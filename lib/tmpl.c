@@ -1,20 +1,216 @@
 /*
  * tmpl.c: EDxo's str.format() prompt templates (tmpl.h).
- * STUB: the implementation is being written; every call fails cleanly.
+ *
+ * One pass over the template into a growing buffer.  The grammar is the
+ * part of Python's format-string syntax EDxo's stored prompts use:
+ * literal text, "{{" and "}}", and "{name}".  Everything else Python would
+ * accept inside braces (conversions, format specs, attribute and index
+ * access, positional fields) is refused with a message naming the field,
+ * because a template that relies on it would render differently here than
+ * in EDxo and the difference would only show in the model's answer.
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "tmpl.h"
+
+struct buf {
+	char	*p;
+	size_t	 len;
+	size_t	 cap;
+};
+
+static enum rl_err
+put(struct buf *b, const char *s, size_t n, struct rl_error *e)
+{
+	char	*np;
+	size_t	 ncap;
+
+	if (n > RL_TMPL_MAX || b->len + n > RL_TMPL_MAX)
+		return rl_error_set(e, RL_ETOOBIG, "le prompt dépasse %d "
+		    "octets", RL_TMPL_MAX);
+	if (b->len + n + 1 > b->cap) {
+		ncap = b->cap == 0 ? 1024 : b->cap;
+		while (ncap < b->len + n + 1)
+			ncap *= 2;
+		if ((np = realloc(b->p, ncap)) == NULL)
+			return rl_error_set(e, RL_ENOMEM, "out of memory");
+		b->p = np;
+		b->cap = ncap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+	return RL_OK;
+}
+
+/*
+ * A real as Python's repr() prints it: the shortest %g that reads back
+ * to the same double, with ".0" when it would otherwise look integral.
+ */
+static void
+real_repr(double d, char *out, size_t outsz)
+{
+	size_t	 n;
+	int	 prec;
+
+	for (prec = 1; prec <= 17; prec++) {
+		(void)snprintf(out, outsz, "%.*g", prec, d);
+		if (strtod(out, NULL) == d)
+			break;
+	}
+	n = strlen(out);
+	if (strpbrk(out, ".eEn") == NULL && n + 3 <= outsz)	/* nan, inf */
+		memcpy(out + n, ".0", 3);
+}
+
+/* An array whose every element is a string (EDxo's pre-joined lists). */
+static int
+all_strings(const json_t *v)
+{
+	const json_t	*x;
+	size_t		 i;
+
+	json_array_foreach(v, i, x)
+		if (!json_is_string(x))
+			return 0;
+	return 1;
+}
+
+static enum rl_err
+value(struct buf *b, const json_t *v, struct rl_error *e)
+{
+	const json_t	*x;
+	char		 num[64], *s;
+	size_t		 i;
+	enum rl_err	 err;
+
+	switch (json_typeof(v)) {
+	case JSON_STRING:
+		return put(b, json_string_value(v), json_string_length(v), e);
+	case JSON_INTEGER:
+		(void)snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
+		    json_integer_value(v));
+		return put(b, num, strlen(num), e);
+	case JSON_REAL:
+		real_repr(json_real_value(v), num, sizeof(num));
+		return put(b, num, strlen(num), e);
+	case JSON_TRUE:
+		return put(b, "True", 4, e);
+	case JSON_FALSE:
+		return put(b, "False", 5, e);
+	case JSON_NULL:
+		return put(b, "None", 4, e);
+	case JSON_ARRAY:
+		if (all_strings(v)) {
+			json_array_foreach(v, i, x) {
+				if (i > 0 && (err = put(b, ", ", 2, e)) !=
+				    RL_OK)
+					return err;
+				if ((err = value(b, x, e)) != RL_OK)
+					return err;
+			}
+			return RL_OK;
+		}
+		break;
+	default:
+		break;
+	}
+	if ((s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY)) == NULL)
+		return rl_error_set(e, RL_ENOMEM, "out of memory");
+	err = put(b, s, strlen(s), e);
+	free(s);
+	return err;
+}
+
+/*
+ * The replacement field that starts after the '{' at *pp: its name, up
+ * to the closing brace, then its value.  *pp ends after the '}'.
+ */
+static enum rl_err
+field(struct buf *b, const char **pp, const json_t *ctx, struct rl_error *e)
+{
+	const char	*p = *pp, *end;
+	const json_t	*v;
+	char		 name[128];
+	size_t		 n, rest;
+
+	if ((end = strchr(p, '}')) == NULL)
+		return rl_error_set(e, RL_EINVAL, "Template invalide : "
+		    "accolade « { » non fermée");
+	n = (size_t)(end - p);
+	if (n >= sizeof(name))
+		return rl_error_set(e, RL_EINVAL, "Template invalide : nom "
+		    "de variable trop long");
+	memcpy(name, p, n);
+	name[n] = '\0';
+	if (n == 0)
+		return rl_error_set(e, RL_EINVAL, "Template invalide : "
+		    "« {} » sans nom de variable");
+	if (strchr(name, '{') != NULL)
+		return rl_error_set(e, RL_EINVAL, "Template invalide : "
+		    "accolade « { » non fermée");
+	/*
+	 * As Python does: the name (up to a conversion, format spec or
+	 * accessor) is looked up first, so "{"cle": 1}" is the missing
+	 * variable "cle" with its quotes, not a format error.
+	 */
+	rest = strcspn(name, "!:.[");
+	name[rest] = '\0';
+	if ((v = json_object_get(ctx, name)) == NULL)
+		return rl_error_field(e, RL_EINVAL, name, "Variable manquante "
+		    "dans le template: %s", name);
+	if (rest < n)
+		return rl_error_field(e, RL_EINVAL, name, "Template invalide "
+		    ": « {%s%c...} » (conversion, format ou accès à un "
+		    "attribut non pris en charge)", name, p[rest]);
+	*pp = end + 1;
+	return value(b, v, e);
+}
 
 enum rl_err
 rl_tmpl_format(const char *tmpl, const json_t *ctx, char **out,
     struct rl_error *e)
 {
+	struct buf	 b = { NULL, 0, 0 };
+	const char	*p = tmpl, *q;
+	enum rl_err	 err = RL_OK;
 
-	(void)tmpl;
-	(void)ctx;
 	*out = NULL;
-	return rl_error_set(e, RL_EINTERNAL, "rl_tmpl_format: not implemented");
+	if (tmpl == NULL || !json_is_object(ctx)) {
+		err = rl_error_set(e, RL_EINTERNAL, "rl_tmpl_format: no "
+		    "template or no context");
+		goto out;
+	}
+	if ((err = put(&b, "", 0, e)) != RL_OK)
+		goto out;
+	while (*p != '\0') {
+		q = p + strcspn(p, "{}");
+		if ((err = put(&b, p, (size_t)(q - p), e)) != RL_OK)
+			goto out;
+		p = q;
+		if (*p == '\0')
+			break;
+		if (p[0] == p[1]) {		/* "{{" or "}}" */
+			if ((err = put(&b, p, 1, e)) != RL_OK)
+				goto out;
+			p += 2;
+		} else if (*p == '}') {
+			err = rl_error_set(e, RL_EINVAL, "Template invalide : "
+			    "accolade « } » seule");
+			goto out;
+		} else {
+			p++;
+			if ((err = field(&b, &p, ctx, e)) != RL_OK)
+				goto out;
+		}
+	}
+	*out = b.p;
+	b.p = NULL;
+out:
+	free(b.p);
+	return err;
 }

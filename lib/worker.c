@@ -41,6 +41,7 @@
 #include "extern.h"
 #include "log.h"
 #include "openai.h"
+#include "schema.h"
 #include "worker.h"
 
 /*
@@ -697,6 +698,15 @@ setup(void)
 	if (env_int("RELAIS_TASK_LEASE_SEC", 1, TASK_LEASE_MAX_SEC,
 	    &lease_sec) == -1)
 		return 1;
+	/*
+	 * Task functions validate model answers against the registry
+	 * (rl_schema_get); it is compiled once, before any thread, as
+	 * rl_main does for routes.
+	 */
+	if (rl_schema_registry_load(rl_conf->schema_dir, &e) != RL_OK) {
+		rl_log_error("%s: %s", wk->name, e.msg);
+		return 1;
+	}
 	(void)snprintf(leasestr, sizeof(leasestr), "%d", lease_sec);
 	if (check_kinds() == -1)
 		return 1;
@@ -962,11 +972,11 @@ rl_task_enqueue(const char *name, long long user_id, const json_t *payload,
     char id[37], struct rl_error *e)
 {
 	static const char	 sql[] =
-	    "INSERT INTO tasks (name, user_id, payload) "
-	    "VALUES ($1, $2::bigint, $3::jsonb) RETURNING id";
-	const char		*p[3];
+	    "INSERT INTO tasks (name, user_id, payload, max_attempts) "
+	    "VALUES ($1, $2::bigint, $3::jsonb, $4::integer) RETURNING id";
+	const char		*p[4];
 	struct rl_dbres		*r = NULL;
-	char			 uid[24], *s = NULL;
+	char			 uid[24], att[16], *s = NULL;
 	enum rl_err		 err;
 
 	id[0] = '\0';
@@ -988,7 +998,9 @@ rl_task_enqueue(const char *name, long long user_id, const json_t *payload,
 	p[0] = name;
 	p[1] = uid;
 	p[2] = s;
-	if ((err = rl_db_exec(sql, 3, p, &r, e)) != RL_OK)
+	(void)snprintf(att, sizeof(att), "%d", RL_TASK_ATTEMPTS);
+	p[3] = att;
+	if ((err = rl_db_exec(sql, 4, p, &r, e)) != RL_OK)
 		goto out;
 	if (rl_dbres_rows(r) != 1 || strlen(rl_dbres_get(r, 0, 0)) != 36) {
 		err = rl_error_set(e, RL_EINTERNAL, "task insert returned no "

@@ -74,7 +74,8 @@ int		 rl_task_cancelled(struct rl_task *);
  * From a program: queue a task (payload an object or NULL for {}); id
  * receives its uuid.  Inside the caller's transaction when one is open
  * (rl_db_begin), so a row and its task commit together; the insert
- * trigger's NOTIFY wakes a worker at commit.
+ * trigger's NOTIFY wakes a worker at commit.  It may run RL_TASK_ATTEMPTS
+ * times: once more if its worker dies.
  */
 enum rl_err	 rl_task_enqueue(const char *name, long long user_id,
 		    const json_t *payload, char id[37], struct rl_error *);

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "fake.h"
@@ -83,6 +84,71 @@ req_query(struct req *r, const char *name)
 {
 	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND,
 	    name);
+}
+
+/*
+ * The in-body knobs: "[[X-Fake-Name: value; X-Fake-Other: value]]"
+ * anywhere in the request body (a prompt, a file name...), read once into
+ * r->directives.  A program between the test and the fake (relais) sends
+ * its own headers, not the test's, but it forwards the prompt: so a test
+ * drives the fake through text it controls.  The bytes are read raw: the
+ * directive must hold nothing JSON would escape (letters, digits, "-",
+ * ":", ";", ".", spaces).
+ */
+static void
+scan_directives(struct req *r)
+{
+	const char *p, *end, *seg, *colon, *stop;
+	char name[64], val[DIRECTIVE_VALUE_MAX];
+	size_t nl, vl;
+
+	r->directives_read = 1;
+	if (r->body == NULL ||
+	    (p = memmem(r->body, r->len, "[[X-Fake-", 9)) == NULL)
+		return;
+	p += 2;
+	end = memmem(p, r->len - (size_t)(p - r->body), "]]", 2);
+	if (end == NULL || (size_t)(end - p) > DIRECTIVE_MAX)
+		return;
+	r->directives = json_object();
+	for (seg = p; seg < end; seg = stop + 1) {
+		if ((stop = memchr(seg, ';', (size_t)(end - seg))) == NULL)
+			stop = end;
+		while (seg < stop && *seg == ' ')
+			seg++;
+		if ((colon = memchr(seg, ':', (size_t)(stop - seg))) == NULL)
+			continue;
+		nl = (size_t)(colon - seg);
+		for (colon++; colon < stop && *colon == ' '; colon++)
+			continue;
+		vl = (size_t)(stop - colon);
+		while (vl > 0 && colon[vl - 1] == ' ')
+			vl--;
+		if (nl == 0 || nl >= sizeof(name) || vl >= sizeof(val))
+			continue;
+		memcpy(name, seg, nl);
+		name[nl] = '\0';
+		memcpy(val, colon, vl);
+		val[vl] = '\0';
+		json_object_set_new(r->directives, name, json_string(val));
+	}
+}
+
+/* An X-Fake-* knob: the request header, else the in-body directive. */
+static const char *
+knob(struct req *r, const char *name)
+{
+	const char *v, *k;
+	json_t *jv;
+
+	if ((v = req_header(r, name)) != NULL)
+		return v;
+	if (!r->directives_read)
+		scan_directives(r);
+	json_object_foreach(r->directives, k, jv)
+		if (strcasecmp(k, name) == 0)
+			return json_string_value(jv);
+	return NULL;
 }
 
 static long
@@ -241,6 +307,12 @@ parse_fault(const char *s)
 		return FAULT_GARBAGE;
 	if (strcmp(s, "invalid-json") == 0)
 		return FAULT_INVALID_JSON;
+	if (strcmp(s, "schema-invalid") == 0)
+		return FAULT_SCHEMA_INVALID;
+	if (strcmp(s, "refusal") == 0)
+		return FAULT_REFUSAL;
+	if (strcmp(s, "incomplete") == 0)
+		return FAULT_INCOMPLETE;
 	return FAULT_NONE;
 }
 
@@ -255,10 +327,10 @@ fault_applies(struct req *r)
 	json_t *v;
 	long limit, seen;
 
-	if ((cs = req_header(r, "X-Fake-Fault-Count")) == NULL)
+	if ((cs = knob(r, "X-Fake-Fault-Count")) == NULL)
 		return 1;
 	limit = parse_long(cs, 1, 0, HEADER_NUM_MAX);
-	if ((key = req_header(r, "X-Fake-Fault-Key")) == NULL)
+	if ((key = knob(r, "X-Fake-Fault-Key")) == NULL)
 		key = "";
 	pthread_mutex_lock(&fault_lock);
 	if (json_object_size(fault_counts) >= MAX_FAULT_KEYS)
@@ -275,17 +347,17 @@ read_knobs(struct req *r)
 {
 	struct knobs *k = &r->k;
 
-	k->ttft_ms = parse_long(req_header(r, "X-Fake-TTFT-Ms"),
+	k->ttft_ms = parse_long(knob(r, "X-Fake-TTFT-Ms"),
 	    fake_config.ttft_ms, 0, MAX_DELAY_MS);
-	k->chunk_ms = parse_long(req_header(r, "X-Fake-Chunk-Ms"),
+	k->chunk_ms = parse_long(knob(r, "X-Fake-Chunk-Ms"),
 	    fake_config.chunk_ms, 0, MAX_DELAY_MS);
-	k->chunks = parse_long(req_header(r, "X-Fake-Chunks"),
+	k->chunks = parse_long(knob(r, "X-Fake-Chunks"),
 	    fake_config.chunks, 1, MAX_CHUNKS);
-	k->batch_step_ms = parse_long(req_header(r, "X-Fake-Batch-Step-Ms"),
+	k->batch_step_ms = parse_long(knob(r, "X-Fake-Batch-Step-Ms"),
 	    fake_config.batch_step_ms, 0, MAX_DELAY_MS);
-	k->cached_tokens = parse_long(req_header(r, "X-Fake-Cached-Tokens"),
+	k->cached_tokens = parse_long(knob(r, "X-Fake-Cached-Tokens"),
 	    0, 0, HEADER_NUM_MAX);
-	k->fault = parse_fault(req_header(r, "X-Fake-Fault"));
+	k->fault = parse_fault(knob(r, "X-Fake-Fault"));
 	if (k->fault != FAULT_NONE && !fault_applies(r))
 		k->fault = FAULT_NONE;
 }
@@ -330,7 +402,7 @@ fault_reply(struct req *r)
 			free(body);
 			return MHD_NO;
 		}
-		if ((ra = req_header(r, "X-Fake-Retry-After")) == NULL)
+		if ((ra = knob(r, "X-Fake-Retry-After")) == NULL)
 			ra = "1";
 		MHD_add_response_header(resp, "Retry-After", ra);
 		MHD_add_response_header(resp, "x-ratelimit-limit-requests",
@@ -632,6 +704,7 @@ on_completed(void *cls, struct MHD_Connection *conn, void **ctx,
 	if (r->pending != NULL)
 		MHD_destroy_response(r->pending);
 	free(r->body);
+	json_decref(r->directives);
 	free(r);
 	*ctx = NULL;
 }

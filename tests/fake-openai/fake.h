@@ -34,8 +34,15 @@ enum fault {
 	FAULT_TIMEOUT,
 	FAULT_RESET,
 	FAULT_GARBAGE,
-	FAULT_INVALID_JSON
+	FAULT_INVALID_JSON,
+	FAULT_SCHEMA_INVALID,
+	FAULT_REFUSAL,
+	FAULT_INCOMPLETE
 };
+
+/* In-body directive "[[X-Fake-...]]": its length and one value's. */
+#define DIRECTIVE_MAX		1024
+#define DIRECTIVE_VALUE_MAX	256
 
 /* Process-wide defaults, set from the command line. */
 struct config {
@@ -67,6 +74,8 @@ struct req {
 	unsigned int		 pending_status;
 	struct knobs		 k;
 	char			 request_id[48];
+	json_t			*directives;	/* in-body X-Fake-* knobs */
+	int			 directives_read;
 };
 
 /*
@@ -83,6 +92,8 @@ struct plan {
 	long	 prompt_tokens;
 	long	 cached_tokens;
 	long	 reasoning_tokens;
+	int	 refusal;	/* text is a refusal (fault refusal) */
+	int	 incomplete;	/* cut at max_output_tokens (fault) */
 };
 
 struct stream;

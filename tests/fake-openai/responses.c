@@ -12,6 +12,9 @@
 
 /* Responses remembered for previous_response_id and GET; oldest go. */
 #define MAX_STORED_RESPONSES	10000
+/* What the model says under the "refusal" fault. */
+#define REFUSAL_TEXT	"Je suis désolé, mais je ne peux pas aider avec " \
+	"cette demande."
 
 static pthread_mutex_t	 store_lock = PTHREAD_MUTEX_INITIALIZER;
 static json_t		*store;		/* id -> response object */
@@ -144,6 +147,36 @@ wants_reasoning(json_t *body)
 	    json_str(rs, "generate_summary") != NULL);
 }
 
+/* The "refusal" fault: a refusal content part instead of the text. */
+static void
+plan_refusal(struct plan *p, const struct knobs *k)
+{
+	free(p->text);
+	json_decref(p->pieces);
+	p->text = xstrdup(REFUSAL_TEXT);
+	p->pieces = split_pieces(p->text, k->chunks);
+	p->refusal = 1;
+}
+
+/*
+ * The "incomplete" fault: the answer stops halfway, as when
+ * max_output_tokens is reached: status incomplete, reason
+ * max_output_tokens, the first half of the deltas.
+ */
+static void
+plan_incomplete(struct plan *p)
+{
+	size_t n, keep;
+
+	n = json_array_size(p->pieces);
+	keep = n > 1 ? n / 2 : n;
+	while (json_array_size(p->pieces) > keep)
+		json_array_remove(p->pieces, json_array_size(p->pieces) - 1);
+	free(p->text);
+	p->text = join_pieces(p->pieces);
+	p->incomplete = 1;
+}
+
 /*
  * Decide the answer.  *prev_tokens receives the total tokens of the
  * response named by previous_response_id: that context is re-read as
@@ -197,8 +230,13 @@ resp_plan(json_t *body, const struct knobs *k, struct plan *p)
 	    (fn = pick_function(body)) != NULL)
 		plan_tool(p, json_str(fn, "name"),
 		    json_object_get(fn, "parameters"), k);
-	else
+	else {
 		plan_text(p, model, variant, schema, json_object, k);
+		if (k->fault == FAULT_REFUSAL)
+			plan_refusal(p, k);
+	}
+	if (k->fault == FAULT_INCOMPLETE)
+		plan_incomplete(p);
 	if (wants_reasoning(body))
 		plan_reasoning(p);
 	count = json_pack("{s:O?,s:O?}", "instructions",
@@ -243,7 +281,7 @@ static json_t *
 response_object(json_t *body, const char *id, long created,
     const char *status, json_t *output, json_t *usage)
 {
-	json_t *rs, *reasoning;
+	json_t *rs, *reasoning, *o;
 
 	rs = json_object_get(body, "reasoning");
 	reasoning = json_pack("{s:O,s:O}",
@@ -251,7 +289,7 @@ response_object(json_t *body, const char *id, long created,
 	    json_object_get(rs, "effort") : json_null(),
 	    "summary", json_object_get(rs, "summary") ?
 	    json_object_get(rs, "summary") : json_null());
-	return json_pack("{s:s,s:s,s:I,s:s,s:b,s:n,s:n,s:o,s:o,s:s,s:o,"
+	o = json_pack("{s:s,s:s,s:I,s:s,s:b,s:n,s:n,s:o,s:o,s:s,s:o,"
 	    "s:o,s:o,s:o,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:s,s:o,s:n,s:o}",
 	    "id", id, "object", "response", "created_at", (json_int_t)created,
 	    "status", status, "background", 0, "error", "incomplete_details",
@@ -276,6 +314,17 @@ response_object(json_t *body, const char *id, long created,
 	    "usage", usage ? usage : json_null(),
 	    "user",
 	    "metadata", echo(body, "metadata", json_object()));
+	if (o != NULL && strcmp(status, "incomplete") == 0)
+		json_object_set_new(o, "incomplete_details",
+		    json_pack("{s:s}", "reason", "max_output_tokens"));
+	return o;
+}
+
+/* The final status a plan gives its response. */
+static const char *
+final_status(const struct plan *p)
+{
+	return p->incomplete ? "incomplete" : "completed";
 }
 
 struct ids {
@@ -304,12 +353,21 @@ text_part(const char *text)
 }
 
 static json_t *
-message_item(const struct ids *ids, const char *text, int done)
+refusal_part(const char *text)
+{
+	return json_pack("{s:s,s:s}", "type", "refusal", "refusal", text);
+}
+
+static json_t *
+message_item(const struct ids *ids, const struct plan *p, const char *text,
+    int done)
 {
 	return json_pack("{s:s,s:s,s:s,s:o,s:s}", "id", ids->item,
-	    "type", "message", "status", done ? "completed" : "in_progress",
-	    "content", done ? json_pack("[o]", text_part(text)) :
-	    json_array(), "role", "assistant");
+	    "type", "message", "status", !done ? "in_progress" :
+	    p->incomplete ? "incomplete" : "completed",
+	    "content", done ? json_pack("[o]", p->refusal ?
+	    refusal_part(text) : text_part(text)) : json_array(),
+	    "role", "assistant");
 }
 
 static json_t *
@@ -334,7 +392,7 @@ final_output(const struct ids *ids, const struct plan *p)
 	if (p->is_tool)
 		json_array_append_new(out, call_item(ids, p, p->text, 1));
 	else
-		json_array_append_new(out, message_item(ids, p->text, 1));
+		json_array_append_new(out, message_item(ids, p, p->text, 1));
 	return out;
 }
 
@@ -360,7 +418,7 @@ responses_answer(json_t *body, const struct knobs *k, json_t **err)
 		return NULL;
 	}
 	new_ids(&ids, &p);
-	resp = response_object(body, ids.resp, now_unix(), "completed",
+	resp = response_object(body, ids.resp, now_unix(), final_status(&p),
 	    final_output(&ids, &p), resp_usage(&p));
 	plan_free(&p);
 	return resp;
@@ -432,25 +490,38 @@ stream_message(struct emitter *e, const struct ids *ids,
 	size_t j;
 
 	emit(e, 0, 0, "response.output_item.added", json_pack("{s:i,s:o}",
-	    "output_index", oi, "item", message_item(ids, NULL, 0)));
+	    "output_index", oi, "item", message_item(ids, p, NULL, 0)));
 	emit(e, 0, 0, "response.content_part.added",
 	    json_pack("{s:s,s:i,s:i,s:o}", "item_id", ids->item,
-	    "output_index", oi, "content_index", 0, "part", text_part("")));
-	json_array_foreach(p->pieces, j, pc)
-		emit_delta(e, "response.output_text.delta",
-		    json_pack("{s:s,s:i,s:i,s:O,s:[]}", "item_id", ids->item,
-		    "output_index", oi, "content_index", 0, "delta", pc,
+	    "output_index", oi, "content_index", 0, "part", p->refusal ?
+	    refusal_part("") : text_part("")));
+	if (p->refusal) {
+		json_array_foreach(p->pieces, j, pc)
+			emit_delta(e, "response.refusal.delta",
+			    json_pack("{s:s,s:i,s:i,s:O}", "item_id",
+			    ids->item, "output_index", oi, "content_index", 0,
+			    "delta", pc));
+		emit(e, 0, 0, "response.refusal.done",
+		    json_pack("{s:s,s:i,s:i,s:s}", "item_id", ids->item,
+		    "output_index", oi, "content_index", 0, "refusal",
+		    p->text));
+	} else {
+		json_array_foreach(p->pieces, j, pc)
+			emit_delta(e, "response.output_text.delta",
+			    json_pack("{s:s,s:i,s:i,s:O,s:[]}", "item_id",
+			    ids->item, "output_index", oi, "content_index", 0,
+			    "delta", pc, "logprobs"));
+		emit(e, 0, 0, "response.output_text.done",
+		    json_pack("{s:s,s:i,s:i,s:s,s:[]}", "item_id", ids->item,
+		    "output_index", oi, "content_index", 0, "text", p->text,
 		    "logprobs"));
-	emit(e, 0, 0, "response.output_text.done",
-	    json_pack("{s:s,s:i,s:i,s:s,s:[]}", "item_id", ids->item,
-	    "output_index", oi, "content_index", 0, "text", p->text,
-	    "logprobs"));
+	}
 	emit(e, 0, 0, "response.content_part.done",
 	    json_pack("{s:s,s:i,s:i,s:o}", "item_id", ids->item,
-	    "output_index", oi, "content_index", 0, "part",
-	    text_part(p->text)));
+	    "output_index", oi, "content_index", 0, "part", p->refusal ?
+	    refusal_part(p->text) : text_part(p->text)));
 	emit(e, 0, 0, "response.output_item.done", json_pack("{s:i,s:o}",
-	    "output_index", oi, "item", message_item(ids, p->text, 1)));
+	    "output_index", oi, "item", message_item(ids, p, p->text, 1)));
 }
 
 static void
@@ -501,8 +572,8 @@ build_stream(json_t *body, const struct ids *ids, const struct plan *p,
 		stream_call(&e, ids, p, oi);
 	else
 		stream_message(&e, ids, p, oi);
-	emit(&e, 0, 0, "response.completed", json_pack("{s:O}", "response",
-	    final));
+	emit(&e, 0, 0, p->incomplete ? "response.incomplete" :
+	    "response.completed", json_pack("{s:O}", "response", final));
 	return e.s;
 }
 
@@ -520,7 +591,7 @@ handle_responses_create(struct req *r, json_t *body)
 		return reply_json(r, MHD_HTTP_BAD_REQUEST, err);
 	}
 	new_ids(&ids, &p);
-	resp = response_object(body, ids.resp, now_unix(), "completed",
+	resp = response_object(body, ids.resp, now_unix(), final_status(&p),
 	    final_output(&ids, &p), resp_usage(&p));
 	if (!json_is_false(json_object_get(body, "store")))
 		store_put(ids.resp, resp);

@@ -291,6 +291,38 @@ plan_free(struct plan *p)
  * Text answer.  variant 1 is the answer after a tool result.  A schema
  * gives a synthesised instance, json_object a fixed-shape object.
  */
+/*
+ * The "schema-invalid" fault: valid JSON that the schema refuses.  An
+ * object loses its first required property; without one, its first
+ * property gets a value of the wrong type (an array, which no scalar or
+ * object schema takes, not even after Pydantic's lax coercions).  Other
+ * instances are replaced by such an array, or by a string for an array.
+ */
+static void
+break_instance(json_t *v, json_t *schema)
+{
+	json_t *req, *props;
+	const char *name;
+	void *it;
+
+	req = json_object_get(schema, "required");
+	if (json_is_object(v) && json_array_size(req) > 0 &&
+	    (name = json_string_value(json_array_get(req, 0))) != NULL) {
+		json_object_del(v, name);
+		return;
+	}
+	props = json_object_get(schema, "properties");
+	if (json_is_object(v) && (it = json_object_iter(props)) != NULL) {
+		json_object_set_new(v, json_object_iter_key(it),
+		    json_pack("[s]", "pas un champ valide"));
+		return;
+	}
+	if (json_is_array(v)) {
+		json_array_clear(v);
+		json_array_append_new(v, json_pack("[[s]]", "invalide"));
+	}
+}
+
 void
 plan_text(struct plan *p, const char *model, int variant, json_t *schema,
     int json_object, const struct knobs *k)
@@ -310,6 +342,8 @@ plan_text(struct plan *p, const char *model, int variant, json_t *schema,
 			free(t);
 			json_decref(w);
 		}
+		if (k->fault == FAULT_SCHEMA_INVALID)
+			break_instance(v, schema);
 		p->text = dump_compact(v);
 		json_decref(v);
 		if (k->fault == FAULT_INVALID_JSON) {

@@ -1,0 +1,644 @@
+/*
+ * chat: EDxo's streaming chat (issue 6) and the router (seed 004).
+ *
+ *	GET  /chat		reset the thread; the chat model and empty id
+ *	POST /chat/send		one chat turn as server-sent events
+ *	POST /completion	the router's completion (completion.c)
+ *	GET  /agents		the router's agents (completion.c)
+ *	GET  /models		the router's models (completion.c)
+ *
+ * A turn (contract 4.1) is one Responses stream, plus one follow-up stream
+ * per round of function calls (CHAT_TOOL_ROUNDS at most), each paid
+ * through rl_ai_call: one hold and one ledger row per upstream call.  The
+ * page's frames are untyped "data: {type, content}" lines.  Whatever
+ * happens to the stream, what was produced is saved in chat_history, in
+ * one statement at the end, marked interrupted when the stream did not
+ * finish.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ai.h"
+#include "chat.h"
+#include "credits.h"
+#include "crypto.h"
+#include "db.h"
+#include "fcgi.h"
+#include "log.h"
+#include "models.h"
+#include "req.h"
+#include "resp.h"
+#include "route.h"
+#include "sse.h"
+
+/* A constant's digits, for a LIMIT in SQL text. */
+#define STR(x)		#x
+#define XSTR(x)		STR(x)
+
+/*
+ * The last CHAT_HISTORY_ROWS rows of user $1, oldest first, as Responses
+ * input items the way EDxo replays them: assistant rows that only
+ * requested a tool are skipped, tool results become assistant text.  An
+ * interrupted answer says so, so that the model does not take it for a
+ * complete one.
+ */
+#define HISTORY								\
+	"(SELECT coalesce(json_agg(CASE h.role "			\
+	"WHEN 'user' THEN json_build_object('role', 'user', 'content', " \
+	"json_build_array(json_build_object('type', 'input_text', "	\
+	"'text', coalesce(h.content, '')))) "				\
+	"ELSE json_build_object('role', 'assistant', 'content', "	\
+	"json_build_array(json_build_object('type', 'output_text', "	\
+	"'text', CASE WHEN h.role = 'function' THEN "			\
+	"'[Résultat de la fonction ' || coalesce(h.name, '') || ']:' "	\
+	"|| chr(10) || coalesce(h.content, '') "			\
+	"WHEN h.interrupted THEN coalesce(h.content, '') || chr(10) || " \
+	"'[Réponse interrompue]' ELSE coalesce(h.content, '') END))) "	\
+	"END ORDER BY h.timestamp, h.id) "				\
+	"FILTER (WHERE h.role IN ('user', 'function') OR (h.role = "	\
+	"'assistant' AND h.function_call_name IS NULL)), '[]') "	\
+	"FROM (SELECT * FROM chat_history WHERE user_id = $1::bigint "	\
+	"ORDER BY timestamp DESC, id DESC "				\
+	"LIMIT " XSTR(CHAT_HISTORY_ROWS) ") h)"
+
+/*
+ * Everything a turn needs before its first call, in one round trip (each
+ * one is on the way to the first token): the chat settings,
+ * section_ai_settings('chat') overriding the chat_model_config singleton
+ * (contract 4.1, L/H; an empty text is no setting), the thread's previous
+ * response, and the history to replay when there is none.
+ */
+#define SQL_SETTINGS							\
+	"SELECT coalesce(nullif(btrim(s.ai_model), ''), c.chat_model), " \
+	"nullif(btrim(s.system_prompt), ''), "				\
+	"coalesce(s.reasoning_effort, c.reasoning_effort), "		\
+	"coalesce(s.verbosity, c.verbosity), u.prev, "			\
+	"CASE WHEN u.prev IS NULL THEN " HISTORY " END "		\
+	"FROM chat_model_config c LEFT JOIN section_ai_settings s "	\
+	"ON s.section = 'chat' CROSS JOIN (SELECT (SELECT "		\
+	"nullif(u.last_openai_response_id, '') FROM users u "		\
+	"WHERE u.id = $1::bigint) AS prev) u WHERE c.id = 1"
+
+/*
+ * The turn's rows in order, and the thread's new state, in one statement
+ * (PostgreSQL runs a data-modifying WITH whether or not it is read): a
+ * turn is saved completely or not at all.  A stream that did not finish
+ * forgets the previous response (the upstream thread may end on a call
+ * without its output), so the next message replays the history instead.
+ */
+#define SQL_SAVE							\
+	"WITH ins AS (INSERT INTO chat_history (user_id, role, content, " \
+	"name, function_call_name, function_call_args, interrupted) "	\
+	"SELECT $1::bigint, r.v->>'role', r.v->>'content', "		\
+	"r.v->>'name', r.v->>'function_call_name', "			\
+	"r.v->>'function_call_args', "					\
+	"coalesce((r.v->>'interrupted')::boolean, false) "		\
+	"FROM json_array_elements($2::json) WITH ORDINALITY r(v, n) "	\
+	"ORDER BY r.n RETURNING 1) "					\
+	"UPDATE users SET last_openai_response_id = $3 "		\
+	"WHERE id = $1::bigint"
+
+#define SQL_RESET							\
+	"UPDATE users SET last_openai_response_id = NULL "		\
+	"WHERE id = $1::bigint"
+
+#define SQL_MODEL							\
+	"SELECT coalesce(nullif(btrim(s.ai_model), ''), c.chat_model) "	\
+	"FROM chat_model_config c LEFT JOIN section_ai_settings s "	\
+	"ON s.section = 'chat' WHERE c.id = 1"
+
+#define MSG_INTERNAL	"Erreur interne du clavardage."
+
+/* A growing string, capped: a stream can be longer than what is kept. */
+struct sbuf {
+	char	*p;
+	size_t	 len;
+	size_t	 cap;
+};
+
+/* One turn of the conversation. */
+struct turn {
+	struct rl_req		*req;
+	struct rl_sse		*sse;
+	struct rl_model		 model;
+	const char		*effort;
+	const char		*verbosity;
+	struct sbuf		 text;		/* the answer, all calls */
+	struct sbuf		 reasoning;	/* cumulative summary */
+	int			 newpart;	/* next summary part */
+	json_t			*rows;		/* chat_history rows */
+	json_t			*outputs;	/* this round's tool outputs */
+	int			 ncalls;	/* this round's calls */
+	int			 gone;		/* the client left */
+	int			 broken;	/* a frame could not be built */
+};
+
+static void
+sbuf_add(struct sbuf *b, const char *s, size_t n)
+{
+	size_t	 cap;
+	char	*p;
+
+	if (b->len + n > CHAT_TEXT_MAX)
+		n = CHAT_TEXT_MAX - b->len;
+	if (n == 0)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		cap = b->cap == 0 ? 1024 : b->cap;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		if ((p = realloc(b->p, cap)) == NULL)
+			return;
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+/* A string member, or "" when absent or not a string. */
+static const char *
+str(const json_t *o, const char *key)
+{
+	const char	*v = json_string_value(json_object_get(o, key));
+
+	return v != NULL ? v : "";
+}
+
+/* Send one {type, content} frame; content NULL: none. */
+static int
+frame(struct turn *t, const char *type, const char *content, size_t len)
+{
+	json_t	*j;
+	int	 rc = 0;
+
+	if (t->gone)
+		return -1;
+	j = content != NULL ? json_pack("{s:s, s:s%}", "type", type,
+	    "content", content, len) : json_pack("{s:s}", "type", type);
+	if (j == NULL) {
+		t->broken = 1;
+		return -1;
+	}
+	if (rl_sse_send_json(t->sse, NULL, NULL, j) != RL_OK) {
+		t->gone = 1;
+		rc = -1;
+	}
+	json_decref(j);
+	return rc;
+}
+
+/* The cumulative summary without its surrounding white space. */
+static int
+reasoning_frame(struct turn *t)
+{
+	const char	*s = t->reasoning.p;
+	size_t		 n = t->reasoning.len;
+
+	while (n > 0 && isspace((unsigned char)*s)) {
+		s++;
+		n--;
+	}
+	while (n > 0 && isspace((unsigned char)s[n - 1]))
+		n--;
+	return frame(t, "reasoning_summary", s, n);
+}
+
+/* A function_call item is complete: run it, keep rows and output. */
+static void
+tool_done(struct turn *t, const json_t *item)
+{
+	const char	*name, *args, *call_id;
+	char		*out = NULL;
+	int		 failed = 1;
+
+	name = json_string_value(json_object_get(item, "name"));
+	args = json_string_value(json_object_get(item, "arguments"));
+	call_id = json_string_value(json_object_get(item, "call_id"));
+	if (name == NULL || call_id == NULL)
+		return;
+	if (args == NULL)
+		args = "";
+	if (++t->ncalls > CHAT_TOOL_CALLS_MAX)
+		out = strdup("{\"error\":\"trop d'appels d'outils dans une "
+		    "même réponse\"}");
+	else if (strlen(args) > CHAT_TOOL_ARGS_MAX)
+		out = strdup("{\"error\":\"arguments trop longs\"}");
+	else
+		out = chat_tool_run(t->req->user, name, args, &failed);
+	if (out == NULL)
+		out = strdup("{\"error\":\"outil indisponible\"}");
+	if (out == NULL) {
+		t->broken = 1;
+		return;
+	}
+	if (json_array_append_new(t->rows, json_pack("{s:s, s:s, s:s}",
+	    "role", "assistant", "function_call_name", name,
+	    "function_call_args", args)) == -1 ||
+	    json_array_append_new(t->rows, json_pack("{s:s, s:s, s:s}",
+	    "role", "function", "name", name, "content", out)) == -1 ||
+	    json_array_append_new(t->outputs, json_pack("{s:s, s:s, s:s}",
+	    "type", "function_call_output", "call_id", call_id, "output",
+	    out)) == -1)
+		t->broken = 1;
+	free(out);
+}
+
+/*
+ * Every upstream event passes here.  The client's hang-up is checked on
+ * each one (a poll, no I/O): returning non-zero stops the transfer and
+ * closes the upstream connection at once, and what was used is billed.
+ */
+static int
+on_event(void *arg, const struct rl_oa_event *ev)
+{
+	struct turn	*t = arg;
+	json_t		*item;
+
+	if (t->gone || rl_sse_gone(t->sse)) {
+		t->gone = 1;
+		return 1;
+	}
+	switch (ev->kind) {
+	case RL_OA_EV_TEXT:
+		sbuf_add(&t->text, ev->delta, ev->deltalen);
+		return frame(t, "content", ev->delta, ev->deltalen) == -1 &&
+		    t->gone;
+	case RL_OA_EV_REASONING:
+		if (t->newpart && t->reasoning.len > 0)
+			sbuf_add(&t->reasoning, "\n\n", 2);
+		t->newpart = 0;
+		sbuf_add(&t->reasoning, ev->delta, ev->deltalen);
+		return reasoning_frame(t) == -1 && t->gone;
+	case RL_OA_EV_ITEM_DONE:
+		item = json_object_get(ev->data, "item");
+		if (strcmp(str(item, "type"), "function_call") == 0)
+			tool_done(t, item);
+		return 0;
+	case RL_OA_EV_OTHER:
+		if (strcmp(ev->type, "response.reasoning_summary_part.added")
+		    == 0)
+			t->newpart = 1;
+		else if (strcmp(ev->type, "response.output_item.added") == 0) {
+			item = json_object_get(ev->data, "item");
+			if (strcmp(str(item, "type"), "function_call") == 0)
+				return frame(t, "function_call", str(item,
+				    "name"), strlen(str(item, "name"))) ==
+				    -1 && t->gone;
+		}
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+/* What the page shows for an error, in French; details go to the log. */
+static const char *
+french(const struct rl_error *e)
+{
+
+	switch (e->code) {
+	case RL_ECREDITS:
+		return "Crédits insuffisants pour cette opération.";
+	case RL_EINVAL:
+	case RL_EFORBIDDEN:
+		return e->msg;		/* "Clé OpenAI non configurée." */
+	case RL_ETIMEOUT:
+		return "Le modèle n'a pas répondu à temps.";
+	case RL_EUNAVAIL:
+		return "Le service du modèle est surchargé; réessayez dans "
+		    "un instant.";
+	case RL_EUPSTREAM:
+	case RL_ETOOBIG:
+		return "Erreur API OpenAI : la réponse du modèle a été "
+		    "interrompue.";
+	default:
+		return MSG_INTERNAL;
+	}
+}
+
+/* The request body of one call; input is stolen. */
+static json_t *
+body_new(const struct turn *t, json_t *input, const char *prev,
+    const char *tool_choice)
+{
+	json_t	*b, *text;
+
+	b = json_pack("{s:s, s:o, s:o, s:s, s:{s:{s:s}}, s:I, s:b}",
+	    "model", t->model.name, "input", input, "tools", chat_tools(),
+	    "tool_choice", tool_choice, "text", "format", "type", "text",
+	    "max_output_tokens", (json_int_t)CHAT_MAX_OUTPUT, "stream", 1);
+	if (b == NULL)
+		return NULL;
+	text = json_object_get(b, "text");
+	/* text.verbosity is a GPT-5 parameter; older models refuse it. */
+	if (t->verbosity != NULL && strncmp(t->model.name, "gpt-5", 5) == 0)
+		(void)json_object_set_new(text, "verbosity",
+		    json_string(t->verbosity));
+	/* EDxo sends temperature 1; reasoning models refuse the field. */
+	if (t->model.temperature)
+		(void)json_object_set_new(b, "temperature", json_real(1.0));
+	if (t->effort != NULL && t->model.reasoning)
+		(void)json_object_set_new(b, "reasoning", json_pack("{s:s, "
+		    "s:s}", "effort", t->effort, "summary", "auto"));
+	if (prev != NULL)
+		(void)json_object_set_new(b, "previous_response_id",
+		    json_string(prev));
+	return b;
+}
+
+/*
+ * The first call's input: the message, after the system prompt and the
+ * history (text from SQL_SETTINGS) on a new thread.
+ */
+static enum rl_err
+first_input(const char *system, const char *history, const char *message,
+    json_t **input, struct rl_error *e)
+{
+	json_error_t	 je;
+
+	if (history == NULL)
+		*input = json_array();
+	else if ((*input = json_loads(history, 0, &je)) == NULL)
+		return rl_error_set(e, RL_EDB, "history: %s", je.text);
+	else if (!json_is_array(*input)) {
+		json_decref(*input);
+		*input = NULL;
+		return rl_error_set(e, RL_EDB, "history: not an array");
+	} else if (system != NULL && json_array_insert_new(*input, 0,
+	    json_pack("{s:s, s:[{s:s, s:s}]}", "role", "system", "content",
+	    "type", "input_text", "text", system)) == -1)
+		goto out;
+	if (*input == NULL || json_array_append_new(*input,
+	    json_pack("{s:s, s:[{s:s, s:s}]}", "role", "user", "content",
+	    "type", "input_text", "text", message)) == -1)
+		goto out;
+	return RL_OK;
+out:
+	json_decref(*input);
+	*input = NULL;
+	return rl_error_set(e, RL_ENOMEM, NULL);
+}
+
+/* Save the turn's rows and the thread's state; the client may be gone. */
+static void
+save(struct turn *t, const char *message, const char *last_id,
+    int interrupted)
+{
+	struct rl_error	 e;
+	json_t		*user;
+	char		 uid[32], *rows;
+	const char	*p[3];
+
+	user = json_pack("{s:s, s:s}", "role", "user", "content", message);
+	if (user == NULL || json_array_insert_new(t->rows, 0, user) == -1 ||
+	    json_array_append_new(t->rows, json_pack("{s:s, s:s, s:b}",
+	    "role", "assistant", "content", t->text.p != NULL ? t->text.p :
+	    "", "interrupted", interrupted)) == -1 ||
+	    (rows = json_dumps(t->rows, JSON_COMPACT)) == NULL) {
+		rl_log_error("chat: user %lld: turn not saved: out of memory",
+		    t->req->user->id);
+		return;
+	}
+	(void)snprintf(uid, sizeof(uid), "%lld", t->req->user->id);
+	p[0] = uid;
+	p[1] = rows;
+	p[2] = interrupted || last_id == NULL || *last_id == '\0' ? NULL :
+	    last_id;
+	if (rl_db_exec(SQL_SAVE, 3, p, NULL, &e) != RL_OK)
+		rl_log_error("chat: user %lld: turn not saved: %s",
+		    t->req->user->id, e.msg);
+	free(rows);
+}
+
+/*
+ * The calls of one turn.  The first call's hold was taken before the
+ * stream opened; each follow-up reserves its own.  Returns 1 when the
+ * turn finished, 0 when it was cut (client gone, upstream error), and
+ * leaves the last response id in last_id.
+ */
+static int
+calls(struct turn *t, json_t *body, long long hold, char *last_id,
+    size_t last_idsz)
+{
+	struct rl_ai	 ai;
+	struct rl_error	 e;
+	json_t		*next;
+	enum rl_err	 err;
+	int		 round, ok = 0;
+
+	for (round = 0; ; round++) {
+		memset(&ai, 0, sizeof(ai));
+		memset(&e, 0, sizeof(e));
+		ai.user_id = t->req->user->id;
+		ai.feature = "chat";
+		ai.request_id = t->req->id;
+		ai.model = &t->model;
+		ai.max_output = CHAT_MAX_OUTPUT;
+		ai.hold_id = hold;
+		ai.call.path = "/responses";
+		ai.call.body = body;
+		ai.call.on_event = on_event;
+		ai.call.arg = t;
+		/* The first call's hold was taken; the others take theirs. */
+		hold = 0;
+		t->ncalls = 0;
+		json_decref(t->outputs);
+		t->outputs = json_array();
+		err = rl_ai_call(&ai, &e);
+		if (ai.call.response_id[0] != '\0')
+			(void)snprintf(last_id, last_idsz, "%s",
+			    ai.call.response_id);
+		rl_ai_free(&ai);
+		if (err != RL_OK) {
+			if (!t->gone) {
+				rl_log_warn("chat: user %lld: %s",
+				    t->req->user->id, e.msg);
+				(void)frame(t, "error", french(&e),
+				    strlen(french(&e)));
+			}
+			break;
+		}
+		if (t->broken || t->outputs == NULL) {
+			(void)frame(t, "error", MSG_INTERNAL,
+			    strlen(MSG_INTERNAL));
+			break;
+		}
+		if (t->ncalls == 0) {
+			ok = 1;
+			break;
+		}
+		if (round == CHAT_TOOL_ROUNDS) {
+			/* Cannot happen with tool_choice "none"; be safe. */
+			ok = 1;
+			break;
+		}
+		/* Nobody to answer: no follow-up call to pay for. */
+		if (rl_sse_gone(t->sse)) {
+			t->gone = 1;
+			break;
+		}
+		/* The follow-up: the outputs, on top of this response. */
+		next = body_new(t, json_incref(t->outputs), last_id,
+		    round + 1 == CHAT_TOOL_ROUNDS ? "none" : "auto");
+		json_decref(body);
+		body = next;
+		if (body == NULL) {
+			(void)frame(t, "error", MSG_INTERNAL,
+			    strlen(MSG_INTERNAL));
+			break;
+		}
+	}
+	json_decref(body);
+	return ok && !t->gone;
+}
+
+static enum rl_err
+chat_send(struct rl_req *req, struct rl_error *e)
+{
+	struct turn		 t;
+	struct rl_dbres		*r = NULL;
+	struct rl_upstream_buf	 ub;
+	const char		*message, *system, *prev, *p[1];
+	json_t			*input = NULL, *body = NULL, *done;
+	char			 uid[32], last_id[96];
+	long long		 hold = 0;
+	size_t			 i;
+	enum rl_err		 err;
+	int			 ok;
+
+	memset(&t, 0, sizeof(t));
+	memset(&ub, 0, sizeof(ub));
+	t.req = req;
+	message = json_string_value(json_object_get(req->json, "message"));
+	for (i = 0; message != NULL && isspace((unsigned char)message[i]); )
+		i++;
+	if (message == NULL || message[i] == '\0') {
+		err = rl_error_field(e, RL_EINVAL, "message", "Empty message");
+		goto out;
+	}
+	if (strlen(message) > CHAT_MESSAGE_MAX) {
+		err = rl_error_field(e, RL_ETOOBIG, "message", "message: "
+		    "%d bytes at most", CHAT_MESSAGE_MAX);
+		goto out;
+	}
+
+	(void)snprintf(uid, sizeof(uid), "%lld", req->user->id);
+	p[0] = uid;
+	if ((err = rl_db_exec(SQL_SETTINGS, 1, p, &r, e)) != RL_OK)
+		goto out;
+	if (rl_dbres_rows(r) != 1) {
+		err = rl_error_set(e, RL_EINTERNAL, "no chat_model_config");
+		goto out;
+	}
+	system = rl_dbres_isnull(r, 0, 1) ? NULL : rl_dbres_get(r, 0, 1);
+	t.effort = rl_dbres_isnull(r, 0, 2) ? NULL : rl_dbres_get(r, 0, 2);
+	t.verbosity = rl_dbres_isnull(r, 0, 3) ? NULL : rl_dbres_get(r, 0, 3);
+	prev = rl_dbres_isnull(r, 0, 4) ? NULL : rl_dbres_get(r, 0, 4);
+	if ((err = rl_model_lookup(rl_dbres_get(r, 0, 0), &t.model, e)) !=
+	    RL_OK)
+		goto out;
+	/* No key: EDxo's "Clé OpenAI non configurée.", before the stream. */
+	if ((err = rl_model_upstream(&t.model, req->user->id, &ub, e)) !=
+	    RL_OK)
+		goto out;
+	rl_wipe(ub.api_key, sizeof(ub.api_key));
+	if ((err = first_input(system, prev != NULL ? NULL :
+	    rl_dbres_get(r, 0, 5), message, &input, e)) != RL_OK)
+		goto out;
+	body = body_new(&t, input, prev, "auto");
+	input = NULL;
+	if (body == NULL || (t.rows = json_array()) == NULL) {
+		err = rl_error_set(e, RL_ENOMEM, NULL);
+		goto out;
+	}
+	/*
+	 * The first hold is taken before the stream opens, so that a user
+	 * without credits gets a plain error answer, not a stream.
+	 */
+	if ((err = rl_ai_reserve(req->user->id, &t.model, rl_ai_bound(
+	    &t.model, body, CHAT_MAX_OUTPUT), req->id, NULL, &hold, e)) !=
+	    RL_OK)
+		goto out;
+	if ((t.sse = rl_sse_open(req, e)) == NULL) {
+		err = e->code;
+		goto out;
+	}
+	(void)frame(&t, "processing", NULL, 0);
+
+	last_id[0] = '\0';
+	ok = calls(&t, body, hold, last_id, sizeof(last_id));
+	body = NULL;
+	hold = 0;
+	save(&t, message, last_id, !ok);
+	if (ok) {
+		done = json_pack("{s:s, s:s, s:s}", "type", "done", "model",
+		    t.model.name, "prev_id", last_id);
+		if (done != NULL)
+			(void)rl_sse_send_json(t.sse, NULL, NULL, done);
+		json_decref(done);
+	}
+	err = RL_OK;
+out:
+	/* A hold that no call consumed (the stream never opened). */
+	if (hold != 0 && rl_credits_release(hold, e) != RL_OK)
+		rl_log_error("chat: release of hold %lld failed", hold);
+	rl_dbres_free(r);
+	json_decref(input);
+	json_decref(body);
+	json_decref(t.rows);
+	json_decref(t.outputs);
+	free(t.text.p);
+	free(t.reasoning.p);
+	return err;
+}
+
+/* GET /chat: a fresh thread on every page load, as EDxo does. */
+static enum rl_err
+chat_reset(struct rl_req *req, struct rl_error *e)
+{
+	json_t		*model = NULL;
+	char		 uid[32];
+	const char	*p[1];
+	enum rl_err	 err;
+
+	(void)snprintf(uid, sizeof(uid), "%lld", req->user->id);
+	p[0] = uid;
+	if ((err = rl_db_exec(SQL_RESET, 1, p, NULL, e)) != RL_OK ||
+	    (err = rl_db_json("SELECT to_json((" SQL_MODEL "))", 0, NULL,
+	    &model, e)) != RL_OK)
+		return err;
+	return rl_resp_json_new(req, 200, json_pack("{s:o, s:n}",
+	    "chat_model_name", model, "previous_response_id"));
+}
+
+#define AUTH	RL_ROUTE_AUTH
+#define JSON	(RL_ROUTE_AUTH | RL_ROUTE_JSON)
+/* The routes EDxo's chat page calls answer errors in EDxo's shape. */
+#define EDXO	RL_ROUTE_EDXO
+
+static const struct rl_route routes[] = {
+	{ "GET", "/chat", chat_reset, NULL, AUTH | EDXO, 0 },
+	{ "POST", "/chat/send", chat_send, NULL, JSON | EDXO |
+	    RL_ROUTE_STREAM, 0 },
+	{ "POST", "/completion", chat_completion, NULL, JSON | RL_ROUTE_STREAM,
+	    0 },
+	{ "GET", "/agents", chat_agents, NULL, AUTH, 0 },
+	{ "GET", "/models", chat_models, NULL, AUTH, 0 },
+};
+
+static const struct rl_program program = {
+	"chat", routes, RL_NROUTES(routes), 0, 1, NULL
+};
+
+int
+main(int argc, char *argv[])
+{
+
+	return rl_main(argc, argv, &program);
+}

@@ -1,0 +1,752 @@
+/*
+ * plandecours: EDxo's plan-de-cours AI features (docs/plandecours.md).
+ *
+ *	POST /generate_content			one section, sync
+ *	POST /generate_calendar			the calendar, sync (written)
+ *	POST /generate_all			the whole plan, sync (written)
+ *	POST /generate_all_start		the whole plan, task
+ *	GET  /generate_all_status		a task, EDxo's legacy shape
+ *	POST /api/plan_de_cours/<id>/improve/<field>	tasks: previews
+ *	POST /api/plan_de_cours/<id>/generate_calendar
+ *	POST /api/plan_de_cours/<id>/generate_evaluations
+ *	POST /api/plan_de_cours/<id>/generate
+ *	POST /plan_de_cours/review/<id>/apply	confirm or revert a preview
+ *	POST /gestion_programme/update_verifier_plan_cours/<id>	verifier
+ *	POST /gestion_programme/analyse_plan_de_cours/<id>/start
+ *	GET  /gestion_programme/get_verifier_plan_cours/<id>
+ *
+ * The features live in lib/pdc.c, which the worker's tasks share; this
+ * file reads bodies, checks what a route must check before anything is
+ * queued or paid (visibility, the prompt renders), and shapes answers.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "db.h"
+#include "fcgi.h"
+#include "gen.h"
+#include "pdc.h"
+#include "req.h"
+#include "resp.h"
+#include "schema.h"
+#include "worker.h"
+
+static int
+is_admin(const struct rl_req *req)
+{
+
+	return req->user->role == RL_ROLE_ADMIN;
+}
+
+/* A body value (JSON or form) as text; numbers as canonical decimal. */
+static const char *
+arg(struct rl_req *req, const char *name, char *buf, size_t bufsz)
+{
+	const json_t	*v;
+
+	if (req->json != NULL) {
+		v = json_object_get(req->json, name);
+		if (json_is_string(v))
+			return json_string_value(v);
+		if (json_is_integer(v)) {
+			(void)snprintf(buf, bufsz, "%" JSON_INTEGER_FORMAT,
+			    json_integer_value(v));
+			return buf;
+		}
+		return NULL;
+	}
+	return rl_req_form(req, name);
+}
+
+/* A positive id from the body, or an error naming the field. */
+static enum rl_err
+arg_id(struct rl_req *req, const char *name, long long *out,
+    struct rl_error *e)
+{
+	char		 buf[32], *end;
+	const char	*v = arg(req, name, buf, sizeof(buf));
+
+	if (v == NULL || *v == '\0')
+		return rl_error_field(e, RL_EINVAL, name, "%s est requis",
+		    name);
+	errno = 0;
+	*out = strtoll(v, &end, 10);
+	if (errno != 0 || *end != '\0' || *out <= 0)
+		return rl_error_field(e, RL_EINVAL, name, "%s: un entier "
+		    "positif est requis", name);
+	return RL_OK;
+}
+
+static const char *
+arg_str(struct rl_req *req, const char *name)
+{
+	char	 buf[32];
+	const char *v = arg(req, name, buf, sizeof(buf));
+
+	/* buf is only used for numbers, which no text argument is. */
+	return v == buf ? NULL : v;
+}
+
+/* A session as the schema spells it: A25, H26, E26. */
+static enum rl_err
+arg_session(struct rl_req *req, const char **out, struct rl_error *e)
+{
+	const char	*s = arg_str(req, "session");
+
+	if (s == NULL || strlen(s) != 3 || strchr("AHE", s[0]) == NULL ||
+	    !isdigit((unsigned char)s[1]) || !isdigit((unsigned char)s[2]))
+		return rl_error_field(e, RL_EINVAL, "session", "session est "
+		    "requise (ex. A25)");
+	*out = s;
+	return RL_OK;
+}
+
+static int
+uuid_ok(const char *s)
+{
+	size_t	 i;
+
+	if (s == NULL || strlen(s) != 36)
+		return 0;
+	for (i = 0; i < 36; i++)
+		if (i == 8 || i == 13 || i == 18 || i == 23 ? s[i] != '-' :
+		    !isxdigit((unsigned char)s[i]))
+			return 0;
+	return 1;
+}
+
+/* The <int:id> path parameter. */
+static enum rl_err
+path_id(struct rl_req *req, long long *id, struct rl_error *e)
+{
+
+	return rl_req_param_int(req, "id", id, e);
+}
+
+/*
+ * Render the prompt and queue the task; the answer is EDxo's 202
+ * {task_id} (legacy: 200 {success, task_id}).  Every check that can fail
+ * (visibility, field, template) runs before the task exists.
+ */
+static enum rl_err
+start(struct rl_req *req, const struct rl_pdc *p,
+    const struct rl_pdc_input *in, int legacy, struct rl_error *e)
+{
+	struct rl_pdc_prompt	 pp;
+	json_t			*payload = NULL;
+	char			 id[37];
+	enum rl_err		 err;
+
+	if ((err = rl_pdc_prompt(p, in, &pp, e)) != RL_OK)
+		return err;
+	payload = json_pack("{s:I, s:o}", "plan_id", (json_int_t)p->plan_id,
+	    "prompt", rl_pdc_prompt_json(&pp));
+	if (payload != NULL && in->field != NULL)
+		(void)json_object_set_new(payload, "field_name",
+		    json_string(in->field));
+	rl_pdc_prompt_free(&pp);
+	if (payload == NULL)
+		return rl_error_set(e, RL_ENOMEM, "out of memory");
+	err = rl_task_enqueue(rl_pdc_task_name(in->kind), req->user->id,
+	    payload, id, e);
+	json_decref(payload);
+	if (err != RL_OK)
+		return err;
+	if (legacy)
+		return rl_resp_json_new(req, 200, json_pack("{s:b, s:s}",
+		    "success", 1, "task_id", id));
+	return rl_resp_json_new(req, 202, json_pack("{s:s}", "task_id", id));
+}
+
+/* Load the plan of the path's id, visible to the user. */
+static enum rl_err
+load_path(struct rl_req *req, struct rl_pdc *p, struct rl_error *e)
+{
+	long long	 id;
+	enum rl_err	 err;
+
+	if ((err = path_id(req, &id, e)) != RL_OK)
+		return err;
+	return rl_pdc_load(req->user->id, is_admin(req), id, 0, NULL, p, e);
+}
+
+/* Load by the body's cours_id and session. */
+static enum rl_err
+load_body(struct rl_req *req, struct rl_pdc *p, int need_plan,
+    struct rl_error *e)
+{
+	const char	*session = NULL;
+	long long	 cours_id = 0;
+	enum rl_err	 err;
+
+	if ((err = arg_id(req, "cours_id", &cours_id, e)) != RL_OK ||
+	    (err = arg_session(req, &session, e)) != RL_OK ||
+	    (err = rl_pdc_load(req->user->id, is_admin(req), 0, cours_id,
+	    session, p, e)) != RL_OK)
+		return err;
+	if (need_plan && p->plan_id == 0) {
+		rl_pdc_free(p);
+		return rl_error_set(e, RL_ENOTFOUND, "Plan de cours non "
+		    "trouvé pour ce cours et cette session.");
+	}
+	return RL_OK;
+}
+
+/* An async route over the path's plan: kind, optional field. */
+static enum rl_err
+async_route(struct rl_req *req, enum rl_pdc_kind kind, struct rl_error *e)
+{
+	struct rl_pdc		 p;
+	struct rl_pdc_input	 in;
+	enum rl_err		 err;
+
+	memset(&in, 0, sizeof(in));
+	in.kind = kind;
+	in.additional_info = arg_str(req, "additional_info");
+	in.ai_model = arg_str(req, "ai_model");
+	in.effort = arg_str(req, "reasoning_effort");
+	in.verbosity = arg_str(req, "verbosity");
+	if (kind == RL_PDC_FIELD)
+		in.field = rl_req_param(req, "field");
+	if (req->json != NULL && (kind == RL_PDC_CALENDAR ||
+	    kind == RL_PDC_EVALUATIONS))
+		in.existing = json_object_get(req->json, kind ==
+		    RL_PDC_CALENDAR ? "existing_calendriers" :
+		    "existing_evaluations");
+	if (in.existing != NULL && !json_is_array(in.existing))
+		return rl_error_field(e, RL_EINVAL, kind == RL_PDC_CALENDAR ?
+		    "existing_calendriers" : "existing_evaluations",
+		    "une liste est attendue");
+	if ((err = load_path(req, &p, e)) != RL_OK)
+		return err;
+	err = start(req, &p, &in, 0, e);
+	rl_pdc_free(&p);
+	if (err != RL_OK && err != RL_EGONE && !rl_resp_sent(req))
+		return rl_pdc_fail(req, e, 0);
+	return err;
+}
+
+/* POST /api/plan_de_cours/<int:id>/improve/<field> → 202 {task_id} */
+static enum rl_err
+improve(struct rl_req *req, struct rl_error *e)
+{
+
+	return async_route(req, RL_PDC_FIELD, e);
+}
+
+/* POST /api/plan_de_cours/<int:id>/generate_calendar → 202 {task_id} */
+static enum rl_err
+calendar_start(struct rl_req *req, struct rl_error *e)
+{
+
+	return async_route(req, RL_PDC_CALENDAR, e);
+}
+
+/* POST /api/plan_de_cours/<int:id>/generate_evaluations → 202 */
+static enum rl_err
+evaluations_start(struct rl_req *req, struct rl_error *e)
+{
+
+	return async_route(req, RL_PDC_EVALUATIONS, e);
+}
+
+/* POST /api/plan_de_cours/<int:id>/generate → 202 {task_id} */
+static enum rl_err
+generate_start(struct rl_req *req, struct rl_error *e)
+{
+
+	return async_route(req, RL_PDC_ALL, e);
+}
+
+/* POST /generate_all_start → {success, task_id}; errors {success, message} */
+static enum rl_err
+all_start(struct rl_req *req, struct rl_error *e)
+{
+	struct rl_pdc		 p;
+	struct rl_pdc_input	 in;
+	enum rl_err		 err;
+
+	memset(&in, 0, sizeof(in));
+	in.kind = RL_PDC_ALL;
+	in.additional_info = arg_str(req, "additional_info");
+	in.ai_model = arg_str(req, "ai_model");
+	if ((err = load_body(req, &p, 1, e)) == RL_OK) {
+		err = start(req, &p, &in, 1, e);
+		rl_pdc_free(&p);
+	}
+	/*
+	 * EDxo's {success: false, message}; error repeats the message so the
+	 * body is also the flat error every EDxo route may send.
+	 */
+	if (err != RL_OK && err != RL_EGONE && !rl_resp_sent(req))
+		return rl_resp_json_new(req, rl_err_status_edxo(e->code),
+		    json_pack("{s:b, s:s, s:s, s:s}", "success", 0, "message",
+		    e->msg, "error", e->msg, "code", rl_err_token(e->code)));
+	return err;
+}
+
+/*
+ * One synchronous generation: prompt, call, validated answer in g.  pp is
+ * the caller's (g points into it): rl_pdc_prompt_free it after g.
+ */
+static enum rl_err
+sync_generate(struct rl_req *req, const struct rl_pdc *p,
+    const struct rl_pdc_input *in, struct rl_pdc_prompt *pp,
+    struct rl_gen *g, struct rl_error *e)
+{
+	enum rl_err		 err;
+
+	memset(g, 0, sizeof(*g));
+	if ((err = rl_pdc_prompt(p, in, pp, e)) != RL_OK)
+		return err;
+	return rl_pdc_generate(in->kind, 1, pp, req->user->id, req->id, NULL,
+	    g, e);
+}
+
+/* POST /generate_content → {champ_description}; nothing is written. */
+static enum rl_err
+generate_content(struct rl_req *req, struct rl_error *e)
+{
+	struct rl_pdc		 p;
+	struct rl_pdc_input	 in;
+	struct rl_pdc_prompt	 pp;
+	struct rl_gen		 g;
+	enum rl_err		 err;
+
+	memset(&in, 0, sizeof(in));
+	memset(&pp, 0, sizeof(pp));
+	memset(&g, 0, sizeof(g));
+	in.kind = RL_PDC_FIELD;
+	in.sync = 1;
+	in.field = arg_str(req, "field_name");
+	in.current_value = arg_str(req, "current_value");
+	if (in.field == NULL || in.field[0] == '\0') {
+		(void)rl_error_field(e, RL_EINVAL, "field_name", "field_name "
+		    "est requis");
+		return rl_pdc_fail(req, e, 0);
+	}
+	if ((err = load_body(req, &p, 0, e)) != RL_OK)
+		return rl_pdc_fail(req, e, 0);
+	err = sync_generate(req, &p, &in, &pp, &g, e);
+	rl_pdc_free(&p);
+	if (err == RL_OK)
+		err = rl_resp_json_new(req, 200, json_pack("{s:O}",
+		    "champ_description", json_object_get(g.result,
+		    "champ_description")));
+	else
+		err = rl_pdc_fail(req, e, 0);
+	rl_gen_free(&g);
+	rl_pdc_prompt_free(&pp);
+	return err;
+}
+
+/* POST /generate_calendar → {entries}; the plan's calendar is replaced. */
+static enum rl_err
+generate_calendar(struct rl_req *req, struct rl_error *e)
+{
+	struct rl_pdc		 p;
+	struct rl_pdc_input	 in;
+	struct rl_pdc_prompt	 pp;
+	struct rl_gen		 g;
+	json_t			*pv = NULL;
+	enum rl_err		 err;
+
+	memset(&in, 0, sizeof(in));
+	memset(&pp, 0, sizeof(pp));
+	memset(&g, 0, sizeof(g));
+	in.kind = RL_PDC_CALENDAR;
+	in.sync = 1;
+	if ((err = load_body(req, &p, 1, e)) != RL_OK)
+		return rl_pdc_fail(req, e, 0);
+	if ((err = sync_generate(req, &p, &in, &pp, &g, e)) == RL_OK &&
+	    (pv = json_pack("{s:O}", "calendriers", json_object_get(g.result,
+	    "calendriers"))) == NULL)
+		err = rl_error_set(e, RL_ENOMEM, "out of memory");
+	if (err == RL_OK)
+		err = rl_pdc_apply(req->user->id, p.plan_id, pv, NULL, NULL,
+		    e);
+	if (err == RL_OK)
+		err = rl_resp_json_new(req, 200, json_pack("{s:O}", "entries",
+		    json_object_get(g.result, "calendriers")));
+	else
+		err = rl_pdc_fail(req, e, 0);
+	json_decref(pv);
+	rl_pdc_free(&p);
+	rl_gen_free(&g);
+	rl_pdc_prompt_free(&pp);
+	return err;
+}
+
+/*
+ * The evaluations as /generate_all answers them:
+ * [{titre_evaluation, description, semaine, capacites[{capacite_id,
+ * capacite_nom, ponderation}]}].
+ */
+static json_t *
+sync_evaluations(const json_t *list)
+{
+	json_t		*out = json_array(), *caps;
+	const json_t	*x, *c;
+	size_t		 i, j;
+
+	json_array_foreach(list, i, x) {
+		caps = json_array();
+		json_array_foreach(json_object_get(x, "capacites"), j, c)
+			(void)json_array_append_new(caps, json_pack("{s:O, "
+			    "s:O, s:O}", "capacite_id", json_object_get(c,
+			    "capacite_id"), "capacite_nom", json_object_get(c,
+			    "capacite"), "ponderation", json_object_get(c,
+			    "ponderation")));
+		(void)json_array_append_new(out, json_pack("{s:O, s:O, s:O, "
+		    "s:o}", "titre_evaluation", json_object_get(x,
+		    "titre_evaluation"), "description", json_object_get(x,
+		    "description"), "semaine", json_object_get(x, "semaine"),
+		    "capacites", caps));
+	}
+	return out;
+}
+
+/*
+ * POST /generate_all → {fields, calendriers, evaluations}: written at once
+ * (EDxo's legacy route), sections that came back empty left alone.
+ */
+static enum rl_err
+generate_all(struct rl_req *req, struct rl_error *e)
+{
+	struct rl_pdc		 p;
+	struct rl_pdc_input	 in;
+	struct rl_pdc_prompt	 pp;
+	struct rl_gen		 g;
+	json_t			*pv = NULL, *fields;
+	size_t			 i;
+	enum rl_err		 err;
+
+	memset(&in, 0, sizeof(in));
+	memset(&pp, 0, sizeof(pp));
+	memset(&g, 0, sizeof(g));
+	in.kind = RL_PDC_ALL;
+	in.sync = 1;
+	in.additional_info = arg_str(req, "additional_info");
+	in.ai_model = arg_str(req, "ai_model");
+	if ((err = load_body(req, &p, 1, e)) != RL_OK)
+		return rl_pdc_fail(req, e, 0);
+	if ((err = sync_generate(req, &p, &in, &pp, &g, e)) == RL_OK &&
+	    (pv = rl_pdc_preview(&p, RL_PDC_ALL, NULL, g.result, &g, NULL)) ==
+	    NULL)
+		err = rl_error_set(e, RL_ENOMEM, "out of memory");
+	if (err == RL_OK)
+		err = rl_pdc_apply(req->user->id, p.plan_id, pv, NULL, NULL,
+		    e);
+	if (err != RL_OK) {
+		err = rl_pdc_fail(req, e, 0);
+		goto out;
+	}
+	/* The answer lists the 7 sections as the model gave them. */
+	fields = json_object();
+	for (i = 0; i < rl_pdc_nfields; i++)
+		if (json_object_get(g.result, rl_pdc_fields[i]) != NULL)
+			(void)json_object_set(fields, rl_pdc_fields[i],
+			    json_object_get(g.result, rl_pdc_fields[i]));
+	err = rl_resp_json_new(req, 200, json_pack("{s:o, s:O, s:o}",
+	    "fields", fields, "calendriers", json_object_get(g.result,
+	    "calendriers"), "evaluations", sync_evaluations(json_object_get(
+	    pv, "evaluations"))));
+out:
+	json_decref(pv);
+	rl_pdc_free(&p);
+	rl_gen_free(&g);
+	rl_pdc_prompt_free(&pp);
+	return err;
+}
+
+/* The task row the user may see: state, result, meta (a new object). */
+static enum rl_err
+task_row(struct rl_req *req, const char *id, json_t **row, struct rl_error *e)
+{
+	const char	*prm[3];
+	char		 uid[32];
+	enum rl_err	 err;
+
+	if (!uuid_ok(id))
+		return rl_error_field(e, RL_EINVAL, "task_id", "task_id: un "
+		    "identifiant de tâche est requis");
+	(void)snprintf(uid, sizeof(uid), "%lld", req->user->id);
+	prm[0] = id;
+	prm[1] = uid;
+	prm[2] = is_admin(req) ? "t" : "f";
+	if ((err = rl_db_json("SELECT json_build_object('state', state, "
+	    "'result', result, 'meta', meta, 'name', name) FROM tasks "
+	    "WHERE id = $1::uuid AND (user_id = $2::bigint OR $3::boolean)",
+	    3, prm, row, e)) != RL_OK)
+		return err;
+	if (json_is_null(*row)) {
+		json_decref(*row);
+		*row = NULL;
+		return rl_error_set(e, RL_ENOTFOUND, "Tâche introuvable.");
+	}
+	return RL_OK;
+}
+
+/* GET /generate_all_status?task_id= → EDxo's legacy status shape. */
+static enum rl_err
+all_status(struct rl_req *req, struct rl_error *e)
+{
+	json_t		*row, *body;
+	const char	*state, *msg;
+	enum rl_err	 err;
+
+	if ((err = task_row(req, rl_req_query(req, "task_id"), &row, e)) !=
+	    RL_OK)
+		return err;
+	state = json_string_value(json_object_get(row, "state"));
+	if (strcmp(state, "SUCCESS") == 0)
+		body = json_pack("{s:b, s:s, s:O}", "success", 1, "state",
+		    state, "result", json_object_get(row, "result"));
+	else if (strcmp(state, "FAILURE") == 0 ||
+	    strcmp(state, "REVOKED") == 0) {
+		msg = json_string_value(json_object_get(json_object_get(row,
+		    "result"), "error"));
+		body = json_pack("{s:b, s:s, s:s}", "success", 0, "state",
+		    state, "message", msg != NULL ? msg :
+		    "La tâche a été annulée.");
+	} else if (strcmp(state, "PENDING") == 0)
+		body = json_pack("{s:b, s:s}", "success", 1, "state", state);
+	else
+		body = json_pack("{s:b, s:s, s:O}", "success", 1, "state",
+		    "PROGRESS", "meta", json_object_get(row, "meta"));
+	json_decref(row);
+	return rl_resp_json_new(req, 200, body);
+}
+
+/*
+ * POST /plan_de_cours/review/<int:id>/apply {action, task_id}: confirm
+ * writes the task's preview, revert discards it; either way in one
+ * transaction that also marks the task reviewed.
+ */
+static enum rl_err
+apply(struct rl_req *req, struct rl_error *e)
+{
+	struct rl_pdc	 p;
+	const char	*action = arg_str(req, "action");
+	const char	*task_id = arg_str(req, "task_id");
+	const json_t	*res;
+	json_t		*row = NULL;
+	char		 url[128];
+	int		 confirm;
+	enum rl_err	 err;
+
+	memset(&p, 0, sizeof(p));
+	if (action == NULL || (strcmp(action, "confirm") != 0 &&
+	    strcmp(action, "revert") != 0))
+		return rl_error_field(e, RL_EINVAL, "action", "action: "
+		    "confirm ou revert");
+	confirm = strcmp(action, "confirm") == 0;
+	if ((err = load_path(req, &p, e)) != RL_OK)
+		return err;
+	if ((err = task_row(req, task_id, &row, e)) != RL_OK)
+		goto out;
+	res = json_object_get(row, "result");
+	if (strcmp(json_string_value(json_object_get(row, "state")),
+	    "SUCCESS") != 0) {
+		err = rl_error_set(e, RL_ECONFLICT, "La tâche n'est pas "
+		    "terminée avec succès.");
+		goto out;
+	}
+	if (json_integer_value(json_object_get(res, "plan_id")) !=
+	    p.plan_id) {
+		err = rl_error_field(e, RL_EINVAL, "task_id", "Cette tâche ne "
+		    "concerne pas ce plan de cours.");
+		goto out;
+	}
+	if ((err = rl_pdc_apply(req->user->id, p.plan_id, confirm ? res :
+	    NULL, task_id, action, e)) != RL_OK)
+		goto out;
+	(void)snprintf(url, sizeof(url), "/cours/%lld/plan_de_cours/%s/",
+	    p.cours_id, p.session);
+	err = rl_resp_json_new(req, 200, json_pack("{s:b, s:s}", "success", 1,
+	    "redirect_url", url));
+out:
+	json_decref(row);
+	rl_pdc_free(&p);
+	return err;
+}
+
+/*
+ * POST /gestion_programme/update_verifier_plan_cours/<int:id>: EDxo B's
+ * two passes, a reasoning model's free text then its structured form,
+ * billed as two ledger rows; the three columns are written.
+ */
+static enum rl_err
+verify(struct rl_req *req, struct rl_error *e)
+{
+	struct rl_pdc		 p;
+	struct rl_pdc_input	 in;
+	struct rl_pdc_prompt	 pp;
+	struct rl_gen		 g1, g2;
+	json_t			*instr = NULL;
+	char			*first = NULL, *second = NULL;
+	char			 why[RL_ERRMSG_MAX];
+	size_t			 n;
+	enum rl_err		 err;
+
+	memset(&in, 0, sizeof(in));
+	memset(&pp, 0, sizeof(pp));
+	memset(&g1, 0, sizeof(g1));
+	memset(&g2, 0, sizeof(g2));
+	in.kind = RL_PDC_ANALYSE;
+	in.sync = 1;
+	if ((err = load_path(req, &p, e)) != RL_OK)
+		return err;
+	if ((err = rl_pdc_prompt(&p, &in, &pp, e)) != RL_OK)
+		goto fail;
+	/* Pass 1: the instruction as EDxo sends it, {"instruction": ...}. */
+	if ((instr = json_pack("{s:s}", "instruction", pp.prompt)) == NULL ||
+	    (first = json_dumps(instr, JSON_COMPACT)) == NULL) {
+		err = rl_error_set(e, RL_ENOMEM, "out of memory");
+		goto fail;
+	}
+	g1.user_id = req->user->id;
+	g1.feature = "plan_de_cours.verify";
+	g1.request_id = req->id;
+	g1.model = pp.model1;
+	g1.system = pp.system;
+	g1.prompt = first;
+	if ((err = rl_gen_run(&g1, e)) != RL_OK) {
+		if (e->code == RL_EUPSTREAM) {
+			(void)snprintf(why, sizeof(why), "%s", e->msg);
+			(void)rl_error_set(e, e->code, "Erreur API OpenAI "
+			    "premier appel: %s", why);
+		}
+		goto fail;
+	}
+	n = strlen(g1.text != NULL ? g1.text : "") + 128;
+	if ((second = malloc(n)) == NULL) {
+		err = rl_error_set(e, RL_ENOMEM, "out of memory");
+		goto fail;
+	}
+	(void)snprintf(second, n, "Formate la réponse suivante selon le "
+	    "schéma PlanDeCoursAIResponse :\n%s", g1.text != NULL ? g1.text :
+	    "");
+	free(pp.prompt);
+	pp.prompt = second;
+	second = NULL;
+	if ((err = rl_pdc_generate(RL_PDC_ANALYSE, 1, &pp, req->user->id,
+	    req->id, NULL, &g2, e)) != RL_OK) {
+		if (e->code == RL_EUPSTREAM) {
+			(void)snprintf(why, sizeof(why), "%s", e->msg);
+			(void)rl_error_set(e, e->code, "Erreur API OpenAI "
+			    "second appel: %s", why);
+		}
+		goto fail;
+	}
+	if ((err = rl_pdc_store_analysis(req->user->id, p.plan_id, g2.result,
+	    e)) != RL_OK)
+		goto fail;
+	err = rl_resp_json_new(req, 200, json_pack("{s:O, s:O, s:O}",
+	    "compatibility_percentage", json_object_get(g2.result,
+	    "compatibility_percentage"), "recommendation_ameliore",
+	    json_object_get(g2.result, "recommendation_ameliore"),
+	    "recommendation_plan_cadre", json_object_get(g2.result,
+	    "recommendation_plan_cadre")));
+	goto out;
+fail:
+	err = rl_pdc_fail(req, e, 1);
+out:
+	json_decref(instr);
+	free(first);
+	free(second);
+	rl_pdc_prompt_free(&pp);
+	rl_gen_free(&g1);
+	rl_gen_free(&g2);
+	rl_pdc_free(&p);
+	return err;
+}
+
+/* POST /gestion_programme/analyse_plan_de_cours/<int:id>/start → 202 */
+static enum rl_err
+analyse_start(struct rl_req *req, struct rl_error *e)
+{
+
+	return async_route(req, RL_PDC_ANALYSE, e);
+}
+
+/* GET /gestion_programme/get_verifier_plan_cours/<int:id> */
+static enum rl_err
+verifier_get(struct rl_req *req, struct rl_error *e)
+{
+	struct rl_pdc	 p;
+	json_t		*pct, *a, *b;
+	enum rl_err	 err;
+
+	if ((err = load_path(req, &p, e)) != RL_OK)
+		return err;
+	pct = json_object_get(p.plan, "compatibility_percentage");
+	a = json_object_get(p.plan, "recommendation_ameliore");
+	b = json_object_get(p.plan, "recommendation_plan_cadre");
+	err = rl_resp_json_new(req, 200, json_pack("{s:o, s:o, s:o}",
+	    "compatibility_percentage", json_is_number(pct) ?
+	    json_incref(pct) : json_string("N/A"),
+	    "recommendation_ameliore", json_is_string(a) ?
+	    json_incref(a) : json_string("N/A"),
+	    "recommendation_plan_cadre", json_is_string(b) ?
+	    json_incref(b) : json_string("N/A")));
+	rl_pdc_free(&p);
+	return err;
+}
+
+/* The registry holds the schemas answers are validated with. */
+static enum rl_err
+init(struct rl_error *e)
+{
+
+	if (rl_schema_get("BulkPlanDeCoursResponse") != NULL)
+		return RL_OK;
+	return rl_schema_registry_load(rl_conf->schema_dir, e);
+}
+
+/* EDxo's front-end calls every route: its flat error bodies. */
+#define AUTH	(RL_ROUTE_AUTH | RL_ROUTE_EDXO)
+#define BODY	(AUTH | RL_ROUTE_JSON | RL_ROUTE_FORM)
+#define COORDO	(RL_ROUTE_COORDO | RL_ROUTE_EDXO | RL_ROUTE_JSON | \
+		    RL_ROUTE_FORM)
+
+static const struct rl_route routes[] = {
+	{ "POST", "/generate_content", generate_content, NULL, BODY, 0 },
+	{ "POST", "/generate_calendar", generate_calendar, NULL, BODY, 0 },
+	{ "POST", "/generate_all", generate_all, NULL, BODY, 0 },
+	{ "POST", "/generate_all_start", all_start, NULL, BODY, 0 },
+	{ "GET", "/generate_all_status", all_status, NULL, AUTH, 0 },
+	{ "POST", "/api/plan_de_cours/<int:id>/improve/<field>", improve,
+	    NULL, BODY, 0 },
+	{ "POST", "/api/plan_de_cours/<int:id>/generate_calendar",
+	    calendar_start, NULL, BODY, 0 },
+	{ "POST", "/api/plan_de_cours/<int:id>/generate_evaluations",
+	    evaluations_start, NULL, BODY, 0 },
+	{ "POST", "/api/plan_de_cours/<int:id>/generate", generate_start,
+	    NULL, BODY, 0 },
+	{ "POST", "/plan_de_cours/review/<int:id>/apply", apply, NULL, BODY,
+	    0 },
+	{ "POST", "/gestion_programme/update_verifier_plan_cours/<int:id>",
+	    verify, NULL, COORDO, 0 },
+	{ "POST", "/gestion_programme/analyse_plan_de_cours/<int:id>/start",
+	    analyse_start, NULL, COORDO, 0 },
+	{ "GET", "/gestion_programme/get_verifier_plan_cours/<int:id>",
+	    verifier_get, NULL, RL_ROUTE_COORDO | RL_ROUTE_EDXO, 0 },
+};
+
+static const struct rl_program program = {
+	"plandecours", routes, RL_NROUTES(routes), 0, 1, init
+};
+
+int
+main(int argc, char *argv[])
+{
+
+	return rl_main(argc, argv, &program);
+}

@@ -1,0 +1,77 @@
+/*
+ * plancadre.h: plan-cadre generation and improvement (EDxo's
+ * generate_plan_cadre_content) and the one way a preview is applied.
+ * docs/internals/plancadre.md; the preview shape is in docs/generation.md.
+ *
+ * A preview is a task result {status: "success", preview: true, plan_id,
+ * cours_id, proposed} where proposed is
+ *	{fields: {column: text},
+ *	 fields_with_description: {display name or list key:
+ *	     [{texte, description}]},
+ *	 savoir_etre: [text],
+ *	 capacites: [{capacite, description_capacite, ponderation_min,
+ *	     ponderation_max, savoirs_necessaires: [text],
+ *	     savoirs_faire: [{texte, cible, seuil_reussite}],
+ *	     moyens_evaluation: [text]}]}
+ * The generation task and the DOCX import both produce it; nothing is
+ * written until rl_plancadre_apply().
+ */
+#ifndef RL_PLANCADRE_H
+#define RL_PLANCADRE_H
+
+#include <jansson.h>
+
+#include "relais.h"
+
+struct rl_task;
+
+#define RL_TASK_PLAN_CADRE	"plan_cadre.generate"
+
+/*
+ * Limits of an apply: items of one list and capacités with their
+ * children.  A plan-cadre has a handful of each (EDxo asks for at least
+ * 5 savoirs and 3 moyens per capacité, 2 to 4 capacités); the caps bound
+ * one transaction.
+ */
+#define RL_PLANCADRE_MAX_ITEMS		200
+#define RL_PLANCADRE_MAX_CAPACITES	50
+
+/*
+ * Is name a section a request may target (target_columns, the <section>
+ * of /api/plan_cadre/<id>/improve/<section>)?  The ten text columns, the
+ * six (texte, description) lists, savoir_etre (or savoirs_etre) and
+ * capacites.
+ */
+int		 rl_plancadre_target_valid(const char *);
+
+/*
+ * The task.  Payload {plan_id, mode: "generate" | "improve" | "wand",
+ * additional_info?, target_columns?: [name], model?, reasoning_effort?,
+ * verbosity?}.  Result: the preview above plus message, validation_url,
+ * reasoning_summary, usage.
+ */
+enum rl_err	 rl_plancadre_task(struct rl_task *, json_t **,
+		    struct rl_error *);
+
+/*
+ * Apply the chosen parts of proposed to plan plan_id in one transaction.
+ * choices (EDxo's apply_improvement form, as an object):
+ *	accept_fields_keys: [column]	text columns to take
+ *	action: {list key | savoirs_etre | capacites:
+ *	    "keep" | "replace" | "merge"}	(absent: keep)
+ *	accept_items: {key: [index]}	items to take (absent: all);
+ *	    "capacites.<i>.<child>": [index] sub-selections
+ *	accept_all: true		every text column and "replace"
+ *					for every list present
+ * *answer {success, applied: {fields, lists...}, plan_id, cours_id,
+ * redirect_url}.
+ */
+enum rl_err	 rl_plancadre_apply(long long plan_id, long long user_id,
+		    const json_t *proposed, const json_t *choices,
+		    json_t **answer, struct rl_error *);
+
+/* The current plan in the proposed shape, for a review's "before". */
+enum rl_err	 rl_plancadre_current(long long plan_id, json_t **,
+		    struct rl_error *);
+
+#endif

@@ -1,0 +1,115 @@
+/*
+ * programme.h: programme-level generation (EDxo's logigramme and grille
+ * de cours), and the model settings every generation feature of issue 9
+ * resolves the same way.  The task functions run in relais-worker; the
+ * apply functions are what the generation program's write routes call.
+ * docs/internals/programme.md.
+ */
+#ifndef RL_PROGRAMME_H
+#define RL_PROGRAMME_H
+
+#include <jansson.h>
+
+#include "relais.h"
+
+struct rl_task;
+
+/* Task kinds (tasks.name). */
+#define RL_TASK_LOGIGRAMME	"programme.logigramme"
+#define RL_TASK_GRILLE		"programme.grille"
+
+/*
+ * Limits.  A Québec DEC has 6 sessions (AEC and bridging programmes a few
+ * more); a session holds at most a dozen courses, a programme about 60
+ * and a few dozen compétences.  The caps bound what one apply writes and
+ * what a model answer may make us hold, with room to spare.
+ *	RL_GRILLE_MAX_SESSIONS	sessions of a grille
+ *	RL_GRILLE_MAX_COURSES	courses of a whole grille
+ *	RL_GRILLE_MAX_FILS	fils conducteurs (EDxo asks for 3 to 6)
+ *	RL_GRILLE_MAX_HOURS	total_hours a request may ask (a DEC is
+ *				about 2,700 hours of formation spécifique)
+ *	RL_GRILLE_NAME_MAX	course name, in characters (EDxo's cut)
+ *	RL_GRILLE_FIL_MAX	fil description, in characters (EDxo's cut)
+ *	RL_GRILLE_MAX_PREALABLES préalables kept per course (EDxo's rule)
+ *	RL_LINKS_MAX		links of one logigramme (courses x
+ *				compétences of a large programme)
+ *	RL_PROGRAMME_ENUM_MAX	codes put in the links schema as enums;
+ *				OpenAI strict mode takes at most 1000
+ *				enum values per property
+ *	RL_ADDITIONAL_INFO_MAX	additional_info of any generation request,
+ *				in bytes: a paragraph of instructions, not a
+ *				document
+ */
+#define RL_GRILLE_MAX_SESSIONS		12
+#define RL_GRILLE_MAX_COURSES		200
+#define RL_GRILLE_MAX_FILS		12
+#define RL_GRILLE_MAX_HOURS		10000
+#define RL_GRILLE_NAME_MAX		120
+#define RL_GRILLE_FIL_MAX		200
+#define RL_GRILLE_MAX_PREALABLES	2
+/*
+ * Weekly hours of one course (théorie, labo or maison) and its units:
+ * a week has 168 hours, and (T+L+M)/3 cannot exceed it.  Past them a
+ * grid is nonsense, and would overflow the columns' types.
+ */
+#define RL_GRILLE_WEEK_HOURS_MAX	168
+#define RL_LINKS_MAX			5000
+#define RL_PROGRAMME_ENUM_MAX		1000
+#define RL_ADDITIONAL_INFO_MAX		(16 * 1024)
+
+/*
+ * The model settings of a generation feature: section is a
+ * section_ai_settings key ("logigramme", "grille", "plan_cadre",
+ * "plan_cadre_improve"); overrides (an object, may be NULL) may hold
+ * model, reasoning_effort and verbosity chosen by the user.  *out is a new
+ * object {model, effort, verbosity, system} (strings or null): the user's
+ * choice, else the section's row, else chat_model_config, else gpt-5.
+ */
+enum rl_err	 rl_generation_settings(const char *section,
+		    const json_t *overrides, json_t **out, struct rl_error *);
+/*
+ * The checks EDxo makes before queueing a generation, so that a request
+ * that cannot run fails at once instead of as a task: the model is known
+ * (RL_EINVAL naming it, field "ai_model"), the user has a key (RL_EINVAL
+ * "Clé OpenAI non configurée.") and a positive balance (RL_ECREDITS).
+ */
+enum rl_err	 rl_generation_precheck(long long user_id, const char *model,
+		    struct rl_error *);
+
+/*
+ * Task functions.  Payloads: logigramme {programme_id, model?,
+ * reasoning_effort?, verbosity?, additional_info?}; grille the same plus
+ * total_hours, nb_sessions, total_units?.  Results are previews: nothing
+ * is written until the apply call.
+ */
+enum rl_err	 rl_logigramme_task(struct rl_task *, json_t **,
+		    struct rl_error *);
+enum rl_err	 rl_grille_task(struct rl_task *, json_t **, struct rl_error *);
+
+/*
+ * POST /programme/<id>/links: links [{cours_id, competence_id, type}]
+ * replace the programme's course-compétence statuses in one transaction.
+ * A bad link is RL_EINVAL with e->where "links[i].field".  *answer: {ok,
+ * updated, message}.
+ */
+enum rl_err	 rl_links_apply(long long programme_id, const json_t *links,
+		    json_t **answer, struct rl_error *);
+/*
+ * POST /programme/<id>/grille/apply: grid {sessions, fils_conducteurs}
+ * (grille_cours.json, the couleur pattern aside), mode "append" or
+ * "overwrite".  *answer: {ok, created: [{id, code, nom, session}]}.
+ */
+enum rl_err	 rl_grille_apply(long long programme_id, const char *mode,
+		    const json_t *grid, json_t **answer, struct rl_error *);
+
+/*
+ * Start-up of a program that validates with the registry's schemas
+ * without naming one in its route table (the runtime loads the registry
+ * only for those that do): load it when it is empty.
+ */
+enum rl_err	 rl_generation_init(struct rl_error *);
+
+/* The grille schema as sent upstream and validated (no pattern). */
+json_t		*rl_grille_schema_json(void);
+
+#endif

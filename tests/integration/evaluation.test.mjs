@@ -1,0 +1,240 @@
+// EDxo's six-level evaluation grids (issue 7, contract 4.3) through nginx,
+// the evaluation program and the fake upstream: the generated grid, the
+// wizard's lookups and save_grid, each on a cours created here with psql.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import http from 'node:http';
+import { getJSON, postJSON, raw, psql } from './lib.mjs';
+
+const PASSWORD = 'correct horse';
+const uniq = () => crypto.randomBytes(4).toString('hex');
+const auth = (t) => ({ Authorization: `Bearer ${t}` });
+const q = (s) => `'${String(s).replace(/'/g, "''")}'`;
+const PROGRAMME = () => psql("SELECT id FROM programmes WHERE nom LIKE 'Technologie du génie électrique%' ORDER BY id LIMIT 1");
+const LEVELS = [1, 2, 3, 4, 5, 6].map((i) => `level${i}_description`);
+const adminTok = {};
+
+async function login(username, password) {
+	const r = await postJSON('/auth/token', { username, password });
+	assert.equal(r.status, 200, JSON.stringify(r.body));
+	return r.body.access_token;
+}
+
+async function admin() {
+	if (adminTok.t === undefined)
+		adminTok.t = await login('admin@demo.relais', 'relais-demo');
+	return adminTok.t;
+}
+
+async function user({ credits = '5.00', member = true } = {}) {
+	const name = `ev-${uniq()}`;
+	const a = await admin();
+	let r = await postJSON('/manage_users', { username: name, password: PASSWORD, role: 'professeur' }, auth(a));
+	assert.equal(r.status, 201, JSON.stringify(r.body));
+	const id = r.body.id;
+	if (credits !== '0.00') {
+		r = await postJSON(`/edit_user/${id}/credits`, { amount: credits, operation: 'add' }, auth(a));
+		assert.equal(r.status, 200, JSON.stringify(r.body));
+	}
+	if (member)
+		psql(`INSERT INTO user_programme (user_id, programme_id) VALUES (${id}, ${PROGRAMME()})`);
+	return { id, token: await login(name, PASSWORD) };
+}
+
+// A cours with a plan-cadre (one capacité, two savoirs-faire) and a plan
+// de cours with one evaluation.
+function fixture() {
+	const cours = psql(`INSERT INTO cours (code, nom) VALUES (${q(`EV-${uniq()}`)}, 'Grilles de test') RETURNING id`);
+	psql(`INSERT INTO cours_programme (cours_id, programme_id) VALUES (${cours}, ${PROGRAMME()})`);
+	const pc = psql(`INSERT INTO plan_cadre (cours_id) VALUES (${cours}) RETURNING id`);
+	const cap = psql(`INSERT INTO plan_cadre_capacites (plan_cadre_id, capacite) VALUES (${pc}, 'Mesurer') RETURNING id`);
+	const sf1 = psql(`INSERT INTO plan_cadre_capacite_savoirs_faire (capacite_id, texte, cible, seuil_reussite) ` +
+	    `VALUES (${cap}, 'Lire un multimètre', 'Lecture exacte', 'Lecture approximative') RETURNING id`);
+	const sf2 = psql(`INSERT INTO plan_cadre_capacite_savoirs_faire (capacite_id, texte) VALUES (${cap}, 'Noter') RETURNING id`);
+	const plan = psql(`INSERT INTO plan_de_cours (cours_id, session) VALUES (${cours}, 'H26') RETURNING id`);
+	const ev = psql(`INSERT INTO plan_de_cours_evaluations (plan_de_cours_id, titre_evaluation, description) ` +
+	    `VALUES (${plan}, 'Laboratoire 1', 'Mesures de base') RETURNING id`);
+	return { cours: Number(cours), cap: Number(cap), sf1: Number(sf1), sf2: Number(sf2), plan: Number(plan), ev: Number(ev) };
+}
+
+const grid = (ev) => psql(`SELECT coalesce(json_agg(row_to_json(g) ORDER BY g.savoir_faire_id), '[]') ` +
+    `FROM evaluation_savoirfaire g WHERE g.evaluation_id = ${ev}`);
+const ledger = (u) => Number(psql(`SELECT count(*) FROM usage_ledger WHERE user_id = ${u.id} AND kind <> 'admin_credit'`));
+
+test('generate_six_level_grid: six strings for a savoir-faire and an evaluation, billed once, nothing written', async () => {
+	const u = await user();
+	const f = fixture();
+	const r = await postJSON('/evaluation/generate_six_level_grid', { savoir_faire: 'Lire un multimètre',
+	    capacite: 'Mesurer', savoir_faire_id: f.sf1, evaluation_id: f.ev }, auth(u.token));
+	assert.equal(r.status, 200, JSON.stringify(r.body));
+	assert.deepEqual(Object.keys(r.body).sort(), LEVELS);
+	for (const k of LEVELS)
+		assert.equal(typeof r.body[k], 'string');
+	assert.equal(ledger(u), 1);
+	assert.equal(grid(f.ev), '[]', 'generating writes nothing');
+	const n = psql(`SELECT count(*) FROM usage_ledger WHERE user_id = ${u.id} AND feature = 'evaluation.grid'`);
+	assert.equal(n, '1');
+});
+
+test('generate_six_level_grid: EDxo\'s errors, nothing paid', async () => {
+	const u = await user();
+	const f = fixture();
+	let r = await postJSON('/evaluation/generate_six_level_grid', { savoir_faire: 'x' }, auth(u.token));
+	assert.equal(r.status, 400);
+	assert.equal(r.body.error, 'Savoir-faire et capacité requis');
+	r = await postJSON('/evaluation/generate_six_level_grid', { savoir_faire: 'x', capacite: 'y',
+	    savoir_faire_id: 'abc' }, auth(u.token));
+	assert.equal(r.status, 400);
+	const out = await user({ member: false });
+	r = await postJSON('/evaluation/generate_six_level_grid', { savoir_faire: 'x', capacite: 'y',
+	    savoir_faire_id: f.sf1 }, auth(out.token));
+	assert.equal(r.status, 404, 'a savoir-faire of a cours the user does not see');
+	const broke = await user({ credits: '0.00' });
+	r = await postJSON('/evaluation/generate_six_level_grid', { savoir_faire: 'x', capacite: 'y' }, auth(broke.token));
+	assert.equal(r.status, 403, JSON.stringify(r.body));
+	assert.match(r.body.error, /^Crédits insuffisants/);
+	const saved = psql('SELECT prompt_template FROM grille_prompt_settings WHERE id = 1');
+	psql("UPDATE grille_prompt_settings SET prompt_template = prompt_template || ' {niveau_inconnu}' WHERE id = 1");
+	try {
+		r = await postJSON('/evaluation/generate_six_level_grid', { savoir_faire: 'x', capacite: 'y' }, auth(u.token));
+		assert.equal(r.status, 400, JSON.stringify(r.body));
+		assert.equal(r.body.error, 'Variable manquante dans le template: niveau_inconnu');
+	} finally {
+		psql(`UPDATE grille_prompt_settings SET prompt_template = ${q(saved)} WHERE id = 1`);
+	}
+	r = await postJSON('/evaluation/generate_six_level_grid', { savoir_faire: 'x', capacite: 'y',
+	    schema: 1 }, {});
+	assert.equal(r.status, 401);
+	assert.equal(ledger(u) + ledger(out) + ledger(broke), 0);
+});
+
+test('save_grid (form): description and rows replaced; a foreign savoir-faire changes nothing', async () => {
+	const u = await user();
+	const f = fixture();
+	const form = (fields) => raw('POST', '/evaluation/save_grid', {
+	    Authorization: `Bearer ${u.token}`, 'Content-Type': 'application/x-www-form-urlencoded' },
+	    new URLSearchParams(fields).toString());
+	const fields = [['evaluation_id', String(f.ev)], ['description', 'Nouvelle description'],
+	    ['savoirs_faire', String(f.sf1)], ['savoirs_faire', String(f.sf2)]];
+	for (const sf of [f.sf1, f.sf2])
+		for (let i = 1; i <= 6; i++)
+			fields.push([`level${i}_${sf}`, `Niveau ${i} de ${sf}`]);
+	let r = await form(fields);
+	assert.equal(r.status, 200, r.text);
+	assert.deepEqual(r.json, { success: true });
+	let g = JSON.parse(grid(f.ev));
+	assert.deepEqual(g.map((x) => [x.savoir_faire_id, x.capacite_id, x.selected, x.level1_description, x.level6_description]),
+	    [[f.sf1, f.cap, true, `Niveau 1 de ${f.sf1}`, `Niveau 6 de ${f.sf1}`],
+	     [f.sf2, f.cap, true, `Niveau 1 de ${f.sf2}`, `Niveau 6 de ${f.sf2}`]]);
+	assert.equal(psql(`SELECT description FROM plan_de_cours_evaluations WHERE id = ${f.ev}`), 'Nouvelle description');
+	const before = grid(f.ev);
+	const other = fixture();
+	r = await form([['evaluation_id', String(f.ev)], ['description', 'Pas écrit'],
+	    ['savoirs_faire', String(f.sf1)], ['savoirs_faire', String(other.sf1)]]);
+	assert.equal(r.status, 400, r.text);
+	assert.equal(r.json.success, false);
+	assert.equal(typeof r.json.message, 'string');
+	assert.equal(grid(f.ev), before);
+	assert.equal(psql(`SELECT description FROM plan_de_cours_evaluations WHERE id = ${f.ev}`), 'Nouvelle description');
+	// JSON works too; an evaluation the user does not see is a 404.
+	r = await postJSON('/evaluation/save_grid', { evaluation_id: f.ev, savoirs_faire: [f.sf2, f.sf2],
+	    [`level4_${f.sf2}`]: 'Seuil' }, auth(u.token));
+	assert.equal(r.status, 200, JSON.stringify(r.body));
+	g = JSON.parse(grid(f.ev));
+	assert.deepEqual(g.map((x) => [x.savoir_faire_id, x.level4_description, x.level1_description]), [[f.sf2, 'Seuil', null]]);
+	const out = await user({ member: false });
+	r = await postJSON('/evaluation/save_grid', { evaluation_id: f.ev, savoirs_faire: [] }, auth(out.token));
+	assert.equal(r.status, 404);
+	assert.equal(r.body.success, false);
+	r = await postJSON('/evaluation/save_grid', { savoirs_faire: [] }, auth(u.token));
+	assert.equal(r.status, 400);
+});
+
+test('get_plans, get_evaluations, get_description: EDxo\'s JSON, limited to visible cours', async () => {
+	const u = await user();
+	const f = fixture();
+	let r = await postJSON('/evaluation/get_plans', { course_id: f.cours }, auth(u.token));
+	assert.equal(r.status, 200, JSON.stringify(r.body));
+	assert.deepEqual(r.body, { plans: [{ id: f.plan, name: 'H26' }] });
+	r = await postJSON('/evaluation/get_evaluations', { plan_id: f.plan }, auth(u.token));
+	assert.equal(r.status, 200);
+	assert.deepEqual(r.body, { evaluations: [{ id: f.ev, title: 'Laboratoire 1' }] });
+	r = await getJSON(`/evaluation/get_description/${f.ev}`, { headers: auth(u.token) });
+	assert.equal(r.status, 200);
+	assert.deepEqual(r.body, { success: true, description: 'Mesures de base' });
+	const out = await user({ member: false });
+	r = await postJSON('/evaluation/get_plans', { course_id: f.cours }, auth(out.token));
+	assert.deepEqual(r.body, { plans: [] });
+	r = await postJSON('/evaluation/get_evaluations', { plan_id: f.plan }, auth(out.token));
+	assert.deepEqual(r.body, { evaluations: [] });
+	r = await getJSON(`/evaluation/get_description/${f.ev}`, { headers: auth(out.token) });
+	assert.equal(r.status, 404);
+	assert.equal(r.body.success, false);
+	r = await postJSON('/evaluation/get_plans', {}, auth(u.token));
+	assert.equal(r.status, 400);
+});
+
+// A recording proxy in front of the fake upstream, as the provider of a
+// model made for this test: what the program really sends.
+async function recorder() {
+	const rec = { bodies: [] };
+	rec.server = http.createServer((req, res) => {
+		const chunks = [];
+		req.on('data', (c) => chunks.push(c));
+		req.on('end', () => {
+			const body = Buffer.concat(chunks).toString();
+			try { rec.bodies.push(JSON.parse(body)); } catch { rec.bodies.push(body); }
+			const u = new URL(process.env.FAKE_OPENAI_BASE_URL.replace(/\/v1$/, '') + req.url);
+			const up = http.request({ host: u.hostname, port: u.port, path: u.pathname, method: req.method,
+			    headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (ur) => {
+				res.writeHead(ur.statusCode, ur.headers);
+				ur.pipe(res);
+			});
+			up.on('error', () => res.destroy());
+			up.end(body);
+		});
+	});
+	await new Promise((r) => rec.server.listen(0, '127.0.0.1', r));
+	const tag = uniq();
+	rec.model = `gpt-5-ev${tag}`;
+	psql(`INSERT INTO providers (name, base_url) VALUES ('ev${tag}', 'http://127.0.0.1:${rec.server.address().port}/v1')`);
+	psql(`INSERT INTO openai_models (name, input_price, output_price, provider) VALUES ('${rec.model}', 1, 2, 'ev${tag}')`);
+	return rec;
+}
+
+test('the grid prompt: cible, seuil and the evaluation\'s description; the settings\' level texts in the schema', async () => {
+	const rec = await recorder();
+	const saved = psql("SELECT coalesce(ai_model, '') FROM section_ai_settings WHERE section = 'evaluation'");
+	psql(`UPDATE section_ai_settings SET ai_model = '${rec.model}' WHERE section = 'evaluation'`);
+	try {
+		const u = await user();
+		const f = fixture();
+		let r = await postJSON('/evaluation/generate_six_level_grid', { savoir_faire: 'Lire un multimètre',
+		    capacite: 'Mesurer', savoir_faire_id: f.sf1, evaluation_id: f.ev }, auth(u.token));
+		assert.equal(r.status, 200, JSON.stringify(r.body));
+		assert.equal(rec.bodies.length, 1);
+		const b = rec.bodies[0];
+		assert.equal(b.model, rec.model);
+		assert.equal(b.text.format.name, 'AISixLevelGridResponse');
+		assert.equal(b.text.format.strict, true);
+		const levels = psql('SELECT json_build_array(level1_description, level6_description) FROM grille_prompt_settings');
+		const [l1, l6] = JSON.parse(levels);
+		assert.equal(b.text.format.schema.properties.level1_description.description, l1);
+		assert.equal(b.text.format.schema.properties.level6_description.description, l6);
+		const input = JSON.stringify(b.input);
+		for (const want of ['Lire un multimètre', 'Mesurer', 'Lecture exacte', 'Lecture approximative', 'Mesures de base'])
+			assert.ok(input.includes(want), `the prompt has ${want}`);
+		// Without a savoir-faire: EDxo's default cible and seuil.
+		r = await postJSON('/evaluation/generate_six_level_grid', { savoir_faire: 'Noter', capacite: 'Mesurer' },
+		    auth(u.token));
+		assert.equal(r.status, 200, JSON.stringify(r.body));
+		const input2 = JSON.stringify(rec.bodies[1].input);
+		assert.ok(input2.includes('Tâche complète réalisée de façon autonome'));
+		assert.ok(input2.includes('Tâche minimale acceptable'));
+		assert.ok(!input2.includes('Lecture exacte'));
+	} finally {
+		psql(`UPDATE section_ai_settings SET ai_model = nullif(${q(saved)}, '') WHERE section = 'evaluation'`);
+		rec.server.close();
+	}
+});

@@ -1,0 +1,534 @@
+// The import program (issue 8) through nginx, the worker and the fake
+// upstream: DOCX imports of a plan de cours (sync and task) and of a
+// plan-cadre, PDF imports of a grille and of a devis's compétences through
+// the Files API, their confirm routes, and every refusal (hostile DOCX,
+// non-PDF, too many pages, too big) with nothing stored.  Each test makes
+// its own programme, course and users, so confirms never touch another
+// test's rows.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { BASE, BUILD, STATE, TOP, getJSON, postJSON, psql, sleep } from './lib.mjs';
+
+const PASSWORD = 'correct horse';
+const FAKE = process.env.RELAIS_OPENAI_BASE_URL;
+const PANDOC = path.join(TOP, '..', 'shared', 'conformance', 'docx', 'pandoc');
+const uniq = () => crypto.randomBytes(4).toString('hex');
+const q = (s) => `'${String(s).replace(/'/g, "''")}'`;
+const auth = (t) => ({ Authorization: `Bearer ${t}` });
+const FINAL = ['SUCCESS', 'FAILURE', 'REVOKED'];
+let adminTok;
+
+async function login(username, password) {
+	const r = await postJSON('/auth/token', { username, password });
+	assert.equal(r.status, 200, JSON.stringify(r.body));
+	return r.body.access_token;
+}
+
+async function admin() {
+	if (adminTok === undefined)
+		adminTok = await login('admin@demo.relais', 'relais-demo');
+	return adminTok;
+}
+
+// A fresh user with credits (dollars, a string) and a token.
+async function user(role = 'professeur', credits = '5.00') {
+	const name = `imp-${uniq()}`;
+	const a = await admin();
+	let r = await postJSON('/manage_users', { username: name, password: PASSWORD, role }, auth(a));
+	assert.equal(r.status, 201, JSON.stringify(r.body));
+	const id = r.body.id;
+	if (credits !== '0.00') {
+		r = await postJSON(`/edit_user/${id}/credits`, { amount: credits, operation: 'add' }, auth(a));
+		assert.equal(r.status, 200, JSON.stringify(r.body));
+	}
+	return { id, token: await login(name, PASSWORD) };
+}
+
+// A programme with one course, its plan de cours (A25) and plan-cadre
+// (two capacités, the second named as the fake names things), and the
+// given users as members.
+function world(...members) {
+	const tag = uniq();
+	const dep = psql('SELECT id FROM departments ORDER BY id LIMIT 1');
+	const prog = psql(`INSERT INTO programmes (nom, department_id) VALUES (${q('Prog ' + tag)}, ${dep}) RETURNING id`);
+	const cours = psql(`INSERT INTO cours (code, nom) VALUES (${q('IMP-' + tag)}, 'Cours importé') RETURNING id`);
+	psql(`INSERT INTO cours_programme (cours_id, programme_id, session) VALUES (${cours}, ${prog}, 1)`);
+	const plan = psql(`INSERT INTO plan_de_cours (cours_id, session, presentation_du_cours, nom_enseignant) ` +
+	    `VALUES (${cours}, 'A25', 'Ancienne présentation', 'Ancien nom') RETURNING id`);
+	psql(`INSERT INTO plan_de_cours_calendrier (plan_de_cours_id, semaine, sujet) VALUES (${plan}, 1, 'Ancien sujet')`);
+	const pc = psql(`INSERT INTO plan_cadre (cours_id, place_intro) VALUES (${cours}, 'Ancienne place') RETURNING id`);
+	const cap1 = psql(`INSERT INTO plan_cadre_capacites (plan_cadre_id, capacite) VALUES (${pc}, 'Analyser un circuit') RETURNING id`);
+	const cap2 = psql(`INSERT INTO plan_cadre_capacites (plan_cadre_id, capacite) VALUES (${pc}, 'Exemple') RETURNING id`);
+	for (const m of members)
+		psql(`INSERT INTO user_programme (user_id, programme_id) VALUES (${m.id}, ${prog})`);
+	return { prog: Number(prog), cours: Number(cours), plan: Number(plan), pc: Number(pc), cap1: Number(cap1), cap2: Number(cap2) };
+}
+
+function form(fields, file) {
+	const fd = new FormData();
+	for (const [k, v] of Object.entries(fields))
+		fd.append(k, String(v));
+	if (file)
+		fd.append('file', new Blob([file.data], { type: file.type }), file.name);
+	return fd;
+}
+
+const upload = (u, url, fields, file) => getJSON(url, { method: 'POST', headers: auth(u.token), body: form(fields, file) });
+
+const docx = (name = 'tables.docx') => ({ name, type: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+	data: fs.readFileSync(path.join(PANDOC, name)) });
+
+// A PDF with n page objects, written the ways writers write them (spaces,
+// none, a comment between /Type and /Page), beside a /Pages node and a
+// /Count that must not be counted.
+function pdf(n, name = `doc-${uniq()}.pdf`) {
+	const page = ['/Type /Page', '/Type/Page', '/Type % page\n/Page'];
+	const objs = ['<< /Type /Catalog /Pages 2 0 R >>',
+		`<< /Type /Pages /Kids [${Array.from({ length: n }, (_, i) => `${i + 3} 0 R`).join(' ')}] /Count ${n} >>`];
+	for (let i = 0; i < n; i++)
+		objs.push(`<< ${page[i % 3]} /Parent 2 0 R /MediaBox [0 0 612 792] >>`);
+	let s = '%PDF-1.4\n';
+	objs.forEach((o, i) => { s += `${i + 1} 0 obj\n${o}\nendobj\n`; });
+	s += 'trailer\n<< /Root 1 0 R >>\n%%EOF\n';
+	return { name, type: 'application/pdf', data: Buffer.from(s) };
+}
+
+async function finished(id) {
+	for (let i = 0; i < 600; i++) {
+		const s = psql(`SELECT state FROM tasks WHERE id = ${q(id)}`);
+		if (FINAL.includes(s))
+			return JSON.parse(psql(`SELECT json_build_object('state', state, 'result', result, 'meta', meta) FROM tasks WHERE id = ${q(id)}`));
+		await sleep(100);
+	}
+	assert.fail(`task ${id} did not finish`);
+}
+
+const fakeFile = (id) => fetch(`${FAKE}/files/${id}`).then((r) => r.status);
+const tasksOf = (u) => Number(psql(`SELECT count(*) FROM tasks WHERE user_id = ${u.id}`));
+const uploadsOf = (u) => Number(psql(`SELECT count(*) FROM import_uploads i JOIN tasks t ON t.id = i.task_id WHERE t.user_id = ${u.id}`));
+
+// The money of one task: a ledger row per call and no hold left open.
+function paid(taskId, u) {
+	assert.ok(Number(psql(`SELECT count(*) FROM usage_ledger WHERE task_id = ${q(taskId)} AND user_id = ${u.id} AND kind = 'openai_call'`)) >= 1);
+	assert.equal(psql(`SELECT count(*) FROM credit_reservations WHERE task_id = ${q(taskId)} AND state = 'reserved'`), '0');
+}
+
+// EDxo's error body (RL_ROUTE_EDXO): {error: message, code, field?}.
+function edxoError(body, code, field) {
+	assert.equal(typeof body.error, 'string', JSON.stringify(body));
+	assert.ok(body.error.length > 0);
+	assert.equal(body.code, code, JSON.stringify(body));
+	assert.equal(body.field, field, JSON.stringify(body));
+}
+
+const PDC_FIELDS = ['presentation_du_cours', 'objectif_terminal_du_cours', 'organisation_et_methodes', 'accomodement',
+	'evaluation_formative_apprentissages', 'evaluation_expression_francais', 'materiel', 'nom_enseignant',
+	'telephone_enseignant', 'courriel_enseignant', 'bureau_enseignant'];
+
+function pdcPreview(body, w) {
+	assert.equal(body.status, 'success');
+	assert.equal(body.preview, true);
+	assert.equal(body.plan_id, w.plan);
+	assert.equal(body.cours_id, w.cours);
+	assert.equal(body.session, 'A25');
+	assert.equal(body.plan_de_cours_url, `/cours/${w.cours}/plan_de_cours/A25/`);
+	assert.deepEqual(Object.keys(body.fields).sort(), [...PDC_FIELDS].sort());
+	assert.deepEqual(Object.keys(body.old_fields).sort(), [...PDC_FIELDS].sort());
+	for (const f of PDC_FIELDS)
+		assert.equal(typeof body.fields[f], 'string', f);
+	assert.equal(body.old_fields.presentation_du_cours, 'Ancienne présentation');
+	assert.equal(body.old_fields.nom_enseignant, 'Ancien nom');
+	assert.equal(body.old_fields.materiel, '');
+	for (const k of ['calendriers', 'mediagraphies', 'disponibilites', 'evaluations']) {
+		assert.ok(Array.isArray(body[k]) && body[k].length >= 1, k);
+		assert.ok(Array.isArray(body[`old_${k}`]), `old_${k}`);
+	}
+	assert.deepEqual(body.old_calendriers, [{ semaine: 1, sujet: 'Ancien sujet', activites: null, travaux_hors_classe: null, evaluations: null }]);
+	assert.deepEqual(Object.keys(body.calendriers[0]).sort(), ['activites', 'evaluations', 'semaine', 'sujet', 'travaux_hors_classe']);
+	const ev = body.evaluations[0];
+	assert.deepEqual(Object.keys(ev).sort(), ['capacites', 'description', 'semaine', 'titre_evaluation']);
+	// The fake names the capacité "exemple": resolved to "Exemple".
+	assert.deepEqual(ev.capacites[0], { capacite_id: w.cap2, capacite_nom: 'Exemple', ponderation: ev.capacites[0].ponderation });
+	assert.equal(typeof body.usage.input_tokens, 'number');
+	assert.ok(body.usage.input_tokens > 0);
+}
+
+test('POST /import_docx: a preview beside the old values, paid, nothing written', async () => {
+	const u = await user();
+	const w = world(u);
+	const before = psql(`SELECT credits FROM users WHERE id = ${u.id}`);
+	const r = await upload(u, '/import_docx', { cours_id: w.cours, session: 'A25' }, docx());
+	assert.equal(r.status, 200, JSON.stringify(r.body));
+	assert.equal(r.body.success, true);
+	pdcPreview(r.body, w);
+	assert.match(r.body.task_id, /^[0-9a-f-]{36}$/);
+	assert.equal(r.body.validation_url, `/plan_de_cours/review/${w.plan}?task_id=${r.body.task_id}`);
+	// Kept as a finished task for the review page, with the same preview.
+	const t = await finished(r.body.task_id);
+	assert.equal(t.state, 'SUCCESS');
+	assert.deepEqual(t.result.fields, r.body.fields);
+	assert.deepEqual(t.result.old_fields, r.body.old_fields);
+	// Paid (one ledger row at least), nothing written to the plan.
+	assert.ok(Number(psql(`SELECT count(*) FROM usage_ledger WHERE user_id = ${u.id} AND kind = 'openai_call'`)) >= 1);
+	assert.ok(Number(psql(`SELECT credits FROM users WHERE id = ${u.id}`)) < Number(before));
+	assert.equal(psql(`SELECT presentation_du_cours FROM plan_de_cours WHERE id = ${w.plan}`), 'Ancienne présentation');
+	assert.equal(psql(`SELECT count(*) FROM plan_de_cours_calendrier WHERE plan_de_cours_id = ${w.plan}`), '1');
+	assert.equal(psql(`SELECT count(*) FROM plan_de_cours_evaluations WHERE plan_de_cours_id = ${w.plan}`), '0');
+});
+
+test('POST /import_docx_start: the same preview from the worker', async () => {
+	const u = await user();
+	const w = world(u);
+	const r = await upload(u, '/import_docx_start', { cours_id: w.cours, session: 'A25' }, docx('lists.docx'));
+	assert.equal(r.status, 200, JSON.stringify(r.body));
+	assert.deepEqual(Object.keys(r.body).sort(), ['success', 'task_id']);
+	assert.equal(r.body.success, true);
+	const t = await finished(r.body.task_id);
+	assert.equal(t.state, 'SUCCESS', JSON.stringify(t));
+	pdcPreview(t.result, w);
+	assert.equal(t.result.validation_url, `/plan_de_cours/review/${w.plan}?task_id=${r.body.task_id}`);
+	// The document's text went in the payload, cut at 120,000 characters.
+	const doc = psql(`SELECT payload->>'doc_text' FROM tasks WHERE id = ${q(r.body.task_id)}`);
+	assert.ok(doc.length > 0 && doc.length <= 120000);
+	paid(r.body.task_id, u);
+	assert.equal(psql(`SELECT presentation_du_cours FROM plan_de_cours WHERE id = ${w.plan}`), 'Ancienne présentation');
+
+	// The plan de cours program's review applies it: exactly the preview.
+	const a = await postJSON(`/plan_de_cours/review/${w.plan}/apply`, { action: 'confirm', task_id: r.body.task_id }, auth(u.token));
+	assert.equal(a.status, 200, JSON.stringify(a.body));
+	assert.equal(a.body.success, true);
+	const f = t.result.fields;
+	assert.equal(psql(`SELECT presentation_du_cours || '|' || nom_enseignant || '|' || materiel FROM plan_de_cours WHERE id = ${w.plan}`),
+	    `${f.presentation_du_cours}|${f.nom_enseignant}|${f.materiel}`);
+	assert.deepEqual(JSON.parse(psql(`SELECT json_agg(json_build_object('semaine', semaine, 'sujet', sujet, 'activites', activites, ` +
+	    `'travaux_hors_classe', travaux_hors_classe, 'evaluations', evaluations) ORDER BY id) FROM plan_de_cours_calendrier ` +
+	    `WHERE plan_de_cours_id = ${w.plan}`)), t.result.calendriers);
+	assert.equal(psql(`SELECT count(*) FROM plan_de_cours_evaluations WHERE plan_de_cours_id = ${w.plan}`), String(t.result.evaluations.length));
+	assert.equal(psql(`SELECT string_agg(x.capacite_id::text, ',') FROM plan_de_cours_evaluations_capacites x ` +
+	    `JOIN plan_de_cours_evaluations v ON v.id = x.evaluation_id WHERE v.plan_de_cours_id = ${w.plan}`),
+	    t.result.evaluations.flatMap((e) => e.capacites.map((c) => String(c.capacite_id))).join(','));
+	// Once only.
+	const again = await postJSON(`/plan_de_cours/review/${w.plan}/apply`, { action: 'confirm', task_id: r.body.task_id }, auth(u.token));
+	assert.equal(again.status, 409, JSON.stringify(again.body));
+});
+
+test('plan de cours import: bad inputs named, nothing queued', async () => {
+	const u = await user();
+	const w = world(u);
+	const other = world();
+	const n = tasksOf(u);
+	const cases = [
+		[{ session: 'A25' }, docx(), 400, 'cours_id'],
+		[{ cours_id: w.cours }, docx(), 400, 'session'],
+		[{ cours_id: w.cours, session: 'A25' }, null, 400, 'file'],
+		[{ cours_id: 'abc', session: 'A25' }, docx(), 400, 'cours_id'],
+		[{ cours_id: w.cours, session: 'H99' }, docx(), 404, undefined],
+		// A course of a programme the user is not in: as if absent.
+		[{ cours_id: other.cours, session: 'A25' }, docx(), 404, undefined],
+	];
+	for (const [fields, file, status, field] of cases)
+		for (const url of ['/import_docx', '/import_docx_start']) {
+			const r = await upload(u, url, fields, file);
+			assert.equal(r.status, status, `${url} ${JSON.stringify(fields)}: ${JSON.stringify(r.body)}`);
+			edxoError(r.body, status === 400 ? 'bad_request' : 'not_found', field);
+		}
+	assert.equal(tasksOf(u), n);
+	const r = await getJSON('/import_docx_start', { method: 'POST', body: form({ cours_id: w.cours, session: 'A25' }, docx()) });
+	assert.equal(r.status, 401);
+});
+
+test('hostile and non-DOCX documents: 400 with the reader\'s reason, nothing stored', async () => {
+	const dir = path.join(STATE, `hostile-${uniq()}`);
+	const mk = path.join(BUILD, 'tests', 'docx', 'mkhostile');
+	if (!fs.existsSync(mk))
+		execFileSync('make', ['-C', path.join(BUILD, 'tests'), 'docx/mkhostile'], { stdio: 'ignore' });
+	fs.mkdirSync(dir);
+	execFileSync(mk, [dir]);
+	const files = fs.readFileSync(path.join(dir, 'expected.tsv'), 'utf8').trim().split('\n').map((l) => l.split('\t')[0]);
+	assert.ok(files.length >= 10, `mkhostile wrote ${files.length} files`);
+	const u = await user('coordo');
+	const w = world(u);
+	const n = tasksOf(u);
+	const ledger = psql(`SELECT count(*) FROM usage_ledger WHERE user_id = ${u.id}`);
+	for (const f of files) {
+		const file = { name: f, type: 'application/octet-stream', data: fs.readFileSync(path.join(dir, f)) };
+		for (const [url, fields] of [['/import_docx', { cours_id: w.cours, session: 'A25' }],
+			['/import_docx_start', { cours_id: w.cours, session: 'A25' }],
+			[`/plan_cadre/${w.pc}/import_docx_start`, {}]]) {
+			const r = await upload(u, url, fields, file);
+			assert.equal(r.status, 400, `${f} on ${url}: ${JSON.stringify(r.body)}`);
+			edxoError(r.body, 'validation_error', 'file');
+			assert.match(r.body.error, /^Document \.docx refusé : ./);
+		}
+	}
+	// A PDF is not a .docx either.
+	const r = await upload(u, '/import_docx', { cours_id: w.cours, session: 'A25' }, pdf(1));
+	assert.equal(r.status, 400);
+	edxoError(r.body, 'validation_error', 'file');
+	assert.equal(tasksOf(u), n);
+	assert.equal(psql(`SELECT count(*) FROM usage_ledger WHERE user_id = ${u.id}`), ledger);
+	fs.rmSync(dir, { recursive: true });
+});
+
+test('plan-cadre import: the improvement preview shape, coordinators only', async () => {
+	const co = await user('coordo');
+	const prof = await user();
+	const w = world(co, prof);
+	let r = await upload(prof, `/plan_cadre/${w.pc}/import_docx_start`, {}, docx());
+	assert.equal(r.status, 403, JSON.stringify(r.body));
+	r = await upload(co, `/plan_cadre/${w.pc + 1000000}/import_docx_start`, {}, docx());
+	assert.equal(r.status, 404, JSON.stringify(r.body));
+	r = await upload(co, `/plan_cadre/${w.pc}/import_docx_start`, { ai_model: 'gpt-4.1-mini' }, docx('headers.docx'));
+	assert.equal(r.status, 200, JSON.stringify(r.body));
+	assert.deepEqual(Object.keys(r.body).sort(), ['success', 'task_id']);
+	const t = await finished(r.body.task_id);
+	assert.equal(t.state, 'SUCCESS', JSON.stringify(t));
+	const res = t.result;
+	assert.equal(res.status, 'success');
+	assert.equal(res.preview, true);
+	assert.equal(res.plan_id, w.pc);
+	assert.equal(res.cours_id, w.cours);
+	assert.equal(res.validation_url, `/plan_cadre/${w.pc}/review?task_id=${r.body.task_id}`);
+	assert.match(res.message, /^Aperçu de l'import prêt\. Coût: [0-9.]+ crédits\.$/);
+	assert.equal(res.usage.model, 'gpt-4.1-mini');
+	assert.deepEqual(Object.keys(res.proposed).sort(), ['capacites', 'fields', 'fields_with_description', 'savoir_etre']);
+	assert.deepEqual(Object.keys(res.proposed.fields).sort(), ['eval_evaluation_de_la_langue', 'eval_evaluation_sommatives_apprentissages',
+		'eval_evaluation_sommative', 'eval_nature_evaluations_sommatives', 'objectif_terminal', 'place_intro',
+		'structure_activites_pratiques', 'structure_activites_prevues', 'structure_activites_theoriques', 'structure_intro'].sort());
+	assert.deepEqual(Object.keys(res.proposed.fields_with_description).sort(), ['Description des Compétences certifiées',
+		'Description des compétences développées', 'Description des cours corequis', 'Description des cours préalables',
+		'Description des cours reliés', 'Objets cibles'].sort());
+	for (const v of Object.values(res.proposed.fields_with_description))
+		assert.deepEqual(Object.keys(v[0]).sort(), ['description', 'texte']);
+	assert.ok(res.proposed.savoir_etre.every((s) => typeof s === 'string'));
+	assert.deepEqual(Object.keys(res.proposed.capacites[0]).sort(), ['capacite', 'description_capacite', 'moyens_evaluation',
+		'ponderation_max', 'ponderation_min', 'savoirs_faire', 'savoirs_necessaires']);
+	paid(r.body.task_id, co);
+	// A preview: the plan-cadre is untouched.
+	assert.equal(psql(`SELECT place_intro FROM plan_cadre WHERE id = ${w.pc}`), 'Ancienne place');
+	assert.equal(psql(`SELECT count(*) FROM plan_cadre_capacites WHERE plan_cadre_id = ${w.pc}`), '2');
+
+	// The generation program's apply route takes it as an improvement.
+	const a = await postJSON(`/plan_cadre/${w.pc}/apply_improvement`, { task_id: r.body.task_id, accept_all: true }, auth(co.token));
+	assert.equal(a.status, 200, JSON.stringify(a.body));
+	assert.equal(a.body.success, true);
+	const p = res.proposed;
+	assert.equal(psql(`SELECT place_intro || '|' || objectif_terminal FROM plan_cadre WHERE id = ${w.pc}`),
+	    `${p.fields.place_intro}|${p.fields.objectif_terminal}`);
+	assert.deepEqual(psql(`SELECT texte FROM plan_cadre_savoir_etre WHERE plan_cadre_id = ${w.pc} ORDER BY id`).split('\n'), p.savoir_etre);
+	assert.deepEqual(psql(`SELECT capacite FROM plan_cadre_capacites WHERE plan_cadre_id = ${w.pc} ORDER BY id`).split('\n'),
+	    p.capacites.map((k) => k.capacite));
+	assert.deepEqual(psql(`SELECT texte FROM plan_cadre_objets_cibles WHERE plan_cadre_id = ${w.pc} ORDER BY id`).split('\n'),
+	    p.fields_with_description['Objets cibles'].map((k) => k.texte));
+});
+
+test('grille from a PDF: Files API upload, deleted after use, confirm writes the preview', async () => {
+	const co = await user('coordo');
+	const w = world(co);
+	const file = pdf(3);
+	const r = await upload(co, '/grille/import', { programme_id: w.prog }, file);
+	assert.equal(r.status, 202, JSON.stringify(r.body));
+	assert.deepEqual(Object.keys(r.body), ['task_id']);
+	const t = await finished(r.body.task_id);
+	assert.equal(t.state, 'SUCCESS', JSON.stringify(t));
+	const res = t.result;
+	assert.equal(res.status, 'success');
+	assert.equal(res.validation_url, `/confirm_grille_import/${r.body.task_id}?programme_id=${w.prog}`);
+	assert.equal(res.filename, file.name);
+	assert.equal(typeof res.result.programme, 'string');
+	assert.ok(res.result.sessions.length >= 1);
+	const c0 = res.result.sessions[0].cours[0];
+	assert.deepEqual(Object.keys(c0).sort(), ['code_cours', 'corequis', 'heures_labo', 'heures_maison', 'heures_theorie', 'prerequis', 'titre_cours']);
+	// The upload happened (its id is in the task's meta) and is gone now.
+	assert.match(t.meta.file_id, /^file-/);
+	assert.equal(await fakeFile(t.meta.file_id), 404);
+	assert.equal(uploadsOf(co), 0);
+	paid(r.body.task_id, co);
+
+	let g = await getJSON(`/confirm_grille_import/${r.body.task_id}`, { headers: auth(co.token) });
+	assert.equal(g.status, 200, JSON.stringify(g.body));
+	assert.deepEqual(g.body.grille, res.result);
+	assert.equal(g.body.programme_id, w.prog);
+	assert.deepEqual(g.body.import_modes, ['append', 'overwrite']);
+	// Another user cannot read it.
+	const other = await user('coordo');
+	g = await getJSON(`/confirm_grille_import/${r.body.task_id}`, { headers: auth(other.token) });
+	assert.equal(g.status, 404);
+	g = await getJSON('/confirm_grille_import/not-a-uuid', { headers: auth(co.token) });
+	assert.equal(g.status, 404);
+
+	const c = await postJSON(`/confirm_grille_import/${r.body.task_id}`, { programme_id: w.prog, import_mode: 'overwrite' }, auth(co.token));
+	assert.equal(c.status, 200, JSON.stringify(c.body));
+	assert.equal(c.body.success, true);
+	assert.equal(c.body.import_mode, 'overwrite');
+	// Exactly the preview: every course of the grille in its session, and
+	// the programme's other course detached (overwrite).
+	const want = [];
+	for (const s of res.result.sessions)
+		for (const k of s.cours)
+			want.push(`${k.code_cours}|${k.titre_cours}|${s.numero_session}|${Math.round(k.heures_theorie)}|${Math.round(k.heures_labo)}|${Math.round(k.heures_maison)}`);
+	const got = psql(`SELECT c.code || '|' || c.nom || '|' || cp.session || '|' || c.heures_theorie || '|' || c.heures_laboratoire || '|' || c.heures_travail_maison ` +
+	    `FROM cours c JOIN cours_programme cp ON cp.cours_id = c.id WHERE cp.programme_id = ${w.prog} ORDER BY c.id`).split('\n');
+	assert.deepEqual(got.sort(), [...new Set(want)].sort());
+	assert.deepEqual(c.body.cours.map((k) => k.code).sort(), want.map((s) => s.split('|')[0]).sort());
+	// Cancelling writes nothing.
+	const n = psql('SELECT count(*) FROM cours');
+	const x = await postJSON(`/confirm_grille_import/${r.body.task_id}`, { programme_id: w.prog, annuler: '1' }, auth(co.token));
+	assert.equal(x.status, 200);
+	assert.equal(x.body.cancelled, true);
+	assert.equal(psql('SELECT count(*) FROM cours'), n);
+	// A professor may import but not write courses.
+	const prof = await user();
+	psql(`INSERT INTO user_programme (user_id, programme_id) VALUES (${prof.id}, ${w.prog})`);
+	const pr = await upload(prof, '/grille/import', { programme_id: w.prog }, pdf(1));
+	assert.equal(pr.status, 202);
+	assert.equal((await finished(pr.body.task_id)).state, 'SUCCESS');
+	const pw = await postJSON(`/confirm_grille_import/${pr.body.task_id}`, { programme_id: w.prog }, auth(prof.token));
+	assert.equal(pw.status, 403, JSON.stringify(pw.body));
+});
+
+test('a failed PDF task leaves nothing: no credits, file deleted upstream, no rows', async () => {
+	const u = await user('coordo', '0.00');
+	const w = world(u);
+	const r = await upload(u, '/grille/import', { programme_id: w.prog }, pdf(2));
+	assert.equal(r.status, 202, JSON.stringify(r.body));
+	const t = await finished(r.body.task_id);
+	assert.equal(t.state, 'FAILURE', JSON.stringify(t));
+	assert.equal(t.result.code, 'insufficient_credits');
+	assert.match(t.meta.file_id, /^file-/);
+	assert.equal(await fakeFile(t.meta.file_id), 404);
+	assert.equal(uploadsOf(u), 0);
+	assert.equal(psql(`SELECT count(*) FROM credit_reservations WHERE user_id = ${u.id} AND state = 'reserved'`), '0');
+	const c = await postJSON(`/confirm_grille_import/${r.body.task_id}`, { programme_id: w.prog }, auth(u.token));
+	assert.equal(c.status, 409, JSON.stringify(c.body));
+	assert.equal(psql(`SELECT count(*) FROM cours_programme WHERE programme_id = ${w.prog}`), '1');
+});
+
+test('PDF refusals: not a PDF, too many pages, no pages, too big; nothing stored', async () => {
+	const u = await user('coordo');
+	const w = world(u);
+	const n = tasksOf(u);
+	const bad = [
+		[{ name: 'x.pdf', type: 'application/pdf', data: Buffer.from('PK\x03\x04 not a pdf at all') }, 400, /pas un PDF/],
+		[pdf(101), 400, /101 pages ; la limite est de 100/],
+		[{ name: 'y.pdf', type: 'application/pdf', data: Buffer.from('%PDF-1.4\n%%EOF\n') }, 400, /aucune page/],
+	];
+	for (const [file, status, msg] of bad)
+		for (const url of ['/grille/import', `/programme/${w.prog}/competences/import_pdf/start`]) {
+			const r = await upload(u, url, {}, file);
+			assert.equal(r.status, status, `${file.name} ${url}: ${JSON.stringify(r.body)}`);
+			edxoError(r.body, 'validation_error', 'file');
+			assert.match(r.body.error, msg);
+		}
+	// 100 pages is the limit, not over it.
+	const ok = await upload(u, '/grille/import', {}, pdf(100));
+	assert.equal(ok.status, 202, JSON.stringify(ok.body));
+	assert.equal(psql(`SELECT payload->>'pages' FROM tasks WHERE id = ${q(ok.body.task_id)}`), '100');
+	assert.equal((await finished(ok.body.task_id)).state, 'SUCCESS');
+	// Pages inside a compressed object stream cannot be counted: the file
+	// goes on with an unknown count (-1) and the upstream's own limit.
+	const objstm = { name: 'objstm.pdf', type: 'application/pdf', data: Buffer.from('%PDF-1.5\n1 0 obj\n' +
+	    '<< /Type /ObjStm /N 2 /First 8 /Filter /FlateDecode /Length 4 >>\nstream\nxxxx\nendstream\nendobj\n%%EOF\n') };
+	const os = await upload(u, `/programme/${w.prog}/competences/import_pdf/start`, {}, objstm);
+	assert.equal(os.status, 202, JSON.stringify(os.body));
+	assert.equal(psql(`SELECT payload->>'pages' FROM tasks WHERE id = ${q(os.body.task_id)}`), '-1');
+	assert.equal((await finished(os.body.task_id)).state, 'SUCCESS');
+	// Over the upload cap (RL_UPLOAD_MAX = nginx client_max_body_size).
+	const big = { name: 'big.pdf', type: 'application/pdf', data: Buffer.concat([Buffer.from('%PDF-1.4\n'), Buffer.alloc(20 * 1024 * 1024 + 1, 0x20)]) };
+	const r = await upload(u, '/grille/import', {}, big);
+	assert.equal(r.status, 413);
+	const m = await upload(u, '/grille/import', {}, null);
+	assert.equal(m.status, 400);
+	edxoError(m.body, 'bad_request', 'file');
+	assert.equal(tasksOf(u), n + 2);
+	assert.equal(uploadsOf(u), 0);
+});
+
+test('devis PDF: compétences extracted, file deleted, confirm upserts them', async () => {
+	const prof = await user();
+	const outsider = await user();
+	const w = world(prof);
+	let r = await upload(outsider, `/programme/${w.prog}/competences/import_pdf/start`, {}, pdf(2));
+	assert.equal(r.status, 404, JSON.stringify(r.body));
+	const file = pdf(2, `devis-${uniq()}.pdf`);
+	r = await upload(prof, `/programme/${w.prog}/competences/import_pdf/start`, {}, file);
+	assert.equal(r.status, 202, JSON.stringify(r.body));
+	const t = await finished(r.body.task_id);
+	assert.equal(t.state, 'SUCCESS', JSON.stringify(t));
+	const res = t.result;
+	assert.equal(res.status, 'success');
+	assert.equal(res.validation_url, `/programme/${w.prog}/competences/import/review?task_id=${r.body.task_id}`);
+	assert.equal(res.result.base_filename, file.name.replace(/\.pdf$/, ''));
+	assert.equal(typeof res.usage.prompt_tokens, 'number');
+	assert.equal(typeof res.usage.completion_tokens, 'number');
+	const comps = res.result.competences;
+	assert.ok(comps.length >= 1);
+	assert.deepEqual(Object.keys(comps[0]).sort(), ['Code', 'Contexte de réalisation',
+		'Critères de performance pour l’ensemble de la compétence', 'Nom de la compétence', 'Éléments'].sort());
+	assert.equal(await fakeFile(t.meta.file_id), 404);
+	assert.equal(uploadsOf(prof), 0);
+	paid(r.body.task_id, prof);
+
+	// Wrong programme, missing task: refused, nothing written.
+	let c = await postJSON('/programme/confirm_import', { programme_id: w.prog }, auth(prof.token));
+	assert.equal(c.status, 400);
+	edxoError(c.body, 'bad_request', 'task_id');
+	const w2 = world(prof);
+	c = await postJSON('/programme/confirm_import', { programme_id: w2.prog, task_id: r.body.task_id }, auth(prof.token));
+	assert.equal(c.status, 409, JSON.stringify(c.body));
+	assert.equal(psql(`SELECT count(*) FROM competences WHERE programme_id = ${w.prog}`), '0');
+
+	// Twice: the second is an update of the same rows (upsert by code).
+	for (const created of [true, false]) {
+		c = await postJSON('/programme/confirm_import', { programme_id: w.prog, task_id: r.body.task_id }, auth(prof.token));
+		assert.equal(c.status, 200, JSON.stringify(c.body));
+		assert.equal(c.body.success, true);
+		assert.deepEqual(c.body.competences.map((k) => [k.code, k.created]), [...new Set(comps.map((k) => k.Code))].map((k) => [k, created]));
+	}
+	for (const k of comps) {
+		const row = psql(`SELECT nom || '|' || coalesce(criteria_de_performance, '') FROM competences WHERE programme_id = ${w.prog} AND code = ${q(k.Code)}`);
+		const crit = (k['Critères de performance pour l’ensemble de la compétence'] || []);
+		assert.equal(row, `${k['Nom de la compétence']}|${crit.length ? '<ul>' + crit.map((s) => `<li>${s}</li>`).join('') + '</ul>' : ''}`);
+		for (const el of k['Éléments'] || []) {
+			const ids = psql(`SELECT e.id FROM element_competence e JOIN competences c ON c.id = e.competence_id ` +
+			    `WHERE c.programme_id = ${w.prog} AND c.code = ${q(k.Code)} AND e.nom = ${q(el.element)}`).split('\n');
+			assert.equal(ids.length, 1);
+			assert.deepEqual(psql(`SELECT criteria FROM element_competence_criteria WHERE element_competence_id = ${ids[0]} ORDER BY id`).split('\n').filter(Boolean),
+			    el.criteres || []);
+		}
+	}
+	assert.equal(psql(`SELECT count(*) FROM competence_programme cp JOIN competences c ON c.id = cp.competence_id WHERE c.programme_id = ${w.prog}`),
+	    String(new Set(comps.map((k) => k.Code)).size));
+});
+
+test('import routes: method and content type', async () => {
+	const u = await user();
+	let r = await getJSON('/import_docx', { headers: auth(u.token) });
+	assert.equal(r.status, 405);
+	r = await postJSON('/import_docx', { cours_id: 1 }, auth(u.token));
+	assert.equal(r.status, 415);
+	edxoError(r.body, 'unsupported_media_type', undefined);
+	assert.ok(BASE.startsWith('http'));
+});
+
+test('a task that ends without running (cancelled while queued) drops its file', () => {
+	const uid = psql("SELECT id FROM users WHERE email = 'prof@demo.relais'");
+	// Not PENDING and leased, so no worker or reaper touches it while the
+	// test ends it the way the cancel route does.
+	const id = psql(`INSERT INTO tasks (name, user_id, state, lease_until) VALUES ('import.grille', ${uid}, 'STARTED', ` +
+	    `now() + interval '1 hour') RETURNING id`);
+	psql(`INSERT INTO import_uploads (task_id, filename, data) VALUES (${q(id)}, 'x.pdf', '\\x255044462d')`);
+	assert.equal(psql(`SELECT octet_length(data) FROM import_uploads WHERE task_id = ${q(id)}`), '5');
+	psql(`UPDATE tasks SET meta = '{"message": "x"}' WHERE id = ${q(id)}`);
+	assert.equal(psql(`SELECT count(*) FROM import_uploads WHERE task_id = ${q(id)}`), '1');
+	psql(`UPDATE tasks SET state = 'REVOKED' WHERE id = ${q(id)}`);
+	assert.equal(psql(`SELECT count(*) FROM import_uploads WHERE task_id = ${q(id)}`), '0');
+	// Nothing bigger than the upload cap is ever stored.
+	assert.throws(() => psql(`INSERT INTO import_uploads (task_id, filename, data) VALUES (${q(id)}, 'x.pdf', ` +
+	    `decode(repeat('00', 20971521), 'hex'))`));
+	psql(`DELETE FROM tasks WHERE id = ${q(id)}`);
+});
