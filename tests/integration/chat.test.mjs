@@ -12,16 +12,12 @@
 // mechanism.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
 import http from 'node:http';
-import { BASE, checkResponse, getJSON, postJSON, psql, sleep } from './lib.mjs';
+import { BASE, auth, checkResponse, getJSON, newUser, psql, sentence, sleep, uniq } from './lib.mjs';
 
-const PASSWORD = 'correct horse';
-const uniq = () => crypto.randomBytes(4).toString('hex');
 const FAKE = process.env.FAKE_OPENAI_BASE_URL;
 const PLAIN = 'gpt-4.1-chattest';
 const REASONING = 'gpt-5-chattest';
-const sentence = (model) => `Bonjour! Ceci est une réponse simulée de ${model}.`;
 const SUMMARY = 'Je réfléchis à la question avant de répondre.';
 const TOOLS = ['get_plan_de_cours', 'get_plan_cadre', 'get_multiple_plan_cadre',
     'list_all_plan_cadre', 'list_all_plan_de_cours'];
@@ -80,31 +76,7 @@ function startProxy() {
 	});
 }
 
-const adminTok = {};
-async function login(username, password) {
-	const r = await postJSON('/auth/token', { username, password });
-	assert.equal(r.status, 200, JSON.stringify(r.body));
-	return r.body.access_token;
-}
-async function admin() {
-	if (adminTok.t === undefined)
-		adminTok.t = await login('admin@demo.relais', 'relais-demo');
-	return adminTok.t;
-}
-const auth = (t) => ({ Authorization: `Bearer ${t}` });
-
-async function user(credits = '5.00') {
-	const name = `chat-${uniq()}`;
-	const a = await admin();
-	let r = await postJSON('/manage_users', { username: name, password: PASSWORD, role: 'professeur' }, auth(a));
-	assert.equal(r.status, 201, JSON.stringify(r.body));
-	const id = r.body.id;
-	if (credits !== '0.00') {
-		r = await postJSON(`/edit_user/${id}/credits`, { amount: credits, operation: 'add' }, auth(a));
-		assert.equal(r.status, 200, JSON.stringify(r.body));
-	}
-	return { id, token: await login(name, PASSWORD) };
-}
+const user = (credits = '5.00') => newUser({ prefix: 'chat', credits });
 
 function settings(model, effort = null, verbosity = null) {
 	const q = (v) => (v === null ? 'NULL' : `'${v}'`);

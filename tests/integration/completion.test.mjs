@@ -7,41 +7,11 @@
 // the code points of every message content / 4).
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
-import { BASE, STATE, getJSON, parseSSE, postJSON, psql } from './lib.mjs';
-
-const PASSWORD = 'correct horse';
-const uniq = () => crypto.randomBytes(4).toString('hex');
-const adminTok = {};
-
-async function login(username, password) {
-	const r = await postJSON('/auth/token', { username, password });
-	assert.equal(r.status, 200, JSON.stringify(r.body));
-	return r.body.access_token;
-}
-
-async function admin() {
-	if (adminTok.t === undefined)
-		adminTok.t = await login('admin@demo.relais', 'relais-demo');
-	return adminTok.t;
-}
-
-const auth = (t) => ({ Authorization: `Bearer ${t}` });
+import { BASE, STATE, admin, auth, getJSON, newUser, parseSSE, postJSON, psql, sentence, uniq } from './lib.mjs';
 
 // A fresh user with `credits` dollars and a token.
-async function user(credits = '5.00') {
-	const name = `rt-${uniq()}`;
-	const a = await admin();
-	let r = await postJSON('/manage_users', { username: name, password: PASSWORD, role: 'professeur' }, auth(a));
-	assert.equal(r.status, 201, JSON.stringify(r.body));
-	const id = r.body.id;
-	if (credits !== '0.00') {
-		r = await postJSON(`/edit_user/${id}/credits`, { amount: credits, operation: 'add' }, auth(a));
-		assert.equal(r.status, 200, JSON.stringify(r.body));
-	}
-	return { id, token: await login(name, PASSWORD) };
-}
+const user = (credits = '5.00') => newUser({ prefix: 'rt', credits });
 
 const complete = (u, body) => postJSON('/completion', body, auth(u.token));
 
@@ -57,7 +27,6 @@ async function stream(u, body) {
 }
 
 // The fake's answer and its counts.
-const sentence = (model) => `Bonjour! Ceci est une réponse simulée de ${model}.`;
 const cp = (s) => [...s].length;
 const tokens = (texts) => Math.ceil(texts.reduce((n, t) => n + cp(t), 0) / 4);
 

@@ -3,50 +3,16 @@
 // wizard's lookups and save_grid, each on a cours created here with psql.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
-import http from 'node:http';
-import { getJSON, postJSON, raw, psql } from './lib.mjs';
+import { auth, demoProgramme, getJSON, newUser, postJSON, psql, q, raw, recorder, uniq } from './lib.mjs';
 
-const PASSWORD = 'correct horse';
-const uniq = () => crypto.randomBytes(4).toString('hex');
-const auth = (t) => ({ Authorization: `Bearer ${t}` });
-const q = (s) => `'${String(s).replace(/'/g, "''")}'`;
-const PROGRAMME = () => psql("SELECT id FROM programmes WHERE nom LIKE 'Technologie du génie électrique%' ORDER BY id LIMIT 1");
 const LEVELS = [1, 2, 3, 4, 5, 6].map((i) => `level${i}_description`);
-const adminTok = {};
-
-async function login(username, password) {
-	const r = await postJSON('/auth/token', { username, password });
-	assert.equal(r.status, 200, JSON.stringify(r.body));
-	return r.body.access_token;
-}
-
-async function admin() {
-	if (adminTok.t === undefined)
-		adminTok.t = await login('admin@demo.relais', 'relais-demo');
-	return adminTok.t;
-}
-
-async function user({ credits = '5.00', member = true } = {}) {
-	const name = `ev-${uniq()}`;
-	const a = await admin();
-	let r = await postJSON('/manage_users', { username: name, password: PASSWORD, role: 'professeur' }, auth(a));
-	assert.equal(r.status, 201, JSON.stringify(r.body));
-	const id = r.body.id;
-	if (credits !== '0.00') {
-		r = await postJSON(`/edit_user/${id}/credits`, { amount: credits, operation: 'add' }, auth(a));
-		assert.equal(r.status, 200, JSON.stringify(r.body));
-	}
-	if (member)
-		psql(`INSERT INTO user_programme (user_id, programme_id) VALUES (${id}, ${PROGRAMME()})`);
-	return { id, token: await login(name, PASSWORD) };
-}
+const user = ({ credits = '5.00', member = true } = {}) => newUser({ prefix: 'ev', credits, member });
 
 // A cours with a plan-cadre (one capacité, two savoirs-faire) and a plan
 // de cours with one evaluation.
 function fixture() {
 	const cours = psql(`INSERT INTO cours (code, nom) VALUES (${q(`EV-${uniq()}`)}, 'Grilles de test') RETURNING id`);
-	psql(`INSERT INTO cours_programme (cours_id, programme_id) VALUES (${cours}, ${PROGRAMME()})`);
+	psql(`INSERT INTO cours_programme (cours_id, programme_id) VALUES (${cours}, ${demoProgramme()})`);
 	const pc = psql(`INSERT INTO plan_cadre (cours_id) VALUES (${cours}) RETURNING id`);
 	const cap = psql(`INSERT INTO plan_cadre_capacites (plan_cadre_id, capacite) VALUES (${pc}, 'Mesurer') RETURNING id`);
 	const sf1 = psql(`INSERT INTO plan_cadre_capacite_savoirs_faire (capacite_id, texte, cible, seuil_reussite) ` +
@@ -175,36 +141,8 @@ test('get_plans, get_evaluations, get_description: EDxo\'s JSON, limited to visi
 	assert.equal(r.status, 400);
 });
 
-// A recording proxy in front of the fake upstream, as the provider of a
-// model made for this test: what the program really sends.
-async function recorder() {
-	const rec = { bodies: [] };
-	rec.server = http.createServer((req, res) => {
-		const chunks = [];
-		req.on('data', (c) => chunks.push(c));
-		req.on('end', () => {
-			const body = Buffer.concat(chunks).toString();
-			try { rec.bodies.push(JSON.parse(body)); } catch { rec.bodies.push(body); }
-			const u = new URL(process.env.FAKE_OPENAI_BASE_URL.replace(/\/v1$/, '') + req.url);
-			const up = http.request({ host: u.hostname, port: u.port, path: u.pathname, method: req.method,
-			    headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (ur) => {
-				res.writeHead(ur.statusCode, ur.headers);
-				ur.pipe(res);
-			});
-			up.on('error', () => res.destroy());
-			up.end(body);
-		});
-	});
-	await new Promise((r) => rec.server.listen(0, '127.0.0.1', r));
-	const tag = uniq();
-	rec.model = `gpt-5-ev${tag}`;
-	psql(`INSERT INTO providers (name, base_url) VALUES ('ev${tag}', 'http://127.0.0.1:${rec.server.address().port}/v1')`);
-	psql(`INSERT INTO openai_models (name, input_price, output_price, provider) VALUES ('${rec.model}', 1, 2, 'ev${tag}')`);
-	return rec;
-}
-
 test('the grid prompt: cible, seuil and the evaluation\'s description; the settings\' level texts in the schema', async () => {
-	const rec = await recorder();
+	const rec = await recorder('ev');
 	const saved = psql("SELECT coalesce(ai_model, '') FROM section_ai_settings WHERE section = 'evaluation'");
 	psql(`UPDATE section_ai_settings SET ai_model = '${rec.model}' WHERE section = 'evaluation'`);
 	try {

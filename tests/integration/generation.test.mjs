@@ -7,41 +7,10 @@
 // in the prompt (docs/internals/fake-openai.md).
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { BUILD, TOP, getJSON, postJSON, psql, raw, sleep } from './lib.mjs';
+import { BUILD, TOP, admin, auth, getJSON, newUser, postJSON, psql, q, raw, taskRow, until, uniq, waitTask } from './lib.mjs';
 
-const PASSWORD = 'correct horse';
-const uniq = () => crypto.randomBytes(4).toString('hex');
-const auth = (t) => ({ Authorization: `Bearer ${t}` });
-const q = (s) => `'${String(s).replace(/'/g, "''")}'`;
-const FINAL = ['SUCCESS', 'FAILURE', 'REVOKED'];
-const adminTok = {};
-
-async function login(username, password) {
-	const r = await postJSON('/auth/token', { username, password });
-	assert.equal(r.status, 200, JSON.stringify(r.body));
-	return r.body.access_token;
-}
-
-async function admin() {
-	if (adminTok.t === undefined)
-		adminTok.t = await login('admin@demo.relais', 'relais-demo');
-	return adminTok.t;
-}
-
-async function user(role = 'coordo', credits = '5.00') {
-	const name = `gen-${uniq()}`;
-	const a = await admin();
-	let r = await postJSON('/manage_users', { username: name, password: PASSWORD, role }, auth(a));
-	assert.equal(r.status, 201, JSON.stringify(r.body));
-	const id = r.body.id;
-	if (credits !== '0.00') {
-		r = await postJSON(`/edit_user/${id}/credits`, { amount: credits, operation: 'add' }, auth(a));
-		assert.equal(r.status, 200, JSON.stringify(r.body));
-	}
-	return { id, token: await login(name, PASSWORD) };
-}
+const user = (role = 'coordo', credits = '5.00') => newUser({ prefix: 'gen', role, credits });
 
 const one = (sql) => psql(sql);
 
@@ -83,20 +52,9 @@ function programme(member) {
 	return { u, pid: Number(pid), c1: Number(c1), c2: Number(c2), k1: Number(k1), k2: Number(k2), plan: Number(plan) };
 }
 
-const task = (id) => json(`SELECT json_build_object('state', state, 'result', result, 'meta', meta, 'name', name, 'payload', payload) FROM tasks WHERE id = '${id}'`);
+const task = (id) => taskRow(id, ['state', 'result', 'meta', 'name', 'payload']);
 
-async function until(what, fn, ms = 30000) {
-	let v;
-	for (const end = Date.now() + ms; Date.now() < end; await sleep(50))
-		if ((v = fn()))
-			return v;
-	assert.fail(`${what}: not after ${ms} ms`);
-}
-
-const finished = (id, ms) => until(`task ${id} finished`, () => {
-	const t = task(id);
-	return FINAL.includes(t.state) ? t : null;
-}, ms);
+const finished = (id, ms = 30000) => waitTask(id, { ms, columns: ['state', 'result', 'meta', 'name', 'payload'] });
 
 // The plan-cadre as stored: columns and every list, for "nothing written".
 const planSnapshot = (plan) => json(`SELECT json_build_object(
@@ -490,7 +448,7 @@ test('plan-cadre: cancel mid-stream stops the upstream transfer, REVOKED, partia
 	const r = await postJSON(`/api/plan_cadre/${p.plan}/generate`, { additional_info: '[[X-Fake-Chunk-Ms: 200; X-Fake-Chunks: 300]]' }, auth(c.token));
 	assert.equal(r.status, 202, JSON.stringify(r.body));
 	const id = r.body.task_id;
-	await until('streaming', () => (task(id).meta.stream_buffer || '').length > 0);
+	await until('streaming', () => (task(id).meta.stream_buffer || '').length > 0, 30000);
 	const cancel = await postJSON(`/tasks/cancel/${id}`, {}, auth(c.token));
 	assert.equal(cancel.status, 202, JSON.stringify(cancel.body));
 	const t = await finished(id);
@@ -498,7 +456,7 @@ test('plan-cadre: cancel mid-stream stops the upstream transfer, REVOKED, partia
 	const l = await until('ledger row', () => {
 		const v = json(`SELECT coalesce(json_agg(json_build_object('status', status, 'out', output_tokens)), '[]') FROM usage_ledger WHERE task_id = '${id}'`);
 		return v.length > 0 ? v : null;
-	});
+	}, 30000);
 	assert.equal(l.length, 1, JSON.stringify(l));
 	assert.ok(l[0].out > 0 && l[0].out < 300, `billed for what was streamed only: ${l[0].out}`);
 	assert.deepEqual(planSnapshot(p.plan), before);

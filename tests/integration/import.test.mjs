@@ -7,46 +7,15 @@
 // test's rows.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { BASE, BUILD, STATE, TOP, getJSON, postJSON, psql, sleep } from './lib.mjs';
+import { BASE, BUILD, STATE, TOP, auth, getJSON, newUser, postJSON, psql, q, uniq, waitTask } from './lib.mjs';
 
-const PASSWORD = 'correct horse';
 const FAKE = process.env.RELAIS_OPENAI_BASE_URL;
 const PANDOC = path.join(TOP, '..', 'shared', 'conformance', 'docx', 'pandoc');
-const uniq = () => crypto.randomBytes(4).toString('hex');
-const q = (s) => `'${String(s).replace(/'/g, "''")}'`;
-const auth = (t) => ({ Authorization: `Bearer ${t}` });
-const FINAL = ['SUCCESS', 'FAILURE', 'REVOKED'];
-let adminTok;
-
-async function login(username, password) {
-	const r = await postJSON('/auth/token', { username, password });
-	assert.equal(r.status, 200, JSON.stringify(r.body));
-	return r.body.access_token;
-}
-
-async function admin() {
-	if (adminTok === undefined)
-		adminTok = await login('admin@demo.relais', 'relais-demo');
-	return adminTok;
-}
-
 // A fresh user with credits (dollars, a string) and a token.
-async function user(role = 'professeur', credits = '5.00') {
-	const name = `imp-${uniq()}`;
-	const a = await admin();
-	let r = await postJSON('/manage_users', { username: name, password: PASSWORD, role }, auth(a));
-	assert.equal(r.status, 201, JSON.stringify(r.body));
-	const id = r.body.id;
-	if (credits !== '0.00') {
-		r = await postJSON(`/edit_user/${id}/credits`, { amount: credits, operation: 'add' }, auth(a));
-		assert.equal(r.status, 200, JSON.stringify(r.body));
-	}
-	return { id, token: await login(name, PASSWORD) };
-}
+const user = (role = 'professeur', credits = '5.00') => newUser({ prefix: 'imp', role, credits });
 
 // A programme with one course, its plan de cours (A25) and plan-cadre
 // (two capacités, the second named as the fake names things), and the
@@ -97,15 +66,7 @@ function pdf(n, name = `doc-${uniq()}.pdf`) {
 	return { name, type: 'application/pdf', data: Buffer.from(s) };
 }
 
-async function finished(id) {
-	for (let i = 0; i < 600; i++) {
-		const s = psql(`SELECT state FROM tasks WHERE id = ${q(id)}`);
-		if (FINAL.includes(s))
-			return JSON.parse(psql(`SELECT json_build_object('state', state, 'result', result, 'meta', meta) FROM tasks WHERE id = ${q(id)}`));
-		await sleep(100);
-	}
-	assert.fail(`task ${id} did not finish`);
-}
+const finished = (id) => waitTask(id, { ms: 60000, every: 100, columns: ['state', 'result', 'meta'] });
 
 const fakeFile = (id) => fetch(`${FAKE}/files/${id}`).then((r) => r.status);
 const tasksOf = (u) => Number(psql(`SELECT count(*) FROM tasks WHERE user_id = ${u.id}`));

@@ -1,6 +1,8 @@
 // Shared helpers for the integration tests.  scripts/test starts the stack
 // and exports where it is; a test run without it fails loudly instead of
 // skipping.
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import http from 'node:http';
 import { execFileSync } from 'node:child_process';
 
@@ -114,3 +116,110 @@ export function psql(sql, db = 'relais') {
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// The password of every user the tests create.
+export const PASSWORD = 'correct horse';
+
+// A short random hex tag, for names that must not collide between runs.
+export const uniq = () => crypto.randomBytes(4).toString('hex');
+
+// A value as a quoted SQL string literal.
+export const q = (s) => `'${String(s).replace(/'/g, "''")}'`;
+
+// The states a task ends in.
+export const FINAL = ['SUCCESS', 'FAILURE', 'REVOKED'];
+
+// The Authorization header for a bearer token.
+export const auth = (t) => ({ Authorization: `Bearer ${t}` });
+
+// Log in through /auth/token; the access token (any answer but 200 fails).
+export async function login(username, password) {
+	const r = await postJSON('/auth/token', { username, password });
+	assert.equal(r.status, 200, JSON.stringify(r.body));
+	return r.body.access_token;
+}
+
+// The demo admin's token, logged in once per test file.
+let adminToken;
+export async function admin() {
+	if (adminToken === undefined)
+		adminToken = await login('admin@demo.relais', 'relais-demo');
+	return adminToken;
+}
+
+// The demo programme ("Technologie du génie électrique") id.
+export const demoProgramme = () => psql("SELECT id FROM programmes WHERE nom LIKE 'Technologie du génie électrique%' ORDER BY id LIMIT 1");
+
+// A fresh user named `${prefix}-<uniq>` with `role`, `credits` dollars (a
+// string; '0.00' adds none) and, when member, of the demo programme, made
+// through /manage_users and /edit_user/<id>/credits; {id, token}.
+export async function newUser({ prefix, role = 'professeur', credits = '5.00', member = false } = {}) {
+	const name = `${prefix}-${uniq()}`;
+	const a = await admin();
+	let r = await postJSON('/manage_users', { username: name, password: PASSWORD, role }, auth(a));
+	assert.equal(r.status, 201, JSON.stringify(r.body));
+	const id = r.body.id;
+	if (credits !== '0.00') {
+		r = await postJSON(`/edit_user/${id}/credits`, { amount: credits, operation: 'add' }, auth(a));
+		assert.equal(r.status, 200, JSON.stringify(r.body));
+	}
+	if (member)
+		psql(`INSERT INTO user_programme (user_id, programme_id) VALUES (${id}, ${demoProgramme()})`);
+	return { id, token: await login(name, PASSWORD) };
+}
+
+// The fake upstream's answer to a prompt sent to `model`.
+export const sentence = (model) => `Bonjour! Ceci est une réponse simulée de ${model}.`;
+
+// Call fn every `every` ms until it returns something truthy; that value
+// (fails after `ms` ms).
+export async function until(what, fn, ms = 15000, every = 50) {
+	let v;
+	for (const end = Date.now() + ms; Date.now() < end; await sleep(every))
+		if ((v = fn()))
+			return v;
+	assert.fail(`${what}: not after ${ms} ms`);
+}
+
+// A task's row from the tasks table as an object: the given columns, or
+// the whole row.
+export const taskRow = (id, columns) => JSON.parse(psql(columns === undefined
+    ? `SELECT row_to_json(t) FROM tasks t WHERE id = ${q(id)}`
+    : `SELECT json_build_object(${columns.map((c) => `'${c}', ${c}`).join(', ')}) FROM tasks WHERE id = ${q(id)}`));
+
+// Wait (polling the tasks table every `every` ms, at most `ms`) for a task
+// to reach a final state; its row (taskRow with `columns`).
+export const waitTask = (id, { ms = 15000, every = 50, columns } = {}) => until(`task ${id} finished`, () => {
+	const r = taskRow(id, columns);
+	return FINAL.includes(r.state) ? r : null;
+}, ms, every);
+
+// A recording proxy in front of the fake upstream, as the provider of a
+// model made for the test (a loopback provider needs no key): what the
+// program really sends upstream.  {bodies, server, model}; `tag` prefixes
+// the provider's name and the model's suffix.
+export async function recorder(tag) {
+	const rec = { bodies: [] };
+	rec.server = http.createServer((req, res) => {
+		const chunks = [];
+		req.on('data', (c) => chunks.push(c));
+		req.on('end', () => {
+			const body = Buffer.concat(chunks).toString();
+			try { rec.bodies.push(JSON.parse(body)); } catch { rec.bodies.push(body); }
+			const u = new URL(process.env.FAKE_OPENAI_BASE_URL.replace(/\/v1$/, '') + req.url);
+			const up = http.request({ host: u.hostname, port: u.port, path: u.pathname, method: req.method,
+			    headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (ur) => {
+				res.writeHead(ur.statusCode, ur.headers);
+				ur.pipe(res);
+			});
+			up.on('error', () => res.destroy());
+			up.end(body);
+		});
+	});
+	await new Promise((r) => rec.server.listen(0, '127.0.0.1', r));
+	const name = `${tag}${uniq()}`;
+	rec.model = `gpt-5-${name}`;
+	psql(`INSERT INTO providers (name, base_url) VALUES ('${name}', 'http://127.0.0.1:${rec.server.address().port}/v1')`);
+	psql(`INSERT INTO openai_models (name, input_price, output_price, provider) VALUES ('${rec.model}', 1, 2, '${name}')`);
+	return rec;
+}

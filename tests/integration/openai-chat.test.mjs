@@ -4,45 +4,14 @@
 // ledger) including 64 concurrent callers.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
-import { getJSON, postJSON, psql, sleep } from './lib.mjs';
-
-const PASSWORD = 'correct horse';
-const uniq = () => crypto.randomBytes(4).toString('hex');
-const adminTok = {};
-
-async function login(username, password) {
-	const r = await postJSON('/auth/token', { username, password });
-	assert.equal(r.status, 200, JSON.stringify(r.body));
-	return r.body.access_token;
-}
-
-async function admin() {
-	if (adminTok.t === undefined)
-		adminTok.t = await login('admin@demo.relais', 'relais-demo');
-	return adminTok.t;
-}
-
-const auth = (t) => ({ Authorization: `Bearer ${t}` });
+import { admin, auth, getJSON, newUser, postJSON, psql, sentence, sleep } from './lib.mjs';
 
 // A fresh user with `credits` dollars (a string with 2 decimals) and a token.
-async function user(credits = '5.00', role = 'professeur') {
-	const name = `oa-${uniq()}`;
-	const a = await admin();
-	let r = await postJSON('/manage_users', { username: name, password: PASSWORD, role }, auth(a));
-	assert.equal(r.status, 201, JSON.stringify(r.body));
-	const id = r.body.id;
-	if (credits !== '0.00') {
-		r = await postJSON(`/edit_user/${id}/credits`, { amount: credits, operation: 'add' }, auth(a));
-		assert.equal(r.status, 200, JSON.stringify(r.body));
-	}
-	return { id, token: await login(name, PASSWORD) };
-}
+const user = (credits = '5.00', role = 'professeur') => newUser({ prefix: 'oa', credits, role });
 
 const chat = (u, body) => postJSON('/ai/openai/chat/', body, auth(u.token));
 
 // What the fake answers and counts (docs/internals/fake-openai.md).
-const sentence = (model) => `Bonjour! Ceci est une réponse simulée de ${model}.`;
 const tokensOf = (messages) => Math.ceil(messages.reduce((n, m) => n + [...m.content].length, 0) / 4);
 
 // Exact cost in micro-dollars at the database's prices, rounded up.

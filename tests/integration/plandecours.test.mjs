@@ -5,54 +5,20 @@
 // and plan de cours created here with psql, so runs never share rows.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
-import http from 'node:http';
-import { getJSON, postJSON, psql, sleep } from './lib.mjs';
+import { admin, auth, demoProgramme, getJSON, newUser, postJSON, psql, q, recorder, uniq, waitTask } from './lib.mjs';
 
-const PASSWORD = 'correct horse';
-const uniq = () => crypto.randomBytes(4).toString('hex');
-const auth = (t) => ({ Authorization: `Bearer ${t}` });
-const q = (s) => `'${String(s).replace(/'/g, "''")}'`;
-const PROGRAMME = () => psql("SELECT id FROM programmes WHERE nom LIKE 'Technologie du génie électrique%' ORDER BY id LIMIT 1");
 const FIELDS = ['presentation_du_cours', 'objectif_terminal_du_cours', 'organisation_et_methodes',
     'accomodement', 'evaluation_formative_apprentissages', 'evaluation_expression_francais',
     'materiel', 'seuil_reussite'];
-const adminTok = {};
-
-async function login(username, password) {
-	const r = await postJSON('/auth/token', { username, password });
-	assert.equal(r.status, 200, JSON.stringify(r.body));
-	return r.body.access_token;
-}
-
-async function admin() {
-	if (adminTok.t === undefined)
-		adminTok.t = await login('admin@demo.relais', 'relais-demo');
-	return adminTok.t;
-}
-
 // A fresh user of the demo programme (member = false: of none).
-async function user({ credits = '5.00', role = 'professeur', member = true } = {}) {
-	const name = `pdc-${uniq()}`;
-	const a = await admin();
-	let r = await postJSON('/manage_users', { username: name, password: PASSWORD, role }, auth(a));
-	assert.equal(r.status, 201, JSON.stringify(r.body));
-	const id = r.body.id;
-	if (credits !== '0.00') {
-		r = await postJSON(`/edit_user/${id}/credits`, { amount: credits, operation: 'add' }, auth(a));
-		assert.equal(r.status, 200, JSON.stringify(r.body));
-	}
-	if (member)
-		psql(`INSERT INTO user_programme (user_id, programme_id) VALUES (${id}, ${PROGRAMME()})`);
-	return { id, token: await login(name, PASSWORD) };
-}
+const user = ({ credits = '5.00', role = 'professeur', member = true } = {}) => newUser({ prefix: 'pdc', credits, role, member });
 
 // A cours of the demo programme with a plan-cadre (two capacités, their
 // savoirs-faire) and an A25 plan de cours with one row in every list.
 function fixture() {
 	const code = `PDC-${uniq()}`;
 	const cours = psql(`INSERT INTO cours (code, nom) VALUES (${q(code)}, 'Électronique de test') RETURNING id`);
-	psql(`INSERT INTO cours_programme (cours_id, programme_id, session) VALUES (${cours}, ${PROGRAMME()}, 1)`);
+	psql(`INSERT INTO cours_programme (cours_id, programme_id, session) VALUES (${cours}, ${demoProgramme()}, 1)`);
 	const pc = psql(`INSERT INTO plan_cadre (cours_id, place_intro, objectif_terminal) VALUES (${cours}, ` +
 	    `'Cours de base', 'Analyser des circuits') RETURNING id`);
 	const cap1 = psql(`INSERT INTO plan_cadre_capacites (plan_cadre_id, capacite, description_capacite, ` +
@@ -91,16 +57,7 @@ const taskCount = (u) => Number(psql(`SELECT count(*) FROM tasks WHERE user_id =
 const post = (u, path, body) => postJSON(path, body, auth(u.token));
 
 // Wait for a task to finish; its row {state, result}.
-async function finished(id, ms = 20000) {
-	const end = Date.now() + ms;
-	while (Date.now() < end) {
-		const r = JSON.parse(psql(`SELECT json_build_object('state', state, 'result', result) FROM tasks WHERE id = '${id}'`));
-		if (['SUCCESS', 'FAILURE', 'REVOKED'].includes(r.state))
-			return r;
-		await sleep(100);
-	}
-	assert.fail(`task ${id} not finished after ${ms} ms`);
-}
+const finished = (id, ms = 20000) => waitTask(id, { ms, every: 100, columns: ['state', 'result'] });
 
 // Start a task route; the task id (202 {task_id}).
 async function startTask(u, path, body = {}) {
@@ -450,37 +407,8 @@ test('verifier: admin|coordo only, two passes billed, three columns written', { 
 	assert.equal(r.status, 404);
 });
 
-// A recording proxy in front of the fake upstream, as the provider of a
-// model made for these tests (a loopback provider needs no key): what the
-// program really sends upstream.
-async function recorder() {
-	const rec = { bodies: [] };
-	rec.server = http.createServer((req, res) => {
-		const chunks = [];
-		req.on('data', (c) => chunks.push(c));
-		req.on('end', () => {
-			const body = Buffer.concat(chunks).toString();
-			try { rec.bodies.push(JSON.parse(body)); } catch { rec.bodies.push(body); }
-			const u = new URL(process.env.FAKE_OPENAI_BASE_URL.replace(/\/v1$/, '') + req.url);
-			const up = http.request({ host: u.hostname, port: u.port, path: u.pathname, method: req.method,
-			    headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (ur) => {
-				res.writeHead(ur.statusCode, ur.headers);
-				ur.pipe(res);
-			});
-			up.on('error', () => res.destroy());
-			up.end(body);
-		});
-	});
-	await new Promise((r) => rec.server.listen(0, '127.0.0.1', r));
-	const tag = uniq();
-	rec.model = `gpt-5-pdc${tag}`;
-	psql(`INSERT INTO providers (name, base_url) VALUES ('pdc${tag}', 'http://127.0.0.1:${rec.server.address().port}/v1')`);
-	psql(`INSERT INTO openai_models (name, input_price, output_price, provider) VALUES ('${rec.model}', 1, 2, 'pdc${tag}')`);
-	return rec;
-}
-
 test('what is sent upstream: the rendered template, the section\'s system prompt, the strict schema', { timeout: 30000 }, async () => {
-	const rec = await recorder();
+	const rec = await recorder('pdc');
 	try {
 		const u = await user();
 		const f = fixture();

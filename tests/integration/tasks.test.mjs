@@ -11,40 +11,11 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import { spawn } from 'node:child_process';
-import { BASE, BUILD, STATE, getJSON, postJSON, parseSSE, psql, sleep } from './lib.mjs';
+import { BASE, BUILD, FINAL, STATE, admin, auth, getJSON, newUser, parseSSE, postJSON, psql, q, taskRow, uniq, until, waitTask } from './lib.mjs';
 
-const PASSWORD = 'correct horse';
-const uniq = () => crypto.randomBytes(4).toString('hex');
-const auth = (t) => ({ Authorization: `Bearer ${t}` });
-const FINAL = ['SUCCESS', 'FAILURE', 'REVOKED'];
 const STATES = ['PENDING', 'STARTED', 'PROGRESS', ...FINAL];
-const adminTok = {};
-
-async function login(username, password) {
-	const r = await postJSON('/auth/token', { username, password });
-	assert.equal(r.status, 200, JSON.stringify(r.body));
-	return r.body.access_token;
-}
-
-async function admin() {
-	if (adminTok.t === undefined)
-		adminTok.t = await login('admin@demo.relais', 'relais-demo');
-	return adminTok.t;
-}
-
 // A fresh user with credits and a token.
-async function user(credits = '5.00') {
-	const name = `tk-${uniq()}`;
-	const a = await admin();
-	let r = await postJSON('/manage_users', { username: name, password: PASSWORD, role: 'professeur' }, auth(a));
-	assert.equal(r.status, 201, JSON.stringify(r.body));
-	const id = r.body.id;
-	r = await postJSON(`/edit_user/${id}/credits`, { amount: credits, operation: 'add' }, auth(a));
-	assert.equal(r.status, 200, JSON.stringify(r.body));
-	return { id, token: await login(name, PASSWORD) };
-}
-
-const q = (s) => `'${s.replace(/'/g, "''")}'`;
+const user = () => newUser({ prefix: 'tk' });
 
 // Queue one task as a program would (one INSERT); its id.
 function enqueue(u, name, payload, extra = {}) {
@@ -66,24 +37,12 @@ function generate(u, { knobs = {}, schema, model = 'gpt-4o-mini', extra = {} } =
 // USD text or number -> integer micro-dollars, for exact comparisons.
 const micro = (x) => Math.round(Number(x) * 1e6);
 
-const row = (id) => JSON.parse(psql(`SELECT row_to_json(t) FROM tasks t WHERE id = '${id}'`));
 const ledger = (id) => JSON.parse(psql('SELECT coalesce(json_agg(json_build_object(\'status\', status, ' +
     '\'cost\', cost, \'input_tokens\', input_tokens, \'output_tokens\', output_tokens, \'model\', model) ORDER BY id), \'[]\') ' +
     `FROM usage_ledger WHERE task_id = '${id}'`));
 const openHolds = (id) => psql(`SELECT count(*) FROM credit_reservations WHERE task_id = '${id}' AND state = 'reserved'`);
 
-async function until(what, fn, ms = 15000) {
-	let v;
-	for (const end = Date.now() + ms; Date.now() < end; await sleep(50))
-		if ((v = fn()))
-			return v;
-	assert.fail(`${what}: not after ${ms} ms`);
-}
-
-const finished = (id, ms) => until(`task ${id} finished`, () => {
-	const r = row(id);
-	return FINAL.includes(r.state) ? r : null;
-}, ms);
+const finished = (id, ms) => waitTask(id, { ms });
 
 const status = (u, id) => getJSON(`/tasks/status/${id}`, { headers: auth(u.token) });
 
@@ -175,7 +134,7 @@ test('status: 404 for a bad id, an unknown task and someone else\'s; 401 without
 	assert.equal(r.status, 404);
 	r = await postJSON(`/tasks/cancel/${id}`, {}, auth(b.token));
 	assert.equal(r.status, 404);
-	assert.equal(row(id).cancel_requested, false, 'nothing written for a foreign cancel');
+	assert.equal(taskRow(id).cancel_requested, false, 'nothing written for a foreign cancel');
 	r = await status(a, id);
 	assert.equal(r.status, 200);
 	checkStatusShape(r.body, id);
@@ -303,7 +262,7 @@ test('cancel: a running task stops its upstream call, ends REVOKED, one partial 
 	const u = await user();
 	const before = psql(`SELECT credits FROM users WHERE id = ${u.id}`);
 	const id = generate(u, { knobs: { 'Chunk-Ms': 100, Chunks: 200 } });
-	await until('streaming', () => (row(id).meta.stream_buffer || '').length > 0);
+	await until('streaming', () => (taskRow(id).meta.stream_buffer || '').length > 0);
 	const r = await postJSON(`/tasks/cancel/${id}`, {}, auth(u.token));
 	assert.equal(r.status, 202, JSON.stringify(r.body));
 	assert.deepEqual(Object.keys(r.body).sort(), ['message', 'ok', 'state', 'task_id']);
@@ -345,7 +304,7 @@ test('cancel: a queued task is REVOKED at once and never runs', async () => {
 	assert.equal(psql(`SELECT state FROM credit_reservations WHERE id = ${hold}`), 'released',
 	    'the hold of a task that will never run is given back');
 	assert.equal(ledger(id).length, 0, 'nothing charged');
-	const t = row(id);
+	const t = taskRow(id);
 	assert.equal(t.state, 'REVOKED');
 	assert.equal(t.cancel_requested, true);
 	assert.notEqual(t.finished_at, null);
@@ -353,7 +312,7 @@ test('cancel: a queued task is REVOKED at once and never runs', async () => {
 	const r2 = await postJSON(`/tasks/cancel/${id}`, {}, auth(u.token));
 	assert.equal(r2.status, 202);
 	assert.equal(r2.body.state, 'REVOKED');
-	assert.equal(row(id).seq, t.seq, 'the row was not touched again');
+	assert.equal(taskRow(id).seq, t.seq, 'the row was not touched again');
 });
 
 test('schema-invalid answer: asked again with the errors, success on the retry, two ledger rows', { timeout: 30000 }, async () => {
@@ -438,10 +397,10 @@ test('a worker killed mid-task: the task is taken again, completes once, billed 
 		const a = start(1);
 		await until('worker 1 listening', () => fs.readFileSync(a.log, 'utf8').includes('listening on relais_tasks'));
 		const id = generate(u, { schema: SCHEMA, knobs: { 'Chunk-Ms': 100, Chunks: 100 }, extra: { max_attempts: 2 } });
-		await until('streaming', () => (row(id).meta.stream_buffer || '').length > 0);
+		await until('streaming', () => (taskRow(id).meta.stream_buffer || '').length > 0);
 		a.p.kill('SIGKILL');
 		await a.exited;
-		const mid = row(id);
+		const mid = taskRow(id);
 		assert.ok(['STARTED', 'PROGRESS'].includes(mid.state));
 		const b = start(2);
 		const t = await finished(id, 40000);
