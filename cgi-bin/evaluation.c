@@ -47,26 +47,6 @@ str(const json_t *o, const char *k)
 	return json_string_value(json_object_get(o, k));
 }
 
-/* A body value (JSON or form); numbers as canonical decimal in buf. */
-static const char *
-arg(struct rl_req *req, const char *name, char *buf, size_t bufsz)
-{
-	const json_t	*v;
-
-	if (req->json != NULL) {
-		v = json_object_get(req->json, name);
-		if (json_is_string(v))
-			return json_string_value(v);
-		if (json_is_integer(v)) {
-			(void)snprintf(buf, bufsz, "%" JSON_INTEGER_FORMAT,
-			    json_integer_value(v));
-			return buf;
-		}
-		return NULL;
-	}
-	return rl_req_form(req, name);
-}
-
 /* An optional positive id: 0 when absent, -1 when malformed. */
 static long long
 opt_id(const char *v)
@@ -155,8 +135,8 @@ generate_grid(struct rl_req *req, struct rl_error *e)
 {
 	struct rl_gen	 g;
 	char		 b1[32], b2[32], *schematext = NULL, *prompt = NULL;
-	const char	*sf = arg(req, "savoir_faire", b1, sizeof(b1));
-	const char	*cap = arg(req, "capacite", b2, sizeof(b2));
+	const char	*sf = rl_req_arg(req, "savoir_faire", b1, sizeof(b1));
+	const char	*cap = rl_req_arg(req, "capacite", b2, sizeof(b2));
 	const char	*cible, *seuil, *model;
 	long long	 sfid, evid;
 	json_t		*c = NULL, *ctx = NULL, *schema = NULL, *answer, *sec;
@@ -170,8 +150,8 @@ generate_grid(struct rl_req *req, struct rl_error *e)
 		    "requis");
 		return rl_pdc_fail(req, e, 0);
 	}
-	sfid = opt_id(arg(req, "savoir_faire_id", sfs, sizeof(sfs)));
-	evid = opt_id(arg(req, "evaluation_id", evs, sizeof(evs)));
+	sfid = opt_id(rl_req_arg(req, "savoir_faire_id", sfs, sizeof(sfs)));
+	evid = opt_id(rl_req_arg(req, "evaluation_id", evs, sizeof(evs)));
 	if (sfid < 0 || evid < 0) {
 		(void)rl_error_field(e, RL_EINVAL, sfid < 0 ?
 		    "savoir_faire_id" : "evaluation_id", "un entier positif "
@@ -326,16 +306,16 @@ save_grid(struct rl_req *req, struct rl_error *e)
 	int		 l, intx = 0;
 	enum rl_err	 err;
 
-	if ((ev = arg(req, "evaluation_id", b, sizeof(b))) == NULL)
-		ev = arg(req, "evaluation", b, sizeof(b));
+	if ((ev = rl_req_arg(req, "evaluation_id", b, sizeof(b))) == NULL)
+		ev = rl_req_arg(req, "evaluation", b, sizeof(b));
 	if ((evid = opt_id(ev)) <= 0) {
 		(void)rl_error_field(e, RL_EINVAL, "evaluation_id",
 		    "evaluation_id est requis");
 		return save_fail(req, e);
 	}
 	(void)snprintf(evs, sizeof(evs), "%lld", evid);
-	if ((desc = arg(req, "description", b, sizeof(b))) == NULL)
-		desc = arg(req, "evaluation_description", b, sizeof(b));
+	if ((desc = rl_req_arg(req, "description", b, sizeof(b))) == NULL)
+		desc = rl_req_arg(req, "evaluation_description", b, sizeof(b));
 	if (desc == b)
 		desc = NULL;
 	sfs = repeated(req, "savoirs_faire");
@@ -366,7 +346,7 @@ save_grid(struct rl_req *req, struct rl_error *e)
 		for (l = 1; l <= NLEVELS; l++) {
 			(void)snprintf(key, sizeof(key), "level%d_%lld", l,
 			    sfid);
-			lv = arg(req, key, b, sizeof(b));
+			lv = rl_req_arg(req, key, b, sizeof(b));
 			(void)snprintf(key, sizeof(key), "level%d", l);
 			(void)json_object_set_new(row, key, lv != NULL &&
 			    lv != b ? json_string(lv) : json_null());
@@ -451,7 +431,7 @@ get_plans(struct rl_req *req, struct rl_error *e)
 	long long	 n;
 	enum rl_err	 err;
 
-	if ((n = opt_id(arg(req, "course_id", b, sizeof(b)))) <= 0)
+	if ((n = opt_id(rl_req_arg(req, "course_id", b, sizeof(b)))) <= 0)
 		return rl_error_field(e, RL_EINVAL, "course_id", "course_id "
 		    "est requis");
 	(void)snprintf(id, sizeof(id), "%lld", n);
@@ -472,7 +452,7 @@ get_evaluations(struct rl_req *req, struct rl_error *e)
 	long long	 n;
 	enum rl_err	 err;
 
-	if ((n = opt_id(arg(req, "plan_id", b, sizeof(b)))) <= 0)
+	if ((n = opt_id(rl_req_arg(req, "plan_id", b, sizeof(b)))) <= 0)
 		return rl_error_field(e, RL_EINVAL, "plan_id", "plan_id est "
 		    "requis");
 	(void)snprintf(id, sizeof(id), "%lld", n);

@@ -213,12 +213,32 @@ out:
 	return err;
 }
 
+/*
+ * Queue a task of kind with payload (NULL: out of memory; the caller keeps
+ * its reference) and answer EDxo's {success, task_id}.
+ */
+static enum rl_err
+enqueue(struct rl_req *req, const char *kind, const json_t *payload,
+    struct rl_error *e)
+{
+	char		 id[37];
+	enum rl_err	 err;
+
+	if (payload == NULL)
+		return rl_error_set(e, RL_ENOMEM, NULL);
+	if ((err = rl_task_enqueue(kind, req->user->id, payload, id, e)) !=
+	    RL_OK)
+		return err;
+	return rl_resp_json_new(req, 200, json_pack("{s:b, s:s}", "success",
+	    1, "task_id", id));
+}
+
 static enum rl_err
 import_docx_start(struct rl_req *req, struct rl_error *e)
 {
 	json_t		*payload = NULL;
 	const char	*session, *model = arg(req, "ai_model");
-	char		*text = NULL, id[37];
+	char		*text = NULL;
 	long long	 plan_id, cours_id;
 	enum rl_err	 err;
 
@@ -229,15 +249,7 @@ import_docx_start(struct rl_req *req, struct rl_error *e)
 	    (json_int_t)plan_id, "cours_id", (json_int_t)cours_id, "session",
 	    session, "doc_text", text, "ai_model", model != NULL && *model !=
 	    '\0' ? model : NULL);
-	if (payload == NULL) {
-		err = rl_error_set(e, RL_ENOMEM, NULL);
-		goto out;
-	}
-	if ((err = rl_task_enqueue(RL_IMPORT_TASK_PDC, req->user->id, payload,
-	    id, e)) != RL_OK)
-		goto out;
-	err = rl_resp_json_new(req, 200, json_pack("{s:b, s:s}", "success", 1,
-	    "task_id", id));
+	err = enqueue(req, RL_IMPORT_TASK_PDC, payload, e);
 out:
 	json_decref(payload);
 	free(text);
@@ -250,7 +262,7 @@ pc_import_start(struct rl_req *req, struct rl_error *e)
 	const struct rl_upload	*u;
 	json_t			*payload = NULL;
 	const char		*model = arg(req, "ai_model");
-	char			*text = NULL, id[37];
+	char			*text = NULL;
 	long long		 plan_id;
 	enum rl_err		 err;
 
@@ -265,15 +277,7 @@ pc_import_start(struct rl_req *req, struct rl_error *e)
 	payload = json_pack("{s:I, s:s, s:s?}", "plan_id",
 	    (json_int_t)plan_id, "doc_text", text, "ai_model", model != NULL &&
 	    *model != '\0' ? model : NULL);
-	if (payload == NULL) {
-		err = rl_error_set(e, RL_ENOMEM, NULL);
-		goto out;
-	}
-	if ((err = rl_task_enqueue(RL_IMPORT_TASK_PC, req->user->id, payload,
-	    id, e)) != RL_OK)
-		goto out;
-	err = rl_resp_json_new(req, 200, json_pack("{s:b, s:s}", "success", 1,
-	    "task_id", id));
+	err = enqueue(req, RL_IMPORT_TASK_PC, payload, e);
 out:
 	json_decref(payload);
 	free(text);

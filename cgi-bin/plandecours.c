@@ -44,33 +44,13 @@ is_admin(const struct rl_req *req)
 	return req->user->role == RL_ROLE_ADMIN;
 }
 
-/* A body value (JSON or form) as text; numbers as canonical decimal. */
-static const char *
-arg(struct rl_req *req, const char *name, char *buf, size_t bufsz)
-{
-	const json_t	*v;
-
-	if (req->json != NULL) {
-		v = json_object_get(req->json, name);
-		if (json_is_string(v))
-			return json_string_value(v);
-		if (json_is_integer(v)) {
-			(void)snprintf(buf, bufsz, "%" JSON_INTEGER_FORMAT,
-			    json_integer_value(v));
-			return buf;
-		}
-		return NULL;
-	}
-	return rl_req_form(req, name);
-}
-
 /* A positive id from the body, or an error naming the field. */
 static enum rl_err
 arg_id(struct rl_req *req, const char *name, long long *out,
     struct rl_error *e)
 {
 	char		 buf[32], *end;
-	const char	*v = arg(req, name, buf, sizeof(buf));
+	const char	*v = rl_req_arg(req, name, buf, sizeof(buf));
 
 	if (v == NULL || *v == '\0')
 		return rl_error_field(e, RL_EINVAL, name, "%s est requis",
@@ -87,7 +67,7 @@ static const char *
 arg_str(struct rl_req *req, const char *name)
 {
 	char	 buf[32];
-	const char *v = arg(req, name, buf, sizeof(buf));
+	const char *v = rl_req_arg(req, name, buf, sizeof(buf));
 
 	/* buf is only used for numbers, which no text argument is. */
 	return v == buf ? NULL : v;

@@ -43,13 +43,10 @@
 	"FROM " table " x WHERE x.plan_cadre_id = pc.id")
 
 /*
- * PlanCadre.to_dict() of the plan-cadre "pc", as EDxo's models.py writes
- * it: the columns, cours_info, then every child list.  cours_info's
- * programme_id is EDxo's legacy "first programme of the cours", here the
- * first one the user may see.
+ * The text columns of the plan-cadre "pc" as json_build_object pairs, in
+ * EDxo's order.
  */
-#define RL_SQL_PLAN_CADRE_DICT \
-	"json_build_object('id', pc.id, 'cours_id', pc.cours_id, "	\
+#define RL_SQL_PLAN_CADRE_TEXTS						\
 	"'place_intro', pc.place_intro, "				\
 	"'objectif_terminal', pc.objectif_terminal, "			\
 	"'structure_intro', pc.structure_intro, "			\
@@ -64,7 +61,17 @@
 	"'eval_evaluation_de_la_langue', "				\
 	"pc.eval_evaluation_de_la_langue, "				\
 	"'eval_evaluation_sommatives_apprentissages', "			\
-	"pc.eval_evaluation_sommatives_apprentissages, "		\
+	"pc.eval_evaluation_sommatives_apprentissages"
+
+/*
+ * PlanCadre.to_dict() of the plan-cadre "pc", as EDxo's models.py writes
+ * it: the columns, cours_info, then every child list.  cours_info's
+ * programme_id is EDxo's legacy "first programme of the cours", here the
+ * first one the user may see.
+ */
+#define RL_SQL_PLAN_CADRE_DICT \
+	"json_build_object('id', pc.id, 'cours_id', pc.cours_id, "	\
+	RL_SQL_PLAN_CADRE_TEXTS ", "					\
 	"'additional_info', pc.additional_info, "			\
 	"'ai_model', pc.ai_model, "					\
 	"'cours_info', (SELECT json_build_object('id', c.id, "		\

@@ -41,6 +41,9 @@ enum rl_err	rl_auth_resolve(struct rl_req *, struct rl_error *);
 
 long long	rl_now_us(void);
 
+/* req.c: the value of the hex digit c, or -1. */
+int		rl_hexval(int);
+
 /*
  * fcgi.c: the response schema id of a route (schemas/responses/routes.json,
  * "METHOD pattern" -> id), loaded only with RELAIS_CHECK_RESPONSES=1.

@@ -714,6 +714,35 @@ rl_gen_free(struct rl_gen *g)
 	g->text = g->reasoning = NULL;
 }
 
+/*
+ * Compile sj, then run g strictly against it under name.  The compiled
+ * schema is *schema (NULL if it did not compile), for the caller to free.
+ */
+enum rl_err
+rl_gen_run_schema(struct rl_gen *g, const json_t *sj, const char *name,
+    struct rl_schema **schema, struct rl_error *e)
+{
+
+	if ((*schema = rl_schema_compile(sj, RL_SCHEMA_LAX, e)) == NULL)
+		return e->code;
+	g->schema = *schema;
+	g->schema_json = sj;
+	g->name = name;
+	g->strict = 1;
+	return rl_gen_run(g, e);
+}
+
+/* Point g at a settings object (borrowed strings). */
+void
+rl_gen_settings(struct rl_gen *g, const json_t *s)
+{
+
+	g->model = json_string_value(json_object_get(s, "model"));
+	g->effort = json_string_value(json_object_get(s, "effort"));
+	g->verbosity = json_string_value(json_object_get(s, "verbosity"));
+	g->system = json_string_value(json_object_get(s, "system"));
+}
+
 json_t *
 rl_gen_usage_json(const struct rl_gen *g)
 {

@@ -153,4 +153,19 @@ enum rl_err	 rl_gen_task(struct rl_task *, json_t **, struct rl_error *);
  */
 json_t		*rl_gen_usage_json(const struct rl_gen *);
 
+/*
+ * Point g's model, effort, verbosity and system at those of a settings
+ * object as rl_generation_settings (programme.h) builds it; the strings
+ * are borrowed from it.
+ */
+void		 rl_gen_settings(struct rl_gen *, const json_t *);
+
+/*
+ * Compile the JSON Schema sj (lax) and run g strictly against it under
+ * name; *schema is the compiled schema (or NULL), the caller frees it.
+ */
+enum rl_err	 rl_gen_run_schema(struct rl_gen *, const json_t *sj,
+		    const char *name, struct rl_schema **,
+		    struct rl_error *);
+
 #endif

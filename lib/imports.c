@@ -16,6 +16,7 @@
 #include "db.h"
 #include "docx.h"
 #include "edxo.h"
+#include "extern.h"
 #include "gen.h"
 #include "imports.h"
 #include "log.h"
@@ -419,19 +420,6 @@ out:
 	return err;
 }
 
-static int
-unhex(int c)
-{
-
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* The task's file, back into a temporary file of path (>= 4096 bytes). */
 static enum rl_err
 spool_load(const char *task_id, char *path, size_t pathsz, char *name,
@@ -468,8 +456,8 @@ spool_load(const char *task_id, char *path, size_t pathsz, char *name,
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
-		if ((hi = unhex(h[2 * i])) < 0 || (lo = unhex(h[2 * i + 1])) <
-		    0) {
+		if ((hi = rl_hexval(h[2 * i])) < 0 ||
+		    (lo = rl_hexval(h[2 * i + 1])) < 0) {
 			err = rl_error_set(e, RL_EINTERNAL, "bad bytea hex");
 			goto out;
 		}
@@ -565,6 +553,27 @@ out:
 	if (err != RL_OK)
 		settings_free(s);
 	return err;
+}
+
+/*
+ * Run g (its caller, prompt and file set) with the model settings s, the
+ * system prompt system and the registry schema name, strict.
+ */
+static enum rl_err
+run_schema(struct rl_gen *g, const struct settings *s, const char *system,
+    const char *name, struct rl_error *e)
+{
+
+	g->model = s->model;
+	g->effort = s->effort;
+	g->verbosity = s->verbosity;
+	g->system = system;
+	g->name = name;
+	g->strict = 1;
+	if ((g->schema = rl_schema_get(name)) == NULL)
+		return rl_error_set(e, RL_EINTERNAL, "schema %s not loaded",
+		    name);
+	return rl_gen_run(g, e);
 }
 
 static enum rl_err
@@ -817,20 +826,9 @@ rl_import_pdc_preview(const struct rl_import *im, json_t **out,
 	g.request_id = im->request_id;
 	g.task = im->task;
 	g.message = "Analyse du .docx en cours...";
-	g.model = s.model;
-	g.effort = s.effort;
-	g.verbosity = s.verbosity;
-	g.system = s.system;
 	g.prompt = prompt;
-	g.schema = rl_schema_get("ImportPlanDeCoursResponse");
-	g.name = "ImportPlanDeCoursResponse";
-	g.strict = 1;
-	if (g.schema == NULL) {
-		err = rl_error_set(e, RL_EINTERNAL, "schema "
-		    "ImportPlanDeCoursResponse not loaded");
-		goto out;
-	}
-	if ((err = rl_gen_run(&g, e)) != RL_OK)
+	if ((err = run_schema(&g, &s, s.system, "ImportPlanDeCoursResponse",
+	    e)) != RL_OK)
 		goto out;
 	err = pdc_build(im, old, &g, out, e);
 out:
@@ -1066,20 +1064,9 @@ rl_import_pc_task(struct rl_task *t, json_t **result, struct rl_error *e)
 	g.feature = "import_plan_cadre";
 	g.task = t;
 	g.message = "Analyse du document par l'IA...";
-	g.model = s.model;
-	g.effort = s.effort;
-	g.verbosity = s.verbosity;
-	g.system = s.system;
 	g.prompt = prompt;
-	g.schema = rl_schema_get("ImportPlanCadreResponse");
-	g.name = "ImportPlanCadreResponse";
-	g.strict = 1;
-	if (g.schema == NULL) {
-		err = rl_error_set(e, RL_EINTERNAL, "schema "
-		    "ImportPlanCadreResponse not loaded");
-		goto out;
-	}
-	if ((err = rl_gen_run(&g, e)) != RL_OK)
+	if ((err = run_schema(&g, &s, s.system, "ImportPlanCadreResponse",
+	    e)) != RL_OK)
 		goto out;
 	if ((err = progress(t, "Construction de l'aperçu...",
 	    "build_preview", 75, e)) != RL_OK)
@@ -1187,21 +1174,10 @@ pdf_run(struct rl_task *t, struct pdfjob *j, struct rl_gen *g,
 	g->feature = j->feature;
 	g->task = t;
 	g->message = j->message;
-	g->model = s.model;
-	g->effort = s.effort;
-	g->verbosity = s.verbosity;
-	g->system = j->tmpl_system && s.tmpl != NULL ? s.tmpl : s.system;
 	g->prompt = j->prompt;
 	g->file_id = fid;
-	g->schema = rl_schema_get(j->schema);
-	g->name = j->schema;
-	g->strict = 1;
-	if (g->schema == NULL) {
-		err = rl_error_set(e, RL_EINTERNAL, "schema %s not loaded",
-		    j->schema);
-		goto out;
-	}
-	err = rl_gen_run(g, e);
+	err = run_schema(g, &s, j->tmpl_system && s.tmpl != NULL ? s.tmpl :
+	    s.system, j->schema, e);
 	/* The strings g points to die with s: the caller reads only out. */
 	g->model = g->effort = g->verbosity = g->system = g->file_id = NULL;
 out:

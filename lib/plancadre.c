@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "db.h"
+#include "edxo.h"
 #include "gen.h"
 #include "jinja.h"
 #include "models.h"
@@ -59,6 +60,9 @@ struct listsql {
 	"(SELECT 1 FROM " t " y WHERE y.plan_cadre_id = $1::bigint "	\
 	"AND y.texte = x->>'texte')" }
 
+/* A section without a (texte, description) table. */
+#define NO_SQL	{ NULL, NULL, NULL, NULL }
+
 /*
  * The sections, keyed as global_generation_settings.target names them
  * (without the "plan_cadre." or "plan_cadre_" prefix) and as
@@ -71,23 +75,16 @@ static const struct sec {
 	const char	*display;
 	struct listsql	 sql;
 } secs[] = {
-	{ "place_intro", K_FIELD, NULL, { NULL, NULL, NULL, NULL } },
-	{ "objectif_terminal", K_FIELD, NULL, { NULL, NULL, NULL, NULL } },
-	{ "structure_intro", K_FIELD, NULL, { NULL, NULL, NULL, NULL } },
-	{ "structure_activites_theoriques", K_FIELD, NULL,
-	    { NULL, NULL, NULL, NULL } },
-	{ "structure_activites_pratiques", K_FIELD, NULL,
-	    { NULL, NULL, NULL, NULL } },
-	{ "structure_activites_prevues", K_FIELD, NULL,
-	    { NULL, NULL, NULL, NULL } },
-	{ "eval_evaluation_sommative", K_FIELD, NULL,
-	    { NULL, NULL, NULL, NULL } },
-	{ "eval_nature_evaluations_sommatives", K_FIELD, NULL,
-	    { NULL, NULL, NULL, NULL } },
-	{ "eval_evaluation_de_la_langue", K_FIELD, NULL,
-	    { NULL, NULL, NULL, NULL } },
-	{ "eval_evaluation_sommatives_apprentissages", K_FIELD, NULL,
-	    { NULL, NULL, NULL, NULL } },
+	{ "place_intro", K_FIELD, NULL, NO_SQL },
+	{ "objectif_terminal", K_FIELD, NULL, NO_SQL },
+	{ "structure_intro", K_FIELD, NULL, NO_SQL },
+	{ "structure_activites_theoriques", K_FIELD, NULL, NO_SQL },
+	{ "structure_activites_pratiques", K_FIELD, NULL, NO_SQL },
+	{ "structure_activites_prevues", K_FIELD, NULL, NO_SQL },
+	{ "eval_evaluation_sommative", K_FIELD, NULL, NO_SQL },
+	{ "eval_nature_evaluations_sommatives", K_FIELD, NULL, NO_SQL },
+	{ "eval_evaluation_de_la_langue", K_FIELD, NULL, NO_SQL },
+	{ "eval_evaluation_sommatives_apprentissages", K_FIELD, NULL, NO_SQL },
 	{ "competences_developpees", K_LIST,
 	    "Description des compétences développées",
 	    LIST_SQL("plan_cadre_competences_developpees") },
@@ -102,14 +99,11 @@ static const struct sec {
 	    LIST_SQL("plan_cadre_cours_relies") },
 	{ "cours_prealables", K_LIST, "Description des cours préalables",
 	    LIST_SQL("plan_cadre_cours_prealables") },
-	{ "savoir_etre", K_SAVOIR_ETRE, NULL, { NULL, NULL, NULL, NULL } },
-	{ "capacites", K_CAPACITES, NULL, { NULL, NULL, NULL, NULL } },
-	{ "capacite_savoirs_necessaires", K_CAPSUB, NULL,
-	    { NULL, NULL, NULL, NULL } },
-	{ "capacite_savoirs_faire", K_CAPSUB, NULL,
-	    { NULL, NULL, NULL, NULL } },
-	{ "capacite_moyens_evaluation", K_CAPSUB, NULL,
-	    { NULL, NULL, NULL, NULL } },
+	{ "savoir_etre", K_SAVOIR_ETRE, NULL, NO_SQL },
+	{ "capacites", K_CAPACITES, NULL, NO_SQL },
+	{ "capacite_savoirs_necessaires", K_CAPSUB, NULL, NO_SQL },
+	{ "capacite_savoirs_faire", K_CAPSUB, NULL, NO_SQL },
+	{ "capacite_moyens_evaluation", K_CAPSUB, NULL, NO_SQL },
 };
 #define NSECS	(sizeof(secs) / sizeof(secs[0]))
 
@@ -215,21 +209,7 @@ enum action {
 /* The plan "pc" in the proposed shape. */
 #define SQL_CURRENT							\
 	"json_build_object('fields', json_build_object("		\
-	"'place_intro', pc.place_intro, "				\
-	"'objectif_terminal', pc.objectif_terminal, "			\
-	"'structure_intro', pc.structure_intro, "			\
-	"'structure_activites_theoriques', "				\
-	"pc.structure_activites_theoriques, "				\
-	"'structure_activites_pratiques', "				\
-	"pc.structure_activites_pratiques, "				\
-	"'structure_activites_prevues', pc.structure_activites_prevues, " \
-	"'eval_evaluation_sommative', pc.eval_evaluation_sommative, "	\
-	"'eval_nature_evaluations_sommatives', "			\
-	"pc.eval_nature_evaluations_sommatives, "			\
-	"'eval_evaluation_de_la_langue', "				\
-	"pc.eval_evaluation_de_la_langue, "				\
-	"'eval_evaluation_sommatives_apprentissages', "			\
-	"pc.eval_evaluation_sommatives_apprentissages), "		\
+	RL_SQL_PLAN_CADRE_TEXTS "), "					\
 	"'fields_with_description', json_build_object("		\
 	"'Description des compétences développées', "		\
 	SQL_TEXTE_DESCRIPTION("plan_cadre_competences_developpees") ", " \
@@ -576,25 +556,14 @@ rl_plancadre_task(struct rl_task *t, json_t **result, struct rl_error *e)
 		err = rl_error_set(e, RL_ENOMEM, "out of memory");
 		goto out;
 	}
-	if ((schema = rl_schema_compile(sj, RL_SCHEMA_LAX, e)) == NULL) {
-		err = e->code;
-		goto out;
-	}
 	g.user_id = t->user_id;
 	g.feature = "generate_plan_cadre_content";
 	g.task = t;
 	g.message = "Génération du plan-cadre en cours...";
-	g.model = json_string_value(json_object_get(settings, "model"));
-	g.effort = json_string_value(json_object_get(settings, "effort"));
-	g.verbosity = json_string_value(json_object_get(settings,
-	    "verbosity"));
-	g.system = json_string_value(json_object_get(settings, "system"));
+	rl_gen_settings(&g, settings);
 	g.prompt = prompt;
-	g.schema = schema;
-	g.schema_json = sj;
-	g.name = "PlanCadreAIResponse";
-	g.strict = 1;
-	if ((err = rl_gen_run(&g, e)) != RL_OK)
+	if ((err = rl_gen_run_schema(&g, sj, "PlanCadreAIResponse", &schema,
+	    e)) != RL_OK)
 		goto out;
 	if ((proposed = proposed_of(g.result, keep)) == NULL) {
 		err = rl_error_set(e, RL_ENOMEM, "out of memory");
@@ -650,18 +619,6 @@ rl_plancadre_current(long long plan_id, json_t **out, struct rl_error *e)
 	p[0] = id;
 	return rl_db_json("SELECT " SQL_CURRENT " FROM plan_cadre pc "
 	    "WHERE pc.id = $1::bigint", 1, p, out, e);
-}
-
-/* One statement whose result is not needed. */
-static enum rl_err
-exec(const char *sql, int n, const char *const *p, struct rl_error *e)
-{
-	struct rl_dbres	*res = NULL;
-	enum rl_err	 err;
-
-	err = rl_db_exec(sql, n, p, &res, e);
-	rl_dbres_free(res);
-	return err;
 }
 
 /* A list of indices (integers or digit strings), or NULL for "all". */
@@ -809,7 +766,7 @@ cap_children(const char *cid, const json_t *c, const json_t *choices,
 		p[0] = cid;
 		p[1] = items;
 		p[2] = merge ? "t" : "f";
-		err = exec(kids[k].ins, 3, p, e);
+		err = rl_db_exec(kids[k].ins, 3, p, NULL, e);
 		free(items);
 		if (err != RL_OK)
 			return err;
@@ -846,8 +803,9 @@ apply_capacites(const char *pid, const json_t *proposed,
 		return rl_error_field(e, RL_EINVAL, "capacites", "Au plus %d "
 		    "capacités.", RL_PLANCADRE_MAX_CAPACITES);
 	p[0] = pid;
-	if (a == A_REPLACE && (err = exec("DELETE FROM plan_cadre_capacites "
-	    "WHERE plan_cadre_id = $1::bigint", 1, p, e)) != RL_OK)
+	if (a == A_REPLACE && (err = rl_db_exec("DELETE FROM "
+	    "plan_cadre_capacites WHERE plan_cadre_id = $1::bigint", 1, p,
+	    NULL, e)) != RL_OK)
 		return err;
 	n = json_is_array(idx) ? json_array_size(idx) : json_array_size(all);
 	for (i = 0; i < n; i++) {
@@ -1002,7 +960,8 @@ rl_plancadre_apply(long long plan_id, long long user_id,
 	}
 	p[1] = js;
 	p[2] = uid;
-	if (json_object_size(fields) > 0 && (err = exec("UPDATE plan_cadre SET "
+	if (json_object_size(fields) > 0 && (err = rl_db_exec("UPDATE "
+	    "plan_cadre SET "
 	    "place_intro = CASE WHEN $2::jsonb ? 'place_intro' "
 	    "THEN $2::jsonb->>'place_intro' ELSE place_intro END, "
 	    "objectif_terminal = CASE WHEN $2::jsonb ? 'objectif_terminal' "
@@ -1038,7 +997,7 @@ rl_plancadre_apply(long long plan_id, long long user_id,
 	    "$2::jsonb->>'eval_evaluation_sommatives_apprentissages' "
 	    "ELSE eval_evaluation_sommatives_apprentissages END, "
 	    "modified_by_id = $3::bigint, modified_at = now() "
-	    "WHERE id = $1::bigint", 3, p, e)) != RL_OK)
+	    "WHERE id = $1::bigint", 3, p, NULL, e)) != RL_OK)
 		goto out;
 	free(js);
 	js = NULL;
@@ -1065,12 +1024,12 @@ rl_plancadre_apply(long long plan_id, long long user_id,
 		}
 		p[1] = js;
 		if (a == A_REPLACE)
-			err = exec(s->sql.del, 1, p, e);
+			err = rl_db_exec(s->sql.del, 1, p, NULL, e);
 		if (err == RL_OK)
-			err = exec(a == A_REPLACE ? s->sql.ins : s->sql.upd, 2,
-			    p, e);
+			err = rl_db_exec(a == A_REPLACE ? s->sql.ins :
+			    s->sql.upd, 2, p, NULL, e);
 		if (err == RL_OK && a == A_MERGE)
-			err = exec(s->sql.add, 2, p, e);
+			err = rl_db_exec(s->sql.add, 2, p, NULL, e);
 		free(js);
 		js = NULL;
 		if (err != RL_OK)
@@ -1100,11 +1059,13 @@ rl_plancadre_apply(long long plan_id, long long user_id,
 			sp[1] = js;
 			sp[2] = a == A_MERGE ? "t" : "f";
 			if (a == A_REPLACE)
-				err = exec("DELETE FROM plan_cadre_savoir_etre "
+				err = rl_db_exec("DELETE FROM "
+				    "plan_cadre_savoir_etre "
 				    "WHERE plan_cadre_id = $1::bigint", 1, sp,
-				    e);
+				    NULL, e);
 			if (err == RL_OK)
-				err = exec("INSERT INTO plan_cadre_savoir_etre "
+				err = rl_db_exec("INSERT INTO "
+				    "plan_cadre_savoir_etre "
 				    "(plan_cadre_id, texte) SELECT $1::bigint, "
 				    "t FROM (SELECT CASE WHEN json_typeof(x) = "
 				    "'string' THEN x #>> '{}' ELSE x->>'texte' "
@@ -1114,7 +1075,7 @@ rl_plancadre_apply(long long plan_id, long long user_id,
 				    "AND ($3::boolean IS FALSE OR NOT EXISTS "
 				    "(SELECT 1 FROM plan_cadre_savoir_etre z "
 				    "WHERE z.plan_cadre_id = $1::bigint AND "
-				    "z.texte = t))", 3, sp, e);
+				    "z.texte = t))", 3, sp, NULL, e);
 			free(js);
 			js = NULL;
 			if (err != RL_OK)
@@ -1140,9 +1101,9 @@ rl_plancadre_apply(long long plan_id, long long user_id,
 	/* Who changed the lists, when only lists changed. */
 	if (json_object_size(fields) == 0 && json_object_size(lists) > 0) {
 		p[1] = uid;
-		if ((err = exec("UPDATE plan_cadre SET modified_by_id = "
+		if ((err = rl_db_exec("UPDATE plan_cadre SET modified_by_id = "
 		    "$2::bigint, modified_at = now() WHERE id = $1::bigint", 2,
-		    p, e)) != RL_OK)
+		    p, NULL, e)) != RL_OK)
 			goto out;
 	}
 	if ((err = rl_db_commit(e)) != RL_OK)

@@ -181,17 +181,6 @@ usage_json(const struct rl_gen *g)
 	return u;
 }
 
-/* Point g at the settings object (borrowed strings). */
-static void
-gen_settings(struct rl_gen *g, const json_t *s)
-{
-
-	g->model = json_string_value(json_object_get(s, "model"));
-	g->effort = json_string_value(json_object_get(s, "effort"));
-	g->verbosity = json_string_value(json_object_get(s, "verbosity"));
-	g->system = json_string_value(json_object_get(s, "system"));
-}
-
 /* The prompt: instructions, data as indented JSON, additional info. */
 static char *
 build_prompt(const char *instructions, const json_t *data,
@@ -364,21 +353,14 @@ rl_logigramme_task(struct rl_task *t, json_t **result, struct rl_error *e)
 		err = rl_error_set(e, RL_ENOMEM, "out of memory");
 		goto out;
 	}
-	if ((schema = rl_schema_compile(sj, RL_SCHEMA_LAX, e)) == NULL) {
-		err = e->code;
-		goto out;
-	}
 	g.user_id = t->user_id;
 	g.feature = "generate_programme_logigramme";
 	g.task = t;
 	g.message = "Génération du logigramme en cours...";
-	gen_settings(&g, settings);
+	rl_gen_settings(&g, settings);
 	g.prompt = prompt;
-	g.schema = schema;
-	g.schema_json = sj;
-	g.name = "LogigrammeResponse";
-	g.strict = 1;
-	if ((err = rl_gen_run(&g, e)) != RL_OK)
+	if ((err = rl_gen_run_schema(&g, sj, "LogigrammeResponse", &schema,
+	    e)) != RL_OK)
 		goto out;
 
 	/* Keep the links whose codes exist, once per pair; report others. */
@@ -714,21 +696,14 @@ rl_grille_task(struct rl_task *t, json_t **result, struct rl_error *e)
 		err = rl_error_set(e, RL_ENOMEM, "out of memory");
 		goto out;
 	}
-	if ((schema = rl_schema_compile(sj, RL_SCHEMA_LAX, e)) == NULL) {
-		err = e->code;
-		goto out;
-	}
 	g.user_id = t->user_id;
 	g.feature = "generate_programme_grille";
 	g.task = t;
 	g.message = "Génération de la grille de cours en cours...";
-	gen_settings(&g, settings);
+	rl_gen_settings(&g, settings);
 	g.prompt = prompt;
-	g.schema = schema;
-	g.schema_json = sj;
-	g.name = "GrilleResponse";
-	g.strict = 1;
-	if ((err = rl_gen_run(&g, e)) != RL_OK)
+	if ((err = rl_gen_run_schema(&g, sj, "GrilleResponse", &schema,
+	    e)) != RL_OK)
 		goto out;
 	grid = g.result;
 	if ((err = normalise(grid, hours, nsess, units, &checks, e)) != RL_OK)
@@ -892,18 +867,6 @@ out:
 	return err;
 }
 
-/* One statement whose result is not needed. */
-static enum rl_err
-exec(const char *sql, int n, const char *const *p, struct rl_error *e)
-{
-	struct rl_dbres	*res = NULL;
-	enum rl_err	 err;
-
-	err = rl_db_exec(sql, n, p, &res, e);
-	rl_dbres_free(res);
-	return err;
-}
-
 /* One statement returning one value, copied to buf. */
 static enum rl_err
 exec1(const char *sql, int n, const char *const *p, char *buf,
@@ -1002,10 +965,11 @@ insert_courses(const char *pid, const char *prefix, long long next,
 			p[0] = id;
 			p[1] = pid;
 			p[2] = sess;
-			if ((err = exec("INSERT INTO cours_programme "
+			if ((err = rl_db_exec("INSERT INTO cours_programme "
 			    "(cours_id, programme_id, session) VALUES "
 			    "($1::bigint, "
-			    "$2::bigint, $3::integer)", 3, p, e)) != RL_OK)
+			    "$2::bigint, $3::integer)", 3, p, NULL, e)) !=
+			    RL_OK)
 				return err;
 			/* The first course of a name is the one named. */
 			if (json_object_get(names, nom) == NULL)
@@ -1058,10 +1022,11 @@ insert_relations(const json_t *valid, const json_t *names,
 					continue;
 				p[1] = json_string_value(json_object_get(other,
 				    "id"));
-				if ((err = exec("INSERT INTO cours_prealable "
+				if ((err = rl_db_exec("INSERT INTO "
+				    "cours_prealable "
 				    "(cours_id, cours_prealable_id) VALUES "
 				    "($1::bigint, $2::bigint) ON CONFLICT DO "
-				    "NOTHING", 2, p, e)) != RL_OK)
+				    "NOTHING", 2, p, NULL, e)) != RL_OK)
 					return err;
 			}
 			json_array_foreach(json_object_get(c, "corequis"), k,
@@ -1074,10 +1039,11 @@ insert_relations(const json_t *valid, const json_t *names,
 					continue;
 				p[1] = json_string_value(json_object_get(other,
 				    "id"));
-				if ((err = exec("INSERT INTO cours_corequis "
+				if ((err = rl_db_exec("INSERT INTO "
+				    "cours_corequis "
 				    "(cours_id, cours_corequis_id) VALUES "
 				    "($1::bigint, $2::bigint) ON CONFLICT DO "
-				    "NOTHING", 2, p, e)) != RL_OK)
+				    "NOTHING", 2, p, NULL, e)) != RL_OK)
 					return err;
 			}
 		}
@@ -1112,9 +1078,9 @@ insert_fils(const char *pid, const json_t *valid, const json_t *names,
 				continue;
 			p[0] = fid;
 			p[1] = json_string_value(json_object_get(c, "id"));
-			if ((err = exec("UPDATE cours SET fil_conducteur_id = "
-			    "$1::bigint WHERE id = $2::bigint", 2, p, e)) !=
-			    RL_OK)
+			if ((err = rl_db_exec("UPDATE cours SET "
+			    "fil_conducteur_id = $1::bigint WHERE id = "
+			    "$2::bigint", 2, p, NULL, e)) != RL_OK)
 				return err;
 		}
 	}
@@ -1226,8 +1192,8 @@ rl_grille_apply(long long programme_id, const char *mode, const json_t *grid,
 	began = 1;
 	p[0] = prefix;
 	/* Two applies with one prefix must not hand out the same codes. */
-	if ((err = exec("SELECT pg_advisory_xact_lock(hashtext("
-	    "'relais.grille:' || $1::text))", 1, p, e)) != RL_OK ||
+	if ((err = rl_db_exec("SELECT pg_advisory_xact_lock(hashtext("
+	    "'relais.grille:' || $1::text))", 1, p, NULL, e)) != RL_OK ||
 	    (err = exec1("SELECT coalesce(max(substring(code FROM "
 	    "length($1::text) + 2)::bigint), 0) FROM cours WHERE "
 	    "left(code, length($1::text) + 1) = $1::text || '-' AND "
@@ -1235,8 +1201,8 @@ rl_grille_apply(long long programme_id, const char *mode, const json_t *grid,
 	    1, p, next, sizeof(next), e)) != RL_OK)
 		goto out;
 	p[0] = pid;
-	if (overwrite && (err = exec("DELETE FROM cours_programme "
-	    "WHERE programme_id = $1::bigint", 1, p, e)) != RL_OK)
+	if (overwrite && (err = rl_db_exec("DELETE FROM cours_programme "
+	    "WHERE programme_id = $1::bigint", 1, p, NULL, e)) != RL_OK)
 		goto out;
 	if ((err = insert_courses(pid, prefix, strtoll(next, NULL, 10), valid,
 	    names, created, e)) != RL_OK ||

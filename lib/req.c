@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -102,6 +103,30 @@ rl_req_form(const struct rl_req *req, const char *name)
 	return rl_kv_get(req->formv, req->nform, name);
 }
 
+/*
+ * A body value: a string or integer member of a JSON body (an integer as
+ * canonical decimal text in buf), or else the form field.
+ */
+const char *
+rl_req_arg(const struct rl_req *req, const char *name, char *buf,
+    size_t bufsz)
+{
+	const json_t	*v;
+
+	if (req->json != NULL) {
+		v = json_object_get(req->json, name);
+		if (json_is_string(v))
+			return json_string_value(v);
+		if (json_is_integer(v)) {
+			(void)snprintf(buf, bufsz, "%" JSON_INTEGER_FORMAT,
+			    json_integer_value(v));
+			return buf;
+		}
+		return NULL;
+	}
+	return rl_req_form(req, name);
+}
+
 const char *
 rl_req_cookie(const struct rl_req *req, const char *name)
 {
@@ -128,15 +153,17 @@ rl_req_client_gone(const struct rl_req *req)
 	    req->io->gone(req->io->ctx);
 }
 
-static int
-hexval(int c)
+/* The value of hex digit c, or -1. */
+int
+rl_hexval(int c)
 {
 
 	if (c >= '0' && c <= '9')
 		return c - '0';
-	c = tolower(c);
 	if (c >= 'a' && c <= 'f')
 		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
 	return -1;
 }
 
@@ -154,8 +181,8 @@ decode(struct rl_arena *a, const char *s, size_t len, size_t *outlen)
 		if (s[i] == '+')
 			out[o++] = ' ';
 		else if (s[i] == '%' && i + 2 < len &&
-		    (hi = hexval((unsigned char)s[i + 1])) >= 0 &&
-		    (lo = hexval((unsigned char)s[i + 2])) >= 0) {
+		    (hi = rl_hexval((unsigned char)s[i + 1])) >= 0 &&
+		    (lo = rl_hexval((unsigned char)s[i + 2])) >= 0) {
 			out[o++] = (char)(hi * 16 + lo);
 			i += 2;
 		} else

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "extern.h"
 #include "schema.h"
 
 enum {
@@ -200,19 +201,6 @@ class_escape(struct cclass *cc, char c)
 	return 0;
 }
 
-static int
-hexval(char c)
-{
-
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * A character escape after the backslash (not a class escape): sets *c.
  * inclass: \b is a backspace there, and \- is allowed.
@@ -248,7 +236,7 @@ char_escape(struct parser *ps, uint32_t *c, int inclass)
 	case 'u':
 		*c = 0;
 		for (i = 0; i < (e == 'x' ? 2 : 4); i++) {
-			if ((h = hexval(ps->p[i])) == -1)
+			if ((h = rl_hexval(ps->p[i])) == -1)
 				return fail(ps, "bad hexadecimal escape");
 			*c = *c * 16 + (uint32_t)h;
 		}
