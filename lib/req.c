@@ -153,20 +153,6 @@ rl_req_client_gone(const struct rl_req *req)
 	    req->io->gone(req->io->ctx);
 }
 
-/* The value of hex digit c, or -1. */
-int
-rl_hexval(int c)
-{
-
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Percent-decode s[0..len) into the arena; '+' is a space in forms. */
 static char *
 decode(struct rl_arena *a, const char *s, size_t len, size_t *outlen)
