@@ -41,29 +41,6 @@ static const char *const sections[] = {
 #define NSECTIONS	(sizeof(sections) / sizeof(sections[0]))
 
 /*
- * Run sql with the user's id and admin flag as $1 and $2, then arg3 and
- * arg4 when not NULL.  *v is the first column of the first row, JSON null
- * when there is no row.
- */
-static enum rl_err
-query(struct rl_req *req, const char *sql, const char *arg3,
-    const char *arg4, json_t **v, struct rl_error *e)
-{
-	const char	*p[4];
-	char		 uid[32];
-	int		 n = 2;
-
-	(void)snprintf(uid, sizeof(uid), "%lld", req->user->id);
-	p[0] = uid;
-	p[1] = req->user->role == RL_ROLE_ADMIN ? "t" : "f";
-	if (arg3 != NULL)
-		p[n++] = arg3;
-	if (arg4 != NULL)
-		p[n++] = arg4;
-	return rl_db_json(sql, n, p, v, e);
-}
-
-/*
  * The <int:id> path parameter, back as canonical decimal text for $3
  * (strtoll has checked it, so PostgreSQL never sees an odd spelling).
  */
@@ -92,7 +69,7 @@ by_id(struct rl_req *req, const char *sql, const char *what,
 	enum rl_err	 err;
 
 	if ((err = id_param(req, id, sizeof(id), e)) != RL_OK ||
-	    (err = query(req, sql, id, NULL, &v, e)) != RL_OK)
+	    (err = rl_edxo_json(req->user, sql, id, NULL, &v, e)) != RL_OK)
 		return err;
 	if (json_is_null(v)) {
 		json_decref(v);
@@ -108,7 +85,7 @@ programmes(struct rl_req *req, struct rl_error *e)
 	json_t		*v;
 	enum rl_err	 err;
 
-	if ((err = query(req, "SELECT "
+	if ((err = rl_edxo_json(req->user, "SELECT "
 	    RL_SQL_LIST("json_build_object('id', p.id, "
 	    "'nom', p.nom) ORDER BY p.id", "FROM programmes p WHERE "
 	    RL_SQL_SEE_PROGRAMME("p.id")), NULL, NULL, &v, e)) != RL_OK)
@@ -169,8 +146,8 @@ cours_list(struct rl_req *req, struct rl_error *e)
 	json_t		*v;
 	enum rl_err	 err;
 
-	if ((err = query(req, "SELECT " RL_SQL_LIST(COURS_ITEM " ORDER BY c.id",
-	    "FROM cours c WHERE "
+	if ((err = rl_edxo_json(req->user, "SELECT "
+	    RL_SQL_LIST(COURS_ITEM " ORDER BY c.id", "FROM cours c WHERE "
 	    RL_SQL_SEE_COURS("c.id")), NULL, NULL, &v, e)) !=
 	    RL_OK)
 		return err;
@@ -199,7 +176,7 @@ cours_plan_cadre(struct rl_req *req, struct rl_error *e)
 	enum rl_err	 err;
 
 	if ((err = id_param(req, id, sizeof(id), e)) != RL_OK ||
-	    (err = query(req, "SELECT "
+	    (err = rl_edxo_json(req->user, "SELECT "
 	    RL_SQL_PLAN_CADRE_DICT " FROM plan_cadre pc "
 	    "WHERE pc.cours_id = $3::bigint AND "
 	    RL_SQL_SEE_COURS("pc.cours_id"),
@@ -276,7 +253,7 @@ plan_cadre_section(struct rl_req *req, struct rl_error *e)
 	if (name == NULL || i == NSECTIONS)
 		return bad_section(req, e);
 	if ((err = id_param(req, id, sizeof(id), e)) != RL_OK ||
-	    (err = query(req, "SELECT json_build_object($4::text, "
+	    (err = rl_edxo_json(req->user, "SELECT json_build_object($4::text, "
 	    "(" RL_SQL_PLAN_CADRE_DICT ") -> $4::text) FROM plan_cadre pc "
 	    "WHERE pc.id = $3::bigint AND " RL_SQL_SEE_COURS("pc.cours_id"),
 	    id, name, &v, e)) != RL_OK)

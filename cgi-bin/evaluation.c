@@ -61,25 +61,6 @@ opt_id(const char *v)
 	return errno != 0 || *end != '\0' || n <= 0 ? -1 : n;
 }
 
-/* $1 user, $2 admin, then up to two more parameters. */
-static enum rl_err
-query(struct rl_req *req, const char *sql, const char *a3, const char *a4,
-    json_t **v, struct rl_error *e)
-{
-	const char	*p[4];
-	char		 uid[32];
-	int		 n = 2;
-
-	(void)snprintf(uid, sizeof(uid), "%lld", req->user->id);
-	p[0] = uid;
-	p[1] = req->user->role == RL_ROLE_ADMIN ? "t" : "f";
-	if (a3 != NULL)
-		p[n++] = a3;
-	if (a4 != NULL)
-		p[n++] = a4;
-	return rl_db_json(sql, n, p, v, e);
-}
-
 /* The grid settings, the savoir-faire's cible/seuil, the evaluation's text. */
 static const char sql_context[] =
     "SELECT json_build_object("
@@ -160,7 +141,8 @@ generate_grid(struct rl_req *req, struct rl_error *e)
 	}
 	(void)snprintf(sfs, sizeof(sfs), "%lld", sfid);
 	(void)snprintf(evs, sizeof(evs), "%lld", evid);
-	if ((err = query(req, sql_context, sfs, evs, &c, e)) != RL_OK)
+	if ((err = rl_edxo_json(req->user, sql_context, sfs, evs, &c, e)) !=
+	    RL_OK)
 		goto fail;
 	if (!json_is_object(json_object_get(c, "settings"))) {
 		err = rl_error_set(e, RL_EINTERNAL, "Les paramètres de la "
@@ -358,8 +340,9 @@ save_grid(struct rl_req *req, struct rl_error *e)
 		goto fail;
 	}
 	/* The evaluation, visible to the user, and its cours. */
-	if ((err = query(req, "SELECT json_build_object('cours_id', "
-	    "d.cours_id) FROM plan_de_cours_evaluations v JOIN plan_de_cours d "
+	if ((err = rl_edxo_json(req->user, "SELECT json_build_object("
+	    "'cours_id', d.cours_id) FROM plan_de_cours_evaluations v "
+	    "JOIN plan_de_cours d "
 	    "ON d.id = v.plan_de_cours_id WHERE v.id = $3::bigint AND "
 	    RL_SQL_SEE_COURS("d.cours_id"), evs, NULL, &ok, e)) != RL_OK)
 		goto fail;
@@ -435,8 +418,9 @@ get_plans(struct rl_req *req, struct rl_error *e)
 		return rl_error_field(e, RL_EINVAL, "course_id", "course_id "
 		    "est requis");
 	(void)snprintf(id, sizeof(id), "%lld", n);
-	if ((err = query(req, "SELECT " RL_SQL_LIST("json_build_object('id', "
-	    "d.id, 'name', d.session) ORDER BY d.id", "FROM plan_de_cours d "
+	if ((err = rl_edxo_json(req->user, "SELECT "
+	    RL_SQL_LIST("json_build_object('id', d.id, 'name', d.session) "
+	    "ORDER BY d.id", "FROM plan_de_cours d "
 	    "WHERE d.cours_id = $3::bigint AND "
 	    RL_SQL_SEE_COURS("d.cours_id")), id, NULL, &v, e)) != RL_OK)
 		return err;
@@ -456,8 +440,9 @@ get_evaluations(struct rl_req *req, struct rl_error *e)
 		return rl_error_field(e, RL_EINVAL, "plan_id", "plan_id est "
 		    "requis");
 	(void)snprintf(id, sizeof(id), "%lld", n);
-	if ((err = query(req, "SELECT " RL_SQL_LIST("json_build_object('id', "
-	    "v.id, 'title', v.titre_evaluation) ORDER BY v.id",
+	if ((err = rl_edxo_json(req->user, "SELECT "
+	    RL_SQL_LIST("json_build_object('id', v.id, 'title', "
+	    "v.titre_evaluation) ORDER BY v.id",
 	    "FROM plan_de_cours_evaluations v JOIN plan_de_cours d "
 	    "ON d.id = v.plan_de_cours_id WHERE d.id = $3::bigint AND "
 	    RL_SQL_SEE_COURS("d.cours_id")), id, NULL, &v, e)) != RL_OK)
@@ -478,8 +463,8 @@ get_description(struct rl_req *req, struct rl_error *e)
 	if ((err = rl_req_param_int(req, "id", &n, e)) != RL_OK)
 		return err;
 	(void)snprintf(id, sizeof(id), "%lld", n);
-	if ((err = query(req, "SELECT json_build_object('success', true, "
-	    "'description', coalesce(v.description, '')) "
+	if ((err = rl_edxo_json(req->user, "SELECT json_build_object("
+	    "'success', true, 'description', coalesce(v.description, '')) "
 	    "FROM plan_de_cours_evaluations v JOIN plan_de_cours d "
 	    "ON d.id = v.plan_de_cours_id WHERE v.id = $3::bigint AND "
 	    RL_SQL_SEE_COURS("d.cours_id"), id, NULL, &v, e)) != RL_OK)

@@ -174,8 +174,6 @@ enum rl_err
 gen_task(struct rl_req *req, const char *task_id, json_t **row,
     struct rl_error *e)
 {
-	const char	*p[3];
-	char		 uid[32];
 	enum rl_err	 err;
 
 	*row = NULL;
@@ -183,15 +181,11 @@ gen_task(struct rl_req *req, const char *task_id, json_t **row,
 	if (task_id == NULL || strlen(task_id) != 36 ||
 	    strspn(task_id, "0123456789abcdefABCDEF-") != 36)
 		return rl_error_set(e, RL_ENOTFOUND, "Tâche introuvable.");
-	(void)snprintf(uid, sizeof(uid), "%lld", req->user->id);
-	p[0] = uid;
-	p[1] = req->user->role == RL_ROLE_ADMIN ? "t" : "f";
-	p[2] = task_id;
-	if ((err = rl_db_json("SELECT json_build_object('name', t.name, "
-	    "'state', t.state, 'payload', t.payload, 'result', t.result, "
-	    "'meta', t.meta) FROM tasks t WHERE t.id = $3::uuid AND "
-	    "($2::boolean OR t.user_id = $1::bigint)", 3, p, row, e)) !=
-	    RL_OK)
+	if ((err = rl_edxo_json(req->user, "SELECT json_build_object("
+	    "'name', t.name, 'state', t.state, 'payload', t.payload, "
+	    "'result', t.result, 'meta', t.meta) FROM tasks t "
+	    "WHERE t.id = $3::uuid AND ($2::boolean OR t.user_id = $1::bigint)",
+	    task_id, NULL, row, e)) != RL_OK)
 		return err;
 	if (json_is_null(*row)) {
 		json_decref(*row);

@@ -8,6 +8,17 @@
 #ifndef RL_EDXO_H
 #define RL_EDXO_H
 
+#include <jansson.h>
+
+#include "relais.h"
+
+struct rl_user;
+
+/* Run a query written with these fragments as user u (edxo.c). */
+enum rl_err	 rl_edxo_json(const struct rl_user *u, const char *sql,
+		    const char *arg3, const char *arg4, json_t **v,
+		    struct rl_error *);
+
 /*
  * Who sees what, in one place.  Admins see everything; everyone else sees
  * the programmes they belong to (user_programme), the cours placed in one
