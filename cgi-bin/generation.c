@@ -178,8 +178,7 @@ gen_task(struct rl_req *req, const char *task_id, json_t **row,
 
 	*row = NULL;
 	/* Not a uuid: not one of ours, without asking PostgreSQL to fail. */
-	if (task_id == NULL || strlen(task_id) != 36 ||
-	    strspn(task_id, "0123456789abcdefABCDEF-") != 36)
+	if (!rl_uuid_valid(task_id))
 		return rl_error_set(e, RL_ENOTFOUND, "Tâche introuvable.");
 	if ((err = rl_edxo_json(req->user, "SELECT json_build_object("
 	    "'name', t.name, 'state', t.state, 'payload', t.payload, "
@@ -211,7 +210,7 @@ static const struct rl_route routes[] = {
 	    COORDO | RL_ROUTE_JSON, 0 },
 	{ "POST", "/programme/<int:id>/grille/generate", gen_grille, NULL,
 	    START, 0 },
-	{ "GET", "/programme/<int:id>/grille/review/<task_id>",
+	{ "GET", "/programme/<int:id>/grille/review/<uuid:task_id>",
 	    gen_grille_review, NULL, COORDO, 0 },
 	{ "POST", "/programme/<int:id>/grille/apply", gen_grille_apply, NULL,
 	    COORDO | RL_ROUTE_JSON, 0 },

@@ -371,8 +371,7 @@ task_result(struct rl_req *req, const char *id, const char *kind,
 	enum rl_err		 err;
 
 	*task = NULL;
-	if (id == NULL || strlen(id) != 36 ||
-	    strspn(id, "0123456789abcdefABCDEF-") != 36)
+	if (!rl_uuid_valid(id))
 		return rl_error_field(e, RL_ENOTFOUND, "task_id", "Tâche "
 		    "introuvable.");
 	p[0] = id;
@@ -980,9 +979,9 @@ static const struct rl_route routes[] = {
 	{ "POST", "/plan_cadre/<int:id>/import_docx_start", pc_import_start,
 	    NULL, MP | RL_ROUTE_COORDO, 0 },
 	{ "POST", "/grille/import", grille_import, NULL, MP, 0 },
-	{ "GET", "/confirm_grille_import/<task_id>", grille_get, NULL, AUTH,
+	{ "GET", "/confirm_grille_import/<uuid:task_id>", grille_get, NULL, AUTH,
 	    0 },
-	{ "POST", "/confirm_grille_import/<task_id>", grille_post, NULL, BODY,
+	{ "POST", "/confirm_grille_import/<uuid:task_id>", grille_post, NULL, BODY,
 	    0 },
 	{ "POST", "/programme/<int:id>/competences/import_pdf/start",
 	    ocr_start, NULL, MP, 0 },

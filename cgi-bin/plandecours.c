@@ -87,20 +87,6 @@ arg_session(struct rl_req *req, const char **out, struct rl_error *e)
 	return RL_OK;
 }
 
-static int
-uuid_ok(const char *s)
-{
-	size_t	 i;
-
-	if (s == NULL || strlen(s) != 36)
-		return 0;
-	for (i = 0; i < 36; i++)
-		if (i == 8 || i == 13 || i == 18 || i == 23 ? s[i] != '-' :
-		    !isxdigit((unsigned char)s[i]))
-			return 0;
-	return 1;
-}
-
 /* The <int:id> path parameter. */
 static enum rl_err
 path_id(struct rl_req *req, long long *id, struct rl_error *e)
@@ -453,7 +439,7 @@ task_row(struct rl_req *req, const char *id, json_t **row, struct rl_error *e)
 	char		 uid[32];
 	enum rl_err	 err;
 
-	if (!uuid_ok(id))
+	if (!rl_uuid_valid(id))
 		return rl_error_field(e, RL_EINVAL, "task_id", "task_id: un "
 		    "identifiant de tâche est requis");
 	(void)snprintf(uid, sizeof(uid), "%lld", req->user->id);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "auth.h"
 #include "crypto.h"
 #include "db.h"
 #include "req.h"
@@ -171,33 +172,40 @@ settings_get_users(struct rl_req *req, struct rl_error *e)
 	return rl_resp_json_new(req, 200, v);
 }
 
+/* The account fields of a validated patch; absent and null are NULL. */
+static void
+account_fields(json_t *patch, struct rl_account_fields *f)
+{
+
+	f->username = json_string_value(json_object_get(patch, "username"));
+	f->email = json_string_value(json_object_get(patch, "email"));
+	f->nom = json_string_value(json_object_get(patch, "nom"));
+	f->prenom = json_string_value(json_object_get(patch, "prenom"));
+	f->password = json_string_value(json_object_get(patch, "password"));
+}
+
 /* POST /manage_users {username, email?, password, role?} (201). */
 enum rl_err
 settings_post_user(struct rl_req *req, struct rl_error *e)
 {
-	struct rl_dbres	*r = NULL;
-	const char	*p[6], *username, *password, *id;
-	char		 hash[RL_PWHASH_MAX];
-	json_t		*patch = NULL, *u = NULL;
-	enum rl_err	 err;
+	struct rl_account_fields	 f;
+	struct rl_dbres			*r = NULL;
+	const char			*p[6], *id;
+	char				 hash[RL_PWHASH_MAX];
+	json_t				*patch = NULL, *u = NULL;
+	enum rl_err			 err;
 
 	if ((err = settings_validate(&create_page, "", req->json, &patch,
 	    e)) != RL_OK)
 		return err;
-	username = json_string_value(json_object_get(patch, "username"));
-	password = json_string_value(json_object_get(patch, "password"));
-	p[0] = username;
-	p[1] = json_string_value(json_object_get(patch, "email"));
-	if (strspn(username, " \t") == strlen(username)) {
-		err = settings_field_error(e, RL_EINVAL, "username",
-		    "username may not be blank");
+	/* Before the uniqueness query and argon2id: a 1 MB password is
+	 * refused here, not hashed. */
+	account_fields(patch, &f);
+	if ((err = rl_auth_check_account_fields(&f, RL_ACCOUNT_STORE, e)) !=
+	    RL_OK)
 		goto out;
-	}
-	if (strlen(password) < 8) {
-		err = settings_field_error(e, RL_EINVAL, "password",
-		    "password: at least 8 characters");
-		goto out;
-	}
+	p[0] = f.username;
+	p[1] = f.email;
 	if ((err = rl_db_exec("SELECT CASE WHEN username = $1 THEN "
 	    "'username' ELSE 'email' END FROM users WHERE username = $1 OR "
 	    "lower(email) = lower($2) LIMIT 1", 2, p, &r, e)) != RL_OK)
@@ -210,7 +218,7 @@ settings_post_user(struct rl_req *req, struct rl_error *e)
 	}
 	rl_dbres_free(r);
 	r = NULL;
-	if ((err = rl_password_hash(password, hash, e)) != RL_OK)
+	if ((err = rl_password_hash(f.password, hash, e)) != RL_OK)
 		goto out;
 	p[2] = hash;
 	p[3] = json_string_value(json_object_get(patch, "role"));
@@ -338,16 +346,21 @@ store_key(struct rl_req *req, const char *id, const char *hex,
 enum rl_err
 settings_edit_user(struct rl_req *req, struct rl_error *e)
 {
-	const char	*id, *key = NULL;
-	char		*hex = NULL;
-	json_t		*patch = NULL, *k;
-	int		 setkey = 0;
-	enum rl_err	 err;
+	struct rl_account_fields	 f;
+	const char			*id, *key = NULL;
+	char				*hex = NULL;
+	json_t				*patch = NULL, *k;
+	int				 setkey = 0;
+	enum rl_err			 err;
 
 	if ((err = path_id(req, &id, e)) != RL_OK ||
 	    (err = settings_validate(&edit_page, "", req->json, &patch, e)) !=
 	    RL_OK)
 		return err;
+	account_fields(patch, &f);
+	if ((err = rl_auth_check_account_fields(&f, RL_ACCOUNT_STORE, e)) !=
+	    RL_OK)
+		goto out;
 	if ((k = json_object_get(patch, "openai_key")) != NULL) {
 		setkey = 1;
 		key = json_string_value(k);

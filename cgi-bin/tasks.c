@@ -64,24 +64,6 @@ struct cursor {
 	size_t		 reason;
 };
 
-/* A task id is a uuid; anything else cannot exist (and must not reach
-   the ::uuid cast, which would be a 500). */
-static int
-is_uuid(const char *s)
-{
-	size_t	 i;
-
-	if (s == NULL || strlen(s) != 36)
-		return 0;
-	for (i = 0; i < 36; i++)
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (s[i] != '-')
-				return 0;
-		} else if (!isxdigit((unsigned char)s[i]))
-			return 0;
-	return 1;
-}
-
 /* $1..$3 of VISIBLE for this request; uid is the caller's buffer. */
 static const char *
 task_id(struct rl_req *req, const char **p, char *uid, size_t uidsz,
@@ -89,7 +71,7 @@ task_id(struct rl_req *req, const char **p, char *uid, size_t uidsz,
 {
 	const char	*id = rl_req_param(req, "id");
 
-	if (!is_uuid(id)) {
+	if (!rl_uuid_valid(id)) {
 		(void)rl_error_set(e, RL_ENOTFOUND, MSG_GONE);
 		return NULL;
 	}
@@ -494,10 +476,10 @@ events(struct rl_req *req, struct rl_error *e)
 #define AUTH	RL_ROUTE_AUTH
 
 static const struct rl_route routes[] = {
-	{ "GET", "/tasks/status/<id>", status, NULL, AUTH, 0 },
-	{ "GET", "/tasks/events/<id>", events, NULL, AUTH | RL_ROUTE_STREAM,
+	{ "GET", "/tasks/status/<uuid:id>", status, NULL, AUTH, 0 },
+	{ "GET", "/tasks/events/<uuid:id>", events, NULL, AUTH | RL_ROUTE_STREAM,
 	    0 },
-	{ "POST", "/tasks/cancel/<id>", cancel, NULL, AUTH, 0 },
+	{ "POST", "/tasks/cancel/<uuid:id>", cancel, NULL, AUTH, 0 },
 };
 
 static const struct rl_program program = {

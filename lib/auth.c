@@ -160,7 +160,7 @@ user_by_id(struct rl_req *req, long long id, struct rl_user **out,
 
 /* JWT */
 
-/* Decode one base64url segment of at most max bytes into the arena. */
+/* Decode one base64url segment into the arena, NUL-terminated. */
 static unsigned char *
 segment(struct rl_arena *a, const char *s, size_t len, size_t *outlen)
 {
@@ -174,14 +174,16 @@ segment(struct rl_arena *a, const char *s, size_t len, size_t *outlen)
 }
 
 /*
- * Verify an HS256 JWT and load its user.  Only {"alg":"HS256"} is
- * accepted (never "none", never a key chosen by the token), the signature
- * is compared in constant time, exp must be in the future and type
- * "access".
+ * Parse and verify an HS256 access token at time now, without the
+ * database: the pure half of jwt_verify, which tests/fuzz/fuzz_jwt.c
+ * calls directly.  Only {"alg":"HS256"} is accepted (never "none", never
+ * a key chosen by the token), the signature is compared in constant time
+ * before any JSON is read, exp must be after now and type "access".
+ * c->sub lives in a.
  */
-static enum rl_err
-jwt_verify(struct rl_req *req, const char *tok, struct rl_user **out,
-    struct rl_error *e)
+enum rl_err
+rl_auth_jwt_parse(struct rl_arena *a, const char *tok, long long now,
+    struct rl_jwt_claims *c, struct rl_error *e)
 {
 	const char	*dot1, *dot2;
 	unsigned char	*hdr, *pay, *sig, mac[RL_SHA256_BYTES];
@@ -195,10 +197,9 @@ jwt_verify(struct rl_req *req, const char *tok, struct rl_user **out,
 	    (dot2 = strchr(dot1 + 1, '.')) == NULL ||
 	    strchr(dot2 + 1, '.') != NULL)
 		return rl_error_set(e, RL_EAUTH, "malformed token");
-	if ((hdr = segment(req->arena, tok, (size_t)(dot1 - tok), &hlen)) ==
-	    NULL || (pay = segment(req->arena, dot1 + 1,
-	    (size_t)(dot2 - dot1 - 1), &plen)) == NULL ||
-	    (sig = segment(req->arena, dot2 + 1, strlen(dot2 + 1), &slen)) ==
+	if ((hdr = segment(a, tok, (size_t)(dot1 - tok), &hlen)) == NULL ||
+	    (pay = segment(a, dot1 + 1, (size_t)(dot2 - dot1 - 1), &plen)) ==
+	    NULL || (sig = segment(a, dot2 + 1, strlen(dot2 + 1), &slen)) ==
 	    NULL)
 		return rl_error_set(e, RL_EAUTH, "malformed token");
 	if (slen != RL_SHA256_BYTES ||
@@ -216,45 +217,70 @@ jwt_verify(struct rl_req *req, const char *tok, struct rl_user **out,
 	    json_unpack(p, "{s:I, s:I, s:s, s:s}", "exp", &exp, "uid", &uid,
 	    "type", &type, "sub", &sub) == -1 || strcmp(type, "access") != 0)
 		goto out;
-	if (exp <= (json_int_t)time(NULL)) {
+	if (exp <= (json_int_t)now) {
 		err = rl_error_set(e, RL_EAUTH, "token expired");
 		goto out;
 	}
-	if ((err = user_by_id(req, (long long)uid, out, e)) != RL_OK)
+	c->uid = (long long)uid;
+	c->exp = (long long)exp;
+	if ((c->sub = rl_arena_strdup(a, sub)) == NULL) {
+		err = rl_error_set(e, RL_ENOMEM, NULL);
 		goto out;
-	(*out)->via = RL_AUTH_JWT;
-	(*out)->exp = (long long)exp;
-	(*out)->sub = rl_arena_strdup(req->arena, sub);
-	err = (*out)->sub == NULL ? rl_error_set(e, RL_ENOMEM, NULL) : RL_OK;
+	}
+	err = RL_OK;
 out:
 	json_decref(h);
 	json_decref(p);
 	return err;
 }
 
-/* Issue an access token for u; the string lives in the request arena. */
+/* Verify an access token and load its user (role re-read). */
+static enum rl_err
+jwt_verify(struct rl_req *req, const char *tok, struct rl_user **out,
+    struct rl_error *e)
+{
+	struct rl_jwt_claims	 c;
+	enum rl_err		 err;
+
+	if ((err = rl_auth_jwt_parse(req->arena, tok, (long long)time(NULL),
+	    &c, e)) != RL_OK ||
+	    (err = user_by_id(req, c.uid, out, e)) != RL_OK)
+		return err;
+	(*out)->via = RL_AUTH_JWT;
+	(*out)->exp = c.exp;
+	(*out)->sub = c.sub;
+	return RL_OK;
+}
+
+/*
+ * An access token for account uid, subject sub and role, issued at now
+ * and valid RL_JWT_TTL_SEC; the string lives in a.  Pure, like
+ * rl_auth_jwt_parse, so that the two can be checked against each other.
+ */
 enum rl_err
-rl_auth_jwt_issue(struct rl_req *req, const struct rl_user *u,
-    const char **token, long long *expires_in, struct rl_error *e)
+rl_auth_jwt_make(struct rl_arena *a, long long uid, const char *sub,
+    enum rl_role role, long long now, const char **token, struct rl_error *e)
 {
 	static const char	 hdr[] = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
 	unsigned char		 mac[RL_SHA256_BYTES];
 	char			*pay, *buf;
 	size_t			 cap, off, n;
 	json_t			*p;
-	long long		 now = (long long)time(NULL);
 
-	p = json_pack("{s:s, s:s, s:I, s:I, s:I, s:s}", "sub", u->sub,
-	    "type", "access", "uid", (json_int_t)u->id,
+	/* json_pack refuses a subject that is not UTF-8: never ours. */
+	p = json_pack("{s:s, s:s, s:I, s:I, s:I, s:s}", "sub", sub,
+	    "type", "access", "uid", (json_int_t)uid,
 	    "iat", (json_int_t)now, "exp", (json_int_t)(now + RL_JWT_TTL_SEC),
-	    "role", rl_role_name(u->role));
-	if (p == NULL || (pay = json_dumps(p, JSON_COMPACT)) == NULL) {
-		json_decref(p);
-		return rl_error_set(e, RL_ENOMEM, NULL);
-	}
+	    "role", rl_role_name(role));
+	if (p == NULL)
+		return rl_error_set(e, RL_EINTERNAL, "cannot encode the "
+		    "token's claims");
+	pay = json_dumps(p, JSON_COMPACT);
 	json_decref(p);
+	if (pay == NULL)
+		return rl_error_set(e, RL_ENOMEM, NULL);
 	cap = 2 * (sizeof(hdr) + strlen(pay) + RL_SHA256_BYTES) + 8;
-	if ((buf = rl_arena_alloc(req->arena, cap)) == NULL) {
+	if ((buf = rl_arena_alloc(a, cap)) == NULL) {
 		free(pay);
 		return rl_error_set(e, RL_ENOMEM, NULL);
 	}
@@ -269,6 +295,19 @@ rl_auth_jwt_issue(struct rl_req *req, const struct rl_user *u,
 	n = rl_base64url_encode(mac, sizeof(mac), buf + off, cap - off);
 	buf[off + n] = '\0';
 	*token = buf;
+	return RL_OK;
+}
+
+/* Issue an access token for u; the string lives in the request arena. */
+enum rl_err
+rl_auth_jwt_issue(struct rl_req *req, const struct rl_user *u,
+    const char **token, long long *expires_in, struct rl_error *e)
+{
+	enum rl_err	 err;
+
+	if ((err = rl_auth_jwt_make(req->arena, u->id, u->sub, u->role,
+	    (long long)time(NULL), token, e)) != RL_OK)
+		return err;
 	*expires_in = RL_JWT_TTL_SEC;
 	return RL_OK;
 }
@@ -378,6 +417,164 @@ rl_auth_resolve(struct rl_req *req, struct rl_error *e)
 	return err;
 }
 
+/* Account fields */
+
+/*
+ * Characters (code points) in the len bytes at s: every byte that does not
+ * continue a sequence counts, so the count is defined for any bytes.
+ * Returns 0 when s is well-formed UTF-8 (RFC 3629: no overlong forms, no
+ * surrogates, nothing past U+10FFFF), -1 otherwise.
+ */
+static int
+utf8_chars(const char *s, size_t len, size_t *chars)
+{
+	const unsigned char	*u = (const unsigned char *)s;
+	size_t			 i, j, k, n = 0;
+	unsigned int		 c, min;
+	int			 valid = 0;
+
+	for (i = 0; i < len; i++)
+		if ((u[i] & 0xc0) != 0x80)
+			n++;
+	*chars = n;
+	for (i = 0; i < len; i += k + 1) {
+		c = u[i];
+		if (c < 0x80) {
+			k = 0;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) {
+			k = 1;
+			c &= 0x1f;
+			min = 0x80;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			k = 2;
+			c &= 0x0f;
+			min = 0x800;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			k = 3;
+			c &= 0x07;
+			min = 0x10000;
+		} else
+			goto out;
+		if (len - i <= k)
+			goto out;
+		for (j = 1; j <= k; j++) {
+			if ((u[i + j] & 0xc0) != 0x80)
+				goto out;
+			c = c << 6 | (u[i + j] & 0x3f);
+		}
+		if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+			goto out;
+	}
+	valid = 1;
+out:
+	return valid ? 0 : -1;
+}
+
+/* One field's limits: what rl_auth_check_account_fields applies. */
+struct field_rule {
+	const char	*name;		/* the error's "field" */
+	size_t		 max_chars;
+	size_t		 max_bytes;
+	size_t		 min_chars;	/* RL_ACCOUNT_STORE only */
+	int		 text;		/* a name people read: no controls */
+};
+
+/* 400 naming the field, with what it may hold. */
+static enum rl_err
+field_check(const char *s, const struct field_rule *f,
+    enum rl_account_use use, struct rl_error *e)
+{
+	size_t	 len, chars, i;
+	int	 valid;
+
+	if (s == NULL)
+		return RL_OK;
+	/* Bytes first: strlen is the only pass over a huge value. */
+	if ((len = strlen(s)) > f->max_bytes)
+		return rl_error_field(e, RL_EINVAL, f->name, "%s: at most %zu "
+		    "characters (%zu bytes)", f->name, f->max_chars,
+		    f->max_bytes);
+	valid = utf8_chars(s, len, &chars) == 0;
+	if (chars > f->max_chars)
+		return rl_error_field(e, RL_EINVAL, f->name, "%s: at most %zu "
+		    "characters (%zu bytes)", f->name, f->max_chars,
+		    f->max_bytes);
+	/* At login a name that cannot exist simply matches no account. */
+	if (use == RL_ACCOUNT_LOGIN)
+		return RL_OK;
+	if (!valid)
+		return rl_error_field(e, RL_EINVAL, f->name,
+		    "%s: not valid UTF-8", f->name);
+	if (chars < f->min_chars)
+		return rl_error_field(e, RL_EINVAL, f->name, "%s: at least %zu "
+		    "characters", f->name, f->min_chars);
+	if (f->text) {
+		for (i = 0; i < len; i++)
+			if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+				return rl_error_field(e, RL_EINVAL, f->name,
+				    "%s: no control characters (tab, "
+				    "newline...)", f->name);
+	}
+	return RL_OK;
+}
+
+#define MAXOF(a, b)	((a) > (b) ? (a) : (b))
+
+static const struct field_rule username_rule = { "username",
+	RL_ACCOUNT_USERNAME_MAX_CHARS, RL_ACCOUNT_USERNAME_MAX_BYTES, 0, 1 };
+static const struct field_rule email_rule = { "email",
+	RL_ACCOUNT_EMAIL_MAX_CHARS, RL_ACCOUNT_EMAIL_MAX_BYTES, 0, 1 };
+static const struct field_rule nom_rule = { "nom",
+	RL_ACCOUNT_NAME_MAX_CHARS, RL_ACCOUNT_NAME_MAX_BYTES, 0, 1 };
+static const struct field_rule prenom_rule = { "prenom",
+	RL_ACCOUNT_NAME_MAX_CHARS, RL_ACCOUNT_NAME_MAX_BYTES, 0, 1 };
+static const struct field_rule password_rule = { "password",
+	RL_ACCOUNT_PASSWORD_MAX_CHARS, RL_ACCOUNT_PASSWORD_MAX_BYTES,
+	RL_ACCOUNT_PASSWORD_MIN_CHARS, 0 };
+/* What is typed at login is a username or an address. */
+static const struct field_rule login_rule = { "username",
+	MAXOF(RL_ACCOUNT_USERNAME_MAX_CHARS, RL_ACCOUNT_EMAIL_MAX_CHARS),
+	MAXOF(RL_ACCOUNT_USERNAME_MAX_BYTES, RL_ACCOUNT_EMAIL_MAX_BYTES),
+	0, 0 };
+
+/*
+ * The one check of what an account may hold (the RL_ACCOUNT_* limits of
+ * bounds.h), for every path that stores an account or logs into one: the
+ * settings routes, login, and any importer of accounts.  Call it before
+ * anything costly (argon2id, the database).  RL_ACCOUNT_STORE checks
+ * each given field: length in characters and bytes, well-formed UTF-8, no
+ * control characters in names and addresses, a username that is not
+ * blank, a password of at least RL_ACCOUNT_PASSWORD_MIN_CHARS.
+ * RL_ACCOUNT_LOGIN checks lengths only, and holds the account typed to
+ * the larger of the username and e-mail limits: an account that could
+ * not be stored cannot be logged into, and a refused login must not
+ * depend on rules an old account predates.  The first failure is a 400
+ * (bad_request) whose "field" names the field; NULL fields are skipped.
+ */
+enum rl_err
+rl_auth_check_account_fields(const struct rl_account_fields *f,
+    enum rl_account_use use, struct rl_error *e)
+{
+	enum rl_err	 err;
+
+	if (use == RL_ACCOUNT_LOGIN)
+		err = field_check(f->username, &login_rule, use, e);
+	else if ((err = field_check(f->username, &username_rule, use, e)) ==
+	    RL_OK && f->username != NULL &&
+	    strspn(f->username, " \t") == strlen(f->username))
+		err = rl_error_field(e, RL_EINVAL, "username",
+		    "username may not be blank");
+	if (err != RL_OK ||
+	    (err = field_check(f->email, &email_rule, use, e)) != RL_OK ||
+	    (err = field_check(f->nom, &nom_rule, use, e)) != RL_OK ||
+	    (err = field_check(f->prenom, &prenom_rule, use, e)) != RL_OK ||
+	    (err = field_check(f->password, &password_rule, use, e)) != RL_OK)
+		return err;
+	return RL_OK;
+}
+
 /* Logging in */
 
 static const char *
@@ -389,67 +586,145 @@ client_address(struct rl_req *req)
 }
 
 /*
+ * The limiter's statements.  An account is its id when the name typed
+ * resolves to one (by username or by e-mail alike), else the name typed;
+ * the address is REMOTE_ADDR.  Each takes a transaction-scoped advisory
+ * lock, the account's first and the address's second (one order, so no
+ * deadlock), and then one statement counts the window's failures and
+ * inserts the attempt only when both counts are under their limits.
+ * Concurrent attempts on one account or from one address therefore queue
+ * on the locks and each sees the slots the earlier ones took.
+ */
+#define LOCK_USER	"SELECT pg_advisory_xact_lock(hashtext(" \
+			    "'relais.login.user:' || $1::text))"
+#define LOCK_NAME	"SELECT pg_advisory_xact_lock(hashtext(" \
+			    "'relais.login.name:' || $1::text))"
+#define LOCK_ADDRESS	"SELECT pg_advisory_xact_lock(hashtext(" \
+			    "'relais.login.address:' || $1::text))"
+/* $1 name typed, $2 id or NULL, $3 address, $4 window, $5 and $6 limits. */
+#define RESERVE(acct)							\
+	"WITH n AS (SELECT count(*) FILTER (WHERE " acct ") AS a, "	\
+	"count(*) FILTER (WHERE address = $3) AS d FROM login_attempts "\
+	"WHERE NOT success AND at > now() - make_interval(secs => $4) "	\
+	"AND (" acct " OR address = $3)) "				\
+	"INSERT INTO login_attempts (account, user_id, address) "	\
+	"SELECT $1, $2::bigint, $3 FROM n WHERE n.a < $5 AND n.d < $6 "	\
+	"RETURNING id"
+#define RESERVE_USER	RESERVE("user_id = $2::bigint")
+#define RESERVE_NAME	RESERVE("user_id IS NULL AND account = $1")
+
+/*
+ * Take the slot of one attempt, a failed attempt until the password
+ * proves otherwise, or RL_ERATELIMIT.  uid is the account's id, NULL for
+ * a name no account has.  *slot is the attempt's id, in the arena.
+ */
+static enum rl_err
+reserve(struct rl_req *req, const char *acct, const char *uid,
+    const char **slot, struct rl_error *e)
+{
+	struct rl_dbres	*r = NULL;
+	const char	*p[6];
+	char		 win[16], maxa[16], maxd[16];
+	enum rl_err	 err;
+
+	(void)snprintf(win, sizeof(win), "%d", RL_LOGIN_WINDOW_SEC);
+	(void)snprintf(maxa, sizeof(maxa), "%d", RL_LOGIN_MAX_ACCOUNT);
+	(void)snprintf(maxd, sizeof(maxd), "%d", RL_LOGIN_MAX_ADDRESS);
+	if ((err = rl_db_begin(e)) != RL_OK)
+		return err;
+	p[0] = uid != NULL ? uid : acct;
+	if ((err = rl_db_exec(uid != NULL ? LOCK_USER : LOCK_NAME, 1, p, NULL,
+	    e)) != RL_OK)
+		goto out;
+	p[0] = client_address(req);
+	if ((err = rl_db_exec(LOCK_ADDRESS, 1, p, NULL, e)) != RL_OK)
+		goto out;
+	p[0] = acct;
+	p[1] = uid;
+	p[2] = client_address(req);
+	p[3] = win;
+	p[4] = maxa;
+	p[5] = maxd;
+	if ((err = rl_db_exec(uid != NULL ? RESERVE_USER : RESERVE_NAME, 6, p,
+	    &r, e)) != RL_OK)
+		goto out;
+	if (rl_dbres_rows(r) != 1)
+		err = rl_error_set(e, RL_ERATELIMIT, "too many failed logins;"
+		    " try again in %d minutes", RL_LOGIN_WINDOW_SEC / 60);
+	else if ((*slot = rl_arena_strdup(req->arena,
+	    rl_dbres_get(r, 0, 0))) == NULL)
+		err = rl_error_set(e, RL_ENOMEM, NULL);
+	else
+		err = rl_db_commit(e);
+out:
+	if (err != RL_OK)
+		rl_db_rollback();
+	rl_dbres_free(r);
+	return err;
+}
+
+/*
  * Check a password for an account (user name or e-mail, case-insensitive
- * e-mail), with rate limiting per account and per address.  Every attempt
- * is recorded; the answer never says which of the two was wrong.
+ * e-mail), with rate limiting per account and per address.  The fields'
+ * lengths are checked first, so an oversized password never reaches
+ * argon2id; then an attempt slot is taken (reserve) before the password
+ * is verified, so at most RL_LOGIN_MAX_ACCOUNT guesses per account are
+ * ever checked in a window however many arrive at once.  The answer
+ * never says which of the name or the password was wrong.
  */
 enum rl_err
 rl_auth_password(struct rl_req *req, const char *account,
     const char *password, struct rl_user **out, struct rl_error *e)
 {
-	struct rl_dbres	*r = NULL;
-	const char	*p[4];
-	char		 win[32], *acct;
-	size_t		 i;
-	enum rl_err	 err;
-	int		 ok;
+	struct rl_account_fields	 f;
+	struct rl_dbres			*r = NULL;
+	const char			*p[1], *uid = NULL, *slot = NULL;
+	char				*acct;
+	size_t				 i;
+	enum rl_err			 err;
+	int				 ok;
 
 	*out = NULL;
+	memset(&f, 0, sizeof(f));
+	f.username = account;
+	f.password = password;
+	if ((err = rl_auth_check_account_fields(&f, RL_ACCOUNT_LOGIN, e)) !=
+	    RL_OK)
+		return err;
 	if ((acct = rl_arena_strdup(req->arena, account)) == NULL)
 		return rl_error_set(e, RL_ENOMEM, NULL);
 	for (i = 0; acct[i] != '\0'; i++)
 		if (acct[i] >= 'A' && acct[i] <= 'Z')
 			acct[i] = (char)(acct[i] - 'A' + 'a');
-	(void)snprintf(win, sizeof(win), "%d", RL_LOGIN_WINDOW_SEC);
 	p[0] = acct;
-	p[1] = client_address(req);
-	p[2] = win;
-	if ((err = rl_db_exec("SELECT "
-	    "count(*) FILTER (WHERE account = $1), "
-	    "count(*) FILTER (WHERE address = $2) "
-	    "FROM login_attempts WHERE NOT success "
-	    "AND at > now() - make_interval(secs => $3) "
-	    "AND (account = $1 OR address = $2)", 3, p, &r, e)) != RL_OK)
-		return err;
-	ok = strtol(rl_dbres_get(r, 0, 0), NULL, 10) < RL_LOGIN_MAX_ACCOUNT &&
-	    strtol(rl_dbres_get(r, 0, 1), NULL, 10) < RL_LOGIN_MAX_ADDRESS;
-	rl_dbres_free(r);
-	r = NULL;
-	if (!ok)
-		return rl_error_set(e, RL_ERATELIMIT, "too many failed logins;"
-		    " try again in %d minutes", RL_LOGIN_WINDOW_SEC / 60);
-
 	if ((err = rl_db_exec("SELECT id, role, username, coalesce(email, ''), "
 	    "password_hash FROM users WHERE lower(username) = $1 "
 	    "OR lower(email) = $1 ORDER BY lower(username) = $1 DESC LIMIT 1",
 	    1, p, &r, e)) != RL_OK)
 		return err;
-	if (rl_dbres_rows(r) == 1) {
+	if (rl_dbres_rows(r) == 1 && (uid = rl_arena_strdup(req->arena,
+	    rl_dbres_get(r, 0, 0))) == NULL) {
+		err = rl_error_set(e, RL_ENOMEM, NULL);
+		goto out;
+	}
+	if ((err = reserve(req, acct, uid, &slot, e)) != RL_OK)
+		goto out;
+	/* An unknown name costs one argon2id run too. */
+	if (uid != NULL)
 		ok = rl_password_verify(rl_dbres_get(r, 0, 4), password) == 0;
-		if (ok && (err = user_from_row(req, r, 0, out, e)) != RL_OK)
-			goto out;
-	} else {
+	else {
 		(void)rl_password_verify(dummy_hash, password);
 		ok = 0;
 	}
-	p[2] = ok ? "t" : "f";
-	if ((err = rl_db_exec("INSERT INTO login_attempts (account, address, "
-	    "success) VALUES ($1, $2, $3)", 3, p, NULL, e)) != RL_OK)
-		goto out;
 	if (!ok) {
-		*out = NULL;
 		err = rl_error_set(e, RL_EAUTH, "wrong user name or password");
+		goto out;
 	}
+	p[0] = slot;
+	if ((err = rl_db_exec("UPDATE login_attempts SET success = true "
+	    "WHERE id = $1", 1, p, NULL, e)) != RL_OK ||
+	    (err = user_from_row(req, r, 0, out, e)) != RL_OK)
+		*out = NULL;
 out:
 	rl_dbres_free(r);
 	return err;

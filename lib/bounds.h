@@ -131,8 +131,46 @@
 #define RL_LOGIN_MAX_ACCOUNT	5
 #define RL_LOGIN_MAX_ADDRESS	20
 
+/*
+ * What an account may hold (rl_auth_check_account_fields), checked on
+ * every route that stores an account and at login before anything is
+ * hashed: a 1 MB password would otherwise cost an argon2id run on each
+ * attempt, and a 10 KB name would sit in every list of users.
+ * Characters (code points) are the limit a person sees; bytes bound
+ * storage and work whatever the script (4 bytes per character at most),
+ * except for e-mail, where SMTP counts octets (RFC 5321: 254 in a path).
+ * Usernames: 150 characters, Django's and most admin tools' length, so
+ * that an address used as a username still fits.  Names (nom, prenom):
+ * 100 characters covers compound names.  Passwords: at least 8
+ * characters (NIST SP 800-63B), at most 256, four times the 64 NIST asks
+ * verifiers to accept: room for any passphrase, and a login with more is
+ * refused before argon2id runs.  At login the account typed is held to
+ * the larger of the username and e-mail limits.
+ */
+#define RL_ACCOUNT_USERNAME_MAX_CHARS	150
+#define RL_ACCOUNT_USERNAME_MAX_BYTES	600
+#define RL_ACCOUNT_EMAIL_MAX_CHARS	254
+#define RL_ACCOUNT_EMAIL_MAX_BYTES	254
+#define RL_ACCOUNT_NAME_MAX_CHARS	100
+#define RL_ACCOUNT_NAME_MAX_BYTES	400
+#define RL_ACCOUNT_PASSWORD_MIN_CHARS	8
+#define RL_ACCOUNT_PASSWORD_MAX_CHARS	256
+#define RL_ACCOUNT_PASSWORD_MAX_BYTES	1024
+
 /* Longest header value, path or query string we accept. */
 #define RL_URI_MAX		8192
+
+/*
+ * Log lines (lib/log.c): one line is built on the stack and written with
+ * one write(2), which pipes keep whole up to PIPE_BUF (4 KiB).  A value is
+ * cut (marked "…") past its share: a request id or method past
+ * RL_LOG_ID_MAX bytes, a path or route past RL_LOG_PATH_MAX (a path may be
+ * RL_URI_MAX long; its first kilobyte says what was asked), so one line
+ * always has room for the status and the error.
+ */
+#define RL_LOG_LINE_MAX		4096
+#define RL_LOG_ID_MAX		128
+#define RL_LOG_PATH_MAX		1024
 
 /*
  * Upstream calls (lib/openai.c).  Connecting to OpenAI takes well under a
@@ -145,6 +183,16 @@
 #define RL_OA_CONNECT_TIMEOUT_SEC	10
 #define RL_OA_IDLE_TIMEOUT_SEC		120
 #define RL_OA_TOTAL_TIMEOUT_SEC		280
+
+/*
+ * Kept-alive upstream connections: each thread keeps its own, and one
+ * idle for RL_OA_IDLE_CONN_SEC is closed (the reaper looks every
+ * RL_OA_REAP_SEC), so a quiet program holds no sockets half-closed by the
+ * upstream.  OpenAI's load balancers drop idle connections after about
+ * 60 s themselves; closing ours first never races their close.
+ */
+#define RL_OA_IDLE_CONN_SEC		55
+#define RL_OA_REAP_SEC			5
 
 /*
  * Retries: on connect errors, 429, 500, 502 and 503, never once a stream
@@ -171,6 +219,26 @@
  * RL_OA_TOTAL_TIMEOUT_SEC times the attempts); the sweep releases it.
  */
 #define RL_CREDITS_HOLD_MAX_SEC		3600
+/*
+ * A hold of a task that ended is released this long after the end (the
+ * sweep): its settlement, if one is still queued in a live process, lands
+ * well within it, and lands anyway on the released hold if not.
+ */
+#define RL_CREDITS_TASK_GRACE_SEC	60
+/*
+ * The retry queue of money writes that failed with the database away
+ * (lib/credits.c): the first retry after RL_CREDITS_RETRY_MIN_MS, doubling
+ * to RL_CREDITS_RETRY_MAX_MS, so a restarted PostgreSQL sees the backlog
+ * within seconds without being hammered while down.  At most
+ * RL_CREDITS_RETRY_QUEUE_MAX writes wait per process (a few hundred bytes
+ * each; past it the sweep releases the holds, under-charging).  At exit
+ * the queue gets RL_CREDITS_DRAIN_SEC to land, within nginx's and the
+ * scripts' stop timeouts.
+ */
+#define RL_CREDITS_RETRY_MIN_MS		200
+#define RL_CREDITS_RETRY_MAX_MS		5000
+#define RL_CREDITS_RETRY_QUEUE_MAX	100000
+#define RL_CREDITS_DRAIN_SEC		10
 
 /*
  * Worker: tasks run at once per worker process, and the lease a running
@@ -252,5 +320,35 @@
 #define RL_DOCX_MAX_COLS	64
 #define RL_DOCX_FIELD_DEPTH	32
 #define RL_DOCX_MAX_NSDECL	1024
+
+/*
+ * Templates (lib/jinja.c: plan-cadre section texts; lib/tmpl.c: prompts).
+ * The Jinja parser and evaluator recurse once per level of nesting, on a
+ * FastCGI thread's small stack (RL_THREAD_STACK) when a coordo saves a
+ * section and on a worker's runner when a task renders it, so nesting is
+ * counted while parsing: a template that parses renders within these
+ * depths, and one that does not is refused when it is saved.
+ * Calibration: the 21 section texts seeded by sql/0001_init.sql and
+ * EDxo's sample data use expressions 2 levels deep ({{ cours.nom }}) and
+ * no block; the richest templates of tests/unit/test_jinja.c nest 5
+ * blocks and expressions 4 levels deep.
+ *
+ * RL_TMPL_EXPR_DEPTH: levels of one expression.  A name or literal is one
+ * level; each attribute or index hop, filter, "not", comparison, "and" or
+ * "or" operand, parenthesis and subscript adds one ("cours.nom | upper"
+ * is 3), eight times the deepest real one.
+ * RL_TMPL_BLOCK_DEPTH: {% if %} and {% for %} nested in one another; a
+ * readable template nests 3 or 4.
+ * Stack at both limits at once (the deepest expression of each kind in
+ * the deepest blocks, parsed and rendered): 40 KiB in an optimised
+ * build, 160 KiB unoptimised under clang's ASan, within the 256 KiB of
+ * RL_THREAD_STACK.  A parenthesis costs the parser six C frames, which is
+ * why the expression limit is not higher.
+ * RL_TMPL_FIELD_MAX: a str.format() field name with its NUL; EDxo's
+ * longest is 17 bytes ({champ_description}).  Fields do not nest.
+ */
+#define RL_TMPL_EXPR_DEPTH	32
+#define RL_TMPL_BLOCK_DEPTH	32
+#define RL_TMPL_FIELD_MAX	128
 
 #endif /* RL_BOUNDS_H */

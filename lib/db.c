@@ -53,16 +53,27 @@ static struct {
 static __thread PGconn	*pinned;
 static __thread int	 listening;
 
-/* Copy libpq's message without its trailing newline. */
+/*
+ * libpq's message names tables, columns, constraints and the values a
+ * client sent: it goes to the log (which carries the request id), and the
+ * error says only what: "database unavailable", "database error".  The
+ * SQLSTATE stays in e->sqlstate for callers that tell conflicts apart.
+ */
 static enum rl_err
 pqerr(struct rl_error *e, enum rl_err code, const char *what,
-    const char *msg)
+    const char *state, const char *msg)
 {
 	size_t	 len = strlen(msg);
 
 	while (len > 0 && (msg[len - 1] == '\n' || msg[len - 1] == ' '))
 		len--;
-	return rl_error_set(e, code, "%s: %.*s", what, (int)len, msg);
+	rl_log(code == RL_ECONFLICT ? RL_LOG_WARN : RL_LOG_ERROR,
+	    "%s (SQLSTATE %s): %.*s", what, state != NULL ? state : "-",
+	    (int)len, msg);
+	(void)rl_error_set(e, code, "%s", what);
+	if (e != NULL && state != NULL)
+		(void)snprintf(e->sqlstate, sizeof(e->sqlstate), "%s", state);
+	return code;
 }
 
 /*
@@ -109,7 +120,7 @@ connect_db(PGconn **out, struct rl_error *e)
 	if ((c = PQconnectdbParams(keys, vals, 1)) == NULL)
 		return rl_error_set(e, RL_ENOMEM, NULL);
 	if (PQstatus(c) != CONNECTION_OK) {
-		pqerr(e, RL_EDBDOWN, "database unavailable",
+		pqerr(e, RL_EDBDOWN, "database unavailable", NULL,
 		    PQerrorMessage(c));
 		PQfinish(c);
 		return RL_EDBDOWN;
@@ -260,7 +271,7 @@ failed(PGconn *c, PGresult *res, struct rl_error *e)
 	enum rl_err	 err;
 
 	if (PQstatus(c) != CONNECTION_OK) {
-		err = pqerr(e, RL_EDBDOWN, "database unavailable",
+		err = pqerr(e, RL_EDBDOWN, "database unavailable", NULL,
 		    PQerrorMessage(c));
 		PQclear(res);
 		if (c == pinned) {
@@ -274,11 +285,13 @@ failed(PGconn *c, PGresult *res, struct rl_error *e)
 	state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 	/* Class 23 is integrity violations (unique, foreign key, check):
 	 * a conflict with existing data, not a server fault. */
-	err = pqerr(e, state != NULL && strncmp(state, "23", 2) == 0 ?
-	    RL_ECONFLICT : RL_EDB, "database", res != NULL ?
-	    PQresultErrorMessage(res) : PQerrorMessage(c));
-	if (state != NULL)
-		rl_error_where(e, state);
+	if (state != NULL && strncmp(state, "23", 2) == 0)
+		err = pqerr(e, RL_ECONFLICT, "conflict with existing data",
+		    state, res != NULL ? PQresultErrorMessage(res) :
+		    PQerrorMessage(c));
+	else
+		err = pqerr(e, RL_EDB, "database error", state, res != NULL ?
+		    PQresultErrorMessage(res) : PQerrorMessage(c));
 	PQclear(res);
 	release(c);
 	return err;
@@ -453,7 +466,7 @@ rl_db_schema_version(int *version, struct rl_error *e)
 	rl_error_clear(&le);
 	err = rl_db_exec("SELECT coalesce(max(version), 0) FROM "
 	    "schema_migrations", 0, NULL, &r, &le);
-	if (err == RL_EDB && strcmp(le.where, "42P01") == 0)
+	if (err == RL_EDB && strcmp(le.sqlstate, "42P01") == 0)
 		return RL_OK;	/* undefined_table: nothing applied yet */
 	if (err != RL_OK) {
 		if (e != NULL)
@@ -500,7 +513,8 @@ rl_db_listen(const char *channel, struct rl_error *e)
 	pinned = c;
 	listening = 1;
 	if ((q = PQescapeIdentifier(c, channel, strlen(channel))) == NULL)
-		return pqerr(e, RL_EDB, "listen", PQerrorMessage(c));
+		return pqerr(e, RL_EDB, "database error", NULL,
+		    PQerrorMessage(c));
 	(void)snprintf(sql, sizeof(sql), "LISTEN %s", q);
 	PQfreemem(q);
 	return rl_db_exec(sql, 0, NULL, NULL, e);
@@ -528,7 +542,7 @@ rl_db_wait_notify(int ms, char **channel, char **payload, struct rl_error *e)
 		if (poll(&pfd, 1, ms) < 0)
 			return rl_error_set(e, RL_EIO, "poll failed");
 		if (!PQconsumeInput(pinned)) {
-			pqerr(e, RL_EDBDOWN, "database unavailable",
+			pqerr(e, RL_EDBDOWN, "database unavailable", NULL,
 			    PQerrorMessage(pinned));
 			listening = 0;
 			unpin();

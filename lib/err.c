@@ -97,19 +97,52 @@ rl_err_from_status(int status)
 	return status >= 500 ? RL_EINTERNAL : RL_EINVAL;
 }
 
+/*
+ * Cut s after its last complete UTF-8 character: vsnprintf truncates at a
+ * byte count, and half a character would make the JSON error body
+ * impossible to encode.
+ */
+static void
+utf8_trim(char *s)
+{
+	size_t	 n = strlen(s), i, need;
+
+	for (i = n; i > 0 && n - i < 4; i--) {
+		unsigned char c = (unsigned char)s[i - 1];
+
+		if ((c & 0xc0) == 0x80)
+			continue;
+		need = c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 :
+		    c >= 0xc0 ? 2 : 1;
+		if (n - (i - 1) < need)
+			s[i - 1] = '\0';
+		return;
+	}
+}
+
+/*
+ * The message is formatted into a local buffer first: callers may pass
+ * e->msg (or e->where) itself as an argument, "prefix: %s" around an
+ * error a callee set, and vsnprintf into the buffer it reads is undefined
+ * (it showed an earlier request's text in a DOCX refusal).
+ */
 enum rl_err
 rl_error_setv(struct rl_error *e, enum rl_err code, const char *fmt,
     va_list ap)
 {
+	char	 msg[RL_ERRMSG_MAX];
 
 	if (e == NULL)
 		return code;
+	if (fmt == NULL)
+		(void)snprintf(msg, sizeof(msg), "%s", rl_strerror(code));
+	else
+		(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	utf8_trim(msg);
 	e->code = code;
 	e->where[0] = '\0';
-	if (fmt == NULL)
-		(void)snprintf(e->msg, sizeof(e->msg), "%s", rl_strerror(code));
-	else
-		(void)vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	e->sqlstate[0] = '\0';
+	memcpy(e->msg, msg, sizeof(msg));
 	return code;
 }
 
@@ -135,11 +168,14 @@ rl_error_field(struct rl_error *e, enum rl_err code, const char *where,
     const char *fmt, ...)
 {
 	va_list	 ap;
+	char	 w[sizeof(e->where)];
 
+	/* where may be e->where, which rl_error_setv clears. */
+	(void)snprintf(w, sizeof(w), "%s", where);
 	va_start(ap, fmt);
 	code = rl_error_setv(e, code, fmt, ap);
 	va_end(ap);
-	rl_error_where(e, where);
+	rl_error_where(e, w);
 	return code;
 }
 
@@ -147,8 +183,13 @@ void
 rl_error_where(struct rl_error *e, const char *where)
 {
 
-	if (e != NULL)
-		(void)snprintf(e->where, sizeof(e->where), "%s", where);
+	char	 w[sizeof(e->where)];
+
+	if (e == NULL)
+		return;
+	(void)snprintf(w, sizeof(w), "%s", where);
+	utf8_trim(w);
+	memcpy(e->where, w, sizeof(w));
 }
 
 void
@@ -160,4 +201,5 @@ rl_error_clear(struct rl_error *e)
 	e->code = RL_OK;
 	e->msg[0] = '\0';
 	e->where[0] = '\0';
+	e->sqlstate[0] = '\0';
 }

@@ -27,6 +27,9 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>	/* malloc_trim */
+#endif
 
 #include <fcgiapp.h>
 
@@ -233,9 +236,9 @@ read_body(struct rl_req *req, struct rl_error *e)
 		return rl_error_set(e, RL_ETOOBIG, "request body of %llu "
 		    "bytes exceeds the %zu byte limit", clen, max);
 
+	/* A body without a Content-Type is not guessed at: 415 below. */
 	if ((rt->flags & RL_ROUTE_JSON) &&
-	    (is_type(req->ctype, "application/json") ||
-	    ((rt->flags & RL_ROUTE_FORM) == 0 && *req->ctype == '\0'))) {
+	    is_type(req->ctype, "application/json")) {
 		if ((err = read_all(req, clen, &buf, e)) != RL_OK)
 			return err;
 		return rl_json_parse(buf, clen, &req->json, e);
@@ -255,8 +258,9 @@ read_body(struct rl_req *req, struct rl_error *e)
 		    &br, max, rl_conf->tmpdir, &req->formv, &req->nform,
 		    &req->uploads, &req->nupload, e);
 	}
-	return rl_error_set(e, RL_EMEDIA, "Content-Type \"%s\" is not "
-	    "accepted here (want %s%s%s)", req->ctype,
+	return rl_error_set(e, RL_EMEDIA, "Content-Type \"%.64s\" is not "
+	    "accepted here (want %s%s%s)", *req->ctype != '\0' ? req->ctype :
+	    "(none)",
 	    (rt->flags & RL_ROUTE_JSON) ? "application/json " : "",
 	    (rt->flags & RL_ROUTE_FORM) ?
 	    "application/x-www-form-urlencoded " : "",
@@ -390,7 +394,6 @@ prepare(struct rl_req *req, struct rl_error *e)
 	size_t		 i, np;
 	enum rl_err	 err;
 
-	request_id(req);
 	if ((req->method = rl_req_env(req, "REQUEST_METHOD")) == NULL)
 		req->method = "GET";
 	req->path = request_path(req);
@@ -402,14 +405,21 @@ prepare(struct rl_req *req, struct rl_error *e)
 		return rl_error_set(e, RL_ENOMEM, NULL);
 	if (strlen(req->path) > RL_URI_MAX || strlen(req->query) > RL_URI_MAX)
 		return rl_error_set(e, RL_EINVAL, "request URI too long");
+	/*
+	 * nginx hands the path percent-decoded: "/api/cours/%ff" arrives as
+	 * a 0xff byte, which no handler, message or query may see.
+	 */
+	if (!rl_utf8_valid(req->path, strlen(req->path)))
+		return rl_error_set(e, RL_EINVAL, "request path is not valid "
+		    "UTF-8");
 
 	err = rl_route_match(prog->routes, prog->nroutes, req->method,
 	    req->path, &req->route, params, &np);
 	if (err == RL_EMETHOD)
-		return rl_error_set(e, err, "%s is not allowed on %s",
+		return rl_error_set(e, err, "%.16s is not allowed on %.128s",
 		    req->method, req->path);
 	if (err != RL_OK)
-		return rl_error_set(e, err, "no route for %s", req->path);
+		return rl_error_set(e, err, "no route for %.128s", req->path);
 	for (i = 0; i < np; i++) {
 		req->params[i].key = rl_arena_strndup(req->arena,
 		    params[i].name, params[i].namelen);
@@ -467,6 +477,10 @@ serve(char **env, struct rl_io *io)
 		return;
 	}
 
+	request_id(&req);
+	rl_log_set_request(req.id);
+	/* The id a user can quote: it finds the log lines of the request. */
+	(void)rl_resp_header(&req, "X-Request-Id", req.id);
 	if ((err = prepare(&req, &e)) == RL_OK)
 		err = req.route->handler(&req, &e);
 	if (err != RL_OK && e.code == RL_OK)
@@ -485,9 +499,20 @@ serve(char **env, struct rl_io *io)
 	    req.route != NULL ? req.route->pattern : NULL,
 	    err == RL_EGONE ? 499 : req.status, rl_now_us() - req.start_us,
 	    err != RL_OK ? e.msg : NULL);
+	rl_log_set_request(NULL);
 	json_decref(req.json);
 	rl_multipart_unlink(req.uploads, req.nupload);
 	rl_arena_free(req.arena);
+#ifdef __GLIBC__
+	/*
+	 * An upload (a DOCX or PDF read into text) makes libzip, expat and
+	 * the reader allocate tens of megabytes in this thread's malloc
+	 * arena; glibc keeps freed arena memory for reuse, so an import
+	 * program grew to ~300 MB RSS and stayed there.  Give it back.
+	 */
+	if (req.nupload > 0)
+		(void)malloc_trim(0);
+#endif
 }
 
 static void *

@@ -1,6 +1,13 @@
 /*
  * log.c: structured logging.  Messages are JSON-escaped by hand rather than
  * through jansson because logging must work when allocation fails.
+ *
+ * A line is built in a fixed buffer by put() and putstr() only, and
+ * neither ever writes past it: fixed text that would not fit is dropped
+ * whole, and a string value is cut at a character boundary (marked "…")
+ * early enough to leave LOG_RESERVE bytes for whatever fixed text still
+ * follows.  Every line is therefore complete JSON whatever a client puts
+ * in its path (tests/fuzz/fuzz_log.c checks exactly that).
  */
 #include "config.h"
 
@@ -11,11 +18,26 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bounds.h"
 #include "log.h"
 
-#define LOG_LINE_MAX	4096
+/*
+ * Room kept after a string value for the fixed text that may follow it
+ * (closing quote, status and duration, the next key, "}\n"): the longest
+ * such run is under 80 bytes.
+ */
+#define LOG_RESERVE	128
+
+/* A cut value ends with this (U+2026, three bytes in UTF-8). */
+static const char	 ellipsis[] = "\xe2\x80\xa6";
+
+struct line {
+	char	 buf[RL_LOG_LINE_MAX];
+	size_t	 len;
+};
 
 static enum rl_loglevel	 loglevel = RL_LOG_INFO;
+static __thread const char *curreq;
 static const char *const levels[RL_LOG__MAX] = {
 	"error", "warn", "info", "debug"
 };
@@ -40,66 +62,191 @@ rl_log_parselevel(const char *s, enum rl_loglevel *out)
 	return -1;
 }
 
-/* Append s JSON-escaped to buf at *off, never past size - 2. */
-static void
-escape(char *buf, size_t size, size_t *off, const char *s)
+void
+rl_log_set_request(const char *id)
 {
-	unsigned char	 c;
-	size_t		 o = *off;
 
-	for (; *s != '\0' && o + 8 < size; s++) {
-		c = (unsigned char)*s;
-		if (c == '"' || c == '\\') {
-			buf[o++] = '\\';
-			buf[o++] = (char)c;
-		} else if (c < 0x20) {
-			o += (size_t)snprintf(buf + o, size - o, "\\u%04x", c);
-		} else
-			buf[o++] = (char)c;
+	curreq = id;
+}
+
+/* Append n bytes, or nothing when they would not leave room for "}\n". */
+static void
+put(struct line *l, const char *s, size_t n)
+{
+
+	if (n > sizeof(l->buf) - 2 - l->len)
+		return;
+	memcpy(l->buf + l->len, s, n);
+	l->len += n;
+}
+
+static void __attribute__((format(printf, 2, 3)))
+putf(struct line *l, const char *fmt, ...)
+{
+	char	 tmp[LOG_RESERVE / 2];
+	va_list	 ap;
+	int	 n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	if (n > 0 && (size_t)n < sizeof(tmp))
+		put(l, tmp, (size_t)n);
+}
+
+/*
+ * Length of the well-formed UTF-8 sequence at s (1 to 4), or 0 when the
+ * byte there does not start one (overlongs, surrogates and values past
+ * U+10FFFF included).
+ */
+static size_t
+utf8len(const unsigned char *s)
+{
+	size_t	 n, i;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	for (i = 1; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] > 0x9f) ||
+	    (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] > 0x8f))
+		return 0;
+	return n;
+}
+
+/*
+ * Append s as a JSON string: quotes and backslashes escaped, controls as
+ * \u00XX, a byte that is not UTF-8 as \ufffd.  At most cap bytes of
+ * output for the value, and never into the last LOG_RESERVE bytes.
+ */
+static void
+putstr(struct line *l, const char *s, size_t cap)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	char			 esc[8];
+	const char		*piece;
+	size_t			 n, used = 0, limit;
+
+	limit = sizeof(l->buf) - l->len;
+	limit = limit > LOG_RESERVE + 2 ? limit - LOG_RESERVE - 2 : 0;
+	if (cap < limit)
+		limit = cap;
+	put(l, "\"", 1);
+	for (; *p != '\0'; p += n) {
+		piece = (const char *)p;
+		if (*p == '"' || *p == '\\') {
+			esc[0] = '\\';
+			esc[1] = (char)*p;
+			esc[2] = '\0';
+			piece = esc;
+			n = 1;
+		} else if (*p < 0x20 || *p == 0x7f) {
+			(void)snprintf(esc, sizeof(esc), "\\u%04x", *p);
+			piece = esc;
+			n = 1;
+		} else if ((n = utf8len(p)) == 0) {
+			piece = "\\ufffd";
+			n = 1;
+		}
+		/* A piece is its n source bytes, or the escape made for it. */
+		if (piece != (const char *)p) {
+			if (used + strlen(piece) + sizeof(ellipsis) - 1 > limit)
+				break;
+			put(l, piece, strlen(piece));
+			used += strlen(piece);
+		} else {
+			if (used + n + sizeof(ellipsis) - 1 > limit)
+				break;
+			put(l, piece, n);
+			used += n;
+		}
 	}
-	*off = o;
+	if (*p != '\0')
+		put(l, ellipsis, sizeof(ellipsis) - 1);
+	put(l, "\"", 1);
 }
 
 static void
-append(char *buf, size_t size, size_t *off, const char *s)
-{
-	size_t	 n = strlen(s);
-
-	if (*off + n + 2 >= size)
-		n = size - *off - 2;
-	memcpy(buf + *off, s, n);
-	*off += n;
-}
-
-static void
-stamp(char *buf, size_t size, size_t *off, enum rl_loglevel l)
+stamp(struct line *l, enum rl_loglevel lv)
 {
 	struct timespec	 ts;
 	struct tm	 tm;
-	char		 t[64];
+	char		 t[32];
 
+	l->len = 0;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
-	strftime(t, sizeof(t), "%Y-%m-%dT%H:%M:%S", &tm);
-	*off += (size_t)snprintf(buf + *off, size - *off,
-	    "{\"ts\":\"%s.%03ldZ\",\"level\":\"%s\"", t,
-	    ts.tv_nsec / 1000000, levels[l]);
+	if (strftime(t, sizeof(t), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+		t[0] = '\0';
+	putf(l, "{\"ts\":\"%s.%03ldZ\",\"level\":\"%s\"", t,
+	    ts.tv_nsec / 1000000, levels[lv]);
 }
 
-static void
-emit(char *buf, size_t off)
+/* Close the object; put() always left room for these two bytes. */
+static size_t
+finish(struct line *l, char *out)
 {
 
-	buf[off++] = '}';
-	buf[off++] = '\n';
-	(void)write(STDERR_FILENO, buf, off);
+	l->buf[l->len++] = '}';
+	l->buf[l->len++] = '\n';
+	memcpy(out, l->buf, l->len);
+	return l->len;
+}
+
+size_t
+rl_log_format(char out[RL_LOG_LINE_MAX], enum rl_loglevel lv,
+    const char *req, const char *msg)
+{
+	struct line	 l;
+
+	stamp(&l, lv);
+	if (req != NULL) {
+		put(&l, ",\"req\":", 7);
+		putstr(&l, req, RL_LOG_ID_MAX);
+	}
+	put(&l, ",\"msg\":", 7);
+	putstr(&l, msg, sizeof(l.buf));
+	return finish(&l, out);
+}
+
+size_t
+rl_log_format_request(char out[RL_LOG_LINE_MAX], const char *id,
+    const char *method, const char *path, const char *route, int status,
+    long long us, const char *err)
+{
+	struct line	 l;
+
+	stamp(&l, status >= 500 ? RL_LOG_ERROR : RL_LOG_INFO);
+	put(&l, ",\"req\":", 7);
+	putstr(&l, id, RL_LOG_ID_MAX);
+	put(&l, ",\"method\":", 10);
+	putstr(&l, method, RL_LOG_ID_MAX);
+	put(&l, ",\"path\":", 8);
+	putstr(&l, path, RL_LOG_PATH_MAX);
+	put(&l, ",\"route\":", 9);
+	putstr(&l, route != NULL ? route : "", RL_LOG_PATH_MAX);
+	putf(&l, ",\"status\":%d,\"us\":%lld", status, us);
+	if (err != NULL) {
+		put(&l, ",\"error\":", 9);
+		putstr(&l, err, sizeof(l.buf));
+	}
+	return finish(&l, out);
 }
 
 void
 rl_log(enum rl_loglevel l, const char *fmt, ...)
 {
-	char	 buf[LOG_LINE_MAX], msg[LOG_LINE_MAX / 2];
-	size_t	 off = 0;
+	char	 buf[RL_LOG_LINE_MAX], msg[RL_LOG_LINE_MAX];
+	size_t	 n;
 	va_list	 ap;
 
 	if (l > loglevel)
@@ -107,38 +254,20 @@ rl_log(enum rl_loglevel l, const char *fmt, ...)
 	va_start(ap, fmt);
 	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	stamp(buf, sizeof(buf), &off, l);
-	append(buf, sizeof(buf), &off, ",\"msg\":\"");
-	escape(buf, sizeof(buf), &off, msg);
-	append(buf, sizeof(buf), &off, "\"");
-	emit(buf, off);
+	n = rl_log_format(buf, l, curreq, msg);
+	(void)write(STDERR_FILENO, buf, n);
 }
 
 void
 rl_log_request(const char *id, const char *method, const char *path,
     const char *route, int status, long long us, const char *err)
 {
-	char	 buf[LOG_LINE_MAX];
-	size_t	 off = 0;
+	char	 buf[RL_LOG_LINE_MAX];
+	size_t	 n;
 
 	if (loglevel < RL_LOG_INFO && status < 500)
 		return;
-	stamp(buf, sizeof(buf), &off, status >= 500 ? RL_LOG_ERROR :
-	    RL_LOG_INFO);
-	append(buf, sizeof(buf), &off, ",\"req\":\"");
-	escape(buf, sizeof(buf), &off, id);
-	append(buf, sizeof(buf), &off, "\",\"method\":\"");
-	escape(buf, sizeof(buf), &off, method);
-	append(buf, sizeof(buf), &off, "\",\"path\":\"");
-	escape(buf, sizeof(buf), &off, path);
-	append(buf, sizeof(buf), &off, "\",\"route\":\"");
-	escape(buf, sizeof(buf), &off, route != NULL ? route : "");
-	off += (size_t)snprintf(buf + off, sizeof(buf) - off,
-	    "\",\"status\":%d,\"us\":%lld", status, us);
-	if (err != NULL) {
-		append(buf, sizeof(buf), &off, ",\"error\":\"");
-		escape(buf, sizeof(buf), &off, err);
-		append(buf, sizeof(buf), &off, "\"");
-	}
-	emit(buf, off);
+	n = rl_log_format_request(buf, id, method, path, route, status, us,
+	    err);
+	(void)write(STDERR_FILENO, buf, n);
 }

@@ -5,6 +5,10 @@
 #ifndef RL_LOG_H
 #define RL_LOG_H
 
+#include <stddef.h>
+
+#include "bounds.h"
+
 enum rl_loglevel {
 	RL_LOG_ERROR = 0,
 	RL_LOG_WARN,
@@ -19,6 +23,23 @@ void	rl_log(enum rl_loglevel, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	rl_log_request(const char *id, const char *method, const char *path,
 	    const char *route, int status, long long us, const char *err);
+/*
+ * The request this thread serves (the runtime sets it, NULL when done):
+ * every rl_log() line from the thread then carries its "req" id, so a
+ * database error logged deep in a module meets its request line.
+ */
+void	rl_log_set_request(const char *id);
+
+/*
+ * The line builders behind rl_log() and rl_log_request(), for tests and
+ * the fuzzer: fill out with one complete JSON line ending in "\n" and
+ * return its length, never more than RL_LOG_LINE_MAX.
+ */
+size_t	rl_log_format(char out[RL_LOG_LINE_MAX], enum rl_loglevel,
+	    const char *req, const char *msg);
+size_t	rl_log_format_request(char out[RL_LOG_LINE_MAX], const char *id,
+	    const char *method, const char *path, const char *route,
+	    int status, long long us, const char *err);
 
 #define rl_log_error(...)	rl_log(RL_LOG_ERROR, __VA_ARGS__)
 #define rl_log_warn(...)	rl_log(RL_LOG_WARN, __VA_ARGS__)

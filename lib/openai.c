@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -34,6 +35,7 @@
 #include "bounds.h"
 #include "crypto.h"
 #include "extern.h"
+#include "log.h"
 #include "openai.h"
 #include "sseparse.h"
 
@@ -91,16 +93,72 @@ struct xfer {
 	char			 errbuf[CURL_ERROR_SIZE];
 };
 
+/*
+ * Each thread keeps its own easy handle, so its kept-alive connection is
+ * reused without sharing anything between threads (libcurl does not
+ * support sharing connections between concurrent threads).  A thread that
+ * stops calling upstream would keep its socket for ever, half-closed
+ * (CLOSE-WAIT) once the upstream drops it: the reaper closes any handle
+ * left idle for RL_OA_IDLE_CONN_SEC.  The slot's mutex is held for the
+ * whole of a transfer, so the reaper only ever takes an idle handle.
+ */
+struct slot {
+	pthread_mutex_t	 mu;
+	CURL		*h;
+	long long	 last;		/* end of its last transfer, us */
+	struct slot	*next;
+};
+
 static pthread_once_t	 once = PTHREAD_ONCE_INIT;
 static CURLcode		 global_rc = CURLE_FAILED_INIT;
-static __thread CURL	*tl_h;
+static pthread_mutex_t	 slots_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct slot	*slots;
+static __thread struct slot *tl_slot;
 static __thread uint64_t tl_rand;
+
+/* Close the handles (and their connections) nobody used for a while. */
+static void *
+reaper(void *arg)
+{
+	struct slot	*s;
+	long long	 now;
+
+	for (;;) {
+		sleep(RL_OA_REAP_SEC);
+		now = rl_now_us();
+		pthread_mutex_lock(&slots_mu);
+		for (s = slots; s != NULL; s = s->next) {
+			if (pthread_mutex_trylock(&s->mu) != 0)
+				continue;	/* in a transfer */
+			if (s->h != NULL && now - s->last >
+			    RL_OA_IDLE_CONN_SEC * 1000000LL) {
+				curl_easy_cleanup(s->h);
+				s->h = NULL;
+			}
+			pthread_mutex_unlock(&s->mu);
+		}
+		pthread_mutex_unlock(&slots_mu);
+	}
+	return NULL;
+}
 
 static void
 global_init(void)
 {
+	pthread_attr_t	 a;
+	pthread_t	 t;
 
-	global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+	if ((global_rc = curl_global_init(CURL_GLOBAL_DEFAULT)) != CURLE_OK)
+		return;
+	/* Without a reaper idle sockets linger; calls still work. */
+	if (pthread_attr_init(&a) == 0) {
+		(void)pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+		(void)pthread_attr_setstacksize(&a, 64 * 1024);
+		if (pthread_create(&t, &a, reaper, NULL) != 0)
+			rl_log_warn("upstream: no reaper thread; idle "
+			    "connections stay open");
+		(void)pthread_attr_destroy(&a);
+	}
 }
 
 /* Idempotent: runs curl_global_init once per process, whoever asks. */
@@ -117,22 +175,65 @@ rl_oa_init(struct rl_error *e)
 void
 rl_oa_thread_end(void)
 {
+	struct slot	**pp, *s = tl_slot;
 
-	if (tl_h != NULL)
-		curl_easy_cleanup(tl_h);
-	tl_h = NULL;
+	if (s == NULL)
+		return;
+	pthread_mutex_lock(&slots_mu);
+	for (pp = &slots; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == s) {
+			*pp = s->next;
+			break;
+		}
+	pthread_mutex_unlock(&slots_mu);
+	if (s->h != NULL)
+		curl_easy_cleanup(s->h);
+	pthread_mutex_destroy(&s->mu);
+	free(s);
+	tl_slot = NULL;
 }
 
-/* The thread's handle, options reset, connections kept. */
+/*
+ * The thread's handle, options reset, connections kept, locked against
+ * the reaper until handle_done().
+ */
 static CURL *
 handle(void)
 {
+	struct slot	*s = tl_slot;
 
-	if (tl_h == NULL)
-		tl_h = curl_easy_init();
+	if (s == NULL) {
+		if ((s = calloc(1, sizeof(*s))) == NULL)
+			return NULL;
+		pthread_mutex_init(&s->mu, NULL);
+		pthread_mutex_lock(&slots_mu);
+		s->next = slots;
+		slots = s;
+		pthread_mutex_unlock(&slots_mu);
+		tl_slot = s;
+	}
+	pthread_mutex_lock(&s->mu);
+	if (s->h == NULL)
+		s->h = curl_easy_init();
 	else
-		curl_easy_reset(tl_h);
-	return tl_h;
+		curl_easy_reset(s->h);
+	if (s->h == NULL)
+		pthread_mutex_unlock(&s->mu);
+	return s->h;
+}
+
+/* The transfer is over; close its connection when it did not end well. */
+static void
+handle_done(int close)
+{
+	struct slot	*s = tl_slot;
+
+	if (close && s->h != NULL) {
+		curl_easy_cleanup(s->h);
+		s->h = NULL;
+	}
+	s->last = rl_now_us();
+	pthread_mutex_unlock(&s->mu);
 }
 
 /*
@@ -1004,6 +1105,7 @@ setup(CURL *h, const struct req *rq, struct xfer *x, curl_mime *mime,
 	SETOPT(h, CURLOPT_CONNECTTIMEOUT_MS, rq->connect_ms);
 	SETOPT(h, CURLOPT_TIMEOUT_MS, left_ms);
 	SETOPT(h, CURLOPT_TCP_KEEPALIVE, 1L);
+	SETOPT(h, CURLOPT_MAXAGE_CONN, (long)RL_OA_IDLE_CONN_SEC);
 	SETOPT(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x->max);
 	SETOPT(h, CURLOPT_WRITEFUNCTION, on_write);
 	SETOPT(h, CURLOPT_WRITEDATA, x);
@@ -1179,8 +1281,11 @@ attempt(const struct req *rq, struct xfer *x, long long deadline,
 		return rl_error_set(e, RL_ETIMEOUT, "upstream call timed out");
 	if ((x->h = h = handle()) == NULL)
 		return rl_error_set(e, RL_ENOMEM, "curl_easy_init failed");
-	if (rq->multipart && (mime = build_mime(h, c)) == NULL)
-		return rl_error_set(e, RL_ENOMEM, "cannot build the form");
+	if (rq->multipart && (mime = build_mime(h, c)) == NULL) {
+		cc = CURLE_OUT_OF_MEMORY;
+		err = rl_error_set(e, RL_ENOMEM, "cannot build the form");
+		goto out;
+	}
 	if ((cc = setup(h, rq, x, mime, left)) != CURLE_OK) {
 		err = rl_error_set(e, RL_EINTERNAL, "curl_easy_setopt: %s",
 		    curl_easy_strerror(cc));
@@ -1194,11 +1299,10 @@ attempt(const struct req *rq, struct xfer *x, long long deadline,
 	    CURLHE_OK)
 		copy_str(c->request_id, sizeof(c->request_id), hd->value);
 	err = outcome(x, cc, deadline, retry, wait_ms, e);
-	/* Never reuse a connection whose transfer did not end cleanly. */
-	if (cc != CURLE_OK)
-		rl_oa_thread_end();
 out:
 	curl_mime_free(mime);
+	/* Never reuse a connection whose transfer did not end cleanly. */
+	handle_done(cc != CURLE_OK);
 	return err;
 }
 

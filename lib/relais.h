@@ -15,7 +15,7 @@
  * The schema version (highest sql/NNNN_*.sql) this build needs.  Programs
  * refuse to start on an older database.
  */
-#define RL_SCHEMA_VERSION	8
+#define RL_SCHEMA_VERSION	9
 
 /*
  * Every failure a lib function or a handler can report.  The parallel table
@@ -56,12 +56,15 @@ enum rl_err {
 /*
  * Caller-owned error record (jansson's json_error_t, curl's error buffer):
  * code for machines, msg for humans, where for the offending field or JSON
- * pointer when there is one.
+ * pointer when there is one, sqlstate for a database error (PostgreSQL's
+ * five-character code, for callers that tell a unique from a check
+ * violation; never sent to a client).
  */
 struct rl_error {
 	enum rl_err	 code;
 	char		 msg[RL_ERRMSG_MAX];
 	char		 where[128];
+	char		 sqlstate[6];
 };
 
 const char	*rl_strerror(enum rl_err);

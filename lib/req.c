@@ -180,6 +180,25 @@ decode(struct rl_arena *a, const char *s, size_t len, size_t *outlen)
 }
 
 /*
+ * A task, job or document id reaches a "::uuid" cast only when it is one:
+ * anything else would be PostgreSQL's 500, not the 404 it is.  Counting
+ * the characters of "0123456789abcdef-" is not enough (36 dashes pass).
+ */
+int
+rl_uuid_valid(const char *s)
+{
+	size_t	 i;
+
+	if (s == NULL || strlen(s) != 36)
+		return 0;
+	for (i = 0; i < 36; i++)
+		if (i == 8 || i == 13 || i == 18 || i == 23 ? s[i] != '-' :
+		    !isxdigit((unsigned char)s[i]))
+			return 0;
+	return 1;
+}
+
+/*
  * Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing past
  * U+10FFFF.  Values end up in JSON and in PostgreSQL, which both refuse
  * anything else, so it is refused at the door with a clear error.

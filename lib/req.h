@@ -100,5 +100,7 @@ enum rl_err	 rl_json_parse(const char *, size_t, json_t **,
 		    struct rl_error *);
 int		 rl_json_depth_ok(const char *, size_t, int);
 int		 rl_utf8_valid(const char *, size_t);
+/* 8-4-4-4-12 hexadecimal digits: what PostgreSQL's uuid reads. */
+int		 rl_uuid_valid(const char *);
 
 #endif

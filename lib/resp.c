@@ -93,11 +93,12 @@ rl_resp_begin(struct rl_req *req, int status, const char *ctype)
 	    reason(status));
 	if (out(req, line, (size_t)n) == -1)
 		return RL_EGONE;
-	if (ctype != NULL) {
-		n = snprintf(line, sizeof(line), "Content-Type: %s\r\n", ctype);
-		if (out(req, line, (size_t)n) == -1)
-			return RL_EGONE;
-	}
+	/* Pieces, not snprintf into line: a type may be longer than it. */
+	if (ctype != NULL && strpbrk(ctype, "\r\n") != NULL)
+		return RL_EINVAL;
+	if (ctype != NULL && (out(req, "Content-Type: ", 14) == -1 ||
+	    out(req, ctype, strlen(ctype)) == -1 || out(req, "\r\n", 2) == -1))
+		return RL_EGONE;
 	for (h = req->hdrs; h != NULL; h = h->next)
 		if (out(req, h->name, strlen(h->name)) == -1 ||
 		    out(req, ": ", 2) == -1 ||
@@ -238,9 +239,18 @@ rl_resp_error(struct rl_req *req, const struct rl_error *e)
 {
 	json_t		*body, *inner;
 	enum rl_err	 code = e->code == RL_OK ? RL_EINTERNAL : e->code;
-	int		 edxo, status;
+	int		 edxo, status, fault;
 	const char	*msg = e->msg[0] != '\0' ? e->msg : rl_strerror(code);
 
+	/*
+	 * Our own faults say only what kind they are: their detail (a
+	 * database message, a file path) is in the request's log line, under
+	 * the request id the client can quote, never in the body.
+	 */
+	fault = code == RL_ENOMEM || code == RL_EDB || code == RL_EDBDOWN ||
+	    code == RL_EIO || code == RL_EINTERNAL;
+	if (fault)
+		msg = rl_strerror(code);
 	edxo = req->route != NULL && (req->route->flags & RL_ROUTE_EDXO);
 	status = edxo ? rl_err_status_edxo(code) : rl_err_status(code);
 	if (req->status != 0)
@@ -254,7 +264,13 @@ rl_resp_error(struct rl_req *req, const struct rl_error *e)
 	inner = edxo ? json_pack("{s:s, s:s}", "error", msg, "code",
 	    rl_err_token(code)) : json_pack("{s:s, s:s}", "code",
 	    rl_err_token(code), "message", msg);
-	if (inner != NULL && e->where[0] != '\0')
+	/* A message quoting bytes that are not UTF-8: say the kind only. */
+	if (inner == NULL && msg != rl_strerror(code))
+		inner = edxo ? json_pack("{s:s, s:s}", "error",
+		    rl_strerror(code), "code", rl_err_token(code)) :
+		    json_pack("{s:s, s:s}", "code", rl_err_token(code),
+		    "message", rl_strerror(code));
+	if (inner != NULL && e->where[0] != '\0' && !fault)
 		(void)json_object_set_new(inner, "field",
 		    json_string(e->where));
 	body = inner == NULL || edxo ? inner : json_pack("{s:o}", "error",

@@ -1,19 +1,22 @@
 /*
  * route.c: path patterns.  A pattern is a path whose segments may be
  * "<name>" (one non-empty segment), "<int:name>" (digits, fits in a long
- * long) or "<path:name>" (the rest of the path).  Matching is a pure
+ * long), "<uuid:name>" (8-4-4-4-12 hexadecimal digits) or "<path:name>"
+ * (the rest of the path).  A segment that is not of its type does not
+ * match: a 404, before any handler or query sees it.  Matching is a pure
  * function over strings, so it is tested and fuzzed without a server.
  */
 #include "config.h"
 
 #include <string.h>
 
+#include "req.h"
 #include "route.h"
 
 /* Digits of the largest value an <int:> parameter may take (< 2^63). */
 #define INT_PARAM_DIGITS	18
 
-enum kind { K_STR, K_INT, K_PATH };
+enum kind { K_STR, K_INT, K_UUID, K_PATH };
 
 /*
  * Parse the placeholder starting at p ("<...>"); on success set its kind,
@@ -32,6 +35,9 @@ placeholder(const char *p, enum kind *k, const char **name, size_t *namelen,
 	if (strncmp(p, "int:", 4) == 0) {
 		*k = K_INT;
 		p += 4;
+	} else if (strncmp(p, "uuid:", 5) == 0) {
+		*k = K_UUID;
+		p += 5;
 	} else if (strncmp(p, "path:", 5) == 0) {
 		*k = K_PATH;
 		p += 5;
@@ -43,6 +49,17 @@ placeholder(const char *p, enum kind *k, const char **name, size_t *namelen,
 	*namelen = (size_t)(end - p);
 	*after = end + 1;
 	return 0;
+}
+
+/* The 36 bytes at seg (followed by '/' or the end) are a uuid. */
+static int
+uuid_seg(const char *seg)
+{
+	char	 tmp[37];
+
+	memcpy(tmp, seg, 36);
+	tmp[36] = '\0';
+	return rl_uuid_valid(tmp);
 }
 
 /* Match one pattern; return 1 and fill params on success. */
@@ -70,6 +87,8 @@ match(const char *pat, const char *path, struct rl_param *params,
 			return 0;
 		if (k == K_INT && (len > INT_PARAM_DIGITS ||
 		    strspn(seg, "0123456789") < len))
+			return 0;
+		if (k == K_UUID && (len != 36 || !uuid_seg(seg)))
 			return 0;
 		params[n].name = name;
 		params[n].namelen = namelen;

@@ -154,6 +154,16 @@ rl_spawn() {
 	echo $! >"$STATE/pids/$name.pid"
 }
 
+# rl_supervised NAME CMD...: rl_spawn under scripts/supervise, which starts
+# the program again when it dies (logged, counted in
+# $STATE/run/NAME.restarts); the program's own pid is in
+# $STATE/pids/NAME.child.
+rl_supervised() {
+	local name=$1; shift
+	rm -f "$STATE/pids/$name.child"
+	rl_spawn "$name" "$RL_TOP/scripts/supervise" "$name" "$STATE" "$@"
+}
+
 rl_free_port() {
 	local p i
 	for i in $(seq 100); do
@@ -195,7 +205,7 @@ rl_programs() {
 		path=${p#*:}
 		[ "$path" = "$p" ] && path="$b/cgi-bin/$name"
 		rm -f "$STATE/run/$name.sock"
-		rl_spawn "$name" "$path" -s "$STATE/run/$name.sock"
+		rl_supervised "$name" "$path" -s "$STATE/run/$name.sock"
 	done
 	for p in $RL_PROGRAMS "$@"; do
 		name=${p%%:*}
@@ -215,7 +225,7 @@ rl_programs() {
 rl_worker() {
 	local path=${2:-$1/bin/relais-worker} log="$STATE/log/worker.log" n=0 i
 	[ -f "$log" ] && n=$(wc -l <"$log")
-	rl_spawn worker "$path"
+	rl_supervised worker "$path"
 	for i in $(seq 100); do
 		kill -0 "$(cat "$STATE/pids/worker.pid")" 2>/dev/null ||
 			{ tail -5 "$log"; rl_die "worker exited"; }
@@ -279,7 +289,7 @@ rl_ours() {
 	[ -r "/proc/$1/cmdline" ] || return 1
 	{ cmd=$(tr '\0' ' ' <"/proc/$1/cmdline"); } 2>/dev/null || return 1
 	case $cmd in
-	*"$STATE"*|*fake-openai*|*relais-worker*) return 0 ;;
+	*"$STATE"*|*fake-openai*|*relais-worker*|*/supervise\ *) return 0 ;;
 	esac
 	return 1
 }
@@ -300,6 +310,13 @@ rl_stop() {
 			rl_ours "$pid" || break
 			sleep 0.1
 		done
+		rl_ours "$pid" && kill -KILL "$pid" 2>/dev/null || true
+		rm -f "$f"
+	done
+	# A supervisor killed before its program leaves the program behind.
+	for f in "$STATE"/pids/*.child; do
+		[ -f "$f" ] || continue
+		pid=$(cat "$f")
 		rl_ours "$pid" && kill -KILL "$pid" 2>/dev/null || true
 		rm -f "$f"
 	done

@@ -179,6 +179,19 @@ badshape(struct rl_req *req, struct rl_error *e)
 	return rl_resp_json_new(req, 200, json_pack("{s:b}", "bad", 1));
 }
 
+/*
+ * GET /_test/dberror: a statement PostgreSQL refuses (22P02, a uuid cast
+ * of a bad value), so a test sees that the client gets "database error"
+ * and the log gets PostgreSQL's text with the request id.
+ */
+static enum rl_err
+dberror(struct rl_req *req, struct rl_error *e)
+{
+	const char	*p[1] = { "not-a-uuid" };
+
+	return rl_db_exec("SELECT $1::uuid", 1, p, NULL, e);
+}
+
 static enum rl_err
 noanswer(struct rl_req *req, struct rl_error *e)
 {
@@ -205,6 +218,7 @@ static const struct rl_route routes[] = {
 	{ "GET", "/_test/edxo/error/<code>", error, NULL, RL_ROUTE_EDXO, 0 },
 	{ "GET", "/_test/sse", sse, NULL, RL_ROUTE_STREAM, 0 },
 	{ "GET", "/_test/noanswer", noanswer, NULL, 0, 0 },
+	{ "GET", "/_test/dberror", dberror, NULL, 0, 0 },
 	{ "GET", "/_test/badshape", badshape, NULL, 0, 0 },
 	{ "GET", "/_test/db/forget", db_forget, NULL, 0, 0 },
 	{ "GET", "/_test/db/check", db_check, NULL, 0, 0 },

@@ -16,6 +16,7 @@ const programs = (process.env.RELAIS_TEST_PROGRAMS || '').split(/\s+/).filter(Bo
 // for every program; all programs are reachable through nginx's config.
 function concrete(pattern) {
 	return pattern.replace(/<int:[^>]+>/g, '999999').replace(/<path:[^>]+>/g, 'x/y')
+	    .replace(/<uuid:[^>]+>/g, '00000000-0000-4000-8000-000000000000')
 	    .replace(/<[^>]+>/g, 'x');
 }
 

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "req.h"
 #include "route.h"
 
 static enum rl_err
@@ -20,6 +21,7 @@ static const struct rl_route routes[] = {
 	{ "GET", "/programme/<int:id>/grille/review/<task_id>", h, NULL, 0, 0 },
 	{ "POST", "/api/plan_de_cours/<int:id>/improve/<field>", h, NULL, 0, 0 },
 	{ "GET", "/static/<path:rest>", h, NULL, 0, 0 },
+	{ "GET", "/jobs/<uuid:id>/x", h, NULL, 0, 0 },
 };
 #define N	(sizeof(routes) / sizeof(routes[0]))
 
@@ -74,7 +76,27 @@ main(void)
 	ok(rl_route_match(routes, N, "GET", "/static/css/a.css", &r, p, &np)
 	    == RL_OK && param_is(&p[0], "rest", "css/a.css"),
 	    "path parameter takes the rest");
+	ok(rl_route_match(routes, N, "GET",
+	    "/jobs/0f8fad5b-d9cb-469f-a165-70867728950E/x", &r, p, &np) ==
+	    RL_OK && param_is(&p[0], "id",
+	    "0f8fad5b-d9cb-469f-a165-70867728950E"), "uuid parameter");
+	ok(rl_route_match(routes, N, "GET",
+	    "/jobs/------------------------------------/x", &r, p, &np) ==
+	    RL_ENOTFOUND, "36 dashes are not a uuid");
+	ok(rl_route_match(routes, N, "GET",
+	    "/jobs/0f8fad5b-d9cb-469f-a165-70867728950/x", &r, p, &np) ==
+	    RL_ENOTFOUND, "35 characters are not a uuid");
+	ok(rl_route_match(routes, N, "GET",
+	    "/jobs/0f8fad5bd9cb-469f-a165-70867728950e0/x", &r, p, &np) ==
+	    RL_ENOTFOUND, "a misplaced dash is not a uuid");
+	ok(rl_route_match(routes, N, "GET",
+	    "/jobs/0f8fad5b-d9cb-469f-a165-70867728950g/x", &r, p, &np) ==
+	    RL_ENOTFOUND, "a non-hex digit is not a uuid");
+	ok(rl_uuid_valid("0F8FAD5B-D9CB-469F-A165-70867728950E") &&
+	    !rl_uuid_valid(NULL) && !rl_uuid_valid(""),
+	    "rl_uuid_valid: case, NULL, empty");
 	ok(rl_route_pattern_valid("/a/<int:id>/b"), "valid pattern");
+	ok(rl_route_pattern_valid("/a/<uuid:id>/b"), "valid uuid pattern");
 	ok(!rl_route_pattern_valid("a/b"), "pattern must start with /");
 	ok(!rl_route_pattern_valid("/a/<id"), "unclosed placeholder");
 	ok(!rl_route_pattern_valid("/a/<>"), "empty placeholder");

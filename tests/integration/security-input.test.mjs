@@ -1,0 +1,142 @@
+// Issue 14 items 1, 2 and the supervision: hostile paths and ids through
+// nginx against every program.  A program that crashes is started again
+// by scripts/supervise, so "still answers" is not enough: each program's
+// pid must be the same after the requests, with no restart counted.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { BASE, STATE, admin, auth, getJSON, raw, sleep, until } from './lib.mjs';
+
+const PROGRAMS = ['settings', 'api', 'openai', 'chat', 'tasks', 'plandecours',
+    'evaluation', 'import', 'generation'];
+const childPid = (name) => fs.readFileSync(`${STATE}/pids/${name}.child`, 'utf8').trim();
+const restarts = (name) => {
+	try {
+		return Number(fs.readFileSync(`${STATE}/run/${name}.restarts`, 'utf8'));
+	} catch {
+		return 0;
+	}
+};
+const a4100 = 'a'.repeat(4100);
+// Nothing PostgreSQL says may reach a client.
+const DB_TEXT = /SQLSTATE|invalid input syntax|invalid byte sequence|CONTEXT|portal|violates|relation "|column "/;
+
+// [program, path] reaching each program with a path or query far past
+// the old 4,096-byte log line.
+const LONG = [
+	['settings', `/auth/${a4100}`],
+	['settings', `/settings/${a4100}`],
+	['api', `/api/${a4100}`],
+	['openai', `/ai/openai/${a4100}`],
+	['openai', `/ai/openai/jobs/${'j'.repeat(8000)}`],
+	['chat', `/chat?q=${a4100}`],
+	['chat', `/completion?${'x'.repeat(7000)}=1`],
+	['tasks', `/tasks/${a4100}`],
+	['tasks', `/tasks/status/${a4100}`],
+	['plandecours', `/plan_de_cours/review/${a4100}`],
+	['plandecours', `/generate_all_status?task_id=${a4100}`],
+	['evaluation', `/evaluation/${a4100}`],
+	['import', `/confirm_grille_import/${a4100}`],
+	['generation', `/programme/1/grille/review/${a4100}`],
+	['generation', `/plan_cadre/1/review?task_id=${a4100}`],
+];
+
+test('every program survives paths and queries of 4 to 8 KB, logged whole lines', async () => {
+	const before = Object.fromEntries(PROGRAMS.map((p) => [p, [childPid(p), restarts(p)]]));
+	for (const [prog, path] of LONG) {
+		const r = await raw('GET', path, {});
+		assert.ok([400, 401, 404, 405].includes(r.status), `${prog} ${path.slice(0, 40)}…: ${r.status}`);
+		assert.ok(r.json !== null, `${prog}: a JSON error body`);
+		// The program still answers right after.
+		const h = await raw('GET', path.slice(0, 60), {});
+		assert.ok(h.status < 500, `${prog} answers after the long request: ${h.status}`);
+	}
+	// A long request id header too (it is refused and replaced).
+	const r = await raw('GET', '/api/health', { 'X-Request-Id': 'f'.repeat(4000) });
+	assert.equal(r.status, 200);
+	await sleep(200);
+	for (const p of PROGRAMS)
+		assert.deepEqual([childPid(p), restarts(p)], before[p], `${p} did not die or restart`);
+	// Each log line of those requests is one complete JSON object.
+	for (const p of ['api', 'openai', 'tasks']) {
+		const lines = fs.readFileSync(`${STATE}/log/${p}.log`, 'utf8').split('\n')
+		    .filter((l) => l.startsWith('{') && l.includes('aaaaaaaaaaaaaaaa'));
+		assert.ok(lines.length > 0, `${p} logged the long requests`);
+		for (const l of lines) {
+			const o = JSON.parse(l);
+			assert.ok(o.path.length <= 1024 + 1, `${p}: path cut in the log`);
+			assert.ok(o.status >= 400);
+		}
+	}
+});
+
+test('malformed ids and bytes are 400/404 with a stable code, never a database error', async () => {
+	const t = auth(await admin());
+	const dashes = '-'.repeat(36);
+	const cases = [
+		['/api/cours/%ff', 400, 'bad_request'],
+		['/ai/openai/jobs/%ff', 400, 'bad_request'],
+		['/tasks/status/%c3%28', 400, 'bad_request'],
+		[`/plan_cadre/1/review?task_id=${dashes}`, 404, 'not_found'],
+		['/plan_cadre/1/review?task_id=zzzzzzzz-zzzz-zzzz-zzzz-zzzzzzzzzzzz', 404, 'not_found'],
+		[`/programme/1/grille/review/${dashes}`, 404, 'not_found'],
+		[`/confirm_grille_import/${dashes}`, 404, 'not_found'],
+		[`/tasks/status/${dashes}`, 404, 'not_found'],
+		[`/generate_all_status?task_id=${dashes}`, 400, 'bad_request'],
+		['/api/cours?x=%ff', 400, 'invalid_form'],
+	];
+	for (const [path, status, code] of cases) {
+		const r = await raw('GET', path, t);
+		assert.equal(r.status, status, `${path}: ${r.status} ${r.text}`);
+		assert.ok(r.json !== null, `${path}: JSON body`);
+		const got = r.json.code ?? r.json.error?.code;
+		assert.equal(got, code, `${path}: ${r.text}`);
+		assert.doesNotMatch(r.text, DB_TEXT, `${path} leaks database text`);
+	}
+});
+
+test('a database error answers a generic db_error; the detail is in the log with the request id', async () => {
+	// The echo responder's /_test/dberror runs a failing statement.
+	const r = await raw('GET', '/_test/dberror', {});
+	const id = r.headers['x-request-id'];
+	assert.match(id, /^[0-9a-f]{8,}$/, 'the answer names its request id');
+	assert.equal(r.status, 500);
+	assert.equal(r.json.error.code, 'db_error');
+	assert.equal(r.json.error.message, 'database error');
+	assert.equal(r.json.error.field, undefined);
+	assert.doesNotMatch(r.text, DB_TEXT);
+	await sleep(100);
+	const log = fs.readFileSync(`${STATE}/log/echo.log`, 'utf8').split('\n')
+	    .filter((l) => l.includes(id)).map((l) => JSON.parse(l));
+	assert.ok(log.some((o) => o.level === 'error' && /SQLSTATE 22P02/.test(o.msg) && o.req === id),
+	    `the database text is logged with the request id: ${JSON.stringify(log)}`);
+});
+
+test('a program that dies is started again, logged and counted', async () => {
+	const before = childPid('tasks');
+	const n = restarts('tasks');
+	process.kill(Number(before), 'SIGKILL');
+	await until('tasks restarted', () => {
+		try {
+			return childPid('tasks') !== before && restarts('tasks') === n + 1;
+		} catch {
+			return false;
+		}
+	}, 15000, 100);
+	// It answers again through nginx (401: the route needs a user).
+	const uuid = '00000000-0000-4000-8000-000000000000';
+	let status = 0;
+	for (const end = Date.now() + 15000; status !== 401 && Date.now() < end; await sleep(100))
+		status = (await getJSON(`/tasks/status/${uuid}`)).status;
+	assert.equal(status, 401, 'tasks answers again');
+	const log = fs.readFileSync(`${STATE}/log/supervise.log`, 'utf8');
+	assert.match(log, new RegExp(`supervise: tasks \\(pid ${before}\\) died .* signal 9 \\(KILL\\); restart ${n + 1}`));
+});
+
+test('a body without Content-Type is 415, not read as JSON', async () => {
+	const t = auth(await admin());
+	const r = await raw('POST', '/ai/openai/recommend', t, '{"task_type":"chat"}');
+	assert.equal(r.status, 415, r.text);
+	assert.equal(r.json.error.code, 'unsupported_media_type');
+	assert.match(r.json.error.message, /\(none\)/);
+});
