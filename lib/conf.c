@@ -88,6 +88,10 @@ rl_conf_load(int default_threads, struct rl_error *e)
 	    RL_OK)
 		return RL_EINVAL;
 
+	conf.upstream_idle_sec = RL_OA_IDLE_CONN_SEC;
+	if (env_int("RELAIS_UPSTREAM_IDLE_SEC", 1, 3600,
+	    &conf.upstream_idle_sec, e) != RL_OK)
+		return RL_EINVAL;
 	conf.check_responses = 0;
 	if (env_int("RELAIS_CHECK_RESPONSES", 0, 1, &conf.check_responses,
 	    e) != RL_OK)
@@ -159,6 +163,7 @@ rl_conf_start(const char *name, int needs_db)
 	enum rl_err	 err;
 
 	rl_error_clear(&e);
+	rl_oa_set_idle(conf.upstream_idle_sec);
 	if (rl_crypto_init(&e) != RL_OK || rl_oa_init(&e) != RL_OK ||
 	    (needs_db && rl_crypto_load_key(conf.secret_key_file, &e) !=
 	    RL_OK)) {

@@ -23,6 +23,7 @@ struct rl_conf {
 	 * route's response schema and say so in a header (the test suite).
 	 */
 	int		 check_responses;
+	int		 upstream_idle_sec; /* RELAIS_UPSTREAM_IDLE_SEC */
 };
 
 /* The process-wide configuration, valid after rl_conf_load(). */

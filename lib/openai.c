@@ -22,6 +22,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <string.h>
@@ -113,6 +114,7 @@ static pthread_once_t	 once = PTHREAD_ONCE_INIT;
 static CURLcode		 global_rc = CURLE_FAILED_INIT;
 static pthread_mutex_t	 slots_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct slot	*slots;
+static _Atomic int	 idle_sec = RL_OA_IDLE_CONN_SEC;
 static __thread struct slot *tl_slot;
 static __thread uint64_t tl_rand;
 
@@ -124,14 +126,14 @@ reaper(void *arg)
 	long long	 now;
 
 	for (;;) {
-		sleep(RL_OA_REAP_SEC);
+		sleep(idle_sec < RL_OA_REAP_SEC ? idle_sec : RL_OA_REAP_SEC);
 		now = rl_now_us();
 		pthread_mutex_lock(&slots_mu);
 		for (s = slots; s != NULL; s = s->next) {
 			if (pthread_mutex_trylock(&s->mu) != 0)
 				continue;	/* in a transfer */
-			if (s->h != NULL && now - s->last >
-			    RL_OA_IDLE_CONN_SEC * 1000000LL) {
+			if (s->h != NULL && now - s->last >=
+			    idle_sec * 1000000LL) {
 				curl_easy_cleanup(s->h);
 				s->h = NULL;
 			}
@@ -170,6 +172,14 @@ rl_oa_init(struct rl_error *e)
 		return rl_error_set(e, RL_EINTERNAL, "curl_global_init: %s",
 		    curl_easy_strerror(global_rc));
 	return RL_OK;
+}
+
+void
+rl_oa_set_idle(int sec)
+{
+
+	if (sec > 0)
+		idle_sec = sec;
 }
 
 void
@@ -1105,7 +1115,7 @@ setup(CURL *h, const struct req *rq, struct xfer *x, curl_mime *mime,
 	SETOPT(h, CURLOPT_CONNECTTIMEOUT_MS, rq->connect_ms);
 	SETOPT(h, CURLOPT_TIMEOUT_MS, left_ms);
 	SETOPT(h, CURLOPT_TCP_KEEPALIVE, 1L);
-	SETOPT(h, CURLOPT_MAXAGE_CONN, (long)RL_OA_IDLE_CONN_SEC);
+	SETOPT(h, CURLOPT_MAXAGE_CONN, (long)idle_sec);
 	SETOPT(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x->max);
 	SETOPT(h, CURLOPT_WRITEFUNCTION, on_write);
 	SETOPT(h, CURLOPT_WRITEDATA, x);

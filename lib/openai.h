@@ -134,5 +134,7 @@ long long	 rl_oa_tokens_bound(const json_t *);
 /* Process start-up (curl_global_init) and per-thread connection cleanup. */
 enum rl_err	 rl_oa_init(struct rl_error *);
 void		 rl_oa_thread_end(void);
+/* Seconds an idle kept-alive connection lives (RL_OA_IDLE_CONN_SEC). */
+void		 rl_oa_set_idle(int);
 
 #endif

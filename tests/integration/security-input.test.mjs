@@ -5,7 +5,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { BASE, STATE, admin, auth, getJSON, raw, sleep, until } from './lib.mjs';
+import { BASE, STATE, admin, auth, getJSON, newUser, postJSON, raw, sleep, until } from './lib.mjs';
 
 const PROGRAMS = ['settings', 'api', 'openai', 'chat', 'tasks', 'plandecours',
     'evaluation', 'import', 'generation'];
@@ -139,4 +139,43 @@ test('a body without Content-Type is 415, not read as JSON', async () => {
 	assert.equal(r.status, 415, r.text);
 	assert.equal(r.json.error.code, 'unsupported_media_type');
 	assert.match(r.json.error.message, /\(none\)/);
+});
+
+// Sockets of process `pid` connected to TCP port `port` on loopback, in
+// any state (ESTABLISHED, CLOSE_WAIT...).
+function upstreamSockets(pid, port) {
+	const inodes = new Set();
+	for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
+		try {
+			const m = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${pid}/fd/${fd}`));
+			if (m) inodes.add(m[1]);
+		} catch { /* closed meanwhile */ }
+	}
+	const hex = port.toString(16).toUpperCase().padStart(4, '0');
+	let n = 0;
+	for (const f of ['/proc/net/tcp', '/proc/net/tcp6']) {
+		for (const line of fs.readFileSync(f, 'utf8').split('\n').slice(1)) {
+			const c = line.trim().split(/\s+/);
+			if (c.length > 9 && c[2].endsWith(`:${hex}`) && inodes.has(c[9]))
+				n++;
+		}
+	}
+	return n;
+}
+
+test('idle upstream connections are closed after RELAIS_UPSTREAM_IDLE_SEC', async () => {
+	const port = Number(new URL(process.env.FAKE_OPENAI_BASE_URL).port);
+	const pid = childPid('chat');
+	const u = await newUser({ prefix: 'idleconn' });
+	const calls = await Promise.all(Array.from({ length: 6 }, () =>
+	    postJSON('/completion', { message: 'bonjour', model: 'gpt-4o-mini', agent: 'V1' }, auth(u.token))));
+	for (const r of calls)
+		assert.equal(r.status, 200, JSON.stringify(r.body));
+	const open = upstreamSockets(pid, port);
+	assert.ok(open >= 1, `the chat program keeps its upstream connections alive (${open})`);
+	// RELAIS_UPSTREAM_IDLE_SEC=2 in scripts/test: closed within idle + one reaper pass.
+	let left = open;
+	for (const end = Date.now() + 10000; left > 0 && Date.now() < end; await sleep(250))
+		left = upstreamSockets(pid, port);
+	assert.equal(left, 0, `no upstream socket left after the idle time (had ${open})`);
 });
