@@ -15,6 +15,7 @@
 #include "arena.h"
 #include "db.h"
 #include "fcgi.h"
+#include "jinja.h"
 #include "req.h"
 #include "resp.h"
 #include "settings.h"
@@ -636,6 +637,32 @@ settings_post_pdc_prompt(struct rl_req *req, struct rl_error *e)
 	return settings_post_page(req, e);
 }
 
+/*
+ * A section's text_content is the Jinja template the plan-cadre task
+ * renders (lib/plancadre.c).  Parse it now with the renderer's own parser
+ * so that one that could never render (a syntax error, nesting past
+ * RL_TMPL_EXPR_DEPTH or RL_TMPL_BLOCK_DEPTH) is a 400 naming the section,
+ * before anything is written, instead of a failed generation later.
+ */
+static enum rl_err
+check_section_text(const char *section, const char *prefix,
+    const json_t *patch, struct rl_error *e)
+{
+	const json_t	*v;
+	char		 where[96], why[RL_ERRMSG_MAX];
+	enum rl_err	 err;
+
+	if (!json_is_string(v = json_object_get(patch, "text_content")))
+		return RL_OK;
+	if ((err = rl_jinja_check(json_string_value(v), e)) == RL_OK ||
+	    err == RL_ENOMEM)
+		return err;
+	(void)snprintf(why, sizeof(why), "%s", e->msg);
+	(void)snprintf(where, sizeof(where), "%stext_content", prefix);
+	return settings_field_error(e, RL_EINVAL, where,
+	    "Section « %.64s » : %s", section, why);
+}
+
 /* GET /settings/plan_cadre: the 21 sections in EDxo's order. */
 enum rl_err
 settings_get_sections(struct rl_req *req, struct rl_error *e)
@@ -650,7 +677,9 @@ settings_get_sections(struct rl_req *req, struct rl_error *e)
 
 /*
  * POST /settings/plan_cadre {"sections": [{section, use_ai?,
- * text_content?}]}: all or nothing, in one transaction.
+ * text_content?}]}: all or nothing, in one transaction.  Every section is
+ * checked (its text_content parsed as a template) before the transaction
+ * opens, so a refusal writes nothing.
  */
 enum rl_err
 settings_post_sections(struct rl_req *req, struct rl_error *e)
@@ -712,7 +741,9 @@ settings_post_sections(struct rl_req *req, struct rl_error *e)
 		err = settings_validate(&section_page, where, rest,
 		    &patches[i], e);
 		json_decref(rest);
-		if (err != RL_OK)
+		if (err != RL_OK ||
+		    (err = check_section_text(name, where, patches[i], e)) !=
+		    RL_OK)
 			goto out;
 	}
 	if ((err = rl_db_begin(e)) != RL_OK)
@@ -824,7 +855,7 @@ settings_post_model(struct rl_req *req, struct rl_error *e)
 	    "ON CONFLICT (name) DO NOTHING RETURNING " MODEL_JSON, 4, p,
 	    &row, e)) != RL_OK) {
 		/* The one CHECK validation leaves to SQL: numeric compare. */
-		if (err == RL_ECONFLICT && strcmp(e->where, "23514") == 0)
+		if (err == RL_ECONFLICT && strcmp(e->sqlstate, "23514") == 0)
 			err = settings_field_error(e, RL_EINVAL,
 			    "cached_input_price", "cached_input_price may not "
 			    "exceed input_price");

@@ -56,7 +56,13 @@
  */
 #define RL_THREADS_DEFAULT	64
 #define RL_THREADS_MAX		4096
-#if defined(__SANITIZE_ADDRESS__)
+#if !defined(__has_feature)
+#define RL_HAS_FEATURE(x)	0
+#else
+#define RL_HAS_FEATURE(x)	__has_feature(x)
+#endif
+/* gcc says __SANITIZE_ADDRESS__, clang only __has_feature. */
+#if defined(__SANITIZE_ADDRESS__) || RL_HAS_FEATURE(address_sanitizer)
 #define RL_THREAD_STACK		(1024 * 1024)
 #else
 #define RL_THREAD_STACK		(256 * 1024)

@@ -3,6 +3,14 @@
  * into a tree first, so a syntax error is reported before anything is
  * rendered, then the tree is walked with the context.  Values are jansson
  * values; an undefined value is a NULL pointer.
+ *
+ * Every walk here recurses: the expression parser once per parenthesis,
+ * subscript or filter argument; eval() once per level of the tree ("a.b.c"
+ * is a chain of three nodes); the block parser and render() once per
+ * nested {% if %} or {% for %}.  The parser counts all of it against
+ * RL_TMPL_EXPR_DEPTH and RL_TMPL_BLOCK_DEPTH (bounds.h), so a template
+ * that parses is known to render within those depths and a hostile one
+ * ("{{ a.a.a... }}" 17,000 times) is a syntax error, not a stack overflow.
  */
 #include "config.h"
 
@@ -13,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bounds.h"
 #include "jinja.h"
 
 enum ntype {
@@ -44,6 +53,7 @@ struct expr {
 	struct expr	*a, *b;
 	struct expr	*args[MAX_ARGS];
 	int		 nargs;
+	int		 depth;	/* levels of this tree: 1 for a leaf */
 };
 
 struct node {
@@ -68,9 +78,12 @@ struct parser {
 	size_t		 pos;
 	size_t		 srclen;
 	struct obj	*objs;
-	int		 depth;
-	/* The tag just read, for the block parser. */
+	int		 depth;	/* blocks open, the template itself is 1 */
+	/* The line of the tag just read, for errors. */
 	int		 line;
+	/* Where lineof() last counted to, so that counting stays linear. */
+	size_t		 linepos;
+	int		 lineno;
 	struct rl_error	*e;
 	/* Whether the text that follows a "-%}" loses its leading space. */
 	int		 trim_next;
@@ -88,6 +101,7 @@ struct out {
 	size_t		 len;
 	size_t		 cap;
 	long		 iters;
+	long		 steps;	/* eval() calls, against RL_JINJA_MAX_STEPS */
 	struct rl_error	*e;
 };
 
@@ -121,16 +135,22 @@ pfree(struct parser *p)
 	p->objs = NULL;
 }
 
+/*
+ * The line of pos.  Tags are read in order, so counting goes on from the
+ * previous call: a template of many tags costs one pass, not one per tag.
+ */
 static int
-lineof(const struct parser *p, size_t pos)
+lineof(struct parser *p, size_t pos)
 {
-	size_t	 i;
-	int	 n = 1;
 
-	for (i = 0; i < pos && i < p->srclen; i++)
-		if (p->src[i] == '\n')
-			n++;
-	return n;
+	if (pos < p->linepos) {
+		p->linepos = 0;
+		p->lineno = 1;
+	}
+	for (; p->linepos < pos && p->linepos < p->srclen; p->linepos++)
+		if (p->src[p->linepos] == '\n')
+			p->lineno++;
+	return p->lineno;
 }
 
 static enum rl_err __attribute__((format(printf, 2, 3)))
@@ -144,6 +164,14 @@ perr(struct parser *p, const char *fmt, ...)
 	va_end(ap);
 	return rl_error_set(p->e, RL_EINVAL, "template: %s (ligne %d)", buf,
 	    p->line);
+}
+
+static enum rl_err
+toodeep(struct parser *p)
+{
+
+	return perr(p, "expression trop imbriquée (au plus %d niveaux)",
+	    RL_TMPL_EXPR_DEPTH);
 }
 
 /*
@@ -234,9 +262,42 @@ newexpr(struct lex *l, enum etype t)
 		return NULL;
 	}
 	x->type = t;
+	x->depth = 1;
 	return x;
 }
 
+/*
+ * Give x, whose operands are set, its depth: one more than its deepest
+ * operand.  eval() recurses once per level, so this is what bounds it;
+ * NULL past RL_TMPL_EXPR_DEPTH.
+ */
+static struct expr *
+seal(struct lex *l, struct expr *x)
+{
+	int	 d = 0, i;
+
+	if (x->a != NULL && x->a->depth > d)
+		d = x->a->depth;
+	if (x->b != NULL && x->b->depth > d)
+		d = x->b->depth;
+	for (i = 0; i < x->nargs; i++)
+		if (x->args[i] != NULL && x->args[i]->depth > d)
+			d = x->args[i]->depth;
+	x->depth = d + 1;
+	if (x->depth > RL_TMPL_EXPR_DEPTH) {
+		(void)toodeep(l->p);
+		return NULL;
+	}
+	return x;
+}
+
+/*
+ * The expression parser: parse_or > parse_and > parse_not > parse_cmp >
+ * parse_filtered > parse_primary.  depth counts the nesting the parser
+ * itself recurses on (parentheses, subscripts, filter arguments) and the
+ * "not" in front, starting at 1; the trees it builds are bounded by
+ * seal().
+ */
 static struct expr	*parse_or(struct lex *, int);
 
 /* A quoted string with \\, \', \", \n and \t escapes. */
@@ -278,8 +339,12 @@ parse_string(struct lex *l)
 	return x;
 }
 
+/*
+ * A number literal; an integer only when intonly, for "a.0.1" (a[0][1],
+ * as Jinja's lexer reads it, not a[0.1]).
+ */
 static struct expr *
-parse_number(struct lex *l)
+parse_number(struct lex *l, int intonly)
 {
 	struct expr	*x;
 	char		 buf[64];
@@ -288,8 +353,8 @@ parse_number(struct lex *l)
 	char		*endp;
 
 	while (l->s < l->end && n + 1 < sizeof(buf) &&
-	    (isdigit((unsigned char)*l->s) || *l->s == '.' ||
-	    (n == 0 && *l->s == '-'))) {
+	    (isdigit((unsigned char)*l->s) || (*l->s == '.' && !intonly) ||
+	    (n == 0 && *l->s == '-' && !intonly))) {
 		if (*l->s == '.')
 			isreal = 1;
 		buf[n++] = *l->s++;
@@ -313,10 +378,9 @@ static struct expr *
 parse_primary(struct lex *l, int depth)
 {
 	struct expr	*x, *y;
-	char		 nm[RL_JINJA_NAME_MAX];
 
-	if (depth > RL_JINJA_MAX_DEPTH) {
-		(void)perr(l->p, "expression trop imbriquée");
+	if (depth > RL_TMPL_EXPR_DEPTH) {
+		(void)toodeep(l->p);
 		return NULL;
 	}
 	skipws(l);
@@ -336,20 +400,30 @@ parse_primary(struct lex *l, int depth)
 		x = parse_string(l);
 	else if (isdigit((unsigned char)*l->s) || (*l->s == '-' &&
 	    l->s + 1 < l->end && isdigit((unsigned char)l->s[1])))
-		x = parse_number(l);
-	else if (name(l, nm, sizeof(nm))) {
-		if ((x = newexpr(l, E_LIT)) == NULL)
+		x = parse_number(l, 0);
+	else if (isname0((unsigned char)*l->s)) {
+		/*
+		 * Read into the node, not a local buffer: this frame is on
+		 * the stack once per nested parenthesis.
+		 */
+		if ((x = newexpr(l, E_NAME)) == NULL)
 			return NULL;
-		if (strcmp(nm, "true") == 0 || strcmp(nm, "True") == 0)
-			x->lit = json_true();
-		else if (strcmp(nm, "false") == 0 || strcmp(nm, "False") == 0)
-			x->lit = json_false();
-		else if (strcmp(nm, "none") == 0 || strcmp(nm, "None") == 0)
-			x->lit = json_null();
-		else {
-			x->type = E_NAME;
-			memcpy(x->name, nm, sizeof(nm));
+		if (!name(l, x->name, sizeof(x->name))) {
+			(void)perr(l->p, "nom trop long près de « %.20s »",
+			    l->s);
+			return NULL;
 		}
+		if (strcmp(x->name, "true") == 0 ||
+		    strcmp(x->name, "True") == 0)
+			x->lit = json_true();
+		else if (strcmp(x->name, "false") == 0 ||
+		    strcmp(x->name, "False") == 0)
+			x->lit = json_false();
+		else if (strcmp(x->name, "none") == 0 ||
+		    strcmp(x->name, "None") == 0)
+			x->lit = json_null();
+		if (x->lit != NULL)
+			x->type = E_LIT;
 	} else {
 		(void)perr(l->p, "expression invalide près de « %.20s »",
 		    l->s);
@@ -370,7 +444,8 @@ parse_primary(struct lex *l, int depth)
 				if (l->s < l->end &&
 				    isdigit((unsigned char)*l->s)) {
 					y->type = E_INDEX;
-					if ((y->b = parse_number(l)) == NULL)
+					if ((y->b = parse_number(l, 1)) ==
+					    NULL)
 						return NULL;
 				} else {
 					(void)perr(l->p, "nom attendu après "
@@ -379,7 +454,8 @@ parse_primary(struct lex *l, int depth)
 				}
 			}
 			y->a = x;
-			x = y;
+			if ((x = seal(l, y)) == NULL)
+				return NULL;
 		} else if (l->s < l->end && *l->s == '[') {
 			l->s++;
 			if ((y = newexpr(l, E_INDEX)) == NULL ||
@@ -390,7 +466,8 @@ parse_primary(struct lex *l, int depth)
 				return NULL;
 			}
 			y->a = x;
-			x = y;
+			if ((x = seal(l, y)) == NULL)
+				return NULL;
 		} else
 			break;
 	}
@@ -442,7 +519,8 @@ parse_filtered(struct lex *l, int depth)
 			}
 		}
 		f->a = x;
-		x = f;
+		if ((x = seal(l, f)) == NULL)
+			return NULL;
 	}
 	return x;
 }
@@ -479,25 +557,38 @@ parse_cmp(struct lex *l, int depth)
 	c->a = x;
 	if ((c->b = parse_filtered(l, depth)) == NULL)
 		return NULL;
-	return c;
+	return seal(l, c);
 }
 
+/*
+ * "not not ... x": a loop, not a recursion, since nothing separates the
+ * words.  Each "not" is a level for the parser and for the tree.
+ */
 static struct expr *
 parse_not(struct lex *l, int depth)
 {
-	struct expr	*x;
+	struct expr	*top = NULL, **hole = &top, *x;
+	int		 n = 0, d;
 
-	if (depth > RL_JINJA_MAX_DEPTH) {
-		(void)perr(l->p, "expression trop imbriquée");
-		return NULL;
-	}
-	if (word(l, "not")) {
-		if ((x = newexpr(l, E_NOT)) == NULL ||
-		    (x->a = parse_not(l, depth + 1)) == NULL)
+	while (word(l, "not")) {
+		if (depth + ++n > RL_TMPL_EXPR_DEPTH) {
+			(void)toodeep(l->p);
 			return NULL;
-		return x;
+		}
+		if ((x = newexpr(l, E_NOT)) == NULL)
+			return NULL;
+		*hole = x;
+		hole = &x->a;
 	}
-	return parse_cmp(l, depth);
+	if ((*hole = parse_cmp(l, depth + n)) == NULL)
+		return NULL;
+	/* Depths from the inside out: the operand's, plus one per "not". */
+	for (x = top, d = n; x != *hole; x = x->a, d--)
+		if ((x->depth = (*hole)->depth + d) > RL_TMPL_EXPR_DEPTH) {
+			(void)toodeep(l->p);
+			return NULL;
+		}
+	return top;
 }
 
 static struct expr *
@@ -511,9 +602,9 @@ parse_and(struct lex *l, int depth)
 		if ((y = newexpr(l, E_AND)) == NULL)
 			return NULL;
 		y->a = x;
-		if ((y->b = parse_not(l, depth)) == NULL)
+		if ((y->b = parse_not(l, depth)) == NULL ||
+		    (x = seal(l, y)) == NULL)
 			return NULL;
-		x = y;
 	}
 	return x;
 }
@@ -529,9 +620,9 @@ parse_or(struct lex *l, int depth)
 		if ((y = newexpr(l, E_OR)) == NULL)
 			return NULL;
 		y->a = x;
-		if ((y->b = parse_and(l, depth)) == NULL)
+		if ((y->b = parse_and(l, depth)) == NULL ||
+		    (x = seal(l, y)) == NULL)
 			return NULL;
-		x = y;
 	}
 	return x;
 }
@@ -543,7 +634,7 @@ parse_expr(struct parser *p, const char *s, const char *end)
 	struct lex	 l = { s, end, p };
 	struct expr	*x;
 
-	if ((x = parse_or(&l, 0)) == NULL)
+	if ((x = parse_or(&l, 1)) == NULL)
 		return NULL;
 	skipws(&l);
 	if (l.s != l.end) {
@@ -654,9 +745,10 @@ parse_block(struct parser *p, struct node **first, const char *stop,
 	char		 pat[RL_JINJA_NAME_MAX + 2];
 
 	*first = NULL;
-	if (++p->depth > RL_JINJA_MAX_DEPTH)
-		return perr(p, "blocs trop imbriqués (au plus %d)",
-		    RL_JINJA_MAX_DEPTH);
+	/* render() recurses as this does: one level per open block. */
+	if (++p->depth > RL_TMPL_BLOCK_DEPTH + 1)
+		return perr(p, "blocs {%% if %%}/{%% for %%} trop imbriqués "
+		    "(au plus %d l'un dans l'autre)", RL_TMPL_BLOCK_DEPTH);
 	for (;;) {
 		if ((pc = next_piece(p, &ts, &te)) == P_ERR)
 			return p->e->code;
@@ -1060,7 +1152,7 @@ filter(struct expr *x, json_t *v, const json_t *ctx, struct scope *sc,
 			goto out;
 		}
 		{
-			struct out	 j = { NULL, 0, 0, 0, o->e };
+			struct out	 j = { .e = o->e };
 
 			json_array_foreach(v, i, it) {
 				if (i > 0 && emit(&j, sep, strlen(sep)) !=
@@ -1112,6 +1204,17 @@ eval(struct expr *x, const json_t *ctx, struct scope *sc, struct out *o,
 {
 	json_t	*a, *b, *r = NULL;
 
+	/*
+	 * Iterations are capped, but a loop body may hold thousands of
+	 * expressions: count them too, so no template pins a worker.
+	 */
+	if (++o->steps > RL_JINJA_MAX_STEPS) {
+		if (!*fail)
+			(void)rl_error_set(o->e, RL_ETOOBIG, "template: trop "
+			    "d'opérations (plus de %d)", RL_JINJA_MAX_STEPS);
+		*fail = 1;
+		return NULL;
+	}
 	switch (x->type) {
 	case E_LIT:
 		return json_incref(x->lit);
@@ -1288,32 +1391,57 @@ render(struct node *n, const json_t *ctx, struct scope *sc, struct out *o)
 	return RL_OK;
 }
 
+/*
+ * Parse tmpl whole into *root; the nodes belong to p (pfree()).  Nothing
+ * past this point can fail on the template's shape: only on its values
+ * (output size, iterations, memory).
+ */
+static enum rl_err
+parse(struct parser *p, const char *tmpl, struct node **root,
+    struct rl_error *e)
+{
+
+	*root = NULL;
+	memset(p, 0, sizeof(*p));
+	p->e = e;
+	p->src = tmpl != NULL ? tmpl : "";
+	p->srclen = strlen(p->src);
+	p->line = 1;
+	p->lineno = 1;
+	if (p->srclen > RL_JINJA_SRC_MAX)
+		return rl_error_set(e, RL_ETOOBIG, "template: plus de %d "
+		    "octets", RL_JINJA_SRC_MAX);
+	/* Jinja drops one trailing newline (keep_trailing_newline=False). */
+	if (p->srclen > 0 && p->src[p->srclen - 1] == '\n')
+		p->srclen--;
+	return parse_block(p, root, NULL, NULL, 0, NULL, NULL);
+}
+
+enum rl_err
+rl_jinja_check(const char *tmpl, struct rl_error *e)
+{
+	struct parser	 p;
+	struct node	*root;
+	enum rl_err	 err;
+
+	err = parse(&p, tmpl, &root, e);
+	pfree(&p);
+	return err;
+}
+
 enum rl_err
 rl_jinja_render(const char *tmpl, const json_t *ctx, char **out,
     struct rl_error *e)
 {
 	struct parser	 p;
 	struct out	 o;
-	struct node	*root = NULL;
+	struct node	*root;
 	enum rl_err	 err;
 
 	*out = NULL;
-	memset(&p, 0, sizeof(p));
 	memset(&o, 0, sizeof(o));
-	p.e = o.e = e;
-	p.src = tmpl != NULL ? tmpl : "";
-	p.srclen = strlen(p.src);
-	p.line = 1;
-	if (p.srclen > RL_JINJA_SRC_MAX) {
-		err = rl_error_set(e, RL_ETOOBIG, "template: plus de %d octets",
-		    RL_JINJA_SRC_MAX);
-		goto out;
-	}
-	/* Jinja drops one trailing newline (keep_trailing_newline=False). */
-	if (p.srclen > 0 && p.src[p.srclen - 1] == '\n')
-		p.srclen--;
-	if ((err = parse_block(&p, &root, NULL, NULL, 0, NULL, NULL)) !=
-	    RL_OK)
+	o.e = e;
+	if ((err = parse(&p, tmpl, &root, e)) != RL_OK)
 		goto out;
 	if ((err = emit(&o, "", 0)) != RL_OK ||
 	    (err = render(root, ctx, NULL, &o)) != RL_OK)

@@ -8,6 +8,10 @@
  * access, positional fields) is refused with a message naming the field,
  * because a template that relies on it would render differently here than
  * in EDxo and the difference would only show in the model's answer.
+ *
+ * Nothing here recurses: a field cannot nest (attribute and index access
+ * are refused, and a name is at most RL_TMPL_FIELD_MAX bytes), so a
+ * template of any shape costs one pass and a fixed amount of stack.
  */
 #include "config.h"
 
@@ -15,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bounds.h"
 #include "tmpl.h"
 
 struct buf {
@@ -105,12 +110,14 @@ value(struct buf *b, const json_t *v, struct rl_error *e)
 	case JSON_NULL:
 		return put(b, "None", 4, e);
 	case JSON_ARRAY:
+		/* Strings only, so no call back into value(). */
 		if (all_strings(v)) {
 			json_array_foreach(v, i, x) {
 				if (i > 0 && (err = put(b, ", ", 2, e)) !=
 				    RL_OK)
 					return err;
-				if ((err = value(b, x, e)) != RL_OK)
+				if ((err = put(b, json_string_value(x),
+				    json_string_length(x), e)) != RL_OK)
 					return err;
 			}
 			return RL_OK;
@@ -135,7 +142,7 @@ field(struct buf *b, const char **pp, const json_t *ctx, struct rl_error *e)
 {
 	const char	*p = *pp, *end;
 	const json_t	*v;
-	char		 name[128];
+	char		 name[RL_TMPL_FIELD_MAX];
 	size_t		 n, rest;
 
 	if ((end = strchr(p, '}')) == NULL)
@@ -144,7 +151,8 @@ field(struct buf *b, const char **pp, const json_t *ctx, struct rl_error *e)
 	n = (size_t)(end - p);
 	if (n >= sizeof(name))
 		return rl_error_set(e, RL_EINVAL, "Template invalide : nom "
-		    "de variable trop long");
+		    "de variable trop long (au plus %d octets)",
+		    RL_TMPL_FIELD_MAX - 1);
 	memcpy(name, p, n);
 	name[n] = '\0';
 	if (n == 0)

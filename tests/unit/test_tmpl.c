@@ -1,6 +1,9 @@
 /*
  * test_tmpl.c: EDxo's prompt templates (lib/tmpl.c) and the capacity
- * resolution of plan-de-cours evaluations (lib/pdc.c), both pure.
+ * resolution of plan-de-cours evaluations (lib/pdc.c), both pure.  The
+ * deep shapes that overflowed the Jinja renderer (issue 14) are here too:
+ * a str.format() field cannot nest, so each is a clear refusal or plain
+ * text, in one pass.
  */
 #include "config.h"
 
@@ -9,6 +12,7 @@
 
 #include <jansson.h>
 
+#include "bounds.h"
 #include "harness.h"
 #include "pdc.h"
 #include "tmpl.h"
@@ -124,6 +128,87 @@ test_tmpl(void)
 	json_decref(ctx);
 }
 
+/* head, then unit n times, then tail; malloc'd (exits on failure). */
+static char *
+repeat(const char *head, const char *unit, size_t n, const char *tail)
+{
+	size_t	 hl = strlen(head), ul = strlen(unit), tl = strlen(tail), i;
+	char	*s, *p;
+
+	if ((s = malloc(hl + ul * n + tl + 1)) == NULL)
+		exit(1);
+	memcpy(s, head, hl);
+	p = s + hl;
+	for (i = 0; i < n; i++, p += ul)
+		memcpy(p, unit, ul);
+	memcpy(p, tail, tl + 1);
+	return s;
+}
+
+static void
+test_deep(void)
+{
+	static const char	 ctx[] = "{\"cours\":{\"nom\":\"Réseaux\"},"
+	    "\"x\":[[1]]}";
+	char			*t, *u, *want, name[RL_TMPL_FIELD_MAX + 1];
+	char			 ctxname[RL_TMPL_FIELD_MAX + 32];
+
+	t = repeat("{cours", ".a", 17000, "}");
+	ok(refuses(t, ctx, RL_EINVAL, NULL, "trop long"),
+	    "17,000 attribute hops: a name too long");
+	free(t);
+	t = repeat("{x", "[0]", 20000, "}");
+	ok(refuses(t, ctx, RL_EINVAL, NULL, "trop long"),
+	    "20,000 index operations: a name too long");
+	free(t);
+	u = repeat("{", "(", 20000, "x");
+	t = repeat(u, ")", 20000, "}");
+	ok(refuses(t, ctx, RL_EINVAL, NULL, "trop long"),
+	    "20,000 parentheses: a name too long");
+	free(t);
+	free(u);
+	t = repeat("{", "not ", 15000, "x}");
+	ok(refuses(t, ctx, RL_EINVAL, NULL, "trop long"),
+	    "15,000 not: a name too long");
+	free(t);
+	t = repeat("", "{% if x %}", 8000, "");
+	ok(refuses(t, ctx, RL_EINVAL, "% if x %", "manquante"),
+	    "8,000 Jinja blocks: a missing variable, the first one");
+	free(t);
+	/* Braces do not nest: 20,000 pairs are literal text. */
+	u = repeat("", "{{", 20000, "x");
+	t = repeat(u, "}}", 20000, "");
+	free(u);
+	u = repeat("", "{", 20000, "x");
+	want = repeat(u, "}", 20000, "");
+	ok(renders(t, ctx, want), "20,000 doubled braces are text");
+	free(t);
+	free(u);
+	free(want);
+	u = repeat("", "{", 20001, "x");
+	t = repeat(u, "}", 1, "");
+	free(u);
+	u = repeat("", "{", 10000, "[[1]]");
+	ok(renders(t, ctx, u), "20,001 braces: text, then the field");
+	free(t);
+	free(u);
+
+	/* The longest name renders, one byte more is refused. */
+	memset(name, 'n', sizeof(name));
+	name[RL_TMPL_FIELD_MAX - 1] = '\0';
+	(void)snprintf(ctxname, sizeof(ctxname), "{\"%s\":\"ok\"}", name);
+	t = repeat("{", name, 1, "}");
+	ok(renders(t, ctxname, "ok"), "a name of RL_TMPL_FIELD_MAX - 1 "
+	    "bytes renders");
+	free(t);
+	name[RL_TMPL_FIELD_MAX - 1] = 'n';
+	name[RL_TMPL_FIELD_MAX] = '\0';
+	t = repeat("{", name, 1, "}");
+	ok(refuses(t, ctxname, RL_EINVAL, NULL, "trop long"),
+	    "a name of RL_TMPL_FIELD_MAX bytes is refused");
+	free(t);
+}
+
 /* resolve(label) against the demo-like capacités below. */
 static long long
 resolve(const char *label)
@@ -178,6 +263,7 @@ main(void)
 {
 
 	test_tmpl();
+	test_deep();
 	test_capacity();
 	return done();
 }
