@@ -68,6 +68,17 @@
 #define RL_THREAD_STACK		(256 * 1024)
 #endif
 
+/*
+ * Memory given back to the system (glibc, lib/conf.c): a block of
+ * RL_MALLOC_MMAP_THRESHOLD or more is its own mapping, unmapped when
+ * freed (a document's text, an upstream answer), and an arena whose free
+ * top passes RL_MALLOC_TRIM_THRESHOLD shrinks.  Without them glibc's
+ * sliding thresholds let each thread arena keep ~35 MiB after one large
+ * import.
+ */
+#define RL_MALLOC_MMAP_THRESHOLD	(256 * 1024)
+#define RL_MALLOC_TRIM_THRESHOLD	(1024 * 1024)
+
 /* Listen backlog of a program's unix socket. */
 #define RL_LISTEN_BACKLOG	1024
 
