@@ -11,6 +11,7 @@
 #include "aijob.h"
 #include "gen.h"
 #include "imports.h"
+#include "log.h"
 #include "pdc.h"
 #include "plancadre.h"
 #include "programme.h"
@@ -53,9 +54,29 @@ static const struct rl_worker worker = {
 	"relais-worker", kinds, RL_NKINDS(kinds), 0
 };
 
+/*
+ * After each reaper pass: a chat job whose task died (its last attempt
+ * lost, or revoked while queued) would otherwise stay pending or running
+ * for ever; it fails, as its task did.
+ */
+static void
+sweep(void)
+{
+	struct rl_error	 e;
+	long long	 n;
+
+	rl_error_clear(&e);
+	if (rl_aijob_sweep(&n, &e) != RL_OK)
+		rl_log_debug("relais-worker: job sweep: %s", e.msg);
+	else if (n > 0)
+		rl_log_warn("relais-worker: failed %lld chat jobs whose task "
+		    "ended without them", n);
+}
+
 int
 main(int argc, char *argv[])
 {
 
+	rl_worker_set_sweep(sweep);
 	return rl_worker_main(argc, argv, &worker);
 }

@@ -585,9 +585,12 @@ chat_send(struct rl_req *req, struct rl_error *e)
 	}
 	err = RL_OK;
 out:
-	/* A hold that no call consumed (the stream never opened). */
-	if (hold != 0 && rl_credits_release(hold, e) != RL_OK)
-		rl_log_error("chat: release of hold %lld failed", hold);
+	/*
+	 * A hold that no call consumed (the stream never opened); released
+	 * later when the database is away now (credits.h).
+	 */
+	if (hold != 0)
+		rl_credits_release_sure(hold);
 	rl_dbres_free(r);
 	json_decref(input);
 	json_decref(body);

@@ -477,8 +477,8 @@ events(struct rl_req *req, struct rl_error *e)
 
 static const struct rl_route routes[] = {
 	{ "GET", "/tasks/status/<uuid:id>", status, NULL, AUTH, 0 },
-	{ "GET", "/tasks/events/<uuid:id>", events, NULL, AUTH | RL_ROUTE_STREAM,
-	    0 },
+	{ "GET", "/tasks/events/<uuid:id>", events, NULL,
+	    AUTH | RL_ROUTE_STREAM, 0 },
 	{ "POST", "/tasks/cancel/<uuid:id>", cancel, NULL, AUTH, 0 },
 };
 

@@ -123,12 +123,14 @@ rl_ai_call(struct rl_ai *ai, struct rl_error *e)
 	ch.cost_micro = ai->cost_micro;
 	ch.latency_ms = ai->call.latency_ms;
 	/*
-	 * The upstream has been paid whatever happens next, so a settlement
-	 * that fails is logged loudly: the hold stays open and the sweep
-	 * releases it, which under-charges rather than double-charges.
+	 * The upstream has been paid whatever happens next, so the ledger
+	 * row must be written: a settlement that fails because the database
+	 * is away is queued and retried until it lands (credits.md), and
+	 * the caller gets its answer.  Other failures (a hold gone, a bug)
+	 * are logged loudly; the sweep releases such a hold.
 	 */
-	serr = rl_credits_settle(hold, ai->user_id, &ch, &ai->charged_micro,
-	    &se);
+	serr = rl_credits_settle_sure(hold, ai->user_id, &ch,
+	    &ai->charged_micro, &ai->queued, &se);
 	if (serr != RL_OK) {
 		rl_log_error("settlement of hold %lld (user %lld, %lld "
 		    "micro-USD) failed: %s", hold, ai->user_id,
@@ -140,8 +142,8 @@ rl_ai_call(struct rl_ai *ai, struct rl_error *e)
 	hold = 0;
 out:
 	/* A hold still open here paid for nothing: give it back. */
-	if (hold != 0 && rl_credits_release(hold, &se) != RL_OK)
-		rl_log_error("release of hold %lld: %s", hold, se.msg);
+	if (hold != 0)
+		rl_credits_release_sure(hold);
 	ai->hold_id = 0;
 	rl_wipe(ub.api_key, sizeof(ub.api_key));
 	return err;

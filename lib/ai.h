@@ -10,7 +10,9 @@
  *
  * The ledger row is written for failed and partial calls too; a call that
  * never reached the upstream releases its hold instead.  Either way the
- * hold is consumed: after rl_ai_call() no reservation of the call is open.
+ * hold is consumed: after rl_ai_call() no reservation of the call is open,
+ * or its settlement (release) is queued to be retried until it lands
+ * because the database was away (credits.h).
  */
 #ifndef RL_AI_H
 #define RL_AI_H
@@ -34,7 +36,9 @@ struct rl_ai {
 	long long		 bound_micro;	/* what was reserved */
 	long long		 cost_micro;	/* at our prices */
 	long long		 charged_micro;	/* taken from the balance */
-	int			 settled;	/* a ledger row exists */
+	int			 settled;	/* a ledger row exists, or is
+						   queued (queued is 1) */
+	int			 queued;	/* settlement retried later */
 };
 
 long long	 rl_ai_bound(const struct rl_model *, const json_t *body,

@@ -44,6 +44,8 @@ static const char *const roles[] = {
 
 /* The seed's default model when the request names none. */
 #define AIJOB_DEFAULT_MODEL	"gpt-4o"
+/* A job whose run died with its worker: the worker's reaper's words. */
+#define AIJOB_LOST_MSG		"Le traitement a été interrompu."
 
 static int
 in(const char *s, const char *const *set, size_t n)
@@ -213,7 +215,6 @@ queue(const char *id, long long user_id, const json_t *body,
 	const char	*p[3];
 	long long	 hold = 0;
 	json_t		*payload = NULL;
-	struct rl_error	 re;
 	enum rl_err	 err;
 	time_t		 t;
 	struct tm	 tm;
@@ -260,8 +261,8 @@ queue(const char *id, long long user_id, const json_t *body,
 out:
 	if (txn)
 		rl_db_rollback();
-	if (hold != 0 && rl_credits_release(hold, &re) != RL_OK)
-		rl_log_error("release of hold %lld: %s", hold, re.msg);
+	if (hold != 0)
+		rl_credits_release_sure(hold);
 	json_decref(payload);
 	return err;
 }
@@ -352,45 +353,118 @@ answer_of(const char *id, const struct rl_model *m, const json_t *eff,
 	return a;
 }
 
-/* Record the outcome of a run on the job's row; the row is the truth. */
-static enum rl_err
-finish(const char *id, const struct rl_ai *ai, const json_t *answer,
-    enum rl_err err, const struct rl_error *ce, long long ms,
-    struct rl_error *e)
-{
-	const struct rl_usage *u = &ai->call.usage;
-	char		 in[24], outt[24], rs[24], cost[32], t[24];
-	char		*res = NULL;
-	const char	*p[11];
-	enum rl_err	 rc;
+/*
+ * A job's outcome, as the parameters of its UPDATE, owned: it may wait in
+ * the retry queue (credits.h) when the database is away as the run ends.
+ */
+#define OUTCOME_NP	12
 
-	if (answer != NULL && (res = json_dumps(answer, JSON_COMPACT)) ==
-	    NULL)
-		return rl_error_set(e, RL_ENOMEM, "out of memory");
-	(void)snprintf(in, sizeof(in), "%lld", u->input_tokens);
-	(void)snprintf(outt, sizeof(outt), "%lld", u->output_tokens);
-	(void)snprintf(rs, sizeof(rs), "%lld", u->reasoning_tokens);
-	(void)snprintf(t, sizeof(t), "%lld", ms);
-	p[0] = id;
-	p[1] = err == RL_OK ? "completed" : "failed";
-	p[2] = res;
-	p[3] = ai->call.response_id[0] != '\0' ? ai->call.response_id : NULL;
-	p[4] = ai->settled ? in : NULL;
-	p[5] = ai->settled ? outt : NULL;
-	p[6] = ai->settled ? rs : NULL;
-	p[7] = ai->settled ? rl_micro_fmt(ai->cost_micro, cost,
-	    sizeof(cost)) : NULL;
-	p[8] = t;
-	p[9] = err == RL_OK ? NULL : ce->msg;
-	p[10] = err == RL_OK ? NULL : rl_err_token(err);
-	rc = rl_db_exec("UPDATE openai_jobs SET status = $2, result = "
+struct outcome {
+	char	*p[OUTCOME_NP];
+};
+
+static void
+outcome_free(void *arg)
+{
+	struct outcome	*o = arg;
+	int		 i;
+
+	for (i = 0; i < OUTCOME_NP; i++)
+		free(o->p[i]);
+	free(o);
+}
+
+/*
+ * Write it, only on the run that claimed the job (still running, same
+ * started_at): a job the rerun of a dead task or the sweep already ended
+ * keeps that ending.
+ */
+static enum rl_err
+outcome_write(void *arg, struct rl_error *e)
+{
+	struct outcome	*o = arg;
+	struct rl_dbres	*r = NULL;
+	enum rl_err	 err;
+
+	err = rl_db_exec("UPDATE openai_jobs SET status = $2, result = "
 	    "$3::jsonb, openai_id = $4, prompt_tokens = $5::bigint, "
 	    "completion_tokens = $6::bigint, total_tokens = $5::bigint + "
 	    "$6::bigint, reasoning_tokens = $7::bigint, cost = $8::numeric, "
 	    "execution_time_ms = $9::integer, error = $10, error_code = $11, "
-	    "finished_at = now() WHERE id = $1", 11, p, NULL, e);
-	free(res);
-	return rc;
+	    "finished_at = now() WHERE id = $1 AND status = 'running' AND "
+	    "started_at = $12::timestamptz", OUTCOME_NP,
+	    (const char *const *)o->p, &r, e);
+	if (err == RL_OK && rl_dbres_affected(r) == 0)
+		rl_log_warn("job %s: no longer this run's (ended by a rerun "
+		    "or the sweep); outcome %s dropped", o->p[0], o->p[1]);
+	rl_dbres_free(r);
+	return err;
+}
+
+/* Copy s into o->p[i]; -1 when out of memory.  NULL stays NULL. */
+static int
+dup_param(struct outcome *o, int i, const char *s)
+{
+
+	if (s == NULL)
+		return 0;
+	return (o->p[i] = strdup(s)) == NULL ? -1 : 0;
+}
+
+/*
+ * Record the outcome of a run on the job's row; the row is the truth.  A
+ * write the database could not take now is queued and retried until it
+ * lands, so a job never stays running because PostgreSQL restarted as it
+ * finished.
+ */
+static enum rl_err
+finish(const char *id, const char *claimed, const struct rl_ai *ai,
+    const json_t *answer, enum rl_err err, const struct rl_error *ce,
+    long long ms, struct rl_error *e)
+{
+	const struct rl_usage *u = &ai->call.usage;
+	struct outcome	*o;
+	char		 in[24], outt[24], rs[24], cost[32], t[24];
+	char		 what[64];
+	char		*res = NULL;
+	enum rl_err	 rc;
+
+	if ((o = calloc(1, sizeof(*o))) == NULL)
+		return rl_error_set(e, RL_ENOMEM, "out of memory");
+	if (answer != NULL && (res = json_dumps(answer, JSON_COMPACT)) ==
+	    NULL) {
+		outcome_free(o);
+		return rl_error_set(e, RL_ENOMEM, "out of memory");
+	}
+	o->p[2] = res;
+	(void)snprintf(in, sizeof(in), "%lld", u->input_tokens);
+	(void)snprintf(outt, sizeof(outt), "%lld", u->output_tokens);
+	(void)snprintf(rs, sizeof(rs), "%lld", u->reasoning_tokens);
+	(void)snprintf(t, sizeof(t), "%lld", ms);
+	if (dup_param(o, 0, id) == -1 ||
+	    dup_param(o, 1, err == RL_OK ? "completed" : "failed") == -1 ||
+	    dup_param(o, 3, ai->call.response_id[0] != '\0' ?
+	    ai->call.response_id : NULL) == -1 ||
+	    dup_param(o, 4, ai->settled ? in : NULL) == -1 ||
+	    dup_param(o, 5, ai->settled ? outt : NULL) == -1 ||
+	    dup_param(o, 6, ai->settled ? rs : NULL) == -1 ||
+	    dup_param(o, 7, ai->settled ? rl_micro_fmt(ai->cost_micro, cost,
+	    sizeof(cost)) : NULL) == -1 ||
+	    dup_param(o, 8, t) == -1 ||
+	    dup_param(o, 9, err == RL_OK ? NULL : ce->msg) == -1 ||
+	    dup_param(o, 10, err == RL_OK ? NULL : rl_err_token(err)) == -1 ||
+	    dup_param(o, 11, claimed) == -1) {
+		outcome_free(o);
+		return rl_error_set(e, RL_ENOMEM, "out of memory");
+	}
+	rc = outcome_write(o, e);
+	if (!rl_credits_retryable(rc, e)) {
+		outcome_free(o);
+		return rc;
+	}
+	(void)snprintf(what, sizeof(what), "outcome of job %s", id);
+	rl_log_warn("%s not recorded (%s); queued for retry", what, e->msg);
+	return rl_credits_later(what, outcome_write, o, outcome_free, e);
 }
 
 enum rl_err
@@ -400,28 +474,32 @@ rl_aijob_run(const char *id, long long hold_id, const char *request_id,
 	struct rl_ai	 ai;
 	struct rl_model	 m;
 	struct rl_error	 fe;
-	const char	*p[1];
+	const char	*p[1], *claimed = NULL;
 	json_t		*job = NULL, *ubody = NULL;
 	long long	 t0, ms = 0;
 	enum rl_err	 err;
-	int		 claimed = 0;
 
 	*answer = NULL;
 	memset(&ai, 0, sizeof(ai));
 	p[0] = id;
-	/* Claim: only a pending job runs, and only once. */
+	/*
+	 * Claim: only a pending job runs, and only once.  Its started_at
+	 * is this run's mark: the outcome is written only while the row
+	 * still carries it.  A job not pending is left to the caller, hold
+	 * included (rl_aijob_task knows what a rerun does with it).
+	 */
 	if ((err = rl_db_json("UPDATE openai_jobs SET status = 'running', "
 	    "started_at = now() WHERE id = $1 AND status = 'pending' "
 	    "RETURNING json_build_object('user_id', user_id, 'model', model, "
-	    "'messages', messages, 'params', params)", 1, p, &job, e)) !=
-	    RL_OK)
-		goto out;
+	    "'messages', messages, 'params', params, 'claimed', "
+	    "started_at::text)", 1, p, &job, e)) != RL_OK)
+		return err;
 	if (!json_is_object(job)) {
-		err = rl_error_set(e, RL_ECONFLICT, "job %s is not pending",
+		json_decref(job);
+		return rl_error_set(e, RL_ECONFLICT, "job %s is not pending",
 		    id);
-		goto out;
 	}
-	claimed = 1;
+	claimed = json_string_value(json_object_get(job, "claimed"));
 	if ((err = rl_model_lookup(json_string_value(json_object_get(job,
 	    "model")), &m, e)) != RL_OK)
 		goto out;
@@ -447,9 +525,9 @@ rl_aijob_run(const char *id, long long hold_id, const char *request_id,
 	    json_object_get(job, "params"), &ai, ms)) == NULL)
 		err = rl_error_set(e, RL_ENOMEM, "out of memory");
 out:
-	if (hold_id != 0 && rl_credits_release(hold_id, &fe) != RL_OK)
-		rl_log_error("release of hold %lld: %s", hold_id, fe.msg);
-	if (claimed && finish(id, &ai, *answer, err, e, ms, &fe) != RL_OK)
+	if (hold_id != 0)
+		rl_credits_release_sure(hold_id);
+	if (finish(id, claimed, &ai, *answer, err, e, ms, &fe) != RL_OK)
 		rl_log_error("job %s: outcome not recorded: %s", id, fe.msg);
 	if (err != RL_OK) {
 		json_decref(*answer);
@@ -491,15 +569,128 @@ rl_aijob_get(long long user_id, int admin, const char *id, json_t **answer,
 	return err;
 }
 
+/*
+ * The rerun of a task whose worker died (or lost its lease): the job is
+ * where the dead run left it.  Pending: it never ran; run it (*run = 1).
+ * Completed or failed: its outcome was written; answer it again, nothing
+ * is called or billed twice.  Running: the dead run was cut mid-call; the
+ * job fails, with the tokens and cost of its ledger row when its call was
+ * settled (what it used is billed, once), and its hold goes back when it
+ * was not.  The upstream is never asked twice for one job.
+ */
+static enum rl_err
+rerun(struct rl_task *t, const char *id, long long hold, json_t **result,
+    int *run, struct rl_error *e)
+{
+	char		 hid[32];
+	const char	*p[3], *st;
+	json_t		*job = NULL;
+	enum rl_err	 err;
+
+	*run = 0;
+	p[0] = id;
+	if ((err = rl_db_json("SELECT json_build_object('status', status, "
+	    "'result', result, 'error', error) FROM openai_jobs WHERE "
+	    "id = $1", 1, p, &job, e)) != RL_OK)
+		goto out;
+	if ((st = json_string_value(json_object_get(job, "status"))) ==
+	    NULL) {
+		err = rl_error_set(e, RL_ENOTFOUND, "job %s is gone", id);
+		goto out;
+	}
+	if (strcmp(st, "pending") == 0) {
+		*run = 1;
+		goto out;
+	}
+	if (strcmp(st, "completed") == 0) {
+		*result = json_incref(json_object_get(job, "result"));
+		goto out;
+	}
+	if (strcmp(st, "failed") == 0) {
+		err = rl_error_set(e, RL_EUPSTREAM, "%s",
+		    json_string_value(json_object_get(job, "error")) != NULL ?
+		    json_string_value(json_object_get(job, "error")) :
+		    AIJOB_LOST_MSG);
+		goto out;
+	}
+	(void)snprintf(hid, sizeof(hid), "%lld", hold);
+	p[1] = AIJOB_LOST_MSG;
+	p[2] = hid;
+	if ((err = rl_db_exec("UPDATE openai_jobs j SET status = 'failed', "
+	    "error = $2, error_code = 'worker_lost', finished_at = now(), "
+	    "prompt_tokens = l.input_tokens, completion_tokens = "
+	    "l.output_tokens, total_tokens = l.input_tokens + "
+	    "l.output_tokens, reasoning_tokens = l.reasoning_tokens, "
+	    "cost = l.cost, openai_id = l.upstream_response_id "
+	    "FROM (SELECT NULL) x LEFT JOIN usage_ledger l ON "
+	    "l.reservation_id = $3::bigint "
+	    "WHERE j.id = $1 AND j.status = 'running'", 3, p, NULL,
+	    e)) != RL_OK)
+		goto out;
+	rl_log_warn("task %s attempt %d: job %s was cut with its worker; "
+	    "failed", t->id, t->attempt, id);
+	err = rl_error_set(e, RL_EUNAVAIL, "%s", AIJOB_LOST_MSG);
+out:
+	/* Not run again: the hold is the dead run's; closed, or given back. */
+	if (!*run && hold != 0)
+		rl_credits_release_sure(hold);
+	json_decref(job);
+	return err;
+}
+
 enum rl_err
 rl_aijob_task(struct rl_task *t, json_t **result, struct rl_error *e)
 {
 	const char	*id;
 	json_int_t	 hold;
+	enum rl_err	 err;
+	int		 run = 1;
 
 	id = json_string_value(json_object_get(t->payload, "job_id"));
 	hold = json_integer_value(json_object_get(t->payload, "hold_id"));
 	if (id == NULL)
 		return rl_error_set(e, RL_EINVAL, "task %s: no job_id", t->id);
-	return rl_aijob_run(id, (long long)hold, NULL, t->id, result, e);
+	if (t->attempt > 1 && ((err = rerun(t, id, (long long)hold, result,
+	    &run, e)) != RL_OK || !run))
+		return err;
+	err = rl_aijob_run(id, (long long)hold, NULL, t->id, result, e);
+	/* Not claimed (ended by the sweep meanwhile): the hold is ours. */
+	if (err == RL_ECONFLICT && *result == NULL && hold != 0)
+		rl_credits_release_sure((long long)hold);
+	return err;
+}
+
+enum rl_err
+rl_aijob_sweep(long long *ended, struct rl_error *e)
+{
+	struct rl_dbres	*r = NULL;
+	char		 grace[24], age[24];
+	const char	*p[3];
+	enum rl_err	 err;
+
+	*ended = 0;
+	(void)snprintf(grace, sizeof(grace), "%d", RL_CREDITS_TASK_GRACE_SEC);
+	(void)snprintf(age, sizeof(age), "%d", RL_CREDITS_HOLD_MAX_SEC);
+	p[0] = AIJOB_LOST_MSG;
+	p[1] = grace;
+	p[2] = age;
+	/*
+	 * Jobs left pending or running by a run that is gone: an async job
+	 * whose task ended (or was purged) a grace ago without writing the
+	 * job's outcome (a queued outcome of a live process lands within
+	 * it), a synchronous one older than any call can last.
+	 */
+	err = rl_db_exec("UPDATE openai_jobs j SET status = 'failed', "
+	    "error = $1, error_code = 'worker_lost', finished_at = now() "
+	    "WHERE j.status IN ('pending', 'running') AND "
+	    "((j.is_async AND (j.task_id IS NULL OR EXISTS (SELECT 1 FROM "
+	    "tasks t WHERE t.id = j.task_id AND t.state IN ('SUCCESS', "
+	    "'FAILURE', 'REVOKED') AND t.finished_at < now() - "
+	    "make_interval(secs => $2::integer)))) OR "
+	    "(NOT j.is_async AND j.created_at < now() - "
+	    "make_interval(secs => $3::integer)))", 3, p, &r, e);
+	if (err == RL_OK)
+		*ended = rl_dbres_affected(r);
+	rl_dbres_free(r);
+	return err;
 }

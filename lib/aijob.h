@@ -33,7 +33,17 @@ enum rl_err	 rl_aijob_run(const char *job_id, long long hold_id,
 /* A job as its owner (or an admin) reads it back. */
 enum rl_err	 rl_aijob_get(long long user_id, int admin, const char *job_id,
 		    json_t **answer, struct rl_error *);
-/* The worker's task function for "openai.chat". */
+/*
+ * The worker's task function for "openai.chat".  A rerun (attempt > 1)
+ * never calls the upstream for a job the dead run claimed: it answers the
+ * recorded outcome, or fails the cut job (worker_lost).
+ */
 enum rl_err	 rl_aijob_task(struct rl_task *, json_t **, struct rl_error *);
+/*
+ * Fail the jobs whose run is gone (task ended without the job's outcome,
+ * a synchronous run older than an hour); *ended how many.  The worker's
+ * keeper calls it after each reaper pass.
+ */
+enum rl_err	 rl_aijob_sweep(long long *ended, struct rl_error *);
 
 #endif

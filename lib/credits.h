@@ -36,8 +36,46 @@ enum rl_err	 rl_credits_settle(long long hold_id, long long user_id,
 		    const struct rl_charge *, long long *charged_micro,
 		    struct rl_error *);
 enum rl_err	 rl_credits_release(long long hold_id, struct rl_error *);
-/* Release holds older than max_age_sec (a crashed process's). */
+/*
+ * Release holds older than max_age_sec that no live task owns (a crashed
+ * process's), and the holds of tasks finished RL_CREDITS_TASK_GRACE_SEC
+ * ago.  A settlement that arrives later still lands (settle takes a
+ * released hold that has no ledger row).
+ */
 enum rl_err	 rl_credits_sweep(int max_age_sec, long long *released,
 		    struct rl_error *);
+
+/*
+ * Writes that must land.  A settlement or release that failed because the
+ * database was away is queued in this process and retried by one
+ * background thread, with backoff, until it lands or is refused for good.
+ * Settle and release are idempotent by hold id (a closed hold is
+ * RL_ECONFLICT and nothing is written), so retrying a write whose commit
+ * did land, answer lost, changes nothing.  See credits.md.
+ */
+typedef enum rl_err	(*rl_credits_later_fn)(void *, struct rl_error *);
+
+/* Is err (with e's SQLSTATE) the database being away, worth a retry? */
+int		 rl_credits_retryable(enum rl_err, const struct rl_error *);
+/*
+ * Queue fn(arg) to be run until it returns something not retryable; what
+ * names it in logs; freefn(arg) after.  RL_EUNAVAIL (and freefn(arg) at
+ * once) when RL_CREDITS_RETRY_QUEUE_MAX writes are already waiting.
+ */
+enum rl_err	 rl_credits_later(const char *what, rl_credits_later_fn,
+		    void *arg, void (*freefn)(void *), struct rl_error *);
+/*
+ * Settle now or, when the database is away, queue the settlement (the
+ * charge is copied): RL_OK with *queued 1.  Other errors as settle.
+ */
+enum rl_err	 rl_credits_settle_sure(long long hold_id, long long user_id,
+		    const struct rl_charge *, long long *charged_micro,
+		    int *queued, struct rl_error *);
+/* Release now or queue it; a hold already closed is fine.  Logs. */
+void		 rl_credits_release_sure(long long hold_id);
+/* Writes waiting in this process's queue (running one included). */
+size_t		 rl_credits_pending(void);
+/* Wait up to ms for the queue to empty; 0 when it did, else -1. */
+int		 rl_credits_drain(long ms);
 
 #endif

@@ -587,9 +587,13 @@ call_once(struct rl_gen *g, const struct rl_model *m, const json_t *input,
 /*
  * A task run again after its worker died: the dead attempt's upstream
  * call never settled, so its hold is still open.  Nobody else will settle
- * it (the task is ours now); giving it back here rather than at the sweep,
- * an hour later, frees the user's credits for this run.  The cut call
- * itself is not billed: under-charging beats charging twice.
+ * it (the task is ours now); giving it back here rather than at the sweep
+ * frees the user's credits for this run.  The cut call itself is not
+ * billed: its usage died with the worker, and under-charging beats
+ * guessing.  A call of the earlier attempt that did settle keeps its one
+ * ledger row: only open holds are released, and a settlement still queued
+ * in a live earlier worker (its lease lapsed while the database was away)
+ * lands on the released hold (credits.c), never twice.
  */
 static void
 release_stale_holds(const struct rl_task *t)
@@ -607,14 +611,12 @@ release_stale_holds(const struct rl_task *t)
 		return;
 	}
 	for (i = 0; i < rl_dbres_rows(r); i++) {
-		if (rl_credits_release(strtoll(rl_dbres_get(r, i, 0), NULL,
-		    10), &e) != RL_OK)
-			rl_log_warn("task %s: release of hold %s: %s", t->id,
-			    rl_dbres_get(r, i, 0), e.msg);
-		else
-			rl_log_info("task %s attempt %d: released hold %s of "
-			    "an earlier attempt", t->id, t->attempt,
-			    rl_dbres_get(r, i, 0));
+		/* Queued when the database is away now (credits.h). */
+		rl_credits_release_sure(strtoll(rl_dbres_get(r, i, 0), NULL,
+		    10));
+		rl_log_info("task %s attempt %d: released hold %s of an "
+		    "earlier attempt", t->id, t->attempt,
+		    rl_dbres_get(r, i, 0));
 	}
 	rl_dbres_free(r);
 }

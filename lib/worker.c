@@ -65,11 +65,14 @@
 /* Longest lease RELAIS_TASK_LEASE_SEC accepts: a day. */
 #define TASK_LEASE_MAX_SEC	86400
 /*
- * Writing an outcome while the database is away is tried this many times,
- * a second apart, keeping the lease; after that the lease is let go and
- * the reaper decides, as if this worker had died.
+ * Writing an outcome while the database is away is retried, keeping the
+ * task (the keeper renews its lease once the database is back), from
+ * FINISH_RETRY_MIN_MS doubling to FINISH_RETRY_MAX_MS, until it lands or
+ * the process quits: an outcome is never given up while this worker can
+ * still write it, or the rerun would find a job half done.
  */
-#define FINISH_TRIES		10
+#define FINISH_RETRY_MIN_MS	250
+#define FINISH_RETRY_MAX_MS	4000
 /*
  * A runner's stack.  Task functions run libcurl, libpq, jansson and the
  * schema validator, and a worker has few threads, so the stack is
@@ -96,6 +99,7 @@ static atomic_int	 quitting;	/* keeper and listener end */
 static atomic_int	 running;	/* runners still in their loop */
 static atomic_int	 dbdown;	/* last claim failed (for logs) */
 static atomic_int	 failed;	/* a -1 run met an error */
+static void		(*sweeper)(void);	/* rl_worker_set_sweep */
 
 /*
  * Wake-ups.  The listener adds one hint per notification (at most one per
@@ -302,6 +306,7 @@ finish(const struct rl_task *t, const char *state, const char *result,
 	struct rl_dbres		*r = NULL;
 	const char		*done = NULL;
 	enum rl_err		 err;
+	long			 wait = FINISH_RETRY_MIN_MS;
 	int			 try;
 
 	p[0] = t->id;
@@ -311,13 +316,19 @@ finish(const struct rl_task *t, const char *state, const char *result,
 	for (try = 1; ; try++) {
 		rl_error_clear(e);
 		err = rl_db_exec(sql, 4, p, &r, e);
-		if (err == RL_OK || (err != RL_EDBDOWN && err != RL_EUNAVAIL) ||
-		    try == FINISH_TRIES)
+		if (err == RL_OK || !rl_credits_retryable(err, e) ||
+		    atomic_load(&quitting))
 			break;
-		rl_log_warn("task %s: outcome not written (%s), retrying",
-		    t->id, e->msg);
-		sleep(1);
+		if (try == 1 || try % 10 == 0)
+			rl_log_warn("task %s: outcome not written (%s), "
+			    "retrying (try %d)", t->id, e->msg, try);
+		rl_db_request_end();
+		pause_ms(wait);
+		if ((wait *= 2) > FINISH_RETRY_MAX_MS)
+			wait = FINISH_RETRY_MAX_MS;
 	}
+	if (err == RL_OK && try > 1)
+		rl_log_info("task %s: outcome written at try %d", t->id, try);
 	if (err != RL_OK)
 		goto out;
 	if (rl_dbres_rows(r) == 0) {
@@ -515,6 +526,8 @@ reap(void)
 	else if (n > 0)
 		rl_log_warn("%s: released %lld stale credit holds", wk->name,
 		    n);
+	if (sweeper != NULL)
+		sweeper();
 }
 
 /* Lease renewal and reaper, every third of a lease. */
@@ -895,6 +908,13 @@ out:
 }
 
 /* Public: what task functions and programs call. */
+
+void
+rl_worker_set_sweep(void (*fn)(void))
+{
+
+	sweeper = fn;
+}
 
 enum rl_err
 rl_task_progress(struct rl_task *t, const json_t *meta, struct rl_error *e)

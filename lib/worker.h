@@ -55,6 +55,13 @@ struct rl_worker {
 #define RL_NKINDS(k)	(sizeof(k) / sizeof((k)[0]))
 
 int		 rl_worker_main(int, char *[], const struct rl_worker *);
+/*
+ * A function run after each reaper pass (every third of a lease, and at
+ * start-up), for what a program's kinds keep outside the tasks table:
+ * relais-worker fails the chat jobs whose task died (rl_aijob_sweep).
+ * Set before rl_worker_main.
+ */
+void		 rl_worker_set_sweep(void (*)(void));
 
 /*
  * From a task function: publish meta (an object, merged into tasks.meta

@@ -214,7 +214,7 @@ add_chunk(struct stream *s, long delay, int is_delta, json_t *base,
  */
 static struct stream *
 build_stream(json_t *body, const struct plan *p, long n,
-    const struct knobs *k)
+    const struct knobs *k, char *idout, size_t idoutsz)
 {
 	struct stream *s;
 	json_t *base, *delta, *so, *pc;
@@ -229,6 +229,7 @@ build_stream(json_t *body, const struct plan *p, long n,
 	so = json_object_get(body, "stream_options");
 	usage = json_is_true(json_object_get(so, "include_usage"));
 	make_id(id, sizeof(id), "chatcmpl-");
+	snprintf(idout, idoutsz, "%s", id);
 	base = chunk_base(id, now_unix(), model, usage);
 	s = stream_new("text/event-stream; charset=utf-8");
 	if (k->fault == FAULT_RESET)
@@ -290,7 +291,8 @@ handle_chat(struct req *r, json_t *body)
 		return reply_json(r, MHD_HTTP_BAD_REQUEST, err);
 	}
 	if (json_is_true(json_object_get(body, "stream"))) {
-		s = build_stream(body, &p, n, &r->k);
+		s = build_stream(body, &p, n, &r->k, r->answer_id,
+		    sizeof(r->answer_id));
 		plan_free(&p);
 		return reply_stream(r, s);
 	}
@@ -299,6 +301,8 @@ handle_chat(struct req *r, json_t *body)
 	    (long)json_array_size(p.pieces) - 1) * r->k.chunk_ms;
 	c = build_completion(body, &p, n);
 	plan_free(&p);
+	snprintf(r->answer_id, sizeof(r->answer_id), "%s",
+	    json_str(c, "id") != NULL ? json_str(c, "id") : "");
 	if (r->k.fault == FAULT_RESET) {
 		js = dump_compact(c);
 		json_decref(c);

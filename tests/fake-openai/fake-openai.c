@@ -13,6 +13,7 @@
 #include <netinet/in.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -48,9 +49,26 @@ struct config fake_config = {
 	500	/* batch_step_ms */
 };
 
+/* Distinct X-Fake-Tag counters kept before the table is reset. */
+#define MAX_STAT_TAGS		10000
+/* Answer ids kept per tag (a soak's worth); past it only counts grow. */
+#define MAX_STAT_IDS		500000
+
 static atomic_int	stopping;
 static pthread_mutex_t	fault_lock = PTHREAD_MUTEX_INITIALIZER;
 static json_t		*fault_counts;	/* key -> requests already faulted */
+
+/*
+ * What the generation routes answered, for tests that check every answer
+ * was billed once: totals, and per X-Fake-Tag the same counts plus the
+ * ids of the answers delivered whole.  "answered" is a normal answer
+ * (usage included) whose last byte was handed to the client; "cut" one
+ * that started but was not delivered whole (reset-mid-stream, a client
+ * that hung up); "requests" every POST, faults and retries included.
+ */
+static pthread_mutex_t	stats_lock = PTHREAD_MUTEX_INITIALIZER;
+static json_t		*stats_tags;	/* tag -> {requests, answered, ...} */
+static long		 stats_requests, stats_answered, stats_cut;
 
 static const char *const model_ids[] = {
 	"gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-4.1-mini", "gpt-4.1-nano",
@@ -559,6 +577,71 @@ dispatch_json(struct req *r, const char *url)
 	return ret;
 }
 
+static void
+stat_add(json_t *o, const char *k)
+{
+	json_object_set_new(o, k, json_integer(json_integer_value(
+	    json_object_get(o, k)) + 1));
+}
+
+/* A finished request of a generation route, into the counters. */
+static void
+stats_count(struct req *r, enum MHD_RequestTerminationCode toe)
+{
+	json_t *t = NULL, *ids;
+	int answered, cut;
+
+	answered = r->answer_id[0] != '\0' && !r->peer_gone &&
+	    toe == MHD_REQUEST_TERMINATED_COMPLETED_OK;
+	cut = r->answer_id[0] != '\0' && !answered;
+	pthread_mutex_lock(&stats_lock);
+	stats_requests++;
+	stats_answered += answered;
+	stats_cut += cut;
+	if (r->tag[0] != '\0') {
+		if (json_object_size(stats_tags) >= MAX_STAT_TAGS)
+			json_object_clear(stats_tags);
+		if ((t = json_object_get(stats_tags, r->tag)) == NULL) {
+			t = json_pack("{s:i,s:i,s:i,s:[]}", "requests", 0,
+			    "answered", 0, "cut", 0, "ids");
+			json_object_set_new(stats_tags, r->tag, t);
+		}
+		stat_add(t, "requests");
+		if (answered) {
+			stat_add(t, "answered");
+			ids = json_object_get(t, "ids");
+			if (json_array_size(ids) < MAX_STAT_IDS)
+				json_array_append_new(ids,
+				    json_string(r->answer_id));
+		}
+		if (cut)
+			stat_add(t, "cut");
+	}
+	pthread_mutex_unlock(&stats_lock);
+}
+
+/* GET /_fake/stats[?tag=T]: the counters, as JSON. */
+static enum MHD_Result
+handle_stats(struct req *r)
+{
+	const char *tag;
+	json_t *o, *t;
+
+	tag = req_query(r, "tag");
+	pthread_mutex_lock(&stats_lock);
+	if (tag != NULL) {
+		t = json_object_get(stats_tags, tag);
+		o = t != NULL ? json_deep_copy(t) : json_pack("{s:i,s:i,s:i,"
+		    "s:[]}", "requests", 0, "answered", 0, "cut", 0, "ids");
+		json_object_set_new(o, "tag", json_string(tag));
+	} else
+		o = json_pack("{s:I,s:I,s:I}", "requests",
+		    (json_int_t)stats_requests, "answered",
+		    (json_int_t)stats_answered, "cut", (json_int_t)stats_cut);
+	pthread_mutex_unlock(&stats_lock);
+	return reply_json(r, MHD_HTTP_OK, o);
+}
+
 static enum MHD_Result
 dispatch(struct req *r, const char *url, const char *method)
 {
@@ -581,7 +664,17 @@ dispatch(struct req *r, const char *url, const char *method)
 	if (strcmp(url, "/health") == 0)
 		return reply_raw(r, MHD_HTTP_OK, "text/plain", xstrdup("ok\n"),
 		    3);
+	if (strcmp(url, "/_fake/stats") == 0 && strcmp(method, "GET") == 0)
+		return handle_stats(r);
 	read_knobs(r);
+	if (strcmp(method, "POST") == 0 &&
+	    (strcmp(url, "/v1/chat/completions") == 0 ||
+	    strcmp(url, "/v1/responses") == 0)) {
+		r->billable = 1;
+		snprintf(r->tag, sizeof(r->tag), "%s",
+		    knob(r, "X-Fake-Tag") != NULL ? knob(r, "X-Fake-Tag") :
+		    "");
+	}
 	switch (r->k.fault) {
 	case FAULT_429:
 	case FAULT_500:
@@ -636,6 +729,23 @@ dispatch(struct req *r, const char *url, const char *method)
 	return not_found(r, method, url);
 }
 
+/* Has the client closed its side (FIN, reset)?  Never blocks. */
+static int
+peer_hung_up(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci;
+	struct pollfd pfd;
+
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (ci == NULL)
+		return 0;
+	pfd.fd = ci->connect_fd;
+	pfd.events = POLLRDHUP;
+	pfd.revents = 0;
+	return poll(&pfd, 1, 0) == 1 &&
+	    (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+}
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *conn, const char *url,
     const char *method, const char *version, const char *upload,
@@ -651,7 +761,14 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 	if (r != NULL && r->held)
 		return MHD_NO;	/* closes the connection without a reply */
 	if (r != NULL && r->pending != NULL) {
-		/* Resumed after a delay: the reply is ready. */
+		/*
+		 * Resumed after a delay: the reply is ready.  A client that
+		 * died meanwhile (its FIN is here) would still see the write
+		 * succeed, the kernel taking the bytes: that answer is cut,
+		 * not delivered, for the counters.
+		 */
+		if (r->billable && peer_hung_up(conn))
+			r->peer_gone = 1;
 		ret = MHD_queue_response(conn, r->pending_status, r->pending);
 		MHD_destroy_response(r->pending);
 		r->pending = NULL;
@@ -698,9 +815,10 @@ on_completed(void *cls, struct MHD_Connection *conn, void **ctx,
 
 	(void)cls;
 	(void)conn;
-	(void)toe;
 	if (r == NULL)
 		return;
+	if (r->billable)
+		stats_count(r, toe);
 	if (r->pending != NULL)
 		MHD_destroy_response(r->pending);
 	free(r->body);
@@ -847,6 +965,7 @@ main(int argc, char *argv[])
 	/* Fix jansson's hash seed before any thread uses it. */
 	json_object_seed(0);
 	fault_counts = json_object();
+	stats_tags = json_object();
 
 	/* Every thread inherits this mask; main waits for the signals. */
 	sigemptyset(&set);
@@ -896,5 +1015,6 @@ main(int argc, char *argv[])
 	files_store_free();
 	batches_store_free();
 	json_decref(fault_counts);
+	json_decref(stats_tags);
 	return 0;
 }

@@ -76,6 +76,15 @@ struct req {
 	char			 request_id[48];
 	json_t			*directives;	/* in-body X-Fake-* knobs */
 	int			 directives_read;
+	/*
+	 * Counters (GET /_fake/stats): a POST to a generation route, the
+	 * id of the answer it got (set only for a normal answer, which
+	 * carries usage), and X-Fake-Tag, the counter it adds to.
+	 */
+	int			 billable;
+	int			 peer_gone;	/* hung up before the reply */
+	char			 answer_id[64];
+	char			 tag[DIRECTIVE_VALUE_MAX];
 };
 
 /*

@@ -591,6 +591,7 @@ handle_responses_create(struct req *r, json_t *body)
 		return reply_json(r, MHD_HTTP_BAD_REQUEST, err);
 	}
 	new_ids(&ids, &p);
+	snprintf(r->answer_id, sizeof(r->answer_id), "%s", ids.resp);
 	resp = response_object(body, ids.resp, now_unix(), final_status(&p),
 	    final_output(&ids, &p), resp_usage(&p));
 	if (!json_is_false(json_object_get(body, "store")))
