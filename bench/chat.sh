@@ -49,7 +49,7 @@ q() { psql -h "$RL_PGHOST" -U relais -d relais -Atqc "$1"; }
 q "UPDATE users SET credits = 1000000 WHERE email = 'admin@demo.relais'"
 # A reasoning model: its first token (a summary delta) comes after the TTFT.
 q "UPDATE section_ai_settings SET ai_model = 'gpt-5-mini', reasoning_effort = 'low', verbosity = NULL WHERE section = 'chat'"
-pid=$(cat "$STATE/pids/chat.pid")
+pid=$(cat "$STATE/pids/chat.child")
 printf 'chat program before: threads=%s rss_kib=%s\n' \
 	"$(ls /proc/"$pid"/task | wc -l)" "$(awk '/VmRSS/ { print $2 }' /proc/"$pid"/status)"
 node "$RL_TOP/bench/chat-load.mjs" "http://127.0.0.1:$PORT" \

@@ -19,7 +19,7 @@ rl_nginx
 rl_wait_ready
 sed -i 's#access_log .*;#access_log off;#' "$STATE/nginx/nginx.conf"
 kill -HUP "$(cat "$STATE/nginx/nginx.pid")"; sleep 0.5
-pid=$(cat "$STATE/pids/echo.pid")
+pid=$(cat "$STATE/pids/echo.child")
 node "$RL_TOP/bench/streams.mjs" "$n" "http://127.0.0.1:$PORT/_test/sse?n=10&ms=1000" &
 client=$!
 sleep 5

@@ -378,7 +378,8 @@ test('a worker killed mid-task: the task is taken again, completes once, billed 
 	const u = await user();
 	// Our own workers with a 2 s lease; the stack's worker is paused so
 	// that it cannot claim the task first.
-	const stackPid = Number(fs.readFileSync(`${STATE}/pids/worker.pid`, 'utf8'));
+	// The program itself, not its supervisor (scripts/supervise).
+	const stackPid = Number(fs.readFileSync(`${STATE}/pids/worker.child`, 'utf8'));
 	const spawned = [];
 	const start = (n) => {
 		const log = `${STATE}/log/tasks-worker-${n}.log`;
