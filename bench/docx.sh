@@ -31,7 +31,8 @@ trap 'rm -rf "$tmp"' EXIT
 touch "$tmp/config.h"
 cc -O2 -D_GNU_SOURCE -I"$tmp" -I"$top/lib" -o "$tmp/docx-text" \
     "$top/tests/conformance/docx-text.c" "$top/lib/docx.c" \
-    "$top/lib/docxw.c" "$top/lib/zipio.c" "$top/lib/err.c" \
+    "$top/lib/docxw.c" "$top/lib/buf.c" "$top/lib/zipio.c" \
+    "$top/lib/err.c" \
     $(pkg-config --cflags --libs libzip expat)
 if ! command -v pandoc >/dev/null 2>&1; then
 	echo "installing pandoc (apt-get)..."

@@ -28,7 +28,8 @@ trap 'rm -rf "$tmp"' EXIT
     (cd "$b" && npm ci --no-audit --no-fund >/dev/null)
 cc -O2 -I"$top/lib" -I"$build" -o "$tmp/bench" "$b/bench.c" \
     "$top"/lib/schema.c "$top"/lib/schema_re.c "$top"/lib/schema_fmt.c \
-    "$top"/lib/schema_lint.c "$top"/lib/err.c -ljansson -lm
+    "$top"/lib/schema_lint.c "$top"/lib/buf.c "$top"/lib/err.c \
+    -ljansson -lm
 python3 "$b/bench.py" --docs "$tmp"
 pin=
 if command -v taskset >/dev/null 2>&1; then

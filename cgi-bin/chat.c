@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "ai.h"
+#include "buf.h"
 #include "chat.h"
 #include "credits.h"
 #include "crypto.h"
@@ -113,13 +114,6 @@
 
 #define MSG_INTERNAL	"Erreur interne du clavardage."
 
-/* A growing string, capped: a stream can be longer than what is kept. */
-struct sbuf {
-	char	*p;
-	size_t	 len;
-	size_t	 cap;
-};
-
 /* One turn of the conversation. */
 struct turn {
 	struct rl_req		*req;
@@ -127,38 +121,32 @@ struct turn {
 	struct rl_model		 model;
 	const char		*effort;
 	const char		*verbosity;
-	struct sbuf		 text;		/* the answer, all calls */
-	struct sbuf		 reasoning;	/* cumulative summary */
+	struct rl_buf		 text;		/* the answer, all calls */
+	struct rl_buf		 reasoning;	/* cumulative summary */
 	int			 newpart;	/* next summary part */
 	json_t			*rows;		/* chat_history rows */
 	json_t			*outputs;	/* this round's tool outputs */
 	int			 ncalls;	/* this round's calls */
 	int			 gone;		/* the client left */
-	int			 broken;	/* a frame could not be built */
+	int			 broken;	/* a frame could not be built,
+						   or text could not be kept */
 };
 
-static void
-sbuf_add(struct sbuf *b, const char *s, size_t n)
+/*
+ * Keep a delta, capped: a stream can be longer than what is kept, so what
+ * goes past CHAT_TEXT_MAX is dropped on purpose.  Out of memory is not a
+ * cap: the turn is broken and ends in an error (-1), never a shorter text.
+ */
+static int
+keep(struct turn *t, struct rl_buf *b, const char *s, size_t n)
 {
-	size_t	 cap;
-	char	*p;
 
-	if (b->len + n > CHAT_TEXT_MAX)
-		n = CHAT_TEXT_MAX - b->len;
-	if (n == 0)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		cap = b->cap == 0 ? 1024 : b->cap;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		if ((p = realloc(b->p, cap)) == NULL)
-			return;
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
+	if (n > CHAT_TEXT_MAX - rl_buf_len(b))
+		n = CHAT_TEXT_MAX - rl_buf_len(b);
+	if (rl_buf_add(b, s, n) == RL_OK)
+		return 0;
+	t->broken = 1;
+	return -1;
 }
 
 /* A string member, or "" when absent or not a string. */
@@ -197,8 +185,8 @@ frame(struct turn *t, const char *type, const char *content, size_t len)
 static int
 reasoning_frame(struct turn *t)
 {
-	const char	*s = t->reasoning.p;
-	size_t		 n = t->reasoning.len;
+	const char	*s = rl_buf_str(&t->reasoning);
+	size_t		 n = rl_buf_len(&t->reasoning);
 
 	while (n > 0 && isspace((unsigned char)*s)) {
 		s++;
@@ -266,14 +254,17 @@ on_event(void *arg, const struct rl_oa_event *ev)
 	}
 	switch (ev->kind) {
 	case RL_OA_EV_TEXT:
-		sbuf_add(&t->text, ev->delta, ev->deltalen);
+		if (keep(t, &t->text, ev->delta, ev->deltalen) == -1)
+			return 1;
 		return frame(t, "content", ev->delta, ev->deltalen) == -1 &&
 		    t->gone;
 	case RL_OA_EV_REASONING:
-		if (t->newpart && t->reasoning.len > 0)
-			sbuf_add(&t->reasoning, "\n\n", 2);
+		if (t->newpart && rl_buf_len(&t->reasoning) > 0 &&
+		    keep(t, &t->reasoning, "\n\n", 2) == -1)
+			return 1;
 		t->newpart = 0;
-		sbuf_add(&t->reasoning, ev->delta, ev->deltalen);
+		if (keep(t, &t->reasoning, ev->delta, ev->deltalen) == -1)
+			return 1;
 		return reasoning_frame(t) == -1 && t->gone;
 	case RL_OA_EV_ITEM_DONE:
 		item = json_object_get(ev->data, "item");
@@ -305,9 +296,10 @@ french(const struct rl_error *e)
 	switch (e->code) {
 	case RL_ECREDITS:
 		return "Crédits insuffisants pour cette opération.";
+	case RL_ENOKEY:			/* "Clé OpenAI non configurée." */
 	case RL_EINVAL:
 	case RL_EFORBIDDEN:
-		return e->msg;		/* "Clé OpenAI non configurée." */
+		return e->msg;
 	case RL_ETIMEOUT:
 		return "Le modèle n'a pas répondu à temps.";
 	case RL_EUNAVAIL:
@@ -398,8 +390,8 @@ save(struct turn *t, const char *message, const char *last_id,
 	user = json_pack("{s:s, s:s}", "role", "user", "content", message);
 	if (user == NULL || json_array_insert_new(t->rows, 0, user) == -1 ||
 	    json_array_append_new(t->rows, json_pack("{s:s, s:s, s:b}",
-	    "role", "assistant", "content", t->text.p != NULL ? t->text.p :
-	    "", "interrupted", interrupted)) == -1 ||
+	    "role", "assistant", "content", rl_buf_str(&t->text),
+	    "interrupted", interrupted)) == -1 ||
 	    (rows = json_dumps(t->rows, JSON_COMPACT)) == NULL) {
 		rl_log_error("chat: user %lld: turn not saved: out of memory",
 		    t->req->user->id);
@@ -455,6 +447,13 @@ calls(struct turn *t, json_t *body, long long hold, char *last_id,
 			(void)snprintf(last_id, last_idsz, "%s",
 			    ai.call.response_id);
 		rl_ai_free(&ai);
+		/*
+		 * A broken turn is out of memory; when that stopped the
+		 * transfer, say so rather than "the caller stopped".
+		 */
+		if (err != RL_OK && t->broken)
+			err = rl_error_set(&e, RL_ENOMEM, "answer not kept: "
+			    "out of memory");
 		if (err != RL_OK) {
 			if (!t->gone) {
 				rl_log_warn("chat: user %lld: %s",
@@ -513,6 +512,8 @@ chat_send(struct rl_req *req, struct rl_error *e)
 	int			 ok;
 
 	memset(&t, 0, sizeof(t));
+	rl_buf_init(&t.text, CHAT_TEXT_MAX);
+	rl_buf_init(&t.reasoning, CHAT_TEXT_MAX);
 	memset(&ub, 0, sizeof(ub));
 	t.req = req;
 	message = json_string_value(json_object_get(req->json, "message"));
@@ -596,8 +597,8 @@ out:
 	json_decref(body);
 	json_decref(t.rows);
 	json_decref(t.outputs);
-	free(t.text.p);
-	free(t.reasoning.p);
+	rl_buf_free(&t.text);
+	rl_buf_free(&t.reasoning);
 	return err;
 }
 

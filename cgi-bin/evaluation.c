@@ -129,7 +129,7 @@ generate_grid(struct rl_req *req, struct rl_error *e)
 	if (sf == NULL || *sf == '\0' || cap == NULL || *cap == '\0') {
 		(void)rl_error_set(e, RL_EINVAL, "Savoir-faire et capacité "
 		    "requis");
-		return rl_pdc_fail(req, e, 0);
+		return rl_resp_edxo_error(req, e, 0);
 	}
 	sfid = opt_id(rl_req_arg(req, "savoir_faire_id", sfs, sizeof(sfs)));
 	evid = opt_id(rl_req_arg(req, "evaluation_id", evs, sizeof(evs)));
@@ -137,7 +137,7 @@ generate_grid(struct rl_req *req, struct rl_error *e)
 		(void)rl_error_field(e, RL_EINVAL, sfid < 0 ?
 		    "savoir_faire_id" : "evaluation_id", "un entier positif "
 		    "est attendu");
-		return rl_pdc_fail(req, e, 0);
+		return rl_resp_edxo_error(req, e, 0);
 	}
 	(void)snprintf(sfs, sizeof(sfs), "%lld", sfid);
 	(void)snprintf(evs, sizeof(evs), "%lld", evid);
@@ -211,7 +211,7 @@ generate_grid(struct rl_req *req, struct rl_error *e)
 	err = rl_resp_json_new(req, 200, answer);
 	goto out;
 fail:
-	err = rl_pdc_fail(req, e, 0);
+	err = rl_resp_edxo_error(req, e, 0);
 out:
 	rl_gen_free(&g);
 	json_decref(c);
@@ -220,20 +220,6 @@ out:
 	free(schematext);
 	free(prompt);
 	return err;
-}
-
-/*
- * EDxo's save_grid failure {success: false, message} with the error's
- * status; error repeats the message so the body is also the flat error
- * every EDxo route may send.
- */
-static enum rl_err
-save_fail(struct rl_req *req, const struct rl_error *e)
-{
-
-	return rl_resp_json_new(req, rl_err_status_edxo(e->code),
-	    json_pack("{s:b, s:s, s:s, s:s}", "success", 0, "message", e->msg,
-	    "error", e->msg, "code", rl_err_token(e->code)));
 }
 
 /* Every value of a repeated body field (form repeats, JSON array). */
@@ -293,7 +279,7 @@ save_grid(struct rl_req *req, struct rl_error *e)
 	if ((evid = opt_id(ev)) <= 0) {
 		(void)rl_error_field(e, RL_EINVAL, "evaluation_id",
 		    "evaluation_id est requis");
-		return save_fail(req, e);
+		return rl_resp_legacy_error(req, e);
 	}
 	(void)snprintf(evs, sizeof(evs), "%lld", evid);
 	if ((desc = rl_req_arg(req, "description", b, sizeof(b))) == NULL)
@@ -395,7 +381,7 @@ save_grid(struct rl_req *req, struct rl_error *e)
 fail:
 	if (intx)
 		rl_db_rollback();
-	err = save_fail(req, e);
+	err = rl_resp_legacy_error(req, e);
 out:
 	rl_dbres_free(r);
 	json_decref(sfs);
@@ -471,10 +457,9 @@ get_description(struct rl_req *req, struct rl_error *e)
 		return err;
 	if (json_is_null(v)) {
 		json_decref(v);
-		return rl_resp_json_new(req, 404, json_pack("{s:b, s:s, s:s, "
-		    "s:s}", "success", 0, "message", "Évaluation introuvable.",
-		    "error", "Évaluation introuvable.", "code",
-		    rl_err_token(RL_ENOTFOUND)));
+		(void)rl_error_set(e, RL_ENOTFOUND, "Évaluation "
+		    "introuvable.");
+		return rl_resp_legacy_error(req, e);
 	}
 	return rl_resp_json_new(req, 200, v);
 }

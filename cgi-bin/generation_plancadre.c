@@ -174,7 +174,7 @@ gen_pc_content(struct rl_req *req, struct rl_error *e)
 	if ((err = targets_of(req, NULL, &targets, e)) == RL_OK)
 		err = start(req, id, mode, targets, info, tid, e);
 	json_decref(targets);
-	if (err == RL_EINVAL || err == RL_ECREDITS)
+	if (err == RL_EINVAL || err == RL_ECREDITS || err == RL_ENOKEY)
 		return refused(req, e->msg);
 	if (err != RL_OK)
 		return err;

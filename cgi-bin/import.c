@@ -23,6 +23,8 @@
 #include <string.h>
 
 #include "arena.h"
+#include "bounds.h"
+#include "buf.h"
 #include "conf.h"
 #include "db.h"
 #include "edxo.h"
@@ -36,13 +38,12 @@
 /* Hours of one course per week in a grille: a sanity bound, not EDxo's. */
 #define GRILLE_HOURS_MAX	100
 
-/* Growing text for the HTML lists EDxo stores compétences in. */
-struct buf {
-	char	*s;
-	size_t	 len;
-	size_t	 cap;
-	int	 bad;
-};
+/*
+ * The HTML lists EDxo stores compétences in.  Their text comes from an
+ * extraction no longer than an upstream answer; escaped ("&amp;" is five
+ * bytes for one) and wrapped in tags it stays under five times that.
+ */
+#define HTML_MAX		(5 * (size_t)RL_OA_ANSWER_MAX)
 
 /* A form field, or a JSON body member (a string or an integer). */
 static const char *
@@ -713,51 +714,22 @@ out:
 	return err;
 }
 
-static void
-buf_add(struct buf *b, const char *s, size_t n)
-{
-	char	*ns;
-	size_t	 cap;
-
-	if (b->bad)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		cap = (b->len + n + 1) * 2;
-		if ((ns = realloc(b->s, cap)) == NULL) {
-			b->bad = 1;
-			return;
-		}
-		b->s = ns;
-		b->cap = cap;
-	}
-	memcpy(b->s + b->len, s, n);
-	b->len += n;
-	b->s[b->len] = '\0';
-}
-
-static void
-buf_str(struct buf *b, const char *s)
-{
-
-	buf_add(b, s, strlen(s));
-}
-
 /* Text as HTML: &, < and > escaped. */
 static void
-buf_html(struct buf *b, const char *s)
+buf_html(struct rl_buf *b, const char *s)
 {
 	size_t	 n;
 
 	while (s != NULL && *s != '\0') {
 		n = strcspn(s, "&<>");
-		buf_add(b, s, n);
+		(void)rl_buf_add(b, s, n);
 		s += n;
 		if (*s == '&')
-			buf_str(b, "&amp;");
+			(void)rl_buf_addstr(b, "&amp;");
 		else if (*s == '<')
-			buf_str(b, "&lt;");
+			(void)rl_buf_addstr(b, "&lt;");
 		else if (*s == '>')
-			buf_str(b, "&gt;");
+			(void)rl_buf_addstr(b, "&gt;");
 		else
 			break;
 		s++;
@@ -766,38 +738,38 @@ buf_html(struct buf *b, const char *s)
 
 /* EDxo stores the contexte as nested <ul> lists (texte, sous_points). */
 static void
-ctx_html(struct buf *b, const json_t *items)
+ctx_html(struct rl_buf *b, const json_t *items)
 {
 	const json_t	*x;
 	size_t		 i;
 
 	if (json_array_size(items) == 0)
 		return;
-	buf_str(b, "<ul>");
+	(void)rl_buf_addstr(b, "<ul>");
 	json_array_foreach(items, i, x) {
-		buf_str(b, "<li>");
+		(void)rl_buf_addstr(b, "<li>");
 		buf_html(b, json_string_value(json_object_get(x, "texte")));
 		ctx_html(b, json_object_get(x, "sous_points"));
-		buf_str(b, "</li>");
+		(void)rl_buf_addstr(b, "</li>");
 	}
-	buf_str(b, "</ul>");
+	(void)rl_buf_addstr(b, "</ul>");
 }
 
 static void
-list_html(struct buf *b, const json_t *items)
+list_html(struct rl_buf *b, const json_t *items)
 {
 	const json_t	*x;
 	size_t		 i;
 
 	if (json_array_size(items) == 0)
 		return;
-	buf_str(b, "<ul>");
+	(void)rl_buf_addstr(b, "<ul>");
 	json_array_foreach(items, i, x) {
-		buf_str(b, "<li>");
+		(void)rl_buf_addstr(b, "<li>");
 		buf_html(b, json_string_value(x));
-		buf_str(b, "</li>");
+		(void)rl_buf_addstr(b, "</li>");
 	}
-	buf_str(b, "</ul>");
+	(void)rl_buf_addstr(b, "</ul>");
 }
 
 static enum rl_err
@@ -848,7 +820,7 @@ competence_write(const char *prog, const json_t *c, json_t *out,
 	const char	*nom = json_string_value(json_object_get(c,
 			    "Nom de la compétence"));
 	const char	*p[5];
-	struct buf	 ctx, crit;
+	struct rl_buf	 ctx, crit;
 	struct rl_dbres	*r = NULL;
 	const json_t	*el;
 	long long	 id;
@@ -856,8 +828,8 @@ competence_write(const char *prog, const json_t *c, json_t *out,
 	int		 created;
 	enum rl_err	 err;
 
-	memset(&ctx, 0, sizeof(ctx));
-	memset(&crit, 0, sizeof(crit));
+	rl_buf_init(&ctx, HTML_MAX);
+	rl_buf_init(&crit, HTML_MAX);
 	if (code == NULL || code[strspn(code, " \t")] == '\0' || nom == NULL) {
 		err = rl_error_field(e, RL_EVALIDATION, "Code", "Compétence "
 		    "sans code dans l'extraction.");
@@ -866,15 +838,17 @@ competence_write(const char *prog, const json_t *c, json_t *out,
 	ctx_html(&ctx, json_object_get(c, "Contexte de réalisation"));
 	list_html(&crit, json_object_get(c, "Critères de performance pour "
 	    "l’ensemble de la compétence"));
-	if (ctx.bad || crit.bad) {
-		err = rl_error_set(e, RL_ENOMEM, NULL);
+	if ((err = rl_buf_err(&ctx)) != RL_OK ||
+	    (err = rl_buf_err(&crit)) != RL_OK) {
+		err = rl_error_set(e, err, NULL);
 		goto out;
 	}
 	p[0] = prog;
 	p[1] = code;
 	p[2] = nom;
-	p[3] = crit.s;
-	p[4] = ctx.s;
+	/* An empty list is NULL, as EDxo leaves it. */
+	p[3] = rl_buf_len(&crit) > 0 ? rl_buf_str(&crit) : NULL;
+	p[4] = rl_buf_len(&ctx) > 0 ? rl_buf_str(&ctx) : NULL;
 	if ((err = rl_db_exec("INSERT INTO competences (programme_id, code, "
 	    "nom, criteria_de_performance, contexte_de_realisation) VALUES "
 	    "($1::bigint, $2, $3, $4, $5) ON CONFLICT (programme_id, code) DO "
@@ -900,8 +874,8 @@ competence_write(const char *prog, const json_t *c, json_t *out,
 		err = rl_error_set(e, RL_ENOMEM, NULL);
 out:
 	rl_dbres_free(r);
-	free(ctx.s);
-	free(crit.s);
+	rl_buf_free(&ctx);
+	rl_buf_free(&crit);
 	return err;
 }
 

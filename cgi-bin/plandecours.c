@@ -194,7 +194,7 @@ async_route(struct rl_req *req, enum rl_pdc_kind kind, struct rl_error *e)
 	err = start(req, &p, &in, 0, e);
 	rl_pdc_free(&p);
 	if (err != RL_OK && err != RL_EGONE && !rl_resp_sent(req))
-		return rl_pdc_fail(req, e, 0);
+		return rl_resp_edxo_error(req, e, 0);
 	return err;
 }
 
@@ -246,14 +246,9 @@ all_start(struct rl_req *req, struct rl_error *e)
 		err = start(req, &p, &in, 1, e);
 		rl_pdc_free(&p);
 	}
-	/*
-	 * EDxo's {success: false, message}; error repeats the message so the
-	 * body is also the flat error every EDxo route may send.
-	 */
+	/* EDxo's {success: false, message}. */
 	if (err != RL_OK && err != RL_EGONE && !rl_resp_sent(req))
-		return rl_resp_json_new(req, rl_err_status_edxo(e->code),
-		    json_pack("{s:b, s:s, s:s, s:s}", "success", 0, "message",
-		    e->msg, "error", e->msg, "code", rl_err_token(e->code)));
+		return rl_resp_legacy_error(req, e);
 	return err;
 }
 
@@ -295,10 +290,10 @@ generate_content(struct rl_req *req, struct rl_error *e)
 	if (in.field == NULL || in.field[0] == '\0') {
 		(void)rl_error_field(e, RL_EINVAL, "field_name", "field_name "
 		    "est requis");
-		return rl_pdc_fail(req, e, 0);
+		return rl_resp_edxo_error(req, e, 0);
 	}
 	if ((err = load_body(req, &p, 0, e)) != RL_OK)
-		return rl_pdc_fail(req, e, 0);
+		return rl_resp_edxo_error(req, e, 0);
 	err = sync_generate(req, &p, &in, &pp, &g, e);
 	rl_pdc_free(&p);
 	if (err == RL_OK)
@@ -306,7 +301,7 @@ generate_content(struct rl_req *req, struct rl_error *e)
 		    "champ_description", json_object_get(g.result,
 		    "champ_description")));
 	else
-		err = rl_pdc_fail(req, e, 0);
+		err = rl_resp_edxo_error(req, e, 0);
 	rl_gen_free(&g);
 	rl_pdc_prompt_free(&pp);
 	return err;
@@ -329,7 +324,7 @@ generate_calendar(struct rl_req *req, struct rl_error *e)
 	in.kind = RL_PDC_CALENDAR;
 	in.sync = 1;
 	if ((err = load_body(req, &p, 1, e)) != RL_OK)
-		return rl_pdc_fail(req, e, 0);
+		return rl_resp_edxo_error(req, e, 0);
 	if ((err = sync_generate(req, &p, &in, &pp, &g, e)) == RL_OK &&
 	    (pv = json_pack("{s:O}", "calendriers", json_object_get(g.result,
 	    "calendriers"))) == NULL)
@@ -341,7 +336,7 @@ generate_calendar(struct rl_req *req, struct rl_error *e)
 		err = rl_resp_json_new(req, 200, json_pack("{s:O}", "entries",
 		    json_object_get(g.result, "calendriers")));
 	else
-		err = rl_pdc_fail(req, e, 0);
+		err = rl_resp_edxo_error(req, e, 0);
 	json_decref(pv);
 	rl_pdc_free(&p);
 	rl_gen_free(&g);
@@ -401,7 +396,7 @@ generate_all(struct rl_req *req, struct rl_error *e)
 	in.additional_info = arg_str(req, "additional_info");
 	in.ai_model = arg_str(req, "ai_model");
 	if ((err = load_body(req, &p, 1, e)) != RL_OK)
-		return rl_pdc_fail(req, e, 0);
+		return rl_resp_edxo_error(req, e, 0);
 	if ((err = sync_generate(req, &p, &in, &pp, &g, e)) == RL_OK &&
 	    (pv = rl_pdc_preview(&p, RL_PDC_ALL, NULL, g.result, &g, NULL)) ==
 	    NULL)
@@ -410,7 +405,7 @@ generate_all(struct rl_req *req, struct rl_error *e)
 		err = rl_pdc_apply(req->user->id, p.plan_id, pv, NULL, NULL,
 		    e);
 	if (err != RL_OK) {
-		err = rl_pdc_fail(req, e, 0);
+		err = rl_resp_edxo_error(req, e, 0);
 		goto out;
 	}
 	/* The answer lists the 7 sections as the model gave them. */
@@ -622,7 +617,7 @@ verify(struct rl_req *req, struct rl_error *e)
 	    "recommendation_plan_cadre")));
 	goto out;
 fail:
-	err = rl_pdc_fail(req, e, 1);
+	err = rl_resp_edxo_error(req, e, 1);
 out:
 	json_decref(instr);
 	free(first);

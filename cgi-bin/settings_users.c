@@ -10,8 +10,10 @@
 
 #include "arena.h"
 #include "auth.h"
+#include "credits.h"
 #include "crypto.h"
 #include "db.h"
+#include "models.h"
 #include "req.h"
 #include "resp.h"
 #include "settings.h"
@@ -403,11 +405,10 @@ at_least_a_cent(const char *s)
 enum rl_err
 settings_post_credits(struct rl_req *req, struct rl_error *e)
 {
-	struct rl_dbres	*r = NULL;
-	const char	*id, *op, *key, *p[5];
-	char		 amount[40], delta[48];
+	const char	*id, *op, *key;
+	char		 amount[40], buf[32];
 	json_t		*v, *o = NULL, *n = NULL;
-	int		 add;
+	long long	 delta, before, after;
 	enum rl_err	 err;
 
 	if ((err = path_id(req, &id, e)) != RL_OK)
@@ -424,49 +425,29 @@ settings_post_credits(struct rl_req *req, struct rl_error *e)
 	    0))
 		return settings_field_error(e, RL_EINVAL, "operation",
 		    "operation: want add or remove");
-	add = strcmp(op, "add") == 0;
 	/* numeric(14,6): eight digits before the point, six after. */
 	if ((v = json_object_get(req->json, "amount")) == NULL ||
 	    settings_decimal(v, 8, 6, amount, sizeof(amount)) == -1 ||
-	    !at_least_a_cent(amount))
+	    !at_least_a_cent(amount) || rl_micro_parse(amount, &delta) == -1)
 		return settings_field_error(e, RL_EINVAL, "amount",
 		    "amount: want a decimal of at least 0.01 USD");
-	(void)snprintf(delta, sizeof(delta), "%s%s", add ? "" : "-", amount);
+	if (strcmp(op, "remove") == 0)
+		delta = -delta;
 
+	/* credits.c moves the money; the audit row commits with it. */
 	if ((err = rl_db_begin(e)) != RL_OK)
 		return err;
-	p[0] = id;
-	if ((err = rl_db_exec("SELECT credits::text FROM users WHERE id = $1 "
-	    "FOR UPDATE", 1, p, &r, e)) != RL_OK)
-		goto fail;
-	if (rl_dbres_rows(r) == 0) {
-		err = rl_error_set(e, RL_ENOTFOUND, "no user %s", id);
-		goto fail;
-	}
-	if ((o = json_string(rl_dbres_get(r, 0, 0))) == NULL) {
-		err = rl_error_set(e, RL_ENOMEM, NULL);
+	if ((err = rl_credits_adjust(strtoll(id, NULL, 10), delta,
+	    req->user->id, req->id, &before, &after, e)) != RL_OK) {
+		if (err == RL_ECREDITS)
+			err = settings_field_error(e, RL_ECONFLICT, "amount",
+			    "Solde insuffisant : le solde ne peut pas devenir "
+			    "négatif.");
 		goto fail;
 	}
-	rl_dbres_free(r);
-	r = NULL;
-	p[1] = delta;
-	p[2] = add ? "admin_credit" : "admin_debit";
-	p[3] = settings_id_string(req, req->user->id);
-	p[4] = req->id;
-	if ((err = rl_db_exec("WITH u AS (UPDATE users SET credits = "
-	    "credits + $2::numeric WHERE id = $1 AND credits + $2::numeric "
-	    ">= 0 RETURNING id, credits) INSERT INTO usage_ledger (user_id, "
-	    "kind, delta, balance_after, actor_id, request_id) SELECT id, $3, "
-	    "$2::numeric, credits, $4, $5 FROM u RETURNING balance_after::text",
-	    5, p, &r, e)) != RL_OK)
-		goto fail;
-	if (rl_dbres_rows(r) == 0) {
-		err = settings_field_error(e, RL_ECONFLICT, "amount",
-		    "Solde insuffisant : le solde ne peut pas devenir "
-		    "négatif.");
-		goto fail;
-	}
-	if ((n = json_string(rl_dbres_get(r, 0, 0))) == NULL) {
+	if ((o = json_string(rl_micro_fmt(before, buf, sizeof(buf)))) ==
+	    NULL || (n = json_string(rl_micro_fmt(after, buf,
+	    sizeof(buf)))) == NULL) {
 		err = rl_error_set(e, RL_ENOMEM, NULL);
 		goto fail;
 	}
@@ -478,7 +459,6 @@ settings_post_credits(struct rl_req *req, struct rl_error *e)
 fail:
 	rl_db_rollback();
 out:
-	rl_dbres_free(r);
 	json_decref(o);
 	json_decref(n);
 	return err;

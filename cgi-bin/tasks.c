@@ -25,6 +25,7 @@
 #include "req.h"
 #include "resp.h"
 #include "sse.h"
+#include "worker.h"
 
 /*
  * The event stream reads the row every POLL_MS, as EDxo's ASGI version
@@ -169,78 +170,41 @@ out:
 	return err;
 }
 
-/*
- * A task revoked before it ran gives back the credits held for it (an
- * async chat job reserves when it is queued; its worker would have
- * settled the hold).  Left alone, the hold would block that money until
- * the sweep, an hour later.  Failures are logged: the sweep still
- * catches them.
- */
-static void
-release_holds(const char *id)
-{
-	struct rl_dbres	*r = NULL;
-	struct rl_error	 e;
-	const char	*p[1];
-	int		 i;
-
-	p[0] = id;
-	rl_error_clear(&e);
-	if (rl_db_exec("SELECT id FROM credit_reservations WHERE task_id = "
-	    "$1::uuid AND state = 'reserved'", 1, p, &r, &e) != RL_OK) {
-		rl_log_warn("task %s: its holds: %s", id, e.msg);
-		return;
-	}
-	for (i = 0; i < rl_dbres_rows(r); i++)
-		if (rl_credits_release(strtoll(rl_dbres_get(r, i, 0), NULL,
-		    10), &e) != RL_OK)
-			rl_log_warn("task %s: release of hold %s: %s", id,
-			    rl_dbres_get(r, i, 0), e.msg);
-	rl_dbres_free(r);
-}
-
 static enum rl_err
 cancel(struct rl_req *req, struct rl_error *e)
 {
-	const char	*p[3], *id;
-	char		 uid[24];
-	json_t		*row = NULL, *ans;
+	const char	*id, *was, *now;
+	json_t		*ans;
+	struct rl_error	 he;
 	enum rl_err	 err;
+	int		 n;
 
-	if ((id = task_id(req, p, uid, sizeof(uid), e)) == NULL)
-		return RL_ENOTFOUND;
+	id = rl_req_param(req, "id");
+	if (!rl_uuid_valid(id))
+		return rl_error_set(e, RL_ENOTFOUND, MSG_GONE);
+	/* The queue's state machine is worker.c's; money is credits.c's. */
+	if ((err = rl_task_cancel(id, req->user->id, req->user->role ==
+	    RL_ROLE_ADMIN, &was, &now, e)) != RL_OK) {
+		if (err == RL_ENOTFOUND)
+			(void)rl_error_set(e, err, MSG_GONE);
+		return err;
+	}
 	/*
-	 * One statement: the flag for a task still to finish (a queued one
-	 * is REVOKED at once, it will never be claimed), and the state the
-	 * client is told.  A finished task is left as it is.
+	 * A task revoked before it ran gives back the credits held for it
+	 * (an async chat job reserves when it is queued; its worker would
+	 * have settled the hold).  Left alone, the hold would block that
+	 * money until the sweep.  Failures are logged: the sweep still
+	 * catches them.
 	 */
-	if ((err = rl_db_json("WITH t AS (SELECT id, state FROM tasks "
-	    "WHERE " VISIBLE " FOR UPDATE), u AS (UPDATE tasks SET "
-	    "cancel_requested = true, state = CASE WHEN tasks.state = "
-	    "'PENDING' THEN 'REVOKED' ELSE tasks.state END FROM t "
-	    "WHERE tasks.id = t.id AND t.state IN ('PENDING', 'STARTED', "
-	    "'PROGRESS') RETURNING tasks.state) "
-	    "SELECT json_build_object('was', t.state, 'state', "
-	    "coalesce((SELECT state FROM u), t.state)) FROM t", 3, p, &row,
-	    e)) != RL_OK)
-		goto out;
-	if (!json_is_object(row)) {
-		err = rl_error_set(e, RL_ENOTFOUND, MSG_GONE);
-		goto out;
-	}
-	if (strcmp(json_string_value(json_object_get(row, "was")),
-	    "PENDING") == 0)
-		release_holds(id);
-	ans = json_pack("{s:b, s:s, s:O, s:s}", "ok", 1, "task_id", id,
-	    "state", json_object_get(row, "state"), "message", MSG_CANCEL);
-	if (ans == NULL) {
-		err = rl_error_set(e, RL_ENOMEM, "out of memory");
-		goto out;
-	}
-	err = rl_resp_json_new(req, 202, ans);
-out:
-	json_decref(row);
-	return err;
+	rl_error_clear(&he);
+	if (strcmp(was, "PENDING") == 0 &&
+	    rl_credits_release_task(id, &n, &he) != RL_OK)
+		rl_log_warn("task %s: its holds: %s", id, he.msg);
+	ans = json_pack("{s:b, s:s, s:s, s:s}", "ok", 1, "task_id", id,
+	    "state", now, "message", MSG_CANCEL);
+	if (ans == NULL)
+		return rl_error_set(e, RL_ENOMEM, "out of memory");
+	return rl_resp_json_new(req, 202, ans);
 }
 
 /* Last-Event-ID "seq.call.buf.reason"; anything else starts afresh. */

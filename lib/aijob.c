@@ -211,8 +211,8 @@ queue(const char *id, long long user_id, const json_t *body,
     const struct rl_model *m, const json_t *eff, const json_t *ubody,
     const char *request_id, json_t **answer, struct rl_error *e)
 {
-	char		 tid[37], when[40], hid[32];
-	const char	*p[3];
+	char		 tid[37], when[40];
+	const char	*p[2];
 	long long	 hold = 0;
 	json_t		*payload = NULL;
 	enum rl_err	 err;
@@ -236,14 +236,11 @@ queue(const char *id, long long user_id, const json_t *body,
 	    e)) != RL_OK)
 		goto out;
 	/* The hold belongs to the task: the sweep leaves it while queued. */
-	(void)snprintf(hid, sizeof(hid), "%lld", hold);
 	p[0] = id;
 	p[1] = tid;
-	p[2] = hid;
 	if ((err = rl_db_exec("UPDATE openai_jobs SET task_id = $2::uuid "
 	    "WHERE id = $1", 2, p, NULL, e)) != RL_OK ||
-	    (err = rl_db_exec("UPDATE credit_reservations SET task_id = "
-	    "$1::uuid WHERE id = $2::bigint", 2, p + 1, NULL, e)) != RL_OK ||
+	    (err = rl_credits_attach_task(hold, tid, e)) != RL_OK ||
 	    (err = rl_db_commit(e)) != RL_OK)
 		goto out;
 	txn = 0;

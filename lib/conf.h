@@ -31,6 +31,5 @@ extern const struct rl_conf	*rl_conf;
 
 enum rl_err	 rl_conf_load(int default_threads, struct rl_error *);
 const char	*rl_conf_upstream_name(void);
-int		 rl_conf_start(const char *, int);
 
 #endif

@@ -341,6 +341,73 @@ rl_credits_sweep(int max_age_sec, long long *released, struct rl_error *e)
 }
 
 /*
+ * An admin's top-up or withdrawal.  Unlike reserve and settle this runs
+ * in the caller's transaction: the settings program writes an audit row
+ * naming the change, and both commit or neither.  The user row is locked
+ * first, as everywhere here.  Open holds are not counted: a withdrawal
+ * may leave less than they reserved, and their settlements are capped at
+ * the balance (rl_credits_settle).
+ */
+enum rl_err
+rl_credits_adjust(long long user_id, long long delta_micro,
+    long long actor_id, const char *request_id, long long *before,
+    long long *after, struct rl_error *e)
+{
+	struct rl_dbres	*r = NULL;
+	char		 uid[32], delta[32], actor[32];
+	const char	*p[5];
+	enum rl_err	 err;
+
+	*before = *after = 0;
+	if (delta_micro == 0)
+		return rl_error_set(e, RL_EINVAL, "an adjustment must not be "
+		    "zero");
+	(void)snprintf(uid, sizeof(uid), "%lld", user_id);
+	(void)snprintf(actor, sizeof(actor), "%lld", actor_id);
+	rl_micro_fmt(delta_micro, delta, sizeof(delta));
+	if ((err = lock_user(uid, before, e)) != RL_OK) {
+		if (err == RL_ENOTFOUND)
+			(void)rl_error_set(e, err, "no user %lld", user_id);
+		goto out;
+	}
+	p[0] = uid;
+	p[1] = delta;
+	p[2] = delta_micro > 0 ? "admin_credit" : "admin_debit";
+	p[3] = actor;
+	p[4] = request_id;
+	/* The balance and its ledger row in one statement, as settle. */
+	if ((err = rl_db_exec("WITH u AS (UPDATE users SET credits = "
+	    "credits + $2::numeric WHERE id = $1 AND credits + $2::numeric "
+	    ">= 0 RETURNING id, credits) INSERT INTO usage_ledger (user_id, "
+	    "kind, delta, balance_after, actor_id, request_id) SELECT id, $3, "
+	    "$2::numeric, credits, $4, $5 FROM u RETURNING balance_after::text",
+	    5, p, &r, e)) != RL_OK)
+		goto out;
+	if (rl_dbres_rows(r) == 0)
+		err = rl_error_set(e, RL_ECREDITS, "user %lld: the balance "
+		    "cannot go negative", user_id);
+	else if (rl_micro_parse(rl_dbres_get(r, 0, 0), after) == -1)
+		err = rl_error_set(e, RL_EDB, "balance_after: bad numeric");
+out:
+	rl_dbres_free(r);
+	return err;
+}
+
+enum rl_err
+rl_credits_attach_task(long long hold_id, const char *task_id,
+    struct rl_error *e)
+{
+	char		 hid[32];
+	const char	*p[2];
+
+	(void)snprintf(hid, sizeof(hid), "%lld", hold_id);
+	p[0] = task_id;
+	p[1] = hid;
+	return rl_db_exec("UPDATE credit_reservations SET task_id = "
+	    "$1::uuid WHERE id = $2::bigint", 2, p, NULL, e);
+}
+
+/*
  * The retry queue.  One list per process, FIFO; one thread, started with
  * the first queued write, runs the head until it lands or is refused for
  * good, then the next.  While the database is away every write fails the
@@ -696,4 +763,37 @@ rl_credits_release_sure(long long hold_id)
 	if (rl_credits_later(what, release_job_run, j, release_job_free,
 	    &e) != RL_OK)
 		rl_log_error("%s; the sweep releases it", e.msg);
+}
+
+/*
+ * The holds a task still has open are nobody's to settle: a task revoked
+ * before it ran never called (an async chat job reserves when queued), a
+ * dead attempt's call died with its worker.  Left alone they would block
+ * the user's money until the sweep.  Each release is sure: a database
+ * away now queues it rather than losing it.
+ */
+enum rl_err
+rl_credits_release_task(const char *task_id, int *n, struct rl_error *e)
+{
+	struct rl_dbres	*r = NULL;
+	const char	*p[1];
+	enum rl_err	 err;
+	int		 i;
+
+	*n = 0;
+	p[0] = task_id;
+	if ((err = rl_db_exec("SELECT id FROM credit_reservations WHERE "
+	    "task_id = $1::uuid AND state = 'reserved'", 1, p, &r, e)) !=
+	    RL_OK)
+		goto out;
+	for (i = 0; i < rl_dbres_rows(r); i++) {
+		rl_credits_release_sure(strtoll(rl_dbres_get(r, i, 0), NULL,
+		    10));
+		rl_log_info("task %s: hold %s given back", task_id,
+		    rl_dbres_get(r, i, 0));
+	}
+	*n = i;
+out:
+	rl_dbres_free(r);
+	return err;
 }

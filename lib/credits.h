@@ -44,6 +44,24 @@ enum rl_err	 rl_credits_release(long long hold_id, struct rl_error *);
  */
 enum rl_err	 rl_credits_sweep(int max_age_sec, long long *released,
 		    struct rl_error *);
+/*
+ * An admin's change of a balance: delta > 0 credits, < 0 debits, with one
+ * usage_ledger row (admin_credit or admin_debit, actor, request id).  In
+ * the caller's transaction (rl_db_begin), which commits or rolls back, so
+ * that an audit row naming the change commits with it.  *before and *after
+ * the balance around it.  RL_ENOTFOUND for no such user, RL_ECREDITS when
+ * the balance would go negative (nothing written).
+ */
+enum rl_err	 rl_credits_adjust(long long user_id, long long delta_micro,
+		    long long actor_id, const char *request_id,
+		    long long *before, long long *after, struct rl_error *);
+/*
+ * The hold becomes the task's (task_id a uuid): the sweep leaves it while
+ * the task is queued or running.  In the caller's transaction when one
+ * is open, so a hold and the task it pays for commit together.
+ */
+enum rl_err	 rl_credits_attach_task(long long hold_id, const char *task_id,
+		    struct rl_error *);
 
 /*
  * Writes that must land.  A settlement or release that failed because the
@@ -73,6 +91,14 @@ enum rl_err	 rl_credits_settle_sure(long long hold_id, long long user_id,
 		    int *queued, struct rl_error *);
 /* Release now or queue it; a hold already closed is fine.  Logs. */
 void		 rl_credits_release_sure(long long hold_id);
+/*
+ * Give back every open hold of a task (one revoked before it ran, or
+ * rerun after its worker died), each as rl_credits_release_sure; *n how
+ * many.  An error only when the holds could not be read: the sweep
+ * releases them later.
+ */
+enum rl_err	 rl_credits_release_task(const char *task_id, int *n,
+		    struct rl_error *);
 /* Writes waiting in this process's queue (running one included). */
 size_t		 rl_credits_pending(void);
 /* Wait up to ms for the queue to empty; 0 when it did, else -1. */

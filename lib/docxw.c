@@ -27,6 +27,7 @@
 
 #include "relais.h"
 #include "bounds.h"
+#include "buf.h"
 #include "docxw.h"
 #include "zipio.h"
 
@@ -57,16 +58,8 @@ enum last {
 	LAST_TABLE
 };
 
-/* A growing buffer; oom is sticky. */
-struct wbuf {
-	char	*p;
-	size_t	 len;
-	size_t	 cap;
-	int	 oom;
-};
-
 struct rl_docxw {
-	struct wbuf	 body;		/* inside w:body */
+	struct rl_buf	 body;		/* inside w:body, DOCXW_BODY_MAX */
 	enum rl_err	 rc;		/* sticky */
 	char		 msg[RL_ERRMSG_MAX];
 	enum last	 last;
@@ -170,52 +163,6 @@ static const char document_tail[] =
     " w:left=\"1440\" w:header=\"720\" w:footer=\"720\" w:gutter=\"0\"/>"
     "</w:sectPr></w:body></w:document>";
 
-static void
-wb_add(struct wbuf *b, const char *s, size_t n)
-{
-	size_t	 cap;
-	char	*p;
-
-	if (b->oom)
-		return;
-	if (b->len + n > b->cap) {
-		cap = b->cap > 0 ? b->cap : 4096;
-		while (cap < b->len + n)
-			cap *= 2;
-		if ((p = realloc(b->p, cap)) == NULL) {
-			b->oom = 1;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-}
-
-static void
-wb_puts(struct wbuf *b, const char *s)
-{
-
-	wb_add(b, s, strlen(s));
-}
-
-static void __attribute__((format(printf, 2, 3)))
-wb_printf(struct wbuf *b, const char *fmt, ...)
-{
-	char	 tmp[512];
-	va_list	 ap;
-	int	 n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(tmp))
-		b->oom = 1;
-	else
-		wb_add(b, tmp, (size_t)n);
-}
-
 static enum rl_err
 setrc(struct rl_docxw *w, enum rl_err rc, const char *msg)
 {
@@ -234,13 +181,16 @@ add(struct rl_docxw *w, const char *s, size_t n)
 
 	if (w->rc != RL_OK)
 		return;
-	if (n > DOCXW_BODY_MAX - w->body.len) {
+	switch (rl_buf_add(&w->body, s, n)) {
+	case RL_OK:
+		break;
+	case RL_ETOOBIG:
 		(void)setrc(w, RL_ETOOBIG, "document over its size limit");
-		return;
-	}
-	wb_add(&w->body, s, n);
-	if (w->body.oom)
+		break;
+	default:
 		(void)setrc(w, RL_ENOMEM, "out of memory");
+		break;
+	}
 }
 
 static void
@@ -372,7 +322,11 @@ struct rl_docxw *
 rl_docxw_new(void)
 {
 
-	return calloc(1, sizeof(struct rl_docxw));
+	struct rl_docxw	*w;
+
+	if ((w = calloc(1, sizeof(*w))) != NULL)
+		rl_buf_init(&w->body, DOCXW_BODY_MAX);
+	return w;
 }
 
 /*
@@ -497,7 +451,7 @@ rl_docxw_table(struct rl_docxw *w, size_t rows, size_t cols,
  * list and nums 2.. are the numbered lists, each restarting at 1.
  */
 static void
-numbering(struct wbuf *b, int nlists)
+numbering(struct rl_buf *b, int nlists)
 {
 	static const char *const bullets[] = { "\xe2\x80\xa2",
 		"\xe2\x97\xa6", "\xe2\x96\xaa" };
@@ -505,39 +459,39 @@ numbering(struct wbuf *b, int nlists)
 		"lowerRoman" };
 	int	 a, k, i;
 
-	wb_puts(b, XML_DECL "<w:numbering xmlns:w=\"" W_NS "\">");
+	(void)rl_buf_addstr(b, XML_DECL "<w:numbering xmlns:w=\"" W_NS "\">");
 	for (a = 0; a < 2; a++) {
-		wb_printf(b, "<w:abstractNum w:abstractNumId=\"%d\">"
+		(void)rl_buf_addf(b, "<w:abstractNum w:abstractNumId=\"%d\">"
 		    "<w:multiLevelType w:val=\"hybridMultilevel\"/>", a);
 		for (k = 0; k < DOCXW_LEVELS; k++) {
-			wb_printf(b, "<w:lvl w:ilvl=\"%d\">"
+			(void)rl_buf_addf(b, "<w:lvl w:ilvl=\"%d\">"
 			    "<w:start w:val=\"1\"/>", k);
 			if (a == 0)
-				wb_printf(b, "<w:numFmt w:val=\"bullet\"/>"
-				    "<w:lvlText w:val=\"%s\"/>",
-				    bullets[k % 3]);
+				(void)rl_buf_addf(b, "<w:numFmt "
+				    "w:val=\"bullet\"/><w:lvlText "
+				    "w:val=\"%s\"/>", bullets[k % 3]);
 			else
-				wb_printf(b, "<w:numFmt w:val=\"%s\"/>"
+				(void)rl_buf_addf(b, "<w:numFmt w:val=\"%s\"/>"
 				    "<w:lvlText w:val=\"%%%d.\"/>", fmts[k % 3],
 				    k + 1);
-			wb_printf(b, "<w:lvlJc w:val=\"left\"/><w:pPr>"
+			(void)rl_buf_addf(b, "<w:lvlJc w:val=\"left\"/><w:pPr>"
 			    "<w:ind w:left=\"%d\" w:hanging=\"360\"/></w:pPr>"
 			    "</w:lvl>", 720 * (k + 1));
 		}
-		wb_puts(b, "</w:abstractNum>");
+		(void)rl_buf_addstr(b, "</w:abstractNum>");
 	}
-	wb_puts(b, "<w:num w:numId=\"1\"><w:abstractNumId w:val=\"0\"/>"
-	    "</w:num>");
+	(void)rl_buf_addstr(b, "<w:num w:numId=\"1\">"
+	    "<w:abstractNumId w:val=\"0\"/></w:num>");
 	for (i = 0; i < nlists; i++) {
-		wb_printf(b, "<w:num w:numId=\"%d\">"
+		(void)rl_buf_addf(b, "<w:num w:numId=\"%d\">"
 		    "<w:abstractNumId w:val=\"1\"/>", i + 2);
 		for (k = 0; k < DOCXW_LEVELS; k++)
-			wb_printf(b, "<w:lvlOverride w:ilvl=\"%d\">"
+			(void)rl_buf_addf(b, "<w:lvlOverride w:ilvl=\"%d\">"
 			    "<w:startOverride w:val=\"1\"/></w:lvlOverride>",
 			    k);
-		wb_puts(b, "</w:num>");
+		(void)rl_buf_addstr(b, "</w:num>");
 	}
-	wb_puts(b, "</w:numbering>");
+	(void)rl_buf_addstr(b, "</w:numbering>");
 }
 
 /*
@@ -548,26 +502,33 @@ enum rl_err
 rl_docxw_mem(struct rl_docxw *w, void **out, size_t *outlen,
     struct rl_error *e)
 {
-	struct wbuf	 doc, num;
+	struct rl_buf	 doc, num;
 	struct rl_zipw	*z = NULL;
 	enum rl_err	 rc;
 
 	*out = NULL;
 	*outlen = 0;
-	memset(&doc, 0, sizeof(doc));
-	memset(&num, 0, sizeof(num));
+	/* A zip entry holds no more; the body leaves room for the rest. */
+	rl_buf_init(&doc, RL_ZIP_ENTRY_MAX);
+	rl_buf_init(&num, RL_ZIP_ENTRY_MAX);
 	if (w->rc != RL_OK) {
 		rc = rl_error_set(e, w->rc, "%s", w->msg);
 		goto out;
 	}
-	wb_puts(&doc, document_head);
-	wb_add(&doc, w->body.p != NULL ? w->body.p : "", w->body.len);
+	(void)rl_buf_addstr(&doc, document_head);
+	(void)rl_buf_add(&doc, rl_buf_str(&w->body), rl_buf_len(&w->body));
 	/* Word wants a paragraph between a last table and sectPr. */
 	if (w->last == LAST_TABLE)
-		wb_puts(&doc, "<w:p/>");
-	wb_puts(&doc, document_tail);
+		(void)rl_buf_addstr(&doc, "<w:p/>");
+	(void)rl_buf_addstr(&doc, document_tail);
 	numbering(&num, w->nlists);
-	if (doc.oom || num.oom || (z = rl_zipw_new()) == NULL) {
+	if (rl_buf_err(&doc) == RL_ETOOBIG || rl_buf_err(&num) == RL_ETOOBIG) {
+		rc = rl_error_set(e, RL_ETOOBIG, "docx writer: document over "
+		    "its size limit");
+		goto out;
+	}
+	if (rl_buf_err(&doc) != RL_OK || rl_buf_err(&num) != RL_OK ||
+	    (z = rl_zipw_new()) == NULL) {
 		rc = rl_error_set(e, RL_ENOMEM, "docx writer: out of memory");
 		goto out;
 	}
@@ -575,21 +536,21 @@ rl_docxw_mem(struct rl_docxw *w, void **out, size_t *outlen,
 	    sizeof(content_types) - 1, e)) != RL_OK ||
 	    (rc = rl_zipw_add(z, "_rels/.rels", package_rels,
 	    sizeof(package_rels) - 1, e)) != RL_OK ||
-	    (rc = rl_zipw_add(z, "word/document.xml", doc.p, doc.len,
-	    e)) != RL_OK ||
+	    (rc = rl_zipw_add(z, "word/document.xml", rl_buf_str(&doc),
+	    rl_buf_len(&doc), e)) != RL_OK ||
 	    (rc = rl_zipw_add(z, "word/_rels/document.xml.rels",
 	    document_rels, sizeof(document_rels) - 1, e)) != RL_OK ||
 	    (rc = rl_zipw_add(z, "word/styles.xml", styles,
 	    sizeof(styles) - 1, e)) != RL_OK ||
-	    (rc = rl_zipw_add(z, "word/numbering.xml", num.p, num.len,
-	    e)) != RL_OK)
+	    (rc = rl_zipw_add(z, "word/numbering.xml", rl_buf_str(&num),
+	    rl_buf_len(&num), e)) != RL_OK)
 		goto out;
 	rc = rl_zipw_finish(z, out, outlen, e);
 	z = NULL;
 out:
 	rl_zipw_free(z);
-	free(doc.p);
-	free(num.p);
+	rl_buf_free(&doc);
+	rl_buf_free(&num);
 	return rc;
 }
 
@@ -659,6 +620,6 @@ rl_docxw_free(struct rl_docxw *w)
 
 	if (w == NULL)
 		return;
-	free(w->body.p);
+	rl_buf_free(&w->body);
 	free(w);
 }

@@ -14,12 +14,18 @@
  * edxo is the status an EDxo route (RL_ROUTE_EDXO) answers instead, where
  * Flask's differs from ours: a bad body is 400 (no FastAPI 422 there) and
  * "Crédits insuffisants" is 403 (EDxo has no 402); 0 means the same.
+ * verifier and vtext are how EDxo's plan-de-cours verifier
+ * (update_verifier_plan_cours) answers instead: its Flask view refuses
+ * credits with 400 and words both refusals its own way; 0 and NULL mean
+ * the EDxo route's status and the error's own message.
  */
 static const struct {
 	const char	*token;
 	int		 status;
 	const char	*text;
 	int		 edxo;
+	int		 verifier;
+	const char	*vtext;
 } errs[RL_ERR__MAX] = {
 	[RL_OK] = { "ok", 200, "success" },
 	[RL_ENOMEM] = { "out_of_memory", 500, "out of memory" },
@@ -39,7 +45,9 @@ static const struct {
 	    400 },
 	[RL_ERATELIMIT] = { "rate_limited", 429, "too many requests" },
 	[RL_ECREDITS] = { "insufficient_credits", 402, "insufficient credits",
-	    403 },
+	    403, 400, "Crédits insuffisants pour cet appel." },
+	[RL_ENOKEY] = { "no_api_key", 400, "no API key configured", 0, 0,
+	    "Aucune clé OpenAI dans votre profil." },
 	[RL_EDBDOWN] = { "db_unavailable", 503, "database unavailable" },
 	[RL_EDB] = { "db_error", 500, "database error" },
 	[RL_EUPSTREAM] = { "upstream_error", 502, "upstream error" },
@@ -83,6 +91,16 @@ rl_err_status_edxo(enum rl_err e)
 {
 
 	return valid(e) && errs[e].edxo != 0 ? errs[e].edxo : rl_err_status(e);
+}
+
+/* The verifier's status, and in *text its wording (NULL: the message). */
+int
+rl_err_status_verifier(enum rl_err e, const char **text)
+{
+
+	*text = valid(e) ? errs[e].vtext : NULL;
+	return valid(e) && errs[e].verifier != 0 ? errs[e].verifier :
+	    rl_err_status_edxo(e);
 }
 
 /* The inverse, for statuses an upstream or a test hands us. */

@@ -8,6 +8,8 @@
 
 #include <sys/types.h>
 
+#include <time.h>
+
 #include "relais.h"
 
 struct rl_req;
@@ -39,7 +41,19 @@ void	rl_sse_release(struct rl_req *);
 /* auth.c: resolve the credentials of a request (issue #3 adds schemes). */
 enum rl_err	rl_auth_resolve(struct rl_req *, struct rl_error *);
 
-long long	rl_now_us(void);
+/*
+ * Microseconds on the monotonic clock, for durations and deadlines.  Here,
+ * inline, so that the upstream client, the task runner and the generation
+ * code read a clock without depending on the FastCGI runtime.
+ */
+static inline long long
+rl_now_us(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 /*
  * The value of the hex digit c, or -1 (percent-decoding, regex escapes,
@@ -60,10 +74,11 @@ rl_hexval(int c)
 }
 
 /*
- * fcgi.c: the response schema id of a route (schemas/responses/routes.json,
- * "METHOD pattern" -> id), loaded only with RELAIS_CHECK_RESPONSES=1.
+ * resp.c: with RELAIS_CHECK_RESPONSES=1, load the response schemas and
+ * their index (schemas/responses/routes.json, "METHOD pattern" -> id) that
+ * every JSON answer is checked against; rl_main calls it before any thread
+ * exists.  Without the variable it does nothing.
  */
-struct rl_route;
-const char	*rl_fcgi_response_schema(const struct rl_route *);
+enum rl_err	rl_resp_index_load(struct rl_error *);
 
 #endif

@@ -2,11 +2,12 @@
  * fcgi.c: the program runtime, and the only file that includes <fcgiapp.h>.
  *
  * Start-up follows slowcgi's fixed order: options, configuration, route
- * table check, database schema check, program hook, socket, threads.  Each
- * worker thread accepts one FastCGI request at a time and runs it through
- * serve(), which does everything a route row declares (lookup, auth, body
- * limit, body parsing) before the handler runs.  Without a FastCGI socket
- * the same binary answers one CGI request from its environment and stdio.
+ * table check, process start-up (lib/start.c: libraries, key, database
+ * schema check), program hook, socket, threads.  Each worker thread
+ * accepts one FastCGI request at a time and runs it through serve(), which
+ * does everything a route row declares (lookup, auth, body limit, body
+ * parsing) before the handler runs.  Without a FastCGI socket the same
+ * binary answers one CGI request from its environment and stdio.
  */
 #include "config.h"
 
@@ -25,7 +26,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 #include <unistd.h>
 #ifdef __GLIBC__
 #include <malloc.h>	/* malloc_trim */
@@ -35,10 +35,10 @@
 
 #include "arena.h"
 #include "conf.h"
-#include "crypto.h"
 #include "db.h"
 #include "extern.h"
 #include "fcgi.h"
+#include "input.h"
 #include "bounds.h"
 #include "log.h"
 #include "openai.h"
@@ -47,6 +47,7 @@
 #include "resp.h"
 #include "schema.h"
 #include "sse.h"
+#include "start.h"
 
 /* Seconds in-flight requests get to finish after SIGTERM. */
 #define SHUTDOWN_GRACE_SEC	10
@@ -58,15 +59,6 @@ static int			 listenfd = -1;
 static pthread_mutex_t		 accept_mu = PTHREAD_MUTEX_INITIALIZER;
 static atomic_int		 active;
 static atomic_int		 stopping;
-
-long long
-rl_now_us(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 /* FastCGI side of struct rl_io. */
 
@@ -337,17 +329,22 @@ reject_422(struct rl_req *req, json_t *errors, struct rl_error *e)
 		free(loc);
 		return RL_EVALIDATION;
 	}
-	if (rl_schema_fastapi_422(errors, "body", &body) == RL_OK)
+	/* FastAPI names where a field came from: the body or the query. */
+	if (rl_schema_fastapi_422(errors, (req->route->flags &
+	    RL_ROUTE_BODY) ? "body" : "query", &body) == RL_OK)
 		(void)rl_resp_json(req, rl_err_status(RL_EVALIDATION), body);
 	json_decref(body);
-	return rl_error_set(e, RL_EVALIDATION, "request body failed %s",
+	return rl_error_set(e, RL_EVALIDATION, "request failed %s",
 	    req->route->schema);
 }
 
 /*
- * Validate the body against the route's schema; the handler then sees the
- * validated value (coerced, defaults filled), never the raw one.  Malformed
- * JSON on such a route is FastAPI's json_invalid with the byte offset.
+ * Validate the request against the route's schema; the handler then sees
+ * the validated value in req->json (coerced, defaults filled), never the
+ * raw one, however it came: a JSON body as it is; a form (urlencoded or
+ * multipart) or, on a route without a body, the query string turned into
+ * one object by rl_input_from_fields.  Malformed JSON on such a route is
+ * FastAPI's json_invalid with the byte offset.
  */
 static enum rl_err
 validate_body(struct rl_req *req, enum rl_err parsed, struct rl_error *e)
@@ -355,6 +352,7 @@ validate_body(struct rl_req *req, enum rl_err parsed, struct rl_error *e)
 	const struct rl_schema	*s = rl_schema_get(req->route->schema);
 	json_t			*out = NULL, *errors = NULL;
 	enum rl_err		 err;
+	int			 query;
 
 	if (parsed == RL_EJSON) {
 		errors = json_pack("[{s:s, s:[], s:s, s:{}, s:{s:s}}]",
@@ -371,8 +369,12 @@ validate_body(struct rl_req *req, enum rl_err parsed, struct rl_error *e)
 	}
 	if (parsed != RL_OK)
 		return parsed;
-	err = rl_schema_validate(s, req->json != NULL ? req->json :
-	    json_null(), &out, &errors, e);
+	query = (req->route->flags & RL_ROUTE_BODY) == 0;
+	if (req->json == NULL && (err = rl_input_from_fields(rl_schema_json(s),
+	    query ? req->queryv : req->formv, query ? req->nquery :
+	    req->nform, &req->json, e)) != RL_OK)
+		return err;
+	err = rl_schema_validate(s, req->json, &out, &errors, e);
 	if (err == RL_EVALIDATION)
 		err = reject_422(req, errors, e);
 	else if (err == RL_OK) {
@@ -383,6 +385,21 @@ validate_body(struct rl_req *req, enum rl_err parsed, struct rl_error *e)
 	json_decref(out);
 	json_decref(errors);
 	return err;
+}
+
+/*
+ * The request schemas (schemas/requests/<id>.json, named by the routes'
+ * schema column) join the registry beside EDxo's structured outputs.
+ */
+static enum rl_err
+load_requests(struct rl_error *e)
+{
+	char	 dir[4096];
+
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/requests",
+	    rl_conf->schema_dir) >= sizeof(dir))
+		return rl_error_set(e, RL_EINVAL, "RELAIS_SCHEMA_DIR too long");
+	return rl_schema_registry_load(dir, e);
 }
 
 /* Everything the route row declares, before the handler runs. */
@@ -623,55 +640,6 @@ print_routes(void)
 	return 0;
 }
 
-/*
- * With RELAIS_CHECK_RESPONSES=1: the schemas of schemas/responses join
- * the registry (ids "resp-*", unused by request and upstream schemas) and
- * routes.json says which one each route's 2xx JSON answer must satisfy
- * ("METHOD pattern" -> id, or null for a route that answers no JSON).  A
- * table, not a route-row field, so that programs stay (method, path,
- * handler, schema, flags, body limit) and the tests own what they check.
- */
-static json_t	*resp_index;
-
-static enum rl_err
-load_responses(struct rl_error *e)
-{
-	json_error_t	 je;
-	json_t		*v;
-	const char	*key;
-	char		 dir[4096], path[4200];
-	enum rl_err	 err;
-
-	if (!rl_conf->check_responses)
-		return RL_OK;
-	if ((size_t)snprintf(dir, sizeof(dir), "%s/responses",
-	    rl_conf->schema_dir) >= sizeof(dir))
-		return rl_error_set(e, RL_EINVAL, "RELAIS_SCHEMA_DIR too long");
-	if ((err = rl_schema_registry_load(dir, e)) != RL_OK)
-		return err;
-	(void)snprintf(path, sizeof(path), "%s/routes.json", dir);
-	if ((resp_index = json_load_file(path, JSON_REJECT_DUPLICATES,
-	    &je)) == NULL || !json_is_object(resp_index))
-		return rl_error_set(e, RL_EINVAL, "%s: %s", path, je.text);
-	json_object_foreach(resp_index, key, v)
-		if (!json_is_null(v) && (!json_is_string(v) ||
-		    rl_schema_get(json_string_value(v)) == NULL))
-			return rl_error_set(e, RL_EINVAL, "%s: \"%s\": no "
-			    "schema of that id", path, key);
-	return RL_OK;
-}
-
-const char *
-rl_fcgi_response_schema(const struct rl_route *r)
-{
-	char	 key[512];
-
-	if (resp_index == NULL || (size_t)snprintf(key, sizeof(key),
-	    "%s %s", r->method, r->pattern) >= sizeof(key))
-		return NULL;
-	return json_string_value(json_object_get(resp_index, key));
-}
-
 /* Reject a broken route table at start-up, not at the first request. */
 static int
 check_routes(void)
@@ -810,13 +778,13 @@ rl_main(int argc, char *argv[], const struct rl_program *p)
 	 */
 	if ((i < prog->nroutes || rl_conf->check_responses) &&
 	    (rl_schema_registry_load(rl_conf->schema_dir, &e) != RL_OK ||
-	    load_responses(&e) != RL_OK)) {
+	    load_requests(&e) != RL_OK || rl_resp_index_load(&e) != RL_OK)) {
 		rl_log_error("%s", e.msg);
 		return 1;
 	}
 	if (check_routes() == -1)
 		return 1;
-	if (rl_conf_start(prog->name, prog->needs_db) == -1)
+	if (rl_start(prog->name, prog->needs_db) == -1)
 		return 1;
 	if (prog->init != NULL && prog->init(&e) != RL_OK) {
 		rl_log_error("%s: %s", prog->name, e.msg);

@@ -21,6 +21,8 @@
 #include <string.h>
 
 #include "ai.h"
+#include "bounds.h"
+#include "buf.h"
 #include "credits.h"
 #include "db.h"
 #include "extern.h"
@@ -34,18 +36,17 @@
 #define MSG_CANCELLED	"Tâche annulée."
 #define MSG_EMPTY	"Aucune donnée reçue du modèle."
 
-/* A growing text buffer: the answer or the reasoning summary so far. */
-struct buf {
-	char	*s;
-	size_t	 len;
-	size_t	 cap;
-};
+/*
+ * The answer and the reasoning summary so far, and the error text of a
+ * retry: none can be longer than the answer the client takes.
+ */
+#define TEXT_MAX	RL_OA_ANSWER_MAX
 
 /* What the event callback keeps between events. */
 struct run {
 	struct rl_gen	*g;
-	struct buf	 text;
-	struct buf	 reasoning;
+	struct rl_buf	 text;
+	struct rl_buf	 reasoning;
 	int		 call;		/* meta.stream_call of this call */
 	int		 calls0;	/* stream_call before this run */
 	int		 summary;	/* index of the summary part */
@@ -53,43 +54,6 @@ struct run {
 	int		 dirty;		/* buffers grew since then */
 	int		 cancelled;	/* the task was cancelled or lost */
 };
-
-static int
-buf_add(struct buf *b, const char *s, size_t len)
-{
-	size_t	 cap;
-	char	*n;
-
-	if (b->len + len + 1 > b->cap) {
-		cap = b->cap > 0 ? b->cap : 256;
-		while (cap < b->len + len + 1)
-			cap *= 2;
-		if ((n = realloc(b->s, cap)) == NULL)
-			return -1;
-		b->s = n;
-		b->cap = cap;
-	}
-	memcpy(b->s + b->len, s, len);
-	b->len += len;
-	b->s[b->len] = '\0';
-	return 0;
-}
-
-static void
-buf_reset(struct buf *b)
-{
-
-	b->len = 0;
-	if (b->s != NULL)
-		b->s[0] = '\0';
-}
-
-static const char *
-buf_str(const struct buf *b)
-{
-
-	return b->s != NULL ? b->s : "";
-}
 
 /* The length of s cut to at most max bytes on a UTF-8 boundary. */
 static size_t
@@ -228,30 +192,30 @@ fail:
 char *
 rl_gen_errors_text(const json_t *errors, const char *name)
 {
-	struct buf	 b;
+	struct rl_buf	 b;
 	const json_t	*it, *loc, *l;
 	char		 line[RL_GEN_ERRLINE_MAX];
 	char		*in;
 	size_t		 i, j, n;
 	int		 k;
 
-	memset(&b, 0, sizeof(b));
+	rl_buf_init(&b, TEXT_MAX);
 	n = json_array_size(errors);
 	k = snprintf(line, sizeof(line), "%zu validation error%s for %s\n",
 	    n, n == 1 ? "" : "s", name != NULL ? name : "reponse");
-	if (buf_add(&b, line, (size_t)k) == -1)
+	if (rl_buf_add(&b, line, (size_t)k) != RL_OK)
 		goto fail;
 	json_array_foreach(errors, i, it) {
 		if (i == RL_GEN_ERRORS_MAX) {
 			k = snprintf(line, sizeof(line), "(%zu more)\n",
 			    n - i);
-			if (buf_add(&b, line, (size_t)k) == -1)
+			if (rl_buf_add(&b, line, (size_t)k) != RL_OK)
 				goto fail;
 			break;
 		}
 		loc = json_object_get(it, "loc");
 		json_array_foreach(loc, j, l) {
-			if (j > 0 && buf_add(&b, ".", 1) == -1)
+			if (j > 0 && rl_buf_add(&b, ".", 1) != RL_OK)
 				goto fail;
 			if (json_is_integer(l))
 				k = snprintf(line, sizeof(line), "%lld",
@@ -262,7 +226,7 @@ rl_gen_errors_text(const json_t *errors, const char *name)
 				    json_string_value(l) : "?");
 			if (k >= (int)sizeof(line))
 				k = (int)utf8_cut(line, sizeof(line) - 1);
-			if (buf_add(&b, line, (size_t)k) == -1)
+			if (rl_buf_add(&b, line, (size_t)k) != RL_OK)
 				goto fail;
 		}
 		in = json_dumps(json_object_get(it, "input"), JSON_COMPACT |
@@ -278,12 +242,12 @@ rl_gen_errors_text(const json_t *errors, const char *name)
 		free(in);
 		if (k >= (int)sizeof(line))
 			k = (int)utf8_cut(line, sizeof(line) - 1);
-		if (buf_add(&b, line, (size_t)k) == -1)
+		if (rl_buf_add(&b, line, (size_t)k) != RL_OK)
 			goto fail;
 	}
-	return b.s;
+	return rl_buf_take(&b, NULL);
 fail:
-	free(b.s);
+	rl_buf_free(&b);
 	return NULL;
 }
 
@@ -299,8 +263,8 @@ publish(struct run *r)
 	r->dirty = 0;
 	meta = json_pack("{s:s, s:s, s:s, s:i}", "message",
 	    r->g->message != NULL ? r->g->message : MSG_RUNNING,
-	    "stream_buffer", buf_str(&r->text), "reasoning_summary",
-	    buf_str(&r->reasoning), "stream_call", r->call);
+	    "stream_buffer", rl_buf_str(&r->text), "reasoning_summary",
+	    rl_buf_str(&r->reasoning), "stream_call", r->call);
 	if (meta == NULL)
 		return 0;	/* progress is a nicety; the answer is not */
 	rl_error_clear(&e);
@@ -321,18 +285,19 @@ on_event(void *arg, const struct rl_oa_event *ev)
 	int		 idx;
 
 	if (ev->kind == RL_OA_EV_TEXT && ev->deltalen > 0) {
-		if (buf_add(&r->text, ev->delta, ev->deltalen) == -1)
+		if (rl_buf_add(&r->text, ev->delta, ev->deltalen) != RL_OK)
 			return 1;
 		r->dirty = 1;
 	} else if (ev->kind == RL_OA_EV_REASONING && ev->deltalen > 0) {
 		/* Summary parts are paragraphs, as EDxo joins them. */
 		idx = (int)json_integer_value(json_object_get(ev->data,
 		    "summary_index"));
-		if (r->reasoning.len > 0 && idx != r->summary &&
-		    buf_add(&r->reasoning, "\n\n", 2) == -1)
+		if (rl_buf_len(&r->reasoning) > 0 && idx != r->summary &&
+		    rl_buf_add(&r->reasoning, "\n\n", 2) != RL_OK)
 			return 1;
 		r->summary = idx;
-		if (buf_add(&r->reasoning, ev->delta, ev->deltalen) == -1)
+		if (rl_buf_add(&r->reasoning, ev->delta, ev->deltalen) !=
+		    RL_OK)
 			return 1;
 		r->dirty = 1;
 	}
@@ -353,17 +318,18 @@ on_event(void *arg, const struct rl_oa_event *ev)
 /*
  * The final response object: its output text and refusal.  Text parts
  * are joined; the stream's own text is the fallback (a response.completed
- * without output, as some compatible servers send).
+ * without output, as some compatible servers send).  Out of memory is an
+ * error, never a shorter answer.
  */
-static void
-read_output(const json_t *resp, struct buf *text, struct buf *refusal)
+static enum rl_err
+read_output(const json_t *resp, struct rl_buf *text, struct rl_buf *refusal)
 {
 	const json_t	*out, *it, *parts, *p;
 	const char	*type, *s;
-	struct buf	 t;
+	struct rl_buf	 t;
 	size_t		 i, j;
 
-	memset(&t, 0, sizeof(t));
+	rl_buf_init(&t, TEXT_MAX);
 	out = json_object_get(resp, "output");
 	json_array_foreach(out, i, it) {
 		type = json_string_value(json_object_get(it, "type"));
@@ -377,18 +343,23 @@ read_output(const json_t *resp, struct buf *text, struct buf *refusal)
 			if (strcmp(type, "output_text") == 0 &&
 			    (s = json_string_value(json_object_get(p,
 			    "text"))) != NULL)
-				(void)buf_add(&t, s, strlen(s));
+				(void)rl_buf_addstr(&t, s);
 			else if (strcmp(type, "refusal") == 0 &&
 			    (s = json_string_value(json_object_get(p,
 			    "refusal"))) != NULL)
-				(void)buf_add(refusal, s, strlen(s));
+				(void)rl_buf_addstr(refusal, s);
 		}
 	}
-	if (t.s != NULL && t.len > 0) {
-		free(text->s);
+	if (rl_buf_err(&t) != RL_OK || rl_buf_err(refusal) != RL_OK) {
+		rl_buf_free(&t);
+		return RL_ENOMEM;
+	}
+	if (rl_buf_len(&t) > 0) {
+		rl_buf_free(text);
 		*text = t;
 	} else
-		free(t.s);
+		rl_buf_free(&t);
+	return RL_OK;
 }
 
 /* Why a response is incomplete, or NULL when it is not. */
@@ -431,17 +402,20 @@ static enum rl_err
 take_answer(struct rl_gen *g, struct run *r, const struct rl_oa_call *c,
     struct rl_error *e)
 {
-	struct buf	 refusal;
+	struct rl_buf	 refusal;
 	json_error_t	 je;
 	json_t		*v = NULL, *errs = NULL, *ok = NULL;
 	const char	*why;
 	enum rl_err	 err;
 
-	memset(&refusal, 0, sizeof(refusal));
-	read_output(c->answer, &r->text, &refusal);
-	if (refusal.len > 0) {
+	rl_buf_init(&refusal, TEXT_MAX);
+	if (read_output(c->answer, &r->text, &refusal) != RL_OK) {
+		err = rl_error_set(e, RL_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (rl_buf_len(&refusal) > 0) {
 		err = rl_error_set(e, RL_EUPSTREAM, "Le modèle a refusé de "
-		    "répondre : %s", refusal.s);
+		    "répondre : %s", rl_buf_str(&refusal));
 		goto out;
 	}
 	if ((why = incomplete(c->answer, c->finish)) != NULL) {
@@ -451,19 +425,20 @@ take_answer(struct rl_gen *g, struct run *r, const struct rl_oa_call *c,
 		goto out;
 	}
 	free(g->text);
-	if ((g->text = strdup(buf_str(&r->text))) == NULL) {
+	if ((g->text = strdup(rl_buf_str(&r->text))) == NULL) {
 		err = rl_error_set(e, RL_ENOMEM, "out of memory");
 		goto out;
 	}
 	if (g->schema == NULL) {
-		err = r->text.len > 0 ? RL_OK : rl_error_set(e, RL_EUPSTREAM,
+		err = rl_buf_len(&r->text) > 0 ? RL_OK : rl_error_set(e,
+		    RL_EUPSTREAM,
 		    MSG_EMPTY);
 		goto out;
 	}
 	json_decref(g->errors);
 	g->errors = NULL;
 	if ((v = json_loads(g->text, JSON_DECODE_ANY, &je)) == NULL) {
-		if (r->text.len == 0) {
+		if (rl_buf_len(&r->text) == 0) {
 			err = rl_error_set(e, RL_EUPSTREAM, MSG_EMPTY);
 			goto out;
 		}
@@ -488,7 +463,7 @@ take_answer(struct rl_gen *g, struct run *r, const struct rl_oa_call *c,
 	g->result = ok;
 	ok = NULL;
 out:
-	free(refusal.s);
+	rl_buf_free(&refusal);
 	json_decref(v);
 	json_decref(errs);
 	json_decref(ok);
@@ -534,8 +509,8 @@ call_once(struct rl_gen *g, const struct rl_model *m, const json_t *input,
 	enum rl_err	 err;
 
 	memset(&ai, 0, sizeof(ai));
-	buf_reset(&r->text);
-	buf_reset(&r->reasoning);
+	rl_buf_reset(&r->text);
+	rl_buf_reset(&r->reasoning);
 	r->summary = 0;
 	r->dirty = 0;
 	r->call = r->calls0 + g->calls + 1;
@@ -570,13 +545,12 @@ call_once(struct rl_gen *g, const struct rl_model *m, const json_t *input,
 		(void)snprintf(g->response_id, sizeof(g->response_id), "%s",
 		    ai.call.response_id);
 	free(g->reasoning);
-	g->reasoning = r->reasoning.len > 0 ? strdup(r->reasoning.s) : NULL;
+	g->reasoning = rl_buf_len(&r->reasoning) > 0 ?
+	    strdup(rl_buf_str(&r->reasoning)) : NULL;
 	if (g->task != NULL && !r->cancelled && publish(r) == -1)
 		r->cancelled = 1;
 	if (r->cancelled)
 		err = rl_error_set(e, RL_EGONE, MSG_CANCELLED);
-	else if (err == RL_EINVAL && strcmp(e->msg, RL_GEN_MSG_NO_KEY) == 0)
-		err = RL_EFORBIDDEN;
 	else if (err == RL_OK)
 		err = take_answer(g, r, &ai.call, e);
 	rl_ai_free(&ai);
@@ -598,27 +572,16 @@ call_once(struct rl_gen *g, const struct rl_model *m, const json_t *input,
 static void
 release_stale_holds(const struct rl_task *t)
 {
-	struct rl_dbres	*r = NULL;
 	struct rl_error	 e;
-	const char	*p[1];
-	int		 i;
+	int		 n;
 
-	p[0] = t->id;
 	rl_error_clear(&e);
-	if (rl_db_exec("SELECT id FROM credit_reservations WHERE task_id = "
-	    "$1::uuid AND state = 'reserved'", 1, p, &r, &e) != RL_OK) {
+	/* Queued when the database is away now (credits.h). */
+	if (rl_credits_release_task(t->id, &n, &e) != RL_OK)
 		rl_log_warn("task %s: stale holds: %s", t->id, e.msg);
-		return;
-	}
-	for (i = 0; i < rl_dbres_rows(r); i++) {
-		/* Queued when the database is away now (credits.h). */
-		rl_credits_release_sure(strtoll(rl_dbres_get(r, i, 0), NULL,
-		    10));
-		rl_log_info("task %s attempt %d: released hold %s of an "
-		    "earlier attempt", t->id, t->attempt,
-		    rl_dbres_get(r, i, 0));
-	}
-	rl_dbres_free(r);
+	else if (n > 0)
+		rl_log_info("task %s attempt %d: released %d hold(s) of an "
+		    "earlier attempt", t->id, t->attempt, n);
 }
 
 /*
@@ -654,6 +617,8 @@ rl_gen_run(struct rl_gen *g, struct rl_error *e)
 	enum rl_err	 err;
 
 	memset(&r, 0, sizeof(r));
+	rl_buf_init(&r.text, TEXT_MAX);
+	rl_buf_init(&r.reasoning, TEXT_MAX);
 	r.g = g;
 	g->calls = 0;
 	g->cost_micro = 0;
@@ -697,8 +662,8 @@ rl_gen_run(struct rl_gen *g, struct rl_error *e)
 	json_decref(g->errors);
 	g->errors = NULL;
 out:
-	free(r.text.s);
-	free(r.reasoning.s);
+	rl_buf_free(&r.text);
+	rl_buf_free(&r.reasoning);
 	json_decref(first);
 	json_decref(input);
 	return err;

@@ -22,7 +22,7 @@
  *	    then fail cleanly
  *
  * Errors (e->msg in French, for the task's message or the sync answer):
- * RL_ECREDITS, RL_EFORBIDDEN (no key: "Clé OpenAI non configurée."),
+ * RL_ECREDITS, RL_ENOKEY (no key: "Clé OpenAI non configurée."),
  * RL_EUPSTREAM (upstream error, refusal, cut answer, invalid answer),
  * RL_ETIMEOUT, RL_EGONE (cancelled), RL_EDB.
  */
@@ -66,8 +66,6 @@ struct rl_task;
 #define RL_GEN_RETRY_PROMPT	"Ta réponse précédente ne respecte pas le " \
 	"schéma JSON demandé. Corrige-la et renvoie uniquement un JSON " \
 	"conforme au schéma. Erreurs de validation (Pydantic) :"
-/* rl_model_upstream's message when there is no key (lib/models.c). */
-#define RL_GEN_MSG_NO_KEY	"Clé OpenAI non configurée."
 
 struct rl_gen {
 	/* In. */

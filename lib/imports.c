@@ -839,54 +839,15 @@ out:
 	return err;
 }
 
+/* The task row is the queue's: worker.c writes it. */
 enum rl_err
 rl_import_record(const char *name, long long user_id, const json_t *payload,
     const json_t *result, const char *url, char id[37], json_t **stored,
     struct rl_error *e)
 {
-	static const char	 sql[] =
-	    "WITH n AS (SELECT gen_random_uuid() AS id) "
-	    "INSERT INTO tasks (id, name, user_id, payload, state, result, "
-	    "started_at, finished_at) SELECT n.id, $1, $2::bigint, $3::jsonb, "
-	    "'SUCCESS', $4::jsonb || jsonb_build_object('task_id', n.id) || "
-	    "CASE WHEN $5::text IS NULL THEN '{}'::jsonb ELSE "
-	    "jsonb_build_object('validation_url', $5::text || n.id) END, "
-	    "now(), now() FROM n RETURNING id, result";
-	const char		*p[5];
-	char			 uid[24], *pl = NULL, *rs = NULL;
-	struct rl_dbres		*r = NULL;
-	json_error_t		 je;
-	enum rl_err		 err;
 
-	id[0] = '\0';
-	*stored = NULL;
-	(void)snprintf(uid, sizeof(uid), "%lld", user_id);
-	pl = json_dumps(payload, JSON_COMPACT);
-	rs = json_dumps(result, JSON_COMPACT);
-	if (pl == NULL || rs == NULL) {
-		err = oom(e);
-		goto out;
-	}
-	p[0] = name;
-	p[1] = uid;
-	p[2] = pl;
-	p[3] = rs;
-	p[4] = url;
-	if ((err = rl_db_exec(sql, 5, p, &r, e)) != RL_OK)
-		goto out;
-	if (rl_dbres_rows(r) != 1 || strlen(rl_dbres_get(r, 0, 0)) != 36) {
-		err = rl_error_set(e, RL_EINTERNAL, "task insert returned no "
-		    "id");
-		goto out;
-	}
-	memcpy(id, rl_dbres_get(r, 0, 0), 37);
-	if ((*stored = json_loads(rl_dbres_get(r, 0, 1), 0, &je)) == NULL)
-		err = rl_error_set(e, RL_EDB, "stored result: %s", je.text);
-out:
-	rl_dbres_free(r);
-	free(pl);
-	free(rs);
-	return err;
+	return rl_task_record_done(name, user_id, payload, result, url, id,
+	    stored, e);
 }
 
 /* The payload's integer, or 0. */

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "bounds.h"
+#include "buf.h"
 #include "jinja.h"
 
 enum ntype {
@@ -97,9 +98,7 @@ struct scope {
 };
 
 struct out {
-	char		*buf;
-	size_t		 len;
-	size_t		 cap;
+	struct rl_buf	 b;	/* at most RL_JINJA_OUT_MAX */
 	long		 iters;
 	long		 steps;	/* eval() calls, against RL_JINJA_MAX_STEPS */
 	struct rl_error	*e;
@@ -886,39 +885,21 @@ truthy(const json_t *v)
 	}
 }
 
-static enum rl_err
-grow(struct out *o, size_t need)
-{
-	size_t	 cap;
-	char	*b;
-
-	if (o->len + need > RL_JINJA_OUT_MAX)
-		return rl_error_set(o->e, RL_ETOOBIG,
-		    "template: texte rendu trop long (plus de %d octets)",
-		    RL_JINJA_OUT_MAX);
-	if (o->len + need + 1 <= o->cap)
-		return RL_OK;
-	cap = o->cap ? o->cap : 256;
-	while (cap < o->len + need + 1)
-		cap *= 2;
-	if ((b = realloc(o->buf, cap)) == NULL)
-		return rl_error_set(o->e, RL_ENOMEM, "out of memory");
-	o->buf = b;
-	o->cap = cap;
-	return RL_OK;
-}
-
+/* Append to the output, the failure worded for the coordo. */
 static enum rl_err
 emit(struct out *o, const char *s, size_t n)
 {
-	enum rl_err	 err;
 
-	if ((err = grow(o, n)) != RL_OK)
-		return err;
-	memcpy(o->buf + o->len, s, n);
-	o->len += n;
-	o->buf[o->len] = '\0';
-	return RL_OK;
+	switch (rl_buf_add(&o->b, s, n)) {
+	case RL_OK:
+		return RL_OK;
+	case RL_ETOOBIG:
+		return rl_error_set(o->e, RL_ETOOBIG,
+		    "template: texte rendu trop long (plus de %d octets)",
+		    RL_JINJA_OUT_MAX);
+	default:
+		return rl_error_set(o->e, RL_ENOMEM, "out of memory");
+	}
 }
 
 /* A value as Jinja prints it; *s malloc'd (NULL: nothing to print). */
@@ -1154,6 +1135,7 @@ filter(struct expr *x, json_t *v, const json_t *ctx, struct scope *sc,
 		{
 			struct out	 j = { .e = o->e };
 
+			rl_buf_init(&j.b, RL_JINJA_OUT_MAX);
 			json_array_foreach(v, i, it) {
 				if (i > 0 && emit(&j, sep, strlen(sep)) !=
 				    RL_OK)
@@ -1166,10 +1148,10 @@ filter(struct expr *x, json_t *v, const json_t *ctx, struct scope *sc,
 				free(s);
 			}
 			if (i == json_array_size(v))
-				r = json_string(j.buf != NULL ? j.buf : "");
+				r = json_string(rl_buf_str(&j.b));
 			else
 				*fail = 1;
-			free(j.buf);
+			rl_buf_free(&j.b);
 		}
 	} else if (strcmp(f, "upper") == 0)
 		r = casefold(v, 'u');
@@ -1440,16 +1422,17 @@ rl_jinja_render(const char *tmpl, const json_t *ctx, char **out,
 
 	*out = NULL;
 	memset(&o, 0, sizeof(o));
+	rl_buf_init(&o.b, RL_JINJA_OUT_MAX);
 	o.e = e;
 	if ((err = parse(&p, tmpl, &root, e)) != RL_OK)
 		goto out;
 	if ((err = emit(&o, "", 0)) != RL_OK ||
 	    (err = render(root, ctx, NULL, &o)) != RL_OK)
 		goto out;
-	*out = o.buf;
-	o.buf = NULL;
+	if ((*out = rl_buf_take(&o.b, NULL)) == NULL)
+		err = rl_error_set(e, RL_ENOMEM, "out of memory");
 out:
-	free(o.buf);
+	rl_buf_free(&o.b);
 	pfree(&p);
 	return err;
 }

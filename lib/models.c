@@ -758,7 +758,7 @@ rl_model_upstream(const struct rl_model *m, long long user_id,
 		(void)snprintf(ub->api_key, sizeof(ub->api_key), "%s",
 		    rl_conf->openai_api_key);
 	} else if (!loopback(ub->base_url))
-		err = rl_error_set(e, RL_EINVAL, MSG_NO_KEY);
+		err = rl_error_set(e, RL_ENOKEY, MSG_NO_KEY);
 out:
 	rl_dbres_free(r);
 	if (err != RL_OK)

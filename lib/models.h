@@ -80,8 +80,9 @@ json_t		*rl_model_messages(const struct rl_model *, const json_t *);
  * (providers.base_url; for "openai" RELAIS_OPENAI_BASE_URL when NULL) and
  * the user's own key (users.openai_key_enc, provider "openai" only), else
  * the institution's (providers.api_key_enc; for "openai"
- * RELAIS_OPENAI_API_KEY).  No key at all: RL_EINVAL "Clé OpenAI non
- * configurée.".  The strings live in the buffer.
+ * RELAIS_OPENAI_API_KEY).  No key at all: RL_ENOKEY "Clé OpenAI non
+ * configurée.", its own code so that callers tell it from a bad request
+ * without reading the message.  The strings live in the buffer.
  */
 struct rl_upstream_buf {
 	struct rl_upstream	 up;

@@ -17,12 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "db.h"
 #include "edxo.h"
 #include "gen.h"
 #include "pdc.h"
-#include "req.h"
-#include "resp.h"
 #include "schema.h"
 #include "tmpl.h"
 #include "worker.h"
@@ -111,77 +110,21 @@ static const char default_field[] =
 /* The verifier's first pass when no model is configured (EDxo B). */
 #define VERIFY_PASS1_MODEL	"o3-mini"
 
-/* A growing string for prompts built in code. */
-struct sb {
-	char	*p;
-	size_t	 len;
-	size_t	 cap;
-	int	 failed;
-};
+/*
+ * Text built in code for a prompt.  The prompt itself is refused past
+ * RL_TMPL_MAX, like a templated one.  The {sections} text goes into the
+ * context of every template, also those that leave it out, so it is not
+ * held to the prompt's cap; its bound only stops runaway growth.
+ */
+#define SECTIONS_MAX	(16 * (size_t)RL_TMPL_MAX)
 
+/* Append s; NULL (a missing member) appends nothing. */
 static void
-sb_add(struct sb *b, const char *s, size_t n)
-{
-	char	*np;
-	size_t	 ncap;
-
-	if (b->failed)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		ncap = b->cap == 0 ? 1024 : b->cap;
-		while (ncap < b->len + n + 1)
-			ncap *= 2;
-		if ((np = realloc(b->p, ncap)) == NULL) {
-			b->failed = 1;
-			return;
-		}
-		b->p = np;
-		b->cap = ncap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void
-sb_str(struct sb *b, const char *s)
+sb_str(struct rl_buf *b, const char *s)
 {
 
 	if (s != NULL)
-		sb_add(b, s, strlen(s));
-}
-
-static void __attribute__((format(printf, 2, 3)))
-sb_fmt(struct sb *b, const char *fmt, ...)
-{
-	va_list	 ap;
-	char	 tmp[256];
-	int	 n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(tmp)) {
-		b->failed = 1;
-		return;
-	}
-	sb_add(b, tmp, (size_t)n);
-}
-
-/* Take the string (NULL when it failed); the builder is reset. */
-static char *
-sb_take(struct sb *b)
-{
-	char	*s = b->failed ? NULL : b->p;
-
-	if (b->failed)
-		free(b->p);
-	else if (s == NULL)
-		s = strdup("");
-	b->p = NULL;
-	b->len = b->cap = 0;
-	b->failed = 0;
-	return s;
+		(void)rl_buf_addstr(b, s);
 }
 
 static const char *
@@ -538,7 +481,7 @@ texts(const json_t *list, const char *key)
 
 /* "a; b; c" of a list of {texte}. */
 static void
-sb_join(struct sb *b, const json_t *list, const char *key)
+sb_join(struct rl_buf *b, const json_t *list, const char *key)
 {
 	const json_t	*x;
 	size_t		 i, n = 0;
@@ -560,11 +503,12 @@ sb_join(struct sb *b, const json_t *list, const char *key)
 static char *
 sections_text(const struct rl_pdc *p, const char *info)
 {
-	struct sb	 b = { NULL, 0, 0, 0 };
+	struct rl_buf	 b;
 	const json_t	*k;
 	size_t		 i;
 
-	sb_fmt(&b, "Cours : ");
+	rl_buf_init(&b, SECTIONS_MAX);
+	sb_str(&b, "Cours : ");
 	sb_str(&b, str(p->cours, "code"));
 	sb_str(&b, " - ");
 	sb_str(&b, str(p->cours, "nom"));
@@ -592,7 +536,7 @@ sections_text(const struct rl_pdc *p, const char *info)
 		sb_str(&b, str(k, "capacite"));
 		sb_str(&b, "\nDescription : ");
 		sb_str(&b, str(k, "description_capacite"));
-		sb_fmt(&b, "\nPondération : %lld %% à %lld %%",
+		(void)rl_buf_addf(&b, "\nPondération : %lld %% à %lld %%",
 		    (long long)json_integer_value(json_object_get(k,
 		    "ponderation_min")),
 		    (long long)json_integer_value(json_object_get(k,
@@ -606,7 +550,7 @@ sections_text(const struct rl_pdc *p, const char *info)
 		sb_join(&b, json_object_get(k, "moyens_evaluation"), "texte");
 		sb_str(&b, "\n");
 	}
-	return sb_take(&b);
+	return rl_buf_take(&b, NULL);
 }
 
 /*
@@ -730,7 +674,7 @@ analyse_row(char **tmpl, char **model, struct rl_error *e)
 
 /* "Précisions" and the current list, appended to the async prompts. */
 static void
-sb_current(struct sb *b, const char *info, const char *what,
+sb_current(struct rl_buf *b, const char *info, const char *what,
     const json_t *list)
 {
 	char	*s;
@@ -749,36 +693,35 @@ sb_current(struct sb *b, const char *info, const char *what,
 	}
 }
 
-/* EDxo B's evaluations prompt, built in code. */
-static char *
-evaluations_prompt(const struct rl_pdc *p, const struct rl_pdc_input *in)
+/* EDxo B's evaluations prompt, built in code, appended to b. */
+static void
+evaluations_prompt(struct rl_buf *b, const struct rl_pdc *p,
+    const struct rl_pdc_input *in)
 {
-	struct sb	 b = { NULL, 0, 0, 0 };
 	const json_t	*k;
 	size_t		 i;
 
-	sb_str(&b, "Propose les évaluations sommatives du plan de cours du "
+	sb_str(b, "Propose les évaluations sommatives du plan de cours du "
 	    "cours ");
-	sb_str(&b, str(p->cours, "code"));
-	sb_str(&b, " ");
-	sb_str(&b, str(p->cours, "nom"));
-	sb_str(&b, " pour la session ");
-	sb_str(&b, p->session);
-	sb_str(&b, ". Réponds en JSON {\"evaluations\": [{\"titre\", "
+	sb_str(b, str(p->cours, "code"));
+	sb_str(b, " ");
+	sb_str(b, str(p->cours, "nom"));
+	sb_str(b, " pour la session ");
+	sb_str(b, p->session);
+	sb_str(b, ". Réponds en JSON {\"evaluations\": [{\"titre\", "
 	    "\"semaine\", \"description\", \"capacites\": [{\"capacite\", "
 	    "\"ponderation\"}]}]} où « capacite » reprend exactement le "
 	    "libellé d'une capacité du plan-cadre et où les pondérations "
 	    "totalisent 100 %.\n\nObjectif terminal : ");
-	sb_str(&b, str(p->cadre, "objectif_terminal"));
-	sb_str(&b, "\nCapacités : ");
+	sb_str(b, str(p->cadre, "objectif_terminal"));
+	sb_str(b, "\nCapacités : ");
 	json_array_foreach(json_object_get(p->cadre, "capacites"), i, k) {
 		if (i > 0)
-			sb_str(&b, ", ");
-		sb_str(&b, str(k, "capacite"));
+			sb_str(b, ", ");
+		sb_str(b, str(k, "capacite"));
 	}
-	sb_current(&b, in->additional_info, "Évaluations",
+	sb_current(b, in->additional_info, "Évaluations",
 	    in->existing != NULL ? in->existing : p->evaluations);
-	return sb_take(&b);
 }
 
 /* Render tmpl with the context, and append what the task adds. */
@@ -800,7 +743,7 @@ enum rl_err
 rl_pdc_prompt(const struct rl_pdc *p, const struct rl_pdc_input *in,
     struct rl_pdc_prompt *pp, struct rl_error *e)
 {
-	struct sb	 b = { NULL, 0, 0, 0 };
+	struct rl_buf	 b;
 	char		*tmpl = NULL, *model = NULL, *all = NULL;
 	char		*allmodel = NULL, *text = NULL, *pj = NULL, *cj = NULL;
 	const char	*current = NULL, *m;
@@ -808,6 +751,7 @@ rl_pdc_prompt(const struct rl_pdc *p, const struct rl_pdc_input *in,
 	enum rl_err	 err;
 
 	memset(pp, 0, sizeof(*pp));
+	rl_buf_init(&b, RL_TMPL_MAX);
 	if (in->additional_info != NULL &&
 	    strlen(in->additional_info) > RL_PDC_INFO_MAX) {
 		err = rl_error_field(e, RL_EINVAL, "additional_info",
@@ -908,11 +852,7 @@ rl_pdc_prompt(const struct rl_pdc *p, const struct rl_pdc_input *in,
 		}
 		break;
 	case RL_PDC_EVALUATIONS:
-		if ((text = evaluations_prompt(p, in)) == NULL) {
-			err = rl_error_set(e, RL_ENOMEM, "out of memory");
-			goto out;
-		}
-		sb_str(&b, text);
+		evaluations_prompt(&b, p, in);
 		break;
 	case RL_PDC_ALL:
 		if ((err = render(p, in, all != NULL ? all : default_all, NULL,
@@ -964,19 +904,21 @@ rl_pdc_prompt(const struct rl_pdc *p, const struct rl_pdc_input *in,
 	    allmodel != NULL && allmodel[0] != '\0' ? allmodel : DEFAULT_MODEL;
 	if (in->kind == RL_PDC_ANALYSE && !in->sync && pp->model1 != NULL)
 		m = pp->model1;
-	if ((pp->prompt = sb_take(&b)) == NULL ||
+	if (rl_buf_err(&b) == RL_ETOOBIG) {
+		err = rl_error_set(e, RL_ETOOBIG, "le prompt dépasse %d "
+		    "octets", RL_TMPL_MAX);
+		goto out;
+	}
+	if ((pp->prompt = rl_buf_take(&b, NULL)) == NULL ||
 	    (pp->model = strdup(m)) == NULL || (pp->model1 == NULL &&
 	    (pp->model1 = strdup(VERIFY_PASS1_MODEL)) == NULL)) {
 		err = rl_error_set(e, RL_ENOMEM, "out of memory");
 		goto out;
 	}
-	if (strlen(pp->prompt) > RL_TMPL_MAX)
-		err = rl_error_set(e, RL_ETOOBIG, "le prompt dépasse %d "
-		    "octets", RL_TMPL_MAX);
 out:
 	if (err != RL_OK)
 		rl_pdc_prompt_free(pp);
-	free(sb_take(&b));
+	rl_buf_free(&b);
 	json_decref(ctx);
 	free(tmpl);
 	free(model);
@@ -1664,42 +1606,4 @@ out:
 	rl_pdc_prompt_free(&pp);
 	rl_pdc_free(&p);
 	return err;
-}
-
-/* ------------------------------------------------------------------ */
-/* Errors as EDxo answers them.                                         */
-/* ------------------------------------------------------------------ */
-
-enum rl_err
-rl_pdc_fail(struct rl_req *req, const struct rl_error *e, int verifier)
-{
-	const char	*msg = e->msg[0] != '\0' ? e->msg :
-			    rl_strerror(e->code);
-	int		 status = rl_err_status_edxo(e->code);
-	json_t		*body;
-
-	switch (e->code) {
-	case RL_ECREDITS:
-		status = verifier ? 400 : 403;
-		msg = verifier ? "Crédits insuffisants pour cet appel." :
-		    "Crédits insuffisants pour cette opération.";
-		break;
-	case RL_EFORBIDDEN:
-		status = 400;
-		if (verifier)
-			msg = "Aucune clé OpenAI dans votre profil.";
-		break;
-	case RL_EUPSTREAM:
-		status = 502;
-		break;
-	case RL_EGONE:
-		return RL_EGONE;
-	default:
-		break;
-	}
-	body = json_pack("{s:s, s:s}", "error", msg, "code",
-	    rl_err_token(e->code));
-	if (body != NULL && e->where[0] != '\0')
-		(void)json_object_set_new(body, "field", json_string(e->where));
-	return rl_resp_json_new(req, status, body);
 }

@@ -27,7 +27,6 @@
 
 #include "relais.h"
 
-struct rl_req;
 struct rl_task;
 struct rl_gen;
 
@@ -180,13 +179,5 @@ enum rl_err	 rl_pdc_store_analysis(long long user_id, long long plan_id,
 
 /* The task functions (relais-worker's kinds table). */
 enum rl_err	 rl_pdc_task(struct rl_task *, json_t **, struct rl_error *);
-
-/*
- * A generation error as EDxo answers it: {error: message, code: token}
- * with EDxo's status (no key 400, credits 403 — 400 for the verifier —,
- * upstream 502); other errors with the runtime's status.
- */
-enum rl_err	 rl_pdc_fail(struct rl_req *, const struct rl_error *,
-		    int verifier);
 
 #endif

@@ -39,6 +39,7 @@ enum rl_err {
 	RL_EVALIDATION,	/* schema validation failed (422) */
 	RL_ERATELIMIT,	/* too many attempts (429) */
 	RL_ECREDITS,	/* not enough credits (402) */
+	RL_ENOKEY,	/* no upstream API key for this user (400) */
 	RL_EDBDOWN,	/* database unreachable (503 db_unavailable) */
 	RL_EDB,		/* database answered with an error (500) */
 	RL_EUPSTREAM,	/* upstream answered badly (502) */
@@ -71,6 +72,7 @@ const char	*rl_strerror(enum rl_err);
 const char	*rl_err_token(enum rl_err);
 int		 rl_err_status(enum rl_err);
 int		 rl_err_status_edxo(enum rl_err);
+int		 rl_err_status_verifier(enum rl_err, const char **);
 enum rl_err	 rl_err_from_status(int);
 enum rl_err	 rl_error_set(struct rl_error *, enum rl_err, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));

@@ -145,6 +145,57 @@ rl_resp_send(struct rl_req *req, int status, const char *ctype,
 }
 
 /*
+ * With RELAIS_CHECK_RESPONSES=1: the schemas of schemas/responses join
+ * the registry (ids "resp-*", unused by request and upstream schemas) and
+ * routes.json says which one each route's 2xx JSON answer must satisfy
+ * ("METHOD pattern" -> id, or null for a route that answers no JSON).  A
+ * table, not a route-row field, so that programs stay (method, path,
+ * handler, schema, flags, body limit) and the tests own what they check.
+ * Loaded by rl_main before any thread exists, read-only afterwards.
+ */
+static json_t	*resp_index;
+
+enum rl_err
+rl_resp_index_load(struct rl_error *e)
+{
+	json_error_t	 je;
+	json_t		*v;
+	const char	*key;
+	char		 dir[4096], path[4200];
+	enum rl_err	 err;
+
+	if (!rl_conf->check_responses)
+		return RL_OK;
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/responses",
+	    rl_conf->schema_dir) >= sizeof(dir))
+		return rl_error_set(e, RL_EINVAL, "RELAIS_SCHEMA_DIR too long");
+	if ((err = rl_schema_registry_load(dir, e)) != RL_OK)
+		return err;
+	(void)snprintf(path, sizeof(path), "%s/routes.json", dir);
+	if ((resp_index = json_load_file(path, JSON_REJECT_DUPLICATES,
+	    &je)) == NULL || !json_is_object(resp_index))
+		return rl_error_set(e, RL_EINVAL, "%s: %s", path, je.text);
+	json_object_foreach(resp_index, key, v)
+		if (!json_is_null(v) && (!json_is_string(v) ||
+		    rl_schema_get(json_string_value(v)) == NULL))
+			return rl_error_set(e, RL_EINVAL, "%s: \"%s\": no "
+			    "schema of that id", path, key);
+	return RL_OK;
+}
+
+/* The response schema id of a route, or NULL when it names none. */
+static const char *
+response_schema(const struct rl_route *r)
+{
+	char	 key[512];
+
+	if (resp_index == NULL || (size_t)snprintf(key, sizeof(key),
+	    "%s %s", r->method, r->pattern) >= sizeof(key))
+		return NULL;
+	return json_string_value(json_object_get(resp_index, key));
+}
+
+/*
  * RELAIS_CHECK_RESPONSES=1 (the test suite): validate a JSON answer with
  * the request validator against its route's response schema
  * (schemas/responses/routes.json maps each route to one; an error
@@ -163,7 +214,7 @@ check_response(struct rl_req *req, int status, const json_t *v)
 	char			 hdr[RL_ERRMSG_MAX + 16], *loc;
 
 	id = status >= 400 ? "resp-error" : req->route != NULL ?
-	    rl_fcgi_response_schema(req->route) : NULL;
+	    response_schema(req->route) : NULL;
 	if (id == NULL || (s = rl_schema_get(id)) == NULL) {
 		(void)rl_resp_header(req, "X-Relais-Response-Check", "none");
 		return;
@@ -226,6 +277,22 @@ rl_resp_json_new(struct rl_req *req, int status, json_t *v)
 	return err;
 }
 
+
+/*
+ * What a client reads of an error.  Our own faults say only what kind
+ * they are: their detail (a database message, a file path) is in the
+ * request's log line, under the request id the client can quote, never in
+ * a body; *fault says so, and the "field" is left out with it.
+ */
+static const char *
+client_text(const struct rl_error *e, int *fault)
+{
+	enum rl_err	 code = e->code == RL_OK ? RL_EINTERNAL : e->code;
+
+	*fault = code == RL_ENOMEM || code == RL_EDB || code == RL_EDBDOWN ||
+	    code == RL_EIO || code == RL_EINTERNAL;
+	return *fault || e->msg[0] == '\0' ? rl_strerror(code) : e->msg;
+}
 /*
  * The one mapping from an error to an answer: status from the error table,
  * body {"error": {"code": <stable token>, "message": ..., "field"?}}, or
@@ -240,17 +307,8 @@ rl_resp_error(struct rl_req *req, const struct rl_error *e)
 	json_t		*body, *inner;
 	enum rl_err	 code = e->code == RL_OK ? RL_EINTERNAL : e->code;
 	int		 edxo, status, fault;
-	const char	*msg = e->msg[0] != '\0' ? e->msg : rl_strerror(code);
+	const char	*msg = client_text(e, &fault);
 
-	/*
-	 * Our own faults say only what kind they are: their detail (a
-	 * database message, a file path) is in the request's log line, under
-	 * the request id the client can quote, never in the body.
-	 */
-	fault = code == RL_ENOMEM || code == RL_EDB || code == RL_EDBDOWN ||
-	    code == RL_EIO || code == RL_EINTERNAL;
-	if (fault)
-		msg = rl_strerror(code);
 	edxo = req->route != NULL && (req->route->flags & RL_ROUTE_EDXO);
 	status = edxo ? rl_err_status_edxo(code) : rl_err_status(code);
 	if (req->status != 0)
@@ -281,4 +339,51 @@ rl_resp_error(struct rl_req *req, const struct rl_error *e)
 		    sizeof(oom) - 1);
 	}
 	return rl_resp_json_new(req, status == 499 ? 400 : status, body);
+}
+
+/*
+ * A generation error as EDxo's plan-de-cours and evaluation views answer
+ * it: {error: message, code: token, field?} with the EDxo status, or the
+ * verifier's status and wording (err.c's verifier column).  The handler
+ * answers itself, so the client-gone case sends nothing.
+ */
+enum rl_err
+rl_resp_edxo_error(struct rl_req *req, const struct rl_error *e,
+    int verifier)
+{
+	const char	*vtext = NULL;
+	int		 status, fault;
+	const char	*msg = client_text(e, &fault);
+	json_t		*body;
+
+	if (e->code == RL_EGONE)
+		return RL_EGONE;
+	if (verifier)
+		status = rl_err_status_verifier(e->code, &vtext);
+	else
+		status = rl_err_status_edxo(e->code);
+	if (vtext != NULL)
+		msg = vtext;
+	body = json_pack("{s:s, s:s}", "error", msg, "code",
+	    rl_err_token(e->code));
+	if (body != NULL && e->where[0] != '\0' && !fault)
+		(void)json_object_set_new(body, "field", json_string(e->where));
+	return rl_resp_json_new(req, status, body);
+}
+
+/*
+ * EDxo's legacy failure {success: false, message} with the EDxo status;
+ * error and code repeat it so the body is also the flat error every EDxo
+ * route may send.  The pages of save_grid, get_description and
+ * generate_all_start read success and message.
+ */
+enum rl_err
+rl_resp_legacy_error(struct rl_req *req, const struct rl_error *e)
+{
+	int		 fault;
+	const char	*msg = client_text(e, &fault);
+
+	return rl_resp_json_new(req, rl_err_status_edxo(e->code),
+	    json_pack("{s:b, s:s, s:s, s:s}", "success", 0, "message", msg,
+	    "error", msg, "code", rl_err_token(e->code)));
 }

@@ -19,6 +19,11 @@ enum rl_err	 rl_resp_send(struct rl_req *, int, const char *,
 enum rl_err	 rl_resp_json(struct rl_req *, int, const json_t *);
 enum rl_err	 rl_resp_json_new(struct rl_req *, int, json_t *);
 enum rl_err	 rl_resp_error(struct rl_req *, const struct rl_error *);
+/* EDxo's bodies a handler sends itself; statuses from err.c's table. */
+enum rl_err	 rl_resp_edxo_error(struct rl_req *, const struct rl_error *,
+		    int verifier);
+enum rl_err	 rl_resp_legacy_error(struct rl_req *,
+		    const struct rl_error *);
 enum rl_err	 rl_resp_begin(struct rl_req *, int, const char *);
 enum rl_err	 rl_resp_write(struct rl_req *, const void *, size_t);
 enum rl_err	 rl_resp_flush(struct rl_req *);

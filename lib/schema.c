@@ -17,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "buf.h"
 #include "schema.h"
 
 /* JSON types as a bit set. */
@@ -288,44 +289,30 @@ pynum(char *buf, size_t sz, const json_t *v)
 		pyfloat(buf, sz, json_real_value(v));
 }
 
-struct sbuf {
-	char	*s;
-	size_t	 n, cap;
-	int	 oom;
-};
+/*
+ * The expected text of a literal or enum error: the enum's values as
+ * Python prints them.  EDxo's largest is a few hundred bytes; the bound
+ * only stops a runaway schema.
+ */
+#define EXPECTED_MAX	(1024 * 1024)
 
 static void
-sb_add(struct sbuf *b, const char *s, size_t n)
+sb_add(struct rl_buf *b, const char *s, size_t n)
 {
-	char	*ns;
-	size_t	 cap;
 
-	if (b->oom)
-		return;
-	if (b->n + n + 1 > b->cap) {
-		cap = (b->n + n + 1) * 2;
-		if ((ns = realloc(b->s, cap)) == NULL) {
-			b->oom = 1;
-			return;
-		}
-		b->s = ns;
-		b->cap = cap;
-	}
-	memcpy(b->s + b->n, s, n);
-	b->n += n;
-	b->s[b->n] = '\0';
+	(void)rl_buf_add(b, s, n);
 }
 
 static void
-sb_str(struct sbuf *b, const char *s)
+sb_str(struct rl_buf *b, const char *s)
 {
 
-	sb_add(b, s, strlen(s));
+	(void)rl_buf_addstr(b, s);
 }
 
 /* Python repr() of a JSON scalar (Literal values are scalars). */
 static void
-pyrepr(struct sbuf *b, const json_t *v)
+pyrepr(struct rl_buf *b, const json_t *v)
 {
 	const char	*s, *p;
 	char		 q, buf[48];
@@ -381,22 +368,16 @@ pyrepr(struct sbuf *b, const json_t *v)
 static char *
 render_expected(const json_t *arr)
 {
-	struct sbuf	 b;
+	struct rl_buf	 b;
 	size_t		 i, n = json_array_size(arr);
 
-	memset(&b, 0, sizeof(b));
+	rl_buf_init(&b, EXPECTED_MAX);
 	for (i = 0; i < n; i++) {
 		if (i > 0)
 			sb_str(&b, i == n - 1 ? " or " : ", ");
 		pyrepr(&b, json_array_get(arr, i));
 	}
-	if (b.s == NULL && !b.oom)
-		sb_str(&b, "");
-	if (b.oom) {
-		free(b.s);
-		return NULL;
-	}
-	return b.s;
+	return rl_buf_take(&b, NULL);
 }
 
 static struct snode *
@@ -1705,7 +1686,6 @@ static void
 member_name(const struct snode *n, char *buf, size_t sz, int depth)
 {
 	char	 sub[128];
-	struct sbuf b;
 
 	while (n->pure_ref && n->ref != NULL && depth < 16) {
 		n = n->ref;
@@ -1717,7 +1697,6 @@ member_name(const struct snode *n, char *buf, size_t sz, int depth)
 		return;
 	}
 	if (n->enumv != NULL) {
-		memset(&b, 0, sizeof(b));
 		if (n->named_enum) {
 			(void)snprintf(buf, sz, "%s", class_name(n));
 			return;
@@ -2278,20 +2257,20 @@ in_enum(const struct snode *n, const json_t *x)
 static int
 enum_err(struct vctx *v, const struct snode *n, json_t *in)
 {
-	struct sbuf	 b;
+	struct rl_buf	 b;
 	int		 r;
 
-	memset(&b, 0, sizeof(b));
+	rl_buf_init(&b, sizeof("Input should be ") + EXPECTED_MAX);
 	sb_str(&b, "Input should be ");
 	sb_str(&b, n->expected);
-	if (b.oom) {
-		free(b.s);
+	if (rl_buf_err(&b) != RL_OK) {
+		rl_buf_free(&b);
 		v->fail = RL_ENOMEM;
 		return -1;
 	}
-	r = verr(v, n->named_enum ? "enum" : "literal_error", b.s, in,
-	    json_pack("{s:s}", "expected", n->expected));
-	free(b.s);
+	r = verr(v, n->named_enum ? "enum" : "literal_error", rl_buf_str(&b),
+	    in, json_pack("{s:s}", "expected", n->expected));
+	rl_buf_free(&b);
 	return r;
 }
 

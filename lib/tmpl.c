@@ -20,36 +20,23 @@
 #include <string.h>
 
 #include "bounds.h"
+#include "buf.h"
 #include "tmpl.h"
 
-struct buf {
-	char	*p;
-	size_t	 len;
-	size_t	 cap;
-};
-
+/* Append to the output (capped at RL_TMPL_MAX), the failure worded. */
 static enum rl_err
-put(struct buf *b, const char *s, size_t n, struct rl_error *e)
+put(struct rl_buf *b, const char *s, size_t n, struct rl_error *e)
 {
-	char	*np;
-	size_t	 ncap;
 
-	if (n > RL_TMPL_MAX || b->len + n > RL_TMPL_MAX)
+	switch (rl_buf_add(b, s, n)) {
+	case RL_OK:
+		return RL_OK;
+	case RL_ETOOBIG:
 		return rl_error_set(e, RL_ETOOBIG, "le prompt dépasse %d "
 		    "octets", RL_TMPL_MAX);
-	if (b->len + n + 1 > b->cap) {
-		ncap = b->cap == 0 ? 1024 : b->cap;
-		while (ncap < b->len + n + 1)
-			ncap *= 2;
-		if ((np = realloc(b->p, ncap)) == NULL)
-			return rl_error_set(e, RL_ENOMEM, "out of memory");
-		b->p = np;
-		b->cap = ncap;
+	default:
+		return rl_error_set(e, RL_ENOMEM, "out of memory");
 	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-	return RL_OK;
 }
 
 /*
@@ -86,7 +73,7 @@ all_strings(const json_t *v)
 }
 
 static enum rl_err
-value(struct buf *b, const json_t *v, struct rl_error *e)
+value(struct rl_buf *b, const json_t *v, struct rl_error *e)
 {
 	const json_t	*x;
 	char		 num[64], *s;
@@ -138,7 +125,7 @@ value(struct buf *b, const json_t *v, struct rl_error *e)
  * to the closing brace, then its value.  *pp ends after the '}'.
  */
 static enum rl_err
-field(struct buf *b, const char **pp, const json_t *ctx, struct rl_error *e)
+field(struct rl_buf *b, const char **pp, const json_t *ctx, struct rl_error *e)
 {
 	const char	*p = *pp, *end;
 	const json_t	*v;
@@ -183,11 +170,12 @@ enum rl_err
 rl_tmpl_format(const char *tmpl, const json_t *ctx, char **out,
     struct rl_error *e)
 {
-	struct buf	 b = { NULL, 0, 0 };
+	struct rl_buf	 b;
 	const char	*p = tmpl, *q;
 	enum rl_err	 err = RL_OK;
 
 	*out = NULL;
+	rl_buf_init(&b, RL_TMPL_MAX);
 	if (tmpl == NULL || !json_is_object(ctx)) {
 		err = rl_error_set(e, RL_EINTERNAL, "rl_tmpl_format: no "
 		    "template or no context");
@@ -216,9 +204,9 @@ rl_tmpl_format(const char *tmpl, const json_t *ctx, char **out,
 				goto out;
 		}
 	}
-	*out = b.p;
-	b.p = NULL;
+	if ((*out = rl_buf_take(&b, NULL)) == NULL)
+		err = rl_error_set(e, RL_ENOMEM, "out of memory");
 out:
-	free(b.p);
+	rl_buf_free(&b);
 	return err;
 }

@@ -42,6 +42,7 @@
 #include "log.h"
 #include "openai.h"
 #include "schema.h"
+#include "start.h"
 #include "worker.h"
 
 /*
@@ -723,7 +724,7 @@ setup(void)
 	(void)snprintf(leasestr, sizeof(leasestr), "%d", lease_sec);
 	if (check_kinds() == -1)
 		return 1;
-	if (rl_conf_start(wk->name, 1) == -1)
+	if (rl_start(wk->name, 1) == -1)
 		return 1;
 	if (gethostname(host, sizeof(host)) == -1)
 		(void)snprintf(host, sizeof(host), "localhost");
@@ -1031,5 +1032,120 @@ rl_task_enqueue(const char *name, long long user_id, const json_t *payload,
 out:
 	rl_dbres_free(r);
 	free(s);
+	return err;
+}
+
+/*
+ * A synchronous import kept as a finished task: it never goes through the
+ * queue, but its row is the queue's, so this file writes it.  The id is
+ * made first so the result can name it (task_id, validation_url).
+ */
+enum rl_err
+rl_task_record_done(const char *name, long long user_id,
+    const json_t *payload, const json_t *result, const char *url,
+    char id[37], json_t **stored, struct rl_error *e)
+{
+	static const char	 sql[] =
+	    "WITH n AS (SELECT gen_random_uuid() AS id) "
+	    "INSERT INTO tasks (id, name, user_id, payload, state, result, "
+	    "started_at, finished_at) SELECT n.id, $1, $2::bigint, $3::jsonb, "
+	    "'SUCCESS', $4::jsonb || jsonb_build_object('task_id', n.id) || "
+	    "CASE WHEN $5::text IS NULL THEN '{}'::jsonb ELSE "
+	    "jsonb_build_object('validation_url', $5::text || n.id) END, "
+	    "now(), now() FROM n RETURNING id, result";
+	const char		*p[5];
+	char			 uid[24], *pl = NULL, *rs = NULL;
+	struct rl_dbres		*r = NULL;
+	json_error_t		 je;
+	enum rl_err		 err;
+
+	id[0] = '\0';
+	*stored = NULL;
+	(void)snprintf(uid, sizeof(uid), "%lld", user_id);
+	pl = json_dumps(payload, JSON_COMPACT);
+	rs = json_dumps(result, JSON_COMPACT);
+	if (pl == NULL || rs == NULL) {
+		err = rl_error_set(e, RL_ENOMEM, "out of memory");
+		goto out;
+	}
+	p[0] = name;
+	p[1] = uid;
+	p[2] = pl;
+	p[3] = rs;
+	p[4] = url;
+	if ((err = rl_db_exec(sql, 5, p, &r, e)) != RL_OK)
+		goto out;
+	if (rl_dbres_rows(r) != 1 || strlen(rl_dbres_get(r, 0, 0)) != 36) {
+		err = rl_error_set(e, RL_EINTERNAL, "task insert returned no "
+		    "id");
+		goto out;
+	}
+	memcpy(id, rl_dbres_get(r, 0, 0), 37);
+	if ((*stored = json_loads(rl_dbres_get(r, 0, 1), 0, &je)) == NULL)
+		err = rl_error_set(e, RL_EDB, "stored result: %s", je.text);
+out:
+	rl_dbres_free(r);
+	free(pl);
+	free(rs);
+	return err;
+}
+
+/* The state names of the tasks table's CHECK, as static strings. */
+static const char *
+state_name(const char *s)
+{
+	static const char *const	 names[] = { "PENDING", "STARTED",
+	    "PROGRESS", "SUCCESS", "FAILURE", "REVOKED" };
+	size_t				 i;
+
+	for (i = 0; s != NULL && i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(s, names[i]) == 0)
+			return names[i];
+	return NULL;
+}
+
+enum rl_err
+rl_task_cancel(const char *id, long long user_id, int admin,
+    const char **was, const char **now, struct rl_error *e)
+{
+	const char	*p[3];
+	char		 uid[24];
+	json_t		*row = NULL;
+	enum rl_err	 err;
+
+	*was = *now = NULL;
+	(void)snprintf(uid, sizeof(uid), "%lld", user_id);
+	p[0] = id;
+	p[1] = uid;
+	p[2] = admin ? "true" : "false";
+	/*
+	 * One statement: the flag for a task still to finish (a queued one
+	 * is REVOKED at once, it will never be claimed), and the state the
+	 * client is told.  A finished task is left as it is.  A runner sees
+	 * the flag through rl_task_cancelled() and ends the task REVOKED.
+	 */
+	if ((err = rl_db_json("WITH t AS (SELECT id, state FROM tasks "
+	    "WHERE id = $1::uuid AND (user_id = $2::bigint OR $3::boolean) "
+	    "FOR UPDATE), u AS (UPDATE tasks SET "
+	    "cancel_requested = true, state = CASE WHEN tasks.state = "
+	    "'PENDING' THEN 'REVOKED' ELSE tasks.state END FROM t "
+	    "WHERE tasks.id = t.id AND t.state IN ('PENDING', 'STARTED', "
+	    "'PROGRESS') RETURNING tasks.state) "
+	    "SELECT json_build_object('was', t.state, 'state', "
+	    "coalesce((SELECT state FROM u), t.state)) FROM t", 3, p, &row,
+	    e)) != RL_OK)
+		goto out;
+	if (!json_is_object(row)) {
+		err = rl_error_set(e, RL_ENOTFOUND, "no task %s", id);
+		goto out;
+	}
+	*was = state_name(json_string_value(json_object_get(row, "was")));
+	*now = state_name(json_string_value(json_object_get(row, "state")));
+	if (*was == NULL || *now == NULL) {
+		*was = *now = NULL;
+		err = rl_error_set(e, RL_EDB, "task %s: unknown state", id);
+	}
+out:
+	json_decref(row);
 	return err;
 }

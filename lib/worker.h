@@ -86,5 +86,24 @@ int		 rl_task_cancelled(struct rl_task *);
  */
 enum rl_err	 rl_task_enqueue(const char *name, long long user_id,
 		    const json_t *payload, char id[37], struct rl_error *);
+/*
+ * From a program: keep work done on the spot as a finished task (SUCCESS,
+ * never queued), so a client comes back to it by task id.  *stored is the
+ * result as kept: result (an object) with task_id and, when url is
+ * given, validation_url = url + the task's id.
+ */
+enum rl_err	 rl_task_record_done(const char *name, long long user_id,
+		    const json_t *payload, const json_t *result,
+		    const char *url, char id[37], json_t **stored,
+		    struct rl_error *);
+/*
+ * From a program: cancel a task the user may see (their own; any when
+ * admin is nonzero).  One still to finish gets cancel_requested; one
+ * still queued is REVOKED at once.  A finished one is left as it is.
+ * *was and *now its state before and after (static strings).
+ * RL_ENOTFOUND when there is no such task for this user.
+ */
+enum rl_err	 rl_task_cancel(const char *id, long long user_id, int admin,
+		    const char **was, const char **now, struct rl_error *);
 
 #endif

@@ -206,6 +206,10 @@ static const struct rl_route routes[] = {
 	{ "POST", "/_test/json", echo, NULL, RL_ROUTE_JSON, 0 },
 	{ "POST", "/_test/validated", echo, "PlanDeCoursAIResponse",
 	    RL_ROUTE_JSON, 0 },
+	/* Declared inputs: the same fields however they are sent. */
+	{ "POST", "/_test/fields", echo, "req-echo-fields",
+	    RL_ROUTE_JSON | RL_ROUTE_FORM | RL_ROUTE_MULTIPART, 0 },
+	{ "GET", "/_test/fields", echo, "req-echo-fields", 0, 0 },
 	{ "POST", "/_test/small", echo, NULL, RL_ROUTE_JSON,
 	    ECHO_SMALL_MAX },
 	{ "POST", "/_test/upload", echo, NULL, RL_ROUTE_MULTIPART,

@@ -22,8 +22,8 @@
  *
  * Build (DIR holds an empty config.h for a hand build):
  *   clang -fsanitize=fuzzer,address,undefined -IDIR -Ilib \
- *     $(pkg-config --cflags --libs jansson) lib/jinja.c lib/err.c \
- *     tests/fuzz/fuzz_jinja.c -lpthread
+ *     $(pkg-config --cflags --libs jansson) lib/jinja.c lib/buf.c \
+ *     lib/err.c tests/fuzz/fuzz_jinja.c -lpthread
  * Run on a copy of the seeds (inputs up to RL_JINJA_SRC_MAX):
  *   cp -r tests/fuzz/corpus/jinja /tmp/corpus
  *   ./a.out -max_len=65536 -max_total_time=180 /tmp/corpus

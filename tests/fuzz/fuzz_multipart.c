@@ -10,7 +10,7 @@
  * may contain the delimiter.  Any disagreement aborts.
  *
  * Build (DIR holds an empty config.h for a hand build):
- *   clang -fsanitize=fuzzer,address,undefined -IDIR -Ilib
+ *   clang -fsanitize=fuzzer,address,undefined -IDIR -Ilib \
  *     lib/multipart.c lib/err.c lib/arena.c tests/fuzz/fuzz_multipart.c
  */
 #include "config.h"

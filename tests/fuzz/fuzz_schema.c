@@ -16,7 +16,8 @@
  * of the tree, or set RELAIS_SCHEMA_DIR):
  *   clang -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -IDIR -Ilib \
  *     $(pkg-config --cflags --libs jansson) lib/schema.c lib/schema_fmt.c \
- *     lib/schema_lint.c lib/schema_re.c lib/err.c tests/fuzz/fuzz_schema.c
+ *     lib/schema_lint.c lib/schema_re.c lib/buf.c lib/err.c \
+ *     tests/fuzz/fuzz_schema.c
  */
 #include "config.h"
 

@@ -271,7 +271,7 @@ test('models: the upstream and key of a call', async () => {
 	// A remote upstream and no key at all: EDxo's message.
 	r = run(['upstream', 'gpt-4o', String(plain)], { RELAIS_OPENAI_BASE_URL: REMOTE,
 	    RELAIS_OPENAI_API_KEY: '' });
-	assert.deepEqual(r, { err: 'bad_request', msg: 'Clé OpenAI non configurée.' });
+	assert.deepEqual(r, { err: 'no_api_key', msg: 'Clé OpenAI non configurée.' });
 
 	// Another provider: its own URL; a user's OpenAI key is never sent
 	// to it.
@@ -286,7 +286,7 @@ test('models: the upstream and key of a call', async () => {
 		assert.deepEqual(r, { err: 'ok', name: prov, base_url: 'http://127.0.0.1:9/v1', model,
 		    key_len: 0, key_tail: '', user_key: false });
 		r = run(['upstream', `${model}s`, String(keyed)], { RELAIS_OPENAI_API_KEY: 'sk-institution-9876' });
-		assert.deepEqual(r, { err: 'bad_request', msg: 'Clé OpenAI non configurée.' });
+		assert.deepEqual(r, { err: 'no_api_key', msg: 'Clé OpenAI non configurée.' });
 	} finally {
 		psql(`DELETE FROM openai_models WHERE name IN ('${model}', '${model}s')`);
 		psql(`DELETE FROM providers WHERE name IN ('${prov}', '${prov}s')`);

@@ -154,7 +154,7 @@ test('every error token maps to its status in one place', async () => {
 		bad_request: 400, invalid_json: 400, invalid_form: 400, unauthorized: 401,
 		forbidden: 403, csrf_failed: 403, not_found: 404, method_not_allowed: 405, conflict: 409,
 		payload_too_large: 413, unsupported_media_type: 415, validation_error: 422,
-		rate_limited: 429, insufficient_credits: 402, db_unavailable: 503,
+		rate_limited: 429, insufficient_credits: 402, no_api_key: 400, db_unavailable: 503,
 		db_error: 500, upstream_error: 502, timeout: 504, unavailable: 503,
 		io_error: 500, internal_error: 500, out_of_memory: 500,
 	};
