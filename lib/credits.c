@@ -453,19 +453,6 @@ rl_credits_retryable(enum rl_err err, const struct rl_error *e)
 	    strncmp(st, "58", 2) == 0;
 }
 
-static void
-deadline_ms(long ms, struct timespec *ts)
-{
-
-	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_sec += ms / 1000;
-	ts->tv_nsec += (ms % 1000) * 1000000L;
-	if (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
-	}
-}
-
 static void *
 drainer(void *arg)
 {
@@ -496,7 +483,7 @@ drainer(void *arg)
 			if (wait > RL_CREDITS_RETRY_MAX_MS)
 				wait = RL_CREDITS_RETRY_MAX_MS;
 			/* later_nap is never signalled: a plain sleep. */
-			deadline_ms(wait, &until);
+			rl_deadline(wait, &until);
 			pthread_mutex_lock(&later_mu);
 			while (pthread_cond_timedwait(&later_nap, &later_mu,
 			    &until) == 0)
@@ -618,7 +605,7 @@ rl_credits_drain(long ms)
 	struct timespec	 until;
 	int		 rc = 0;
 
-	deadline_ms(ms, &until);
+	rl_deadline(ms, &until);
 	pthread_mutex_lock(&later_mu);
 	/* No thread (nothing ever queued): the condvar is not set up. */
 	while (later_thread && later_n > 0 && rc == 0)

@@ -56,6 +56,24 @@ rl_now_us(void)
 }
 
 /*
+ * The monotonic time ms milliseconds from now, for pthread_cond_timedwait
+ * on a condition made with CLOCK_MONOTONIC (the worker's wake-ups, the
+ * credits retry queue).
+ */
+static inline void
+rl_deadline(long ms, struct timespec *ts)
+{
+
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+/*
  * The value of the hex digit c, or -1 (percent-decoding, regex escapes,
  * hex-encoded bytea).  Inline so that modules built alone, such as the
  * schema validator in its benchmark, need nothing else.

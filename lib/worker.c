@@ -121,27 +121,13 @@ static int		 hints;
 static pthread_mutex_t	 held_mu = PTHREAD_MUTEX_INITIALIZER;
 static char		(*held)[37];
 
-/* Monotonic deadline ms from now, for pthread_cond_timedwait. */
-static void
-deadline(long ms, struct timespec *ts)
-{
-
-	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_sec += ms / 1000;
-	ts->tv_nsec += (ms % 1000) * 1000000L;
-	if (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
-	}
-}
-
 /* Sleep ms unless the process is quitting first. */
 static void
 pause_ms(long ms)
 {
 	struct timespec	 until;
 
-	deadline(ms, &until);
+	rl_deadline(ms, &until);
 	pthread_mutex_lock(&wake_mu);
 	while (!atomic_load(&quitting) &&
 	    pthread_cond_timedwait(&tick_cv, &wake_mu, &until) == 0)
@@ -173,7 +159,7 @@ idle(void)
 	struct timespec	 until;
 	int		 rc = 0;
 
-	deadline(POLL_SEC * 1000L, &until);
+	rl_deadline(POLL_SEC * 1000L, &until);
 	pthread_mutex_lock(&wake_mu);
 	while (hints == 0 && !atomic_load(&stopping) && rc == 0)
 		rc = pthread_cond_timedwait(&wake_cv, &wake_mu, &until);
