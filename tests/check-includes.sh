@@ -6,7 +6,8 @@ cd "$top_srcdir" || exit 1
 n=0; fail=0
 check() {	# header, the one file allowed
 	n=$((n + 1))
-	got=$(grep -l "#include <$1>" lib/*.c lib/*.h cgi-bin/*.c bin/*.c 2>/dev/null | tr '\n' ' ')
+	got=$(grep -l "#include <$1>" lib/*.c lib/*.h lib/edxo/*.c lib/edxo/*.h \
+	    cgi-bin/*.c bin/*.c 2>/dev/null | tr '\n' ' ')
 	if [ "$got" = "$2 " ]; then
 		echo "ok $n - <$1> only in $2"
 	elif [ -z "$got" ] && [ ! -f "$2" ]; then
@@ -69,7 +70,8 @@ else
 	fail=1
 fi
 n=$((n + 1))
-got=$(grep -l '#include "fcgi.h"' lib/*.c lib/*.h | grep -v '^lib/fcgi.c$' |
+got=$(grep -l '#include "fcgi.h"' lib/*.c lib/*.h lib/edxo/*.[ch] |
+	grep -v '^lib/fcgi.c$' |
 	tr '\n' ' ')
 if [ -z "$got" ]; then
 	echo "ok $n - no lib file but lib/fcgi.c includes fcgi.h"
@@ -84,6 +86,26 @@ if [ -z "$got" ]; then
 else
 	echo "not ok $n - lib/fcgi.c defines $got(move it below the runtime)"
 	fail=1
+fi
+# The EDxo wing (lib/edxo/): the generic gateway in lib/ never includes
+# it, and the domain writes no HTTP (programs shape the answers).
+n=$((n + 1))
+wing=$(ls lib/edxo/*.h 2>/dev/null | sed 's#.*/##' | tr '\n' '|' | sed 's/|$//')
+got=$( [ -n "$wing" ] && grep -lE "#include \"($wing)\"" lib/*.c lib/*.h |
+	tr '\n' ' ')
+if [ -n "$wing" ] && [ -z "$got" ]; then
+	echo "ok $n - nothing in lib/ includes lib/edxo/"
+else
+	echo "not ok $n - lib/ includes lib/edxo/ headers: ${got:-(no wing)}"
+	fail=1
+fi
+n=$((n + 1))
+got=$(grep -lE '#include "(resp|sse|fcgi|input)\.h"' lib/edxo/*.[ch] |
+	tr '\n' ' ')
+if [ -z "$got" ]; then
+	echo "ok $n - lib/edxo/ writes no HTTP (no resp.h, sse.h, fcgi.h)"
+else
+	echo "not ok $n - lib/edxo/ includes the runtime: $got"; fail=1
 fi
 echo "1..$n"
 exit $fail

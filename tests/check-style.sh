@@ -4,7 +4,8 @@
 # cgi-bin/ and bin/.
 : "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
 cd "$top_srcdir" || exit 1
-files=$(ls lib/*.c lib/*.h cgi-bin/*.c bin/*.c 2>/dev/null)
+files=$(ls lib/*.c lib/*.h lib/edxo/*.c lib/edxo/*.h cgi-bin/*.c bin/*.c \
+	2>/dev/null)
 fail=0
 bad=$(grep -nE '(^|[^_a-z])(sprintf|vsprintf|strcpy|strcat|strncpy|atoi|atol|gets|strtok|system|popen|alloca)\(' $files |
 	grep -v 'snprintf\|vsnprintf' || true)
@@ -33,7 +34,7 @@ fi
 # (docs/internals/err.md): a reworded message must not change behaviour.
 # Pending: lib/credits.c still reads "already settled" off a conflict.
 bad=$(grep -nE '(strstr|strcmp|strncmp|strcasecmp)\([^;]*(->|\.)msg([^a-z_]|$)|strstr\([^;]*msg' \
-	$(ls lib/*.c lib/*.h cgi-bin/*.c 2>/dev/null) |
+	$(ls lib/*.c lib/*.h lib/edxo/*.c lib/edxo/*.h cgi-bin/*.c 2>/dev/null) |
 	grep -v '^lib/credits\.c:.*"already settled"' || true)
 if [ -z "$bad" ]; then
 	echo "ok 4 - no error classified by its message text"
