@@ -282,15 +282,18 @@ rl_resp_json_new(struct rl_req *req, int status, json_t *v)
  * What a client reads of an error.  Our own faults say only what kind
  * they are: their detail (a database message, a file path) is in the
  * request's log line, under the request id the client can quote, never in
- * a body; *fault says so, and the "field" is left out with it.
+ * a body; *fault says so, and the "field" is left out with it.  An EDxo
+ * body (edxo) keeps an internal error's message: EDxo's handlers answer
+ * their 500s with set French texts ("Aucun prompt configuré pour le
+ * calendrier.") that its pages show, and ours set the same.
  */
 static const char *
-client_text(const struct rl_error *e, int *fault)
+client_text(const struct rl_error *e, int edxo, int *fault)
 {
 	enum rl_err	 code = e->code == RL_OK ? RL_EINTERNAL : e->code;
 
 	*fault = code == RL_ENOMEM || code == RL_EDB || code == RL_EDBDOWN ||
-	    code == RL_EIO || code == RL_EINTERNAL;
+	    code == RL_EIO || (code == RL_EINTERNAL && !edxo);
 	return *fault || e->msg[0] == '\0' ? rl_strerror(code) : e->msg;
 }
 /*
@@ -307,9 +310,10 @@ rl_resp_error(struct rl_req *req, const struct rl_error *e)
 	json_t		*body, *inner;
 	enum rl_err	 code = e->code == RL_OK ? RL_EINTERNAL : e->code;
 	int		 edxo, status, fault;
-	const char	*msg = client_text(e, &fault);
+	const char	*msg;
 
 	edxo = req->route != NULL && (req->route->flags & RL_ROUTE_EDXO);
+	msg = client_text(e, edxo, &fault);
 	status = edxo ? rl_err_status_edxo(code) : rl_err_status(code);
 	if (req->status != 0)
 		return RL_EINTERNAL;
@@ -353,7 +357,7 @@ rl_resp_edxo_error(struct rl_req *req, const struct rl_error *e,
 {
 	const char	*vtext = NULL;
 	int		 status, fault;
-	const char	*msg = client_text(e, &fault);
+	const char	*msg = client_text(e, 1, &fault);
 	json_t		*body;
 
 	if (e->code == RL_EGONE)
@@ -381,7 +385,7 @@ enum rl_err
 rl_resp_legacy_error(struct rl_req *req, const struct rl_error *e)
 {
 	int		 fault;
-	const char	*msg = client_text(e, &fault);
+	const char	*msg = client_text(e, 1, &fault);
 
 	return rl_resp_json_new(req, rl_err_status_edxo(e->code),
 	    json_pack("{s:b, s:s, s:s, s:s}", "success", 0, "message", msg,

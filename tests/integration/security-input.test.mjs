@@ -179,3 +179,16 @@ test('idle upstream connections are closed after RELAIS_UPSTREAM_IDLE_SEC', asyn
 		left = upstreamSockets(pid, port);
 	assert.equal(left, 0, `no upstream socket left after the idle time (had ${open})`);
 });
+
+test('EDxo-shaped errors hide database and I/O detail too, and keep a set 500 text', async () => {
+	for (const code of ['db_error', 'db_unavailable', 'io_error', 'out_of_memory']) {
+		const r = await getJSON(`/_test/edxo/error/${code}`);
+		assert.equal(r.body.code, code);
+		assert.doesNotMatch(r.body.error, /asked for/, `${code}: detail hidden`);
+		assert.equal(r.body.field, undefined);
+	}
+	// EDxo answers its own 500s with set French texts its pages show.
+	const r = await getJSON('/_test/edxo/error/internal_error');
+	assert.equal(r.status, 500);
+	assert.equal(r.body.error, 'asked for internal_error');
+});
