@@ -132,21 +132,6 @@ project_ok(const char *s)
 	    "0123456789._:-") == n;
 }
 
-/* 8-4-4-4-12 hexadecimal digits, what PostgreSQL's uuid reads back. */
-static int
-uuid_ok(const char *s)
-{
-	size_t	 i;
-
-	if (strlen(s) != 36)
-		return 0;
-	for (i = 0; i < 36; i++)
-		if (i == 8 || i == 13 || i == 18 || i == 23 ? s[i] != '-' :
-		    strchr("0123456789abcdefABCDEF", s[i]) == NULL)
-			return 0;
-	return 1;
-}
-
 static enum rl_err
 check_history(const json_t *h, struct rl_error *e)
 {
@@ -191,7 +176,8 @@ check_sources(const json_t *s, struct rl_error *e)
 		return rl_error_field(e, RL_EVALIDATION, "sources",
 		    "sources: at most %d documents", COMPLETION_SOURCES_MAX);
 	json_array_foreach(s, i, v)
-		if (!json_is_string(v) || !uuid_ok(json_string_value(v))) {
+		if (!json_is_string(v) ||
+		    !rl_uuid_valid(json_string_value(v))) {
 			(void)snprintf(where, sizeof(where), "sources[%zu]", i);
 			return rl_error_field(e, RL_EVALIDATION, where,
 			    "%s: a document id (uuid) is required", where);
