@@ -86,6 +86,10 @@ rl_conf_load(int default_threads, struct rl_error *e)
 	    RL_OK)
 		return RL_EINVAL;
 
+	conf.sse_heartbeat_sec = RL_SSE_HEARTBEAT_SEC;
+	if (env_int("RELAIS_SSE_HEARTBEAT_SEC", 1, 3600,
+	    &conf.sse_heartbeat_sec, e) != RL_OK)
+		return RL_EINVAL;
 	conf.upstream_idle_sec = RL_OA_IDLE_CONN_SEC;
 	if (env_int("RELAIS_UPSTREAM_IDLE_SEC", 1, 3600,
 	    &conf.upstream_idle_sec, e) != RL_OK)

@@ -24,6 +24,7 @@ struct rl_conf {
 	 */
 	int		 check_responses;
 	int		 upstream_idle_sec; /* RELAIS_UPSTREAM_IDLE_SEC */
+	int		 sse_heartbeat_sec; /* RELAIS_SSE_HEARTBEAT_SEC */
 };
 
 /* The process-wide configuration, valid after rl_conf_load(). */

@@ -671,7 +671,6 @@ serve_fastcgi(const char *sockpath)
 	sigset_t	 set;
 	struct rl_error	 e;
 	int		 i, sig, n = 0, waited;
-	char		*hb;
 
 	if (sockpath != NULL && (listenfd = open_socket(sockpath)) == -1)
 		return 1;
@@ -688,10 +687,8 @@ serve_fastcgi(const char *sockpath)
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 
-	/* Tests shorten the heartbeat; junk keeps the default. */
-	hb = getenv("RELAIS_SSE_HEARTBEAT_SEC");
-	if (rl_sse_heartbeat_start(hb != NULL ? (int)strtol(hb, NULL, 10) : 0,
-	    &e) != RL_OK) {
+	/* Tests shorten the heartbeat (conf.c refuses a bad value). */
+	if (rl_sse_heartbeat_start(rl_conf->sse_heartbeat_sec, &e) != RL_OK) {
 		rl_log_error("%s", e.msg);
 		return 1;
 	}

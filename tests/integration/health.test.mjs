@@ -84,3 +84,14 @@ test('a program refuses to start on a database older than it needs', () => {
 	assert.match(r.stderr, /schema is version 0, this build needs [1-9][0-9]*: run relais-migrate/);
 	psql('DROP DATABASE relais_empty', 'postgres');
 });
+
+test('a program refuses a bad RELAIS_SSE_HEARTBEAT_SEC instead of guessing', () => {
+	for (const bad of ['abc', '0', '99999']) {
+		const r = spawnSync(`${BUILD}/tests/echo/echo`, ['-s', `${STATE}/tmp/refuse-hb.sock`], {
+			env: { ...process.env, RELAIS_SSE_HEARTBEAT_SEC: bad },
+			encoding: 'utf8', timeout: 10000,
+		});
+		assert.equal(r.status, 1, `${bad}: ${r.stderr}`);
+		assert.match(r.stderr, /RELAIS_SSE_HEARTBEAT_SEC: want 1 to 3600/);
+	}
+});
