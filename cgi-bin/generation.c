@@ -17,6 +17,7 @@
 #include "edxo.h"
 #include "fcgi.h"
 #include "generation.h"
+#include "gen.h"
 #include "programme.h"
 #include "req.h"
 #include "resp.h"

@@ -23,6 +23,7 @@
 #include "ai.h"
 #include "bounds.h"
 #include "buf.h"
+#include "conf.h"
 #include "credits.h"
 #include "db.h"
 #include "extern.h"
@@ -798,4 +799,68 @@ out:
 	rl_gen_free(&g);
 	rl_schema_free(own);
 	return err;
+}
+
+enum rl_err
+rl_generation_settings(const char *section, const json_t *overrides,
+    json_t **out, struct rl_error *e)
+{
+	const char	*p[4];
+
+	p[0] = section;
+	p[1] = json_string_value(json_object_get(overrides, "model"));
+	p[2] = json_string_value(json_object_get(overrides,
+	    "reasoning_effort"));
+	p[3] = json_string_value(json_object_get(overrides, "verbosity"));
+	return rl_db_json("SELECT json_build_object("
+	    "'model', coalesce(nullif($2::text, ''), s.ai_model, "
+	    "c.chat_model, '" RL_GEN_DEFAULT_MODEL "'), "
+	    "'effort', coalesce(nullif($3::text, ''), s.reasoning_effort, "
+	    "c.reasoning_effort), "
+	    "'verbosity', coalesce(nullif($4::text, ''), s.verbosity, "
+	    "c.verbosity), "
+	    "'system', s.system_prompt) "
+	    "FROM chat_model_config c LEFT JOIN section_ai_settings s "
+	    "ON s.section = $1::text WHERE c.id = 1", 4, p, out, e);
+}
+
+enum rl_err
+rl_generation_precheck(long long user_id, const char *model,
+    struct rl_error *e)
+{
+	struct rl_model		 m;
+	struct rl_upstream_buf	 up;
+	struct rl_dbres		*res = NULL;
+	const char		*p[1];
+	char			 uid[32];
+	enum rl_err		 err;
+
+	if ((err = rl_model_lookup(model, &m, e)) != RL_OK) {
+		if (err == RL_EINVAL || err == RL_ENOTFOUND)
+			err = rl_error_field(e, RL_EINVAL, "ai_model",
+			    "Modèle inconnu : %s", model);
+		return err;
+	}
+	if ((err = rl_model_upstream(&m, user_id, &up, e)) != RL_OK)
+		return err;
+	(void)snprintf(uid, sizeof(uid), "%lld", user_id);
+	p[0] = uid;
+	if ((err = rl_db_exec("SELECT credits > 0 FROM users "
+	    "WHERE id = $1::bigint", 1, p, &res, e)) != RL_OK)
+		return err;
+	if (rl_dbres_rows(res) != 1 || strcmp(rl_dbres_get(res, 0, 0),
+	    "t") != 0)
+		err = rl_error_set(e, RL_ECREDITS,
+		    "Crédits insuffisants pour cette opération.");
+	rl_dbres_free(res);
+	return err;
+}
+
+enum rl_err
+rl_generation_init(struct rl_error *e)
+{
+
+	if (rl_schema_get("grille_cours") != NULL)
+		return RL_OK;
+	return rl_schema_registry_load(rl_conf->schema_dir, e);
 }

@@ -153,8 +153,8 @@ json_t		*rl_gen_usage_json(const struct rl_gen *);
 
 /*
  * Point g's model, effort, verbosity and system at those of a settings
- * object as rl_generation_settings (programme.h) builds it; the strings
- * are borrowed from it.
+ * object as rl_generation_settings builds it; the strings are borrowed
+ * from it.
  */
 void		 rl_gen_settings(struct rl_gen *, const json_t *);
 
@@ -165,5 +165,37 @@ void		 rl_gen_settings(struct rl_gen *, const json_t *);
 enum rl_err	 rl_gen_run_schema(struct rl_gen *, const json_t *sj,
 		    const char *name, struct rl_schema **,
 		    struct rl_error *);
+
+/*
+ * Generation settings and checks shared by every generating feature
+ * (EDxo's in lib/edxo/ and any other): moved here from programme.c, as
+ * they read only the gateway's own tables (section_ai_settings,
+ * chat_model_config, models, users' credits).
+ */
+/*
+ * The model settings of a generation feature: section is a
+ * section_ai_settings key ("logigramme", "grille", "plan_cadre",
+ * "plan_cadre_improve"); overrides (an object, may be NULL) may hold
+ * model, reasoning_effort and verbosity chosen by the user.  *out is a new
+ * object {model, effort, verbosity, system} (strings or null): the user's
+ * choice, else the section's row, else chat_model_config, else gpt-5.
+ */
+enum rl_err	 rl_generation_settings(const char *section,
+		    const json_t *overrides, json_t **out, struct rl_error *);
+/*
+ * The checks EDxo makes before queueing a generation, so that a request
+ * that cannot run fails at once instead of as a task: the model is known
+ * (RL_EINVAL naming it, field "ai_model"), the user has a key (RL_ENOKEY
+ * "Clé OpenAI non configurée.") and a positive balance (RL_ECREDITS).
+ */
+enum rl_err	 rl_generation_precheck(long long user_id, const char *model,
+		    struct rl_error *);
+
+/*
+ * Start-up of a program that validates with the registry's schemas
+ * without naming one in its route table (the runtime loads the registry
+ * only for those that do): load it when it is empty.
+ */
+enum rl_err	 rl_generation_init(struct rl_error *);
 
 #endif

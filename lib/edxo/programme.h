@@ -57,24 +57,6 @@ struct rl_task;
 #define RL_PROGRAMME_ENUM_MAX		1000
 #define RL_ADDITIONAL_INFO_MAX		(16 * 1024)
 
-/*
- * The model settings of a generation feature: section is a
- * section_ai_settings key ("logigramme", "grille", "plan_cadre",
- * "plan_cadre_improve"); overrides (an object, may be NULL) may hold
- * model, reasoning_effort and verbosity chosen by the user.  *out is a new
- * object {model, effort, verbosity, system} (strings or null): the user's
- * choice, else the section's row, else chat_model_config, else gpt-5.
- */
-enum rl_err	 rl_generation_settings(const char *section,
-		    const json_t *overrides, json_t **out, struct rl_error *);
-/*
- * The checks EDxo makes before queueing a generation, so that a request
- * that cannot run fails at once instead of as a task: the model is known
- * (RL_EINVAL naming it, field "ai_model"), the user has a key (RL_EINVAL
- * "Clé OpenAI non configurée.") and a positive balance (RL_ECREDITS).
- */
-enum rl_err	 rl_generation_precheck(long long user_id, const char *model,
-		    struct rl_error *);
 
 /*
  * Task functions.  Payloads: logigramme {programme_id, model?,
@@ -102,12 +84,6 @@ enum rl_err	 rl_links_apply(long long programme_id, const json_t *links,
 enum rl_err	 rl_grille_apply(long long programme_id, const char *mode,
 		    const json_t *grid, json_t **answer, struct rl_error *);
 
-/*
- * Start-up of a program that validates with the registry's schemas
- * without naming one in its route table (the runtime loads the registry
- * only for those that do): load it when it is empty.
- */
-enum rl_err	 rl_generation_init(struct rl_error *);
 
 /* The grille schema as sent upstream and validated (no pattern). */
 json_t		*rl_grille_schema_json(void);
