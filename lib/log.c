@@ -134,7 +134,7 @@ putstr(struct line *l, const char *s, size_t cap)
 	const unsigned char	*p = (const unsigned char *)s;
 	char			 esc[8];
 	const char		*piece;
-	size_t			 n, used = 0, limit;
+	size_t			 n, plen, used = 0, limit;
 
 	limit = sizeof(l->buf) - l->len;
 	limit = limit > LOG_RESERVE + 2 ? limit - LOG_RESERVE - 2 : 0;
@@ -142,6 +142,7 @@ putstr(struct line *l, const char *s, size_t cap)
 		limit = cap;
 	put(l, "\"", 1);
 	for (; *p != '\0'; p += n) {
+		/* A piece: the n source bytes, or the escape made for them. */
 		piece = (const char *)p;
 		if (*p == '"' || *p == '\\') {
 			esc[0] = '\\';
@@ -157,18 +158,11 @@ putstr(struct line *l, const char *s, size_t cap)
 			piece = "\\ufffd";
 			n = 1;
 		}
-		/* A piece is its n source bytes, or the escape made for it. */
-		if (piece != (const char *)p) {
-			if (used + strlen(piece) + sizeof(ellipsis) - 1 > limit)
-				break;
-			put(l, piece, strlen(piece));
-			used += strlen(piece);
-		} else {
-			if (used + n + sizeof(ellipsis) - 1 > limit)
-				break;
-			put(l, piece, n);
-			used += n;
-		}
+		plen = piece == (const char *)p ? n : strlen(piece);
+		if (used + plen + sizeof(ellipsis) - 1 > limit)
+			break;
+		put(l, piece, plen);
+		used += plen;
 	}
 	if (*p != '\0')
 		put(l, ellipsis, sizeof(ellipsis) - 1);

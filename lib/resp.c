@@ -304,6 +304,28 @@ client_text(const struct rl_error *e, int edxo, int *fault)
 static const char oom[] =
     "{\"error\":{\"code\":\"out_of_memory\",\"message\":\"out of memory\"}}";
 
+/*
+ * The error object: ours {code, message, field?}, or EDxo's flat one
+ * {error: message, code, field?} whose pages read data.error.  A message
+ * quoting bytes that are not UTF-8 cannot be encoded: the default text of
+ * the error says its kind instead.  No field for our own faults.
+ */
+static json_t *
+error_body(const struct rl_error *e, enum rl_err code, const char *msg,
+    int edxo, int fault)
+{
+	json_t	*o;
+
+	o = edxo ? json_pack("{s:s, s:s}", "error", msg, "code",
+	    rl_err_token(code)) : json_pack("{s:s, s:s}", "code",
+	    rl_err_token(code), "message", msg);
+	if (o == NULL && msg != rl_strerror(code))
+		return error_body(e, code, rl_strerror(code), edxo, fault);
+	if (o != NULL && e->where[0] != '\0' && !fault)
+		(void)json_object_set_new(o, "field", json_string(e->where));
+	return o;
+}
+
 enum rl_err
 rl_resp_error(struct rl_req *req, const struct rl_error *e)
 {
@@ -319,22 +341,7 @@ rl_resp_error(struct rl_req *req, const struct rl_error *e)
 		return RL_EINTERNAL;
 	if (status == 401)
 		(void)rl_resp_header(req, "WWW-Authenticate", "Bearer");
-	/*
-	 * Ours: {"error": {code, message, field?}}.  EDxo's pages read
-	 * data.error as the message: {"error": message, code, field?}.
-	 */
-	inner = edxo ? json_pack("{s:s, s:s}", "error", msg, "code",
-	    rl_err_token(code)) : json_pack("{s:s, s:s}", "code",
-	    rl_err_token(code), "message", msg);
-	/* A message quoting bytes that are not UTF-8: say the kind only. */
-	if (inner == NULL && msg != rl_strerror(code))
-		inner = edxo ? json_pack("{s:s, s:s}", "error",
-		    rl_strerror(code), "code", rl_err_token(code)) :
-		    json_pack("{s:s, s:s}", "code", rl_err_token(code),
-		    "message", rl_strerror(code));
-	if (inner != NULL && e->where[0] != '\0' && !fault)
-		(void)json_object_set_new(inner, "field",
-		    json_string(e->where));
+	inner = error_body(e, code, msg, edxo, fault);
 	body = inner == NULL || edxo ? inner : json_pack("{s:o}", "error",
 	    inner);
 	if (body == NULL) {
@@ -368,10 +375,7 @@ rl_resp_edxo_error(struct rl_req *req, const struct rl_error *e,
 		status = rl_err_status_edxo(e->code);
 	if (vtext != NULL)
 		msg = vtext;
-	body = json_pack("{s:s, s:s}", "error", msg, "code",
-	    rl_err_token(e->code));
-	if (body != NULL && e->where[0] != '\0' && !fault)
-		(void)json_object_set_new(body, "field", json_string(e->where));
+	body = error_body(e, e->code, msg, 1, fault);
 	return rl_resp_json_new(req, status, body);
 }
 

@@ -938,6 +938,18 @@ out:
 	return err;
 }
 
+/* The uuid an INSERT INTO tasks ... RETURNING id gave back, into id. */
+static enum rl_err
+inserted_id(const struct rl_dbres *r, char id[37], struct rl_error *e)
+{
+
+	if (rl_dbres_rows(r) != 1 || strlen(rl_dbres_get(r, 0, 0)) != 36)
+		return rl_error_set(e, RL_EINTERNAL, "task insert returned "
+		    "no id");
+	memcpy(id, rl_dbres_get(r, 0, 0), 37);
+	return RL_OK;
+}
+
 /*
  * Cancelled, or no longer ours (reaped, finished, deleted): either way the
  * task should stop.  The answer is sticky once yes; a database error
@@ -1009,12 +1021,8 @@ rl_task_enqueue(const char *name, long long user_id, const json_t *payload,
 	p[3] = att;
 	if ((err = rl_db_exec(sql, 4, p, &r, e)) != RL_OK)
 		goto out;
-	if (rl_dbres_rows(r) != 1 || strlen(rl_dbres_get(r, 0, 0)) != 36) {
-		err = rl_error_set(e, RL_EINTERNAL, "task insert returned no "
-		    "id");
+	if ((err = inserted_id(r, id, e)) != RL_OK)
 		goto out;
-	}
-	memcpy(id, rl_dbres_get(r, 0, 0), 37);
 out:
 	rl_dbres_free(r);
 	free(s);
@@ -1061,12 +1069,8 @@ rl_task_record_done(const char *name, long long user_id,
 	p[4] = url;
 	if ((err = rl_db_exec(sql, 5, p, &r, e)) != RL_OK)
 		goto out;
-	if (rl_dbres_rows(r) != 1 || strlen(rl_dbres_get(r, 0, 0)) != 36) {
-		err = rl_error_set(e, RL_EINTERNAL, "task insert returned no "
-		    "id");
+	if ((err = inserted_id(r, id, e)) != RL_OK)
 		goto out;
-	}
-	memcpy(id, rl_dbres_get(r, 0, 0), 37);
 	if ((*stored = json_loads(rl_dbres_get(r, 0, 1), 0, &je)) == NULL)
 		err = rl_error_set(e, RL_EDB, "stored result: %s", je.text);
 out:
