@@ -304,6 +304,48 @@ role_ok(unsigned int flags, const struct rl_user *u)
 }
 
 /*
+ * An EDxo route says a refused field the Flask way: one message naming
+ * the field (its path as "a.0.b"), through the one error path.  Where
+ * EDxo's own view has a set wording for a field ("Savoir-faire et
+ * capacité requis"), the request schema carries it as that property's
+ * "x-message", and it is said instead.
+ */
+static enum rl_err
+reject_edxo(struct rl_req *req, const json_t *first, struct rl_error *e)
+{
+	const json_t	*loc = json_object_get(first, "loc"), *v, *prop;
+	const char	*msg = json_string_value(json_object_get(first, "msg"));
+	char		 field[RL_ERRWHERE_MAX];
+	size_t		 i, off = 0;
+	int		 n;
+
+	field[0] = '\0';
+	json_array_foreach(loc, i, v) {
+		n = json_is_integer(v) ? snprintf(field + off,
+		    sizeof(field) - off, "%s%" JSON_INTEGER_FORMAT,
+		    i ? "." : "", json_integer_value(v)) : snprintf(field +
+		    off, sizeof(field) - off, "%s%s", i ? "." : "",
+		    json_string_value(v) != NULL ? json_string_value(v) : "");
+		if (n < 0 || (size_t)n >= sizeof(field) - off)
+			break;
+		off += (size_t)n;
+	}
+	prop = json_object_get(json_object_get(rl_schema_json(
+	    rl_schema_get(req->route->schema)), "properties"),
+	    json_string_value(json_array_get(loc, 0)) != NULL ?
+	    json_string_value(json_array_get(loc, 0)) : "");
+	if ((v = json_object_get(prop, "x-message")) != NULL &&
+	    json_is_string(v))
+		return rl_error_field(e, RL_EVALIDATION, field, "%s",
+		    json_string_value(v));
+	if (off == 0)
+		return rl_error_set(e, RL_EVALIDATION, "Données invalides : "
+		    "%s", msg != NULL ? msg : "corps de requête refusé");
+	return rl_error_field(e, RL_EVALIDATION, field, "%s : %s", field,
+	    msg != NULL ? msg : "valeur refusée");
+}
+
+/*
  * FastAPI's answer for a body that fails its route's schema: 422 with
  * {"detail": [...]} and every loc prefixed by "body".  Sent here rather than
  * through rl_resp_error because its body is a list, not one error; the
@@ -312,23 +354,10 @@ role_ok(unsigned int flags, const struct rl_user *u)
 static enum rl_err
 reject_422(struct rl_req *req, json_t *errors, struct rl_error *e)
 {
-	json_t	*body = NULL, *first;
-	char	*loc;
+	json_t	*body = NULL;
 
-	/*
-	 * An EDxo route says it the Flask way: the first error as one
-	 * message naming its field, through the one error path.
-	 */
-	if (req->route->flags & RL_ROUTE_EDXO) {
-		first = json_array_get(errors, 0);
-		loc = json_dumps(json_object_get(first, "loc"), JSON_COMPACT);
-		rl_error_field(e, RL_EVALIDATION, loc != NULL ? loc : "",
-		    "Données invalides : %s",
-		    first != NULL ? json_string_value(json_object_get(first,
-		    "msg")) : "corps de requête refusé");
-		free(loc);
-		return RL_EVALIDATION;
-	}
+	if (req->route->flags & RL_ROUTE_EDXO)
+		return reject_edxo(req, json_array_get(errors, 0), e);
 	/* FastAPI names where a field came from: the body or the query. */
 	if (rl_schema_fastapi_422(errors, (req->route->flags &
 	    RL_ROUTE_BODY) ? "body" : "query", &body) == RL_OK)

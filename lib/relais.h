@@ -53,6 +53,7 @@ enum rl_err {
 
 /* Size of the human-readable part of an error. */
 #define RL_ERRMSG_MAX	256
+#define RL_ERRWHERE_MAX	128
 
 /*
  * Caller-owned error record (jansson's json_error_t, curl's error buffer):
@@ -64,7 +65,7 @@ enum rl_err {
 struct rl_error {
 	enum rl_err	 code;
 	char		 msg[RL_ERRMSG_MAX];
-	char		 where[128];
+	char		 where[RL_ERRWHERE_MAX];
 	char		 sqlstate[6];
 };
 

@@ -326,6 +326,18 @@ error_body(const struct rl_error *e, enum rl_err code, const char *msg,
 	return o;
 }
 
+/*
+ * EDxo's legacy failure {success: false, message}; error and code repeat
+ * it so the body is also the flat error every EDxo route may send.
+ */
+static json_t *
+legacy_body(enum rl_err code, const char *msg)
+{
+
+	return json_pack("{s:b, s:s, s:s, s:s}", "success", 0, "message",
+	    msg, "error", msg, "code", rl_err_token(code));
+}
+
 enum rl_err
 rl_resp_error(struct rl_req *req, const struct rl_error *e)
 {
@@ -341,14 +353,18 @@ rl_resp_error(struct rl_req *req, const struct rl_error *e)
 		return RL_EINTERNAL;
 	if (status == 401)
 		(void)rl_resp_header(req, "WWW-Authenticate", "Bearer");
-	inner = error_body(e, code, msg, edxo, fault);
-	body = inner == NULL || edxo ? inner : json_pack("{s:o}", "error",
-	    inner);
-	if (body == NULL) {
-		json_decref(inner);
+	if (req->route != NULL && (req->route->flags & RL_ROUTE_LEGACY) ==
+	    RL_ROUTE_LEGACY)
+		body = legacy_body(code, msg);
+	else {
+		inner = error_body(e, code, msg, edxo, fault);
+		/* "o" steals inner even when packing fails. */
+		body = inner == NULL || edxo ? inner : json_pack("{s:o}",
+		    "error", inner);
+	}
+	if (body == NULL)
 		return rl_resp_send(req, 500, "application/json", oom,
 		    sizeof(oom) - 1);
-	}
 	return rl_resp_json_new(req, status == 499 ? 400 : status, body);
 }
 
@@ -392,6 +408,5 @@ rl_resp_legacy_error(struct rl_req *req, const struct rl_error *e)
 	const char	*msg = client_text(e, 1, &fault);
 
 	return rl_resp_json_new(req, rl_err_status_edxo(e->code),
-	    json_pack("{s:b, s:s, s:s, s:s}", "success", 0, "message", msg,
-	    "error", msg, "code", rl_err_token(e->code)));
+	    legacy_body(e->code, msg));
 }

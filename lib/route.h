@@ -27,8 +27,23 @@ struct rl_req;
  * body failing the route's schema is that 400 rather than FastAPI's 422.
  */
 #define RL_ROUTE_EDXO		0x0080
+/*
+ * EDxo's older views answer failures as {success: false, message} (the
+ * pages of save_grid, get_description and generate_all_start read those
+ * two): the EDxo statuses and that body, for every error of the route,
+ * the runtime's own included.  Implies RL_ROUTE_EDXO.
+ */
+#define RL_ROUTE_LEGACY		(0x0100 | RL_ROUTE_EDXO)
 #define RL_ROUTE_BODY		(RL_ROUTE_JSON | RL_ROUTE_FORM | \
 				    RL_ROUTE_MULTIPART)
+/*
+ * The combinations EDxo's routes use, named once: a signed-in user's
+ * call from an EDxo page, and the same with a body, which those pages
+ * send as fetch() JSON, a urlencoded form or FormData (multipart) as the
+ * view happens to, so all three are accepted.
+ */
+#define RL_ROUTE_EDXO_AUTH	(RL_ROUTE_AUTH | RL_ROUTE_EDXO)
+#define RL_ROUTE_EDXO_BODY	(RL_ROUTE_EDXO_AUTH | RL_ROUTE_BODY)
 
 /* Path parameters a pattern may capture. */
 #define RL_ROUTE_MAX_PARAMS	8

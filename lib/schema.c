@@ -131,7 +131,9 @@ static struct snode	*compile(struct cctx *, const json_t *, const char *,
 
 static const char *const annotations[] = {
 	"title", "description", "$comment", "examples", "$schema",
-	"deprecated", "readOnly", "writeOnly", "discriminator", NULL
+	"deprecated", "readOnly", "writeOnly", "discriminator",
+	"x-message",		/* a request field's EDxo wording (fcgi.c) */
+	NULL
 };
 
 static int

@@ -210,6 +210,11 @@ static const struct rl_route routes[] = {
 	{ "POST", "/_test/fields", echo, "req-echo-fields",
 	    RL_ROUTE_JSON | RL_ROUTE_FORM | RL_ROUTE_MULTIPART, 0 },
 	{ "GET", "/_test/fields", echo, "req-echo-fields", 0, 0 },
+	/* The same refusal in EDxo's two error shapes. */
+	{ "POST", "/_test/fields_edxo", echo, "req-echo-fields",
+	    RL_ROUTE_BODY | RL_ROUTE_EDXO, 0 },
+	{ "POST", "/_test/fields_legacy", echo, "req-echo-fields",
+	    RL_ROUTE_BODY | RL_ROUTE_LEGACY, 0 },
 	{ "POST", "/_test/small", echo, NULL, RL_ROUTE_JSON,
 	    ECHO_SMALL_MAX },
 	{ "POST", "/_test/upload", echo, NULL, RL_ROUTE_MULTIPART,

@@ -64,3 +64,30 @@ test('a bad field gets the same 422 shape whichever way it came', async () => {
 	assert.equal(r.status, 422);
 	assert.deepEqual(r.json.detail.map((d) => [d.loc.join('.'), d.type]), [['body.session', 'missing']]);
 });
+
+test('an EDxo route names the refused field in its flat shape, with its set wording where it has one', async () => {
+	const form = { 'Content-Type': 'application/x-www-form-urlencoded' };
+	// No set wording for cours_id: the field's path and the reason.
+	let r = await raw('POST', '/_test/fields_edxo', form, 'cours_id=douze&session=A25');
+	assert.equal(r.status, 400, JSON.stringify(r.json));
+	assert.equal(r.json.code, 'validation_error');
+	assert.equal(r.json.field, 'cours_id');
+	assert.match(r.json.error, /^cours_id : .*integer/);
+	// session carries x-message in its request schema.
+	r = await raw('POST', '/_test/fields_edxo', form, 'cours_id=3&session=Z9');
+	assert.equal(r.status, 400);
+	assert.deepEqual([r.json.error, r.json.field], ['session est requise (ex. A25)', 'session']);
+	// A nested path is dotted.
+	const n = await postJSON('/_test/fields_edxo', { cours_id: 3, session: 'A25', tags: ['a', 4] });
+	assert.equal(n.status, 400);
+	assert.equal(n.body.field, 'tags.1');
+	// The legacy shape: the same refusal as {success: false, message}.
+	r = await raw('POST', '/_test/fields_legacy', form, 'cours_id=3');
+	assert.equal(r.status, 400);
+	assert.deepEqual([r.json.success, r.json.message, r.json.code],
+	    [false, 'session est requise (ex. A25)', 'validation_error']);
+	// Valid input still reaches the handler typed.
+	r = await raw('POST', '/_test/fields_legacy', form, 'cours_id=7&session=H26');
+	assert.equal(r.status, 200);
+	assert.equal(r.json.json.cours_id, 7);
+});
