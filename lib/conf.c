@@ -36,9 +36,14 @@ env(const char *name, const char *def)
 	return v != NULL && *v != '\0' ? v : def;
 }
 
-/* An integer variable in [min, max]; unset or empty keeps *out. */
-static enum rl_err
-env_int(const char *name, long min, long max, int *out, struct rl_error *e)
+/*
+ * An integer variable in [min, max]; unset or empty keeps *out.  Shared
+ * with the worker's own variables so that junk stops every program the
+ * same way, with the same message, instead of being read as 0.
+ */
+enum rl_err
+rl_conf_int(const char *name, long min, long max, int *out,
+    struct rl_error *e)
 {
 	const char	*v = getenv(name);
 	char		*end;
@@ -73,8 +78,8 @@ rl_conf_load(int default_threads, struct rl_error *e)
 
 	conf.threads = default_threads > 0 ? default_threads :
 	    RL_THREADS_DEFAULT;
-	if (env_int("RELAIS_THREADS", 1, RL_THREADS_MAX, &conf.threads, e) !=
-	    RL_OK)
+	if (rl_conf_int("RELAIS_THREADS", 1, RL_THREADS_MAX, &conf.threads,
+	    e) != RL_OK)
 		return RL_EINVAL;
 	n = sysconf(_SC_NPROCESSORS_ONLN) * RL_DB_POOL_PER_CPU;
 	if (n < RL_DB_POOL_MIN)
@@ -82,20 +87,20 @@ rl_conf_load(int default_threads, struct rl_error *e)
 	if (n > RL_DB_POOL_MAX)
 		n = RL_DB_POOL_MAX;
 	conf.db_pool = conf.threads < n ? conf.threads : (int)n;
-	if (env_int("RELAIS_DB_POOL", 1, RL_DB_POOL_MAX, &conf.db_pool, e) !=
-	    RL_OK)
+	if (rl_conf_int("RELAIS_DB_POOL", 1, RL_DB_POOL_MAX, &conf.db_pool,
+	    e) != RL_OK)
 		return RL_EINVAL;
 
 	conf.sse_heartbeat_sec = RL_SSE_HEARTBEAT_SEC;
-	if (env_int("RELAIS_SSE_HEARTBEAT_SEC", 1, 3600,
+	if (rl_conf_int("RELAIS_SSE_HEARTBEAT_SEC", 1, 3600,
 	    &conf.sse_heartbeat_sec, e) != RL_OK)
 		return RL_EINVAL;
 	conf.upstream_idle_sec = RL_OA_IDLE_CONN_SEC;
-	if (env_int("RELAIS_UPSTREAM_IDLE_SEC", 1, 3600,
+	if (rl_conf_int("RELAIS_UPSTREAM_IDLE_SEC", 1, 3600,
 	    &conf.upstream_idle_sec, e) != RL_OK)
 		return RL_EINVAL;
 	conf.check_responses = 0;
-	if (env_int("RELAIS_CHECK_RESPONSES", 0, 1, &conf.check_responses,
+	if (rl_conf_int("RELAIS_CHECK_RESPONSES", 0, 1, &conf.check_responses,
 	    e) != RL_OK)
 		return RL_EINVAL;
 

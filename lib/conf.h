@@ -32,5 +32,7 @@ extern const struct rl_conf	*rl_conf;
 
 enum rl_err	 rl_conf_load(int default_threads, struct rl_error *);
 const char	*rl_conf_upstream_name(void);
+enum rl_err	 rl_conf_int(const char *, long, long, int *,
+		    struct rl_error *);
 
 #endif

@@ -33,6 +33,7 @@
 
 #include "relais.h"
 #include "bounds.h"
+#include "buf.h"
 #include "docx.h"
 #include "zipio.h"
 
@@ -226,12 +227,6 @@ enum fmt { FMT_DECIMAL, FMT_DECIMAL_ZERO, FMT_LOWER_LETTER,
 	FMT_UPPER_LETTER, FMT_LOWER_ROMAN, FMT_UPPER_ROMAN, FMT_BULLET,
 	FMT_NONE };
 
-struct buf {
-	char	*p;
-	size_t	 len;
-	size_t	 cap;
-};
-
 /* One w:style of styles.xml. */
 struct style {
 	char	*id;
@@ -287,7 +282,7 @@ struct note {
 
 /* A table being read: cells row after row on one grid. */
 struct table {
-	struct buf	*cell;
+	struct rl_buf	*cell;
 	size_t		 ncell;
 	size_t		 capcell;
 	size_t		*row;		/* index of each row's first cell */
@@ -311,9 +306,9 @@ enum fkind {
 struct frame {
 	enum fkind	 kind;
 	int		 depth;		/* of the element that opened it */
-	struct buf	 out;		/* blocks, or a paragraph's text */
-	struct buf	 after;		/* F_P: blocks that follow it */
-	struct buf	 carry;		/* container: text of a paragraph
+	struct rl_buf	 out;		/* blocks, or a paragraph's text */
+	struct rl_buf	 after;		/* F_P: blocks that follow it */
+	struct rl_buf	 carry;		/* container: text of a paragraph
 					   whose mark was deleted */
 	int		 lastnum;	/* container: numId of the last
 					   block, 0 unless a list item */
@@ -383,7 +378,7 @@ struct ctx {
 	int		 symfont;	/* in a run set in the Symbol font */
 	int		 intext;	/* depth of the w:t (or m:t) read */
 	int		 preserve;	/* its xml:space="preserve" */
-	struct buf	 tb;		/* its text */
+	struct rl_buf	 tb;		/* its text */
 	unsigned char	 fld[RL_DOCX_FIELD_DEPTH]; /* 1 instruction, 0 result */
 	int		 nfld;
 	int		 fldhide;	/* fields still in their instruction */
@@ -411,46 +406,19 @@ struct ctx {
 
 static void	frame_pop(struct ctx *);
 
-/* Buffers. */
-
-static int
-buf_grow(struct buf *b, size_t n)
-{
-	size_t	 cap;
-	char	*p;
-
-	if (b->len + n + 1 <= b->cap)
-		return 0;
-	cap = b->cap > 0 ? b->cap : 64;
-	while (cap < b->len + n + 1)
-		cap *= 2;
-	if ((p = realloc(b->p, cap)) == NULL)
-		return -1;
-	b->p = p;
-	b->cap = cap;
-	return 0;
-}
-
-static int
-buf_add(struct buf *b, const char *s, size_t n)
-{
-
-	if (buf_grow(b, n) == -1)
-		return -1;
-	if (n > 0)
-		memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-	return 0;
-}
+/*
+ * Text buffers are lib/buf.c's.  What bounds them is the text budget:
+ * every byte is charged (charge) before it is added, so no buffer gets
+ * near RL_DOCX_TEXT_MAX plus the markup around the text; the maximum
+ * only backs that up.
+ */
+#define TEXT_BUF_MAX	(2 * (size_t)RL_DOCX_TEXT_MAX)
 
 static void
-buf_free(struct buf *b)
+tbuf(struct rl_buf *b)
 {
 
-	free(b->p);
-	b->p = NULL;
-	b->len = b->cap = 0;
+	rl_buf_init(b, TEXT_BUF_MAX);
 }
 
 /* Errors and the budget. */
@@ -504,30 +472,33 @@ charge(struct ctx *c, size_t n)
 	return -1;
 }
 
+/*
+ * Appends text already charged (moved from another buffer).  A buffer
+ * cannot pass its maximum while the budget holds (tbuf), so RL_ETOOBIG
+ * here would be a charging bug, said as such rather than as memory.
+ */
+static int
+putu(struct ctx *c, struct rl_buf *b, const char *s, size_t n)
+{
+	enum rl_err	 err;
+
+	if ((err = rl_buf_add(b, s, n)) == RL_OK)
+		return 0;
+	if (err == RL_ETOOBIG)
+		fail(c, err, "text past %zu bytes", (size_t)TEXT_BUF_MAX);
+	else
+		oom(c);
+	return -1;
+}
+
 /* Appends new text: charged. */
 static int
-put(struct ctx *c, struct buf *b, const char *s, size_t n)
+put(struct ctx *c, struct rl_buf *b, const char *s, size_t n)
 {
 
 	if (charge(c, n) == -1)
 		return -1;
-	if (buf_add(b, s, n) == -1) {
-		oom(c);
-		return -1;
-	}
-	return 0;
-}
-
-/* Appends text already charged (moved from another buffer). */
-static int
-putu(struct ctx *c, struct buf *b, const char *s, size_t n)
-{
-
-	if (buf_add(b, s, n) == -1) {
-		oom(c);
-		return -1;
-	}
-	return 0;
+	return putu(c, b, s, n);
 }
 
 /* Names and attributes. */
@@ -1444,6 +1415,9 @@ frame_push(struct ctx *c, enum fkind kind)
 	}
 	f = &c->fr[c->nfr++];
 	memset(f, 0, sizeof(*f));
+	tbuf(&f->out);
+	tbuf(&f->after);
+	tbuf(&f->carry);
 	f->kind = kind;
 	f->depth = c->depth;
 	f->numid = f->ilvl = -1;
@@ -1477,7 +1451,7 @@ table_free(struct table *t)
 	if (t == NULL)
 		return;
 	for (i = 0; i < t->ncell; i++)
-		buf_free(&t->cell[i]);
+		rl_buf_free(&t->cell[i]);
 	free(t->cell);
 	free(t->row);
 	free(t);
@@ -1491,9 +1465,9 @@ frame_pop(struct ctx *c)
 	if (c->nfr == 0)
 		return;
 	f = &c->fr[--c->nfr];
-	buf_free(&f->out);
-	buf_free(&f->after);
-	buf_free(&f->carry);
+	rl_buf_free(&f->out);
+	rl_buf_free(&f->after);
+	rl_buf_free(&f->carry);
 	table_free(f->tbl);
 	f->tbl = NULL;
 }
@@ -1537,8 +1511,8 @@ carry_flush(struct ctx *c, struct frame *f)
 {
 
 	if (f->carry.len > 0)
-		block_add(c, f, f->carry.p, f->carry.len);
-	buf_free(&f->carry);
+		block_add(c, f, f->carry.s, f->carry.len);
+	rl_buf_free(&f->carry);
 }
 
 /* Text into the paragraph being read (already charged). */
@@ -1554,7 +1528,7 @@ emit(struct ctx *c, const char *s, size_t n)
 	/* Merged paragraphs keep a space between them, as pandoc does. */
 	if (p->joinsp) {
 		p->joinsp = 0;
-		if (p->out.len > 0 && !isws(p->out.p[p->out.len - 1]) &&
+		if (p->out.len > 0 && !isws(p->out.s[p->out.len - 1]) &&
 		    !isws(s[0]) && put(c, &p->out, " ", 1) == -1)
 			return;
 	}
@@ -1593,7 +1567,7 @@ p_start(struct ctx *c)
 		return;
 	if (cont != NULL && cont->carry.len > 0) {
 		p->out = cont->carry;
-		memset(&cont->carry, 0, sizeof(cont->carry));
+		tbuf(&cont->carry);
 		p->joinsp = !cont->carrynosp;
 	}
 	if (cont != NULL)
@@ -1610,15 +1584,15 @@ p_end(struct ctx *c)
 	struct frame	*p = top(c), *cont;
 	struct style	*st;
 	struct num	*nm = NULL;
-	struct buf	 line;
+	struct rl_buf	 line;
 	const char	*s;
 	char		 label[128];
 	size_t		 n, i, before;
 	int		 level = 0, numid, ilvl, islist = 0, k;
 
-	memset(&line, 0, sizeof(line));
+	tbuf(&line);
 	cont = container(c, c->nfr - 2);
-	s = p->out.p != NULL ? p->out.p : "";
+	s = rl_buf_str(&p->out);
 	n = p->out.len;
 	trim(&s, &n);
 	if (p->markdel && cont != NULL) {
@@ -1631,7 +1605,7 @@ p_end(struct ctx *c)
 			(void)put(c, &cont->carry, " ", 1);
 		(void)putu(c, &cont->carry, s, n);
 		cont->carrynosp = p->markdel == 2;
-		block_add(c, cont, p->after.p, p->after.len);
+		block_add(c, cont, p->after.s, p->after.len);
 		frame_pop(c);
 		return;
 	}
@@ -1676,12 +1650,12 @@ p_end(struct ctx *c)
 		} else
 			(void)putu(c, &line, s, n);
 		if (c->rc == RL_OK && charge(c, line.len - before) == 0)
-			block_add_list(c, cont, line.p, line.len,
+			block_add_list(c, cont, line.s, line.len,
 			    islist ? numid : 0, ilvl);
 	}
 	if (p->after.len > 0)
-		block_add(c, cont, p->after.p, p->after.len);
-	buf_free(&line);
+		block_add(c, cont, p->after.s, p->after.len);
+	rl_buf_free(&line);
 	frame_pop(c);
 }
 
@@ -1690,14 +1664,14 @@ p_end(struct ctx *c)
  * <br>, tabs spaces, and | is escaped.
  */
 static int
-cell_flatten(struct ctx *c, struct buf *in, struct buf *out)
+cell_flatten(struct ctx *c, struct rl_buf *in, struct rl_buf *out)
 {
 	const char	*s;
 	size_t		 n, i, before;
 	int		 br = 0;
 
-	memset(out, 0, sizeof(*out));
-	s = in->p != NULL ? in->p : "";
+	tbuf(out);
+	s = rl_buf_str(in);
 	n = in->len;
 	trim(&s, &n);
 	before = n;
@@ -1719,7 +1693,7 @@ cell_flatten(struct ctx *c, struct buf *in, struct buf *out)
 }
 
 static int
-cell_push(struct ctx *c, struct table *t, struct buf *b)
+cell_push(struct ctx *c, struct table *t, struct rl_buf *b)
 {
 
 	if (t->col >= RL_DOCX_MAX_COLS) {
@@ -1736,7 +1710,7 @@ cell_push(struct ctx *c, struct table *t, struct buf *b)
 		return -1;
 	}
 	t->cell[t->ncell] = *b;
-	memset(b, 0, sizeof(*b));
+	tbuf(b);
 	t->ncell++;
 	t->col++;
 	return 0;
@@ -1745,9 +1719,9 @@ cell_push(struct ctx *c, struct table *t, struct buf *b)
 static void
 cells_empty(struct ctx *c, struct table *t, long n)
 {
-	struct buf	 b;
+	struct rl_buf	 b;
 
-	memset(&b, 0, sizeof(b));
+	tbuf(&b);
 	for (; n > 0; n--) {
 		if (t->col < RL_DOCX_MAX_COLS)
 			t->vm[t->col] = -1;
@@ -1778,18 +1752,18 @@ tc_end(struct ctx *c)
 {
 	struct frame	*f = top(c);
 	struct table	*t;
-	struct buf	 text;
+	struct rl_buf	 text;
 	size_t		 col;
 	long		 src;
 	int		 span, vmerge;
 
-	memset(&text, 0, sizeof(text));
+	tbuf(&text);
 	carry_flush(c, f);
 	t = c->fr[c->nfr - 2].tbl;
 	span = f->span;
 	vmerge = f->vmerge;
 	if (c->rc != RL_OK || cell_flatten(c, &f->out, &text) == -1) {
-		buf_free(&text);
+		rl_buf_free(&text);
 		frame_pop(c);
 		return;
 	}
@@ -1797,15 +1771,15 @@ tc_end(struct ctx *c)
 	col = t->col;
 	if (col < RL_DOCX_MAX_COLS && vmerge == 2) {
 		/* A continued vertical merge repeats the text above. */
-		buf_free(&text);
+		rl_buf_free(&text);
 		if ((src = t->vm[col]) >= 0 && t->cell[src].len > 0 &&
-		    put(c, &text, t->cell[src].p, t->cell[src].len) == -1)
+		    put(c, &text, t->cell[src].s, t->cell[src].len) == -1)
 			return;
 	}
 	if (col < RL_DOCX_MAX_COLS && vmerge != 2)
 		t->vm[col] = (long)t->ncell;
 	if (cell_push(c, t, &text) == -1) {
-		buf_free(&text);
+		rl_buf_free(&text);
 		return;
 	}
 	cells_empty(c, t, span - 1);
@@ -1836,12 +1810,12 @@ tbl_end(struct ctx *c)
 {
 	struct frame	*f = top(c), *cont;
 	struct table	*t = f->tbl;
-	struct buf	 out;
+	struct rl_buf	 out;
 	char		 head[32];
 	size_t		 r, i, first, end, width = 0, w;
 	int		 header = 1, sep;
 
-	memset(&out, 0, sizeof(out));
+	tbuf(&out);
 	cont = container(c, c->nfr - 2);
 	for (r = 0; r < t->nrow; r++)
 		if (row_used(t, r, &first, &end) && end - first > width)
@@ -1852,18 +1826,18 @@ tbl_end(struct ctx *c)
 		for (r = 0; r < t->nrow; r++) {
 			if (!row_used(t, r, &first, &end))
 				continue;
-			out.len = 0;
+			rl_buf_reset(&out);
 			for (i = first, sep = 0; i < end; i++) {
 				if (t->cell[i].len == 0)
 					continue;
 				if (sep && put(c, &out, "; ", 2) == -1)
 					goto out;
-				if (putu(c, &out, t->cell[i].p,
+				if (putu(c, &out, t->cell[i].s,
 				    t->cell[i].len) == -1)
 					goto out;
 				sep = 1;
 			}
-			block_add(c, cont, out.p, out.len);
+			block_add(c, cont, out.s, out.len);
 		}
 		goto out;
 	}
@@ -1876,10 +1850,9 @@ tbl_end(struct ctx *c)
 		(void)putu(c, &out, "|", 1);
 		for (w = 0, i = first; w < width; w++, i++) {
 			(void)putu(c, &out, " ", 1);
-			if (i < end) {
-				(void)putu(c, &out, t->cell[i].p != NULL ?
-				    t->cell[i].p : "", t->cell[i].len);
-			}
+			if (i < end)
+				(void)putu(c, &out, rl_buf_str(&t->cell[i]),
+				    t->cell[i].len);
 			(void)putu(c, &out, " |", 2);
 		}
 		(void)putu(c, &out, "\n", 1);
@@ -1894,9 +1867,9 @@ tbl_end(struct ctx *c)
 	(void)putu(c, &out, "ENDTABLE", 8);
 	/* Cells paid for their text and pipes; the rules and head are new. */
 	if (c->rc == RL_OK && charge(c, 32 + 6 * width) == 0)
-		block_add(c, cont, out.p, out.len);
+		block_add(c, cont, out.s, out.len);
 out:
-	buf_free(&out);
+	rl_buf_free(&out);
 	frame_pop(c);
 }
 
@@ -2111,7 +2084,7 @@ noteref(struct ctx *c, int kind, const char **a)
 {
 	const struct note	*nt;
 	struct frame		*p = top(c);
-	struct buf		 b;
+	struct rl_buf		 b;
 	char			 mark[32];
 	int			 n;
 
@@ -2123,12 +2096,12 @@ noteref(struct ctx *c, int kind, const char **a)
 		return;
 	n = snprintf(mark, sizeof(mark), "[^%d]", ++c->nnoteref);
 	emit_new(c, mark, (size_t)n);
-	memset(&b, 0, sizeof(b));
+	tbuf(&b);
 	(void)snprintf(mark, sizeof(mark), "[^%d]: ", c->nnoteref);
 	if (put(c, &b, mark, strlen(mark)) == 0 &&
 	    put(c, &b, nt->text, nt->len) == 0)
-		after_add(c, p, b.p, b.len);
-	buf_free(&b);
+		after_add(c, p, b.s, b.len);
+	rl_buf_free(&b);
 }
 
 /* A picture's description (its alt text): "[image: ...]" in the text. */
@@ -2168,7 +2141,7 @@ doc_start(struct ctx *c, enum ns ns, const char *local, const char **a)
 	if (ns == NS_M && strcmp(local, "t") == 0 && c->intext == 0) {
 		c->intext = c->depth;
 		c->preserve = 1;
-		c->tb.len = 0;
+		rl_buf_reset(&c->tb);
 		return;
 	}
 	if (ns != NS_W)
@@ -2199,7 +2172,7 @@ doc_start(struct ctx *c, enum ns ns, const char *local, const char **a)
 	case E_T:
 		c->intext = c->depth;
 		c->preserve = xml_preserve(c, a);
-		c->tb.len = 0;
+		rl_buf_reset(&c->tb);
 		break;
 	case E_TAB:
 	case E_PTAB:
@@ -2283,12 +2256,12 @@ doc_start(struct ctx *c, enum ns ns, const char *local, const char **a)
 static void
 symbol_text(struct ctx *c, const char *s, size_t n)
 {
-	struct buf	 b;
+	struct rl_buf	 b;
 	char		 u[4];
 	unsigned long	 cp;
 	size_t		 i, k;
 
-	memset(&b, 0, sizeof(b));
+	tbuf(&b);
 	for (i = 0; i < n; i += k) {
 		cp = (unsigned char)s[i];
 		k = 1;
@@ -2314,15 +2287,15 @@ symbol_text(struct ctx *c, const char *s, size_t n)
 			goto out;
 	}
 	if (b.len <= n || charge(c, b.len - n) == 0)
-		emit(c, b.p != NULL ? b.p : "", b.len);
+		emit(c, rl_buf_str(&b), b.len);
 out:
-	buf_free(&b);
+	rl_buf_free(&b);
 }
 
 static void
 text_end(struct ctx *c)
 {
-	const char	*s = c->tb.p != NULL ? c->tb.p : "";
+	const char	*s = rl_buf_str(&c->tb);
 	size_t		 n = c->tb.len;
 
 	c->intext = 0;
@@ -2340,19 +2313,19 @@ static void
 txbx_end(struct ctx *c)
 {
 	struct frame	*f = top(c), *below;
-	struct buf	 b;
+	struct rl_buf	 b;
 
 	carry_flush(c, f);
 	b = f->out;
-	memset(&f->out, 0, sizeof(f->out));
+	tbuf(&f->out);
 	frame_pop(c);
 	/* Text boxes come after the paragraph that anchors them. */
 	below = top(c);
 	if (below != NULL && below->kind == F_P)
-		after_add(c, below, b.p, b.len);
+		after_add(c, below, b.s, b.len);
 	else
-		block_add(c, container(c, c->nfr - 1), b.p, b.len);
-	buf_free(&b);
+		block_add(c, container(c, c->nfr - 1), b.s, b.len);
+	rl_buf_free(&b);
 }
 
 static void
@@ -2372,7 +2345,7 @@ note_end(struct ctx *c)
 		frame_pop(c);
 		return;
 	}
-	s = f->out.p != NULL ? f->out.p : "";
+	s = rl_buf_str(&f->out);
 	n = f->out.len;
 	trim(&s, &n);
 	if ((d = malloc(n + 1)) == NULL) {
@@ -2670,7 +2643,7 @@ ctx_free(struct ctx *c)
 	for (i = 0; i < c->nnote; i++)
 		free(c->note[i].text);
 	free(c->note);
-	buf_free(&c->tb);
+	rl_buf_free(&c->tb);
 	free(c);
 }
 
@@ -2733,6 +2706,7 @@ rl_docx_text_zip(struct rl_zip *z, char **text, size_t *len,
 		free(c);
 		return rl_error_set(e, RL_ENOMEM, "docx: out of memory");
 	}
+	tbuf(&c->tb);
 	c->e = e;
 	c->left = RL_DOCX_TEXT_MAX;
 	c->part = "_rels/.rels";
@@ -2816,15 +2790,13 @@ rl_docx_text_zip(struct rl_zip *z, char **text, size_t *len,
 		goto out;
 	}
 	/* A final newline, or the marker, which begins with its own. */
-	if ((c->truncated ? buf_add(&root->out, RL_DOCX_TRUNCATED,
+	if ((c->truncated ? rl_buf_add(&root->out, RL_DOCX_TRUNCATED,
 	    strlen(RL_DOCX_TRUNCATED)) : root->out.len > 0 ?
-	    buf_add(&root->out, "\n", 1) : buf_add(&root->out, "", 0)) == -1) {
+	    rl_buf_add(&root->out, "\n", 1) : RL_OK) != RL_OK ||
+	    (*text = rl_buf_take(&root->out, len)) == NULL) {
 		rc = rl_error_set(e, RL_ENOMEM, "docx: out of memory");
 		goto out;
 	}
-	*text = root->out.p;
-	*len = root->out.len;
-	memset(&root->out, 0, sizeof(root->out));
 	rc = RL_OK;
 out:
 	if (rc == RL_OK && c->rc != RL_OK)

@@ -654,22 +654,6 @@ parse_int(const char *s, long min, long max, int *out)
 	return 0;
 }
 
-/* An environment variable in [min, max]; unset or empty keeps *out. */
-static int
-env_int(const char *name, long min, long max, int *out)
-{
-	const char	*v = getenv(name);
-
-	if (v == NULL || *v == '\0')
-		return 0;
-	if (parse_int(v, min, max, out) == -1) {
-		rl_log_error("%s: want %ld to %ld, got \"%s\"", name, min,
-		    max, v);
-		return -1;
-	}
-	return 0;
-}
-
 static void
 usage(void)
 {
@@ -695,9 +679,11 @@ setup(void)
 		    "listener keeps one connection)", wk->name);
 		return 1;
 	}
-	if (env_int("RELAIS_TASK_LEASE_SEC", 1, TASK_LEASE_MAX_SEC,
-	    &lease_sec) == -1)
+	if (rl_conf_int("RELAIS_TASK_LEASE_SEC", 1, TASK_LEASE_MAX_SEC,
+	    &lease_sec, &e) != RL_OK) {
+		rl_log_error("%s", e.msg);
 		return 1;
+	}
 	/*
 	 * Task functions validate model answers against the registry
 	 * (rl_schema_get); it is compiled once, before any thread, as
@@ -774,10 +760,12 @@ rl_worker_main(int argc, char *argv[], const struct rl_worker *w)
 	pthread_condattr_t	 ca;
 	pthread_t		*tids = NULL, ltid, ktid;
 	sigset_t		 set;
+	struct rl_error		 e;
 	int			 c, i, n = 0, nopt = 0, rc = 1, waited;
 	int			 have_listener = 0, have_keeper = 0;
 
 	wk = w;
+	rl_error_clear(&e);
 	while ((c = getopt(argc, argv, "1hn:")) != -1)
 		switch (c) {
 		case '1':
@@ -806,9 +794,11 @@ rl_worker_main(int argc, char *argv[], const struct rl_worker *w)
 	nrunners = wk->threads > 0 ? wk->threads : RL_WORKER_THREADS_DEFAULT;
 	if (nrunners > RL_WORKER_THREADS_MAX)
 		nrunners = RL_WORKER_THREADS_MAX;
-	if (env_int("RELAIS_WORKER_THREADS", 1, RL_WORKER_THREADS_MAX,
-	    &nrunners) == -1)
+	if (rl_conf_int("RELAIS_WORKER_THREADS", 1, RL_WORKER_THREADS_MAX,
+	    &nrunners, &e) != RL_OK) {
+		rl_log_error("%s", e.msg);
 		return 1;
+	}
 	if (nopt > 0)
 		nrunners = nopt;
 
