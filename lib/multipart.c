@@ -23,6 +23,7 @@
 #include "arena.h"
 #include "kv.h"
 #include "bounds.h"
+#include "buf.h"
 #include "multipart.h"
 
 #ifndef RL_MULTIPART_READ_CHUNK
@@ -661,12 +662,10 @@ struct collect {
 	struct rl_upload	*ups;
 	size_t			 nups;
 	/* The current part: its kind, name (in the arena), the field
-	 * value read so far (malloc'd) and the open upload file. */
+	 * value read so far and the open upload file. */
 	enum pkind		 kind;
 	const char		*name;
-	char			*val;
-	size_t			 vlen;
-	size_t			 vcap;
+	struct rl_buf		 val;	/* RL_MULTIPART_FIELD_MAX */
 	int			 fd;
 };
 
@@ -698,7 +697,7 @@ collect_begin(void *arg, const char *name, const char *filename,
 		if ((c->name = rl_arena_strdup(c->a, name)) == NULL)
 			return rl_error_set(e, RL_ENOMEM, "out of memory");
 		c->kind = P_FIELD;
-		c->vlen = 0;
+		rl_buf_reset(&c->val);
 		return RL_OK;
 	}
 	/* An empty file input: browsers send filename="" and no data. */
@@ -762,29 +761,18 @@ static enum rl_err
 collect_data(void *arg, const void *p, size_t n, struct rl_error *e)
 {
 	struct collect	*c = arg;
-	size_t		 cap;
-	char		*nv;
+	enum rl_err	 err;
 
 	switch (c->kind) {
 	case P_FIELD:
-		if (n > RL_MULTIPART_FIELD_MAX - c->vlen) {
-			(void)rl_error_set(e, RL_ETOOBIG, "field \"%s\" "
-			    "exceeds %d bytes", c->name,
-			    RL_MULTIPART_FIELD_MAX);
+		if ((err = rl_buf_add(&c->val, p, n)) == RL_ETOOBIG) {
+			(void)rl_error_set(e, err, "field \"%s\" exceeds %d "
+			    "bytes", c->name, RL_MULTIPART_FIELD_MAX);
 			rl_error_where(e, c->name);
-			return RL_ETOOBIG;
+			return err;
 		}
-		if (c->vlen + n > c->vcap) {
-			for (cap = c->vcap ? c->vcap : 256; cap < c->vlen + n; )
-				cap *= 2;
-			if ((nv = realloc(c->val, cap)) == NULL)
-				return rl_error_set(e, RL_ENOMEM,
-				    "out of memory");
-			c->val = nv;
-			c->vcap = cap;
-		}
-		memcpy(c->val + c->vlen, p, n);
-		c->vlen += n;
+		if (err != RL_OK)
+			return rl_error_set(e, err, "out of memory");
 		break;
 	case P_FILE:
 		/* Counted before writing, so the cap is never exceeded on
@@ -819,9 +807,9 @@ collect_end(void *arg, struct rl_error *e)
 	case P_FIELD:
 		kv = &c->fields[c->nfields];
 		kv->key = c->name;
-		kv->len = c->vlen;
-		if ((kv->val = rl_arena_strndup(c->a, c->vlen ? c->val : "",
-		    c->vlen)) == NULL)
+		kv->len = rl_buf_len(&c->val);
+		if ((kv->val = rl_arena_strndup(c->a, rl_buf_str(&c->val),
+		    kv->len)) == NULL)
 			return rl_error_set(e, RL_ENOMEM, "out of memory");
 		c->nfields++;
 		break;
@@ -871,6 +859,7 @@ rl_multipart_collect(struct rl_arena *a, const char *ctype, rl_read_fn rd,
 	c.upload_max = upload_max;
 	c.kind = P_SKIP;
 	c.fd = -1;
+	rl_buf_init(&c.val, RL_MULTIPART_FIELD_MAX);
 
 	c.fields = rl_arena_calloc(a, COLLECT_MAX, sizeof(*c.fields));
 	c.ups = rl_arena_calloc(a, COLLECT_MAX, sizeof(*c.ups));
@@ -913,7 +902,7 @@ out:
 		if (c.ups != NULL)
 			rl_multipart_unlink(c.ups, c.nups);
 	}
-	free(c.val);
+	rl_buf_free(&c.val);
 	free(buf);
 	rl_mp_free(mp);
 	return rc;

@@ -34,6 +34,7 @@
 
 #include "relais.h"
 #include "bounds.h"
+#include "buf.h"
 #include "crypto.h"
 #include "extern.h"
 #include "log.h"
@@ -79,9 +80,7 @@ struct xfer {
 	/* Per attempt. */
 	enum mode		 mode;
 	struct rl_sseparse	*sse;
-	char			*buf;
-	size_t			 len;
-	size_t			 cap;
+	struct rl_buf		 body;		/* MODE_BUF: the answer */
 	size_t			 got;		/* body bytes received */
 	long long		 last;		/* last byte either way, us */
 	curl_off_t		 dl;
@@ -683,28 +682,6 @@ on_frame(void *arg, const struct rl_sse_frame *f)
 	return rc;
 }
 
-/* Keep n more body bytes, NUL-terminated, within the cap. */
-static int
-buf_add(struct xfer *x, const char *p, size_t n)
-{
-	size_t	 ncap;
-	char	*nb;
-
-	if (x->len + n + 1 > x->cap) {
-		ncap = x->cap == 0 ? 16384 : x->cap;
-		while (ncap < x->len + n + 1)
-			ncap *= 2;
-		if ((nb = realloc(x->buf, ncap)) == NULL)
-			return -1;
-		x->buf = nb;
-		x->cap = ncap;
-	}
-	memcpy(x->buf + x->len, p, n);
-	x->len += n;
-	x->buf[x->len] = '\0';
-	return 0;
-}
-
 /* Is the answer an event stream?  Only a 2xx with that media type. */
 static int
 is_sse(CURL *h)
@@ -741,7 +718,7 @@ on_write(char *p, size_t sz, size_t nm, void *arg)
 	}
 	x->got += n;
 	if (x->mode == MODE_BUF) {
-		if (buf_add(x, p, n) == -1) {
+		if (rl_buf_add(&x->body, p, n) != RL_OK) {
 			body_error(x, RL_ENOMEM, "out of memory%s", NULL);
 			return 0;
 		}
@@ -1036,9 +1013,8 @@ xfer_reset(struct xfer *x)
 
 	rl_sseparse_free(x->sse);
 	x->sse = NULL;
-	free(x->buf);
-	x->buf = NULL;
-	x->len = x->cap = x->got = 0;
+	rl_buf_free(&x->body);
+	x->got = 0;
 	x->mode = MODE_NONE;
 	x->dl = x->ul = 0;
 	x->toobig = x->idle = x->done = 0;
@@ -1163,18 +1139,16 @@ take_body(struct xfer *x, int must_json, struct rl_error *e)
 	struct rl_oa_call	*c = x->call;
 	json_error_t		 je;
 
-	if (x->len == 0)
+	if (rl_buf_len(&x->body) == 0)
 		return RL_OK;
-	if (json_ctype(x->h) &&
-	    (c->answer = json_loadb(x->buf, x->len, 0, &je)) != NULL)
+	if (json_ctype(x->h) && (c->answer = json_loadb(rl_buf_str(&x->body),
+	    rl_buf_len(&x->body), 0, &je)) != NULL)
 		return RL_OK;
 	if (json_ctype(x->h) && must_json)
 		return rl_error_set(e, RL_EUPSTREAM, "upstream answer is not "
 		    "JSON: %s", je.text);
-	c->raw = x->buf;
-	c->rawlen = x->len;
-	x->buf = NULL;
-	x->len = x->cap = 0;
+	if ((c->raw = rl_buf_take(&x->body, &c->rawlen)) == NULL)
+		return rl_error_set(e, RL_ENOMEM, "out of memory");
 	return RL_OK;
 }
 
@@ -1342,6 +1316,8 @@ rl_oa_call(const struct rl_upstream *up, struct rl_oa_call *c,
 	if ((err = prepare(up, c, &rq, &chat, e)) != RL_OK)
 		goto out;
 	x.max = c->answer_max > 0 ? c->answer_max : RL_OA_ANSWER_MAX;
+	/* on_write checks max first: the buffer's own cap never trips. */
+	rl_buf_init(&x.body, x.max);
 	x.idle_us = rq.idle_ms * 1000LL;
 	deadline = x.t0 + rq.total_ms * 1000LL;
 	for (;;) {
