@@ -16,6 +16,7 @@
 
 #include "relais.h"
 #include "bounds.h"
+#include "buf.h"
 #include "sseparse.h"
 
 /*
@@ -23,21 +24,12 @@
  * this much room on top of max keeps "data: " + max bytes acceptable.
  */
 #define LINE_SLACK	16
-/* First allocation of a buffer; it doubles from there. */
-#define BUF_FIRST	256
-
-struct buf {
-	char	*p;
-	size_t	 len;
-	size_t	 cap;
-};
-
 struct rl_sseparse {
 	size_t		 max;		/* data bytes of one frame */
-	struct buf	 line;		/* the line being read */
-	struct buf	 data;		/* data lines, joined with LF */
-	struct buf	 event;
-	struct buf	 id;
+	struct rl_buf	 line;		/* the line being read */
+	struct rl_buf	 data;		/* data lines, joined with LF */
+	struct rl_buf	 event;
+	struct rl_buf	 id;
 	int		 hasdata;	/* a data: line was seen */
 	int		 fields;	/* a field line was seen */
 	int		 cr;		/* last byte was CR */
@@ -48,45 +40,13 @@ struct rl_sseparse {
 
 static const unsigned char bom[3] = { 0xef, 0xbb, 0xbf };
 
-/* Append n bytes, keeping a NUL after them; cap counts the bytes. */
+/* Replace a field's value; its buffer's maximum bounds it. */
 static enum rl_err
-buf_add(struct buf *b, const char *s, size_t n, size_t cap)
-{
-	size_t	 want, ncap;
-	char	*p;
-
-	if (n > cap || b->len > cap - n)
-		return RL_ETOOBIG;
-	want = b->len + n + 1;
-	if (want > b->cap) {
-		ncap = b->cap == 0 ? BUF_FIRST : b->cap;
-		while (ncap < want)
-			ncap *= 2;
-		if ((p = realloc(b->p, ncap)) == NULL)
-			return RL_ENOMEM;
-		b->p = p;
-		b->cap = ncap;
-	}
-	if (n > 0)
-		memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-	return RL_OK;
-}
-
-static enum rl_err
-buf_set(struct buf *b, const char *s, size_t n, size_t cap)
+buf_set(struct rl_buf *b, const char *s, size_t n)
 {
 
-	b->len = 0;
-	return buf_add(b, s, n, cap);
-}
-
-static const char *
-buf_str(const struct buf *b)
-{
-
-	return b->len > 0 ? b->p : "";
+	rl_buf_reset(b);
+	return rl_buf_add(b, s, n);
 }
 
 struct rl_sseparse *
@@ -97,6 +57,10 @@ rl_sseparse_new(size_t max)
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return NULL;
 	p->max = max > 0 ? max : RL_OA_FRAME_MAX;
+	rl_buf_init(&p->line, p->max + LINE_SLACK);
+	rl_buf_init(&p->data, p->max);
+	rl_buf_init(&p->event, p->max);
+	rl_buf_init(&p->id, p->max);
 	return p;
 }
 
@@ -106,10 +70,10 @@ rl_sseparse_free(struct rl_sseparse *p)
 
 	if (p == NULL)
 		return;
-	free(p->line.p);
-	free(p->data.p);
-	free(p->event.p);
-	free(p->id.p);
+	rl_buf_free(&p->line);
+	rl_buf_free(&p->data);
+	rl_buf_free(&p->event);
+	rl_buf_free(&p->id);
 	free(p);
 }
 
@@ -117,7 +81,7 @@ int
 rl_sseparse_partial(const struct rl_sseparse *p)
 {
 
-	return p->line.len > 0 || p->fields;
+	return rl_buf_len(&p->line) > 0 || p->fields;
 }
 
 /* Remember the first error: every later feed returns it again. */
@@ -151,13 +115,15 @@ dispatch(struct rl_sseparse *p, rl_sse_frame_cb cb, void *arg,
 	int			 stop = 0;
 
 	if (p->hasdata) {
-		f.event = buf_str(&p->event);
-		f.id = buf_str(&p->id);
-		f.data = buf_str(&p->data);
-		f.datalen = p->data.len;
+		f.event = rl_buf_str(&p->event);
+		f.id = rl_buf_str(&p->id);
+		f.data = rl_buf_str(&p->data);
+		f.datalen = rl_buf_len(&p->data);
 		stop = cb != NULL && cb(arg, &f) != 0;
 	}
-	p->data.len = p->event.len = p->id.len = 0;
+	rl_buf_reset(&p->data);
+	rl_buf_reset(&p->event);
+	rl_buf_reset(&p->id);
 	p->hasdata = p->fields = 0;
 	if (stop)
 		return fail(p, RL_EGONE, e, "SSE consumer stopped the stream");
@@ -192,16 +158,16 @@ line(struct rl_sseparse *p, const char *s, size_t n, rl_sse_frame_cb cb,
 	}
 	if (fn == 4 && memcmp(s, "data", 4) == 0) {
 		if (p->hasdata)
-			rc = buf_add(&p->data, "\n", 1, p->max);
+			rc = rl_buf_add(&p->data, "\n", 1);
 		if (rc == RL_OK)
-			rc = buf_add(&p->data, v, vn, p->max);
+			rc = rl_buf_add(&p->data, v, vn);
 		p->hasdata = 1;
 	} else if (fn == 5 && memcmp(s, "event", 5) == 0)
-		rc = buf_set(&p->event, v, vn, p->max);
+		rc = buf_set(&p->event, v, vn);
 	else if (fn == 2 && memcmp(s, "id", 2) == 0 &&
 	    memchr(v, '\0', vn) == NULL)
 		/* WHATWG: an id with a NUL is ignored. */
-		rc = buf_set(&p->id, v, vn, p->max);
+		rc = buf_set(&p->id, v, vn);
 	/* retry: and unknown fields are ignored. */
 	if (rc != RL_OK)
 		return too_big(p, rc, e);
@@ -225,8 +191,7 @@ skip_bom(struct rl_sseparse *p, const unsigned char *s, size_t n,
 			i++;
 			continue;
 		}
-		*rc = buf_add(&p->line, (const char *)bom, p->bom,
-		    p->max + LINE_SLACK);
+		*rc = rl_buf_add(&p->line, bom, p->bom);
 		p->bom = 3;
 	}
 	return i;
@@ -255,24 +220,25 @@ rl_sseparse_feed(struct rl_sseparse *p, const char *s, size_t n,
 		for (j = i; j < n && s[j] != '\n' && s[j] != '\r'; j++)
 			continue;
 		if (j == n) {
-			if ((rc = buf_add(&p->line, s + i, n - i,
-			    p->max + LINE_SLACK)) != RL_OK)
+			if ((rc = rl_buf_add(&p->line, s + i, n - i)) !=
+			    RL_OK)
 				return too_big(p, rc, e);
 			break;
 		}
 		if (s[j] == '\r')
 			p->cr = 1;
-		if (p->line.len == 0) {
+		if (rl_buf_len(&p->line) == 0) {
 			/* The whole line is in this piece: no copy. */
 			if (j - i > p->max + LINE_SLACK)
 				return too_big(p, RL_ETOOBIG, e);
 			rc = line(p, s + i, j - i, cb, arg, e);
 		} else {
-			if ((rc = buf_add(&p->line, s + i, j - i,
-			    p->max + LINE_SLACK)) != RL_OK)
+			if ((rc = rl_buf_add(&p->line, s + i, j - i)) !=
+			    RL_OK)
 				return too_big(p, rc, e);
-			rc = line(p, p->line.p, p->line.len, cb, arg, e);
-			p->line.len = 0;
+			rc = line(p, rl_buf_str(&p->line),
+			    rl_buf_len(&p->line), cb, arg, e);
+			rl_buf_reset(&p->line);
 		}
 		if (rc != RL_OK)
 			return rc;

@@ -15,7 +15,7 @@
  *
  * Build (DIR holds an empty config.h for a hand build):
  *   clang -fsanitize=fuzzer,address,undefined -IDIR -Ilib \
- *     lib/docx.c lib/zipio.c lib/err.c tests/fuzz/fuzz_docx.c \
+ *     lib/docx.c lib/buf.c lib/zipio.c lib/err.c tests/fuzz/fuzz_docx.c \
  *     $(pkg-config --cflags --libs libzip expat)
  * Seeds: tests/docx/mkhostile DIR writes hostile ones; the pandoc fixtures
  * in ../shared/conformance/docx/pandoc are good whole-file seeds.

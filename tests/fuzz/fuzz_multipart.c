@@ -11,7 +11,8 @@
  *
  * Build (DIR holds an empty config.h for a hand build):
  *   clang -fsanitize=fuzzer,address,undefined -IDIR -Ilib \
- *     lib/multipart.c lib/err.c lib/arena.c tests/fuzz/fuzz_multipart.c
+ *     lib/multipart.c lib/buf.c lib/err.c lib/arena.c \
+ *     tests/fuzz/fuzz_multipart.c
  */
 #include "config.h"
 

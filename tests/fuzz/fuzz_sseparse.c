@@ -14,7 +14,7 @@
  *
  * Build (DIR holds an empty config.h for a hand build):
  *   clang -fsanitize=fuzzer,address,undefined -IDIR -Ilib \
- *     lib/sseparse.c lib/err.c tests/fuzz/fuzz_sseparse.c
+ *     lib/sseparse.c lib/buf.c lib/err.c tests/fuzz/fuzz_sseparse.c
  * Run on a copy of the seeds:
  *   cp -r tests/fuzz/corpus/sseparse /tmp/corpus
  *   ./a.out -max_total_time=60 /tmp/corpus
