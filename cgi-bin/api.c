@@ -265,6 +265,10 @@ plan_cadre_section(struct rl_req *req, struct rl_error *e)
 	return rl_resp_json_new(req, 200, v);
 }
 
+/*
+ * Every input is a path parameter (EDxo's read API takes no query
+ * fields), so no route names a request schema: a query string is ignored.
+ */
 static const struct rl_route routes[] = {
 	{ "GET", "/api/programmes", programmes, NULL, RL_ROUTE_AUTH, 0 },
 	{ "GET", "/api/programmes/<int:id>/cours", programme_cours, NULL,

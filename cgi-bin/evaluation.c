@@ -9,16 +9,16 @@
  *	GET  /evaluation/get_description/<id>		an evaluation's text
  *
  * Everything is limited to the cours the user may see (lib/edxo.h); a
- * grid is generated through rl_gen_run like every other feature.
+ * grid is generated through rl_gen_run like every other feature.  The
+ * runtime has validated each route's fields against its request schema
+ * (evaluation.*) before a handler runs.
  */
 #include "config.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "conf.h"
 #include "db.h"
 #include "edxo.h"
 #include "fcgi.h"
@@ -30,8 +30,6 @@
 #include "tmpl.h"
 
 #define NLEVELS		6
-/* Savoirs-faire one save_grid may carry (a capacité has a handful). */
-#define GRID_MAX_ROWS	200
 /*
  * What EDxo uses when the savoir-faire has no cible or seuil, or when the
  * request names no savoir-faire.
@@ -47,18 +45,12 @@ str(const json_t *o, const char *k)
 	return json_string_value(json_object_get(o, k));
 }
 
-/* An optional positive id: 0 when absent, -1 when malformed. */
+/* An id of the validated request: positive, or 0 when absent or null. */
 static long long
-opt_id(const char *v)
+field_id(const struct rl_req *req, const char *k)
 {
-	char		*end;
-	long long	 n;
 
-	if (v == NULL || *v == '\0')
-		return 0;
-	errno = 0;
-	n = strtoll(v, &end, 10);
-	return errno != 0 || *end != '\0' || n <= 0 ? -1 : n;
+	return json_integer_value(json_object_get(req->json, k));
 }
 
 /* The grid settings, the savoir-faire's cible/seuil, the evaluation's text. */
@@ -115,30 +107,22 @@ static enum rl_err
 generate_grid(struct rl_req *req, struct rl_error *e)
 {
 	struct rl_gen	 g;
-	char		 b1[32], b2[32], *schematext = NULL, *prompt = NULL;
-	const char	*sf = rl_req_arg(req, "savoir_faire", b1, sizeof(b1));
-	const char	*cap = rl_req_arg(req, "capacite", b2, sizeof(b2));
+	char		*schematext = NULL, *prompt = NULL;
+	/*
+	 * Both non-empty: the schema's x-message is EDxo's 400 "Savoir-faire
+	 * et capacité requis" otherwise.
+	 */
+	const char	*sf = str(req->json, "savoir_faire");
+	const char	*cap = str(req->json, "capacite");
 	const char	*cible, *seuil, *model;
-	long long	 sfid, evid;
+	long long	 sfid = field_id(req, "savoir_faire_id");
+	long long	 evid = field_id(req, "evaluation_id");
 	json_t		*c = NULL, *ctx = NULL, *schema = NULL, *answer, *sec;
 	char		 key[32], sfs[32], evs[32];
 	int		 i;
 	enum rl_err	 err;
 
 	memset(&g, 0, sizeof(g));
-	if (sf == NULL || *sf == '\0' || cap == NULL || *cap == '\0') {
-		(void)rl_error_set(e, RL_EINVAL, "Savoir-faire et capacité "
-		    "requis");
-		return rl_resp_edxo_error(req, e, 0);
-	}
-	sfid = opt_id(rl_req_arg(req, "savoir_faire_id", sfs, sizeof(sfs)));
-	evid = opt_id(rl_req_arg(req, "evaluation_id", evs, sizeof(evs)));
-	if (sfid < 0 || evid < 0) {
-		(void)rl_error_field(e, RL_EINVAL, sfid < 0 ?
-		    "savoir_faire_id" : "evaluation_id", "un entier positif "
-		    "est attendu");
-		return rl_resp_edxo_error(req, e, 0);
-	}
 	(void)snprintf(sfs, sizeof(sfs), "%lld", sfid);
 	(void)snprintf(evs, sizeof(evs), "%lld", evid);
 	if ((err = rl_edxo_json(req->user, sql_context, sfs, evs, &c, e)) !=
@@ -222,37 +206,19 @@ out:
 	return err;
 }
 
-/* Every value of a repeated body field (form repeats, JSON array). */
-static json_t *
-repeated(struct rl_req *req, const char *name)
+/*
+ * A grid level's text, level<l>_<sfId>: the key holds the savoir-faire's
+ * id, so no request schema can name it.  A JSON body keeps it (the schema
+ * leaves extra members alone); a form's schema-shaped value drops every
+ * field it does not list, so a form's is read from the fields themselves.
+ */
+static const char *
+level_text(const struct rl_req *req, const char *key)
 {
-	json_t		*out = json_array(), *v, *x;
-	char		 buf[32];
-	size_t		 i;
 
-	if (req->json != NULL) {
-		v = json_object_get(req->json, name);
-		if (!json_is_array(v)) {
-			if (json_is_string(v) || json_is_integer(v))
-				(void)json_array_append(out, v);
-			return out;
-		}
-		json_array_foreach(v, i, x) {
-			if (json_is_integer(x)) {
-				(void)snprintf(buf, sizeof(buf), "%"
-				    JSON_INTEGER_FORMAT, json_integer_value(x));
-				(void)json_array_append_new(out,
-				    json_string(buf));
-			} else if (json_is_string(x))
-				(void)json_array_append(out, x);
-		}
-		return out;
-	}
-	for (i = 0; i < req->nform; i++)
-		if (strcmp(req->formv[i].key, name) == 0)
-			(void)json_array_append_new(out,
-			    json_string(req->formv[i].val));
-	return out;
+	if (req->nform > 0)
+		return rl_req_form(req, key);
+	return str(req->json, key);
 }
 
 /*
@@ -264,45 +230,33 @@ repeated(struct rl_req *req, const char *name)
 static enum rl_err
 save_grid(struct rl_req *req, struct rl_error *e)
 {
-	char		 b[32], key[48], evs[32], *text = NULL;
-	const char	*ev, *desc, *p[4], *lv;
-	json_t		*sfs = NULL, *rows = NULL, *row, *ok = NULL;
-	const json_t	*x;
+	char		 key[48], evs[32], *text = NULL;
+	const char	*desc, *p[4], *lv;
+	json_t		*rows = NULL, *row, *ok = NULL;
+	const json_t	*sfs, *x;
 	struct rl_dbres	*r = NULL;
 	long long	 evid, sfid;
 	size_t		 i, j;
 	int		 l, intx = 0;
 	enum rl_err	 err;
 
-	if ((ev = rl_req_arg(req, "evaluation_id", b, sizeof(b))) == NULL)
-		ev = rl_req_arg(req, "evaluation", b, sizeof(b));
-	if ((evid = opt_id(ev)) <= 0) {
-		(void)rl_error_field(e, RL_EINVAL, "evaluation_id",
+	/* Either name: the wizard's select is "evaluation". */
+	if ((evid = field_id(req, "evaluation_id")) == 0)
+		evid = field_id(req, "evaluation");
+	if (evid == 0)
+		return rl_error_field(e, RL_EINVAL, "evaluation_id",
 		    "evaluation_id est requis");
-		return rl_resp_legacy_error(req, e);
-	}
 	(void)snprintf(evs, sizeof(evs), "%lld", evid);
-	if ((desc = rl_req_arg(req, "description", b, sizeof(b))) == NULL)
-		desc = rl_req_arg(req, "evaluation_description", b, sizeof(b));
-	if (desc == b)
-		desc = NULL;
-	sfs = repeated(req, "savoirs_faire");
-	rows = json_array();
-	if (sfs == NULL || rows == NULL) {
+	if ((desc = str(req->json, "description")) == NULL)
+		desc = str(req->json, "evaluation_description");
+	/* Positive ids, at most the schema's maxItems; [] when none. */
+	sfs = json_object_get(req->json, "savoirs_faire");
+	if ((rows = json_array()) == NULL) {
 		err = rl_error_set(e, RL_ENOMEM, "out of memory");
-		goto fail;
-	}
-	if (json_array_size(sfs) > GRID_MAX_ROWS) {
-		err = rl_error_field(e, RL_EINVAL, "savoirs_faire", "au plus "
-		    "%d savoirs-faire", GRID_MAX_ROWS);
-		goto fail;
+		goto out;
 	}
 	json_array_foreach(sfs, i, x) {
-		if ((sfid = opt_id(json_string_value(x))) <= 0) {
-			err = rl_error_field(e, RL_EINVAL, "savoirs_faire",
-			    "savoirs_faire: des identifiants sont attendus");
-			goto fail;
-		}
+		sfid = json_integer_value(x);
 		/* A savoir-faire named twice is one row (the first). */
 		for (j = 0; j < json_array_size(rows); j++)
 			if (json_integer_value(json_object_get(json_array_get(
@@ -314,16 +268,16 @@ save_grid(struct rl_req *req, struct rl_error *e)
 		for (l = 1; l <= NLEVELS; l++) {
 			(void)snprintf(key, sizeof(key), "level%d_%lld", l,
 			    sfid);
-			lv = rl_req_arg(req, key, b, sizeof(b));
+			lv = level_text(req, key);
 			(void)snprintf(key, sizeof(key), "level%d", l);
-			(void)json_object_set_new(row, key, lv != NULL &&
-			    lv != b ? json_string(lv) : json_null());
+			(void)json_object_set_new(row, key, lv != NULL ?
+			    json_string(lv) : json_null());
 		}
 		(void)json_array_append_new(rows, row);
 	}
 	if ((text = json_dumps(rows, JSON_COMPACT)) == NULL) {
 		err = rl_error_set(e, RL_ENOMEM, "out of memory");
-		goto fail;
+		goto out;
 	}
 	/* The evaluation, visible to the user, and its cours. */
 	if ((err = rl_edxo_json(req->user, "SELECT json_build_object("
@@ -331,23 +285,23 @@ save_grid(struct rl_req *req, struct rl_error *e)
 	    "JOIN plan_de_cours d "
 	    "ON d.id = v.plan_de_cours_id WHERE v.id = $3::bigint AND "
 	    RL_SQL_SEE_COURS("d.cours_id"), evs, NULL, &ok, e)) != RL_OK)
-		goto fail;
+		goto out;
 	if (json_is_null(ok)) {
 		err = rl_error_set(e, RL_ENOTFOUND, "Évaluation introuvable.");
-		goto fail;
+		goto out;
 	}
 	if ((err = rl_db_begin(e)) != RL_OK)
-		goto fail;
+		goto out;
 	intx = 1;
 	p[0] = evs;
 	p[1] = desc;
 	if (desc != NULL && (err = rl_db_exec("UPDATE "
 	    "plan_de_cours_evaluations SET description = $2::text "
 	    "WHERE id = $1::bigint", 2, p, NULL, e)) != RL_OK)
-		goto fail;
+		goto out;
 	if ((err = rl_db_exec("DELETE FROM evaluation_savoirfaire "
 	    "WHERE evaluation_id = $1::bigint", 1, p, NULL, e)) != RL_OK)
-		goto fail;
+		goto out;
 	p[1] = text;
 	if ((err = rl_db_exec("INSERT INTO evaluation_savoirfaire "
 	    "(evaluation_id, savoir_faire_id, capacite_id, selected, "
@@ -364,27 +318,22 @@ save_grid(struct rl_req *req, struct rl_error *e)
 	    "JOIN plan_de_cours_evaluations v ON v.id = $1::bigint "
 	    "JOIN plan_de_cours d ON d.id = v.plan_de_cours_id "
 	    "AND d.cours_id = pc.cours_id", 2, p, &r, e)) != RL_OK)
-		goto fail;
+		goto out;
 	if ((size_t)rl_dbres_affected(r) != json_array_size(rows)) {
 		err = rl_error_field(e, RL_EINVAL, "savoirs_faire", "Un "
 		    "savoir-faire n'appartient pas au plan-cadre de cette "
 		    "évaluation.");
-		goto fail;
-	}
-	if ((err = rl_db_commit(e)) != RL_OK) {
-		intx = 0;
-		goto fail;
+		goto out;
 	}
 	intx = 0;
+	if ((err = rl_db_commit(e)) != RL_OK)
+		goto out;
 	err = rl_resp_json_new(req, 200, json_pack("{s:b}", "success", 1));
-	goto out;
-fail:
+out:
+	/* A failure is answered by the runtime: the route is legacy. */
 	if (intx)
 		rl_db_rollback();
-	err = rl_resp_legacy_error(req, e);
-out:
 	rl_dbres_free(r);
-	json_decref(sfs);
 	json_decref(rows);
 	json_decref(ok);
 	free(text);
@@ -395,15 +344,11 @@ out:
 static enum rl_err
 get_plans(struct rl_req *req, struct rl_error *e)
 {
-	char		 b[32], id[32];
+	char		 id[32];
 	json_t		*v;
-	long long	 n;
 	enum rl_err	 err;
 
-	if ((n = opt_id(rl_req_arg(req, "course_id", b, sizeof(b)))) <= 0)
-		return rl_error_field(e, RL_EINVAL, "course_id", "course_id "
-		    "est requis");
-	(void)snprintf(id, sizeof(id), "%lld", n);
+	(void)snprintf(id, sizeof(id), "%lld", field_id(req, "course_id"));
 	if ((err = rl_edxo_json(req->user, "SELECT "
 	    RL_SQL_LIST("json_build_object('id', d.id, 'name', d.session) "
 	    "ORDER BY d.id", "FROM plan_de_cours d "
@@ -417,15 +362,11 @@ get_plans(struct rl_req *req, struct rl_error *e)
 static enum rl_err
 get_evaluations(struct rl_req *req, struct rl_error *e)
 {
-	char		 b[32], id[32];
+	char		 id[32];
 	json_t		*v;
-	long long	 n;
 	enum rl_err	 err;
 
-	if ((n = opt_id(rl_req_arg(req, "plan_id", b, sizeof(b)))) <= 0)
-		return rl_error_field(e, RL_EINVAL, "plan_id", "plan_id est "
-		    "requis");
-	(void)snprintf(id, sizeof(id), "%lld", n);
+	(void)snprintf(id, sizeof(id), "%lld", field_id(req, "plan_id"));
 	if ((err = rl_edxo_json(req->user, "SELECT "
 	    RL_SQL_LIST("json_build_object('id', v.id, 'title', "
 	    "v.titre_evaluation) ORDER BY v.id",
@@ -457,40 +398,33 @@ get_description(struct rl_req *req, struct rl_error *e)
 		return err;
 	if (json_is_null(v)) {
 		json_decref(v);
-		(void)rl_error_set(e, RL_ENOTFOUND, "Évaluation "
+		return rl_error_set(e, RL_ENOTFOUND, "Évaluation "
 		    "introuvable.");
-		return rl_resp_legacy_error(req, e);
 	}
 	return rl_resp_json_new(req, 200, v);
 }
 
-/* The registry holds the grid's schema. */
-static enum rl_err
-init(struct rl_error *e)
-{
-
-	if (rl_schema_get("AISixLevelGridResponse") != NULL)
-		return RL_OK;
-	return rl_schema_registry_load(rl_conf->schema_dir, e);
-}
-
-/* EDxo's wizard calls every route: its flat error bodies. */
-#define AUTH	(RL_ROUTE_AUTH | RL_ROUTE_EDXO)
-#define BODY	(AUTH | RL_ROUTE_JSON | RL_ROUTE_FORM)
-
+/*
+ * EDxo's wizard calls every route: its flat error bodies, and bodies as
+ * JSON, a urlencoded form or FormData (which the wizard posts to
+ * save_grid, get_plans and get_evaluations); save_grid's and
+ * get_description's pages read {success: false, message}.
+ */
 static const struct rl_route routes[] = {
-	{ "POST", "/evaluation/generate_six_level_grid", generate_grid, NULL,
-	    BODY, 0 },
-	{ "POST", "/evaluation/save_grid", save_grid, NULL, BODY, 0 },
-	{ "POST", "/evaluation/get_plans", get_plans, NULL, BODY, 0 },
-	{ "POST", "/evaluation/get_evaluations", get_evaluations, NULL, BODY,
-	    0 },
+	{ "POST", "/evaluation/generate_six_level_grid", generate_grid,
+	    "evaluation.generate_six_level_grid", RL_ROUTE_EDXO_BODY, 0 },
+	{ "POST", "/evaluation/save_grid", save_grid, "evaluation.save_grid",
+	    RL_ROUTE_EDXO_BODY | RL_ROUTE_LEGACY, 0 },
+	{ "POST", "/evaluation/get_plans", get_plans, "evaluation.get_plans",
+	    RL_ROUTE_EDXO_BODY, 0 },
+	{ "POST", "/evaluation/get_evaluations", get_evaluations,
+	    "evaluation.get_evaluations", RL_ROUTE_EDXO_BODY, 0 },
 	{ "GET", "/evaluation/get_description/<int:id>", get_description,
-	    NULL, AUTH, 0 },
+	    NULL, RL_ROUTE_EDXO_AUTH | RL_ROUTE_LEGACY, 0 },
 };
 
 static const struct rl_program program = {
-	"evaluation", routes, RL_NROUTES(routes), 0, 1, init
+	"evaluation", routes, RL_NROUTES(routes), 0, 1, NULL
 };
 
 int

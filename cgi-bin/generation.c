@@ -2,9 +2,9 @@
  * generation: programme-level and plan-cadre generation (issue 9), EDxo's
  * /programme/<id>/logigramme|links|grille/..., /plan_cadre/<id>/... and
  * /api/plan_cadre/<id>/... routes.  Starting a generation queues a task
- * (lib/programme.c, lib/plancadre.c, run by relais-worker, followed on
- * /tasks/events); nothing generated is written until an apply route.
- * docs/generation.md.
+ * (lib/edxo/programme.c, lib/edxo/plancadre.c, run by relais-worker,
+ * followed on /tasks/events); nothing generated is written until an
+ * apply route.  docs/generation.md.
  */
 #include "config.h"
 
@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arena.h"
 #include "db.h"
 #include "edxo.h"
 #include "fcgi.h"
@@ -22,16 +21,6 @@
 #include "req.h"
 #include "resp.h"
 #include "worker.h"
-
-static const char *const efforts[] = { "minimal", "low", "medium", "high" };
-static const char *const verbosities[] = { "low", "medium", "high" };
-
-enum rl_err
-gen_id(struct rl_req *req, long long *id, struct rl_error *e)
-{
-
-	return rl_req_param_int(req, "id", id, e);
-}
 
 /* Run a visibility query: $1 user, $2 admin, $3 id; one row or 404. */
 static enum rl_err
@@ -83,40 +72,14 @@ gen_see_plan(struct rl_req *req, long long id, long long *cours_id,
 	return RL_OK;
 }
 
-const char *
-gen_value(struct rl_req *req, const char *name)
+/* A string option of the validated body; "" (a blank field) is none. */
+static const char *
+option(const struct rl_req *req, const char *name)
 {
-	const json_t	*v;
+	const char	*v;
 
-	if (req->json != NULL) {
-		v = json_object_get(req->json, name);
-		if (json_is_string(v))
-			return json_string_value(v);
-		if (json_is_integer(v))
-			return rl_arena_printf(req->arena, "%lld",
-			    (long long)json_integer_value(v));
-		if (json_is_real(v))
-			return rl_arena_printf(req->arena, "%g",
-			    json_real_value(v));
-		if (json_is_boolean(v))
-			return json_is_true(v) ? "true" : "false";
-		return NULL;
-	}
-	return rl_req_form(req, name);
-}
-
-/* v is NULL, empty, or one of list. */
-static int
-one_of(const char *v, const char *const *list, size_t n)
-{
-	size_t	 i;
-
-	if (v == NULL || *v == '\0')
-		return 1;
-	for (i = 0; i < n; i++)
-		if (strcmp(v, list[i]) == 0)
-			return 1;
-	return 0;
+	v = json_string_value(json_object_get(req->json, name));
+	return v != NULL && *v != '\0' ? v : NULL;
 }
 
 enum rl_err
@@ -127,28 +90,22 @@ gen_options(struct rl_req *req, const char *section, json_t *payload,
 	json_t		*s = NULL;
 	enum rl_err	 err;
 
-	if ((model = gen_value(req, "ai_model")) == NULL || *model == '\0')
-		model = gen_value(req, "model");
-	effort = gen_value(req, "reasoning_effort");
-	verb = gen_value(req, "verbosity");
-	add = gen_value(req, "additional_info");
-	if (!one_of(effort, efforts, sizeof(efforts) / sizeof(efforts[0])))
-		return rl_error_field(e, RL_EINVAL, "reasoning_effort",
-		    "reasoning_effort : minimal, low, medium ou high.");
-	if (!one_of(verb, verbosities, sizeof(verbosities) /
-	    sizeof(verbosities[0])))
-		return rl_error_field(e, RL_EINVAL, "verbosity",
-		    "verbosity : low, medium ou high.");
+	if ((model = option(req, "ai_model")) == NULL)
+		model = option(req, "model");
+	effort = option(req, "reasoning_effort");
+	verb = option(req, "verbosity");
+	add = json_string_value(json_object_get(req->json, "additional_info"));
+	/* A byte limit: the request schema's maxLength counts characters. */
 	if (add != NULL && strlen(add) > RL_ADDITIONAL_INFO_MAX)
-		return rl_error_field(e, RL_EINVAL, "additional_info",
+		return rl_error_field(e, RL_EVALIDATION, "additional_info",
 		    "additional_info : au plus %d octets.",
 		    RL_ADDITIONAL_INFO_MAX);
-	if (model != NULL && *model != '\0')
+	if (model != NULL)
 		(void)json_object_set_new(payload, "model", json_string(model));
-	if (effort != NULL && *effort != '\0')
+	if (effort != NULL)
 		(void)json_object_set_new(payload, "reasoning_effort",
 		    json_string(effort));
-	if (verb != NULL && *verb != '\0')
+	if (verb != NULL)
 		(void)json_object_set_new(payload, "verbosity",
 		    json_string(verb));
 	if (add != NULL && json_object_get(payload, "additional_info") == NULL)
@@ -197,40 +154,47 @@ gen_task(struct rl_req *req, const char *task_id, json_t **row,
 
 /*
  * Every route is one EDxo's pages call, and they read data.error: EDxo's
- * error shape and statuses (RL_ROUTE_EDXO).
+ * error shape and statuses (RL_ROUTE_EDXO).  The starts take JSON, a
+ * urlencoded form or FormData, as those pages send them; links and the
+ * grille's apply take the JSON list and object the contract names.  Each
+ * route's fields are its request schema (lib/schemas/requests).
  */
-#define EDXO	RL_ROUTE_EDXO
-#define COORDO	(RL_ROUTE_COORDO | EDXO)
-#define START	(COORDO | RL_ROUTE_JSON | RL_ROUTE_FORM)
-#define API	(RL_ROUTE_AUTH | EDXO | RL_ROUTE_JSON | RL_ROUTE_FORM)
+#define COORDO		(RL_ROUTE_EDXO_AUTH | RL_ROUTE_COORDO)
+#define COORDO_BODY	(RL_ROUTE_EDXO_BODY | RL_ROUTE_COORDO)
+#define COORDO_JSON	(COORDO | RL_ROUTE_JSON)
 
 static const struct rl_route routes[] = {
 	{ "POST", "/programme/<int:id>/logigramme/generate", gen_logigramme,
-	    NULL, START, 0 },
-	{ "POST", "/programme/<int:id>/links", gen_links, NULL,
-	    COORDO | RL_ROUTE_JSON, 0 },
-	{ "POST", "/programme/<int:id>/grille/generate", gen_grille, NULL,
-	    START, 0 },
+	    "generation.logigramme_generate", COORDO_BODY, 0 },
+	{ "POST", "/programme/<int:id>/links", gen_links,
+	    "generation.links", COORDO_JSON, 0 },
+	{ "POST", "/programme/<int:id>/grille/generate", gen_grille,
+	    "generation.grille_generate", COORDO_BODY, 0 },
 	{ "GET", "/programme/<int:id>/grille/review/<uuid:task_id>",
 	    gen_grille_review, NULL, COORDO, 0 },
-	{ "POST", "/programme/<int:id>/grille/apply", gen_grille_apply, NULL,
-	    COORDO | RL_ROUTE_JSON, 0 },
+	{ "POST", "/programme/<int:id>/grille/apply", gen_grille_apply,
+	    "generation.grille_apply", COORDO_JSON, 0 },
 	{ "POST", "/plan_cadre/<int:id>/generate_content", gen_pc_content,
-	    NULL, START, 0 },
-	{ "GET", "/plan_cadre/<int:id>/review", gen_pc_review, NULL,
-	    COORDO, 0 },
+	    "generation.generate_content", COORDO_BODY, 0 },
+	{ "GET", "/plan_cadre/<int:id>/review", gen_pc_review,
+	    "generation.review", COORDO, 0 },
 	{ "POST", "/plan_cadre/<int:id>/apply_improvement", gen_pc_apply,
-	    NULL, START, 0 },
+	    "generation.apply_improvement", COORDO_BODY, 0 },
 	{ "POST", "/api/plan_cadre/<int:id>/generate", gen_pc_api_generate,
-	    NULL, API, 0 },
+	    "generation.plan_cadre_api", RL_ROUTE_EDXO_BODY, 0 },
 	{ "POST", "/api/plan_cadre/<int:id>/improve", gen_pc_api_improve,
-	    NULL, API, 0 },
+	    "generation.plan_cadre_api", RL_ROUTE_EDXO_BODY, 0 },
 	{ "POST", "/api/plan_cadre/<int:id>/improve/<section>",
-	    gen_pc_api_section, NULL, API, 0 },
+	    gen_pc_api_section, "generation.plan_cadre_api",
+	    RL_ROUTE_EDXO_BODY, 0 },
 };
 
+/*
+ * No start-up hook: routes that name request schemas make rl_main load
+ * the registry, grille_cours (the grille's apply) included.
+ */
 static const struct rl_program program = {
-	"generation", routes, RL_NROUTES(routes), 0, 1, rl_generation_init
+	"generation", routes, RL_NROUTES(routes), 0, 1, NULL
 };
 
 int

@@ -29,20 +29,20 @@ enum rl_err	 gen_pc_api_generate(struct rl_req *, struct rl_error *);
 enum rl_err	 gen_pc_api_improve(struct rl_req *, struct rl_error *);
 enum rl_err	 gen_pc_api_section(struct rl_req *, struct rl_error *);
 
-/* generation.c: helpers. */
-/* The <int:id> of the path. */
-enum rl_err	 gen_id(struct rl_req *, long long *, struct rl_error *);
+/*
+ * generation.c: helpers.  The request's fields are req->json, validated
+ * by the route's request schema before the handler runs.
+ */
 /* 404 unless the user may see programme id / plan-cadre id. */
 enum rl_err	 gen_see_programme(struct rl_req *, long long,
 		    struct rl_error *);
 enum rl_err	 gen_see_plan(struct rl_req *, long long, long long *cours_id,
 		    struct rl_error *);
-/* A body value (JSON string or number, or form field), or NULL. */
-const char	*gen_value(struct rl_req *, const char *);
 /*
  * The user's model choices of the body (ai_model or model,
- * reasoning_effort, verbosity, additional_info) checked and copied into
- * payload, the model resolved for section and prechecked (key, credits).
+ * reasoning_effort, verbosity, additional_info; blank is none) copied
+ * into payload, additional_info's byte limit checked, the model resolved
+ * for section and prechecked (key, credits).
  */
 enum rl_err	 gen_options(struct rl_req *, const char *section,
 		    json_t *payload, struct rl_error *);

@@ -6,9 +6,7 @@
  */
 #include "config.h"
 
-#include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "arena.h"
@@ -42,8 +40,9 @@ split(json_t *t, const char *s)
 }
 
 /*
- * target_columns: a JSON array or string, or form fields (repeated or a
- * comma list); each name must be a section.
+ * The sections asked: section, or target_columns (a list of names, each
+ * of which may be a comma list, EDxo's hidden field); each must be one a
+ * request may target.
  */
 static enum rl_err
 targets_of(struct rl_req *req, const char *section, json_t **out,
@@ -57,33 +56,15 @@ targets_of(struct rl_req *req, const char *section, json_t **out,
 		return rl_error_set(e, RL_ENOMEM, "out of memory");
 	if (section != NULL)
 		(void)json_array_append_new(t, json_string(section));
-	else if (req->json != NULL) {
-		v = json_object_get(req->json, "target_columns");
-		if (json_is_string(v))
+	else
+		json_array_foreach(json_object_get(req->json,
+		    "target_columns"), i, v)
 			split(t, json_string_value(v));
-		else if (json_is_array(v))
-			for (i = 0; i < json_array_size(v); i++) {
-				if (!json_is_string(json_array_get(v, i)))
-					return rl_error_field(e, RL_EINVAL,
-					    "target_columns", "Une liste de "
-					    "noms de sections est attendue.");
-				split(t, json_string_value(
-				    json_array_get(v, i)));
-			}
-		else if (v != NULL && !json_is_null(v))
-			return rl_error_field(e, RL_EINVAL, "target_columns",
-			    "Une liste de noms de sections est attendue.");
-	} else
-		for (i = 0; i < req->nform; i++)
-			if (strcmp(req->formv[i].key, "target_columns") == 0 ||
-			    strcmp(req->formv[i].key, "target_columns[]") == 0)
-				split(t, req->formv[i].val);
 	json_array_foreach(t, i, v)
-		if (!json_is_string(v) ||
-		    !rl_plancadre_target_valid(json_string_value(v)))
-			return rl_error_field(e, RL_EINVAL, "target_columns",
-			    "Section inconnue : %s", json_is_string(v) ?
-			    json_string_value(v) : "?");
+		if (!rl_plancadre_target_valid(json_string_value(v)))
+			return rl_error_field(e, RL_EVALIDATION,
+			    "target_columns", "Section inconnue : %s",
+			    json_string_value(v));
 	return RL_OK;
 }
 
@@ -146,35 +127,85 @@ refused(struct rl_req *req, const char *msg)
 	    0, "message", msg));
 }
 
+/* A string field of the validated form, "" when absent or null. */
+static const char *
+field(const struct rl_req *req, const char *name)
+{
+	const char	*v;
+
+	v = json_string_value(json_object_get(req->json, name));
+	return v != NULL ? v : "";
+}
+
+/* v is empty (the form's default) or one of list. */
+static int
+one_of(const char *v, const char *const *list, size_t n)
+{
+	size_t	 i;
+
+	if (*v == '\0')
+		return 1;
+	for (i = 0; i < n; i++)
+		if (strcmp(v, list[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * GenerateContentForm's own checks, which the request schema leaves to
+ * the handler: EDxo answers a refused form 200 {success: false,
+ * message}, a status the runtime's refusal cannot have.  NULL when the
+ * form is valid, else the message.
+ */
+static const char *
+form_refusal(struct rl_req *req, const char *mode)
+{
+	static const char *const efforts[] = { "minimal", "low", "medium",
+	    "high" };
+	static const char *const verbosities[] = { "low", "medium", "high" };
+
+	if (strcmp(mode, "generate") != 0 && strcmp(mode, "improve") != 0 &&
+	    strcmp(mode, "wand") != 0)
+		return "mode : generate, improve ou wand.";
+	if (!one_of(field(req, "reasoning_effort"), efforts,
+	    sizeof(efforts) / sizeof(efforts[0])))
+		return "reasoning_effort : minimal, low, medium ou high.";
+	if (!one_of(field(req, "verbosity"), verbosities,
+	    sizeof(verbosities) / sizeof(verbosities[0])))
+		return "verbosity : low, medium ou high.";
+	if (strcmp(mode, "wand") == 0 && *field(req, "wand_instruction") ==
+	    '\0')
+		return "L'instruction (wand_instruction) est requise.";
+	if (strcmp(mode, "wand") != 0 && *field(req, "additional_info") ==
+	    '\0')
+		return "Le champ « Informations complémentaires » "
+		    "(additional_info) est requis.";
+	return NULL;
+}
+
 enum rl_err
 gen_pc_content(struct rl_req *req, struct rl_error *e)
 {
 	json_t		*targets = NULL;
-	const char	*mode, *info;
+	const char	*mode, *why;
 	char		 tid[37];
 	long long	 id;
 	enum rl_err	 err;
 
-	if ((err = gen_id(req, &id, e)) != RL_OK ||
+	if ((err = rl_req_param_int(req, "id", &id, e)) != RL_OK ||
 	    (err = gen_see_plan(req, id, NULL, e)) != RL_OK)
 		return err;
-	mode = gen_value(req, "mode");
-	if (mode == NULL || *mode == '\0')
+	if (*(mode = field(req, "mode")) == '\0')
 		mode = "generate";
-	if (strcmp(mode, "generate") != 0 && strcmp(mode, "improve") != 0 &&
-	    strcmp(mode, "wand") != 0)
-		return refused(req, "mode : generate, improve ou wand.");
-	info = gen_value(req, strcmp(mode, "wand") == 0 ? "wand_instruction" :
-	    "additional_info");
-	if (info == NULL || *info == '\0')
-		return refused(req, strcmp(mode, "wand") == 0 ?
-		    "L'instruction (wand_instruction) est requise." :
-		    "Le champ « Informations complémentaires » "
-		    "(additional_info) est requis.");
+	if ((why = form_refusal(req, mode)) != NULL)
+		return refused(req, why);
 	if ((err = targets_of(req, NULL, &targets, e)) == RL_OK)
-		err = start(req, id, mode, targets, info, tid, e);
+		err = start(req, id, mode, targets, field(req,
+		    strcmp(mode, "wand") == 0 ? "wand_instruction" :
+		    "additional_info"), tid, e);
 	json_decref(targets);
-	if (err == RL_EINVAL || err == RL_ECREDITS || err == RL_ENOKEY)
+	if (err == RL_EINVAL || err == RL_EVALIDATION || err == RL_ECREDITS ||
+	    err == RL_ENOKEY)
 		return refused(req, e->msg);
 	if (err != RL_OK)
 		return err;
@@ -194,13 +225,14 @@ api_start(struct rl_req *req, const char *mode, const char *section,
 	long long	 id;
 	enum rl_err	 err;
 
-	if ((err = gen_id(req, &id, e)) != RL_OK ||
+	if ((err = rl_req_param_int(req, "id", &id, e)) != RL_OK ||
 	    (err = gen_see_plan(req, id, NULL, e)) != RL_OK)
 		return err;
 	if (section != NULL && !rl_plancadre_target_valid(section))
 		return rl_error_field(e, RL_EINVAL, "section", "Section "
 		    "inconnue : %s", section);
-	info = gen_value(req, "additional_info");
+	info = json_string_value(json_object_get(req->json,
+	    "additional_info"));
 	if ((err = targets_of(req, section, &targets, e)) == RL_OK)
 		err = start(req, id, mode, targets, info != NULL &&
 		    *info != '\0' ? info : NULL, tid, e);
@@ -244,9 +276,6 @@ preview_row(struct rl_req *req, long long id, const char *tid, json_t **row,
 	const char	*state;
 	enum rl_err	 err;
 
-	if (tid == NULL || *tid == '\0')
-		return rl_error_field(e, RL_EINVAL, "task_id", "task_id est "
-		    "requis.");
 	if ((err = gen_task(req, tid, row, e)) != RL_OK)
 		return err;
 	state = json_string_value(json_object_get(*row, "state"));
@@ -273,11 +302,13 @@ enum rl_err
 gen_pc_review(struct rl_req *req, struct rl_error *e)
 {
 	json_t		*row = NULL, *cur = NULL, *res;
-	const char	*tid = rl_req_query(req, "task_id");
+	const char	*tid;
 	long long	 id, cours;
 	enum rl_err	 err;
 
-	if ((err = gen_id(req, &id, e)) != RL_OK ||
+	/* Required by the request schema. */
+	tid = json_string_value(json_object_get(req->json, "task_id"));
+	if ((err = rl_req_param_int(req, "id", &id, e)) != RL_OK ||
 	    (err = gen_see_plan(req, id, &cours, e)) != RL_OK ||
 	    (err = preview_row(req, id, tid, &row, e)) != RL_OK ||
 	    (err = rl_plancadre_current(id, &cur, e)) != RL_OK)
@@ -298,16 +329,26 @@ out:
 	return err;
 }
 
+/* choices[obj], made an object when it is not one (absent, or null). */
+static json_t *
+member(json_t *choices, const char *obj)
+{
+	json_t	*o;
+
+	if (!json_is_object(o = json_object_get(choices, obj))) {
+		o = json_object();
+		(void)json_object_set_new(choices, obj, o);
+	}
+	return o;
+}
+
 /* Append v to the array choices[obj][key], creating both. */
 static void
 add_item(json_t *choices, const char *obj, const char *key, const char *v)
 {
 	json_t	*o, *a;
 
-	if ((o = json_object_get(choices, obj)) == NULL) {
-		o = json_object();
-		(void)json_object_set_new(choices, obj, o);
-	}
+	o = member(choices, obj);
 	if ((a = json_object_get(o, key)) == NULL) {
 		a = json_array();
 		(void)json_object_set_new(o, key, a);
@@ -316,38 +357,32 @@ add_item(json_t *choices, const char *obj, const char *key, const char *v)
 }
 
 /*
- * EDxo's apply form as the choices object of plancadre.h:
- * accept_fields_keys (repeated), action[attr], accept_items[attr] (repeated
- * indices), accept_items[capacites][i][child], accept_all.
+ * The choices object of plancadre.h: the validated fields (task_id,
+ * accept_fields_keys, accept_all, and JSON's action and accept_items)
+ * and, from a form, the bracketed fields whose names vary with the
+ * proposal, so that no request schema lists them: action[attr],
+ * accept_items[attr] (repeated indices) and
+ * accept_items[capacites][i][child] as "capacites.i.child".
  */
 static json_t *
-form_choices(struct rl_req *req)
+choices_of(struct rl_req *req)
 {
-	json_t		*c, *a;
+	json_t		*c;
 	const char	*k, *v, *b;
 	char		 path[128];
 	size_t		 i, n, len;
 
-	if ((c = json_pack("{s:[], s:{}, s:{}}", "accept_fields_keys",
-	    "action", "accept_items")) == NULL)
+	if ((c = json_deep_copy(req->json)) == NULL)
 		return NULL;
 	for (i = 0; i < req->nform; i++) {
 		k = req->formv[i].key;
 		v = req->formv[i].val;
-		if (strcmp(k, "accept_fields_keys") == 0 ||
-		    strcmp(k, "accept_fields_keys[]") == 0)
-			(void)json_array_append_new(json_object_get(c,
-			    "accept_fields_keys"), json_string(v));
-		else if (strcmp(k, "accept_all") == 0)
-			(void)json_object_set_new(c, "accept_all",
-			    json_boolean(strcmp(v, "1") == 0 ||
-			    strcmp(v, "true") == 0 || strcmp(v, "on") == 0));
-		else if (strncmp(k, "action[", 7) == 0 &&
+		if (strncmp(k, "action[", 7) == 0 &&
 		    (n = strcspn(k + 7, "]")) > 0 && k[7 + n] == ']') {
-			a = json_object_get(c, "action");
 			(void)snprintf(path, sizeof(path), "%.*s", (int)n,
 			    k + 7);
-			(void)json_object_set_new(a, path, json_string(v));
+			(void)json_object_set_new(member(c, "action"), path,
+			    json_string(v));
 		} else if (strncmp(k, "accept_items[", 13) == 0) {
 			/* accept_items[a][0][b] -> "a.0.b" */
 			len = 0;
@@ -378,14 +413,13 @@ gen_pc_apply(struct rl_req *req, struct rl_error *e)
 	long long	 id;
 	enum rl_err	 err;
 
-	tid = gen_value(req, "task_id");
-	if ((err = gen_id(req, &id, e)) != RL_OK ||
+	/* Required by the request schema. */
+	tid = json_string_value(json_object_get(req->json, "task_id"));
+	if ((err = rl_req_param_int(req, "id", &id, e)) != RL_OK ||
 	    (err = gen_see_plan(req, id, NULL, e)) != RL_OK ||
 	    (err = preview_row(req, id, tid, &row, e)) != RL_OK)
 		goto out;
-	choices = req->json != NULL ? json_incref(req->json) :
-	    form_choices(req);
-	if (choices == NULL) {
+	if ((choices = choices_of(req)) == NULL) {
 		err = rl_error_set(e, RL_ENOMEM, "out of memory");
 		goto out;
 	}

@@ -2,12 +2,12 @@
  * generation_programme.c: the logigramme and grille routes of a programme
  * (EDxo §4.11, §4.12).  Starting checks the programme is the user's, the
  * options, the key and credits, then queues the task; the apply routes
- * hand the body to lib/programme.c, which writes in one transaction.
+ * hand the body to lib/edxo/programme.c, which writes in one
+ * transaction.
  */
 #include "config.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "arena.h"
@@ -24,34 +24,6 @@ started(struct rl_req *req, const char *id)
 	return rl_resp_json_new(req, 202, json_pack("{s:s}", "task_id", id));
 }
 
-/* A body integer: a JSON integer or a form field of digits. */
-static int
-body_int(struct rl_req *req, const char *name, long long *v)
-{
-	const json_t	*j;
-	const char	*s;
-	char		*end;
-
-	if (req->json != NULL) {
-		j = json_object_get(req->json, name);
-		if (json_is_integer(j)) {
-			*v = json_integer_value(j);
-			return 1;
-		}
-		if (json_is_real(j) && json_real_value(j) ==
-		    (double)(long long)json_real_value(j)) {
-			*v = (long long)json_real_value(j);
-			return 1;
-		}
-		if (!json_is_string(j))
-			return 0;
-	}
-	if ((s = gen_value(req, name)) == NULL || *s == '\0')
-		return 0;
-	*v = strtoll(s, &end, 10);
-	return *end == '\0';
-}
-
 enum rl_err
 gen_logigramme(struct rl_req *req, struct rl_error *e)
 {
@@ -60,7 +32,7 @@ gen_logigramme(struct rl_req *req, struct rl_error *e)
 	long long	 pid;
 	enum rl_err	 err;
 
-	if ((err = gen_id(req, &pid, e)) != RL_OK ||
+	if ((err = rl_req_param_int(req, "id", &pid, e)) != RL_OK ||
 	    (err = gen_see_programme(req, pid, e)) != RL_OK)
 		return err;
 	if ((payload = json_pack("{s:I}", "programme_id", (json_int_t)pid)) ==
@@ -82,7 +54,7 @@ gen_links(struct rl_req *req, struct rl_error *e)
 	long long	 pid;
 	enum rl_err	 err;
 
-	if ((err = gen_id(req, &pid, e)) != RL_OK ||
+	if ((err = rl_req_param_int(req, "id", &pid, e)) != RL_OK ||
 	    (err = gen_see_programme(req, pid, e)) != RL_OK)
 		return err;
 	/* EDxo posts the list itself; {links: [...]} is taken too. */
@@ -97,45 +69,37 @@ enum rl_err
 gen_grille(struct rl_req *req, struct rl_error *e)
 {
 	json_t		*payload = NULL;
-	const json_t	*units = NULL;
-	const char	*us;
-	char		 id[37], *end;
+	const json_t	*units;
+	char		 id[37];
 	long long	 pid, hours, nsess;
-	double		 u;
 	enum rl_err	 err;
 
-	if ((err = gen_id(req, &pid, e)) != RL_OK ||
+	if ((err = rl_req_param_int(req, "id", &pid, e)) != RL_OK ||
 	    (err = gen_see_programme(req, pid, e)) != RL_OK)
 		return err;
-	if (!body_int(req, "total_hours", &hours) || hours <= 0 ||
-	    hours > RL_GRILLE_MAX_HOURS)
-		return rl_error_field(e, RL_EINVAL, "total_hours",
+	/* The schema asks for positive integers; the bounds are named here. */
+	hours = json_integer_value(json_object_get(req->json, "total_hours"));
+	nsess = json_integer_value(json_object_get(req->json, "nb_sessions"));
+	units = json_object_get(req->json, "total_units");
+	if (hours > RL_GRILLE_MAX_HOURS)
+		return rl_error_field(e, RL_EVALIDATION, "total_hours",
 		    "total_hours : un entier de 1 à %d est requis.",
 		    RL_GRILLE_MAX_HOURS);
-	if (!body_int(req, "nb_sessions", &nsess) || nsess <= 0 ||
-	    nsess > RL_GRILLE_MAX_SESSIONS)
-		return rl_error_field(e, RL_EINVAL, "nb_sessions",
+	if (nsess > RL_GRILLE_MAX_SESSIONS)
+		return rl_error_field(e, RL_EVALIDATION, "nb_sessions",
 		    "nb_sessions : un entier de 1 à %d est requis.",
 		    RL_GRILLE_MAX_SESSIONS);
+	if (json_is_number(units) && json_number_value(units) >
+	    RL_GRILLE_MAX_HOURS)
+		return rl_error_field(e, RL_EVALIDATION, "total_units",
+		    "total_units : un nombre positif est attendu.");
 	if ((payload = json_pack("{s:I, s:I, s:I}", "programme_id",
 	    (json_int_t)pid, "total_hours", (json_int_t)hours, "nb_sessions",
 	    (json_int_t)nsess)) == NULL)
 		return rl_error_set(e, RL_ENOMEM, "out of memory");
-	if (req->json != NULL)
-		units = json_object_get(req->json, "total_units");
-	us = gen_value(req, "total_units");
-	if ((units != NULL && !json_is_null(units)) ||
-	    (req->json == NULL && us != NULL && *us != '\0')) {
-		u = json_is_number(units) ? json_number_value(units) :
-		    us != NULL ? strtod(us, &end) : -1;
-		if (u <= 0 || u > RL_GRILLE_MAX_HOURS || (!json_is_number(units)
-		    && (us == NULL || *end != '\0'))) {
-			json_decref(payload);
-			return rl_error_field(e, RL_EINVAL, "total_units",
-			    "total_units : un nombre positif est attendu.");
-		}
-		(void)json_object_set_new(payload, "total_units", json_real(u));
-	}
+	if (json_is_number(units))
+		(void)json_object_set_new(payload, "total_units",
+		    json_real(json_number_value(units)));
 	if ((err = gen_options(req, "grille", payload, e)) == RL_OK &&
 	    (err = gen_enqueue(req, RL_TASK_GRILLE, payload, id, e)) == RL_OK)
 		err = started(req, id);
@@ -179,7 +143,7 @@ gen_grille_review(struct rl_req *req, struct rl_error *e)
 	long long	 pid;
 	enum rl_err	 err;
 
-	if ((err = gen_id(req, &pid, e)) != RL_OK ||
+	if ((err = rl_req_param_int(req, "id", &pid, e)) != RL_OK ||
 	    (err = gen_see_programme(req, pid, e)) != RL_OK ||
 	    (err = grille_row(req, pid, rl_req_param(req, "task_id"), &row,
 	    e)) != RL_OK)
@@ -209,13 +173,13 @@ gen_grille_apply(struct rl_req *req, struct rl_error *e)
 	long long	 pid;
 	enum rl_err	 err;
 
-	if ((err = gen_id(req, &pid, e)) != RL_OK ||
+	if ((err = rl_req_param_int(req, "id", &pid, e)) != RL_OK ||
 	    (err = gen_see_programme(req, pid, e)) != RL_OK)
 		return err;
 	/* The grid posted, or the one of a finished task. */
 	grid = json_object_get(req->json, "grid");
 	tid = json_string_value(json_object_get(req->json, "task_id"));
-	if (grid == NULL && tid != NULL) {
+	if ((grid == NULL || json_is_null(grid)) && tid != NULL) {
 		if ((err = grille_row(req, pid, tid, &row, e)) != RL_OK)
 			return err;
 		grid = json_object_get(json_object_get(row, "result"),

@@ -15,26 +15,24 @@
  *	POST /gestion_programme/analyse_plan_de_cours/<id>/start
  *	GET  /gestion_programme/get_verifier_plan_cours/<id>
  *
- * The features live in lib/pdc.c, which the worker's tasks share; this
- * file reads bodies, checks what a route must check before anything is
- * queued or paid (visibility, the prompt renders), and shapes answers.
+ * The features live in lib/edxo/pdc.c, which the worker's tasks share.
+ * The runtime has validated each route's fields against its request
+ * schema (plandecours.*) before a handler runs; this file checks what a
+ * schema cannot before anything is queued or paid (visibility, the
+ * prompt renders) and shapes answers.
  */
 #include "config.h"
 
-#include <ctype.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "conf.h"
 #include "db.h"
 #include "fcgi.h"
 #include "gen.h"
 #include "pdc.h"
 #include "req.h"
 #include "resp.h"
-#include "schema.h"
 #include "worker.h"
 
 static int
@@ -44,47 +42,16 @@ is_admin(const struct rl_req *req)
 	return req->user->role == RL_ROLE_ADMIN;
 }
 
-/* A positive id from the body, or an error naming the field. */
-static enum rl_err
-arg_id(struct rl_req *req, const char *name, long long *out,
-    struct rl_error *e)
-{
-	char		 buf[32], *end;
-	const char	*v = rl_req_arg(req, name, buf, sizeof(buf));
-
-	if (v == NULL || *v == '\0')
-		return rl_error_field(e, RL_EINVAL, name, "%s est requis",
-		    name);
-	errno = 0;
-	*out = strtoll(v, &end, 10);
-	if (errno != 0 || *end != '\0' || *out <= 0)
-		return rl_error_field(e, RL_EINVAL, name, "%s: un entier "
-		    "positif est requis", name);
-	return RL_OK;
-}
-
+/*
+ * A text field of the request as the route's schema validated it
+ * (req->json: the body, or a GET's query string): NULL when absent or
+ * null.  The schema has checked its type and its values already.
+ */
 static const char *
-arg_str(struct rl_req *req, const char *name)
+body_str(const struct rl_req *req, const char *name)
 {
-	char	 buf[32];
-	const char *v = rl_req_arg(req, name, buf, sizeof(buf));
 
-	/* buf is only used for numbers, which no text argument is. */
-	return v == buf ? NULL : v;
-}
-
-/* A session as the schema spells it: A25, H26, E26. */
-static enum rl_err
-arg_session(struct rl_req *req, const char **out, struct rl_error *e)
-{
-	const char	*s = arg_str(req, "session");
-
-	if (s == NULL || strlen(s) != 3 || strchr("AHE", s[0]) == NULL ||
-	    !isdigit((unsigned char)s[1]) || !isdigit((unsigned char)s[2]))
-		return rl_error_field(e, RL_EINVAL, "session", "session est "
-		    "requise (ex. A25)");
-	*out = s;
-	return RL_OK;
+	return json_string_value(json_object_get(req->json, name));
 }
 
 /* The <int:id> path parameter. */
@@ -142,19 +109,19 @@ load_path(struct rl_req *req, struct rl_pdc *p, struct rl_error *e)
 	return rl_pdc_load(req->user->id, is_admin(req), id, 0, NULL, p, e);
 }
 
-/* Load by the body's cours_id and session. */
+/*
+ * Load by the body's cours_id and session, which the route's request
+ * schema requires (a positive id, a session such as A25).
+ */
 static enum rl_err
 load_body(struct rl_req *req, struct rl_pdc *p, int need_plan,
     struct rl_error *e)
 {
-	const char	*session = NULL;
-	long long	 cours_id = 0;
 	enum rl_err	 err;
 
-	if ((err = arg_id(req, "cours_id", &cours_id, e)) != RL_OK ||
-	    (err = arg_session(req, &session, e)) != RL_OK ||
-	    (err = rl_pdc_load(req->user->id, is_admin(req), 0, cours_id,
-	    session, p, e)) != RL_OK)
+	if ((err = rl_pdc_load(req->user->id, is_admin(req), 0,
+	    json_integer_value(json_object_get(req->json, "cours_id")),
+	    body_str(req, "session"), p, e)) != RL_OK)
 		return err;
 	if (need_plan && p->plan_id == 0) {
 		rl_pdc_free(p);
@@ -174,21 +141,17 @@ async_route(struct rl_req *req, enum rl_pdc_kind kind, struct rl_error *e)
 
 	memset(&in, 0, sizeof(in));
 	in.kind = kind;
-	in.additional_info = arg_str(req, "additional_info");
-	in.ai_model = arg_str(req, "ai_model");
-	in.effort = arg_str(req, "reasoning_effort");
-	in.verbosity = arg_str(req, "verbosity");
+	in.additional_info = body_str(req, "additional_info");
+	in.ai_model = body_str(req, "ai_model");
+	in.effort = body_str(req, "reasoning_effort");
+	in.verbosity = body_str(req, "verbosity");
 	if (kind == RL_PDC_FIELD)
 		in.field = rl_req_param(req, "field");
-	if (req->json != NULL && (kind == RL_PDC_CALENDAR ||
-	    kind == RL_PDC_EVALUATIONS))
+	/* The page's current list: an array, when given (the schema). */
+	if (kind == RL_PDC_CALENDAR || kind == RL_PDC_EVALUATIONS)
 		in.existing = json_object_get(req->json, kind ==
 		    RL_PDC_CALENDAR ? "existing_calendriers" :
 		    "existing_evaluations");
-	if (in.existing != NULL && !json_is_array(in.existing))
-		return rl_error_field(e, RL_EINVAL, kind == RL_PDC_CALENDAR ?
-		    "existing_calendriers" : "existing_evaluations",
-		    "une liste est attendue");
 	if ((err = load_path(req, &p, e)) != RL_OK)
 		return err;
 	err = start(req, &p, &in, 0, e);
@@ -230,7 +193,11 @@ generate_start(struct rl_req *req, struct rl_error *e)
 	return async_route(req, RL_PDC_ALL, e);
 }
 
-/* POST /generate_all_start → {success, task_id}; errors {success, message} */
+/*
+ * POST /generate_all_start → {success, task_id}.  The route is
+ * RL_ROUTE_LEGACY: the runtime answers every failure as EDxo's {success:
+ * false, message}.
+ */
 static enum rl_err
 all_start(struct rl_req *req, struct rl_error *e)
 {
@@ -240,15 +207,12 @@ all_start(struct rl_req *req, struct rl_error *e)
 
 	memset(&in, 0, sizeof(in));
 	in.kind = RL_PDC_ALL;
-	in.additional_info = arg_str(req, "additional_info");
-	in.ai_model = arg_str(req, "ai_model");
-	if ((err = load_body(req, &p, 1, e)) == RL_OK) {
-		err = start(req, &p, &in, 1, e);
-		rl_pdc_free(&p);
-	}
-	/* EDxo's {success: false, message}. */
-	if (err != RL_OK && err != RL_EGONE && !rl_resp_sent(req))
-		return rl_resp_legacy_error(req, e);
+	in.additional_info = body_str(req, "additional_info");
+	in.ai_model = body_str(req, "ai_model");
+	if ((err = load_body(req, &p, 1, e)) != RL_OK)
+		return err;
+	err = start(req, &p, &in, 1, e);
+	rl_pdc_free(&p);
 	return err;
 }
 
@@ -285,13 +249,8 @@ generate_content(struct rl_req *req, struct rl_error *e)
 	memset(&g, 0, sizeof(g));
 	in.kind = RL_PDC_FIELD;
 	in.sync = 1;
-	in.field = arg_str(req, "field_name");
-	in.current_value = arg_str(req, "current_value");
-	if (in.field == NULL || in.field[0] == '\0') {
-		(void)rl_error_field(e, RL_EINVAL, "field_name", "field_name "
-		    "est requis");
-		return rl_resp_edxo_error(req, e, 0);
-	}
+	in.field = body_str(req, "field_name");
+	in.current_value = body_str(req, "current_value");
 	if ((err = load_body(req, &p, 0, e)) != RL_OK)
 		return rl_resp_edxo_error(req, e, 0);
 	err = sync_generate(req, &p, &in, &pp, &g, e);
@@ -393,8 +352,8 @@ generate_all(struct rl_req *req, struct rl_error *e)
 	memset(&g, 0, sizeof(g));
 	in.kind = RL_PDC_ALL;
 	in.sync = 1;
-	in.additional_info = arg_str(req, "additional_info");
-	in.ai_model = arg_str(req, "ai_model");
+	in.additional_info = body_str(req, "additional_info");
+	in.ai_model = body_str(req, "ai_model");
 	if ((err = load_body(req, &p, 1, e)) != RL_OK)
 		return rl_resp_edxo_error(req, e, 0);
 	if ((err = sync_generate(req, &p, &in, &pp, &g, e)) == RL_OK &&
@@ -426,7 +385,10 @@ out:
 	return err;
 }
 
-/* The task row the user may see: state, result, meta (a new object). */
+/*
+ * The task row the user may see: state, result, meta (a new object).  id
+ * is a UUID: the routes' request schemas say so.
+ */
 static enum rl_err
 task_row(struct rl_req *req, const char *id, json_t **row, struct rl_error *e)
 {
@@ -434,9 +396,6 @@ task_row(struct rl_req *req, const char *id, json_t **row, struct rl_error *e)
 	char		 uid[32];
 	enum rl_err	 err;
 
-	if (!rl_uuid_valid(id))
-		return rl_error_field(e, RL_EINVAL, "task_id", "task_id: un "
-		    "identifiant de tâche est requis");
 	(void)snprintf(uid, sizeof(uid), "%lld", req->user->id);
 	prm[0] = id;
 	prm[1] = uid;
@@ -462,7 +421,7 @@ all_status(struct rl_req *req, struct rl_error *e)
 	const char	*state, *msg;
 	enum rl_err	 err;
 
-	if ((err = task_row(req, rl_req_query(req, "task_id"), &row, e)) !=
+	if ((err = task_row(req, body_str(req, "task_id"), &row, e)) !=
 	    RL_OK)
 		return err;
 	state = json_string_value(json_object_get(row, "state"));
@@ -494,8 +453,8 @@ static enum rl_err
 apply(struct rl_req *req, struct rl_error *e)
 {
 	struct rl_pdc	 p;
-	const char	*action = arg_str(req, "action");
-	const char	*task_id = arg_str(req, "task_id");
+	const char	*action = body_str(req, "action");
+	const char	*task_id = body_str(req, "task_id");
 	const json_t	*res;
 	json_t		*row = NULL;
 	char		 url[128];
@@ -503,10 +462,7 @@ apply(struct rl_req *req, struct rl_error *e)
 	enum rl_err	 err;
 
 	memset(&p, 0, sizeof(p));
-	if (action == NULL || (strcmp(action, "confirm") != 0 &&
-	    strcmp(action, "revert") != 0))
-		return rl_error_field(e, RL_EINVAL, "action", "action: "
-		    "confirm ou revert");
+	/* The schema allows confirm and revert only. */
 	confirm = strcmp(action, "confirm") == 0;
 	if ((err = load_path(req, &p, e)) != RL_OK)
 		return err;
@@ -661,48 +617,46 @@ verifier_get(struct rl_req *req, struct rl_error *e)
 	return err;
 }
 
-/* The registry holds the schemas answers are validated with. */
-static enum rl_err
-init(struct rl_error *e)
-{
-
-	if (rl_schema_get("BulkPlanDeCoursResponse") != NULL)
-		return RL_OK;
-	return rl_schema_registry_load(rl_conf->schema_dir, e);
-}
-
-/* EDxo's front-end calls every route: its flat error bodies. */
-#define AUTH	(RL_ROUTE_AUTH | RL_ROUTE_EDXO)
-#define BODY	(AUTH | RL_ROUTE_JSON | RL_ROUTE_FORM)
-#define COORDO	(RL_ROUTE_COORDO | RL_ROUTE_EDXO | RL_ROUTE_JSON | \
-		    RL_ROUTE_FORM)
-
+/*
+ * EDxo's front-end calls every route: its flat error bodies, and bodies
+ * as JSON, a urlencoded form or FormData, whichever the page sends.  Each
+ * route's fields are its request schema (lib/schemas/requests/).
+ */
 static const struct rl_route routes[] = {
-	{ "POST", "/generate_content", generate_content, NULL, BODY, 0 },
-	{ "POST", "/generate_calendar", generate_calendar, NULL, BODY, 0 },
-	{ "POST", "/generate_all", generate_all, NULL, BODY, 0 },
-	{ "POST", "/generate_all_start", all_start, NULL, BODY, 0 },
-	{ "GET", "/generate_all_status", all_status, NULL, AUTH, 0 },
+	{ "POST", "/generate_content", generate_content,
+	    "plandecours.generate_content", RL_ROUTE_EDXO_BODY, 0 },
+	{ "POST", "/generate_calendar", generate_calendar,
+	    "plandecours.generate_calendar", RL_ROUTE_EDXO_BODY, 0 },
+	{ "POST", "/generate_all", generate_all, "plandecours.generate_all",
+	    RL_ROUTE_EDXO_BODY, 0 },
+	{ "POST", "/generate_all_start", all_start, "plandecours.generate_all",
+	    RL_ROUTE_EDXO_BODY | RL_ROUTE_LEGACY, 0 },
+	{ "GET", "/generate_all_status", all_status,
+	    "plandecours.generate_all_status", RL_ROUTE_EDXO_AUTH, 0 },
 	{ "POST", "/api/plan_de_cours/<int:id>/improve/<field>", improve,
-	    NULL, BODY, 0 },
+	    "plandecours.api_generate", RL_ROUTE_EDXO_BODY, 0 },
 	{ "POST", "/api/plan_de_cours/<int:id>/generate_calendar",
-	    calendar_start, NULL, BODY, 0 },
+	    calendar_start, "plandecours.api_generate_calendar",
+	    RL_ROUTE_EDXO_BODY, 0 },
 	{ "POST", "/api/plan_de_cours/<int:id>/generate_evaluations",
-	    evaluations_start, NULL, BODY, 0 },
+	    evaluations_start, "plandecours.api_generate_evaluations",
+	    RL_ROUTE_EDXO_BODY, 0 },
 	{ "POST", "/api/plan_de_cours/<int:id>/generate", generate_start,
-	    NULL, BODY, 0 },
-	{ "POST", "/plan_de_cours/review/<int:id>/apply", apply, NULL, BODY,
-	    0 },
+	    "plandecours.api_generate", RL_ROUTE_EDXO_BODY, 0 },
+	{ "POST", "/plan_de_cours/review/<int:id>/apply", apply,
+	    "plandecours.apply", RL_ROUTE_EDXO_BODY, 0 },
 	{ "POST", "/gestion_programme/update_verifier_plan_cours/<int:id>",
-	    verify, NULL, COORDO, 0 },
+	    verify, "plandecours.verify",
+	    RL_ROUTE_COORDO | RL_ROUTE_EDXO | RL_ROUTE_BODY, 0 },
 	{ "POST", "/gestion_programme/analyse_plan_de_cours/<int:id>/start",
-	    analyse_start, NULL, COORDO, 0 },
+	    analyse_start, "plandecours.api_generate",
+	    RL_ROUTE_COORDO | RL_ROUTE_EDXO | RL_ROUTE_BODY, 0 },
 	{ "GET", "/gestion_programme/get_verifier_plan_cours/<int:id>",
 	    verifier_get, NULL, RL_ROUTE_COORDO | RL_ROUTE_EDXO, 0 },
 };
 
 static const struct rl_program program = {
-	"plandecours", routes, RL_NROUTES(routes), 0, 1, init
+	"plandecours", routes, RL_NROUTES(routes), 0, 1, NULL
 };
 
 int

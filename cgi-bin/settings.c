@@ -6,7 +6,6 @@
  */
 #include "config.h"
 
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -50,18 +49,6 @@ version(struct rl_req *req, struct rl_error *e)
 	    RL_VERSION));
 }
 
-/* A field from a JSON body or, failing that, a form. */
-static const char *
-field(struct rl_req *req, const char *name)
-{
-	json_t	*v;
-
-	if (req->json != NULL && (v = json_object_get(req->json, name)) !=
-	    NULL)
-		return json_is_string(v) ? json_string_value(v) : NULL;
-	return rl_req_form(req, name);
-}
-
 static json_t *
 user_json(const struct rl_user *u)
 {
@@ -71,15 +58,21 @@ user_json(const struct rl_user *u)
 	    "role", rl_role_name(u->role));
 }
 
-/* Both credentials present and non-empty, else 400 naming the field. */
+/*
+ * Both credentials present and non-empty, else 400 naming the field: an
+ * explicit check rather than the request schema's (settings.login), so
+ * the sign-in page shows it beside the field.
+ */
 static enum rl_err
 credentials(struct rl_req *req, const char **account, const char **password,
     struct rl_error *e)
 {
 
-	if ((*account = field(req, "username")) == NULL || **account == '\0')
-		*account = field(req, "email");
-	*password = field(req, "password");
+	*account = json_string_value(json_object_get(req->json, "username"));
+	if (*account == NULL || **account == '\0')
+		*account = json_string_value(json_object_get(req->json,
+		    "email"));
+	*password = json_string_value(json_object_get(req->json, "password"));
 	if (*account == NULL || **account == '\0') {
 		rl_error_set(e, RL_EINVAL, "username is required");
 		rl_error_where(e, "username");
@@ -231,26 +224,21 @@ api_token_get(struct rl_req *req, struct rl_error *e)
 	    "FROM users WHERE id = $1", e);
 }
 
-/* POST /api/token?ttl=SECONDS: a new token, shown once (201). */
+/*
+ * POST /api/token?ttl=SECONDS: a new token, shown once (201).  The
+ * request schema settings.api_token reads ttl from the query string and
+ * holds it to 60 s .. RL_API_TOKEN_TTL_MAX_SEC.
+ */
 static enum rl_err
 api_token_post(struct rl_req *req, struct rl_error *e)
 {
-	const char	*v, *token, *expires;
-	char		*end;
+	const char	*token, *expires;
+	json_t		*v;
 	long long	 ttl = RL_API_TOKEN_TTL_SEC;
 	enum rl_err	 err;
 
-	if ((v = rl_req_query(req, "ttl")) != NULL ||
-	    (v = field(req, "ttl")) != NULL) {
-		ttl = strtoll(v, &end, 10);
-		if (*v == '\0' || *end != '\0' || ttl < 60 ||
-		    ttl > RL_API_TOKEN_TTL_MAX_SEC) {
-			rl_error_set(e, RL_EINVAL, "ttl: want 60 to %d seconds",
-			    RL_API_TOKEN_TTL_MAX_SEC);
-			rl_error_where(e, "ttl");
-			return RL_EINVAL;
-		}
-	}
+	if ((v = json_object_get(req->json, "ttl")) != NULL)
+		ttl = json_integer_value(v);
 	if ((err = rl_auth_api_token_new(req, ttl, &token, &expires, e)) !=
 	    RL_OK)
 		return err;
@@ -275,71 +263,87 @@ init(struct rl_error *e)
 	return rl_auth_init(e);
 }
 
-#define BODY	(RL_ROUTE_JSON | RL_ROUTE_FORM)
-#define ADMIN	RL_ROUTE_ADMIN
-#define COORDO	RL_ROUTE_COORDO
-#define JSON	RL_ROUTE_JSON
+/*
+ * Bodies come as JSON (the admin page under /admin/) or as a urlencoded
+ * form (EDxo's WTForms pages); each route's request schema
+ * (lib/schemas/requests/settings.*.json) declares its fields, and a
+ * refusal is FastAPI's 422.  Multipart is not taken: no page sends it,
+ * and a sign-in route has no use for uploads.
+ */
+#define FORMS	(RL_ROUTE_JSON | RL_ROUTE_FORM)
 
 static const struct rl_route routes[] = {
 	{ "GET", "/api/health", health, NULL, 0, 0 },
 	{ "GET", "/version", version, NULL, 0, 0 },
-	{ "POST", "/login", login, NULL, BODY, 0 },
+	{ "POST", "/login", login, "settings.login", FORMS, 0 },
 	{ "POST", "/logout", logout, NULL, RL_ROUTE_AUTH, 0 },
 	{ "GET", "/me", me, NULL, RL_ROUTE_AUTH, 0 },
-	{ "POST", "/auth/token", auth_token, NULL, BODY, 0 },
+	{ "POST", "/auth/token", auth_token, "settings.login", FORMS, 0 },
 	{ "GET", "/auth/verify", auth_verify, NULL, RL_ROUTE_AUTH, 0 },
 	{ "GET", "/api/token", api_token_get, NULL, RL_ROUTE_AUTH, 0 },
-	{ "POST", "/api/token", api_token_post, NULL, RL_ROUTE_AUTH | BODY,
-	    0 },
+	/* EDxo's ?ttl= is in the query string: the route takes no body. */
+	{ "POST", "/api/token", api_token_post, "settings.api_token",
+	    RL_ROUTE_AUTH, 0 },
 	{ "GET", "/get_credit_balance", credit_balance, NULL, RL_ROUTE_AUTH,
 	    0 },
 
 	/* Settings pages: EDxo's access rules (coordo for two pages). */
-	{ "GET", "/settings/chat_models", settings_get_page, NULL, ADMIN, 0 },
-	{ "POST", "/settings/chat_models", settings_post_page, NULL,
-	    ADMIN | JSON, 0 },
-	{ "GET", "/settings/generation", settings_get_page, NULL, ADMIN, 0 },
-	{ "POST", "/settings/generation", settings_post_page, NULL,
-	    ADMIN | JSON, 0 },
-	{ "GET", "/settings/analyse_prompt", settings_get_page, NULL, ADMIN,
-	    0 },
-	{ "POST", "/settings/analyse_prompt", settings_post_page, NULL,
-	    ADMIN | JSON, 0 },
-	{ "GET", "/settings/prompt-settings", settings_get_page, NULL, COORDO,
-	    0 },
-	{ "POST", "/settings/prompt-settings", settings_post_page, NULL,
-	    COORDO | JSON, 0 },
+	{ "GET", "/settings/chat_models", settings_get_page, NULL,
+	    RL_ROUTE_ADMIN, 0 },
+	{ "POST", "/settings/chat_models", settings_post_page,
+	    "settings.chat_models", RL_ROUTE_ADMIN | FORMS, 0 },
+	{ "GET", "/settings/generation", settings_get_page, NULL,
+	    RL_ROUTE_ADMIN, 0 },
+	{ "POST", "/settings/generation", settings_post_page,
+	    "settings.chat_models", RL_ROUTE_ADMIN | FORMS, 0 },
+	{ "GET", "/settings/analyse_prompt", settings_get_page, NULL,
+	    RL_ROUTE_ADMIN, 0 },
+	{ "POST", "/settings/analyse_prompt", settings_post_page,
+	    "settings.prompt_page", RL_ROUTE_ADMIN | FORMS, 0 },
+	{ "GET", "/settings/prompt-settings", settings_get_page, NULL,
+	    RL_ROUTE_COORDO, 0 },
+	{ "POST", "/settings/prompt-settings", settings_post_page,
+	    "settings.prompt_settings", RL_ROUTE_COORDO | FORMS, 0 },
 	{ "GET", "/settings/plan-de-cours/prompts", settings_get_pdc_prompts,
-	    NULL, ADMIN, 0 },
+	    NULL, RL_ROUTE_ADMIN, 0 },
+	/* EDxo's page posts this one as fetch() JSON only. */
 	{ "POST", "/settings/plan-de-cours/prompts/<int:id>",
-	    settings_post_pdc_prompt, NULL, ADMIN | JSON, 0 },
-	{ "GET", "/settings/ocr_prompts", settings_get_page, NULL, ADMIN, 0 },
-	{ "POST", "/settings/ocr_prompts", settings_post_page, NULL,
-	    ADMIN | JSON, 0 },
+	    settings_post_pdc_prompt, "settings.pdc_prompt",
+	    RL_ROUTE_ADMIN | RL_ROUTE_JSON, 0 },
+	{ "GET", "/settings/ocr_prompts", settings_get_page, NULL,
+	    RL_ROUTE_ADMIN, 0 },
+	{ "POST", "/settings/ocr_prompts", settings_post_page,
+	    "settings.ocr_prompts", RL_ROUTE_ADMIN | FORMS, 0 },
 	{ "GET", "/settings/plan-cadre/import_prompt", settings_get_page, NULL,
-	    ADMIN, 0 },
+	    RL_ROUTE_ADMIN, 0 },
 	{ "POST", "/settings/plan-cadre/import_prompt", settings_post_page,
-	    NULL, ADMIN | JSON, 0 },
-	{ "GET", "/settings/plan_cadre", settings_get_sections, NULL, COORDO,
-	    0 },
-	{ "POST", "/settings/plan_cadre", settings_post_sections, NULL,
-	    COORDO | JSON, 0 },
-	{ "GET", "/settings/openai_models", settings_get_models, NULL, ADMIN,
-	    0 },
-	{ "POST", "/settings/openai_models", settings_post_model, NULL,
-	    ADMIN | JSON, 0 },
+	    "settings.prompt_page", RL_ROUTE_ADMIN | FORMS, 0 },
+	{ "GET", "/settings/plan_cadre", settings_get_sections, NULL,
+	    RL_ROUTE_COORDO, 0 },
+	/* A list of objects: JSON only, no flat form can carry it. */
+	{ "POST", "/settings/plan_cadre", settings_post_sections,
+	    "settings.plan_cadre", RL_ROUTE_COORDO | RL_ROUTE_JSON, 0 },
+	{ "GET", "/settings/openai_models", settings_get_models, NULL,
+	    RL_ROUTE_ADMIN, 0 },
+	{ "POST", "/settings/openai_models", settings_post_model,
+	    "settings.openai_models", RL_ROUTE_ADMIN | FORMS, 0 },
+	/* The id is all it reads: a body (a form's csrf_token) is ignored. */
 	{ "POST", "/settings/openai_models/delete/<int:id>",
-	    settings_delete_model, NULL, ADMIN | JSON, 0 },
-	{ "GET", "/settings/usage", settings_get_usage, NULL, ADMIN, 0 },
+	    settings_delete_model, NULL, RL_ROUTE_ADMIN, 0 },
+	{ "GET", "/settings/usage", settings_get_usage, "settings.usage",
+	    RL_ROUTE_ADMIN, 0 },
 
 	/* Users, keys and credits: admins only. */
-	{ "GET", "/manage_users", settings_get_users, NULL, ADMIN, 0 },
-	{ "POST", "/manage_users", settings_post_user, NULL, ADMIN | JSON, 0 },
-	{ "GET", "/edit_user/<int:id>", settings_get_user, NULL, ADMIN, 0 },
-	{ "POST", "/edit_user/<int:id>", settings_edit_user, NULL,
-	    ADMIN | JSON, 0 },
-	{ "POST", "/edit_user/<int:id>/credits", settings_post_credits, NULL,
-	    ADMIN | JSON, 0 },
+	{ "GET", "/manage_users", settings_get_users, NULL, RL_ROUTE_ADMIN,
+	    0 },
+	{ "POST", "/manage_users", settings_post_user, "settings.manage_users",
+	    RL_ROUTE_ADMIN | FORMS, 0 },
+	{ "GET", "/edit_user/<int:id>", settings_get_user, NULL,
+	    RL_ROUTE_ADMIN, 0 },
+	{ "POST", "/edit_user/<int:id>", settings_edit_user,
+	    "settings.edit_user", RL_ROUTE_ADMIN | FORMS, 0 },
+	{ "POST", "/edit_user/<int:id>/credits", settings_post_credits,
+	    "settings.credits", RL_ROUTE_ADMIN | FORMS, 0 },
 };
 
 static const struct rl_program program = {

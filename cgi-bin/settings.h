@@ -32,24 +32,23 @@ enum rl_err	 settings_get_user(struct rl_req *, struct rl_error *);
 enum rl_err	 settings_edit_user(struct rl_req *, struct rl_error *);
 enum rl_err	 settings_post_credits(struct rl_req *, struct rl_error *);
 
-/* How a settings value is checked before it is saved. */
-enum settings_type {
-	ST_TEXT,	/* non-empty string (NOT NULL column) */
-	ST_NTEXT,	/* string or null */
-	ST_MODEL,	/* a name in openai_models */
-	ST_NMODEL,	/* null or a name in openai_models */
-	ST_ENUM,	/* null or one of enums[] */
-	ST_ROLE,	/* one of the five roles */
-	ST_EMAIL,	/* null or a string with an '@' after its first char */
-	ST_BOOL
+/*
+ * What a settings value needs beyond its route's request schema
+ * (lib/schemas/requests/settings.*.json), which has already checked its
+ * type, its enumeration and whether it may be null: only the checks the
+ * admin page shows beside the field, and those that read the database.
+ */
+enum settings_check {
+	SC_NONE,	/* the schema's check is all */
+	SC_TEXT,	/* a string that is not empty */
+	SC_MODEL,	/* a name in openai_models (null where allowed) */
+	SC_EMAIL	/* an '@' after the first character (or null) */
 };
 
 struct settings_field {
 	const char		*name;
-	enum settings_type	 type;
-	const char *const	*enums;		/* ST_ENUM, NULL-terminated */
-	const char		*contains;	/* substring the text must hold */
-	int			 required;	/* must be in every POST */
+	enum settings_check	 check;
+	const char		*contains;	/* what the text must hold */
 };
 
 /*

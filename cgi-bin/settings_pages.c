@@ -20,55 +20,55 @@
 #include "resp.h"
 #include "settings.h"
 
-static const char *const efforts[] = {
-	"minimal", "low", "medium", "high", NULL
-};
-static const char *const verbosities[] = { "low", "medium", "high", NULL };
-
+/*
+ * Each page's columns, as its request schema declares them
+ * (lib/schemas/requests/settings.*.json), which checks their types,
+ * enumerations and null; what is left here is shown beside the field.
+ */
 static const struct settings_field chat_fields[] = {
-	{ "chat_model", ST_MODEL, NULL, NULL, 0 },
-	{ "tool_model", ST_MODEL, NULL, NULL, 0 },
-	{ "reasoning_effort", ST_ENUM, efforts, NULL, 0 },
-	{ "verbosity", ST_ENUM, verbosities, NULL, 0 },
+	{ "chat_model", SC_MODEL, NULL },
+	{ "tool_model", SC_MODEL, NULL },
+	{ "reasoning_effort", SC_NONE, NULL },
+	{ "verbosity", SC_NONE, NULL },
 };
 
 static const struct settings_field analyse_fields[] = {
-	{ "prompt_template", ST_TEXT, NULL, NULL, 0 },
-	{ "ai_model", ST_MODEL, NULL, NULL, 0 },
+	{ "prompt_template", SC_TEXT, NULL },
+	{ "ai_model", SC_MODEL, NULL },
 };
 
 static const struct settings_field grille_fields[] = {
-	{ "prompt_template", ST_TEXT, NULL, NULL, 0 },
-	{ "level1_description", ST_TEXT, NULL, NULL, 0 },
-	{ "level2_description", ST_TEXT, NULL, NULL, 0 },
-	{ "level3_description", ST_TEXT, NULL, NULL, 0 },
-	{ "level4_description", ST_TEXT, NULL, NULL, 0 },
-	{ "level5_description", ST_TEXT, NULL, NULL, 0 },
-	{ "level6_description", ST_TEXT, NULL, NULL, 0 },
+	{ "prompt_template", SC_TEXT, NULL },
+	{ "level1_description", SC_TEXT, NULL },
+	{ "level2_description", SC_TEXT, NULL },
+	{ "level3_description", SC_TEXT, NULL },
+	{ "level4_description", SC_TEXT, NULL },
+	{ "level5_description", SC_TEXT, NULL },
+	{ "level6_description", SC_TEXT, NULL },
 };
 
 static const struct settings_field ocr_fields[] = {
-	{ "extraction_prompt", ST_NTEXT, NULL, NULL, 0 },
-	{ "model_extraction", ST_NMODEL, NULL, NULL, 0 },
-	{ "segmentation_prompt", ST_NTEXT, NULL, NULL, 0 },
-	{ "model_section", ST_NMODEL, NULL, NULL, 0 },
+	{ "extraction_prompt", SC_NONE, NULL },
+	{ "model_extraction", SC_MODEL, NULL },
+	{ "segmentation_prompt", SC_NONE, NULL },
+	{ "model_section", SC_MODEL, NULL },
 };
 
 /* The import formats the template with the document: without {doc_text}
  * the model would be sent nothing to read. */
 static const struct settings_field import_fields[] = {
-	{ "prompt_template", ST_TEXT, NULL, "{doc_text}", 0 },
-	{ "ai_model", ST_MODEL, NULL, NULL, 0 },
+	{ "prompt_template", SC_TEXT, "{doc_text}" },
+	{ "ai_model", SC_MODEL, NULL },
 };
 
 static const struct settings_field pdc_fields[] = {
-	{ "prompt_template", ST_TEXT, NULL, NULL, 1 },
-	{ "ai_model", ST_MODEL, NULL, NULL, 0 },
+	{ "prompt_template", SC_TEXT, NULL },
+	{ "ai_model", SC_MODEL, NULL },
 };
 
 static const struct settings_field section_fields[] = {
-	{ "use_ai", ST_BOOL, NULL, NULL, 0 },
-	{ "text_content", ST_NTEXT, NULL, NULL, 0 },
+	{ "use_ai", SC_NONE, NULL },
+	{ "text_content", SC_NONE, NULL },
 };
 
 #define NF(a)		(sizeof(a) / sizeof((a)[0]))
@@ -316,40 +316,27 @@ model_known(const char *name, int *known, struct rl_error *e)
 	return RL_OK;
 }
 
+/*
+ * The checks a request schema leaves to the program.  The schema has
+ * refused a null where the column takes none, so a null here is allowed.
+ */
 static enum rl_err
 check_field(const struct settings_field *f, const char *where,
     const json_t *v, struct rl_error *e)
 {
 	const char	*s;
-	size_t		 i;
 	int		 known;
 	enum rl_err	 err;
 
-	if (json_is_null(v)) {
-		if (f->type == ST_NTEXT || f->type == ST_NMODEL ||
-		    f->type == ST_ENUM || f->type == ST_EMAIL)
-			return RL_OK;
-		return settings_field_error(e, RL_EINVAL, where,
-		    "%s may not be null", where);
-	}
-	if (f->type == ST_BOOL) {
-		if (!json_is_boolean(v))
-			return settings_field_error(e, RL_EINVAL, where,
-			    "%s: want true or false", where);
+	if ((s = json_string_value(v)) == NULL)
 		return RL_OK;
-	}
-	if (!json_is_string(v))
-		return settings_field_error(e, RL_EINVAL, where,
-		    "%s: want a string", where);
-	s = json_string_value(v);
-	switch (f->type) {
-	case ST_TEXT:
+	switch (f->check) {
+	case SC_TEXT:
 		if (*s == '\0')
 			return settings_field_error(e, RL_EINVAL, where,
 			    "%s may not be empty", where);
 		break;
-	case ST_MODEL:
-	case ST_NMODEL:
+	case SC_MODEL:
 		if ((err = model_known(s, &known, e)) != RL_OK)
 			return err;
 		if (!known)
@@ -357,24 +344,7 @@ check_field(const struct settings_field *f, const char *where,
 			    "%s: unknown model \"%.64s\" (add it to the "
 			    "model table first)", where, s);
 		break;
-	case ST_ENUM:
-		for (i = 0; f->enums[i] != NULL; i++)
-			if (strcmp(s, f->enums[i]) == 0)
-				break;
-		if (f->enums[i] == NULL)
-			return settings_field_error(e, RL_EINVAL, where,
-			    "%s: \"%.32s\" is not one of the allowed values",
-			    where, s);
-		break;
-	case ST_ROLE:
-		if (strcmp(s, "admin") != 0 && strcmp(s, "coordo") != 0 &&
-		    strcmp(s, "professeur") != 0 && strcmp(s, "cp") != 0 &&
-		    strcmp(s, "invite") != 0)
-			return settings_field_error(e, RL_EINVAL, where,
-			    "%s: want admin, coordo, professeur, cp or invite",
-			    where);
-		break;
-	case ST_EMAIL:
+	case SC_EMAIL:
 		if (strchr(s, '@') == NULL || *s == '@')
 			return settings_field_error(e, RL_EINVAL, where,
 			    "%s: not an e-mail address", where);
@@ -389,9 +359,11 @@ check_field(const struct settings_field *f, const char *where,
 }
 
 /*
- * Check every member of body against the page's fields and return the
- * patch to save (a new reference).  prefix names the object in error
- * fields ("sections[2]."), or is "".
+ * The patch to save (a new reference) from body, the value the route's
+ * request schema validated: its members' checks that the schema leaves
+ * to us, then EDxo's tool model rule.  prefix names the object in error
+ * fields ("sections[2]."), or is "".  A member the page does not list
+ * means the schema and pages[] disagree: our fault, not the client's.
  */
 enum rl_err
 settings_validate(const struct settings_page *pg, const char *prefix,
@@ -404,9 +376,6 @@ settings_validate(const struct settings_page *pg, const char *prefix,
 	enum rl_err	 err;
 
 	*patch = NULL;
-	if (!json_is_object(body))
-		return settings_field_error(e, RL_EINVAL, prefix[0] != '\0' ?
-		    prefix : "body", "want a JSON object");
 	if ((out = json_object()) == NULL)
 		return rl_error_set(e, RL_ENOMEM, NULL);
 	json_object_foreach(body, key, v) {
@@ -415,8 +384,9 @@ settings_validate(const struct settings_page *pg, const char *prefix,
 			if (strcmp(key, pg->fields[i].name) == 0)
 				break;
 		if (i == pg->nfields) {
-			err = settings_field_error(e, RL_EINVAL, where,
-			    "unknown field %s", where);
+			err = rl_error_set(e, RL_EINTERNAL, "%s: %s is in the "
+			    "request schema, not in the page", pg->table,
+			    where);
 			goto fail;
 		}
 		if ((err = check_field(&pg->fields[i], where, v, e)) != RL_OK)
@@ -426,15 +396,6 @@ settings_validate(const struct settings_page *pg, const char *prefix,
 			goto fail;
 		}
 	}
-	for (i = 0; i < pg->nfields; i++)
-		if (pg->fields[i].required &&
-		    json_object_get(out, pg->fields[i].name) == NULL) {
-			(void)snprintf(where, sizeof(where), "%s%s", prefix,
-			    pg->fields[i].name);
-			err = settings_field_error(e, RL_EINVAL, where,
-			    "%s is required", where);
-			goto fail;
-		}
 	/* EDxo forces the tool model to the chat model. */
 	if (pg->chat && (v = json_object_get(out, "chat_model")) != NULL &&
 	    json_object_get(out, "tool_model") == NULL &&
@@ -677,8 +638,9 @@ settings_get_sections(struct rl_req *req, struct rl_error *e)
 
 /*
  * POST /settings/plan_cadre {"sections": [{section, use_ai?,
- * text_content?}]}: all or nothing, in one transaction.  Every section is
- * checked (its text_content parsed as a template) before the transaction
+ * text_content?}]} (request schema settings.plan_cadre): all or nothing,
+ * in one transaction.  Every section is checked (its name against the
+ * table, its text_content parsed as a template) before the transaction
  * opens, so a refusal writes nothing.
  */
 enum rl_err
@@ -692,13 +654,7 @@ settings_post_sections(struct rl_req *req, struct rl_error *e)
 	size_t		 i, n = 0;
 	enum rl_err	 err = RL_OK;
 
-	if (!json_is_object(req->json))
-		return settings_field_error(e, RL_EINVAL, "body",
-		    "want a JSON object");
-	if (json_object_size(req->json) != 1 ||
-	    !json_is_array(list = json_object_get(req->json, "sections")))
-		return settings_field_error(e, RL_EINVAL, "sections",
-		    "want {\"sections\": [...]} and nothing else");
+	list = json_object_get(req->json, "sections");
 	n = json_array_size(list);
 	if ((patches = calloc(n + 1, sizeof(*patches))) == NULL ||
 	    (ids = rl_arena_calloc(req->arena, n + 1, sizeof(*ids))) ==
@@ -709,13 +665,6 @@ settings_post_sections(struct rl_req *req, struct rl_error *e)
 	json_array_foreach(list, i, item) {
 		(void)snprintf(where, sizeof(where), "sections[%zu].", i);
 		name = json_string_value(json_object_get(item, "section"));
-		if (!json_is_object(item) || name == NULL) {
-			(void)snprintf(where, sizeof(where),
-			    "sections[%zu].section", i);
-			err = settings_field_error(e, RL_EINVAL, where,
-			    "%s: want the section's name", where);
-			goto out;
-		}
 		p[0] = name;
 		if ((err = rl_db_exec("SELECT id FROM "
 		    "global_generation_settings WHERE section = $1", 1, p, &r,
@@ -778,20 +727,20 @@ settings_get_models(struct rl_req *req, struct rl_error *e)
 	return rl_resp_json_new(req, 200, v);
 }
 
-/* A price: numeric(12,6), so six digits on each side of the point. */
+/*
+ * A price: numeric(12,6), so six digits on each side of the point.  The
+ * request schema leaves its type to us (see settings.openai_models): a
+ * decimal string or a JSON number, or null where nullable.
+ */
 static enum rl_err
-price(const json_t *body, const char *name, int required, char *buf,
+price(const json_t *body, const char *name, int nullable, char *buf,
     size_t sz, const char **out, struct rl_error *e)
 {
 	const json_t	*v = json_object_get(body, name);
 
 	*out = NULL;
-	if (v == NULL || (!required && json_is_null(v))) {
-		if (required)
-			return settings_field_error(e, RL_EINVAL, name,
-			    "%s is required", name);
+	if (v == NULL || (nullable && json_is_null(v)))
 		return RL_OK;
-	}
 	if (settings_decimal(v, 6, 6, buf, sz) == -1)
 		return settings_field_error(e, RL_EINVAL, name, "%s: want a "
 		    "price >= 0 in USD per 1M tokens, at most 6 decimals",
@@ -813,38 +762,27 @@ model_name_ok(const char *s)
 	    strspn(s, ALNUM "._:-") == n;
 }
 
-/* POST /settings/openai_models: add one model (201). */
+/*
+ * POST /settings/openai_models: add one model (201).  Request schema
+ * settings.openai_models: name and both prices given, nothing else.
+ */
 enum rl_err
 settings_post_model(struct rl_req *req, struct rl_error *e)
 {
-	static const char *const known[] = { "name", "input_price",
-	    "output_price", "cached_input_price", NULL };
-	const char	*p[4], *key, *name;
+	const char	*p[4], *name;
 	char		 in[32], outp[32], cached[32];
-	json_t		*v, *row = NULL;
-	size_t		 i;
+	json_t		*row = NULL;
 	enum rl_err	 err;
 
-	if (!json_is_object(req->json))
-		return settings_field_error(e, RL_EINVAL, "body",
-		    "want a JSON object");
-	json_object_foreach(req->json, key, v) {
-		for (i = 0; known[i] != NULL; i++)
-			if (strcmp(key, known[i]) == 0)
-				break;
-		if (known[i] == NULL)
-			return settings_field_error(e, RL_EINVAL, key,
-			    "unknown field %s", key);
-	}
-	if ((name = json_string_value(json_object_get(req->json, "name"))) ==
-	    NULL || !model_name_ok(name))
+	name = json_string_value(json_object_get(req->json, "name"));
+	if (name == NULL || !model_name_ok(name))
 		return settings_field_error(e, RL_EINVAL, "name", "name: want "
 		    "letters, digits and . _ : - (64 at most)");
-	if ((err = price(req->json, "input_price", 1, in, sizeof(in), &p[1],
+	if ((err = price(req->json, "input_price", 0, in, sizeof(in), &p[1],
 	    e)) != RL_OK ||
-	    (err = price(req->json, "output_price", 1, outp, sizeof(outp),
+	    (err = price(req->json, "output_price", 0, outp, sizeof(outp),
 	    &p[2], e)) != RL_OK ||
-	    (err = price(req->json, "cached_input_price", 0, cached,
+	    (err = price(req->json, "cached_input_price", 1, cached,
 	    sizeof(cached), &p[3], e)) != RL_OK)
 		return err;
 	p[0] = name;
@@ -912,7 +850,8 @@ fail:
 
 /*
  * GET /settings/usage?days=N: upstream calls of the last N days from the
- * ledger.  Costs stay numeric until to text, with six decimals.
+ * ledger (request schema settings.usage: 1 to 36500, 30 when not given).
+ * Costs stay numeric until to text, with six decimals.
  */
 #define USAGE_WHERE							\
 	"kind = 'openai_call' AND created_at > now() - "		\
@@ -922,19 +861,12 @@ fail:
 enum rl_err
 settings_get_usage(struct rl_req *req, struct rl_error *e)
 {
-	const char	*v, *p[1];
-	char		*end;
-	long		 days = 30;
+	const char	*p[1];
 	json_t		*out;
 	enum rl_err	 err;
 
-	if ((v = rl_req_query(req, "days")) != NULL) {
-		days = strtol(v, &end, 10);
-		if (*v == '\0' || *end != '\0' || days < 1 || days > 36500)
-			return settings_field_error(e, RL_EINVAL, "days",
-			    "days: want a whole number of days, 1 to 36500");
-	}
-	p[0] = settings_id_string(req, days);
+	p[0] = settings_id_string(req,
+	    json_integer_value(json_object_get(req->json, "days")));
 	if ((err = rl_db_json("SELECT json_build_object("
 	    "'days', $1::int, "
 	    "'by_user', (SELECT coalesce(json_agg(json_build_object("

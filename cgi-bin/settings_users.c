@@ -33,12 +33,13 @@
 	    "'credits', to_char(credits, 'FM999999999990.00'), "	\
 	    "'openai_key_enc', encode(openai_key_enc, 'hex'))"
 
+/* Request schema settings.edit_user: what the form may change. */
 static const struct settings_field edit_fields[] = {
-	{ "role", ST_ROLE, NULL, NULL, 0 },
-	{ "email", ST_EMAIL, NULL, NULL, 0 },
-	{ "nom", ST_NTEXT, NULL, NULL, 0 },
-	{ "prenom", ST_NTEXT, NULL, NULL, 0 },
-	{ "openai_key", ST_NTEXT, NULL, NULL, 0 },
+	{ "role", SC_NONE, NULL },
+	{ "email", SC_EMAIL, NULL },
+	{ "nom", SC_NONE, NULL },
+	{ "prenom", SC_NONE, NULL },
+	{ "openai_key", SC_NONE, NULL },
 };
 
 static const struct settings_page edit_page = {
@@ -51,13 +52,14 @@ static const struct settings_page edit_page = {
 	"email"
 };
 
+/* Request schema settings.manage_users: username and password given. */
 static const struct settings_field create_fields[] = {
-	{ "username", ST_TEXT, NULL, NULL, 1 },
-	{ "password", ST_TEXT, NULL, NULL, 1 },
-	{ "email", ST_EMAIL, NULL, NULL, 0 },
-	{ "role", ST_ROLE, NULL, NULL, 0 },
-	{ "nom", ST_NTEXT, NULL, NULL, 0 },
-	{ "prenom", ST_NTEXT, NULL, NULL, 0 },
+	{ "username", SC_TEXT, NULL },
+	{ "password", SC_TEXT, NULL },
+	{ "email", SC_EMAIL, NULL },
+	{ "role", SC_NONE, NULL },
+	{ "nom", SC_NONE, NULL },
+	{ "prenom", SC_NONE, NULL },
 };
 
 /* Validation only: creation is one INSERT below. */
@@ -186,7 +188,10 @@ account_fields(json_t *patch, struct rl_account_fields *f)
 	f->password = json_string_value(json_object_get(patch, "password"));
 }
 
-/* POST /manage_users {username, email?, password, role?} (201). */
+/*
+ * POST /manage_users {username, email?, password, role?} (201), request
+ * schema settings.manage_users.
+ */
 enum rl_err
 settings_post_user(struct rl_req *req, struct rl_error *e)
 {
@@ -344,7 +349,10 @@ store_key(struct rl_req *req, const char *id, const char *hex,
 	return err;
 }
 
-/* POST /edit_user/<int:id> {role?, email?, nom?, prenom?, openai_key?} */
+/*
+ * POST /edit_user/<int:id> {role?, email?, nom?, prenom?, openai_key?},
+ * request schema settings.edit_user.
+ */
 enum rl_err
 settings_edit_user(struct rl_req *req, struct rl_error *e)
 {
@@ -401,37 +409,29 @@ at_least_a_cent(const char *s)
 	    (dot[1] != '\0' && dot[2] != '\0' && dot[2] != '0');
 }
 
-/* POST /edit_user/<int:id>/credits {amount: "5.00", operation} */
+/*
+ * POST /edit_user/<int:id>/credits {amount: "5.00", operation}; request
+ * schema settings.credits: both given, operation add or remove.
+ */
 enum rl_err
 settings_post_credits(struct rl_req *req, struct rl_error *e)
 {
-	const char	*id, *op, *key;
+	const char	*id, *op;
 	char		 amount[40], buf[32];
-	json_t		*v, *o = NULL, *n = NULL;
+	json_t		*o = NULL, *n = NULL;
 	long long	 delta, before, after;
 	enum rl_err	 err;
 
 	if ((err = path_id(req, &id, e)) != RL_OK)
 		return err;
-	if (!json_is_object(req->json))
-		return settings_field_error(e, RL_EINVAL, "body",
-		    "want a JSON object");
-	json_object_foreach(req->json, key, v)
-		if (strcmp(key, "amount") != 0 && strcmp(key, "operation") != 0)
-			return settings_field_error(e, RL_EINVAL, key,
-			    "unknown field %s", key);
 	op = json_string_value(json_object_get(req->json, "operation"));
-	if (op == NULL || (strcmp(op, "add") != 0 && strcmp(op, "remove") !=
-	    0))
-		return settings_field_error(e, RL_EINVAL, "operation",
-		    "operation: want add or remove");
 	/* numeric(14,6): eight digits before the point, six after. */
-	if ((v = json_object_get(req->json, "amount")) == NULL ||
-	    settings_decimal(v, 8, 6, amount, sizeof(amount)) == -1 ||
+	if (settings_decimal(json_object_get(req->json, "amount"), 8, 6,
+	    amount, sizeof(amount)) == -1 ||
 	    !at_least_a_cent(amount) || rl_micro_parse(amount, &delta) == -1)
 		return settings_field_error(e, RL_EINVAL, "amount",
 		    "amount: want a decimal of at least 0.01 USD");
-	if (strcmp(op, "remove") == 0)
+	if (op != NULL && strcmp(op, "remove") == 0)
 		delta = -delta;
 
 	/* credits.c moves the money; the audit row commits with it. */

@@ -437,13 +437,16 @@ events(struct rl_req *req, struct rl_error *e)
 	return RL_OK;
 }
 
-#define AUTH	RL_ROUTE_AUTH
-
+/*
+ * The task id in the path is the whole input (EDxo's cancel posts no
+ * body, and Last-Event-ID is a header), so no route names a request
+ * schema.
+ */
 static const struct rl_route routes[] = {
-	{ "GET", "/tasks/status/<uuid:id>", status, NULL, AUTH, 0 },
+	{ "GET", "/tasks/status/<uuid:id>", status, NULL, RL_ROUTE_AUTH, 0 },
 	{ "GET", "/tasks/events/<uuid:id>", events, NULL,
-	    AUTH | RL_ROUTE_STREAM, 0 },
-	{ "POST", "/tasks/cancel/<uuid:id>", cancel, NULL, AUTH, 0 },
+	    RL_ROUTE_AUTH | RL_ROUTE_STREAM, 0 },
+	{ "POST", "/tasks/cancel/<uuid:id>", cancel, NULL, RL_ROUTE_AUTH, 0 },
 };
 
 static const struct rl_program program = {

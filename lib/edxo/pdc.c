@@ -767,16 +767,12 @@ rl_pdc_prompt(const struct rl_pdc *p, const struct rl_pdc_input *in,
 	    in->kind == RL_PDC_FIELD && !in->sync ? "plan_de_cours_improve" :
 	    "plan_de_cours", pp, e)) != RL_OK)
 		goto out;
-	/* The body's effort and verbosity win (the Générer form). */
+	/*
+	 * The body's effort and verbosity win (the Générer form); the
+	 * routes' request schemas allow only the API's values, or "" for
+	 * the section's.
+	 */
 	if (in->effort != NULL && in->effort[0] != '\0') {
-		if (strcmp(in->effort, "minimal") != 0 &&
-		    strcmp(in->effort, "low") != 0 &&
-		    strcmp(in->effort, "medium") != 0 &&
-		    strcmp(in->effort, "high") != 0) {
-			err = rl_error_field(e, RL_EINVAL, "reasoning_effort",
-			    "reasoning_effort: minimal, low, medium ou high");
-			goto out;
-		}
 		free(pp->effort);
 		if ((pp->effort = strdup(in->effort)) == NULL) {
 			err = rl_error_set(e, RL_ENOMEM, "out of memory");
@@ -784,13 +780,6 @@ rl_pdc_prompt(const struct rl_pdc *p, const struct rl_pdc_input *in,
 		}
 	}
 	if (in->verbosity != NULL && in->verbosity[0] != '\0') {
-		if (strcmp(in->verbosity, "low") != 0 &&
-		    strcmp(in->verbosity, "medium") != 0 &&
-		    strcmp(in->verbosity, "high") != 0) {
-			err = rl_error_field(e, RL_EINVAL, "verbosity",
-			    "verbosity: low, medium ou high");
-			goto out;
-		}
 		free(pp->verbosity);
 		if ((pp->verbosity = strdup(in->verbosity)) == NULL) {
 			err = rl_error_set(e, RL_ENOMEM, "out of memory");

@@ -4,7 +4,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import { BASE, STATE, getJSON, postJSON, psql, raw } from './lib.mjs';
+import { BASE, STATE, TOP, getJSON, postJSON, psql, raw } from './lib.mjs';
 
 const ADMIN = { username: 'admin@demo.relais', password: 'relais-demo' };
 
@@ -98,6 +98,32 @@ test('wrong password or unknown account: the same 401, with WWW-Authenticate', a
 	assert.equal(m.body.error.field, 'password');
 });
 
+test('credentials of the wrong type: the request schema\'s 422, before the limiter', async () => {
+	psql('DELETE FROM login_attempts');
+	for (const route of ['/login', '/auth/token']) {
+		let r = await postJSON(route, { username: 42, password: 'relais-demo' });
+		assert.equal(r.status, 422, `${route} ${JSON.stringify(r.body)}`);
+		assert.deepEqual(r.body.detail[0].loc, ['body', 'username'], route);
+		assert.equal(r.body.detail[0].type, 'string_type', route);
+		r = await postJSON(route, { username: 'admin', password: ['relais-demo'] });
+		assert.equal(r.status, 422, route);
+		assert.deepEqual(r.body.detail[0].loc, ['body', 'password'], route);
+		// The same from a form: an empty password is the handler's 400.
+		r = await getJSON(route, { method: 'POST',
+		    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+		    body: 'username=admin&password=&csrf_token=x' });
+		assert.equal(r.status, 400, route);
+		assert.equal(r.body.error.field, 'password', route);
+	}
+	assert.equal(psql('SELECT count(*) FROM login_attempts'), '0', 'nothing recorded');
+	// /auth/token from a form, as /login.
+	const r = await getJSON('/auth/token', { method: 'POST',
+	    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+	    body: 'username=coordo&password=relais-demo' });
+	assert.equal(r.status, 200, JSON.stringify(r.body));
+	assert.equal(r.body.token_type, 'bearer');
+});
+
 test('a cookie-authenticated write needs the CSRF token', async () => {
 	const s = await login();
 	let r = await getJSON('/logout', { method: 'POST', headers: { Cookie: s.cookie } });
@@ -169,9 +195,25 @@ test('tampered, unsigned, re-keyed and expired tokens are 401', async () => {
 test('personal API token: created once, usable, expiring, only its hash stored', async () => {
 	const t = await bearer();
 	const auth = { Authorization: `Bearer ${t}` };
+	// ttl comes from the query string (request schema settings.api_token).
 	let r = await getJSON('/api/token?ttl=10', { method: 'POST', headers: auth });
-	assert.equal(r.status, 400);
-	assert.equal(r.body.error.field, 'ttl');
+	assert.equal(r.status, 422);
+	assert.deepEqual(r.body.detail[0].loc, ['query', 'ttl']);
+	assert.equal(r.body.detail[0].type, 'greater_than_equal');
+	r = await getJSON('/api/token?ttl=soon', { method: 'POST', headers: auth });
+	assert.equal(r.status, 422);
+	assert.equal(r.body.detail[0].type, 'int_parsing');
+	// The schema's maximum is RL_API_TOKEN_TTL_MAX_SEC of lib/bounds.h.
+	const m = fs.readFileSync(`${TOP}/lib/bounds.h`, 'utf8')
+	    .match(/^#define RL_API_TOKEN_TTL_MAX_SEC\s+\((\d+) \* (\d+) \* (\d+)\)\s*$/m);
+	assert.ok(m, 'RL_API_TOKEN_TTL_MAX_SEC in lib/bounds.h');
+	const max = Number(m[1]) * Number(m[2]) * Number(m[3]);
+	const schema = JSON.parse(fs.readFileSync(
+	    `${TOP}/lib/schemas/requests/settings.api_token.json`, 'utf8'));
+	assert.equal(schema.properties.ttl.maximum, max);
+	r = await getJSON(`/api/token?ttl=${max + 1}`, { method: 'POST', headers: auth });
+	assert.equal(r.status, 422);
+	assert.equal(r.body.detail[0].type, 'less_than_equal');
 	r = await getJSON('/api/token?ttl=3600', { method: 'POST', headers: auth });
 	assert.equal(r.status, 201);
 	assert.match(r.body.token, /^[A-Za-z0-9_-]{43}$/);

@@ -28,6 +28,19 @@ const grid = (ev) => psql(`SELECT coalesce(json_agg(row_to_json(g) ORDER BY g.sa
     `FROM evaluation_savoirfaire g WHERE g.evaluation_id = ${ev}`);
 const ledger = (u) => Number(psql(`SELECT count(*) FROM usage_ledger WHERE user_id = ${u.id} AND kind <> 'admin_credit'`));
 
+// The wizard posts FormData (multipart); a urlencoded form and JSON carry
+// the same fields.  pairs: [[key, text], ...], keys may repeat.
+function formData(pairs) {
+	const fd = new FormData();
+	for (const [k, v] of pairs)
+		fd.append(k, v);
+	return fd;
+}
+const postMultipart = (u, path, pairs) => getJSON(path, { method: 'POST', headers: auth(u.token), body: formData(pairs) });
+const postUrlenc = (u, path, pairs) => getJSON(path, { method: 'POST',
+    headers: { ...auth(u.token), 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(pairs).toString() });
+
 test('generate_six_level_grid: six strings for a savoir-faire and an evaluation, billed once, nothing written', async () => {
 	const u = await user();
 	const f = fixture();
@@ -175,4 +188,87 @@ test('the grid prompt: cible, seuil and the evaluation\'s description; the setti
 		psql(`UPDATE section_ai_settings SET ai_model = nullif(${q(saved)}, '') WHERE section = 'evaluation'`);
 		rec.server.close();
 	}
+});
+
+test('get_plans, get_evaluations: the wizard\'s FormData, a urlencoded form and JSON give the same answer', async () => {
+	const u = await user();
+	const f = fixture();
+	for (const [path, k, v, want] of [
+	    ['/evaluation/get_plans', 'course_id', f.cours, { plans: [{ id: f.plan, name: 'H26' }] }],
+	    ['/evaluation/get_evaluations', 'plan_id', f.plan, { evaluations: [{ id: f.ev, title: 'Laboratoire 1' }] }]]) {
+		// fetchData() in the wizard appends csrf_token to the FormData.
+		const pairs = [[k, String(v)], ['csrf_token', 'ignored']];
+		const answers = {
+			json: await postJSON(path, { [k]: v }, auth(u.token)),
+			urlencoded: await postUrlenc(u, path, pairs),
+			multipart: await postMultipart(u, path, pairs),
+		};
+		for (const [how, r] of Object.entries(answers)) {
+			assert.equal(r.status, 200, `${path} ${how}: ${JSON.stringify(r.body)}`);
+			assert.deepEqual(r.body, want, `${path} ${how}`);
+		}
+	}
+});
+
+test('save_grid: the wizard\'s whole form as FormData writes what the urlencoded one does', async () => {
+	const u = await user();
+	const f = fixture();
+	// new FormData(evaluationForm): the selects, the token, the grid.
+	const pairs = (tag) => {
+		const p = [['csrf_token', 'ignored'], ['course', String(f.cours)], ['plan', String(f.plan)],
+		    ['evaluation', String(f.ev)], ['evaluation_description', `Description ${tag}`],
+		    ['savoirs_faire', String(f.sf1)], ['savoirs_faire', String(f.sf2)]];
+		for (const sf of [f.sf1, f.sf2]) {
+			p.push([`capacite_${sf}`, String(f.cap)]);
+			for (let i = 1; i <= 6; i++)
+				p.push([`level${i}_${sf}`, `Niveau ${i} de ${sf}`]);
+		}
+		return p;
+	};
+	const rows = () => JSON.parse(grid(f.ev)).map((x) => [x.savoir_faire_id, x.capacite_id, x.selected,
+	    ...[1, 2, 3, 4, 5, 6].map((i) => x[`level${i}_description`])]);
+	let r = await postMultipart(u, '/evaluation/save_grid', pairs('multipart'));
+	assert.equal(r.status, 200, JSON.stringify(r.body));
+	assert.deepEqual(r.body, { success: true });
+	const saved = rows();
+	assert.equal(saved.length, 2);
+	assert.deepEqual(saved[0], [f.sf1, f.cap, true, ...[1, 2, 3, 4, 5, 6].map((i) => `Niveau ${i} de ${f.sf1}`)]);
+	assert.equal(psql(`SELECT description FROM plan_de_cours_evaluations WHERE id = ${f.ev}`), 'Description multipart');
+	psql(`DELETE FROM evaluation_savoirfaire WHERE evaluation_id = ${f.ev}`);
+	r = await postUrlenc(u, '/evaluation/save_grid', pairs('urlencoded'));
+	assert.equal(r.status, 200, JSON.stringify(r.body));
+	assert.deepEqual(r.body, { success: true });
+	assert.deepEqual(rows(), saved);
+	assert.equal(psql(`SELECT description FROM plan_de_cours_evaluations WHERE id = ${f.ev}`), 'Description urlencoded');
+});
+
+test('a bad field: EDxo\'s 400 naming it whichever way it came; {success: false} on save_grid; the grid\'s set wording', async () => {
+	const u = await user();
+	const f = fixture();
+	const pairs = [['course_id', 'abc']];
+	const answers = [await postJSON('/evaluation/get_plans', { course_id: 'abc' }, auth(u.token)),
+	    await postUrlenc(u, '/evaluation/get_plans', pairs), await postMultipart(u, '/evaluation/get_plans', pairs)];
+	for (const r of answers) {
+		assert.equal(r.status, 400, JSON.stringify(r.body));
+		assert.equal(r.body.code, 'validation_error');
+		assert.equal(r.body.field, 'course_id');
+		assert.match(r.body.error, /^course_id : /);
+		assert.deepEqual(r.body, answers[0].body);
+	}
+	let r = await postMultipart(u, '/evaluation/save_grid', [['evaluation_id', String(f.ev)], ['savoirs_faire', 'abc']]);
+	assert.equal(r.status, 400, JSON.stringify(r.body));
+	assert.deepEqual([r.body.success, r.body.code], [false, 'validation_error']);
+	assert.match(r.body.message, /^savoirs_faire\.0 : /);
+	assert.equal(grid(f.ev), '[]');
+	r = await postMultipart(u, '/evaluation/save_grid', [['savoirs_faire', String(f.sf1)]]);
+	assert.equal(r.status, 400, JSON.stringify(r.body));
+	assert.deepEqual([r.body.success, r.body.message], [false, 'evaluation_id est requis']);
+	// "Savoir-faire et capacité requis", word for word, from a form too.
+	for (const body of [[['savoir_faire', 'Lire']], [['savoir_faire', 'Lire'], ['capacite', '']]]) {
+		r = await postMultipart(u, '/evaluation/generate_six_level_grid', body);
+		assert.equal(r.status, 400, JSON.stringify(r.body));
+		assert.deepEqual([r.body.error, r.body.code, r.body.field],
+		    ['Savoir-faire et capacité requis', 'validation_error', 'capacite']);
+	}
+	assert.equal(ledger(u), 0);
 });

@@ -75,9 +75,18 @@ const statuses = (p) => json(`SELECT coalesce(json_agg(json_build_object('c', e.
 	ORDER BY e.cours_id, el.id), '[]') FROM element_competence_par_cours e JOIN element_competence el ON el.id = e.element_competence_id
 	WHERE e.cours_id IN (${p.c1}, ${p.c2})`);
 
+// fields: an object, or [name, value] pairs for repeated names.
 const form = (path, fields, token) => {
 	const body = new URLSearchParams(fields).toString();
 	return getJSON(path, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded', ...auth(token) }, body });
+};
+
+// The same fields as FormData, as EDxo's pages post them (multipart).
+const multipart = (path, fields, token) => {
+	const fd = new FormData();
+	for (const [k, v] of Array.isArray(fields) ? fields : Object.entries(fields))
+		fd.append(k, v);
+	return getJSON(path, { method: 'POST', headers: auth(token), body: fd });
 };
 
 test('roles and visibility: professeur 403, coordo outside the programme 404, admin allowed', async () => {
@@ -423,6 +432,12 @@ test('plan-cadre API: improve one section restricts the schema; unknown section 
 	assert.equal(r.status, 200, JSON.stringify(r.body));
 	assert.deepEqual(r.body.applied, { fields: [], lists: { capacites: 'merge' } });
 	assert.deepEqual(planSnapshot(p.plan), applied);
+	// EDxo's form posted as FormData: its bracketed field reaches the apply.
+	const m = await multipart(`/plan_cadre/${p.plan}/apply_improvement`, [['task_id', capTask],
+	    ['action[capacites]', 'merge'], ['csrf_token', 'x']], a);
+	assert.equal(m.status, 200, JSON.stringify(m.body));
+	assert.deepEqual(m.body, r.body, 'the same answer as the JSON apply');
+	assert.deepEqual(planSnapshot(p.plan), applied);
 });
 
 test('plan-cadre: invalid model JSON fails the task clearly and writes nothing', { timeout: 60000 }, async () => {
@@ -479,7 +494,7 @@ test('bad bodies: clear errors', async () => {
 	r = await postJSON(`/programme/${p.pid}/links`, { links: 'tout' }, auth(c.token));
 	assert.equal(r.status, 400);
 	assert.deepEqual(Object.keys(r.body).sort(), ['code', 'error', 'field']);
-	assert.equal(r.body.code, 'bad_request');
+	assert.equal(r.body.code, 'validation_error', 'refused by the request schema');
 	assert.equal(r.body.field, 'links');
 	r = await raw('POST', `/programme/${p.pid}/grille/apply`, { 'Content-Type': 'text/plain', ...auth(c.token) }, 'x');
 	assert.equal(r.status, 415);
@@ -536,4 +551,92 @@ test('plan-cadre: section templates are rendered with the course context (Jinja)
 	} finally {
 		setTemplate(saved.t, saved.u);
 	}
+});
+
+test('a bad field gets the runtime\'s one shape on every route: 400, validation_error, the field', async () => {
+	const c = await user();
+	const p = programme(c);
+	const tid = '00000000-0000-0000-0000-000000000000';
+	for (const [path, body, field] of [
+		[`/programme/${p.pid}/logigramme/generate`, { reasoning_effort: 'beaucoup' }, 'reasoning_effort'],
+		[`/programme/${p.pid}/grille/generate`, { total_hours: 'beaucoup', nb_sessions: 2 }, 'total_hours'],
+		[`/programme/${p.pid}/grille/generate`, { total_hours: 60, nb_sessions: 2, total_units: 0 }, 'total_units'],
+		[`/programme/${p.pid}/links`, { links: 'tout' }, 'links'],
+		[`/programme/${p.pid}/grille/apply`, { mode: 'remplacer', task_id: tid }, 'mode'],
+		[`/plan_cadre/${p.plan}/apply_improvement`, { accept_all: true }, 'task_id'],
+		[`/plan_cadre/${p.plan}/apply_improvement`, { task_id: tid, accept_all: 'peut-être' }, 'accept_all'],
+		[`/api/plan_cadre/${p.plan}/generate`, { verbosity: 'bavard' }, 'verbosity'],
+		[`/api/plan_cadre/${p.plan}/improve`, { target_columns: ['place_intro', 4] }, 'target_columns.1'],
+		[`/api/plan_cadre/${p.plan}/improve/place_intro`, { reasoning_effort: 'max' }, 'reasoning_effort'],
+	]) {
+		const r = await postJSON(path, body, auth(c.token));
+		const what = `${path} ${JSON.stringify(body)} -> ${JSON.stringify(r.body)}`;
+		assert.equal(r.status, 400, what);
+		assert.deepEqual(Object.keys(r.body).sort(), ['code', 'error', 'field'], what);
+		assert.equal(r.body.code, 'validation_error', what);
+		assert.equal(r.body.field, field, what);
+		assert.ok(r.body.error.startsWith(`${field} : `), what);
+		conforms('resp-error', r.body);
+	}
+	// The query string of a GET is validated the same way.
+	const r = await getJSON(`/plan_cadre/${p.plan}/review`, { headers: auth(c.token) });
+	assert.equal(r.status, 400, JSON.stringify(r.body));
+	assert.deepEqual([r.body.code, r.body.field], ['validation_error', 'task_id']);
+	// A bound the schema leaves to its named constant: the same shape.
+	const b = await postJSON(`/programme/${p.pid}/grille/generate`, { total_hours: 600, nb_sessions: 99 }, auth(c.token));
+	assert.equal(b.status, 400);
+	assert.deepEqual([b.body.code, b.body.field], ['validation_error', 'nb_sessions']);
+	// generate_content keeps EDxo's answer to a form that does not validate.
+	for (const bad of [{ additional_info: 'x', reasoning_effort: 'beaucoup' }, { additional_info: 'x', verbosity: 'bavard' },
+	    { additional_info: 'x', mode: 'autre' }]) {
+		const f = await form(`/plan_cadre/${p.plan}/generate_content`, bad, c.token);
+		assert.equal(f.status, 200, JSON.stringify(f.body));
+		assert.deepEqual(Object.keys(f.body).sort(), ['message', 'success']);
+		assert.equal(f.body.success, false);
+		assert.match(f.body.message, new RegExp(`^${Object.keys(bad)[1]} : `));
+		conforms('resp-generation-pc-content', f.body);
+	}
+	assert.equal(one(`SELECT count(*) FROM tasks WHERE user_id = ${c.id}`), '0', 'nothing queued');
+});
+
+test('the starts and the apply take JSON, a urlencoded form and FormData alike', { timeout: 60000 }, async () => {
+	const c = await user();
+	const p = programme(c);
+	const nil = '00000000-0000-0000-0000-000000000000';
+	// [path, JSON body, the same as form fields]: answers reached after
+	// the fields were typed (a bound, a model, a section, a task).
+	const cases = [
+		[`/programme/${p.pid}/logigramme/generate`, { ai_model: 'modele-inexistant', additional_info: 'x' },
+		    [['ai_model', 'modele-inexistant'], ['additional_info', 'x'], ['csrf_token', 'ignoré']]],
+		[`/programme/${p.pid}/grille/generate`, { total_hours: 600, nb_sessions: 99 },
+		    [['total_hours', '600'], ['nb_sessions', '99'], ['total_units', '']]],
+		[`/plan_cadre/${p.plan}/generate_content`, { additional_info: 'x', target_columns: ['place_intro', 'zzz'] },
+		    [['additional_info', 'x'], ['target_columns', 'place_intro'], ['target_columns', 'zzz'], ['stream', '1']]],
+		[`/plan_cadre/${p.plan}/generate_content`, { mode: 'wand', target_columns: ['place_intro'] },
+		    [['mode', 'wand'], ['target_columns', 'place_intro']]],
+		[`/plan_cadre/${p.plan}/apply_improvement`, { task_id: nil, accept_fields_keys: ['place_intro'] },
+		    [['task_id', nil], ['accept_fields_keys', 'place_intro'], ['action[capacites]', 'replace']]],
+		[`/api/plan_cadre/${p.plan}/generate`, { target_columns: ['place_intro', 'zzz'] },
+		    [['target_columns', 'place_intro'], ['target_columns', 'zzz']]],
+		[`/api/plan_cadre/${p.plan}/improve/nonsense`, {}, [['additional_info', 'x']]],
+	];
+	for (const [path, body, fields] of cases) {
+		const j = await postJSON(path, body, auth(c.token));
+		assert.ok(![202, 415].includes(j.status), `${path}: ${j.status} ${JSON.stringify(j.body)}`);
+		for (const [how, r] of [['urlencoded', await form(path, fields, c.token)], ['multipart', await multipart(path, fields, c.token)]]) {
+			assert.equal(r.status, j.status, `${path} ${how}: ${JSON.stringify(r.body)}`);
+			assert.deepEqual(r.body, j.body, `${path} ${how}`);
+		}
+	}
+	assert.equal(one(`SELECT count(*) FROM tasks WHERE user_id = ${c.id}`), '0', 'nothing queued');
+
+	// And a start from FormData reaches the task typed.
+	const r = await multipart(`/programme/${p.pid}/logigramme/generate`, [['additional_info', 'Par FormData.'],
+	    ['reasoning_effort', 'low'], ['verbosity', ''], ['ai_model', '']], c.token);
+	assert.equal(r.status, 202, JSON.stringify(r.body));
+	const t = await finished(r.body.task_id);
+	assert.equal(t.state, 'SUCCESS', JSON.stringify(t.result));
+	assert.equal(t.payload.additional_info, 'Par FormData.');
+	assert.equal(t.payload.reasoning_effort, 'low');
+	assert.ok(!('verbosity' in t.payload), 'a blank field is not given');
 });

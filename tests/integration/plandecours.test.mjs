@@ -93,6 +93,19 @@ function checkPreview(res, f, id) {
 
 const apply = (u, f, body) => post(u, `/plan_de_cours/review/${f.plan}/apply`, body);
 
+// The same fields as EDxo's pages also send them: FormData (multipart)
+// and a urlencoded form, every value as text.
+function formData(fields) {
+	const fd = new FormData();
+	for (const [k, v] of Object.entries(fields))
+		fd.append(k, String(v));
+	return fd;
+}
+const postForm = (u, path, fields) => getJSON(path, { method: 'POST', headers: auth(u.token), body: formData(fields) });
+const postUrlenc = (u, path, fields) => getJSON(path, { method: 'POST',
+    headers: { ...auth(u.token), 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(Object.entries(fields).map(([k, v]) => [k, String(v)])).toString() });
+
 test('generate_content: a section from the stored template, nothing written, billed once', async () => {
 	const u = await user();
 	const f = fixture();
@@ -574,4 +587,89 @@ test('a missing prompt row: EDxo\'s 500 for the calendar and the verifier, nothi
 	assert.equal(ledger(u), 0);
 	assert.equal(taskCount(u), 0);
 	assert.equal(dump(f.plan), before);
+});
+
+test('FormData and urlencoded bodies: every POST route answers as it does to JSON', { timeout: 60000 }, async () => {
+	const u = await user({ credits: '20.00' });
+	const f = fixture();
+	// A page's form carries its CSRF token: a field no schema lists.
+	const csrf = { csrf_token: 'ignored' };
+	const content = { field_name: 'presentation_du_cours', current_value: 'Texte actuel', cours_id: f.cours,
+	    session: 'A25', ...csrf };
+	for (const how of [postForm, postUrlenc]) {
+		const r = await how(u, '/generate_content', content);
+		assert.equal(r.status, 200, JSON.stringify(r.body));
+		assert.deepEqual(Object.keys(r.body), ['champ_description']);
+	}
+	let r = await postForm(u, '/generate_calendar', { cours_id: f.cours, session: 'A25', ...csrf });
+	assert.equal(r.status, 200, JSON.stringify(r.body));
+	assert.deepEqual(Object.keys(r.body), ['entries']);
+	r = await postForm(u, '/generate_all', { cours_id: f.cours, session: 'A25', additional_info: 'Par FormData', ...csrf });
+	assert.equal(r.status, 200, JSON.stringify(r.body));
+	assert.deepEqual(Object.keys(r.body).sort(), ['calendriers', 'evaluations', 'fields']);
+	assert.equal(ledger(u), 4);
+
+	const ids = [];
+	r = await postForm(u, '/generate_all_start', { cours_id: f.cours, session: 'A25', improve_only: 'on', ...csrf });
+	assert.equal(r.status, 200, JSON.stringify(r.body));
+	assert.deepEqual(Object.keys(r.body).sort(), ['success', 'task_id']);
+	ids.push(r.body.task_id);
+	// The Générer form's blank effort is the section's.
+	for (const path of [`/api/plan_de_cours/${f.plan}/improve/presentation_du_cours`,
+	    `/api/plan_de_cours/${f.plan}/generate_calendar`, `/api/plan_de_cours/${f.plan}/generate_evaluations`,
+	    `/api/plan_de_cours/${f.plan}/generate`]) {
+		r = await postForm(u, path, { additional_info: 'Par FormData', reasoning_effort: '', verbosity: 'low', ...csrf });
+		assert.equal(r.status, 202, `${path}: ${JSON.stringify(r.body)}`);
+		assert.deepEqual(Object.keys(r.body), ['task_id']);
+		ids.push(r.body.task_id);
+	}
+	for (const id of ids)
+		assert.equal((await finished(id)).state, 'SUCCESS', id);
+	const before = dump(f.plan);
+	r = await postForm(u, `/plan_de_cours/review/${f.plan}/apply`, { action: 'revert', task_id: ids[1], ...csrf });
+	assert.equal(r.status, 200, JSON.stringify(r.body));
+	assert.deepEqual(r.body, { success: true, redirect_url: `/cours/${f.cours}/plan_de_cours/A25/` });
+	assert.equal(dump(f.plan), before);
+
+	const c = await user({ role: 'coordo' });
+	r = await postForm(c, `/gestion_programme/update_verifier_plan_cours/${f.plan}`, csrf);
+	assert.equal(r.status, 200, JSON.stringify(r.body));
+	assert.deepEqual(Object.keys(r.body).sort(), ['compatibility_percentage', 'recommendation_ameliore',
+	    'recommendation_plan_cadre']);
+	r = await postForm(c, `/gestion_programme/analyse_plan_de_cours/${f.plan}/start`, csrf);
+	assert.equal(r.status, 202, JSON.stringify(r.body));
+	assert.equal((await finished(r.body.task_id)).state, 'SUCCESS');
+});
+
+test('a bad field: the same 400 naming it from JSON and FormData, EDxo\'s wording for session', async () => {
+	const u = await user();
+	const f = fixture();
+	const bad = { field_name: 'presentation_du_cours', cours_id: 'douze', session: 'A25' };
+	const j = await post(u, '/generate_content', bad);
+	assert.equal(j.status, 400, JSON.stringify(j.body));
+	assert.equal(j.body.code, 'validation_error');
+	assert.equal(j.body.field, 'cours_id');
+	assert.match(j.body.error, /^cours_id : /);
+	const m = await postForm(u, '/generate_content', bad);
+	assert.equal(m.status, 400);
+	assert.deepEqual(m.body, j.body);
+	let r = await postForm(u, '/generate_calendar', { cours_id: f.cours, session: 'Z9' });
+	assert.equal(r.status, 400);
+	assert.deepEqual([r.body.error, r.body.code, r.body.field], ['session est requise (ex. A25)', 'validation_error', 'session']);
+	// generate_all_start answers every failure as {success: false, message}.
+	r = await postForm(u, '/generate_all_start', { cours_id: f.cours });
+	assert.equal(r.status, 400, JSON.stringify(r.body));
+	assert.deepEqual([r.body.success, r.body.message, r.body.code], [false, 'session est requise (ex. A25)', 'validation_error']);
+	// A GET route's query string is validated the same way.
+	r = await getJSON('/generate_all_status?task_id=nope', { headers: auth(u.token) });
+	assert.equal(r.status, 400);
+	assert.deepEqual([r.body.code, r.body.field], ['validation_error', 'task_id']);
+	r = await apply(u, f, { action: 'maybe', task_id: '00000000-0000-0000-0000-000000000000' });
+	assert.equal(r.status, 400);
+	assert.deepEqual([r.body.code, r.body.field], ['validation_error', 'action']);
+	r = await post(u, `/api/plan_de_cours/${f.plan}/generate`, { verbosity: 'bavard' });
+	assert.equal(r.status, 400);
+	assert.equal(r.body.field, 'verbosity');
+	assert.equal(ledger(u), 0);
+	assert.equal(taskCount(u), 0);
 });

@@ -28,9 +28,28 @@ async function post(path, body, who = 'admin') {
 	return postJSON(path, body, { Authorization: `Bearer ${await token(who)}` });
 }
 
+// The same fields as EDxo's pages send them: a urlencoded form.
+async function postForm(path, fields, who = 'admin') {
+	return getJSON(path, { method: 'POST', headers: {
+	    'Content-Type': 'application/x-www-form-urlencoded',
+	    Authorization: `Bearer ${await token(who)}` },
+	    body: new URLSearchParams(fields).toString() });
+}
+
+// A refusal of the handler's own: the admin page shows it beside the field.
 function bad(r, field, status = 400) {
 	assert.equal(r.status, status, JSON.stringify(r.body));
 	assert.equal(r.body.error.field, field, JSON.stringify(r.body));
+}
+
+// A refusal of the route's request schema (lib/schemas/requests/settings.*):
+// FastAPI's 422, the first error at loc (from the body, or the query).
+function invalid(r, loc, type) {
+	assert.equal(r.status, 422, JSON.stringify(r.body));
+	assert.ok(Array.isArray(r.body.detail) && r.body.detail.length >= 1, JSON.stringify(r.body));
+	assert.deepEqual(r.body.detail[0].loc, loc, JSON.stringify(r.body));
+	if (type !== undefined)
+		assert.equal(r.body.detail[0].type, type, JSON.stringify(r.body));
 }
 
 function audits(where) {
@@ -113,22 +132,82 @@ test('a missing singleton reads as its defaults; chat_models and generation shar
 
 test('validation errors name the field and change nothing', async () => {
 	const before = await get('/settings/chat_models');
-	bad(await post('/settings/chat_models', { colour: 'blue' }), 'colour');
-	bad(await post('/settings/chat_models', { reasoning_effort: 'extreme' }), 'reasoning_effort');
-	bad(await post('/settings/chat_models', { verbosity: 3 }), 'verbosity');
+	// Types, enumerations and unknown fields: the request schema's 422.
+	invalid(await post('/settings/chat_models', { colour: 'blue' }), ['body', 'colour'],
+	    'extra_forbidden');
+	invalid(await post('/settings/chat_models', { reasoning_effort: 'extreme' }),
+	    ['body', 'reasoning_effort'], 'literal_error');
+	invalid(await post('/settings/chat_models', { verbosity: 3 }), ['body', 'verbosity']);
+	invalid(await post('/settings/chat_models', ['verbosity']), ['body'], 'model_type');
+	// What a person types and the model table: the handler's 400.
 	bad(await post('/settings/chat_models', { chat_model: 'gpt-99' }), 'chat_model');
 	bad(await post('/settings/chat_models', { verbosity: 'low', chat_model: 'nope' }), 'chat_model');
-	bad(await post('/settings/chat_models', ['verbosity']), 'body');
 	assert.deepEqual((await get('/settings/chat_models')).body, before.body);
 	bad(await post('/settings/plan-cadre/import_prompt', { prompt_template: 'Pas de document' }),
 	    'prompt_template');
 	bad(await post('/settings/analyse_prompt', { prompt_template: '' }), 'prompt_template');
-	bad(await post('/settings/analyse_prompt', { prompt_template: null }), 'prompt_template');
+	invalid(await post('/settings/analyse_prompt', { prompt_template: null }),
+	    ['body', 'prompt_template'], 'string_type');
 	bad(await post('/settings/analyse_prompt', { ai_model: 'not-a-model' }), 'ai_model');
-	bad(await post('/settings/prompt-settings', { level7_description: 'x' }), 'level7_description');
+	invalid(await post('/settings/prompt-settings', { level7_description: 'x' }),
+	    ['body', 'level7_description'], 'extra_forbidden');
 	bad(await post('/settings/ocr_prompts', { model_extraction: 'x' }), 'model_extraction');
-	const r = await post('/settings/ocr_prompts', 'not json');
-	assert.equal(r.status, 400);
+	const nj = await post('/settings/ocr_prompts', 'not json');
+	assert.equal(nj.status, 422, JSON.stringify(nj.body));
+	assert.deepEqual([nj.body.detail[0].type, nj.body.detail[0].loc[0]], ['json_invalid', 'body']);
+	// The same refusal whichever way the field came.
+	invalid(await postForm('/settings/chat_models', { reasoning_effort: 'extreme' }),
+	    ['body', 'reasoning_effort'], 'literal_error');
+	assert.deepEqual((await get('/settings/chat_models')).body, before.body);
+});
+
+test('EDxo\'s urlencoded forms: every settings write takes one, with the JSON answer', async () => {
+	// The singleton pages: the same change as a form and as JSON.
+	for (const [path, , change] of PAGES) {
+		const before = await get(path);
+		// A page's csrf_token and submit button are not fields: dropped.
+		const r = await postForm(path, { ...change, csrf_token: 'x', submit: 'Enregistrer' });
+		assert.equal(r.status, 200, `${path} ${JSON.stringify(r.body)}`);
+		assert.deepEqual(r.body, { ...before.body, ...change }, path);
+		const restore = {};
+		for (const k of Object.keys(change))
+			restore[k] = before.body[k];
+		const j = await post(path, change);
+		assert.deepEqual(j.body, r.body, `${path}: the JSON answer is the form's`);
+		assert.equal((await post(path, restore)).status, 200, path);
+	}
+	bad(await postForm('/settings/plan-cadre/import_prompt', { prompt_template: 'Pas de document' }),
+	    'prompt_template');
+
+	// A model, a user, an edit and credits.
+	const name = `form-model-${uniq()}`;
+	let r = await postForm('/settings/openai_models', { name, input_price: '0.25',
+	    output_price: '2' });
+	assert.equal(r.status, 201, JSON.stringify(r.body));
+	assert.deepEqual(r.body, { id: r.body.id, name, input_price: '0.25',
+	    cached_input_price: null, output_price: '2' });
+	assert.equal((await post(`/settings/openai_models/delete/${r.body.id}`, {})).status, 200);
+	invalid(await postForm('/settings/openai_models', { name: `m-${uniq()}`, input_price: '1' }),
+	    ['body', 'output_price'], 'missing');
+
+	const user = `form-user-${uniq()}`;
+	r = await postForm('/manage_users', { username: user, password: 'correct horse',
+	    role: 'professeur', csrf_token: 'x' });
+	assert.equal(r.status, 201, JSON.stringify(r.body));
+	assert.equal(r.body.role, 'professeur');
+	const id = r.body.id;
+	r = await postForm(`/edit_user/${id}`, { nom: 'Côté', prenom: 'Élise' });
+	assert.equal(r.status, 200, JSON.stringify(r.body));
+	assert.deepEqual([r.body.nom, r.body.prenom], ['Côté', 'Élise']);
+	invalid(await postForm(`/edit_user/${id}`, { role: 'roi' }), ['body', 'role'], 'literal_error');
+	r = await postForm(`/edit_user/${id}/credits`, { amount: '1.50', operation: 'add' });
+	assert.equal(r.status, 200, JSON.stringify(r.body));
+	assert.equal(r.body.credits, '1.50');
+	const j = await post(`/edit_user/${id}/credits`, { amount: '1.50', operation: 'remove' });
+	assert.equal(j.body.credits, '0.00');
+	bad(await postForm(`/edit_user/${id}/credits`, { amount: 'cinq', operation: 'add' }), 'amount');
+	invalid(await postForm(`/edit_user/${id}/credits`, { amount: '1' }), ['body', 'operation'],
+	    'missing');
 });
 
 test('plan-de-cours prompts: list, update one, 404, required template', async () => {
@@ -143,7 +222,10 @@ test('plan-de-cours prompts: list, update one, 404, required template', async ()
 	    { prompt_template: 'Calendrier {session}', ai_model: 'gpt-5-mini' });
 	assert.equal(r.status, 200, JSON.stringify(r.body));
 	assert.deepEqual(r.body, { ...p, prompt_template: 'Calendrier {session}', ai_model: 'gpt-5-mini' });
-	bad(await post(`/settings/plan-de-cours/prompts/${p.id}`, { ai_model: 'gpt-5' }), 'prompt_template');
+	invalid(await post(`/settings/plan-de-cours/prompts/${p.id}`, { ai_model: 'gpt-5' }),
+	    ['body', 'prompt_template'], 'missing');
+	bad(await post(`/settings/plan-de-cours/prompts/${p.id}`, { prompt_template: '' }),
+	    'prompt_template');
 	r = await post('/settings/plan-de-cours/prompts/999999', { prompt_template: 'x' });
 	assert.equal(r.status, 404);
 	r = await post(`/settings/plan-de-cours/prompts/${p.id}`,
@@ -168,11 +250,19 @@ test('plan_cadre sections: 21 in order, update some, unknown section is 400', as
 	bad(await post('/settings/plan_cadre', { sections: [
 	    { section: s.section, use_ai: true }, { section: 'Pas une section' }] }),
 	    'sections[1].section');
-	bad(await post('/settings/plan_cadre', { sections: [{ section: s.section, use_ai: 'oui' }] }),
-	    'sections[0].use_ai');
-	bad(await post('/settings/plan_cadre', { sections: [{ section: s.section, colour: 1 }] }),
-	    'sections[0].colour');
-	bad(await post('/settings/plan_cadre', { section: s.section }), 'sections');
+	invalid(await post('/settings/plan_cadre', { sections: [{ section: s.section, use_ai: 'oui' }] }),
+	    ['body', 'sections', 0, 'use_ai'], 'bool_parsing');
+	invalid(await post('/settings/plan_cadre', { sections: [{ section: s.section, colour: 1 }] }),
+	    ['body', 'sections', 0, 'colour'], 'extra_forbidden');
+	invalid(await post('/settings/plan_cadre', { sections: [{ use_ai: true }] }),
+	    ['body', 'sections', 0, 'section'], 'missing');
+	r = await post('/settings/plan_cadre', { section: s.section });
+	assert.equal(r.status, 422, JSON.stringify(r.body));
+	assert.ok(r.body.detail.some((d) => d.loc.join('.') === 'body.sections' && d.type === 'missing'),
+	    JSON.stringify(r.body));
+	// A template that could never render: the handler's 400, naming the section.
+	bad(await post('/settings/plan_cadre', { sections: [{ section: s.section,
+	    text_content: '{% if %}' }] }), 'sections[0].text_content');
 	assert.equal((await get('/settings/plan_cadre')).body.sections[1].use_ai, false);
 	r = await post('/settings/plan_cadre', { sections: [s] });
 	assert.equal(r.status, 200);
@@ -214,8 +304,8 @@ test('roles: admin pages 403 for coordo, coordo pages open to coordo, professeur
 		assert.equal((await call(m, p, null)).status, 401, `${m} ${p} anonymous`);
 		assert.equal((await call(m, p, 'prof')).status, 403, `${m} ${p} prof`);
 		const r = await call(m, p, 'coordo');
-		// POST {} is valid for the grid page, and 400 (no sections) for plan_cadre.
-		assert.ok(r.status === 200 || (p === '/settings/plan_cadre' && r.status === 400),
+		// POST {} is valid for the grid page, and 422 (no sections) for plan_cadre.
+		assert.ok(r.status === 200 || (p === '/settings/plan_cadre' && r.status === 422),
 		    `${m} ${p} coordo: ${r.status}`);
 	}
 	const r = await post('/settings/prompt-settings', { level2_description: 'Niveau 2 — coordo' }, 'coordo');
@@ -245,11 +335,16 @@ test('openai_models: exact prices, add, duplicate 409, delete, 404', async () =>
 	    'input_price');
 	bad(await post('/settings/openai_models', { name: `m-${uniq()}`, input_price: '1.1234567',
 	    output_price: '1' }), 'input_price');
-	bad(await post('/settings/openai_models', { name: `m-${uniq()}`, input_price: '1' }), 'output_price');
+	invalid(await post('/settings/openai_models', { name: `m-${uniq()}`, input_price: '1' }),
+	    ['body', 'output_price'], 'missing');
+	// Prices are money: taken as they came, never coerced (true is not 1).
+	for (const v of [[], true, null, ''])
+		bad(await post('/settings/openai_models', { name: `m-${uniq()}`, input_price: v,
+		    output_price: '1' }), 'input_price');
 	bad(await post('/settings/openai_models', { name: `m-${uniq()}`, input_price: '1', output_price: '1',
 	    cached_input_price: '2' }), 'cached_input_price');
-	bad(await post('/settings/openai_models', { name: `m-${uniq()}`, input_price: '1', output_price: '1',
-	    family: 'x' }), 'family');
+	invalid(await post('/settings/openai_models', { name: `m-${uniq()}`, input_price: '1',
+	    output_price: '1', family: 'x' }), ['body', 'family'], 'extra_forbidden');
 	// A new model is usable in the pages at once.
 	r = await post('/settings/analyse_prompt', { ai_model: name });
 	assert.equal(r.status, 200);
@@ -277,9 +372,12 @@ test('users: create, duplicate 409, role change, validation', async () => {
 	bad(await post('/manage_users', { username: `${name}-2`, email: `${name.toUpperCase()}@EXAMPLE.org`,
 	    password: 'correct horse' }), 'email', 409);
 	bad(await post('/manage_users', { username: `${name}-3`, password: 'short' }), 'password');
-	bad(await post('/manage_users', { username: `${name}-3` }), 'password');
-	bad(await post('/manage_users', { username: `${name}-3`, password: 'correct horse', role: 'boss' }), 'role');
-	bad(await post('/manage_users', { username: `${name}-3`, password: 'correct horse', admin: true }), 'admin');
+	bad(await post('/manage_users', { username: `${name}-3`, password: '' }), 'password');
+	invalid(await post('/manage_users', { username: `${name}-3` }), ['body', 'password'], 'missing');
+	invalid(await post('/manage_users', { username: `${name}-3`, password: 'correct horse',
+	    role: 'boss' }), ['body', 'role'], 'literal_error');
+	invalid(await post('/manage_users', { username: `${name}-3`, password: 'correct horse',
+	    admin: true }), ['body', 'admin'], 'extra_forbidden');
 	// The new account signs in.
 	const t = await postJSON('/auth/token', { username: name, password: 'correct horse' });
 	assert.equal(t.status, 200);
@@ -292,10 +390,11 @@ test('users: create, duplicate 409, role change, validation', async () => {
 	assert.equal(r.status, 200);
 	assert.equal(r.body.role, 'coordo');
 	assert.equal(r.body.prenom, 'Anne');
-	bad(await post(`/edit_user/${id}`, { role: 'roi' }), 'role');
+	invalid(await post(`/edit_user/${id}`, { role: 'roi' }), ['body', 'role'], 'literal_error');
 	bad(await post(`/edit_user/${id}`, { email: 'nope' }), 'email');
 	bad(await post(`/edit_user/${id}`, { email: 'admin@demo.relais' }), 'email', 409);
-	bad(await post(`/edit_user/${id}`, { password_hash: 'x' }), 'password_hash');
+	invalid(await post(`/edit_user/${id}`, { password_hash: 'x' }), ['body', 'password_hash'],
+	    'extra_forbidden');
 	assert.equal((await get('/edit_user/999999')).status, 404);
 	assert.equal((await post('/edit_user/999999', { role: 'cp' })).status, 404);
 	r = await get('/manage_users');
@@ -387,8 +486,12 @@ test('credits: exact decimals, ledger rows, no negative balance', async () => {
 	bad(await post(`/edit_user/${id}/credits`, { amount: '0.001', operation: 'add' }), 'amount');
 	bad(await post(`/edit_user/${id}/credits`, { amount: '-5', operation: 'add' }), 'amount');
 	bad(await post(`/edit_user/${id}/credits`, { amount: 'cinq', operation: 'add' }), 'amount');
-	bad(await post(`/edit_user/${id}/credits`, { amount: '5', operation: 'steal' }), 'operation');
-	bad(await post(`/edit_user/${id}/credits`, { amount: '5', operation: 'add', note: 'x' }), 'note');
+	bad(await post(`/edit_user/${id}/credits`, { amount: true, operation: 'add' }), 'amount');
+	bad(await post(`/edit_user/${id}/credits`, { amount: null, operation: 'add' }), 'amount');
+	invalid(await post(`/edit_user/${id}/credits`, { amount: '5', operation: 'steal' }),
+	    ['body', 'operation'], 'literal_error');
+	invalid(await post(`/edit_user/${id}/credits`, { amount: '5', operation: 'add', note: 'x' }),
+	    ['body', 'note'], 'extra_forbidden');
 	assert.equal((await post('/edit_user/999999/credits', { amount: '1', operation: 'add' })).status, 404);
 	// One ledger row per change, replayable: deltas sum to the balance.
 	assert.equal(psql(`SELECT count(*) || ' ' || sum(delta) || ' ' || ` +
@@ -428,8 +531,11 @@ test('usage: totals equal the ledger sums', async () => {
 	assert.deepEqual(r.body.by_user.find((u) => u.user_id === id).cost, '1.010124');
 	r = await get('/settings/usage?days=1');
 	assert.equal(r.body.by_model.find((m) => m.model === model).calls, 1);
-	bad(await get('/settings/usage?days=zero'), 'days');
-	bad(await get('/settings/usage?days=0'), 'days');
+	invalid(await get('/settings/usage?days=zero'), ['query', 'days'], 'int_parsing');
+	invalid(await get('/settings/usage?days=0'), ['query', 'days'], 'greater_than_equal');
+	invalid(await get('/settings/usage?days=36501'), ['query', 'days'], 'less_than_equal');
+	r = await get('/settings/usage?days=');
+	assert.equal(r.body.days, 30, 'an empty value is not given: the default');
 });
 
 test('a cookie session needs the CSRF token on settings writes', async () => {
