@@ -10,79 +10,36 @@
  *	POST /programme/confirm_import			write its compétences
  *
  * Uploads arrive as size-capped temporary files (the runtime's multipart
- * parser).  A .docx is read here, so a hostile one is refused before
- * anything is stored; a PDF is checked here and kept in import_uploads for
- * its task.  Imports only preview: the confirm routes (and the plan de
- * cours and plan-cadre programs' apply routes) write, one transaction each.
+ * parser); the text fields beside them, like every other route's fields,
+ * are declared by the route's request schema (lib/schemas/requests/
+ * import.*.json) and come validated in req->json.  A .docx is read here,
+ * so a hostile one is refused before anything is stored; a PDF is checked
+ * here and kept in import_uploads for its task.  Imports only preview:
+ * the confirm routes (and the plan de cours and plan-cadre programs'
+ * apply routes) write, one transaction each, through lib/edxo/.
  */
 #include "config.h"
 
-#include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "arena.h"
-#include "bounds.h"
-#include "buf.h"
-#include "conf.h"
 #include "db.h"
 #include "edxo.h"
 #include "fcgi.h"
 #include "imports.h"
 #include "req.h"
 #include "resp.h"
-#include "schema.h"
 #include "worker.h"
 
-/* Hours of one course per week in a grille: a sanity bound, not EDxo's. */
-#define GRILLE_HOURS_MAX	100
-
-/*
- * The HTML lists EDxo stores compétences in.  Their text comes from an
- * extraction no longer than an upstream answer; escaped ("&amp;" is five
- * bytes for one) and wrapped in tags it stays under five times that.
- */
-#define HTML_MAX		(5 * (size_t)RL_OA_ANSWER_MAX)
-
-/* A form field, or a JSON body member (a string or an integer). */
+/* The form's ai_model; a blank choice is the default model. */
 static const char *
-arg(struct rl_req *req, const char *name)
+ai_model(const struct rl_req *req)
 {
-	const char	*v;
-	json_t		*j;
+	const char	*m;
 
-	if ((v = rl_req_form(req, name)) != NULL)
-		return v;
-	if ((j = json_object_get(req->json, name)) != NULL) {
-		if (json_is_string(j))
-			return json_string_value(j);
-		if (json_is_integer(j))
-			return rl_arena_printf(req->arena, "%lld",
-			    (long long)json_integer_value(j));
-	}
-	return rl_req_query(req, name);
-}
-
-static enum rl_err
-intarg(struct rl_req *req, const char *name, int required, long long *v,
-    struct rl_error *e)
-{
-	const char	*s = arg(req, name);
-	char		*end;
-
-	*v = 0;
-	if (s == NULL || *s == '\0') {
-		if (!required)
-			return RL_OK;
-		return rl_error_field(e, RL_EINVAL, name, "Champ %s requis.",
-		    name);
-	}
-	*v = strtoll(s, &end, 10);
-	if (*end != '\0' || *v <= 0)
-		return rl_error_field(e, RL_EINVAL, name, "%s : entier positif "
-		    "attendu.", name);
-	return RL_OK;
+	m = json_string_value(json_object_get(req->json, "ai_model"));
+	return m != NULL && *m != '\0' ? m : NULL;
 }
 
 static enum rl_err
@@ -149,11 +106,8 @@ pdc_inputs(struct rl_req *req, long long *plan_id, long long *cours_id,
 	enum rl_err		 err;
 
 	*text = NULL;
-	if ((err = intarg(req, "cours_id", 1, cours_id, e)) != RL_OK)
-		return err;
-	if ((*session = arg(req, "session")) == NULL || **session == '\0')
-		return rl_error_field(e, RL_EINVAL, "session", "Champ session "
-		    "requis.");
+	*cours_id = json_integer_value(json_object_get(req->json, "cours_id"));
+	*session = json_string_value(json_object_get(req->json, "session"));
 	if ((err = upload(req, &u, e)) != RL_OK)
 		return err;
 	if ((err = rl_import_docx_text(u->path, RL_IMPORT_PDC_CHARS, text,
@@ -186,7 +140,7 @@ import_docx(struct rl_req *req, struct rl_error *e)
 	im.user_id = req->user->id;
 	im.request_id = req->id;
 	im.doc_text = text;
-	im.model = arg(req, "ai_model");
+	im.model = ai_model(req);
 	if ((err = rl_import_pdc_preview(&im, &res, e)) != RL_OK)
 		goto out;
 	/*
@@ -238,7 +192,7 @@ static enum rl_err
 import_docx_start(struct rl_req *req, struct rl_error *e)
 {
 	json_t		*payload = NULL;
-	const char	*session, *model = arg(req, "ai_model");
+	const char	*session, *model = ai_model(req);
 	char		*text = NULL;
 	long long	 plan_id, cours_id;
 	enum rl_err	 err;
@@ -248,8 +202,7 @@ import_docx_start(struct rl_req *req, struct rl_error *e)
 		goto out;
 	payload = json_pack("{s:I, s:I, s:s, s:s, s:s?}", "plan_id",
 	    (json_int_t)plan_id, "cours_id", (json_int_t)cours_id, "session",
-	    session, "doc_text", text, "ai_model", model != NULL && *model !=
-	    '\0' ? model : NULL);
+	    session, "doc_text", text, "ai_model", model);
 	err = enqueue(req, RL_IMPORT_TASK_PDC, payload, e);
 out:
 	json_decref(payload);
@@ -262,7 +215,7 @@ pc_import_start(struct rl_req *req, struct rl_error *e)
 {
 	const struct rl_upload	*u;
 	json_t			*payload = NULL;
-	const char		*model = arg(req, "ai_model");
+	const char		*model = ai_model(req);
 	char			*text = NULL;
 	long long		 plan_id;
 	enum rl_err		 err;
@@ -276,8 +229,7 @@ pc_import_start(struct rl_req *req, struct rl_error *e)
 	    "id"), NULL, NULL, "Plan-cadre non trouvé.", e)) != RL_OK)
 		goto out;
 	payload = json_pack("{s:I, s:s, s:s?}", "plan_id",
-	    (json_int_t)plan_id, "doc_text", text, "ai_model", model != NULL &&
-	    *model != '\0' ? model : NULL);
+	    (json_int_t)plan_id, "doc_text", text, "ai_model", model);
 	err = enqueue(req, RL_IMPORT_TASK_PC, payload, e);
 out:
 	json_decref(payload);
@@ -295,7 +247,7 @@ pdf_start(struct rl_req *req, const char *kind, long long programme_id,
 {
 	const struct rl_upload	*u;
 	json_t			*payload = NULL;
-	const char		*model = arg(req, "ai_model");
+	const char		*model = ai_model(req);
 	const char		*name;
 	char			 id[37];
 	int			 pages, tx = 0;
@@ -308,8 +260,7 @@ pdf_start(struct rl_req *req, const char *kind, long long programme_id,
 	    "document.pdf";
 	payload = json_pack("{s:o, s:s, s:i, s:s?}", "programme_id",
 	    programme_id > 0 ? json_integer(programme_id) : json_null(),
-	    "filename", name, "pages", pages, "ai_model", model != NULL &&
-	    *model != '\0' ? model : NULL);
+	    "filename", name, "pages", pages, "ai_model", model);
 	if (payload == NULL) {
 		err = rl_error_set(e, RL_ENOMEM, NULL);
 		goto out;
@@ -336,10 +287,10 @@ grille_import(struct rl_req *req, struct rl_error *e)
 	long long	 prog;
 	enum rl_err	 err;
 
-	if ((err = intarg(req, "programme_id", 0, &prog, e)) != RL_OK ||
-	    (prog > 0 && (err = visible(req, PROG_FIND, is_admin(req),
+	prog = json_integer_value(json_object_get(req->json, "programme_id"));
+	if (prog > 0 && (err = visible(req, PROG_FIND, is_admin(req),
 	    rl_arena_printf(req->arena, "%lld", prog), NULL, NULL,
-	    "Programme non trouvé.", e)) != RL_OK))
+	    "Programme non trouvé.", e)) != RL_OK)
 		return err;
 	return pdf_start(req, RL_IMPORT_TASK_GRILLE, prog, e);
 }
@@ -407,8 +358,9 @@ grille_get(struct rl_req *req, struct rl_error *e)
 	enum rl_err	 err;
 
 	if ((err = task_result(req, id, RL_IMPORT_TASK_GRILLE, &t, e)) !=
-	    RL_OK || (err = intarg(req, "programme_id", 0, &prog, e)) != RL_OK)
+	    RL_OK)
 		goto out;
+	prog = json_integer_value(json_object_get(req->json, "programme_id"));
 	r = json_object_get(t, "result");
 	pid = prog > 0 ? json_integer(prog) : json_incref(json_object_get(
 	    json_object_get(t, "payload"), "programme_id"));
@@ -422,264 +374,30 @@ out:
 	return err;
 }
 
-/* A number of hours as the cours columns hold it. */
-static enum rl_err
-hours(const json_t *c, const char *k, long long *v, struct rl_error *e)
-{
-	double	 d = json_number_value(json_object_get(c, k));
-
-	if (!json_is_number(json_object_get(c, k)) || d < 0 ||
-	    d > GRILLE_HOURS_MAX)
-		return rl_error_field(e, RL_EVALIDATION, k, "%s : heures hors "
-		    "de 0 à %d.", k, GRILLE_HOURS_MAX);
-	*v = llround(d);
-	return RL_OK;
-}
-
-/* One statement, its first column of the first row as an id (or 0). */
-static enum rl_err
-exec_id(const char *sql, int n, const char *const *p, long long *id,
-    struct rl_error *e)
-{
-	struct rl_dbres	*r = NULL;
-	enum rl_err	 err;
-
-	if (id != NULL)
-		*id = 0;
-	if ((err = rl_db_exec(sql, n, p, &r, e)) == RL_OK && id != NULL &&
-	    rl_dbres_rows(r) > 0 && !rl_dbres_isnull(r, 0, 0))
-		*id = strtoll(rl_dbres_get(r, 0, 0), NULL, 10);
-	rl_dbres_free(r);
-	return err;
-}
-
-static enum rl_err
-grille_course(const char *prog, long long session,
-    const json_t *c, json_t *ids, json_t *out, struct rl_error *e)
-{
-	const char	*code = json_string_value(json_object_get(c,
-			    "code_cours"));
-	const char	*nom = json_string_value(json_object_get(c,
-			    "titre_cours"));
-	const char	*p[7];
-	char		 n[6][32];
-	long long	 t, l, m, id = 0;
-	int		 created = 0;
-	enum rl_err	 err;
-
-	if (code == NULL || code[strspn(code, " \t")] == '\0' || nom == NULL ||
-	    nom[strspn(nom, " \t")] == '\0')
-		return rl_error_field(e, RL_EVALIDATION, "code_cours", "Cours "
-		    "sans code ou sans titre dans la grille.");
-	if ((err = hours(c, "heures_theorie", &t, e)) != RL_OK ||
-	    (err = hours(c, "heures_labo", &l, e)) != RL_OK ||
-	    (err = hours(c, "heures_maison", &m, e)) != RL_OK)
-		return err;
-	(void)snprintf(n[0], sizeof(n[0]), "%lld", t);
-	(void)snprintf(n[1], sizeof(n[1]), "%lld", l);
-	(void)snprintf(n[2], sizeof(n[2]), "%lld", m);
-	(void)snprintf(n[3], sizeof(n[3]), "%.2f", (double)(t + l + m) / 3.0);
-	(void)snprintf(n[4], sizeof(n[4]), "%lld", session);
-	p[0] = prog;
-	p[1] = code;
-	if ((id = json_integer_value(json_object_get(ids, code))) == 0 &&
-	    (err = exec_id("SELECT c.id FROM cours c JOIN cours_programme cp "
-	    "ON cp.cours_id = c.id WHERE cp.programme_id = $1::bigint AND "
-	    "c.code = $2 ORDER BY c.id LIMIT 1", 2, p, &id, e)) != RL_OK)
-		return err;
-	p[1] = nom;
-	p[2] = n[0];
-	p[3] = n[1];
-	p[4] = n[2];
-	p[5] = n[3];
-	if (id > 0) {
-		(void)snprintf(n[5], sizeof(n[5]), "%lld", id);
-		p[0] = n[5];
-		err = exec_id("UPDATE cours SET nom = $2, heures_theorie = "
-		    "$3::integer, heures_laboratoire = $4::integer, "
-		    "heures_travail_maison = $5::integer, nombre_unites = "
-		    "$6::numeric WHERE id = $1::bigint", 6, p, NULL, e);
-	} else {
-		p[0] = code;
-		created = 1;
-		err = exec_id("INSERT INTO cours (code, nom, heures_theorie, "
-		    "heures_laboratoire, heures_travail_maison, nombre_unites) "
-		    "VALUES ($1, $2, $3::integer, $4::integer, $5::integer, "
-		    "$6::numeric) RETURNING id", 6, p, &id, e);
-		(void)snprintf(n[5], sizeof(n[5]), "%lld", id);
-	}
-	if (err != RL_OK)
-		return err;
-	p[0] = n[5];
-	p[1] = prog;
-	p[2] = n[4];
-	if ((err = exec_id("INSERT INTO cours_programme (cours_id, "
-	    "programme_id, session) VALUES ($1::bigint, $2::bigint, "
-	    "$3::integer) ON CONFLICT (cours_id, programme_id) DO UPDATE "
-	    "SET session = EXCLUDED.session", 3, p, NULL, e)) != RL_OK)
-		return err;
-	if (json_object_set_new(ids, code, json_integer(id)) == -1 ||
-	    json_array_append_new(out, json_pack("{s:I, s:s, s:s, s:I, s:b}",
-	    "id", (json_int_t)id, "code", code, "nom", nom, "session",
-	    (json_int_t)session, "created", created)) == -1)
-		return rl_error_set(e, RL_ENOMEM, NULL);
-	return RL_OK;
-}
-
-/* Préalables and corequis, once every course of the grille has an id. */
-static enum rl_err
-grille_links(const json_t *c, const json_t *ids, long long *npre,
-    long long *ncor, struct rl_error *e)
-{
-	const char	*p[3], *code;
-	const json_t	*x;
-	char		 a[32], b[32], note[32];
-	long long	 self, other;
-	double		 pct;
-	size_t		 i;
-	enum rl_err	 err;
-
-	self = json_integer_value(json_object_get(ids, json_string_value(
-	    json_object_get(c, "code_cours"))));
-	(void)snprintf(a, sizeof(a), "%lld", self);
-	p[0] = a;
-	p[1] = b;
-	json_array_foreach(json_object_get(c, "prerequis"), i, x) {
-		code = json_string_value(json_object_get(x, "code_cours"));
-		other = json_integer_value(json_object_get(ids, code != NULL ?
-		    code : ""));
-		if (other == 0 || other == self)
-			continue;	/* outside the grille: reported below */
-		pct = json_number_value(json_object_get(x,
-		    "pourcentage_minimum"));
-		(void)snprintf(b, sizeof(b), "%lld", other);
-		(void)snprintf(note, sizeof(note), "%lld", llround(pct));
-		p[2] = pct > 0 && pct <= 100 ? note : NULL;
-		if ((err = exec_id("INSERT INTO cours_prealable (cours_id, "
-		    "cours_prealable_id, note_necessaire) VALUES ($1::bigint, "
-		    "$2::bigint, $3::integer) ON CONFLICT (cours_id, "
-		    "cours_prealable_id) DO UPDATE SET note_necessaire = "
-		    "EXCLUDED.note_necessaire", 3, p, NULL, e)) != RL_OK)
-			return err;
-		(*npre)++;
-	}
-	json_array_foreach(json_object_get(c, "corequis"), i, x) {
-		code = json_string_value(x);
-		other = json_integer_value(json_object_get(ids, code != NULL ?
-		    code : ""));
-		if (other == 0 || other == self)
-			continue;
-		(void)snprintf(b, sizeof(b), "%lld", other);
-		if ((err = exec_id("INSERT INTO cours_corequis (cours_id, "
-		    "cours_corequis_id) VALUES ($1::bigint, $2::bigint) "
-		    "ON CONFLICT (cours_id, cours_corequis_id) DO NOTHING", 2,
-		    p, NULL, e)) != RL_OK)
-			return err;
-		(*ncor)++;
-	}
-	return RL_OK;
-}
-
-/*
- * EDxo's save_grille_to_database: courses found by code among the
- * programme's (else created), placed in their session; "overwrite" also
- * detaches the programme's other courses; then préalables (with the
- * minimum grade) and corequis between courses of the grille.
- */
-static enum rl_err
-grille_write(long long prog, int overwrite,
-    const json_t *grille, json_t **answer, struct rl_error *e)
-{
-	const json_t	*s, *c;
-	json_t		*ids = NULL, *out = NULL;
-	const char	*p[2], *k;
-	json_t		*v;
-	char		 pid[32];
-	long long	 npre = 0, ncor = 0, session;
-	size_t		 i, j, len;
-	char		*list = NULL;
-	int		 tx = 0;
-	enum rl_err	 err;
-
-	*answer = NULL;
-	(void)snprintf(pid, sizeof(pid), "%lld", prog);
-	if ((ids = json_object()) == NULL || (out = json_array()) == NULL) {
-		err = rl_error_set(e, RL_ENOMEM, NULL);
-		goto out;
-	}
-	if ((err = rl_db_begin(e)) != RL_OK)
-		goto out;
-	tx = 1;
-	json_array_foreach(json_object_get(grille, "sessions"), i, s) {
-		session = json_integer_value(json_object_get(s,
-		    "numero_session"));
-		json_array_foreach(json_object_get(s, "cours"), j, c)
-			if ((err = grille_course(pid, session, c, ids, out,
-			    e)) != RL_OK)
-				goto out;
-	}
-	if (overwrite) {
-		len = 2 + 21 * json_object_size(ids);
-		if ((list = malloc(len + 1)) == NULL) {
-			err = rl_error_set(e, RL_ENOMEM, NULL);
-			goto out;
-		}
-		i = (size_t)snprintf(list, len, "{");
-		json_object_foreach(ids, k, v)
-			i += (size_t)snprintf(list + i, len - i, "%s%lld",
-			    i > 1 ? "," : "", (long long)json_integer_value(v));
-		(void)snprintf(list + i, len - i, "}");
-		p[0] = pid;
-		p[1] = list;
-		if ((err = exec_id("DELETE FROM cours_programme WHERE "
-		    "programme_id = $1::bigint AND NOT (cours_id = "
-		    "ANY ($2::bigint[]))", 2, p, NULL, e)) != RL_OK)
-			goto out;
-	}
-	json_array_foreach(json_object_get(grille, "sessions"), i, s)
-		json_array_foreach(json_object_get(s, "cours"), j, c)
-			if ((err = grille_links(c, ids, &npre, &ncor, e)) !=
-			    RL_OK)
-				goto out;
-	if ((err = rl_db_commit(e)) != RL_OK)
-		goto out;
-	tx = 0;
-	*answer = json_pack("{s:b, s:I, s:s, s:O, s:I, s:I}", "success", 1,
-	    "programme_id", (json_int_t)prog, "import_mode", overwrite ?
-	    "overwrite" : "append", "cours", out, "prealables",
-	    (json_int_t)npre, "corequis", (json_int_t)ncor);
-	if (*answer == NULL)
-		err = rl_error_set(e, RL_ENOMEM, NULL);
-out:
-	if (tx)
-		rl_db_rollback();
-	json_decref(ids);
-	json_decref(out);
-	free(list);
-	return err;
-}
-
 static enum rl_err
 grille_post(struct rl_req *req, struct rl_error *e)
 {
-	json_t		*t = NULL, *answer = NULL;
+	json_t		*t = NULL, *written = NULL, *no;
 	const char	*id = rl_req_param(req, "task_id");
-	const char	*mode = arg(req, "import_mode");
+	const char	*mode;
 	long long	 prog;
-	int		 overwrite = 0;
 	enum rl_err	 err;
 
 	if ((err = task_result(req, id, RL_IMPORT_TASK_GRILLE, &t, e)) !=
 	    RL_OK)
 		goto out;
-	if (arg(req, "annuler") != NULL) {
+	/*
+	 * The form's "annuler" button: sent with any value (JSON's false
+	 * and null aside), it cancels.
+	 */
+	no = json_object_get(req->json, "annuler");
+	if (no != NULL && !json_is_false(no) && !json_is_null(no)) {
 		err = rl_resp_json_new(req, 200, json_pack("{s:b, s:b, s:s}",
 		    "success", 1, "cancelled", 1, "message", "Importation "
 		    "annulée."));
 		goto out;
 	}
-	if ((err = intarg(req, "programme_id", 0, &prog, e)) != RL_OK)
-		goto out;
+	prog = json_integer_value(json_object_get(req->json, "programme_id"));
 	if (prog == 0)
 		prog = json_integer_value(json_object_get(json_object_get(t,
 		    "payload"), "programme_id"));
@@ -688,12 +406,10 @@ grille_post(struct rl_req *req, struct rl_error *e)
 		    "programme_id requis.");
 		goto out;
 	}
-	if (mode != NULL && *mode != '\0' && strcmp(mode, "append") != 0 &&
-	    !(overwrite = strcmp(mode, "overwrite") == 0)) {
-		err = rl_error_field(e, RL_EINVAL, "import_mode", "import_mode "
-		    ": append ou overwrite.");
-		goto out;
-	}
+	/* "append" when not given, or left blank by the form. */
+	mode = json_string_value(json_object_get(req->json, "import_mode"));
+	if (mode == NULL || *mode == '\0')
+		mode = "append";
 	/* Writing courses is a coordinator's act (EDxo: admin|coordo). */
 	if (!is_admin(req) && req->user->role != RL_ROLE_COORDO) {
 		err = rl_error_set(e, RL_EFORBIDDEN, "Accès réservé aux "
@@ -704,208 +420,34 @@ grille_post(struct rl_req *req, struct rl_error *e)
 	    req->arena, "%lld", prog), NULL, NULL, "Programme non trouvé.",
 	    e)) != RL_OK)
 		goto out;
-	if ((err = grille_write(prog, overwrite, json_object_get(
-	    json_object_get(t, "result"), "result"), &answer, e)) != RL_OK)
+	if ((err = rl_import_grille_apply(prog, strcmp(mode, "overwrite") ==
+	    0, json_object_get(json_object_get(t, "result"), "result"),
+	    &written, e)) != RL_OK)
 		goto out;
-	err = rl_resp_json(req, 200, answer);
+	err = rl_resp_json_new(req, 200, json_pack("{s:b, s:I, s:s, s:O, "
+	    "s:O, s:O}", "success", 1, "programme_id", (json_int_t)prog,
+	    "import_mode", mode, "cours", json_object_get(written, "cours"),
+	    "prealables", json_object_get(written, "prealables"), "corequis",
+	    json_object_get(written, "corequis")));
 out:
 	json_decref(t);
-	json_decref(answer);
+	json_decref(written);
 	return err;
 }
 
-/* Text as HTML: &, < and > escaped. */
-static void
-buf_html(struct rl_buf *b, const char *s)
-{
-	size_t	 n;
-
-	while (s != NULL && *s != '\0') {
-		n = strcspn(s, "&<>");
-		(void)rl_buf_add(b, s, n);
-		s += n;
-		if (*s == '&')
-			(void)rl_buf_addstr(b, "&amp;");
-		else if (*s == '<')
-			(void)rl_buf_addstr(b, "&lt;");
-		else if (*s == '>')
-			(void)rl_buf_addstr(b, "&gt;");
-		else
-			break;
-		s++;
-	}
-}
-
-/* EDxo stores the contexte as nested <ul> lists (texte, sous_points). */
-static void
-ctx_html(struct rl_buf *b, const json_t *items)
-{
-	const json_t	*x;
-	size_t		 i;
-
-	if (json_array_size(items) == 0)
-		return;
-	(void)rl_buf_addstr(b, "<ul>");
-	json_array_foreach(items, i, x) {
-		(void)rl_buf_addstr(b, "<li>");
-		buf_html(b, json_string_value(json_object_get(x, "texte")));
-		ctx_html(b, json_object_get(x, "sous_points"));
-		(void)rl_buf_addstr(b, "</li>");
-	}
-	(void)rl_buf_addstr(b, "</ul>");
-}
-
-static void
-list_html(struct rl_buf *b, const json_t *items)
-{
-	const json_t	*x;
-	size_t		 i;
-
-	if (json_array_size(items) == 0)
-		return;
-	(void)rl_buf_addstr(b, "<ul>");
-	json_array_foreach(items, i, x) {
-		(void)rl_buf_addstr(b, "<li>");
-		buf_html(b, json_string_value(x));
-		(void)rl_buf_addstr(b, "</li>");
-	}
-	(void)rl_buf_addstr(b, "</ul>");
-}
-
-static enum rl_err
-element_write(long long comp, const json_t *el, struct rl_error *e)
-{
-	const char	*p[2], *nom = json_string_value(json_object_get(el,
-			    "element"));
-	const json_t	*c;
-	char		 cid[32], eid[32];
-	long long	 id;
-	size_t		 i;
-	enum rl_err	 err;
-
-	if (nom == NULL || nom[strspn(nom, " \t")] == '\0')
-		return RL_OK;
-	(void)snprintf(cid, sizeof(cid), "%lld", comp);
-	p[0] = cid;
-	p[1] = nom;
-	if ((err = exec_id("SELECT id FROM element_competence WHERE "
-	    "competence_id = $1::bigint AND nom = $2 ORDER BY id LIMIT 1", 2,
-	    p, &id, e)) != RL_OK)
-		return err;
-	if (id == 0 && (err = exec_id("INSERT INTO element_competence "
-	    "(competence_id, nom) VALUES ($1::bigint, $2) RETURNING id", 2, p,
-	    &id, e)) != RL_OK)
-		return err;
-	(void)snprintf(eid, sizeof(eid), "%lld", id);
-	p[0] = eid;
-	if ((err = exec_id("DELETE FROM element_competence_criteria WHERE "
-	    "element_competence_id = $1::bigint", 1, p, NULL, e)) != RL_OK)
-		return err;
-	json_array_foreach(json_object_get(el, "criteres"), i, c) {
-		if ((p[1] = json_string_value(c)) == NULL || *p[1] == '\0')
-			continue;
-		if ((err = exec_id("INSERT INTO element_competence_criteria "
-		    "(element_competence_id, criteria) VALUES ($1::bigint, $2)",
-		    2, p, NULL, e)) != RL_OK)
-			return err;
-	}
-	return RL_OK;
-}
-
-static enum rl_err
-competence_write(const char *prog, const json_t *c, json_t *out,
-    struct rl_error *e)
-{
-	const char	*code = json_string_value(json_object_get(c, "Code"));
-	const char	*nom = json_string_value(json_object_get(c,
-			    "Nom de la compétence"));
-	const char	*p[5];
-	struct rl_buf	 ctx, crit;
-	struct rl_dbres	*r = NULL;
-	const json_t	*el;
-	long long	 id;
-	size_t		 i;
-	int		 created;
-	enum rl_err	 err;
-
-	rl_buf_init(&ctx, HTML_MAX);
-	rl_buf_init(&crit, HTML_MAX);
-	if (code == NULL || code[strspn(code, " \t")] == '\0' || nom == NULL) {
-		err = rl_error_field(e, RL_EVALIDATION, "Code", "Compétence "
-		    "sans code dans l'extraction.");
-		goto out;
-	}
-	ctx_html(&ctx, json_object_get(c, "Contexte de réalisation"));
-	list_html(&crit, json_object_get(c, "Critères de performance pour "
-	    "l’ensemble de la compétence"));
-	if ((err = rl_buf_err(&ctx)) != RL_OK ||
-	    (err = rl_buf_err(&crit)) != RL_OK) {
-		err = rl_error_set(e, err, NULL);
-		goto out;
-	}
-	p[0] = prog;
-	p[1] = code;
-	p[2] = nom;
-	/* An empty list is NULL, as EDxo leaves it. */
-	p[3] = rl_buf_len(&crit) > 0 ? rl_buf_str(&crit) : NULL;
-	p[4] = rl_buf_len(&ctx) > 0 ? rl_buf_str(&ctx) : NULL;
-	if ((err = rl_db_exec("INSERT INTO competences (programme_id, code, "
-	    "nom, criteria_de_performance, contexte_de_realisation) VALUES "
-	    "($1::bigint, $2, $3, $4, $5) ON CONFLICT (programme_id, code) DO "
-	    "UPDATE SET nom = EXCLUDED.nom, criteria_de_performance = "
-	    "EXCLUDED.criteria_de_performance, contexte_de_realisation = "
-	    "EXCLUDED.contexte_de_realisation RETURNING id, xmax = 0", 5, p,
-	    &r, e)) != RL_OK)
-		goto out;
-	id = strtoll(rl_dbres_get(r, 0, 0), NULL, 10);
-	created = strcmp(rl_dbres_get(r, 0, 1), "t") == 0;
-	p[0] = rl_dbres_get(r, 0, 0);
-	p[1] = prog;
-	if ((err = exec_id("INSERT INTO competence_programme (competence_id, "
-	    "programme_id) VALUES ($1::bigint, $2::bigint) ON CONFLICT DO "
-	    "NOTHING", 2, p, NULL, e)) != RL_OK)
-		goto out;
-	json_array_foreach(json_object_get(c, "Éléments"), i, el)
-		if ((err = element_write(id, el, e)) != RL_OK)
-			goto out;
-	if (json_array_append_new(out, json_pack("{s:I, s:s, s:s, s:b}", "id",
-	    (json_int_t)id, "code", code, "nom", nom, "created", created)) ==
-	    -1)
-		err = rl_error_set(e, RL_ENOMEM, NULL);
-out:
-	rl_dbres_free(r);
-	rl_buf_free(&ctx);
-	rl_buf_free(&crit);
-	return err;
-}
-
-/*
- * EDxo's confirm_import: compétences upserted by (programme, code), with
- * their contexte and critères as HTML lists, linked to the programme;
- * éléments found by name (else created) and their critères replaced.
- */
+/* EDxo's confirm_import: the extraction's compétences written. */
 static enum rl_err
 ocr_confirm(struct rl_req *req, struct rl_error *e)
 {
-	json_t		*t = NULL, *out = NULL, *list;
-	const json_t	*c;
-	const char	*pid;
+	json_t		*t = NULL, *written = NULL;
+	const char	*tid;
 	long long	 prog;
-	size_t		 i;
-	int		 tx = 0;
 	enum rl_err	 err;
 
-	if ((err = intarg(req, "programme_id", 1, &prog, e)) != RL_OK)
+	prog = json_integer_value(json_object_get(req->json, "programme_id"));
+	tid = json_string_value(json_object_get(req->json, "task_id"));
+	if ((err = task_result(req, tid, RL_IMPORT_TASK_OCR, &t, e)) != RL_OK)
 		goto out;
-	if (arg(req, "task_id") == NULL) {
-		err = rl_error_field(e, RL_EINVAL, "task_id", "Champ task_id "
-		    "requis (l'extraction à confirmer).");
-		goto out;
-	}
-	if ((err = task_result(req, arg(req, "task_id"), RL_IMPORT_TASK_OCR,
-	    &t, e)) != RL_OK)
-		goto out;
-	pid = rl_arena_printf(req->arena, "%lld", prog);
 	if (json_integer_value(json_object_get(json_object_get(t, "payload"),
 	    "programme_id")) != prog) {
 		err = rl_error_field(e, RL_ECONFLICT, "programme_id", "Cette "
@@ -913,67 +455,55 @@ ocr_confirm(struct rl_req *req, struct rl_error *e)
 		goto out;
 	}
 	if ((err = visible(req, PROG_FIND, is_admin(req) ||
-	    req->user->role == RL_ROLE_COORDO, pid, NULL, NULL,
-	    "Programme non trouvé.", e)) != RL_OK)
+	    req->user->role == RL_ROLE_COORDO, rl_arena_printf(req->arena,
+	    "%lld", prog), NULL, NULL, "Programme non trouvé.", e)) != RL_OK)
 		goto out;
-	list = json_object_get(json_object_get(json_object_get(t, "result"),
-	    "result"), "competences");
-	if ((out = json_array()) == NULL) {
-		err = rl_error_set(e, RL_ENOMEM, NULL);
+	if ((err = rl_import_competences_apply(prog, json_object_get(
+	    json_object_get(json_object_get(t, "result"), "result"),
+	    "competences"), &written, e)) != RL_OK)
 		goto out;
-	}
-	if ((err = rl_db_begin(e)) != RL_OK)
-		goto out;
-	tx = 1;
-	json_array_foreach(list, i, c)
-		if ((err = competence_write(pid, c, out, e)) != RL_OK)
-			goto out;
-	if ((err = rl_db_commit(e)) != RL_OK)
-		goto out;
-	tx = 0;
 	err = rl_resp_json_new(req, 200, json_pack("{s:b, s:I, s:O}",
 	    "success", 1, "programme_id", (json_int_t)prog, "competences",
-	    out));
+	    written));
 out:
-	if (tx)
-		rl_db_rollback();
 	json_decref(t);
-	json_decref(out);
+	json_decref(written);
 	return err;
 }
 
-/* EDxo's front-end calls every route: errors in its shape (route.h). */
-#define AUTH	(RL_ROUTE_AUTH | RL_ROUTE_EDXO)
-#define MP	(AUTH | RL_ROUTE_MULTIPART)
-#define BODY	(AUTH | RL_ROUTE_FORM | RL_ROUTE_JSON)
-
+/*
+ * EDxo's front-end calls every route: errors in its shape (route.h).  An
+ * upload is multipart only; the confirms take what a page may send.
+ */
 static const struct rl_route routes[] = {
-	{ "POST", "/import_docx", import_docx, NULL, MP, 0 },
-	{ "POST", "/import_docx_start", import_docx_start, NULL, MP, 0 },
+	{ "POST", "/import_docx", import_docx, "import.import_docx",
+	    RL_ROUTE_EDXO_AUTH | RL_ROUTE_MULTIPART, 0 },
+	{ "POST", "/import_docx_start", import_docx_start,
+	    "import.import_docx", RL_ROUTE_EDXO_AUTH | RL_ROUTE_MULTIPART,
+	    0 },
 	{ "POST", "/plan_cadre/<int:id>/import_docx_start", pc_import_start,
-	    NULL, MP | RL_ROUTE_COORDO, 0 },
-	{ "POST", "/grille/import", grille_import, NULL, MP, 0 },
-	{ "GET", "/confirm_grille_import/<uuid:task_id>", grille_get, NULL,
-	    AUTH, 0 },
-	{ "POST", "/confirm_grille_import/<uuid:task_id>", grille_post, NULL,
-	    BODY, 0 },
+	    "import.upload", RL_ROUTE_EDXO_AUTH | RL_ROUTE_MULTIPART |
+	    RL_ROUTE_COORDO, 0 },
+	{ "POST", "/grille/import", grille_import, "import.grille_import",
+	    RL_ROUTE_EDXO_AUTH | RL_ROUTE_MULTIPART, 0 },
+	{ "GET", "/confirm_grille_import/<uuid:task_id>", grille_get,
+	    "import.confirm_grille_get", RL_ROUTE_EDXO_AUTH, 0 },
+	{ "POST", "/confirm_grille_import/<uuid:task_id>", grille_post,
+	    "import.confirm_grille_post", RL_ROUTE_EDXO_BODY, 0 },
 	{ "POST", "/programme/<int:id>/competences/import_pdf/start",
-	    ocr_start, NULL, MP, 0 },
-	{ "POST", "/programme/confirm_import", ocr_confirm, NULL, BODY, 0 },
+	    ocr_start, "import.upload", RL_ROUTE_EDXO_AUTH |
+	    RL_ROUTE_MULTIPART, 0 },
+	{ "POST", "/programme/confirm_import", ocr_confirm,
+	    "import.confirm_import", RL_ROUTE_EDXO_BODY, 0 },
 };
 
-/* The registry holds the schemas rl_gen_run validates answers with. */
-static enum rl_err
-init(struct rl_error *e)
-{
-
-	if (rl_schema_get("ImportPlanDeCoursResponse") != NULL)
-		return RL_OK;
-	return rl_schema_registry_load(rl_conf->schema_dir, e);
-}
-
+/*
+ * No init: the routes name request schemas, so the runtime loads the
+ * registry, which also holds the schemas rl_gen_run validates answers
+ * with.
+ */
 static const struct rl_program program = {
-	"import", routes, RL_NROUTES(routes), 0, 1, init
+	"import", routes, RL_NROUTES(routes), 0, 1, NULL
 };
 
 int

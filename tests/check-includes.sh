@@ -107,5 +107,52 @@ if [ -z "$got" ]; then
 else
 	echo "not ok $n - lib/edxo/ includes the runtime: $got"; fail=1
 fi
+# Programs parse, authorise and shape answers: SQL that writes EDxo's
+# domain (the tables of sql/0001_init.sql's institution, programme,
+# plan-cadre and plan-de-cours sections) lives in lib/edxo/.  The
+# program's text is read with its string literals joined as the compiler
+# joins adjacent ones ("UPDATE " "cours SET", across lines and macro
+# continuations); SQL keywords are upper case here, prose is not.
+# Programs whose writes have not moved yet are listed, each with its
+# result marked TODO (reported, not failed), until they move.
+pending='cgi-bin/evaluation.c cgi-bin/generation_plancadre.c'
+edxo=$(awk '/^-- (Institution$|Programme structure)/ { on = 1 }
+	/^-- (Accounts, |Chat$)/ { on = 0 }
+	on && /^CREATE TABLE / { print $3 }' sql/0001_init.sql |
+	tr '\n' '|' | sed 's/|$//')
+n=$((n + 1))
+case "|$edxo|" in
+*'|cours|'*'|plan_cadre|'*'|plan_de_cours|'*)
+	echo "ok $n - EDxo's tables read from sql/0001_init.sql";;
+*)	echo "not ok $n - EDxo's tables not found in sql/0001_init.sql"
+	fail=1; edxo='-';;
+esac
+writes="(INSERT INTO|UPDATE|DELETE FROM)[[:space:]]+($edxo)([^a-z0-9_]|\$)"
+edxo_writes() {	# C text on stdin: its writes to EDxo's tables
+	tr '\n' ' ' | sed 's/"[[:space:]\\]*"//g' | grep -oE "$writes" |
+	    sed 's/[^a-z0-9_]$//' | sort -u | tr '\n' ',' | sed 's/,$//'
+}
+n=$((n + 1))
+got=$(printf '%s\n' '#define X "DELETE " \' '	"FROM cours_programme WHERE"' \
+    'f("ON CONFLICT DO UPDATE SET a = 1");' 'g("UPDATE users SET");' |
+    edxo_writes)
+if [ "$got" = "DELETE FROM cours_programme" ]; then
+	echo "ok $n - a write split across literals is seen, others not"
+else
+	echo "not ok $n - the EDxo write scan got '$got'"; fail=1
+fi
+for f in cgi-bin/*.c bin/*.c; do
+	n=$((n + 1))
+	got=$(edxo_writes <"$f")
+	todo=
+	case " $pending " in *" $f "*) todo=" # TODO move to lib/edxo/";; esac
+	if [ -z "$got" ]; then
+		echo "ok $n - $f writes none of EDxo's tables$todo"
+	elif [ -n "$todo" ]; then
+		echo "not ok $n - $f writes EDxo's tables: $got$todo"
+	else
+		echo "not ok $n - $f writes EDxo's tables: $got"; fail=1
+	fi
+done
 echo "1..$n"
 exit $fail

@@ -1,17 +1,20 @@
 /*
  * imports.c: EDxo's document imports (imports.h, docs/internals/
- * imports.md).  Nothing here writes EDxo's tables: an import produces a
- * preview (a task result) and the confirm routes write it.
+ * imports.md).  An import produces a preview (a task result) and writes
+ * none of EDxo's tables; confirming one writes it, here for a grille
+ * (through rl_grille_write, the one grille writer) and for compétences.
  */
 #include "config.h"
 
 #include <sys/stat.h>
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "conf.h"
 #include "db.h"
 #include "docx.h"
@@ -22,6 +25,7 @@
 #include "log.h"
 #include "models.h"
 #include "pdc.h"
+#include "programme.h"
 #include "schema.h"
 #include "tmpl.h"
 #include "worker.h"
@@ -1253,5 +1257,334 @@ out:
 	rl_gen_free(&g);
 	json_decref(res);
 	json_decref(usage);
+	return err;
+}
+
+/*
+ * Confirming an import: the task's preview written, in one transaction.
+ */
+
+/* Hours of one course per week in a grille: a sanity bound, not EDxo's. */
+#define GRILLE_HOURS_MAX	100
+
+/*
+ * The HTML lists EDxo stores compétences in.  Their text comes from an
+ * extraction no longer than an upstream answer; escaped ("&amp;" is five
+ * bytes for one) and wrapped in tags it stays under five times that.
+ */
+#define HTML_MAX		(5 * (size_t)RL_OA_ANSWER_MAX)
+
+/* A number of hours as the cours columns hold it. */
+static enum rl_err
+grille_hours(const json_t *c, const char *k, json_int_t *v,
+    struct rl_error *e)
+{
+	double	 d = json_number_value(json_object_get(c, k));
+
+	if (!json_is_number(json_object_get(c, k)) || d < 0 ||
+	    d > GRILLE_HOURS_MAX)
+		return rl_error_field(e, RL_EVALIDATION, k, "%s : heures hors "
+		    "de 0 à %d.", k, GRILLE_HOURS_MAX);
+	*v = llround(d);
+	return RL_OK;
+}
+
+/*
+ * One course of an extracted grille as rl_grille_write takes it: hours
+ * rounded, nombre_unites = (T+L+M)/3, préalables by code with the minimum
+ * grade when it is one (1 to 100).
+ */
+static enum rl_err
+grille_course(const json_t *c, json_t **course, struct rl_error *e)
+{
+	const char	*code = jstr(c, "code_cours");
+	const char	*nom = jstr(c, "titre_cours");
+	const json_t	*x;
+	json_t		*pre;
+	json_int_t	 t, l, m;
+	double		 pct;
+	size_t		 i;
+	enum rl_err	 err;
+
+	*course = NULL;
+	if (code == NULL || code[strspn(code, " \t")] == '\0' || nom == NULL ||
+	    nom[strspn(nom, " \t")] == '\0')
+		return rl_error_field(e, RL_EVALIDATION, "code_cours", "Cours "
+		    "sans code ou sans titre dans la grille.");
+	if ((err = grille_hours(c, "heures_theorie", &t, e)) != RL_OK ||
+	    (err = grille_hours(c, "heures_labo", &l, e)) != RL_OK ||
+	    (err = grille_hours(c, "heures_maison", &m, e)) != RL_OK)
+		return err;
+	if ((pre = json_array()) == NULL)
+		return oom(e);
+	json_array_foreach(json_object_get(c, "prerequis"), i, x) {
+		pct = json_number_value(json_object_get(x,
+		    "pourcentage_minimum"));
+		if (json_array_append_new(pre, json_pack("{s:s?, s:o}",
+		    "cours", jstr(x, "code_cours"), "note", pct > 0 &&
+		    pct <= 100 ? json_integer(llround(pct)) : json_null())) ==
+		    -1) {
+			json_decref(pre);
+			return oom(e);
+		}
+	}
+	*course = json_pack("{s:s, s:s, s:I, s:I, s:I, s:f, s:o, s:O*}",
+	    "code", code, "nom", nom, "heures_theorie", t,
+	    "heures_laboratoire", l, "heures_travail_maison", m,
+	    "nombre_unites", (double)(t + l + m) / 3.0, "prealables", pre,
+	    "corequis", json_object_get(c, "corequis"));
+	return *course == NULL ? oom(e) : RL_OK;
+}
+
+enum rl_err
+rl_import_grille_apply(long long programme_id, int overwrite,
+    const json_t *grille, json_t **written, struct rl_error *e)
+{
+	const json_t	*s, *c;
+	json_t		*grid, *courses, *course;
+	size_t		 i, j;
+	enum rl_err	 err = RL_OK;
+
+	*written = NULL;
+	if ((grid = json_pack("{s:[]}", "sessions")) == NULL)
+		return oom(e);
+	json_array_foreach(json_object_get(grille, "sessions"), i, s) {
+		if ((courses = json_array()) == NULL ||
+		    json_array_append_new(json_object_get(grid, "sessions"),
+		    json_pack("{s:I, s:o}", "session", json_integer_value(
+		    json_object_get(s, "numero_session")), "courses",
+		    courses)) == -1) {
+			err = oom(e);
+			goto out;
+		}
+		json_array_foreach(json_object_get(s, "cours"), j, c) {
+			if ((err = grille_course(c, &course, e)) != RL_OK)
+				goto out;
+			if (json_array_append_new(courses, course) == -1) {
+				err = oom(e);
+				goto out;
+			}
+		}
+	}
+	err = rl_grille_write(programme_id, overwrite ? RL_GRILLE_OVERWRITE :
+	    0, grid, written, e);
+out:
+	json_decref(grid);
+	return err;
+}
+
+/* Text as HTML: &, < and > escaped. */
+static void
+buf_html(struct rl_buf *b, const char *s)
+{
+	size_t	 n;
+
+	while (s != NULL && *s != '\0') {
+		n = strcspn(s, "&<>");
+		(void)rl_buf_add(b, s, n);
+		s += n;
+		if (*s == '&')
+			(void)rl_buf_addstr(b, "&amp;");
+		else if (*s == '<')
+			(void)rl_buf_addstr(b, "&lt;");
+		else if (*s == '>')
+			(void)rl_buf_addstr(b, "&gt;");
+		else
+			break;
+		s++;
+	}
+}
+
+/* EDxo stores the contexte as nested <ul> lists (texte, sous_points). */
+static void
+ctx_html(struct rl_buf *b, const json_t *items)
+{
+	const json_t	*x;
+	size_t		 i;
+
+	if (json_array_size(items) == 0)
+		return;
+	(void)rl_buf_addstr(b, "<ul>");
+	json_array_foreach(items, i, x) {
+		(void)rl_buf_addstr(b, "<li>");
+		buf_html(b, jstr(x, "texte"));
+		ctx_html(b, json_object_get(x, "sous_points"));
+		(void)rl_buf_addstr(b, "</li>");
+	}
+	(void)rl_buf_addstr(b, "</ul>");
+}
+
+static void
+list_html(struct rl_buf *b, const json_t *items)
+{
+	const json_t	*x;
+	size_t		 i;
+
+	if (json_array_size(items) == 0)
+		return;
+	(void)rl_buf_addstr(b, "<ul>");
+	json_array_foreach(items, i, x) {
+		(void)rl_buf_addstr(b, "<li>");
+		buf_html(b, json_string_value(x));
+		(void)rl_buf_addstr(b, "</li>");
+	}
+	(void)rl_buf_addstr(b, "</ul>");
+}
+
+/* The id a statement returns (0 when it returns no row). */
+static enum rl_err
+exec_id(const char *sql, int n, const char *const *p, long long *id,
+    struct rl_error *e)
+{
+	struct rl_dbres	*r = NULL;
+	enum rl_err	 err;
+
+	if (id != NULL)
+		*id = 0;
+	if ((err = rl_db_exec(sql, n, p, &r, e)) == RL_OK && id != NULL &&
+	    rl_dbres_rows(r) > 0 && !rl_dbres_isnull(r, 0, 0))
+		*id = strtoll(rl_dbres_get(r, 0, 0), NULL, 10);
+	rl_dbres_free(r);
+	return err;
+}
+
+/* An élément found by name (else created), its critères replaced. */
+static enum rl_err
+element_write(long long comp, const json_t *el, struct rl_error *e)
+{
+	const char	*p[2], *nom = jstr(el, "element");
+	const json_t	*c;
+	char		 cid[32], eid[32];
+	long long	 id;
+	size_t		 i;
+	enum rl_err	 err;
+
+	if (nom == NULL || nom[strspn(nom, " \t")] == '\0')
+		return RL_OK;
+	(void)snprintf(cid, sizeof(cid), "%lld", comp);
+	p[0] = cid;
+	p[1] = nom;
+	if ((err = exec_id("SELECT id FROM element_competence WHERE "
+	    "competence_id = $1::bigint AND nom = $2 ORDER BY id LIMIT 1", 2,
+	    p, &id, e)) != RL_OK)
+		return err;
+	if (id == 0 && (err = exec_id("INSERT INTO element_competence "
+	    "(competence_id, nom) VALUES ($1::bigint, $2) RETURNING id", 2, p,
+	    &id, e)) != RL_OK)
+		return err;
+	(void)snprintf(eid, sizeof(eid), "%lld", id);
+	p[0] = eid;
+	if ((err = rl_db_exec("DELETE FROM element_competence_criteria WHERE "
+	    "element_competence_id = $1::bigint", 1, p, NULL, e)) != RL_OK)
+		return err;
+	json_array_foreach(json_object_get(el, "criteres"), i, c) {
+		if ((p[1] = json_string_value(c)) == NULL || *p[1] == '\0')
+			continue;
+		if ((err = rl_db_exec("INSERT INTO "
+		    "element_competence_criteria (element_competence_id, "
+		    "criteria) VALUES ($1::bigint, $2)", 2, p, NULL, e)) !=
+		    RL_OK)
+			return err;
+	}
+	return RL_OK;
+}
+
+/* One compétence upserted, linked to the programme, its éléments. */
+static enum rl_err
+competence_write(const char *prog, const json_t *c, json_t *out,
+    struct rl_error *e)
+{
+	const char	*code = jstr(c, "Code");
+	const char	*nom = jstr(c, "Nom de la compétence");
+	const char	*p[5];
+	struct rl_buf	 ctx, crit;
+	struct rl_dbres	*r = NULL;
+	const json_t	*el;
+	long long	 id;
+	size_t		 i;
+	int		 created;
+	enum rl_err	 err;
+
+	rl_buf_init(&ctx, HTML_MAX);
+	rl_buf_init(&crit, HTML_MAX);
+	if (code == NULL || code[strspn(code, " \t")] == '\0' || nom == NULL) {
+		err = rl_error_field(e, RL_EVALIDATION, "Code", "Compétence "
+		    "sans code dans l'extraction.");
+		goto out;
+	}
+	ctx_html(&ctx, json_object_get(c, "Contexte de réalisation"));
+	list_html(&crit, json_object_get(c, "Critères de performance pour "
+	    "l’ensemble de la compétence"));
+	if ((err = rl_buf_err(&ctx)) != RL_OK ||
+	    (err = rl_buf_err(&crit)) != RL_OK) {
+		err = rl_error_set(e, err, NULL);
+		goto out;
+	}
+	p[0] = prog;
+	p[1] = code;
+	p[2] = nom;
+	/* An empty list is NULL, as EDxo leaves it. */
+	p[3] = rl_buf_len(&crit) > 0 ? rl_buf_str(&crit) : NULL;
+	p[4] = rl_buf_len(&ctx) > 0 ? rl_buf_str(&ctx) : NULL;
+	if ((err = rl_db_exec("INSERT INTO competences (programme_id, code, "
+	    "nom, criteria_de_performance, contexte_de_realisation) VALUES "
+	    "($1::bigint, $2, $3, $4, $5) ON CONFLICT (programme_id, code) DO "
+	    "UPDATE SET nom = EXCLUDED.nom, criteria_de_performance = "
+	    "EXCLUDED.criteria_de_performance, contexte_de_realisation = "
+	    "EXCLUDED.contexte_de_realisation RETURNING id, xmax = 0", 5, p,
+	    &r, e)) != RL_OK)
+		goto out;
+	id = strtoll(rl_dbres_get(r, 0, 0), NULL, 10);
+	created = strcmp(rl_dbres_get(r, 0, 1), "t") == 0;
+	p[0] = rl_dbres_get(r, 0, 0);
+	p[1] = prog;
+	if ((err = rl_db_exec("INSERT INTO competence_programme "
+	    "(competence_id, programme_id) VALUES ($1::bigint, $2::bigint) "
+	    "ON CONFLICT DO NOTHING", 2, p, NULL, e)) != RL_OK)
+		goto out;
+	json_array_foreach(json_object_get(c, "Éléments"), i, el)
+		if ((err = element_write(id, el, e)) != RL_OK)
+			goto out;
+	if (json_array_append_new(out, json_pack("{s:I, s:s, s:s, s:b}", "id",
+	    (json_int_t)id, "code", code, "nom", nom, "created", created)) ==
+	    -1)
+		err = oom(e);
+out:
+	rl_dbres_free(r);
+	rl_buf_free(&ctx);
+	rl_buf_free(&crit);
+	return err;
+}
+
+enum rl_err
+rl_import_competences_apply(long long programme_id, const json_t *list,
+    json_t **written, struct rl_error *e)
+{
+	const json_t	*c;
+	json_t		*out;
+	char		 pid[32];
+	size_t		 i;
+	int		 tx = 0;
+	enum rl_err	 err;
+
+	*written = NULL;
+	if ((out = json_array()) == NULL)
+		return oom(e);
+	(void)snprintf(pid, sizeof(pid), "%lld", programme_id);
+	if ((err = rl_db_begin(e)) != RL_OK)
+		goto out;
+	tx = 1;
+	json_array_foreach(list, i, c)
+		if ((err = competence_write(pid, c, out, e)) != RL_OK)
+			goto out;
+	if ((err = rl_db_commit(e)) != RL_OK)
+		goto out;
+	tx = 0;
+	*written = out;
+	out = NULL;
+out:
+	if (tx)
+		rl_db_rollback();
+	json_decref(out);
 	return err;
 }

@@ -93,6 +93,29 @@ enum rl_err	 rl_import_record(const char *name, long long user_id,
 		    const char *url, char id[37], json_t **stored,
 		    struct rl_error *);
 
+/*
+ * Confirming an import, in one transaction.  A grille (the
+ * programme_etudes result of an import.grille task) goes to
+ * rl_grille_write: each course by its code among the programme's (else
+ * created), hours rounded, nombre_unites (T+L+M)/3, préalables with
+ * their minimum grade when it is 1 to 100, taken as the document gives
+ * them; a course without code or title, or with hours outside 0 to 100,
+ * is RL_EVALIDATION and nothing is written.  *written as rl_grille_write
+ * gives it.
+ */
+enum rl_err	 rl_import_grille_apply(long long programme_id, int overwrite,
+		    const json_t *grille, json_t **written, struct rl_error *);
+/*
+ * The compétences of an import.competences result (EDxo's
+ * confirm_import): each upserted by (programme, code) with its critères
+ * and contexte as HTML lists, linked to the programme; each élément found
+ * by name (else created), its critères replaced.  *written: [{id, code,
+ * nom, created}].
+ */
+enum rl_err	 rl_import_competences_apply(long long programme_id,
+		    const json_t *competences, json_t **written,
+		    struct rl_error *);
+
 /* Task functions (bin/worker.c's kinds). */
 enum rl_err	 rl_import_pdc_task(struct rl_task *, json_t **,
 		    struct rl_error *);

@@ -7,7 +7,8 @@
  * programme's own codes as enums, so the model cannot invent one; the
  * grille schema), gen.c validates the answer and asks once more when it
  * does not validate, and the task only reports.  Writing is the apply
- * call's job, in one transaction.
+ * call's job, in one transaction; rl_grille_write is the one grille
+ * writer, which the PDF import's confirm (imports.c) calls too.
  */
 #include "config.h"
 
@@ -852,152 +853,201 @@ grid_valid(const json_t *grid, json_t **valid, struct rl_error *e)
 	return err;
 }
 
-/* Insert the courses of valid (sessions) and record them in names. */
-static enum rl_err
-insert_courses(const char *pid, const char *prefix, long long next,
-    const json_t *valid, json_t *names, json_t *created, struct rl_error *e)
+/*
+ * The one grille writer (rl_grille_write): a generated grid and an
+ * imported one are the same rows, so they are written by the same code.
+ * A course's key, the name the grid's préalables, corequis and fils use
+ * for it, is its code when it has one (an imported grille names courses
+ * by code), else its name (a generated one names them by name).
+ */
+static const char *
+course_key(const json_t *c)
 {
-	const json_t	*s, *c;
-	const char	*p[6], *nom;
-	char		 code[160], id[32], sess[16], units[32];
-	char		 ht[24], hl[24], hm[24];
-	size_t		 i, j;
+	const char	*k;
+
+	if ((k = json_string_value(json_object_get(c, "code"))) == NULL &&
+	    (k = json_string_value(json_object_get(c, "nom"))) == NULL)
+		k = "";
+	return k;
+}
+
+/* The id a query returns, or 0 when it returns no row. */
+static enum rl_err
+find_id(const char *sql, int n, const char *const *p, long long *id,
+    struct rl_error *e)
+{
+	struct rl_dbres	*res = NULL;
 	enum rl_err	 err;
 
-	json_array_foreach(json_object_get(valid, "sessions"), i, s) {
-		(void)snprintf(sess, sizeof(sess), "%lld", (long long)
-		    json_integer_value(json_object_get(s, "session")));
-		json_array_foreach(json_object_get(s, "courses"), j, c) {
-			nom = json_string_value(json_object_get(c, "nom"));
-			(void)snprintf(code, sizeof(code), "%s-%03lld", prefix,
-			    ++next);
-			(void)snprintf(units, sizeof(units), "%.2f",
-			    json_number_value(json_object_get(c,
-			    "nombre_unites")));
-			(void)snprintf(ht, sizeof(ht), "%lld", (long long)
-			    json_integer_value(json_object_get(c,
-			    "heures_theorie")));
-			(void)snprintf(hl, sizeof(hl), "%lld", (long long)
-			    json_integer_value(json_object_get(c,
-			    "heures_laboratoire")));
-			(void)snprintf(hm, sizeof(hm), "%lld", (long long)
-			    json_integer_value(json_object_get(c,
-			    "heures_travail_maison")));
-			p[0] = code;
-			p[1] = nom;
-			p[2] = units;
-			p[3] = ht;
-			p[4] = hl;
-			p[5] = hm;
-			if ((err = exec1("INSERT INTO cours (code, nom, "
-			    "nombre_unites, heures_theorie, "
-			    "heures_laboratoire, heures_travail_maison) "
-			    "VALUES ($1, $2, "
-			    "$3::numeric, $4::integer, $5::integer, "
-			    "$6::integer) RETURNING id", 6, p, id, sizeof(id),
-			    e)) != RL_OK)
-				return err;
-			p[0] = id;
-			p[1] = pid;
-			p[2] = sess;
-			if ((err = rl_db_exec("INSERT INTO cours_programme "
-			    "(cours_id, programme_id, session) VALUES "
-			    "($1::bigint, "
-			    "$2::bigint, $3::integer)", 3, p, NULL, e)) !=
-			    RL_OK)
-				return err;
-			/* The first course of a name is the one named. */
-			if (json_object_get(names, nom) == NULL)
-				(void)json_object_set_new(names, nom,
-				    json_pack("{s:s, s:I}", "id", id,
-				    "session", json_integer_value(
-				    json_object_get(s, "session"))));
-			(void)json_array_append_new(created, json_pack(
-			    "{s:I, s:s, s:s, s:I}", "id",
-			    (json_int_t)strtoll(id, NULL, 10), "code", code,
-			    "nom", nom, "session",
-			    json_integer_value(json_object_get(s,
-			    "session"))));
-		}
+	*id = 0;
+	if ((err = rl_db_exec(sql, n, p, &res, e)) == RL_OK &&
+	    rl_dbres_rows(res) > 0 && !rl_dbres_isnull(res, 0, 0))
+		*id = strtoll(rl_dbres_get(res, 0, 0), NULL, 10);
+	rl_dbres_free(res);
+	return err;
+}
+
+/*
+ * One course: with a code, the programme's course of that code (or the
+ * one this grid already wrote) is updated, else created; without, it is
+ * created under the next generated code.  Then it is placed in its
+ * session, and recorded in keys (the first course of a key is the one
+ * named) and in out.
+ */
+static enum rl_err
+write_course(const char *pid, const char *prefix, long long *next,
+    long long session, const json_t *c, json_t *keys, json_t *out,
+    struct rl_error *e)
+{
+	const char	*code = json_string_value(json_object_get(c, "code"));
+	const char	*nom = json_string_value(json_object_get(c, "nom"));
+	const char	*p[6];
+	char		 gen[160], id[32], sess[24], units[32];
+	char		 ht[24], hl[24], hm[24];
+	long long	 found = 0;
+	int		 created;
+	enum rl_err	 err;
+
+	(void)snprintf(ht, sizeof(ht), "%lld", (long long)json_integer_value(
+	    json_object_get(c, "heures_theorie")));
+	(void)snprintf(hl, sizeof(hl), "%lld", (long long)json_integer_value(
+	    json_object_get(c, "heures_laboratoire")));
+	(void)snprintf(hm, sizeof(hm), "%lld", (long long)json_integer_value(
+	    json_object_get(c, "heures_travail_maison")));
+	(void)snprintf(units, sizeof(units), "%.2f", json_number_value(
+	    json_object_get(c, "nombre_unites")));
+	(void)snprintf(sess, sizeof(sess), "%lld", session);
+	if (code != NULL) {
+		p[0] = pid;
+		p[1] = code;
+		if ((found = int_member(json_object_get(keys, code), "id")) ==
+		    0 && (err = find_id("SELECT c.id FROM cours c JOIN "
+		    "cours_programme cp ON cp.cours_id = c.id WHERE "
+		    "cp.programme_id = $1::bigint AND c.code = $2 ORDER BY "
+		    "c.id LIMIT 1", 2, p, &found, e)) != RL_OK)
+			return err;
+	} else {
+		(void)snprintf(gen, sizeof(gen), "%s-%03lld", prefix,
+		    ++*next);
+		code = gen;
 	}
+	p[1] = nom;
+	p[2] = ht;
+	p[3] = hl;
+	p[4] = hm;
+	p[5] = units;
+	if ((created = found == 0)) {
+		p[0] = code;
+		err = exec1("INSERT INTO cours (code, nom, heures_theorie, "
+		    "heures_laboratoire, heures_travail_maison, "
+		    "nombre_unites) VALUES ($1, $2, $3::integer, $4::integer, "
+		    "$5::integer, $6::numeric) RETURNING id", 6, p, id,
+		    sizeof(id), e);
+	} else {
+		(void)snprintf(id, sizeof(id), "%lld", found);
+		p[0] = id;
+		err = rl_db_exec("UPDATE cours SET nom = $2, heures_theorie = "
+		    "$3::integer, heures_laboratoire = $4::integer, "
+		    "heures_travail_maison = $5::integer, nombre_unites = "
+		    "$6::numeric WHERE id = $1::bigint", 6, p, NULL, e);
+	}
+	if (err != RL_OK)
+		return err;
+	p[0] = id;
+	p[1] = pid;
+	p[2] = sess;
+	if ((err = rl_db_exec("INSERT INTO cours_programme (cours_id, "
+	    "programme_id, session) VALUES ($1::bigint, $2::bigint, "
+	    "$3::integer) ON CONFLICT (cours_id, programme_id) DO UPDATE "
+	    "SET session = EXCLUDED.session", 3, p, NULL, e)) != RL_OK)
+		return err;
+	if ((json_object_get(keys, course_key(c)) == NULL &&
+	    json_object_set_new(keys, course_key(c), json_pack("{s:I, s:I}",
+	    "id", (json_int_t)strtoll(id, NULL, 10), "session",
+	    (json_int_t)session)) == -1) ||
+	    json_array_append_new(out, json_pack("{s:I, s:s, s:s, s:I, s:b}",
+	    "id", (json_int_t)strtoll(id, NULL, 10), "code", code, "nom", nom,
+	    "session", (json_int_t)session, "created", created)) == -1)
+		return rl_error_set(e, RL_ENOMEM, "out of memory");
 	return RL_OK;
 }
 
 /*
- * Préalables (an earlier session) and corequis (the same one) between
- * the courses just created, by name; other names are ignored, as EDxo's
- * "validated order" did.
+ * Préalables and corequis of one course, between courses of the grid (a
+ * key outside it, or the course itself, is skipped).  RL_GRILLE_ORDERED
+ * keeps EDxo's validated order for generated grids: at most
+ * RL_GRILLE_MAX_PREALABLES préalables, each from an earlier session, and
+ * corequis from the same one; an imported grille is the programme's
+ * document and is taken as written.  A préalable {cours, note} carries
+ * its minimum grade.
  */
 static enum rl_err
-insert_relations(const json_t *valid, const json_t *names,
+write_links(const json_t *c, long long session, const json_t *keys,
+    unsigned int flags, long long *npre, long long *ncor,
     struct rl_error *e)
 {
-	const json_t	*s, *c, *v, *me, *other;
-	const char	*p[2];
-	size_t		 i, j, k;
-	long long	 sess, osess;
+	const json_t	*me, *other, *v, *ref;
+	const char	*p[3], *k;
+	char		 a[32], b[32], note[32];
+	size_t		 i;
+	int		 ordered = (flags & RL_GRILLE_ORDERED) != 0;
 	enum rl_err	 err;
 
-	json_array_foreach(json_object_get(valid, "sessions"), i, s) {
-		sess = json_integer_value(json_object_get(s, "session"));
-		json_array_foreach(json_object_get(s, "courses"), j, c) {
-			me = json_object_get(names, json_string_value(
-			    json_object_get(c, "nom")));
-			p[0] = json_string_value(json_object_get(me, "id"));
-			json_array_foreach(json_object_get(c, "prealables"),
-			    k, v) {
-				if (k >= RL_GRILLE_MAX_PREALABLES)
-					break;
-				other = json_object_get(names,
-				    json_string_value(v));
-				osess = json_integer_value(json_object_get(
-				    other, "session"));
-				if (other == NULL || other == me ||
-				    osess >= sess)
-					continue;
-				p[1] = json_string_value(json_object_get(other,
-				    "id"));
-				if ((err = rl_db_exec("INSERT INTO "
-				    "cours_prealable "
-				    "(cours_id, cours_prealable_id) VALUES "
-				    "($1::bigint, $2::bigint) ON CONFLICT DO "
-				    "NOTHING", 2, p, NULL, e)) != RL_OK)
-					return err;
-			}
-			json_array_foreach(json_object_get(c, "corequis"), k,
-			    v) {
-				other = json_object_get(names,
-				    json_string_value(v));
-				if (other == NULL || other == me ||
-				    json_integer_value(json_object_get(other,
-				    "session")) != sess)
-					continue;
-				p[1] = json_string_value(json_object_get(other,
-				    "id"));
-				if ((err = rl_db_exec("INSERT INTO "
-				    "cours_corequis "
-				    "(cours_id, cours_corequis_id) VALUES "
-				    "($1::bigint, $2::bigint) ON CONFLICT DO "
-				    "NOTHING", 2, p, NULL, e)) != RL_OK)
-					return err;
-			}
-		}
+	me = json_object_get(keys, course_key(c));
+	(void)snprintf(a, sizeof(a), "%lld", int_member(me, "id"));
+	p[0] = a;
+	p[1] = b;
+	json_array_foreach(json_object_get(c, "prealables"), i, v) {
+		if (ordered && i >= RL_GRILLE_MAX_PREALABLES)
+			break;
+		ref = json_is_object(v) ? json_object_get(v, "cours") : v;
+		k = json_string_value(ref);
+		other = json_object_get(keys, k != NULL ? k : "");
+		if (other == NULL || other == me || (ordered &&
+		    int_member(other, "session") >= session))
+			continue;
+		(void)snprintf(b, sizeof(b), "%lld", int_member(other, "id"));
+		(void)snprintf(note, sizeof(note), "%lld", (long long)
+		    json_integer_value(json_object_get(v, "note")));
+		p[2] = json_is_integer(json_object_get(v, "note")) ? note :
+		    NULL;
+		if ((err = rl_db_exec("INSERT INTO cours_prealable (cours_id, "
+		    "cours_prealable_id, note_necessaire) VALUES ($1::bigint, "
+		    "$2::bigint, $3::integer) ON CONFLICT (cours_id, "
+		    "cours_prealable_id) DO UPDATE SET note_necessaire = "
+		    "EXCLUDED.note_necessaire", 3, p, NULL, e)) != RL_OK)
+			return err;
+		(*npre)++;
+	}
+	json_array_foreach(json_object_get(c, "corequis"), i, v) {
+		k = json_string_value(v);
+		other = json_object_get(keys, k != NULL ? k : "");
+		if (other == NULL || other == me || (ordered &&
+		    int_member(other, "session") != session))
+			continue;
+		(void)snprintf(b, sizeof(b), "%lld", int_member(other, "id"));
+		if ((err = rl_db_exec("INSERT INTO cours_corequis (cours_id, "
+		    "cours_corequis_id) VALUES ($1::bigint, $2::bigint) "
+		    "ON CONFLICT (cours_id, cours_corequis_id) DO NOTHING", 2,
+		    p, NULL, e)) != RL_OK)
+			return err;
+		(*ncor)++;
 	}
 	return RL_OK;
 }
 
 /* Fils conducteurs of the programme, and their courses. */
 static enum rl_err
-insert_fils(const char *pid, const json_t *valid, const json_t *names,
+write_fils(const char *pid, const json_t *grid, const json_t *keys,
     struct rl_error *e)
 {
 	const json_t	*f, *v, *c;
 	const char	*p[3], *col;
-	char		 fid[32];
+	char		 fid[32], cid[32];
 	size_t		 i, j, n = 0;
 	enum rl_err	 err;
 
-	json_array_foreach(json_object_get(valid, "fils_conducteurs"), i, f) {
+	json_array_foreach(json_object_get(grid, "fils_conducteurs"), i, f) {
 		col = json_string_value(json_object_get(f, "couleur"));
 		p[0] = pid;
 		p[1] = json_string_value(json_object_get(f, "description"));
@@ -1008,11 +1058,14 @@ insert_fils(const char *pid, const json_t *valid, const json_t *names,
 		    "RETURNING id", 3, p, fid, sizeof(fid), e)) != RL_OK)
 			return err;
 		json_array_foreach(json_object_get(f, "cours"), j, v) {
-			if ((c = json_object_get(names,
-			    json_string_value(v))) == NULL)
+			if (json_string_value(v) == NULL || (c =
+			    json_object_get(keys, json_string_value(v))) ==
+			    NULL)
 				continue;
+			(void)snprintf(cid, sizeof(cid), "%lld",
+			    int_member(c, "id"));
 			p[0] = fid;
-			p[1] = json_string_value(json_object_get(c, "id"));
+			p[1] = cid;
 			if ((err = rl_db_exec("UPDATE cours SET "
 			    "fil_conducteur_id = $1::bigint WHERE id = "
 			    "$2::bigint", 2, p, NULL, e)) != RL_OK)
@@ -1020,6 +1073,97 @@ insert_fils(const char *pid, const json_t *valid, const json_t *names,
 		}
 	}
 	return RL_OK;
+}
+
+enum rl_err
+rl_grille_write(long long programme_id, unsigned int flags,
+    const json_t *grid, json_t **written, struct rl_error *e)
+{
+	const json_t	*s, *c;
+	json_t		*keys = NULL, *out = NULL;
+	const char	*p[2];
+	char		 pid[32], prefix[128], next[32], *list = NULL;
+	long long	 n = 0, npre = 0, ncor = 0;
+	size_t		 i, j;
+	int		 began = 0, gen = 0;
+	enum rl_err	 err;
+
+	*written = NULL;
+	json_array_foreach(json_object_get(grid, "sessions"), i, s)
+		json_array_foreach(json_object_get(s, "courses"), j, c)
+			gen |= json_object_get(c, "code") == NULL;
+	if ((keys = json_object()) == NULL || (out = json_array()) == NULL) {
+		err = rl_error_set(e, RL_ENOMEM, "out of memory");
+		goto out;
+	}
+	(void)snprintf(pid, sizeof(pid), "%lld", programme_id);
+	p[0] = pid;
+	/* Generated codes: the ministry code, else P<id>, then -NNN. */
+	if ((err = exec1("SELECT coalesce(pm.code, 'P' || p.id) "
+	    "FROM programmes p LEFT JOIN programmes_ministeriels pm "
+	    "ON pm.id = p.programme_ministeriel_id WHERE p.id = $1::bigint",
+	    1, p, prefix, sizeof(prefix), e)) != RL_OK) {
+		if (err == RL_EDB)
+			err = rl_error_set(e, RL_ENOTFOUND,
+			    "Programme introuvable.");
+		goto out;
+	}
+	if ((err = rl_db_begin(e)) != RL_OK)
+		goto out;
+	began = 1;
+	p[0] = prefix;
+	(void)snprintf(next, sizeof(next), "0");
+	/* Two writes with one prefix must not hand out the same codes. */
+	if (gen && ((err = rl_db_exec("SELECT pg_advisory_xact_lock(hashtext("
+	    "'relais.grille:' || $1::text))", 1, p, NULL, e)) != RL_OK ||
+	    (err = exec1("SELECT coalesce(max(substring(code FROM "
+	    "length($1::text) + 2)::bigint), 0) FROM cours WHERE "
+	    "left(code, length($1::text) + 1) = $1::text || '-' AND "
+	    "substring(code FROM length($1::text) + 2) ~ '^[0-9]{1,9}$'",
+	    1, p, next, sizeof(next), e)) != RL_OK))
+		goto out;
+	n = strtoll(next, NULL, 10);
+	json_array_foreach(json_object_get(grid, "sessions"), i, s)
+		json_array_foreach(json_object_get(s, "courses"), j, c)
+			if ((err = write_course(pid, prefix, &n,
+			    json_integer_value(json_object_get(s, "session")),
+			    c, keys, out, e)) != RL_OK)
+				goto out;
+	/* The programme's courses are now those the grid just placed. */
+	if (flags & RL_GRILLE_OVERWRITE) {
+		if ((list = json_dumps(out, JSON_COMPACT)) == NULL) {
+			err = rl_error_set(e, RL_ENOMEM, "out of memory");
+			goto out;
+		}
+		p[0] = pid;
+		p[1] = list;
+		if ((err = rl_db_exec("DELETE FROM cours_programme WHERE "
+		    "programme_id = $1::bigint AND cours_id NOT IN (SELECT "
+		    "(x->>'id')::bigint FROM json_array_elements($2::json) x)",
+		    2, p, NULL, e)) != RL_OK)
+			goto out;
+	}
+	json_array_foreach(json_object_get(grid, "sessions"), i, s)
+		json_array_foreach(json_object_get(s, "courses"), j, c)
+			if ((err = write_links(c, json_integer_value(
+			    json_object_get(s, "session")), keys, flags, &npre,
+			    &ncor, e)) != RL_OK)
+				goto out;
+	if ((err = write_fils(pid, grid, keys, e)) != RL_OK ||
+	    (err = rl_db_commit(e)) != RL_OK)
+		goto out;
+	began = 0;
+	if ((*written = json_pack("{s:O, s:I, s:I}", "cours", out,
+	    "prealables", (json_int_t)npre, "corequis", (json_int_t)ncor)) ==
+	    NULL)
+		err = rl_error_set(e, RL_ENOMEM, "out of memory");
+out:
+	if (began)
+		rl_db_rollback();
+	free(list);
+	json_decref(keys);
+	json_decref(out);
+	return err;
 }
 
 /*
@@ -1055,17 +1199,20 @@ courses_sane(const json_t *s, size_t si, struct rl_error *e)
 	return RL_OK;
 }
 
+/*
+ * The generation's front to the writer: the mode, the grid checked
+ * against the grille schema and the bounds, EDxo's validated order; the
+ * answer lists the courses, every one of them created.
+ */
 enum rl_err
 rl_grille_apply(long long programme_id, const char *mode, const json_t *grid,
     json_t **answer, struct rl_error *e)
 {
-	json_t		*valid = NULL, *names = NULL, *created = NULL, *s;
+	json_t		*valid = NULL, *written = NULL, *s, *c;
 	json_t		*only;
-	const char	*p[1];
-	char		 pid[32], prefix[128], next[32];
 	size_t		 i, n = 0;
 	enum rl_err	 err;
-	int		 overwrite, began = 0;
+	unsigned int	 flags = RL_GRILLE_ORDERED;
 
 	*answer = NULL;
 	if (mode == NULL)
@@ -1073,7 +1220,8 @@ rl_grille_apply(long long programme_id, const char *mode, const json_t *grid,
 	if (strcmp(mode, "append") != 0 && strcmp(mode, "overwrite") != 0)
 		return rl_error_field(e, RL_EINVAL, "mode", "mode : append ou "
 		    "overwrite.");
-	overwrite = strcmp(mode, "overwrite") == 0;
+	if (strcmp(mode, "overwrite") == 0)
+		flags |= RL_GRILLE_OVERWRITE;
 	if (!json_is_object(grid))
 		return rl_error_field(e, RL_EINVAL, "grid", "grid {sessions, "
 		    "fils_conducteurs} est requis.");
@@ -1104,56 +1252,16 @@ rl_grille_apply(long long programme_id, const char *mode, const json_t *grid,
 		    RL_GRILLE_MAX_COURSES, RL_GRILLE_MAX_FILS);
 		goto out;
 	}
-	names = json_object();
-	created = json_array();
-	if (names == NULL || created == NULL) {
-		err = rl_error_set(e, RL_ENOMEM, "out of memory");
+	if ((err = rl_grille_write(programme_id, flags, valid, &written, e)) !=
+	    RL_OK)
 		goto out;
-	}
-	(void)snprintf(pid, sizeof(pid), "%lld", programme_id);
-	p[0] = pid;
-	/* Generated codes: the ministry code, else P<id>, then -NNN. */
-	if ((err = exec1("SELECT coalesce(pm.code, 'P' || p.id) "
-	    "FROM programmes p LEFT JOIN programmes_ministeriels pm "
-	    "ON pm.id = p.programme_ministeriel_id WHERE p.id = $1::bigint",
-	    1, p, prefix, sizeof(prefix), e)) != RL_OK) {
-		if (err == RL_EDB)
-			err = rl_error_set(e, RL_ENOTFOUND,
-			    "Programme introuvable.");
-		goto out;
-	}
-	if ((err = rl_db_begin(e)) != RL_OK)
-		goto out;
-	began = 1;
-	p[0] = prefix;
-	/* Two applies with one prefix must not hand out the same codes. */
-	if ((err = rl_db_exec("SELECT pg_advisory_xact_lock(hashtext("
-	    "'relais.grille:' || $1::text))", 1, p, NULL, e)) != RL_OK ||
-	    (err = exec1("SELECT coalesce(max(substring(code FROM "
-	    "length($1::text) + 2)::bigint), 0) FROM cours WHERE "
-	    "left(code, length($1::text) + 1) = $1::text || '-' AND "
-	    "substring(code FROM length($1::text) + 2) ~ '^[0-9]{1,9}$'",
-	    1, p, next, sizeof(next), e)) != RL_OK)
-		goto out;
-	p[0] = pid;
-	if (overwrite && (err = rl_db_exec("DELETE FROM cours_programme "
-	    "WHERE programme_id = $1::bigint", 1, p, NULL, e)) != RL_OK)
-		goto out;
-	if ((err = insert_courses(pid, prefix, strtoll(next, NULL, 10), valid,
-	    names, created, e)) != RL_OK ||
-	    (err = insert_relations(valid, names, e)) != RL_OK ||
-	    (err = insert_fils(pid, valid, names, e)) != RL_OK ||
-	    (err = rl_db_commit(e)) != RL_OK)
-		goto out;
-	began = 0;
+	json_array_foreach(json_object_get(written, "cours"), i, c)
+		(void)json_object_del(c, "created");
 	if ((*answer = json_pack("{s:b, s:O, s:s}", "ok", 1, "created",
-	    created, "mode", mode)) == NULL)
+	    json_object_get(written, "cours"), "mode", mode)) == NULL)
 		err = rl_error_set(e, RL_ENOMEM, "out of memory");
 out:
-	if (began)
-		rl_db_rollback();
 	json_decref(valid);
-	json_decref(names);
-	json_decref(created);
+	json_decref(written);
 	return err;
 }

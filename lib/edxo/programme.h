@@ -79,10 +79,39 @@ enum rl_err	 rl_links_apply(long long programme_id, const json_t *links,
 /*
  * POST /programme/<id>/grille/apply: grid {sessions, fils_conducteurs}
  * (grille_cours.json, the couleur pattern aside), mode "append" or
- * "overwrite".  *answer: {ok, created: [{id, code, nom, session}]}.
+ * "overwrite".  Checks the grid, then writes it with rl_grille_write
+ * (RL_GRILLE_ORDERED).  *answer: {ok, created: [{id, code, nom,
+ * session}], mode}.
  */
 enum rl_err	 rl_grille_apply(long long programme_id, const char *mode,
 		    const json_t *grid, json_t **answer, struct rl_error *);
+
+/*
+ * The one writer of a programme's grille, for a generated grid
+ * (rl_grille_apply) and an imported one (rl_import_grille_apply), in one
+ * transaction.  grid, already checked by the caller: {sessions:
+ * [{session, courses: [course]}], fils_conducteurs?: [{description,
+ * couleur, cours: [key]}]}, a course {code?, nom, heures_theorie,
+ * heures_laboratoire, heures_travail_maison (integers), nombre_unites,
+ * prealables: [key or {cours: key, note: integer or null}], corequis:
+ * [key]}.  A course's key is its code when it has one, else its name.
+ * A course with a code is the programme's course of that code, updated,
+ * or a new one; without, a new course coded <ministry code or P<id>>-NNN.
+ * Each is placed in its session, then préalables (with their minimum
+ * grade) and corequis between courses of the grid are added, then the
+ * fils conducteurs.  Flags:
+ *	RL_GRILLE_OVERWRITE	the programme's other courses are detached
+ *	RL_GRILLE_ORDERED	EDxo's order for generated grids: at most
+ *				RL_GRILLE_MAX_PREALABLES préalables, each
+ *				from an earlier session; corequis from the
+ *				same session (others are skipped)
+ * *written: {cours: [{id, code, nom, session, created}], prealables,
+ * corequis} (the links written).
+ */
+#define RL_GRILLE_OVERWRITE	0x1
+#define RL_GRILLE_ORDERED	0x2
+enum rl_err	 rl_grille_write(long long programme_id, unsigned int flags,
+		    const json_t *grid, json_t **written, struct rl_error *);
 
 
 /* The grille schema as sent upstream and validated (no pattern). */

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { BASE, BUILD, STATE, TOP, auth, getJSON, newUser, postJSON, psql, q, uniq, waitTask } from './lib.mjs';
+import { BASE, BUILD, STATE, TOP, auth, getJSON, newUser, postJSON, psql, q, raw, uniq, waitTask } from './lib.mjs';
 
 const FAKE = process.env.RELAIS_OPENAI_BASE_URL;
 const PANDOC = path.join(TOP, '..', 'shared', 'conformance', 'docx', 'pandoc');
@@ -182,20 +182,26 @@ test('plan de cours import: bad inputs named, nothing queued', async () => {
 	const w = world(u);
 	const other = world();
 	const n = tasksOf(u);
+	// Declared fields (import.import_docx) are refused by the runtime,
+	// the upload and the plan by the handler.
 	const cases = [
-		[{ session: 'A25' }, docx(), 400, 'cours_id'],
-		[{ cours_id: w.cours }, docx(), 400, 'session'],
-		[{ cours_id: w.cours, session: 'A25' }, null, 400, 'file'],
-		[{ cours_id: 'abc', session: 'A25' }, docx(), 400, 'cours_id'],
-		[{ cours_id: w.cours, session: 'H99' }, docx(), 404, undefined],
+		[{ session: 'A25' }, docx(), 400, 'validation_error', 'cours_id'],
+		[{ cours_id: w.cours }, docx(), 400, 'validation_error', 'session'],
+		[{ cours_id: w.cours, session: '' }, docx(), 400, 'validation_error', 'session'],
+		[{ cours_id: w.cours, session: 'A25' }, null, 400, 'bad_request', 'file'],
+		[{ cours_id: 'abc', session: 'A25' }, docx(), 400, 'validation_error', 'cours_id'],
+		[{ cours_id: 0, session: 'A25' }, docx(), 400, 'validation_error', 'cours_id'],
+		[{ cours_id: w.cours, session: 'H99' }, docx(), 404, 'not_found', undefined],
 		// A course of a programme the user is not in: as if absent.
-		[{ cours_id: other.cours, session: 'A25' }, docx(), 404, undefined],
+		[{ cours_id: other.cours, session: 'A25' }, docx(), 404, 'not_found', undefined],
 	];
-	for (const [fields, file, status, field] of cases)
+	for (const [fields, file, status, code, field] of cases)
 		for (const url of ['/import_docx', '/import_docx_start']) {
 			const r = await upload(u, url, fields, file);
 			assert.equal(r.status, status, `${url} ${JSON.stringify(fields)}: ${JSON.stringify(r.body)}`);
-			edxoError(r.body, status === 400 ? 'bad_request' : 'not_found', field);
+			edxoError(r.body, code, field);
+			if (code === 'validation_error')
+				assert.match(r.body.error, new RegExp(`^${field} : `));
 		}
 	assert.equal(tasksOf(u), n);
 	const r = await getJSON('/import_docx_start', { method: 'POST', body: form({ cours_id: w.cours, session: 'A25' }, docx()) });
@@ -327,6 +333,24 @@ test('grille from a PDF: Files API upload, deleted after use, confirm writes the
 	g = await getJSON('/confirm_grille_import/not-a-uuid', { headers: auth(co.token) });
 	assert.equal(g.status, 404);
 
+	// Declared fields (import.confirm_grille_get, _post): a bad one is
+	// EDxo's 400 naming it, and nothing is written.
+	g = await getJSON(`/confirm_grille_import/${r.body.task_id}?programme_id=abc`, { headers: auth(co.token) });
+	assert.equal(g.status, 400, JSON.stringify(g.body));
+	edxoError(g.body, 'validation_error', 'programme_id');
+	g = await getJSON(`/confirm_grille_import/${r.body.task_id}?programme_id=`, { headers: auth(co.token) });
+	assert.equal(g.status, 200, 'a blank programme_id is not given');
+	assert.equal(g.body.programme_id, w.prog);
+	for (const [body, field] of [[{ programme_id: w.prog, import_mode: 'remplacer' }, 'import_mode'],
+		[{ programme_id: 'abc' }, 'programme_id'], [{ programme_id: -1 }, 'programme_id']]) {
+		const b = await postJSON(`/confirm_grille_import/${r.body.task_id}`, body, auth(co.token));
+		assert.equal(b.status, 400, JSON.stringify(b.body));
+		edxoError(b.body, 'validation_error', field);
+		if (field === 'import_mode')
+			assert.equal(b.body.error, 'import_mode : append ou overwrite.');
+	}
+	assert.equal(psql(`SELECT count(*) FROM cours_programme WHERE programme_id = ${w.prog}`), '1');
+
 	const c = await postJSON(`/confirm_grille_import/${r.body.task_id}`, { programme_id: w.prog, import_mode: 'overwrite' }, auth(co.token));
 	assert.equal(c.status, 200, JSON.stringify(c.body));
 	assert.equal(c.body.success, true);
@@ -341,11 +365,43 @@ test('grille from a PDF: Files API upload, deleted after use, confirm writes the
 	    `FROM cours c JOIN cours_programme cp ON cp.cours_id = c.id WHERE cp.programme_id = ${w.prog} ORDER BY c.id`).split('\n');
 	assert.deepEqual(got.sort(), [...new Set(want)].sort());
 	assert.deepEqual(c.body.cours.map((k) => k.code).sort(), want.map((s) => s.split('|')[0]).sort());
+	assert.ok(c.body.cours.every((k) => k.created), 'the grille\'s codes were not the programme\'s');
+	// Préalables and corequis between courses of the grille, as the
+	// document gives them, with the minimum grade when there is one.
+	const ids = Object.fromEntries(c.body.cours.map((k) => [k.code, k.id]));
+	const pre = [], cor = [];
+	for (const s of res.result.sessions)
+		for (const k of s.cours) {
+			for (const x of k.prerequis)
+				if (ids[x.code_cours] && x.code_cours !== k.code_cours)
+					pre.push(`${ids[k.code_cours]}>${ids[x.code_cours]}:${x.pourcentage_minimum > 0 && x.pourcentage_minimum <= 100 ? Math.round(x.pourcentage_minimum) : ''}`);
+			for (const x of k.corequis)
+				if (ids[x] && x !== k.code_cours)
+					cor.push(`${ids[k.code_cours]}=${ids[x]}`);
+		}
+	const inGrille = Object.values(ids).join(',');
+	assert.deepEqual(psql(`SELECT cours_id || '>' || cours_prealable_id || ':' || coalesce(note_necessaire::text, '') FROM cours_prealable ` +
+	    `WHERE cours_id IN (${inGrille})`).split('\n').filter(Boolean).sort(), [...new Set(pre)].sort());
+	assert.deepEqual(psql(`SELECT cours_id || '=' || cours_corequis_id FROM cours_corequis WHERE cours_id IN (${inGrille})`)
+	    .split('\n').filter(Boolean).sort(), [...new Set(cor)].sort());
+	assert.equal(c.body.prealables, pre.length);
+	assert.equal(c.body.corequis, cor.length);
+	// The page's FormData gets the JSON's answer: the same courses, now
+	// found by code and updated (append keeps them, adds nothing).
+	const f = await upload(co, `/confirm_grille_import/${r.body.task_id}`, { programme_id: w.prog, import_mode: 'append', confirmer: 'Confirmer' });
+	assert.equal(f.status, 200, JSON.stringify(f.body));
+	assert.deepEqual(f.body, { ...c.body, import_mode: 'append', cours: c.body.cours.map((k) => ({ ...k, created: false })) });
+	assert.deepEqual(psql(`SELECT c.code || '|' || c.nom || '|' || cp.session || '|' || c.heures_theorie || '|' || c.heures_laboratoire || '|' || c.heures_travail_maison ` +
+	    `FROM cours c JOIN cours_programme cp ON cp.cours_id = c.id WHERE cp.programme_id = ${w.prog} ORDER BY c.id`).split('\n').sort(), got.sort());
 	// Cancelling writes nothing.
 	const n = psql('SELECT count(*) FROM cours');
 	const x = await postJSON(`/confirm_grille_import/${r.body.task_id}`, { programme_id: w.prog, annuler: '1' }, auth(co.token));
 	assert.equal(x.status, 200);
 	assert.equal(x.body.cancelled, true);
+	// The form's cancel button, whatever its value, as FormData.
+	const xf = await upload(co, `/confirm_grille_import/${r.body.task_id}`, { programme_id: w.prog, annuler: 'Annuler' });
+	assert.equal(xf.status, 200, JSON.stringify(xf.body));
+	assert.deepEqual(xf.body, x.body);
 	assert.equal(psql('SELECT count(*) FROM cours'), n);
 	// A professor may import but not write courses.
 	const prof = await user();
@@ -355,6 +411,70 @@ test('grille from a PDF: Files API upload, deleted after use, confirm writes the
 	assert.equal((await finished(pr.body.task_id)).state, 'SUCCESS');
 	const pw = await postJSON(`/confirm_grille_import/${pr.body.task_id}`, { programme_id: w.prog }, auth(prof.token));
 	assert.equal(pw.status, 403, JSON.stringify(pw.body));
+});
+
+// A finished import.grille task with the given grille, as the worker
+// leaves one (the fake's grille has one course, linked to itself).
+function grilleTask(u, prog, grille) {
+	return psql(`INSERT INTO tasks (name, user_id, state, payload, result) VALUES ('import.grille', ${u.id}, 'SUCCESS', ` +
+	    `${q(JSON.stringify({ programme_id: prog }))}, ${q(JSON.stringify({ status: 'success', result: grille }))}) RETURNING id`);
+}
+
+test('grille confirm: a document\'s grille as written, courses by code, préalables with their grade', async () => {
+	const co = await user('coordo');
+	const w = world(co);
+	const code = psql(`SELECT code FROM cours WHERE id = ${w.cours}`);
+	const other = psql(`INSERT INTO cours (code, nom) VALUES (${q('AUT-' + uniq())}, 'Autre') RETURNING id`);
+	psql(`INSERT INTO cours_programme (cours_id, programme_id, session) VALUES (${other}, ${w.prog}, 3)`);
+	const [b, c] = [`B-${uniq()}`, `C-${uniq()}`];
+	const k = (code_cours, titre_cours, h, prerequis, corequis) => ({ code_cours, titre_cours, heures_theorie: h[0], heures_labo: h[1],
+		heures_maison: h[2], prerequis, corequis });
+	const grille = { programme: 'Prog', sessions: [
+		{ numero_session: 1, cours: [
+			k(code, 'Titre du document', [2.6, 1, 3], [{ code_cours: b, pourcentage_minimum: 0 }, { code_cours: 'ZZZ-999', pourcentage_minimum: 50 }], [b]),
+			k(b, 'Cours B', [3, 0, 3], [{ code_cours: c, pourcentage_minimum: 60.4 }, { code_cours: b, pourcentage_minimum: 60 }], [])] },
+		{ numero_session: 2, cours: [k(c, 'Cours C', [1, 2, 0], [], [code, 'ZZZ-999'])] }] };
+	const tid = grilleTask(co, w.prog, grille);
+	const r = await postJSON(`/confirm_grille_import/${tid}`, {}, auth(co.token));
+	assert.equal(r.status, 200, JSON.stringify(r.body));
+	assert.equal(r.body.import_mode, 'append');
+	assert.equal(r.body.programme_id, w.prog);
+	const ids = Object.fromEntries(r.body.cours.map((x) => [x.code, x.id]));
+	// The programme's course of that code is updated, not duplicated.
+	assert.deepEqual(r.body.cours.map((x) => [x.code, x.session, x.created]), [[code, 1, false], [b, 1, true], [c, 2, true]]);
+	assert.equal(ids[code], w.cours);
+	assert.equal(psql(`SELECT nom || '|' || heures_theorie || '|' || heures_laboratoire || '|' || heures_travail_maison || '|' || nombre_unites ` +
+	    `FROM cours WHERE id = ${w.cours}`), 'Titre du document|3|1|3|2.33');
+	// Taken as written: a préalable from a later session is kept, the
+	// grade only when it is one, unknown codes and the course itself not.
+	const rows = (sql) => psql(sql).split('\n').filter(Boolean).sort();
+	assert.deepEqual(rows(`SELECT cours_id || '>' || cours_prealable_id || ':' || coalesce(note_necessaire::text, '-') ` +
+	    `FROM cours_prealable WHERE cours_id IN (${Object.values(ids)})`), [`${w.cours}>${ids[b]}:-`, `${ids[b]}>${ids[c]}:60`].sort());
+	assert.deepEqual(rows(`SELECT cours_id || '=' || cours_corequis_id FROM cours_corequis WHERE cours_id IN (${Object.values(ids)})`),
+	    [`${w.cours}=${ids[b]}`, `${ids[c]}=${w.cours}`].sort());
+	assert.equal(r.body.prealables, 2);
+	assert.equal(r.body.corequis, 2);
+	assert.equal(psql(`SELECT session FROM cours_programme WHERE cours_id = ${other} AND programme_id = ${w.prog}`), '3', 'append keeps the others');
+	// Overwrite as FormData: the same courses, found by code; the others
+	// detached (not deleted).
+	const o = await upload(co, `/confirm_grille_import/${tid}`, { programme_id: w.prog, import_mode: 'overwrite' });
+	assert.equal(o.status, 200, JSON.stringify(o.body));
+	assert.deepEqual(o.body.cours.map((x) => [x.id, x.created]), r.body.cours.map((x) => [x.id, false]));
+	assert.equal(psql(`SELECT string_agg(cours_id::text, ',' ORDER BY cours_id) FROM cours_programme WHERE programme_id = ${w.prog}`),
+	    Object.values(ids).sort((x, y) => x - y).join(','));
+	assert.equal(psql(`SELECT count(*) FROM cours WHERE id = ${other}`), '1');
+
+	// A course the tables cannot hold: refused, nothing written.
+	const first = [];
+	for (const [bad, field] of [[k(`D-${uniq()}`, 'D', [1, 101, 0], [], []), 'heures_labo'], [k(' ', 'Sans code', [1, 1, 1], [], []), 'code_cours']]) {
+		first.push(`E-${uniq()}`);
+		const t2 = grilleTask(co, w.prog, { programme: 'Prog', sessions: [{ numero_session: 1, cours: [k(first.at(-1), 'E', [1, 1, 1], [], []), bad] }] });
+		const x = await postJSON(`/confirm_grille_import/${t2}`, { import_mode: 'overwrite' }, auth(co.token));
+		assert.equal(x.status, 400, JSON.stringify(x.body));
+		edxoError(x.body, 'validation_error', field);
+	}
+	assert.equal(psql(`SELECT count(*) FROM cours WHERE code IN (${first.map(q)})`), '0');
+	assert.equal(psql(`SELECT count(*) FROM cours_programme WHERE programme_id = ${w.prog}`), '3');
 });
 
 test('a failed PDF task leaves nothing: no credits, file deleted upstream, no rows', async () => {
@@ -442,19 +562,34 @@ test('devis PDF: compétences extracted, file deleted, confirm upserts them', as
 	// Wrong programme, missing task: refused, nothing written.
 	let c = await postJSON('/programme/confirm_import', { programme_id: w.prog }, auth(prof.token));
 	assert.equal(c.status, 400);
-	edxoError(c.body, 'bad_request', 'task_id');
+	edxoError(c.body, 'validation_error', 'task_id');
+	assert.equal(c.body.error, "Champ task_id requis (l'extraction à confirmer).");
+	c = await postJSON('/programme/confirm_import', { programme_id: 'abc', task_id: r.body.task_id }, auth(prof.token));
+	assert.equal(c.status, 400);
+	edxoError(c.body, 'validation_error', 'programme_id');
 	const w2 = world(prof);
 	c = await postJSON('/programme/confirm_import', { programme_id: w2.prog, task_id: r.body.task_id }, auth(prof.token));
 	assert.equal(c.status, 409, JSON.stringify(c.body));
 	assert.equal(psql(`SELECT count(*) FROM competences WHERE programme_id = ${w.prog}`), '0');
 
 	// Twice: the second is an update of the same rows (upsert by code).
+	// The page's FormData and a urlencoded form get the JSON's answer.
+	const confirm = { programme_id: w.prog, task_id: r.body.task_id };
+	const again = [];
 	for (const created of [true, false]) {
-		c = await postJSON('/programme/confirm_import', { programme_id: w.prog, task_id: r.body.task_id }, auth(prof.token));
+		c = await postJSON('/programme/confirm_import', confirm, auth(prof.token));
 		assert.equal(c.status, 200, JSON.stringify(c.body));
 		assert.equal(c.body.success, true);
 		assert.deepEqual(c.body.competences.map((k) => [k.code, k.created]), [...new Set(comps.map((k) => k.Code))].map((k) => [k, created]));
+		again.push(c.body);
 	}
+	c = await upload(prof, '/programme/confirm_import', { ...confirm, base_filename: 'ignoré' });
+	assert.equal(c.status, 200, JSON.stringify(c.body));
+	assert.deepEqual(c.body, again[1]);
+	const ue = await raw('POST', '/programme/confirm_import', { 'Content-Type': 'application/x-www-form-urlencoded', ...auth(prof.token) },
+	    new URLSearchParams(confirm).toString());
+	assert.equal(ue.status, 200, ue.text);
+	assert.deepEqual(ue.json, again[1]);
 	for (const k of comps) {
 		const row = psql(`SELECT nom || '|' || coalesce(criteria_de_performance, '') FROM competences WHERE programme_id = ${w.prog} AND code = ${q(k.Code)}`);
 		const crit = (k['Critères de performance pour l’ensemble de la compétence'] || []);
