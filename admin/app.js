@@ -95,7 +95,11 @@ async function api(method, path, body) {
 	try { data = JSON.parse(text); } catch { /* not JSON */ }
 	if (r.ok)
 		return data;
-	const e = (data && data.error) || {};
+	// relais' {error: {code, message, field}}, or the flat body of the
+	// routes EDxo's own pages call ({error: message, code, field}).
+	const e = data && typeof data.error === 'string' ?
+	    { message: data.error, code: data.code, field: data.field } :
+	    (data && data.error) || {};
 	let msg = e.message || FRENCH[e.code] || `Erreur ${r.status}.`;
 	if (r.status === 403 && e.code !== 'csrf_failed')
 		msg = 'Accès refusé';
@@ -279,6 +283,23 @@ const EFFORTS = [['', 'Par défaut (aucun)'], ['minimal', 'Minimal'],
 const VERBOSITY = [['', 'Par défaut (aucune)'], ['low', 'Faible'],
     ['medium', 'Moyenne'], ['high', 'Élevée']];
 
+// The per-feature AI settings pages (section_ai_settings), in menu order.
+const AI_FEATURES = [
+	['/settings/chat/ai', 'Clavardage'],
+	['/settings/plan-de-cours/ai', 'Plan de cours (génération)'],
+	['/settings/plan-de-cours/ai-improve', 'Plan de cours (amélioration)'],
+	['/settings/plan-de-cours/ai-import', 'Plan de cours (importation)'],
+	['/settings/plan-cadre/ai', 'Plan-cadre (génération)'],
+	['/settings/plan-cadre/ai-improve', 'Plan-cadre (amélioration)'],
+	['/settings/plan-cadre/ai-import', 'Plan-cadre (importation)'],
+	['/settings/logigramme/ai', 'Logigramme'],
+	['/settings/grille/ai', 'Grille de cours (génération)'],
+	['/settings/grille/ai-import', 'Grille de cours (importation)'],
+	['/settings/evaluation/ai', "Grille d'évaluation"],
+	['/settings/ocr/ai', 'Devis ministériels (OCR)'],
+	['/settings/analyse/ai', 'Vérification des plans de cours'],
+];
+
 // A settings page: GET path fills the form, POST path saves it.
 function settingsPage({ id, title, intro, path, fields, after }) {
 	return async (root) => {
@@ -384,6 +405,38 @@ const views = {
 			});
 			root.append(h('section', { class: 'bloc', 'aria-labelledby': `${fid}-titre` },
 			    h('h3', { id: `${fid}-titre` }, p.field_name), form.el));
+		}
+		loadModelList();
+	} },
+
+	ia: { title: 'IA par fonction', render: async (root) => {
+		root.append(h('h2', { tabindex: '-1' }, 'IA par fonction'),
+		    h('p', { class: 'intro' }, 'Prompt système, modèle, effort de ' +
+		    'raisonnement et verbosité de chaque fonction. Un champ vide ' +
+		    'laisse la valeur par défaut (page « Modèles de clavardage et ' +
+		    'génération »).'));
+		for (const [i, [path, name]] of AI_FEATURES.entries()) {
+			const fid = `f-ia-${i}`;
+			const data = await api('GET', path);
+			const form = makeForm(fid, [
+				{ name: 'system_prompt', label: `Prompt système — ${name}`,
+				  type: 'textarea', rows: 5, nullable: true },
+				{ name: 'ai_model', label: `Modèle — ${name}`, type: 'model',
+				  nullable: true },
+				{ name: 'reasoning_effort',
+				  label: `Effort de raisonnement — ${name}`, type: 'select',
+				  options: EFFORTS, nullable: true },
+				{ name: 'verbosity', label: `Verbosité — ${name}`,
+				  type: 'select', options: VERBOSITY, nullable: true },
+			], `Enregistrer — ${name}`);
+			form.set(data);
+			form.onSubmit(async (values) => {
+				form.set((await api('POST', path, values)) || {});
+				return 'Enregistré';
+			});
+			root.append(h('section', { class: 'bloc',
+			    'aria-labelledby': `${fid}-titre` },
+			    h('h3', { id: `${fid}-titre` }, name), form.el));
 		}
 		loadModelList();
 	} },

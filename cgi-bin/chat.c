@@ -432,6 +432,7 @@ calls(struct turn *t, json_t *body, long long hold, char *last_id,
 		ai.request_id = t->req->id;
 		ai.model = &t->model;
 		ai.max_output = CHAT_MAX_OUTPUT;
+		ai.later = 1;	/* ledger row written after the frames */
 		ai.hold_id = hold;
 		ai.call.path = "/responses";
 		ai.call.body = body;
@@ -507,7 +508,6 @@ chat_send(struct rl_req *req, struct rl_error *e)
 	json_t			*input = NULL, *body = NULL, *done;
 	char			 uid[32], last_id[96];
 	long long		 hold = 0;
-	size_t			 i;
 	enum rl_err		 err;
 	int			 ok;
 
@@ -516,13 +516,8 @@ chat_send(struct rl_req *req, struct rl_error *e)
 	rl_buf_init(&t.reasoning, CHAT_TEXT_MAX);
 	memset(&ub, 0, sizeof(ub));
 	t.req = req;
+	/* A string with a non-blank character (chat.send): EDxo's wording. */
 	message = json_string_value(json_object_get(req->json, "message"));
-	for (i = 0; message != NULL && isspace((unsigned char)message[i]); )
-		i++;
-	if (message == NULL || message[i] == '\0') {
-		err = rl_error_field(e, RL_EINVAL, "message", "Empty message");
-		goto out;
-	}
 	if (strlen(message) > CHAT_MESSAGE_MAX) {
 		err = rl_error_field(e, RL_ETOOBIG, "message", "message: "
 		    "%d bytes at most", CHAT_MESSAGE_MAX);
@@ -602,7 +597,13 @@ out:
 	return err;
 }
 
-/* GET /chat: a fresh thread on every page load, as EDxo does. */
+/*
+ * POST /chat/reset: a fresh thread.  EDxo clears the user's thread when
+ * its chat page (GET /chat, the application's) loads; relais serves no
+ * page there, so its own pages, or a deployment without EDxo, ask for the
+ * reset here.  A reset the application writes itself (the user's stored
+ * previous response id set to NULL) is read by the next /chat/send.
+ */
 static enum rl_err
 chat_reset(struct rl_req *req, struct rl_error *e)
 {
@@ -621,19 +622,19 @@ chat_reset(struct rl_req *req, struct rl_error *e)
 	    "chat_model_name", model, "previous_response_id"));
 }
 
-#define AUTH	RL_ROUTE_AUTH
-#define JSON	(RL_ROUTE_AUTH | RL_ROUTE_JSON)
-/* The routes EDxo's chat page calls answer errors in EDxo's shape. */
-#define EDXO	RL_ROUTE_EDXO
-
+/*
+ * The routes EDxo's chat page calls answer errors in EDxo's shape; the
+ * router's are seed 004's JSON API.  The fields of each body are its
+ * request schema (lib/schemas/requests/chat.*.json).
+ */
 static const struct rl_route routes[] = {
-	{ "GET", "/chat", chat_reset, NULL, AUTH | EDXO, 0 },
-	{ "POST", "/chat/send", chat_send, NULL, JSON | EDXO |
+	{ "POST", "/chat/reset", chat_reset, NULL, RL_ROUTE_EDXO_AUTH, 0 },
+	{ "POST", "/chat/send", chat_send, "chat.send", RL_ROUTE_EDXO_BODY |
 	    RL_ROUTE_STREAM, 0 },
-	{ "POST", "/completion", chat_completion, NULL, JSON | RL_ROUTE_STREAM,
-	    0 },
-	{ "GET", "/agents", chat_agents, NULL, AUTH, 0 },
-	{ "GET", "/models", chat_models, NULL, AUTH, 0 },
+	{ "POST", "/completion", chat_completion, "chat.completion",
+	    RL_ROUTE_AUTH | RL_ROUTE_JSON | RL_ROUTE_STREAM, 0 },
+	{ "GET", "/agents", chat_agents, NULL, RL_ROUTE_AUTH, 0 },
+	{ "GET", "/models", chat_models, NULL, RL_ROUTE_AUTH, 0 },
 };
 
 static const struct rl_program program = {

@@ -18,12 +18,11 @@ enum rl_err	 chat_agents(struct rl_req *, struct rl_error *);
 enum rl_err	 chat_models(struct rl_req *, struct rl_error *);
 
 /*
- * conversation_history entries of a completion.  A chat UI replays a few
- * dozen turns; 200 is generous, and RL_BODY_MAX bounds the text anyway.
+ * The body's limits (200 history turns, 100 sources, a project id of 128
+ * characters) are its request schema's, with their reasons:
+ * lib/schemas/requests/chat.completion.json.
  */
-#define COMPLETION_HISTORY_MAX	200
-/* Document ids in sources: a selection made by hand in a project page. */
-#define COMPLETION_SOURCES_MAX	100
+
 /*
  * Context: at most this many passages (paragraphs of at most 1500
  * characters, sql/0005_router.sql) and this many bytes of passage text,
@@ -32,8 +31,6 @@ enum rl_err	 chat_models(struct rl_req *, struct rl_error *);
  */
 #define COMPLETION_PASSAGES	8
 #define COMPLETION_CONTEXT_MAX	(24 * 1024)
-/* A project id, as router_documents.project_id checks it. */
-#define COMPLETION_PROJECT_MAX	128
 
 /* chat.c and chat_tools.c: EDxo's chat. */
 

@@ -93,17 +93,6 @@ now_us(void)
 	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-static int
-in(const char *s, const char *const *set, size_t n)
-{
-	size_t	 i;
-
-	for (i = 0; i < n; i++)
-		if (strcmp(s, set[i]) == 0)
-			return 1;
-	return 0;
-}
-
 /* Absent and null are the same thing in a Pydantic body. */
 static json_t *
 opt(const json_t *body, const char *key)
@@ -113,137 +102,29 @@ opt(const json_t *body, const char *key)
 	return json_is_null(v) ? NULL : v;
 }
 
-static int
-blank(const char *s)
-{
-
-	return s[strspn(s, " \t\r\n")] == '\0';
-}
-
-static int
-project_ok(const char *s)
-{
-	size_t	 n = strlen(s);
-
-	return n >= 1 && n <= COMPLETION_PROJECT_MAX &&
-	    ((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z') ||
-	    (s[0] >= '0' && s[0] <= '9')) &&
-	    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "0123456789._:-") == n;
-}
-
-static enum rl_err
-check_history(const json_t *h, struct rl_error *e)
-{
-	static const char *const roles[] = { "user", "assistant", "system" };
-	const char	*role;
-	json_t		*m;
-	char		 where[48];
-	size_t		 i;
-
-	if (!json_is_array(h))
-		return rl_error_field(e, RL_EVALIDATION,
-		    "conversation_history", "conversation_history: a list of "
-		    "{role, content} is required");
-	if (json_array_size(h) > COMPLETION_HISTORY_MAX)
-		return rl_error_field(e, RL_EVALIDATION,
-		    "conversation_history", "conversation_history: at most %d "
-		    "messages", COMPLETION_HISTORY_MAX);
-	json_array_foreach(h, i, m) {
-		role = json_string_value(json_object_get(m, "role"));
-		if (role != NULL && in(role, roles, 3) &&
-		    json_is_string(json_object_get(m, "content")))
-			continue;
-		(void)snprintf(where, sizeof(where),
-		    "conversation_history[%zu]", i);
-		return rl_error_field(e, RL_EVALIDATION, where, "%s: want "
-		    "{role: user|assistant|system, content: string}", where);
-	}
-	return RL_OK;
-}
-
-static enum rl_err
-check_sources(const json_t *s, struct rl_error *e)
-{
-	json_t		*v;
-	char		 where[32];
-	size_t		 i;
-
-	if (!json_is_array(s))
-		return rl_error_field(e, RL_EVALIDATION, "sources",
-		    "sources: a list of document ids is required");
-	if (json_array_size(s) > COMPLETION_SOURCES_MAX)
-		return rl_error_field(e, RL_EVALIDATION, "sources",
-		    "sources: at most %d documents", COMPLETION_SOURCES_MAX);
-	json_array_foreach(s, i, v)
-		if (!json_is_string(v) ||
-		    !rl_uuid_valid(json_string_value(v))) {
-			(void)snprintf(where, sizeof(where), "sources[%zu]", i);
-			return rl_error_field(e, RL_EVALIDATION, where,
-			    "%s: a document id (uuid) is required", where);
-		}
-	return RL_OK;
-}
-
 /*
- * The body, field by field, with Pydantic's semantics: a missing or
- * wrongly typed field is 422 naming it; unknown fields are ignored.
+ * The body as its request schema (chat.completion) let it through: typed,
+ * the stream default filled.  What is left to check is the one rule across
+ * two fields, which a schema does not say.
  */
 static enum rl_err
 parse(const json_t *b, struct creq *c, struct rl_error *e)
 {
-	json_t		*v;
-	double		 t;
 
 	memset(c, 0, sizeof(*c));
-	if (!json_is_object(b))
-		return rl_error_set(e, RL_EVALIDATION, "the body must be a "
-		    "JSON object");
-	v = json_object_get(b, "message");
-	if (!json_is_string(v) || blank(json_string_value(v)))
-		return rl_error_field(e, RL_EVALIDATION, "message",
-		    "message: a non-empty string is required");
-	c->message = json_string_value(v);
-	v = json_object_get(b, "model");
-	if (!json_is_string(v) || json_string_length(v) == 0)
-		return rl_error_field(e, RL_EVALIDATION, "model",
-		    "model: a model name is required (GET /models)");
-	c->model = json_string_value(v);
-	if ((v = opt(b, "agent")) != NULL && !json_is_string(v))
-		return rl_error_field(e, RL_EVALIDATION, "agent",
-		    "agent: a string is required (GET /agents)");
-	c->agent = json_string_value(v);
-	if ((v = opt(b, "stream")) != NULL && !json_is_boolean(v))
-		return rl_error_field(e, RL_EVALIDATION, "stream",
-		    "stream: a boolean is required");
-	c->stream = json_is_true(v);
-	if ((v = opt(b, "temperature")) != NULL) {
-		t = json_number_value(v);
-		if (!json_is_number(v) || t < 0.0 || t > 2.0)
-			return rl_error_field(e, RL_EVALIDATION, "temperature",
-			    "temperature: a number from 0 to 2 is required");
-		c->temperature = v;
-	}
-	if ((c->history = opt(b, "conversation_history")) != NULL &&
-	    check_history(c->history, e) != RL_OK)
-		return e->code;
-	if ((v = opt(b, "project_id")) != NULL) {
-		if (!json_is_string(v) || !project_ok(json_string_value(v)))
-			return rl_error_field(e, RL_EVALIDATION, "project_id",
-			    "project_id: 1 to %d letters, digits or ._:- "
-			    "starting with a letter or digit",
-			    COMPLETION_PROJECT_MAX);
-		c->project = json_string_value(v);
-	}
-	if ((v = opt(b, "sources")) != NULL) {
-		if (check_sources(v, e) != RL_OK)
-			return e->code;
-		if (json_array_size(v) > 0 && c->project == NULL)
-			return rl_error_field(e, RL_EVALIDATION, "sources",
-			    "sources: project_id is required with sources");
-		if (json_array_size(v) > 0)
-			c->sources = v;
-	}
+	c->message = json_string_value(json_object_get(b, "message"));
+	c->model = json_string_value(json_object_get(b, "model"));
+	c->agent = json_string_value(opt(b, "agent"));
+	c->stream = json_is_true(opt(b, "stream"));
+	c->temperature = opt(b, "temperature");
+	c->history = opt(b, "conversation_history");
+	c->project = json_string_value(opt(b, "project_id"));
+	if ((c->sources = opt(b, "sources")) != NULL &&
+	    json_array_size(c->sources) == 0)
+		c->sources = NULL;
+	if (c->sources != NULL && c->project == NULL)
+		return rl_error_field(e, RL_EVALIDATION, "sources",
+		    "sources: project_id is required with sources");
 	return RL_OK;
 }
 
@@ -750,6 +631,7 @@ chat_completion(struct rl_req *req, struct rl_error *e)
 	ai.request_id = req->id;
 	ai.model = &m;
 	ai.max_output = max;
+	ai.later = 1;	/* the ledger row is written after the answer */
 	ai.call.path = "/chat/completions";
 	ai.call.body = body;
 	if (!c.stream) {

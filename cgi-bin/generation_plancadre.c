@@ -2,7 +2,8 @@
  * generation_plancadre.c: plan-cadre generation, review and apply (EDxo
  * §4.9).  Every generation is a preview (EDxo B forced improve_only);
  * /plan_cadre/<id>/apply_improvement writes the parts the user accepts,
- * from this task or from a DOCX import's, in one transaction.
+ * from this task or from a DOCX import's, in one transaction.  The review
+ * route serves pages/pc-review.html to a browser.
  */
 #include "config.h"
 
@@ -78,10 +79,7 @@ static enum rl_err
 start(struct rl_req *req, long long id, const char *mode, json_t *targets,
     const char *info, char tid[37], struct rl_error *e)
 {
-	struct rl_dbres	*res = NULL;
 	json_t		*payload;
-	const char	*p[3];
-	char		 sid[32];
 	enum rl_err	 err;
 	int		 improve = strcmp(mode, "generate") != 0;
 
@@ -96,13 +94,10 @@ start(struct rl_req *req, long long id, const char *mode, json_t *targets,
 		goto out;
 	if ((err = rl_db_begin(e)) != RL_OK)
 		goto out;
-	(void)snprintf(sid, sizeof(sid), "%lld", id);
-	p[0] = sid;
-	p[1] = json_string_value(json_object_get(payload, "additional_info"));
-	p[2] = json_string_value(json_object_get(payload, "model"));
-	if (strcmp(mode, "wand") != 0 && (err = rl_db_exec("UPDATE plan_cadre "
-	    "SET additional_info = coalesce($2, additional_info), "
-	    "ai_model = $3 WHERE id = $1::bigint", 3, p, &res, e)) != RL_OK) {
+	if (strcmp(mode, "wand") != 0 && (err = rl_plancadre_save_request(id,
+	    json_string_value(json_object_get(payload, "additional_info")),
+	    json_string_value(json_object_get(payload, "model")), e)) !=
+	    RL_OK) {
 		rl_db_rollback();
 		goto out;
 	}
@@ -113,7 +108,6 @@ start(struct rl_req *req, long long id, const char *mode, json_t *targets,
 	}
 	err = rl_db_commit(e);
 out:
-	rl_dbres_free(res);
 	json_decref(payload);
 	return err;
 }
@@ -306,6 +300,12 @@ gen_pc_review(struct rl_req *req, struct rl_error *e)
 	long long	 id, cours;
 	enum rl_err	 err;
 
+	/*
+	 * A browser's navigation gets the page, whose script asks this route
+	 * again for the JSON, which checks access and the task.
+	 */
+	if (gen_wants_page(req))
+		return rl_resp_page(req, "pc-review.html", e);
 	/* Required by the request schema. */
 	tid = json_string_value(json_object_get(req->json, "task_id"));
 	if ((err = rl_req_param_int(req, "id", &id, e)) != RL_OK ||
@@ -427,7 +427,17 @@ gen_pc_apply(struct rl_req *req, struct rl_error *e)
 	    json_object_get(row, "result"), "proposed"), choices, &answer,
 	    e)) != RL_OK)
 		goto out;
-	err = rl_resp_json_new(req, 200, answer);
+	/*
+	 * EDxo's review page posts this form and follows the redirect to the
+	 * plan-cadre; scripts keep the JSON, which names the same page.
+	 */
+	if (gen_form_navigation(req)) {
+		if ((err = rl_resp_header(req, "Location", json_string_value(
+		    json_object_get(answer, "redirect_url")))) == RL_OK)
+			err = rl_resp_send(req, 303, NULL, NULL, 0);
+		json_decref(answer);
+	} else
+		err = rl_resp_json_new(req, 200, answer);
 out:
 	json_decref(row);
 	json_decref(choices);

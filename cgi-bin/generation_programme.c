@@ -3,7 +3,8 @@
  * (EDxo §4.11, §4.12).  Starting checks the programme is the user's, the
  * options, the key and credits, then queues the task; the apply routes
  * hand the body to lib/edxo/programme.c, which writes in one
- * transaction.
+ * transaction.  The review routes serve their pages
+ * (pages/grille-review.html, pages/logigramme-review.html) to a browser.
  */
 #include "config.h"
 
@@ -63,6 +64,19 @@ gen_links(struct rl_req *req, struct rl_error *e)
 	if ((err = rl_links_apply(pid, links, &answer, e)) != RL_OK)
 		return err;
 	return rl_resp_json_new(req, 200, answer);
+}
+
+/*
+ * The logigramme task's validation_url: a page that shows the links the
+ * task proposes (its result, read from /tasks/status) and posts the ones
+ * kept to /links.  Only a page: EDxo had no such route, so no script
+ * expects JSON here, and the data it shows has its own routes.
+ */
+enum rl_err
+gen_logigramme_review(struct rl_req *req, struct rl_error *e)
+{
+
+	return rl_resp_page(req, "logigramme-review.html", e);
 }
 
 enum rl_err
@@ -143,6 +157,9 @@ gen_grille_review(struct rl_req *req, struct rl_error *e)
 	long long	 pid;
 	enum rl_err	 err;
 
+	/* A browser's navigation: the page, which reads this JSON. */
+	if (gen_wants_page(req))
+		return rl_resp_page(req, "grille-review.html", e);
 	if ((err = rl_req_param_int(req, "id", &pid, e)) != RL_OK ||
 	    (err = gen_see_programme(req, pid, e)) != RL_OK ||
 	    (err = grille_row(req, pid, rl_req_param(req, "task_id"), &row,

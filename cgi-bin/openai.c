@@ -167,6 +167,10 @@ chat_get(struct rl_req *req, struct rl_error *e)
 	    models, "generation_info", info));
 }
 
+/*
+ * The body has its schema's types (openai.chat); the job's own rules and
+ * the model's parameter checks are rl_aijob_submit's.
+ */
 static enum rl_err
 chat_post(struct rl_req *req, struct rl_error *e)
 {
@@ -184,20 +188,6 @@ chat_post(struct rl_req *req, struct rl_error *e)
 	    answer);
 }
 
-/* A number in [0, 1] from the body, or an error naming the field. */
-static enum rl_err
-unit(const json_t *body, const char *name, double *v, struct rl_error *e)
-{
-	json_t		*j = json_object_get(body, name);
-
-	if (!json_is_number(j) || json_number_value(j) < 0.0 ||
-	    json_number_value(j) > 1.0)
-		return rl_error_field(e, RL_EINVAL, name, "%s: a number from 0 "
-		    "to 1 is required", name);
-	*v = json_number_value(j);
-	return RL_OK;
-}
-
 /*
  * The seed's rule, with one improvement: a model the catalogue no longer
  * lists (an admin removed it) is skipped for the next one down, so the
@@ -211,9 +201,10 @@ recommend(struct rl_req *req, struct rl_error *e)
 	size_t		 i, r;
 	enum rl_err	 err;
 
-	if ((err = unit(req->json, "task_complexity", &cx, e)) != RL_OK ||
-	    (err = unit(req->json, "budget_constraint", &bu, e)) != RL_OK)
-		return err;
+	/* Both numbers from 0 to 1 (openai.recommend). */
+	cx = json_number_value(json_object_get(req->json, "task_complexity"));
+	bu = json_number_value(json_object_get(req->json,
+	    "budget_constraint"));
 	if ((err = catalogue(&models, e)) != RL_OK)
 		return err;
 	for (r = 0; r < sizeof(rules) / sizeof(rules[0]) && pick == NULL;
@@ -254,14 +245,14 @@ job_get(struct rl_req *req, struct rl_error *e)
 	return rl_resp_json_new(req, 200, answer);
 }
 
-#define AUTH	RL_ROUTE_AUTH
-#define JSON	(RL_ROUTE_AUTH | RL_ROUTE_JSON)
-
+/* Seed 001's JSON API; each body's fields are its request schema. */
 static const struct rl_route routes[] = {
-	{ "POST", "/ai/openai/chat/", chat_post, NULL, JSON, 0 },
-	{ "GET", "/ai/openai/chat/", chat_get, NULL, AUTH, 0 },
-	{ "POST", "/ai/openai/recommend", recommend, NULL, JSON, 0 },
-	{ "GET", "/ai/openai/jobs/<id>", job_get, NULL, AUTH, 0 },
+	{ "POST", "/ai/openai/chat/", chat_post, "openai.chat",
+	    RL_ROUTE_AUTH | RL_ROUTE_JSON, 0 },
+	{ "GET", "/ai/openai/chat/", chat_get, NULL, RL_ROUTE_AUTH, 0 },
+	{ "POST", "/ai/openai/recommend", recommend, "openai.recommend",
+	    RL_ROUTE_AUTH | RL_ROUTE_JSON, 0 },
+	{ "GET", "/ai/openai/jobs/<id>", job_get, NULL, RL_ROUTE_AUTH, 0 },
 };
 
 static const struct rl_program program = {

@@ -10,6 +10,8 @@
  *	POST /api/plan_de_cours/<id>/generate_calendar
  *	POST /api/plan_de_cours/<id>/generate_evaluations
  *	POST /api/plan_de_cours/<id>/generate
+ *	GET  /plan_de_cours/review/<id>		the review page (a shell)
+ *	GET  /plan_de_cours/review/<id>/current	the plan as it is now
  *	POST /plan_de_cours/review/<id>/apply	confirm or revert a preview
  *	POST /gestion_programme/update_verifier_plan_cours/<id>	verifier
  *	POST /gestion_programme/analyse_plan_de_cours/<id>/start
@@ -446,8 +448,10 @@ all_status(struct rl_req *req, struct rl_error *e)
 
 /*
  * POST /plan_de_cours/review/<int:id>/apply {action, task_id}: confirm
- * writes the task's preview, revert discards it; either way in one
- * transaction that also marks the task reviewed.
+ * writes the task's preview; revert drops a preview not yet confirmed
+ * and undoes a confirmed one (the preview's old values are written
+ * back); either way in one transaction that also marks the task
+ * reviewed (rl_pdc_apply).
  */
 static enum rl_err
 apply(struct rl_req *req, struct rl_error *e)
@@ -458,12 +462,10 @@ apply(struct rl_req *req, struct rl_error *e)
 	const json_t	*res;
 	json_t		*row = NULL;
 	char		 url[128];
-	int		 confirm;
 	enum rl_err	 err;
 
 	memset(&p, 0, sizeof(p));
 	/* The schema allows confirm and revert only. */
-	confirm = strcmp(action, "confirm") == 0;
 	if ((err = load_path(req, &p, e)) != RL_OK)
 		return err;
 	if ((err = task_row(req, task_id, &row, e)) != RL_OK)
@@ -481,8 +483,8 @@ apply(struct rl_req *req, struct rl_error *e)
 		    "concerne pas ce plan de cours.");
 		goto out;
 	}
-	if ((err = rl_pdc_apply(req->user->id, p.plan_id, confirm ? res :
-	    NULL, task_id, action, e)) != RL_OK)
+	if ((err = rl_pdc_apply(req->user->id, p.plan_id, res, task_id,
+	    action, e)) != RL_OK)
 		goto out;
 	(void)snprintf(url, sizeof(url), "/cours/%lld/plan_de_cours/%s/",
 	    p.cours_id, p.session);
@@ -492,6 +494,41 @@ out:
 	json_decref(row);
 	rl_pdc_free(&p);
 	return err;
+}
+
+/*
+ * GET /plan_de_cours/review/<int:id>?task_id=: the review page every
+ * plan-de-cours task's validation_url names (pages/pdc-review.html).  A
+ * shell: its script reads the task (/tasks/status), the plan (current,
+ * below) and posts apply with the browser's session, so the page itself
+ * reads nothing and needs none (the script says when there is none).
+ */
+static enum rl_err
+review_page(struct rl_req *req, struct rl_error *e)
+{
+
+	return rl_resp_page(req, "pdc-review.html", e);
+}
+
+/*
+ * GET /plan_de_cours/review/<int:id>/current: what the plan holds now,
+ * under a preview's keys, for the review page to set beside the task's
+ * proposal; 404 for a plan the user does not see.
+ */
+static enum rl_err
+current(struct rl_req *req, struct rl_error *e)
+{
+	struct rl_pdc	 p;
+	json_t		*v;
+	enum rl_err	 err;
+
+	if ((err = load_path(req, &p, e)) != RL_OK)
+		return err;
+	v = rl_pdc_content(&p);
+	rl_pdc_free(&p);
+	if (v == NULL)
+		return rl_error_set(e, RL_ENOMEM, "out of memory");
+	return rl_resp_json_new(req, 200, v);
 }
 
 /*
@@ -643,6 +680,9 @@ static const struct rl_route routes[] = {
 	    RL_ROUTE_EDXO_BODY, 0 },
 	{ "POST", "/api/plan_de_cours/<int:id>/generate", generate_start,
 	    "plandecours.api_generate", RL_ROUTE_EDXO_BODY, 0 },
+	{ "GET", "/plan_de_cours/review/<int:id>", review_page, NULL, 0, 0 },
+	{ "GET", "/plan_de_cours/review/<int:id>/current", current, NULL,
+	    RL_ROUTE_EDXO_AUTH, 0 },
 	{ "POST", "/plan_de_cours/review/<int:id>/apply", apply,
 	    "plandecours.apply", RL_ROUTE_EDXO_BODY, 0 },
 	{ "POST", "/gestion_programme/update_verifier_plan_cours/<int:id>",

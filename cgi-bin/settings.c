@@ -272,6 +272,12 @@ init(struct rl_error *e)
  */
 #define FORMS	(RL_ROUTE_JSON | RL_ROUTE_FORM)
 
+/* A feature's AI settings page: its GET and its POST. */
+#define AI_PAGE(path)							\
+	{ "GET", path, settings_get_ai, NULL, RL_ROUTE_ADMIN, 0 },	\
+	{ "POST", path, settings_post_ai, "settings.section_ai",	\
+	    RL_ROUTE_ADMIN | FORMS, 0 }
+
 static const struct rl_route routes[] = {
 	{ "GET", "/api/health", health, NULL, 0, 0 },
 	{ "GET", "/version", version, NULL, 0, 0 },
@@ -306,10 +312,21 @@ static const struct rl_route routes[] = {
 	    "settings.prompt_settings", RL_ROUTE_COORDO | FORMS, 0 },
 	{ "GET", "/settings/plan-de-cours/prompts", settings_get_pdc_prompts,
 	    NULL, RL_ROUTE_ADMIN, 0 },
-	/* EDxo's page posts this one as fetch() JSON only. */
+	/*
+	 * EDxo's page posts these two with fetch() and shows data.error:
+	 * its flat error body (RL_ROUTE_EDXO).  A form is taken too.
+	 */
 	{ "POST", "/settings/plan-de-cours/prompts/<int:id>",
 	    settings_post_pdc_prompt, "settings.pdc_prompt",
-	    RL_ROUTE_ADMIN | RL_ROUTE_JSON, 0 },
+	    RL_ROUTE_ADMIN | RL_ROUTE_EDXO | FORMS, 0 },
+	{ "POST", "/settings/plan-de-cours/prompts/test",
+	    settings_test_prompt, "settings.prompt_test",
+	    RL_ROUTE_ADMIN | RL_ROUTE_EDXO | FORMS, 0 },
+	{ "GET", "/settings/plan-de-cours/prompt/<int:id>/edit",
+	    settings_get_page, NULL, RL_ROUTE_ADMIN, 0 },
+	{ "POST", "/settings/plan-de-cours/prompt/<int:id>/edit",
+	    settings_post_pdc_prompt, "settings.pdc_prompt",
+	    RL_ROUTE_ADMIN | FORMS, 0 },
 	{ "GET", "/settings/ocr_prompts", settings_get_page, NULL,
 	    RL_ROUTE_ADMIN, 0 },
 	{ "POST", "/settings/ocr_prompts", settings_post_page,
@@ -320,9 +337,9 @@ static const struct rl_route routes[] = {
 	    "settings.prompt_page", RL_ROUTE_ADMIN | FORMS, 0 },
 	{ "GET", "/settings/plan_cadre", settings_get_sections, NULL,
 	    RL_ROUTE_COORDO, 0 },
-	/* A list of objects: JSON only, no flat form can carry it. */
+	/* JSON's list of objects, or EDxo's sections-N-* form. */
 	{ "POST", "/settings/plan_cadre", settings_post_sections,
-	    "settings.plan_cadre", RL_ROUTE_COORDO | RL_ROUTE_JSON, 0 },
+	    "settings.plan_cadre", RL_ROUTE_COORDO | FORMS, 0 },
 	{ "GET", "/settings/openai_models", settings_get_models, NULL,
 	    RL_ROUTE_ADMIN, 0 },
 	{ "POST", "/settings/openai_models", settings_post_model,
@@ -332,6 +349,30 @@ static const struct rl_route routes[] = {
 	    settings_delete_model, NULL, RL_ROUTE_ADMIN, 0 },
 	{ "GET", "/settings/usage", settings_get_usage, "settings.usage",
 	    RL_ROUTE_ADMIN, 0 },
+
+	/*
+	 * Per-feature AI settings (section_ai_settings, EDxo L/H's pages):
+	 * system prompt, model, effort and verbosity of each feature.
+	 */
+	AI_PAGE("/settings/plan-de-cours/ai"),
+	AI_PAGE("/settings/plan-de-cours/ai-improve"),
+	AI_PAGE("/settings/plan-de-cours/ai-import"),
+	AI_PAGE("/settings/plan-cadre/ai"),
+	AI_PAGE("/settings/plan-cadre/ai-improve"),
+	AI_PAGE("/settings/plan-cadre/ai-import"),
+	AI_PAGE("/settings/logigramme/ai"),
+	AI_PAGE("/settings/grille/ai"),
+	AI_PAGE("/settings/grille/ai-import"),
+	AI_PAGE("/settings/ocr/ai"),
+	AI_PAGE("/settings/chat/ai"),
+	AI_PAGE("/settings/evaluation/ai"),
+	AI_PAGE("/settings/analyse/ai"),
+	{ "GET", "/settings/plan-cadre/prompts", settings_get_ai_group, NULL,
+	    RL_ROUTE_ADMIN, 0 },
+	{ "GET", "/settings/grille", settings_get_ai_group, NULL,
+	    RL_ROUTE_ADMIN, 0 },
+	{ "POST", "/settings/grille", settings_post_ai_group,
+	    "settings.grille", RL_ROUTE_ADMIN | FORMS, 0 },
 
 	/* Users, keys and credits: admins only. */
 	{ "GET", "/manage_users", settings_get_users, NULL, RL_ROUTE_ADMIN,

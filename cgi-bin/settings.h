@@ -18,6 +18,11 @@ enum rl_err	 settings_get_page(struct rl_req *, struct rl_error *);
 enum rl_err	 settings_post_page(struct rl_req *, struct rl_error *);
 enum rl_err	 settings_get_pdc_prompts(struct rl_req *, struct rl_error *);
 enum rl_err	 settings_post_pdc_prompt(struct rl_req *, struct rl_error *);
+enum rl_err	 settings_test_prompt(struct rl_req *, struct rl_error *);
+enum rl_err	 settings_get_ai(struct rl_req *, struct rl_error *);
+enum rl_err	 settings_post_ai(struct rl_req *, struct rl_error *);
+enum rl_err	 settings_get_ai_group(struct rl_req *, struct rl_error *);
+enum rl_err	 settings_post_ai_group(struct rl_req *, struct rl_error *);
 enum rl_err	 settings_get_sections(struct rl_req *, struct rl_error *);
 enum rl_err	 settings_post_sections(struct rl_req *, struct rl_error *);
 enum rl_err	 settings_get_models(struct rl_req *, struct rl_error *);
@@ -42,13 +47,24 @@ enum settings_check {
 	SC_NONE,	/* the schema's check is all */
 	SC_TEXT,	/* a string that is not empty */
 	SC_MODEL,	/* a name in openai_models (null where allowed) */
-	SC_EMAIL	/* an '@' after the first character (or null) */
+	SC_EMAIL,	/* an '@' after the first character (or null) */
+	SC_BLANK_NULL,	/* "" or blanks are null: EDxo's "data or None" */
+	SC_MODEL_OR_DEFAULT, /* SC_MODEL, "" is null: "— par défaut —" */
+	/*
+	 * A str.format() prompt template (lib/tmpl.h), not empty, that
+	 * renders with the names in vars: checked when it is saved, so that
+	 * one that cannot render is a 400 naming the field and the line
+	 * instead of a failed task later.
+	 */
+	SC_FORMAT
 };
 
 struct settings_field {
 	const char		*name;
 	enum settings_check	 check;
 	const char		*contains;	/* what the text must hold */
+	const char *const	*vars;		/* SC_FORMAT: its renderer's
+						   names, NULL-terminated */
 };
 
 /*

@@ -3,7 +3,10 @@
  * usage report.  The singleton pages differ only in their table and
  * columns, so one table (pages[]) describes them and one GET and one POST
  * handler serve them all; the plan-de-cours prompts, the plan-cadre
- * sections and the user form reuse the same validation and audited write.
+ * sections, the per-feature AI settings (section_ai_settings) and the user
+ * form reuse the same validation and audited write.  A template is checked
+ * when it is saved (SC_FORMAT, check_section_text), and the prompt test
+ * route renders one with the context it is given.
  */
 #include "config.h"
 
@@ -19,6 +22,45 @@
 #include "req.h"
 #include "resp.h"
 #include "settings.h"
+#include "tmpl.h"
+
+/*
+ * Each page's columns, as its request schema declares them
+ * (lib/schemas/requests/settings.*.json), which checks their types,
+ * enumerations and null; what is left here is shown beside the field.
+ */
+/*
+ * The names each prompt template's renderer supplies, which a template is
+ * checked against when it is saved (SC_FORMAT).  They follow the
+ * renderers: the verifier's context in rl_pdc_prompt (lib/edxo/pdc.c),
+ * the grid's in cgi-bin/evaluation.c, the plan-cadre import's in
+ * lib/edxo/imports.c, the plan-de-cours fields' in pdc.c's context()
+ * (field_name only for a field's own row, not for calendrier or all); a
+ * name a renderer adds is added here, or templates using it are refused.
+ */
+static const char *const analyse_vars[] = {
+	"plan_cours_id", "plan_cours_json", "plan_cadre_id",
+	"plan_cadre_json", "schema_json", NULL
+};
+static const char *const grille_vars[] = {
+	"savoir_faire", "capacite", "seuil", "cible", "description_eval",
+	"schema", NULL
+};
+static const char *const import_vars[] = { "doc_text", NULL };
+#define PDC_VARS							\
+	"current_value", "cours_id", "session", "cours_nom", "cours_code", \
+	"place_intro", "objectif_terminal", "structure_intro",		\
+	"structure_activites_theoriques",				\
+	"structure_activites_pratiques", "structure_activites_prevues", \
+	"eval_evaluation_sommative",					\
+	"eval_nature_evaluations_sommatives",				\
+	"eval_evaluation_de_la_langue",					\
+	"eval_evaluation_sommatives_apprentissages", "capacites",	\
+	"savoirs_etre", "objets_cibles", "cours_relies",		\
+	"cours_prealables", "cours_corequis", "competences_certifiees", \
+	"competences_developpees", "additional_info", "sections"
+static const char *const pdc_vars[] = { PDC_VARS, NULL };
+static const char *const pdc_field_vars[] = { PDC_VARS, "field_name", NULL };
 
 /*
  * Each page's columns, as its request schema declares them
@@ -26,49 +68,63 @@
  * enumerations and null; what is left here is shown beside the field.
  */
 static const struct settings_field chat_fields[] = {
-	{ "chat_model", SC_MODEL, NULL },
-	{ "tool_model", SC_MODEL, NULL },
-	{ "reasoning_effort", SC_NONE, NULL },
-	{ "verbosity", SC_NONE, NULL },
+	{ "chat_model", SC_MODEL, NULL, NULL },
+	{ "tool_model", SC_MODEL, NULL, NULL },
+	{ "reasoning_effort", SC_NONE, NULL, NULL },
+	{ "verbosity", SC_NONE, NULL, NULL },
 };
 
 static const struct settings_field analyse_fields[] = {
-	{ "prompt_template", SC_TEXT, NULL },
-	{ "ai_model", SC_MODEL, NULL },
+	{ "prompt_template", SC_FORMAT, NULL, analyse_vars },
+	{ "ai_model", SC_MODEL, NULL, NULL },
 };
 
 static const struct settings_field grille_fields[] = {
-	{ "prompt_template", SC_TEXT, NULL },
-	{ "level1_description", SC_TEXT, NULL },
-	{ "level2_description", SC_TEXT, NULL },
-	{ "level3_description", SC_TEXT, NULL },
-	{ "level4_description", SC_TEXT, NULL },
-	{ "level5_description", SC_TEXT, NULL },
-	{ "level6_description", SC_TEXT, NULL },
+	{ "prompt_template", SC_FORMAT, NULL, grille_vars },
+	{ "level1_description", SC_TEXT, NULL, NULL },
+	{ "level2_description", SC_TEXT, NULL, NULL },
+	{ "level3_description", SC_TEXT, NULL, NULL },
+	{ "level4_description", SC_TEXT, NULL, NULL },
+	{ "level5_description", SC_TEXT, NULL, NULL },
+	{ "level6_description", SC_TEXT, NULL, NULL },
 };
 
+/* EDxo's OCR form posts "" for its default: null, as EDxo stores it. */
 static const struct settings_field ocr_fields[] = {
-	{ "extraction_prompt", SC_NONE, NULL },
-	{ "model_extraction", SC_MODEL, NULL },
-	{ "segmentation_prompt", SC_NONE, NULL },
-	{ "model_section", SC_MODEL, NULL },
+	{ "extraction_prompt", SC_BLANK_NULL, NULL, NULL },
+	{ "model_extraction", SC_MODEL_OR_DEFAULT, NULL, NULL },
+	{ "segmentation_prompt", SC_BLANK_NULL, NULL, NULL },
+	{ "model_section", SC_MODEL_OR_DEFAULT, NULL, NULL },
 };
 
 /* The import formats the template with the document: without {doc_text}
  * the model would be sent nothing to read. */
 static const struct settings_field import_fields[] = {
-	{ "prompt_template", SC_TEXT, "{doc_text}" },
-	{ "ai_model", SC_MODEL, NULL },
+	{ "prompt_template", SC_FORMAT, "{doc_text}", import_vars },
+	{ "ai_model", SC_MODEL, NULL, NULL },
 };
 
+/* A field's row, and the calendrier and all rows (no field_name). */
+static const struct settings_field pdc_field_fields[] = {
+	{ "prompt_template", SC_FORMAT, NULL, pdc_field_vars },
+	{ "ai_model", SC_MODEL, NULL, NULL },
+};
 static const struct settings_field pdc_fields[] = {
-	{ "prompt_template", SC_TEXT, NULL },
-	{ "ai_model", SC_MODEL, NULL },
+	{ "prompt_template", SC_FORMAT, NULL, pdc_vars },
+	{ "ai_model", SC_MODEL, NULL, NULL },
 };
 
 static const struct settings_field section_fields[] = {
-	{ "use_ai", SC_NONE, NULL },
-	{ "text_content", SC_NONE, NULL },
+	{ "use_ai", SC_NONE, NULL, NULL },
+	{ "text_content", SC_NONE, NULL, NULL },
+};
+
+/* A section_ai_settings row: "" is the feature's default (null). */
+static const struct settings_field ai_fields[] = {
+	{ "system_prompt", SC_BLANK_NULL, NULL, NULL },
+	{ "ai_model", SC_MODEL_OR_DEFAULT, NULL, NULL },
+	{ "reasoning_effort", SC_BLANK_NULL, NULL, NULL },
+	{ "verbosity", SC_BLANK_NULL, NULL, NULL },
 };
 
 #define NF(a)		(sizeof(a) / sizeof((a)[0]))
@@ -91,6 +147,16 @@ static const struct settings_field section_fields[] = {
 	UPDATE("chat_model_config", "chat_model, tool_model, "		\
 	    "reasoning_effort, verbosity, updated_at", "n.chat_model, "	\
 	    "n.tool_model, n.reasoning_effort, n.verbosity, now()")
+
+#define PDC_GET								\
+	"SELECT json_build_object('id', id, 'field_name', field_name, "	\
+	    "'prompt_template', prompt_template, 'ai_model', ai_model, " \
+	    "'context_variables', context_variables) "			\
+	    "FROM plan_de_cours_prompt_settings WHERE id = $1"
+#define PDC_LOCK	LOCK("plan_de_cours_prompt_settings")
+#define PDC_UPDATE							\
+	UPDATE("plan_de_cours_prompt_settings", "prompt_template, "	\
+	    "ai_model, updated_at", "n.prompt_template, n.ai_model, now()")
 
 /*
  * The seeds below only matter when an operator deleted a singleton: the
@@ -167,16 +233,11 @@ static const struct settings_page pages[] = {
 	    "ai_model, updated_at", "n.prompt_template, n.ai_model, now()"),
 	    import_fields, NF(import_fields), 0, NULL },
 	{ "/settings/plan-de-cours/prompts/<int:id>",
-	    "plan_de_cours_prompt_settings",
-	    "SELECT json_build_object('id', id, 'field_name', field_name, "
-	    "'prompt_template', prompt_template, 'ai_model', ai_model, "
-	    "'context_variables', context_variables) "
-	    "FROM plan_de_cours_prompt_settings WHERE id = $1",
-	    NULL,
-	    LOCK("plan_de_cours_prompt_settings"),
-	    UPDATE("plan_de_cours_prompt_settings", "prompt_template, "
-	    "ai_model, updated_at", "n.prompt_template, n.ai_model, now()"),
-	    pdc_fields, NF(pdc_fields), 0, NULL },
+	    "plan_de_cours_prompt_settings", PDC_GET, NULL, PDC_LOCK,
+	    PDC_UPDATE, pdc_field_fields, NF(pdc_field_fields), 0, NULL },
+	{ "/settings/plan-de-cours/prompt/<int:id>/edit",
+	    "plan_de_cours_prompt_settings", PDC_GET, NULL, PDC_LOCK,
+	    PDC_UPDATE, pdc_field_fields, NF(pdc_field_fields), 0, NULL },
 };
 
 static const struct settings_page section_page = {
@@ -316,6 +377,34 @@ model_known(const char *name, int *known, struct rl_error *e)
 	return RL_OK;
 }
 
+/* Only white space (or nothing): what EDxo's "data or None" nulls. */
+static int
+blank(const char *s)
+{
+
+	return s[strspn(s, " \t\r\n")] == '\0';
+}
+
+/*
+ * A str.format() template that cannot render (a brace left open or
+ * alone, a conversion, a name its renderer does not supply): 400 naming
+ * the field and, in the message, the field and the line.
+ */
+static enum rl_err
+check_format(const struct settings_field *f, const char *where,
+    const char *s, struct rl_error *e)
+{
+	char		 why[RL_ERRMSG_MAX - 64];
+	enum rl_err	 err;
+
+	if ((err = rl_tmpl_check(s, f->vars, NULL, e)) == RL_OK ||
+	    err != RL_EINVAL)
+		return err;
+	(void)snprintf(why, sizeof(why), "%.180s", e->msg);
+	return settings_field_error(e, RL_EINVAL, where, "%.48s : %s", where,
+	    why);
+}
+
 /*
  * The checks a request schema leaves to the program.  The schema has
  * refused a null where the column takes none, so a null here is allowed.
@@ -332,11 +421,16 @@ check_field(const struct settings_field *f, const char *where,
 		return RL_OK;
 	switch (f->check) {
 	case SC_TEXT:
+	case SC_FORMAT:
 		if (*s == '\0')
 			return settings_field_error(e, RL_EINVAL, where,
 			    "%s may not be empty", where);
+		if (f->check == SC_FORMAT &&
+		    (err = check_format(f, where, s, e)) != RL_OK)
+			return err;
 		break;
 	case SC_MODEL:
+	case SC_MODEL_OR_DEFAULT:
 		if ((err = model_known(s, &known, e)) != RL_OK)
 			return err;
 		if (!known)
@@ -389,6 +483,11 @@ settings_validate(const struct settings_page *pg, const char *prefix,
 			    where);
 			goto fail;
 		}
+		/* A blank where EDxo stores None: null, then checked. */
+		if ((pg->fields[i].check == SC_BLANK_NULL ||
+		    pg->fields[i].check == SC_MODEL_OR_DEFAULT) &&
+		    json_is_string(v) && blank(json_string_value(v)))
+			v = json_null();
 		if ((err = check_field(&pg->fields[i], where, v, e)) != RL_OK)
 			goto fail;
 		if (json_object_set(out, key, v) == -1) {
@@ -541,21 +640,15 @@ settings_get_page(struct rl_req *req, struct rl_error *e)
 	return page_answer(req, pg, rowid, e);
 }
 
-/* POST of every page in pages[]: validate, save and audit, answer. */
-enum rl_err
-settings_post_page(struct rl_req *req, struct rl_error *e)
+/* Validate body against pg, save it to rowid and audit, answer the row. */
+static enum rl_err
+post_page(struct rl_req *req, const struct settings_page *pg,
+    const char *rowid, json_t *body, struct rl_error *e)
 {
-	const struct settings_page	*pg;
-	const char			*rowid;
-	json_t				*patch = NULL;
-	enum rl_err			 err;
+	json_t		*patch = NULL;
+	enum rl_err	 err;
 
-	if ((pg = page_for(req)) == NULL)
-		return rl_error_set(e, RL_EINTERNAL, "no page for %s",
-		    req->route->pattern);
-	if ((err = page_row(req, &rowid, e)) != RL_OK)
-		return err;
-	if ((err = settings_validate(pg, "", req->json, &patch, e)) != RL_OK)
+	if ((err = settings_validate(pg, "", body, &patch, e)) != RL_OK)
 		return err;
 	if (pg->seed_sql != NULL &&
 	    (err = rl_db_exec(pg->seed_sql, 0, NULL, NULL, e)) != RL_OK)
@@ -571,6 +664,22 @@ settings_post_page(struct rl_req *req, struct rl_error *e)
 out:
 	json_decref(patch);
 	return err;
+}
+
+/* POST of every page in pages[]: validate, save and audit, answer. */
+enum rl_err
+settings_post_page(struct rl_req *req, struct rl_error *e)
+{
+	const struct settings_page	*pg;
+	const char			*rowid;
+	enum rl_err			 err;
+
+	if ((pg = page_for(req)) == NULL)
+		return rl_error_set(e, RL_EINTERNAL, "no page for %s",
+		    req->route->pattern);
+	if ((err = page_row(req, &rowid, e)) != RL_OK)
+		return err;
+	return post_page(req, pg, rowid, req->json, e);
 }
 
 /* GET /settings/plan-de-cours/prompts */
@@ -590,27 +699,128 @@ settings_get_pdc_prompts(struct rl_req *req, struct rl_error *e)
 	return rl_resp_json_new(req, 200, v);
 }
 
-/* POST /settings/plan-de-cours/prompts/<int:id> */
+/*
+ * POST /settings/plan-de-cours/prompts/<int:id> (EDxo's page, fetch()
+ * JSON) and POST /settings/plan-de-cours/prompt/<int:id>/edit (its
+ * form): the template is checked against the names its row's renderer
+ * supplies, field_name only for a field's own row.  EDxo's older page
+ * sends context_variables beside the template; EDxo B ignores it, and
+ * so do we: it documents the row's placeholders and is not the page's
+ * to clear.
+ */
 enum rl_err
 settings_post_pdc_prompt(struct rl_req *req, struct rl_error *e)
 {
+	struct settings_page		 pg;
+	const struct settings_page	*base;
+	struct rl_dbres			*r = NULL;
+	const char			*rowid, *p[1], *field;
+	int				 whole;
+	enum rl_err			 err;
 
-	return settings_post_page(req, e);
+	if ((base = page_for(req)) == NULL)
+		return rl_error_set(e, RL_EINTERNAL, "no page for %s",
+		    req->route->pattern);
+	if ((err = page_row(req, &rowid, e)) != RL_OK)
+		return err;
+	p[0] = rowid;
+	if ((err = rl_db_exec("SELECT field_name FROM "
+	    "plan_de_cours_prompt_settings WHERE id = $1", 1, p, &r, e)) !=
+	    RL_OK)
+		return err;
+	if (rl_dbres_rows(r) != 1) {
+		rl_dbres_free(r);
+		return rl_error_set(e, RL_ENOTFOUND, "Prompt %s introuvable.",
+		    rowid);
+	}
+	field = rl_dbres_get(r, 0, 0);
+	whole = strcmp(field, "calendrier") == 0 || strcmp(field, "all") == 0;
+	rl_dbres_free(r);
+	pg = *base;
+	pg.fields = whole ? pdc_fields : pdc_field_fields;
+	pg.nfields = whole ? NF(pdc_fields) : NF(pdc_field_fields);
+	(void)json_object_del(req->json, "context_variables");
+	return post_page(req, &pg, rowid, req->json, e);
+}
+
+/*
+ * POST /settings/plan-de-cours/prompts/test {template, context}: EDxo's
+ * "Tester" button, str.format(**context) → {result}.  A fault is EDxo's
+ * 400 {error}: "Variable manquante: 'name'" for a name the context lacks,
+ * with the line, as the check at save time words the others.  The
+ * context comes as an object (JSON) or as its JSON text (a form field).
+ */
+enum rl_err
+settings_test_prompt(struct rl_req *req, struct rl_error *e)
+{
+	const char	*tmpl, *key, **names;
+	json_t		*ctx, *own = NULL, *v;
+	json_error_t	 je;
+	char		*out = NULL, what[RL_ERRWHERE_MAX];
+	size_t		 n = 0;
+	int		 line;
+	enum rl_err	 err;
+
+	tmpl = json_string_value(json_object_get(req->json, "template"));
+	ctx = json_object_get(req->json, "context");
+	if (json_is_string(ctx) && (ctx = own = json_loads(json_string_value(
+	    ctx), JSON_REJECT_DUPLICATES, &je)) == NULL)
+		return settings_field_error(e, RL_EINVAL, "context",
+		    "context : JSON invalide (%.100s)", je.text);
+	if (ctx == NULL)
+		ctx = own = json_object();
+	if (!json_is_object(ctx)) {
+		err = settings_field_error(e, RL_EINVAL, "context",
+		    "context : un objet JSON est attendu");
+		goto out;
+	}
+	if ((names = rl_arena_calloc(req->arena, json_object_size(ctx) + 1,
+	    sizeof(*names))) == NULL) {
+		err = rl_error_set(e, RL_ENOMEM, NULL);
+		goto out;
+	}
+	json_object_foreach(ctx, key, v)
+		names[n++] = key;
+	/*
+	 * First as any names would do, then with the context's: what fails
+	 * only the second time is a name the context lacks.
+	 */
+	if ((err = rl_tmpl_check(tmpl, NULL, NULL, e)) != RL_OK) {
+		if (err == RL_EINVAL)
+			rl_error_where(e, "template");
+		goto out;
+	}
+	if ((err = rl_tmpl_check(tmpl, names, &line, e)) != RL_OK) {
+		if (err == RL_EINVAL) {
+			(void)snprintf(what, sizeof(what), "%s", e->where);
+			err = settings_field_error(e, RL_EINVAL, "template",
+			    "Variable manquante: '%s' (ligne %d)", what, line);
+		}
+		goto out;
+	}
+	if ((err = rl_tmpl_format(tmpl, ctx, &out, e)) != RL_OK)
+		goto out;
+	err = rl_resp_json_new(req, 200, json_pack("{s:s}", "result", out));
+out:
+	free(out);
+	json_decref(own);
+	return err;
 }
 
 /*
  * A section's text_content is the Jinja template the plan-cadre task
  * renders (lib/plancadre.c).  Parse it now with the renderer's own parser
- * so that one that could never render (a syntax error, nesting past
- * RL_TMPL_EXPR_DEPTH or RL_TMPL_BLOCK_DEPTH) is a 400 naming the section,
- * before anything is written, instead of a failed generation later.
+ * so that one that could never render (an unknown tag or filter, an
+ * unclosed block, nesting past RL_TMPL_EXPR_DEPTH or RL_TMPL_BLOCK_DEPTH)
+ * is a 400 naming the field, the section and the line, before anything
+ * is written, instead of a failed generation later.
  */
 static enum rl_err
 check_section_text(const char *section, const char *prefix,
     const json_t *patch, struct rl_error *e)
 {
 	const json_t	*v;
-	char		 where[96], why[RL_ERRMSG_MAX];
+	char		 where[96], why[RL_ERRMSG_MAX - 96];
 	enum rl_err	 err;
 
 	if (!json_is_string(v = json_object_get(patch, "text_content")))
@@ -618,10 +828,77 @@ check_section_text(const char *section, const char *prefix,
 	if ((err = rl_jinja_check(json_string_value(v), e)) == RL_OK ||
 	    err == RL_ENOMEM)
 		return err;
-	(void)snprintf(why, sizeof(why), "%s", e->msg);
+	(void)snprintf(why, sizeof(why), "%.150s", e->msg);
 	(void)snprintf(where, sizeof(where), "%stext_content", prefix);
 	return settings_field_error(e, RL_EINVAL, where,
-	    "Section « %.64s » : %s", section, why);
+	    "Section « %.40s » : %s — champ %s", section, why, where);
+}
+
+/*
+ * EDxo's page posts the 21 sections as one WTForms form: sections-N-use_ai
+ * ("y" when ticked, absent when not) and sections-N-text_content, N in
+ * EDxo's SECTIONS order, which is position - 1 here; its openai_key field
+ * is shown, not saved.  Rewrite those into the JSON's {sections: [...]}:
+ * a section with any of its two fields in the body is saved, use_ai false
+ * when not given as a ticked box does, text_content stripped as WTForms
+ * strips it.  *list is a new reference, or NULL when the body has none.
+ */
+static enum rl_err
+form_sections(struct rl_req *req, json_t **list, struct rl_error *e)
+{
+	json_t		*names = NULL, *item, *v, *use, *text;
+	char		 ukey[48], tkey[48];
+	const char	*s;
+	size_t		 i, len;
+	enum rl_err	 err;
+
+	*list = NULL;
+	if ((err = rl_db_json("SELECT json_agg(section ORDER BY position) "
+	    "FROM global_generation_settings", 0, NULL, &names, e)) != RL_OK)
+		return err;
+	if ((*list = json_array()) == NULL) {
+		err = rl_error_set(e, RL_ENOMEM, NULL);
+		goto out;
+	}
+	json_array_foreach(names, i, v) {
+		(void)snprintf(ukey, sizeof(ukey), "sections-%zu-use_ai", i);
+		(void)snprintf(tkey, sizeof(tkey), "sections-%zu-text_content",
+		    i);
+		use = json_object_get(req->json, ukey);
+		text = json_object_get(req->json, tkey);
+		if (use == NULL && text == NULL)
+			continue;
+		if ((item = json_pack("{s:O, s:b}", "section", v, "use_ai",
+		    json_is_true(use))) == NULL ||
+		    json_array_append_new(*list, item) == -1) {
+			err = rl_error_set(e, RL_ENOMEM, NULL);
+			goto out;
+		}
+		if ((s = json_string_value(text)) != NULL) {
+			s += strspn(s, " \t\r\n");
+			for (len = strlen(s); len > 0 &&
+			    strchr(" \t\r\n", s[len - 1]) != NULL; len--)
+				continue;
+			text = json_stringn(s, len);
+		} else if (text != NULL)
+			text = json_null();
+		if (text != NULL &&
+		    json_object_set_new(item, "text_content", text) == -1) {
+			err = rl_error_set(e, RL_ENOMEM, NULL);
+			goto out;
+		}
+	}
+	if (json_array_size(*list) == 0) {
+		json_decref(*list);
+		*list = NULL;
+	}
+out:
+	if (err != RL_OK) {
+		json_decref(*list);
+		*list = NULL;
+	}
+	json_decref(names);
+	return err;
 }
 
 /* GET /settings/plan_cadre: the 21 sections in EDxo's order. */
@@ -654,12 +931,20 @@ settings_post_sections(struct rl_req *req, struct rl_error *e)
 	size_t		 i, n = 0;
 	enum rl_err	 err = RL_OK;
 
-	list = json_object_get(req->json, "sections");
+	if ((list = json_object_get(req->json, "sections")) != NULL)
+		json_incref(list);
+	else if ((err = form_sections(req, &list, e)) != RL_OK)
+		return err;
+	if (list == NULL)
+		return settings_field_error(e, RL_EINVAL, "sections",
+		    "sections : aucune section (sections ou "
+		    "sections-N-text_content, sections-N-use_ai)");
 	n = json_array_size(list);
 	if ((patches = calloc(n + 1, sizeof(*patches))) == NULL ||
 	    (ids = rl_arena_calloc(req->arena, n + 1, sizeof(*ids))) ==
 	    NULL) {
 		free(patches);
+		json_decref(list);
 		return rl_error_set(e, RL_ENOMEM, NULL);
 	}
 	json_array_foreach(list, i, item) {
@@ -710,6 +995,264 @@ out:
 	for (i = 0; i < n; i++)
 		json_decref(patches[i]);
 	free(patches);
+	json_decref(list);
+	return err;
+}
+
+/*
+ * Per-feature AI settings: EDxo L/H's SectionAISettings pages, one
+ * section_ai_settings row each (sql/0001_init.sql), which the features
+ * read at each call (lib/gen.c rl_generation_settings, chat.c,
+ * evaluation.c, lib/edxo/pdc.c and imports.c): an admin's change is
+ * what the next task sends.  The row's key is its section, so the audit
+ * names it.  /settings/analyse/ai is ours: EDxo edits that section from
+ * /settings/analyse_prompt, whose answer here is the prompt's alone.
+ */
+static const struct {
+	const char	*path;
+	const char	*section;
+} ai_pages[] = {
+	{ "/settings/plan-de-cours/ai", "plan_de_cours" },
+	{ "/settings/plan-de-cours/ai-improve", "plan_de_cours_improve" },
+	{ "/settings/plan-de-cours/ai-import", "plan_de_cours_import" },
+	{ "/settings/plan-cadre/ai", "plan_cadre" },
+	{ "/settings/plan-cadre/ai-improve", "plan_cadre_improve" },
+	{ "/settings/plan-cadre/ai-import", "plan_cadre_import" },
+	{ "/settings/logigramme/ai", "logigramme" },
+	{ "/settings/grille/ai", "grille" },
+	{ "/settings/grille/ai-import", "grille_import" },
+	{ "/settings/ocr/ai", "ocr" },
+	{ "/settings/chat/ai", "chat" },
+	{ "/settings/evaluation/ai", "evaluation" },
+	{ "/settings/analyse/ai", "analyse_plan_cours" },
+};
+
+/*
+ * The pages that show several sections, each under its form's prefix
+ * (EDxo's WTForms prefix="gen" posts gen-system_prompt, ...).
+ */
+#define AI_GROUP_MAX	3
+static const struct {
+	const char	*path;
+	size_t		 n;
+	const char	*prefix[AI_GROUP_MAX];
+	const char	*section[AI_GROUP_MAX];
+} ai_groups[] = {
+	{ "/settings/plan-cadre/prompts", 3, { "gen", "impv", "impt" },
+	    { "plan_cadre", "plan_cadre_improve", "plan_cadre_import" } },
+	{ "/settings/grille", 2, { "gen", "imp" },
+	    { "grille", "grille_import", NULL } },
+};
+
+static const struct settings_page ai_page = {
+	NULL, "section_ai_settings",
+	"SELECT json_build_object('section', section, 'system_prompt', "
+	"system_prompt, 'ai_model', ai_model, 'reasoning_effort', "
+	"reasoning_effort, 'verbosity', verbosity) FROM section_ai_settings "
+	"WHERE section = $1",
+	"INSERT INTO section_ai_settings (section) VALUES ($1) "
+	"ON CONFLICT (section) DO NOTHING",
+	"SELECT to_jsonb(r) FROM section_ai_settings r WHERE section = $1 "
+	"FOR UPDATE",
+	"UPDATE section_ai_settings r SET (system_prompt, ai_model, "
+	"reasoning_effort, verbosity, updated_at) = (SELECT n.system_prompt, "
+	"n.ai_model, n.reasoning_effort, n.verbosity, now() FROM "
+	"jsonb_populate_record(r, $1::jsonb) n) WHERE r.section = $2 "
+	"RETURNING to_jsonb(r)",
+	ai_fields, NF(ai_fields), 0, NULL
+};
+
+static const char *
+ai_section_for(const struct rl_req *req)
+{
+	size_t	 i;
+
+	for (i = 0; i < NF(ai_pages); i++)
+		if (strcmp(req->route->pattern, ai_pages[i].path) == 0)
+			return ai_pages[i].section;
+	return NULL;
+}
+
+static int
+ai_group_for(const struct rl_req *req)
+{
+	size_t	 i;
+
+	for (i = 0; i < NF(ai_groups); i++)
+		if (strcmp(req->route->pattern, ai_groups[i].path) == 0)
+			return (int)i;
+	return -1;
+}
+
+/*
+ * A section's row as JSON (a new reference in *out), made if an
+ * operator deleted it: the features then read nulls, their defaults.
+ */
+static enum rl_err
+ai_row(const char *section, json_t **out, struct rl_error *e)
+{
+	const char	*p[1];
+	enum rl_err	 err;
+
+	p[0] = section;
+	*out = NULL;
+	if ((err = rl_db_exec(ai_page.seed_sql, 1, p, NULL, e)) != RL_OK ||
+	    (err = rl_db_json(ai_page.get_sql, 1, p, out, e)) != RL_OK)
+		return err;
+	if (!json_is_object(*out)) {
+		json_decref(*out);
+		*out = NULL;
+		return rl_error_set(e, RL_EINTERNAL, "no section_ai_settings "
+		    "row %s", section);
+	}
+	return RL_OK;
+}
+
+/* GET /settings/<feature>/ai: the section's four settings. */
+enum rl_err
+settings_get_ai(struct rl_req *req, struct rl_error *e)
+{
+	const char	*section;
+	json_t		*v;
+	enum rl_err	 err;
+
+	if ((section = ai_section_for(req)) == NULL)
+		return rl_error_set(e, RL_EINTERNAL, "no section for %s",
+		    req->route->pattern);
+	if ((err = ai_row(section, &v, e)) != RL_OK)
+		return err;
+	return rl_resp_json_new(req, 200, v);
+}
+
+/*
+ * POST /settings/<feature>/ai (request schema settings.section_ai): any
+ * subset of the four, as JSON or EDxo's form; "" (the form's "— par
+ * défaut —") and null are the feature's default.
+ */
+enum rl_err
+settings_post_ai(struct rl_req *req, struct rl_error *e)
+{
+	const char	*section;
+	json_t		*patch = NULL, *v;
+	enum rl_err	 err;
+
+	if ((section = ai_section_for(req)) == NULL)
+		return rl_error_set(e, RL_EINTERNAL, "no section for %s",
+		    req->route->pattern);
+	if ((err = settings_validate(&ai_page, "", req->json, &patch, e)) !=
+	    RL_OK)
+		return err;
+	if ((err = ai_row(section, &v, e)) != RL_OK)
+		goto out;
+	json_decref(v);
+	if ((err = rl_db_begin(e)) != RL_OK)
+		goto out;
+	if ((err = settings_apply(req, &ai_page, section, patch, e)) !=
+	    RL_OK || (err = rl_db_commit(e)) != RL_OK) {
+		rl_db_rollback();
+		goto out;
+	}
+	err = settings_get_ai(req, e);
+out:
+	json_decref(patch);
+	return err;
+}
+
+/* {prefix: row, ...} of a group page. */
+static enum rl_err
+ai_group_answer(struct rl_req *req, int g, struct rl_error *e)
+{
+	json_t		*out, *v;
+	size_t		 i;
+	enum rl_err	 err;
+
+	if ((out = json_object()) == NULL)
+		return rl_error_set(e, RL_ENOMEM, NULL);
+	for (i = 0; i < ai_groups[g].n; i++) {
+		if ((err = ai_row(ai_groups[g].section[i], &v, e)) != RL_OK) {
+			json_decref(out);
+			return err;
+		}
+		if (json_object_set_new(out, ai_groups[g].prefix[i], v) ==
+		    -1) {
+			json_decref(out);
+			return rl_error_set(e, RL_ENOMEM, NULL);
+		}
+	}
+	return rl_resp_json_new(req, 200, out);
+}
+
+/* GET /settings/plan-cadre/prompts and GET /settings/grille. */
+enum rl_err
+settings_get_ai_group(struct rl_req *req, struct rl_error *e)
+{
+	int	 g;
+
+	if ((g = ai_group_for(req)) == -1)
+		return rl_error_set(e, RL_EINTERNAL, "no group for %s",
+		    req->route->pattern);
+	return ai_group_answer(req, g, e);
+}
+
+/*
+ * POST /settings/grille (request schema settings.grille): EDxo's page
+ * posts both sections in one form, gen-system_prompt, ..., imp-verbosity;
+ * JSON may send the same keys, or {gen: {...}, imp: {...}}.  Both
+ * sections are checked before either is written, and written together.
+ */
+enum rl_err
+settings_post_ai_group(struct rl_req *req, struct rl_error *e)
+{
+	json_t		*body[AI_GROUP_MAX], *patch[AI_GROUP_MAX], *v;
+	const char	*key, *pre;
+	char		 where[32];
+	size_t		 i, n, len;
+	int		 g;
+	enum rl_err	 err = RL_OK;
+
+	if ((g = ai_group_for(req)) == -1)
+		return rl_error_set(e, RL_EINTERNAL, "no group for %s",
+		    req->route->pattern);
+	n = ai_groups[g].n;
+	memset(body, 0, sizeof(body));
+	memset(patch, 0, sizeof(patch));
+	for (i = 0; i < n; i++) {
+		pre = ai_groups[g].prefix[i];
+		len = strlen(pre);
+		v = json_object_get(req->json, pre);
+		if ((body[i] = v != NULL ? json_deep_copy(v) :
+		    json_object()) == NULL) {
+			err = rl_error_set(e, RL_ENOMEM, NULL);
+			goto out;
+		}
+		json_object_foreach(req->json, key, v)
+			if (strncmp(key, pre, len) == 0 && key[len] == '-' &&
+			    json_object_set(body[i], key + len + 1, v) == -1) {
+				err = rl_error_set(e, RL_ENOMEM, NULL);
+				goto out;
+			}
+		(void)snprintf(where, sizeof(where), "%s-", pre);
+		if ((err = settings_validate(&ai_page, where, body[i],
+		    &patch[i], e)) != RL_OK ||
+		    (err = ai_row(ai_groups[g].section[i], &v, e)) != RL_OK)
+			goto out;
+		json_decref(v);
+	}
+	if ((err = rl_db_begin(e)) != RL_OK)
+		goto out;
+	for (i = 0; i < n && err == RL_OK; i++)
+		err = settings_apply(req, &ai_page, ai_groups[g].section[i],
+		    patch[i], e);
+	if (err != RL_OK || (err = rl_db_commit(e)) != RL_OK) {
+		rl_db_rollback();
+		goto out;
+	}
+	err = ai_group_answer(req, g, e);
+out:
+	for (i = 0; i < AI_GROUP_MAX; i++) {
+		json_decref(body[i]);
+		json_decref(patch[i]);
+	}
 	return err;
 }
 

@@ -35,11 +35,11 @@
 
 /* Request schema settings.edit_user: what the form may change. */
 static const struct settings_field edit_fields[] = {
-	{ "role", SC_NONE, NULL },
-	{ "email", SC_EMAIL, NULL },
-	{ "nom", SC_NONE, NULL },
-	{ "prenom", SC_NONE, NULL },
-	{ "openai_key", SC_NONE, NULL },
+	{ "role", SC_NONE, NULL, NULL },
+	{ "email", SC_EMAIL, NULL, NULL },
+	{ "nom", SC_NONE, NULL, NULL },
+	{ "prenom", SC_NONE, NULL, NULL },
+	{ "openai_key", SC_NONE, NULL, NULL },
 };
 
 static const struct settings_page edit_page = {
@@ -54,12 +54,12 @@ static const struct settings_page edit_page = {
 
 /* Request schema settings.manage_users: username and password given. */
 static const struct settings_field create_fields[] = {
-	{ "username", SC_TEXT, NULL },
-	{ "password", SC_TEXT, NULL },
-	{ "email", SC_EMAIL, NULL },
-	{ "role", SC_NONE, NULL },
-	{ "nom", SC_NONE, NULL },
-	{ "prenom", SC_NONE, NULL },
+	{ "username", SC_TEXT, NULL, NULL },
+	{ "password", SC_TEXT, NULL, NULL },
+	{ "email", SC_EMAIL, NULL, NULL },
+	{ "role", SC_NONE, NULL, NULL },
+	{ "nom", SC_NONE, NULL, NULL },
+	{ "prenom", SC_NONE, NULL, NULL },
 };
 
 /* Validation only: creation is one INSERT below. */

@@ -442,11 +442,24 @@ events(struct rl_req *req, struct rl_error *e)
  * body, and Last-Event-ID is a header), so no route names a request
  * schema.
  */
+/*
+ * GET /tasks/track/<id>: the page every task notification links to
+ * (pages/task-track.html).  A shell: its script reads /tasks/status with
+ * the browser's session, so the page itself needs none.
+ */
+static enum rl_err
+track(struct rl_req *req, struct rl_error *e)
+{
+
+	return rl_resp_page(req, "task-track.html", e);
+}
+
 static const struct rl_route routes[] = {
 	{ "GET", "/tasks/status/<uuid:id>", status, NULL, RL_ROUTE_AUTH, 0 },
 	{ "GET", "/tasks/events/<uuid:id>", events, NULL,
 	    RL_ROUTE_AUTH | RL_ROUTE_STREAM, 0 },
 	{ "POST", "/tasks/cancel/<uuid:id>", cancel, NULL, RL_ROUTE_AUTH, 0 },
+	{ "GET", "/tasks/track/<uuid:id>", track, NULL, 0, 0 },
 };
 
 static const struct rl_program program = {

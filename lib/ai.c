@@ -66,7 +66,8 @@ outcome(const struct rl_oa_call *c, enum rl_err err)
 
 	if (err == RL_OK)
 		return "ok";
-	if (c->started || c->usage.output_tokens > 0)
+	/* A call stopped by a cancel or a client gone is billed as begun. */
+	if (c->started || c->stopped || c->usage.output_tokens > 0)
 		return "partial";
 	return "failed";
 }
@@ -126,11 +127,17 @@ rl_ai_call(struct rl_ai *ai, struct rl_error *e)
 	 * The upstream has been paid whatever happens next, so the ledger
 	 * row must be written: a settlement that fails because the database
 	 * is away is queued and retried until it lands (credits.md), and
-	 * the caller gets its answer.  Other failures (a hold gone, a bug)
-	 * are logged loudly; the sweep releases such a hold.
+	 * the caller gets its answer.  A caller that answers a client asks
+	 * for it later: the queue writes it while the answer goes out, and
+	 * the hold keeps the money out of reach until then.  Other failures
+	 * (a hold gone, a bug) are logged loudly.
 	 */
-	serr = rl_credits_settle_sure(hold, ai->user_id, &ch,
-	    &ai->charged_micro, &ai->queued, &se);
+	if (ai->later)
+		serr = rl_credits_settle_later(hold, ai->user_id, &ch,
+		    &ai->charged_micro, &ai->queued, &se);
+	else
+		serr = rl_credits_settle_sure(hold, ai->user_id, &ch,
+		    &ai->charged_micro, &ai->queued, &se);
 	if (serr != RL_OK) {
 		rl_log_error("settlement of hold %lld (user %lld, %lld "
 		    "micro-USD) failed: %s", hold, ai->user_id,

@@ -7,6 +7,8 @@
  *	    earlier, e.g. when an async job was queued)
  *	call                                        (lib/openai.c)
  *	settle the real cost, one ledger row         (lib/credits.c)
+ *	    (or, with later set, queue that settlement so that the
+ *	    caller's answer does not wait for it)
  *
  * The ledger row is written for failed and partial calls too; a call that
  * never reached the upstream releases its hold instead.  Either way the
@@ -30,12 +32,16 @@ struct rl_ai {
 	const struct rl_model	*model;
 	long long		 max_output;	/* output cap sent upstream */
 	long long		 hold_id;	/* 0: reserve here */
+	int			 later;		/* settle after the answer:
+						   queued, off the request's
+						   path (credits.h) */
 	struct rl_oa_call	 call;		/* what to send; answer */
 
 	/* Out. */
 	long long		 bound_micro;	/* what was reserved */
 	long long		 cost_micro;	/* at our prices */
-	long long		 charged_micro;	/* taken from the balance */
+	long long		 charged_micro;	/* taken from the balance (0
+						   when queued) */
 	int			 settled;	/* a ledger row exists, or is
 						   queued (queued is 1) */
 	int			 queued;	/* settlement retried later */

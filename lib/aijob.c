@@ -513,6 +513,8 @@ rl_aijob_run(const char *id, long long hold_id, const char *request_id,
 	ai.max_output = max_output(json_object_get(job, "params"));
 	ai.hold_id = hold_id;
 	hold_id = 0;	/* rl_ai_call consumes it */
+	/* A client waits for a synchronous job: settle after its answer. */
+	ai.later = task_id == NULL;
 	ai.call.path = "/chat/completions";
 	ai.call.body = ubody;
 	t0 = rl_now_us();

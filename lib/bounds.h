@@ -19,6 +19,12 @@
  * inputs is larger but our users send course documents, not books.
  */
 #define RL_UPLOAD_MAX		(20 * 1024 * 1024)
+/*
+ * RL_PAGE_MAX: one HTML page relais serves itself (pages/: a review page,
+ * the task tracker); they are small shells whose script reads the JSON
+ * routes, so a bigger file is a packaging mistake, refused as such.
+ */
+#define RL_PAGE_MAX		(256 * 1024)
 
 /* The nginx client_max_body_size must be at least the largest of the two. */
 #define RL_NGINX_BODY_MAX_MB	20

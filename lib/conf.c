@@ -75,6 +75,7 @@ rl_conf_load(int default_threads, struct rl_error *e)
 	    "/etc/relais/secret.key");
 	conf.tmpdir = env("RELAIS_TMPDIR", env("TMPDIR", "/tmp"));
 	conf.schema_dir = env("RELAIS_SCHEMA_DIR", RL_SCHEMADIR);
+	conf.page_dir = env("RELAIS_PAGE_DIR", RL_PAGEDIR);
 
 	conf.threads = default_threads > 0 ? default_threads :
 	    RL_THREADS_DEFAULT;

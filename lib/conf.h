@@ -15,6 +15,7 @@ struct rl_conf {
 	const char	*secret_key_file; /* RELAIS_SECRET_KEY_FILE */
 	const char	*tmpdir;	/* RELAIS_TMPDIR */
 	const char	*schema_dir;	/* RELAIS_SCHEMA_DIR */
+	const char	*page_dir;	/* RELAIS_PAGE_DIR: pages/ */
 	int		 threads;	/* RELAIS_THREADS */
 	int		 db_pool;	/* RELAIS_DB_POOL */
 	int		 log_level;	/* RELAIS_LOG_LEVEL, enum rl_loglevel */

@@ -1,27 +1,31 @@
 /*
  * credits.c: reserve -> settle | release, and the ledger.  See credits.h
- * and docs/internals/credits.md.
+ * and docs/internals/credits.md, docs/internals/money.md for what each
+ * crash does to a balance.
  *
- * Two rules keep the money exact under any number of concurrent callers:
+ * Three rules keep the money exact under any number of concurrent callers:
  *
- *  - Every transaction that reads or changes a balance locks the user row
- *    first (SELECT ... FOR UPDATE), and only then looks at holds.  One
- *    lock order means no deadlock between reserve and settle, and in READ
- *    COMMITTED each later statement takes a fresh snapshot, so the sum of
- *    open holds read after the lock includes every hold committed before
- *    it.  (A single statement that locked and summed would sum with the
- *    snapshot taken before it waited for the lock, and over-reserve.)
+ *  - users.held is the sum of the user's open holds, kept by a trigger
+ *    on credit_reservations (sql/0010_held.sql).  A reservation is one
+ *    statement that locks the user row where credits - held covers the
+ *    amount and inserts the hold: concurrent reservations queue on the
+ *    row, and READ COMMITTED re-checks the condition on the row as the
+ *    one before left it, so no two spend the same money.
+ *  - Locks are taken in one order, the hold before its user: settle and
+ *    release lock the hold, then the user row; reserve and adjust lock
+ *    only the user row (a new hold is nobody else's yet).  No cycle, so
+ *    no deadlock, also between the settlements of one group commit,
+ *    which run in user order.
  *  - Amounts are integers in C and numeric in SQL; they cross as exact
  *    decimal text (rl_micro_fmt / rl_micro_parse), never as floating point.
- *
- * A transaction pins a pool connection (db.c), so every path below ends in
- * commit or rollback.
  *
  * A write that fails because the database is away (a restart, a full
  * pool) is not lost: rl_credits_settle_sure and rl_credits_release_sure
  * queue it, and one background thread per process retries the queue, head
  * first, with backoff, until each write lands or is refused for good.
- * Retrying is safe because both writes are idempotent by hold id.
+ * Retrying is safe because both writes are idempotent by hold id.  The
+ * same thread writes the settlements a request deferred until after its
+ * answer (rl_credits_settle_later), several in one transaction.
  */
 #include "config.h"
 
@@ -44,6 +48,23 @@
 
 /* Model recorded when neither the charge nor the hold names one. */
 #define UNKNOWN_MODEL	"unknown"
+
+/*
+ * Settlements written in one transaction by the background thread.  Each
+ * holds its user's row until the group commits, so a bigger group would
+ * make reservations of the same user wait longer; 16 already turns 16
+ * commits (16 WAL flushes) into one.
+ */
+#define GROUP_MAX	16
+
+/*
+ * Deferred settlements waiting, beyond which a request settles its own
+ * call again.  The queue's one thread shares the CPU with every request
+ * thread: under a load it cannot follow, a backlog would keep more and
+ * more money held and ledger rows late.  Four groups' worth is enough to
+ * absorb a burst of 64 concurrent answers.
+ */
+#define LATER_MAX	(4 * GROUP_MAX)
 
 /* Lock the user row; its balance in micro-USD. */
 static enum rl_err
@@ -74,49 +95,39 @@ rl_credits_reserve(long long user_id, long long micro, const char *model,
 	struct rl_dbres	*r = NULL;
 	char		 uid[32], amount[32];
 	const char	*p[5];
-	long long	 credits;
 	enum rl_err	 err;
-	int		 txn = 0;
 
 	*hold_id = 0;
 	if (micro <= 0)
 		return rl_error_set(e, RL_EINVAL, "a hold must be positive");
 	(void)snprintf(uid, sizeof(uid), "%lld", user_id);
 	rl_micro_fmt(micro, amount, sizeof(amount));
-	if ((err = rl_db_begin(e)) != RL_OK)
-		goto out;
-	txn = 1;
-	if ((err = lock_user(uid, &credits, e)) != RL_OK)
-		goto out;
-	/* Cheap refusal before the sum: holds only lower what is left. */
-	if (credits < micro) {
-		err = rl_error_set(e, RL_ECREDITS, MSG_NO_CREDITS);
-		goto out;
-	}
 	p[0] = uid;
 	p[1] = amount;
 	p[2] = model;
 	p[3] = request_id;
 	p[4] = task_id;
-	if ((err = rl_db_exec("INSERT INTO credit_reservations (user_id, "
-	    "amount, model, request_id, task_id) SELECT u.id, $2::numeric, "
-	    "$3, $4, $5::uuid FROM users u WHERE u.id = $1::bigint AND "
-	    "u.credits - (SELECT coalesce(sum(c.amount), 0) FROM "
-	    "credit_reservations c WHERE c.user_id = u.id AND c.state = "
-	    "'reserved') >= $2::numeric RETURNING id", 5, p, &r, e)) != RL_OK)
+	/*
+	 * One statement, its own transaction, one round trip before the
+	 * upstream call.  The hold is inserted only from the user row u
+	 * locked (the trigger then raises held); the last column tells a
+	 * missing user from one without the money.
+	 */
+	if ((err = rl_db_exec("WITH u AS MATERIALIZED (SELECT id FROM users "
+	    "WHERE id = $1::bigint AND credits - held >= $2::numeric "
+	    "FOR UPDATE), h AS (INSERT INTO credit_reservations (user_id, "
+	    "amount, model, request_id, task_id) SELECT id, $2::numeric, $3, "
+	    "$4, $5::uuid FROM u RETURNING id) "
+	    "SELECT (SELECT id FROM h), EXISTS (SELECT 1 FROM users WHERE "
+	    "id = $1::bigint)", 5, p, &r, e)) != RL_OK)
 		goto out;
-	if (rl_dbres_rows(r) == 0) {
+	if (!rl_dbres_isnull(r, 0, 0))
+		*hold_id = strtoll(rl_dbres_get(r, 0, 0), NULL, 10);
+	else if (rl_dbres_get(r, 0, 1)[0] != 't')
+		err = rl_error_set(e, RL_ENOTFOUND, MSG_NO_USER);
+	else
 		err = rl_error_set(e, RL_ECREDITS, MSG_NO_CREDITS);
-		goto out;
-	}
-	*hold_id = strtoll(rl_dbres_get(r, 0, 0), NULL, 10);
-	err = rl_db_commit(e);
-	txn = 0;
-	if (err != RL_OK)
-		*hold_id = 0;
 out:
-	if (txn)
-		rl_db_rollback();
 	rl_dbres_free(r);
 	return err;
 }
@@ -136,56 +147,80 @@ valid_status(const char *s)
 	    strcmp(s, "failed") == 0 || strcmp(s, "partial") == 0;
 }
 
-enum rl_err
-rl_credits_settle(long long hold_id, long long user_id,
-    const struct rl_charge *ch, long long *charged_micro,
+/* Which holds a settlement takes, and at what cost. */
+enum settle_how {
+	SETTLE_CALL,	/* reserved or released, at the charge's cost */
+	SETTLE_DEAD	/* reserved only, at the hold's amount: the sweep */
+};
+
+/*
+ * The settlement statement: debit min(cost, balance), close the hold, one
+ * ledger row, in one statement (so in autocommit it is one round trip and
+ * its own transaction).  c locks the hold, o then the user row (only when
+ * the hold is the user's and in a state this settlement takes); u, h and
+ * l each feed on the one before, so either all three write or none does,
+ * and the unique reservation_id refuses a second ledger row in any case.
+ * Under READ COMMITTED, c and o return the rows as they are once locked,
+ * so the cap and the closing of the hold see every settlement committed
+ * before.  A released hold with no ledger row is settled all the same:
+ * the call's outcome is known and someone gave the hold back without it
+ * (the rerun of a task whose lease lapsed while this settlement waited
+ * for the database).  The trigger takes a reserved hold's amount out of
+ * held at the end of the statement.  A task purged since the call
+ * started is recorded as no task.
+ */
+#define SETTLE_SQL							\
+	"WITH c AS MATERIALIZED (SELECT id, user_id, state, amount, model, "\
+	"task_id FROM credit_reservations WHERE id = $2::bigint FOR UPDATE), "\
+	"o AS MATERIALIZED (SELECT u.id, least(coalesce($11::numeric, "	\
+	"c.amount), u.credits) AS debit FROM users u JOIN c ON "	\
+	"u.id = c.user_id WHERE u.id = $1::bigint AND "			\
+	"c.state = ANY ($17::text[]) FOR UPDATE OF u), "		\
+	"u AS (UPDATE users SET credits = users.credits - o.debit "	\
+	"FROM o WHERE users.id = o.id RETURNING users.credits), "	\
+	"h AS (UPDATE credit_reservations SET state = 'settled', "	\
+	"settled_at = now() FROM u WHERE credit_reservations.id = "	\
+	"$2::bigint RETURNING credit_reservations.id), "		\
+	"l AS (INSERT INTO usage_ledger (user_id, reservation_id, kind, "\
+	"model, provider, feature, status, input_tokens, "		\
+	"cached_input_tokens, output_tokens, reasoning_tokens, cost, "	\
+	"delta, balance_after, latency_ms, request_id, "		\
+	"upstream_request_id, upstream_response_id, task_id) "		\
+	"SELECT $1::bigint, h.id, 'openai_call', coalesce($3, c.model, "\
+	"'" UNKNOWN_MODEL "'), $4, $5, $6, $7::bigint, $8::bigint, "	\
+	"$9::bigint, $10::bigint, coalesce($11::numeric, c.amount), "	\
+	"-o.debit, u.credits, $12::integer, $13, $14, $15, (SELECT t.id "\
+	"FROM tasks t WHERE t.id = coalesce($16::uuid, c.task_id)) "	\
+	"FROM u, h, o, c RETURNING delta) "				\
+	"SELECT (SELECT (-delta)::text FROM l), (SELECT state FROM c), "\
+	"(SELECT user_id FROM c)"
+
+/*
+ * Settle one hold: the statement, then what its answer means.  *closed is
+ * 1 when the hold was closed before (settled; released too for
+ * SETTLE_DEAD), which callers tell apart from other conflicts.  Runs in
+ * the caller's transaction when one is open (a group commit).
+ */
+static enum rl_err
+settle(long long hold_id, long long user_id, const struct rl_charge *ch,
+    enum settle_how how, long long *charged_micro, int *closed,
     struct rl_error *e)
 {
-	struct rl_dbres	*r = NULL, *w = NULL;
-	char		 uid[32], hid[32], cost[32], delta[32], latency[32];
+	struct rl_dbres	*r = NULL;
+	char		 uid[32], hid[32], cost[32], latency[32];
 	char		 tin[32], tcached[32], tout[32], treason[32];
 	const char	*p[17];
-	long long	 credits, debit, in, cached, out, reason;
+	long long	 in, cached, out, reason;
 	enum rl_err	 err;
-	int		 txn = 0;
 
 	*charged_micro = 0;
-	if (ch->cost_micro < 0 || !valid_status(ch->status))
+	*closed = 0;
+	if ((how == SETTLE_CALL && ch->cost_micro < 0) ||
+	    !valid_status(ch->status))
 		return rl_error_set(e, RL_EINVAL, "settlement of hold %lld: "
 		    "bad cost or status", hold_id);
 	(void)snprintf(uid, sizeof(uid), "%lld", user_id);
 	(void)snprintf(hid, sizeof(hid), "%lld", hold_id);
-	if ((err = rl_db_begin(e)) != RL_OK)
-		goto out;
-	txn = 1;
-	if ((err = lock_user(uid, &credits, e)) != RL_OK)
-		goto out;
-	/*
-	 * Then the hold: a second settlement (a retry after a lost answer)
-	 * finds it settled and writes nothing.  A released hold with no
-	 * ledger row is settled all the same: the call's outcome is known,
-	 * and someone gave the hold back without it (the sweep, the rerun
-	 * of a task whose lease lapsed while this settlement waited for the
-	 * database).  The debit is capped at the balance as always.
-	 */
-	p[0] = hid;
-	if ((err = rl_db_exec("SELECT user_id, state, model, task_id "
-	    "FROM credit_reservations WHERE id = $1::bigint FOR UPDATE", 1, p,
-	    &r, e)) != RL_OK)
-		goto out;
-	if (rl_dbres_rows(r) == 0 || strcmp(rl_dbres_get(r, 0, 0), uid) != 0) {
-		err = rl_error_set(e, RL_ENOTFOUND, "no hold %lld for user "
-		    "%lld", hold_id, user_id);
-		goto out;
-	}
-	if (strcmp(rl_dbres_get(r, 0, 1), "settled") == 0) {
-		err = rl_error_set(e, RL_ECONFLICT, "hold %lld is already %s",
-		    hold_id, rl_dbres_get(r, 0, 1));
-		goto out;
-	}
-
-	/* The balance never goes negative: a cost above it is capped. */
-	debit = ch->cost_micro < credits ? ch->cost_micro : credits;
 	in = nonneg(ch->usage.input_tokens);
 	cached = nonneg(ch->usage.cached_tokens);
 	out = nonneg(ch->usage.output_tokens);
@@ -203,68 +238,63 @@ rl_credits_settle(long long hold_id, long long user_id,
 	    ch->latency_ms < 0 ? 0 : ch->latency_ms > INT_MAX ? INT_MAX :
 	    ch->latency_ms);
 	rl_micro_fmt(ch->cost_micro, cost, sizeof(cost));
-	rl_micro_fmt(-debit, delta, sizeof(delta));
 
 	p[0] = uid;
 	p[1] = hid;
-	p[2] = ch->model != NULL ? ch->model : !rl_dbres_isnull(r, 0, 2) ?
-	    rl_dbres_get(r, 0, 2) : UNKNOWN_MODEL;
+	p[2] = ch->model;
 	p[3] = ch->provider;
 	p[4] = ch->feature;
-	p[5] = ch->status;
+	p[5] = how == SETTLE_DEAD ? "lost" : ch->status;
 	p[6] = tin;
 	p[7] = tcached;
 	p[8] = tout;
 	p[9] = treason;
-	p[10] = cost;
-	p[11] = delta;
-	p[12] = latency;
-	p[13] = ch->request_id;
-	p[14] = ch->upstream_request_id;
-	p[15] = ch->upstream_response_id;
-	p[16] = ch->task_id != NULL ? ch->task_id :
-	    !rl_dbres_isnull(r, 0, 3) ? rl_dbres_get(r, 0, 3) : NULL;
-	/*
-	 * Debit, close the hold and write the ledger row in one statement.
-	 * The hold is locked and not settled, so h has its row (and the
-	 * unique reservation_id refuses a second ledger row); should it not,
-	 * the
-	 * insert returns nothing and everything is rolled back, because the
-	 * debit alone would be money without a ledger row.  A task purged
-	 * since the call started is recorded as no task rather than failing
-	 * the settlement of money already spent.
-	 */
-	err = rl_db_exec("WITH u AS (UPDATE users SET credits = credits + "
-	    "$12::numeric WHERE id = $1::bigint RETURNING credits), "
-	    "h AS (UPDATE credit_reservations SET state = 'settled', "
-	    "settled_at = now() WHERE id = $2::bigint AND state IN "
-	    "('reserved', 'released') RETURNING id) "
-	    "INSERT INTO usage_ledger (user_id, reservation_id, kind, model, "
-	    "provider, feature, status, input_tokens, cached_input_tokens, "
-	    "output_tokens, reasoning_tokens, cost, delta, balance_after, "
-	    "latency_ms, request_id, upstream_request_id, "
-	    "upstream_response_id, task_id) SELECT $1::bigint, h.id, "
-	    "'openai_call', $3, $4, $5, $6, $7::bigint, $8::bigint, "
-	    "$9::bigint, $10::bigint, $11::numeric, $12::numeric, u.credits, "
-	    "$13::integer, $14, $15, $16, (SELECT t.id FROM tasks t WHERE "
-	    "t.id = $17::uuid) FROM u, h RETURNING id",
-	    17, p, &w, e);
-	if (err != RL_OK)
+	p[10] = how == SETTLE_DEAD ? NULL : cost;
+	p[11] = latency;
+	p[12] = ch->request_id;
+	p[13] = ch->upstream_request_id;
+	p[14] = ch->upstream_response_id;
+	p[15] = ch->task_id;
+	p[16] = how == SETTLE_DEAD ? "{reserved}" : "{reserved,released}";
+	if ((err = rl_db_exec(SETTLE_SQL, 17, p, &r, e)) != RL_OK)
 		goto out;
-	if (rl_dbres_rows(w) != 1) {
-		err = rl_error_set(e, RL_EINTERNAL, "hold %lld: ledger row not "
-		    "written", hold_id);
+	if (!rl_dbres_isnull(r, 0, 0)) {
+		if (rl_micro_parse(rl_dbres_get(r, 0, 0), charged_micro) == -1)
+			err = rl_error_set(e, RL_EDB, "usage_ledger.delta: "
+			    "bad numeric");
 		goto out;
 	}
-	if ((err = rl_db_commit(e)) == RL_OK)
-		*charged_micro = debit;
-	txn = 0;
+	if (rl_dbres_isnull(r, 0, 2) || strcmp(rl_dbres_get(r, 0, 2),
+	    uid) != 0) {
+		err = rl_error_set(e, RL_ENOTFOUND, "no hold %lld for user "
+		    "%lld", hold_id, user_id);
+		goto out;
+	}
+	if (strcmp(rl_dbres_get(r, 0, 1), "settled") == 0 ||
+	    how == SETTLE_DEAD) {
+		/* A retried settlement cannot charge twice. */
+		*closed = 1;
+		err = rl_error_set(e, RL_ECONFLICT, "hold %lld is already %s",
+		    hold_id, rl_dbres_get(r, 0, 1));
+		goto out;
+	}
+	/* The hold was the user's and open: the statement must have written. */
+	err = rl_error_set(e, RL_EINTERNAL, "hold %lld: ledger row not written",
+	    hold_id);
 out:
-	if (txn)
-		rl_db_rollback();
 	rl_dbres_free(r);
-	rl_dbres_free(w);
 	return err;
+}
+
+enum rl_err
+rl_credits_settle(long long hold_id, long long user_id,
+    const struct rl_charge *ch, long long *charged_micro,
+    struct rl_error *e)
+{
+	int	 closed;
+
+	return settle(hold_id, user_id, ch, SETTLE_CALL, charged_micro,
+	    &closed, e);
 }
 
 enum rl_err
@@ -277,7 +307,10 @@ rl_credits_release(long long hold_id, struct rl_error *e)
 
 	(void)snprintf(hid, sizeof(hid), "%lld", hold_id);
 	p[0] = hid;
-	/* One statement: no user lock needed, the balance does not change. */
+	/*
+	 * One statement: the hold, then (the trigger) its amount leaves the
+	 * user's held; the balance does not change.
+	 */
 	if ((err = rl_db_exec("UPDATE credit_reservations SET state = "
 	    "'released', settled_at = now() WHERE id = $1::bigint AND "
 	    "state = 'reserved'", 1, p, &r, e)) != RL_OK)
@@ -301,14 +334,18 @@ out:
 }
 
 enum rl_err
-rl_credits_sweep(int max_age_sec, long long *released, struct rl_error *e)
+rl_credits_sweep(int max_age_sec, long long *closed, struct rl_error *e)
 {
-	struct rl_dbres	*r = NULL;
-	char		 age[32], grace[32];
-	const char	*p[2];
-	enum rl_err	 err;
+	struct rl_dbres		*r = NULL;
+	struct rl_charge	 ch;
+	struct rl_error		 he;
+	char			 age[32], grace[32];
+	const char		*p[2];
+	long long		 hold, user, charged;
+	enum rl_err		 err, herr;
+	int			 i, was;
 
-	*released = 0;
+	*closed = 0;
 	if (max_age_sec < 0)
 		return rl_error_set(e, RL_EINVAL, "sweep: negative age");
 	(void)snprintf(age, sizeof(age), "%d", max_age_sec);
@@ -316,36 +353,72 @@ rl_credits_sweep(int max_age_sec, long long *released, struct rl_error *e)
 	(void)snprintf(grace, sizeof(grace), "%d", RL_CREDITS_TASK_GRACE_SEC);
 	p[1] = grace;
 	/*
-	 * A settlement holding one of these rows makes this wait, then skip
-	 * it (its state is no longer 'reserved'): never both.  A hold that
-	 * belongs to a task still queued or running is not stale, however
-	 * old: an async job holds its credits from the moment it is queued.
-	 * A hold of a task that ended is: whoever ran the task is done with
-	 * it or dead, so after a grace (a queued settlement of a live
-	 * process lands well within it) it goes back; a settlement that
-	 * still comes lands on the released hold (rl_credits_settle).
+	 * Holds nobody will close: older than any call with its retries
+	 * and owned by no task still queued or running (an async job holds
+	 * its credits from the moment it is queued), or of a task that
+	 * ended a grace ago (a queued settlement of a live process lands
+	 * well within it).  The third column: the hold's task never ran, so
+	 * no call was made for it.
 	 */
-	if ((err = rl_db_exec("UPDATE credit_reservations cr SET state = "
-	    "'released', settled_at = now() WHERE cr.state = 'reserved' AND "
+	if ((err = rl_db_exec("SELECT cr.id, cr.user_id, EXISTS (SELECT 1 "
+	    "FROM tasks t WHERE t.id = cr.task_id AND t.attempts = 0) "
+	    "FROM credit_reservations cr WHERE cr.state = 'reserved' AND "
 	    "((cr.created_at < now() - make_interval(secs => $1::integer) AND "
 	    "NOT EXISTS (SELECT 1 FROM tasks t WHERE t.id = cr.task_id AND "
 	    "t.state IN ('PENDING', 'STARTED', 'PROGRESS'))) OR "
 	    "EXISTS (SELECT 1 FROM tasks t WHERE t.id = cr.task_id AND "
 	    "t.state IN ('SUCCESS', 'FAILURE', 'REVOKED') AND "
-	    "t.finished_at < now() - make_interval(secs => $2::integer)))",
-	    2, p, &r, e)) != RL_OK)
+	    "t.finished_at < now() - make_interval(secs => $2::integer))) "
+	    "ORDER BY cr.user_id, cr.id", 2, p, &r, e)) != RL_OK)
 		return err;
-	*released = rl_dbres_affected(r);
+	/*
+	 * Such a hold belongs to a process that died after reserving: maybe
+	 * before its call, maybe after the answer with its settlement still
+	 * queued in memory.  Which, nobody knows, and the upstream bills
+	 * what it produced, so the hold is settled at its reserved amount
+	 * (capped at the balance, status 'lost') rather than given back for
+	 * free.  Only a task's hold whose task never ran goes back.  One
+	 * hold at a time: each settlement is the ordinary one, so a late
+	 * settlement racing this one finds the hold closed, never twice.
+	 */
+	memset(&ch, 0, sizeof(ch));
+	ch.feature = "sweep";
+	for (i = 0; i < rl_dbres_rows(r); i++) {
+		hold = strtoll(rl_dbres_get(r, i, 0), NULL, 10);
+		user = strtoll(rl_dbres_get(r, i, 1), NULL, 10);
+		rl_error_clear(&he);
+		if (rl_dbres_get(r, i, 2)[0] == 't')
+			herr = rl_credits_release(hold, &he);
+		else
+			herr = settle(hold, user, &ch, SETTLE_DEAD, &charged,
+			    &was, &he);
+		if (herr == RL_OK) {
+			(*closed)++;
+			rl_log_warn("sweep: hold %lld of user %lld %s", hold,
+			    user, rl_dbres_get(r, i, 2)[0] == 't' ?
+			    "given back (its task never ran)" :
+			    "settled at its reserved amount (its process "
+			    "died)");
+		} else if (herr != RL_ECONFLICT) {
+			/* The next sweep tries again. */
+			rl_log_error("sweep: hold %lld: %s", hold, he.msg);
+			if (err == RL_OK) {
+				err = herr;
+				if (e != NULL)
+					*e = he;
+			}
+		}
+	}
 	rl_dbres_free(r);
-	return RL_OK;
+	return err;
 }
 
 /*
  * An admin's top-up or withdrawal.  Unlike reserve and settle this runs
  * in the caller's transaction: the settings program writes an audit row
- * naming the change, and both commit or neither.  The user row is locked
- * first, as everywhere here.  Open holds are not counted: a withdrawal
- * may leave less than they reserved, and their settlements are capped at
+ * naming the change, and both commit or neither.  Only the user row is
+ * locked.  Open holds are not counted: a withdrawal may leave less than
+ * they reserved (credits below held), and their settlements are capped at
  * the balance (rl_credits_settle).
  */
 enum rl_err
@@ -408,12 +481,17 @@ rl_credits_attach_task(long long hold_id, const char *task_id,
 }
 
 /*
- * The retry queue.  One list per process, FIFO; one thread, started with
- * the first queued write, runs the head until it lands or is refused for
- * good, then the next.  While the database is away every write fails the
- * same way, so only the head is tried, with a backoff from
+ * The background queue.  One list per process, FIFO; one thread, started
+ * with the first queued write, runs the head until it lands or is refused
+ * for good, then the next.  While the database is away every write fails
+ * the same way, so only the head is tried, with a backoff from
  * RL_CREDITS_RETRY_MIN_MS doubling to RL_CREDITS_RETRY_MAX_MS.  Writes
  * run in queue order, which keeps a user's ledger rows in call order.
+ *
+ * Settlements deferred until after an answer (rl_credits_settle_later)
+ * wait here too; a run of settlements at the head is written as one group
+ * commit.  Only a write whose first try failed was logged as queued for
+ * retry, and only such a write is logged again when it lands.
  */
 struct later {
 	struct later		*next;
@@ -422,7 +500,9 @@ struct later {
 	void			*arg;
 	void			(*freefn)(void *);
 	long long		 since_us;
+	long long		 user_id;	/* a settlement's, for order */
 	int			 tries;
+	int			 logged;	/* "queued for retry" said */
 };
 
 static pthread_mutex_t	 later_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -432,6 +512,16 @@ static pthread_once_t	 later_once = PTHREAD_ONCE_INIT;
 static struct later	*later_head, *later_tail;
 static size_t		 later_n;
 static int		 later_thread;	/* the drainer runs */
+
+/* A settlement waiting in the queue: the charge and its strings, owned. */
+struct settle_job {
+	long long		 hold_id;
+	long long		 user_id;
+	struct rl_charge	 ch;
+	char			*s[8];
+};
+
+static enum rl_err	 settle_job_run(void *, struct rl_error *);
 
 int
 rl_credits_retryable(enum rl_err err, const struct rl_error *e)
@@ -453,31 +543,119 @@ rl_credits_retryable(enum rl_err err, const struct rl_error *e)
 	    strncmp(st, "58", 2) == 0;
 }
 
+/* The end of a write: landed (err RL_OK) or refused for good. */
+static void
+done(const struct later *l, enum rl_err err, const struct rl_error *e)
+{
+
+	if (err != RL_OK)
+		rl_log_error("%s: refused for good after %d retries: %s",
+		    l->what, l->tries + 1, e->msg);
+	else if (l->logged)
+		rl_log_info("%s: landed at retry %d, %lld ms late", l->what,
+		    l->tries + 1, (rl_now_us() - l->since_us) / 1000);
+}
+
+/*
+ * A group commit: the n settlements of g (queue order) in one
+ * transaction, ordered by user so that every group takes its users' rows
+ * in the same order, a user's own keeping queue order.  0 when the
+ * transaction committed and each settlement landed or was refused for
+ * good (a closed hold, a missing one: answers, not faults); -1 when it
+ * was rolled back, and the head is then tried alone as always.
+ */
+static int
+group(struct later **g, int n)
+{
+	struct later		*s[GROUP_MAX];
+	struct settle_job	*j;
+	struct rl_error		 e, es[GROUP_MAX];
+	enum rl_err		 err[GROUP_MAX];
+	long long		 charged;
+	int			 i, k, closed;
+
+	for (i = 0; i < n; i++) {
+		for (k = i; k > 0 && s[k - 1]->user_id > g[i]->user_id; k--)
+			s[k] = s[k - 1];
+		s[k] = g[i];
+	}
+	rl_error_clear(&e);
+	if (rl_db_begin(&e) != RL_OK)
+		return -1;
+	for (i = 0; i < n; i++) {
+		j = s[i]->arg;
+		rl_error_clear(&es[i]);
+		err[i] = settle(j->hold_id, j->user_id, &j->ch, SETTLE_CALL,
+		    &charged, &closed, &es[i]);
+		if (err[i] == RL_ECONFLICT && closed)
+			err[i] = RL_OK;	/* landed before, answer lost */
+		if (err[i] != RL_OK && err[i] != RL_ENOTFOUND &&
+		    err[i] != RL_EINVAL) {
+			/* A statement failed: the transaction is gone. */
+			rl_db_rollback();
+			return -1;
+		}
+	}
+	if (rl_db_commit(&e) != RL_OK)
+		return -1;
+	for (i = 0; i < n; i++)
+		done(s[i], err[i], &es[i]);
+	return 0;
+}
+
 static void *
 drainer(void *arg)
 {
 	struct timespec	 until;
 	struct rl_error	 e;
-	struct later	*l;
+	struct later	*l, *g[GROUP_MAX];
 	enum rl_err	 err;
 	long		 wait;
+	int		 i, n;
 
 	(void)arg;
+	/* Settlements free holds: never wait behind requests for the pool. */
+	rl_db_own();
 	for (;;) {
 		pthread_mutex_lock(&later_mu);
 		while (later_head == NULL)
 			pthread_cond_wait(&later_cv, &later_mu);
+		n = 0;
+		for (l = later_head; l != NULL && n < GROUP_MAX &&
+		    l->fn == settle_job_run; l = l->next)
+			g[n++] = l;
 		l = later_head;
 		pthread_mutex_unlock(&later_mu);
+
+		if (n > 1 && group(g, n) == 0) {
+			rl_db_request_end();
+			pthread_mutex_lock(&later_mu);
+			later_head = g[n - 1]->next;
+			if (later_head == NULL)
+				later_tail = NULL;
+			later_n -= (size_t)n;
+			pthread_cond_broadcast(&later_cv);
+			pthread_mutex_unlock(&later_mu);
+			for (i = 0; i < n; i++) {
+				g[i]->freefn(g[i]->arg);
+				free(g[i]);
+			}
+			continue;
+		}
 
 		rl_error_clear(&e);
 		err = l->fn(l->arg, &e);
 		/* Give back the connection a failed transaction pinned. */
 		rl_db_request_end();
 		if (rl_credits_retryable(err, &e)) {
-			if (l->tries++ % 20 == 0)
+			if (!l->logged) {
+				rl_log_warn("%s failed: %s; queued for retry",
+				    l->what, e.msg);
+				l->logged = 1;
+			} else if (l->tries % 20 == 0)
 				rl_log_warn("%s: not yet (%s), try %d, "
-				    "retrying", l->what, e.msg, l->tries);
+				    "retrying", l->what, e.msg, l->tries + 1);
+			l->tries++;
 			wait = (long)RL_CREDITS_RETRY_MIN_MS <<
 			    (l->tries < 16 ? l->tries - 1 : 15);
 			if (wait > RL_CREDITS_RETRY_MAX_MS)
@@ -491,13 +669,7 @@ drainer(void *arg)
 			pthread_mutex_unlock(&later_mu);
 			continue;
 		}
-		if (err == RL_OK)
-			rl_log_info("%s: landed at retry %d, %lld ms late",
-			    l->what, l->tries + 1,
-			    (rl_now_us() - l->since_us) / 1000);
-		else
-			rl_log_error("%s: refused for good after %d retries: "
-			    "%s", l->what, l->tries + 1, e.msg);
+		done(l, err, &e);
 		pthread_mutex_lock(&later_mu);
 		later_head = l->next;
 		if (later_head == NULL)
@@ -522,7 +694,7 @@ drain_at_exit(void)
 		return;
 	n = rl_credits_pending();
 	rl_log_error("exiting with %zu queued money writes not landed "
-	    "(the sweep releases their holds)", n);
+	    "(the sweep settles their holds at the amount reserved)", n);
 }
 
 static void
@@ -549,9 +721,11 @@ later_init(void)
 	pthread_attr_destroy(&attr);
 }
 
-enum rl_err
-rl_credits_later(const char *what, rl_credits_later_fn fn, void *arg,
-    void (*freefn)(void *), struct rl_error *e)
+/* Append a write; logged says its first failure was already told. */
+static enum rl_err
+enqueue(const char *what, rl_credits_later_fn fn, void *arg,
+    void (*freefn)(void *), long long user_id, int logged,
+    struct rl_error *e)
 {
 	struct later	*l;
 
@@ -567,6 +741,8 @@ rl_credits_later(const char *what, rl_credits_later_fn fn, void *arg,
 	l->arg = arg;
 	l->freefn = freefn;
 	l->since_us = rl_now_us();
+	l->user_id = user_id;
+	l->logged = logged;
 	pthread_mutex_lock(&later_mu);
 	if (!later_thread || later_n >= RL_CREDITS_RETRY_QUEUE_MAX) {
 		pthread_mutex_unlock(&later_mu);
@@ -586,6 +762,14 @@ rl_credits_later(const char *what, rl_credits_later_fn fn, void *arg,
 	pthread_cond_broadcast(&later_cv);
 	pthread_mutex_unlock(&later_mu);
 	return RL_OK;
+}
+
+enum rl_err
+rl_credits_later(const char *what, rl_credits_later_fn fn, void *arg,
+    void (*freefn)(void *), struct rl_error *e)
+{
+
+	return enqueue(what, fn, arg, freefn, 0, 1, e);
 }
 
 size_t
@@ -615,14 +799,6 @@ rl_credits_drain(long ms)
 	return rc;
 }
 
-/* A settlement waiting in the queue: the charge and its strings, owned. */
-struct settle_job {
-	long long		 hold_id;
-	long long		 user_id;
-	struct rl_charge	 ch;
-	char			*s[8];
-};
-
 static void
 settle_job_free(void *arg)
 {
@@ -640,13 +816,15 @@ settle_job_run(void *arg, struct rl_error *e)
 	struct settle_job	*j = arg;
 	long long		 charged;
 	enum rl_err		 err;
+	int			 closed;
 
-	err = rl_credits_settle(j->hold_id, j->user_id, &j->ch, &charged, e);
+	err = settle(j->hold_id, j->user_id, &j->ch, SETTLE_CALL, &charged,
+	    &closed, e);
 	/*
 	 * Already settled: the first try's commit landed and only its answer
 	 * was lost.  That is the write done, not a refusal.
 	 */
-	if (err == RL_ECONFLICT && strstr(e->msg, "already settled") != NULL)
+	if (err == RL_ECONFLICT && closed)
 		err = RL_OK;
 	return err;
 }
@@ -665,21 +843,15 @@ own(struct settle_job *j, int i, const char **dst, const char *src)
 	return 0;
 }
 
-enum rl_err
-rl_credits_settle_sure(long long hold_id, long long user_id,
-    const struct rl_charge *ch, long long *charged_micro, int *queued,
-    struct rl_error *e)
+/* A queued settlement owning a copy of the charge; NULL without memory. */
+static struct settle_job *
+settle_job_new(long long hold_id, long long user_id,
+    const struct rl_charge *ch)
 {
 	struct settle_job	*j;
-	char			 what[96];
-	enum rl_err		 err;
 
-	*queued = 0;
-	err = rl_credits_settle(hold_id, user_id, ch, charged_micro, e);
-	if (!rl_credits_retryable(err, e))
-		return err;
 	if ((j = calloc(1, sizeof(*j))) == NULL)
-		return err;
+		return NULL;
 	j->hold_id = hold_id;
 	j->user_id = user_id;
 	j->ch = *ch;
@@ -694,17 +866,77 @@ rl_credits_settle_sure(long long hold_id, long long user_id,
 	    own(j, 6, &j->ch.task_id, ch->task_id) == -1 ||
 	    own(j, 7, &j->ch.status, ch->status) == -1) {
 		settle_job_free(j);
-		return err;
+		return NULL;
 	}
-	(void)snprintf(what, sizeof(what), "settlement of hold %lld (user "
-	    "%lld, %lld micro-USD)", hold_id, user_id, ch->cost_micro);
+	return j;
+}
+
+static void
+settle_what(char *buf, size_t size, long long hold_id, long long user_id,
+    const struct rl_charge *ch)
+{
+
+	(void)snprintf(buf, size, "settlement of hold %lld (user %lld, %lld "
+	    "micro-USD)", hold_id, user_id, ch->cost_micro);
+}
+
+enum rl_err
+rl_credits_settle_sure(long long hold_id, long long user_id,
+    const struct rl_charge *ch, long long *charged_micro, int *queued,
+    struct rl_error *e)
+{
+	struct settle_job	*j;
+	char			 what[96];
+	enum rl_err		 err;
+
+	*queued = 0;
+	err = rl_credits_settle(hold_id, user_id, ch, charged_micro, e);
+	if (!rl_credits_retryable(err, e))
+		return err;
+	if ((j = settle_job_new(hold_id, user_id, ch)) == NULL)
+		return err;
+	settle_what(what, sizeof(what), hold_id, user_id, ch);
 	rl_log_warn("%s failed: %s; queued for retry", what, e->msg);
-	if (rl_credits_later(what, settle_job_run, j, settle_job_free,
+	if (enqueue(what, settle_job_run, j, settle_job_free, user_id, 1,
 	    e) != RL_OK)
 		return err;
 	*queued = 1;
 	rl_error_clear(e);
 	return RL_OK;
+}
+
+/*
+ * After the answer: the caller has its result (the cost is computed, the
+ * hold covers it), so the ledger row need not delay it.  The queue's
+ * thread writes it, in a group commit with the others waiting, and
+ * retries it like any queued write.  What the user still owes sits in
+ * held until then, so it cannot be spent twice.
+ */
+enum rl_err
+rl_credits_settle_later(long long hold_id, long long user_id,
+    const struct rl_charge *ch, long long *charged_micro, int *queued,
+    struct rl_error *e)
+{
+	struct settle_job	*j;
+	char			 what[96];
+
+	*charged_micro = 0;
+	*queued = 0;
+	if (ch->cost_micro < 0 || !valid_status(ch->status))
+		return rl_error_set(e, RL_EINVAL, "settlement of hold %lld: "
+		    "bad cost or status", hold_id);
+	settle_what(what, sizeof(what), hold_id, user_id, ch);
+	if (rl_credits_pending() < LATER_MAX &&
+	    (j = settle_job_new(hold_id, user_id, ch)) != NULL &&
+	    enqueue(what, settle_job_run, j, settle_job_free, user_id, 0,
+	    e) == RL_OK) {
+		*queued = 1;
+		return RL_OK;
+	}
+	/* A backlog, no room, no memory: settle now, as before. */
+	rl_error_clear(e);
+	return rl_credits_settle_sure(hold_id, user_id, ch, charged_micro,
+	    queued, e);
 }
 
 static void

@@ -26,7 +26,10 @@ struct rl_charge {
 	long long	 latency_ms;
 };
 
-/* RL_ECREDITS when available (credits - open holds) < amount. */
+/*
+ * RL_ECREDITS when available (credits - held, the open holds) < amount.
+ * One statement: one round trip before the call.
+ */
 enum rl_err	 rl_credits_reserve(long long user_id, long long micro,
 		    const char *model, const char *request_id,
 		    const char *task_id, long long *hold_id,
@@ -37,12 +40,14 @@ enum rl_err	 rl_credits_settle(long long hold_id, long long user_id,
 		    struct rl_error *);
 enum rl_err	 rl_credits_release(long long hold_id, struct rl_error *);
 /*
- * Release holds older than max_age_sec that no live task owns (a crashed
- * process's), and the holds of tasks finished RL_CREDITS_TASK_GRACE_SEC
- * ago.  A settlement that arrives later still lands (settle takes a
- * released hold that has no ledger row).
+ * Close the holds nobody will close: older than max_age_sec and owned by
+ * no live task (a dead process's), or of a task finished
+ * RL_CREDITS_TASK_GRACE_SEC ago.  Each is settled at its reserved amount
+ * (ledger status "lost"): the call may have been made, its outcome died
+ * with the process.  Only the hold of a task that never ran is released.
+ * *closed how many.
  */
-enum rl_err	 rl_credits_sweep(int max_age_sec, long long *released,
+enum rl_err	 rl_credits_sweep(int max_age_sec, long long *closed,
 		    struct rl_error *);
 /*
  * An admin's change of a balance: delta > 0 credits, < 0 debits, with one
@@ -87,6 +92,16 @@ enum rl_err	 rl_credits_later(const char *what, rl_credits_later_fn,
  * charge is copied): RL_OK with *queued 1.  Other errors as settle.
  */
 enum rl_err	 rl_credits_settle_sure(long long hold_id, long long user_id,
+		    const struct rl_charge *, long long *charged_micro,
+		    int *queued, struct rl_error *);
+/*
+ * Settle after the answer: the charge is copied and queued, and the
+ * queue's thread writes it (several in one transaction) while the caller
+ * answers; RL_OK with *queued 1 and *charged_micro 0.  The hold keeps the
+ * money out of reach until then.  When the queue is behind (more than a
+ * few groups waiting) or cannot take it, as rl_credits_settle_sure.
+ */
+enum rl_err	 rl_credits_settle_later(long long hold_id, long long user_id,
 		    const struct rl_charge *, long long *charged_micro,
 		    int *queued, struct rl_error *);
 /* Release now or queue it; a hold already closed is fine.  Logs. */

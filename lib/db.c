@@ -11,11 +11,20 @@
  * connections are checked before use, so after a restart the next request
  * works without restarting anything.  PGresult never leaves this file:
  * callers get a struct rl_dbres.
+ *
+ * Every statement is a prepared one.  The text of a statement (with its
+ * number of parameters) names it in a process-wide registry the first
+ * time it runs; each connection then prepares it once, on its first use
+ * there, and afterwards sends only Bind and Execute: PostgreSQL parses and
+ * plans it once per connection instead of once per call.  A connection
+ * that dies takes its prepared statements with it, and the one that
+ * replaces it prepares afresh.
  */
 #include "config.h"
 
 #include <poll.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,13 +45,45 @@ struct rl_dbres {
 };
 
 /*
+ * Distinct statement texts a program prepares.  Programs have a few dozen
+ * constant statements; a text beyond the registry's room still runs, as
+ * an unnamed statement parsed each time, so the bound costs speed, never
+ * correctness.  The table has twice the room, for short probe chains.
+ */
+#define PREP_MAX	512
+#define PREP_SLOTS	(2 * PREP_MAX)
+
+/* One pooled connection and the registry's statements prepared on it. */
+struct conn {
+	PGconn		*pg;
+	uint64_t	 prepared[PREP_MAX / 64];
+};
+
+/*
+ * The registry: a statement's text and parameter count are its identity,
+ * its index its name ("rl_<index>") on every connection.  Entries are
+ * never removed, so an index stays valid for the life of the process.
+ */
+static struct {
+	pthread_mutex_t	 mu;
+	struct {
+		char		*sql;
+		size_t		 len;
+		uint32_t	 hash;
+		int		 nparams;
+		int		 id;	/* 1-based; 0: empty slot */
+	}		 slot[PREP_SLOTS];
+	int		 n;
+} reg = { PTHREAD_MUTEX_INITIALIZER, { { NULL, 0, 0, 0, 0 } }, 0 };
+
+/*
  * The pool.  total counts open connections, idle and lent; a thread that
  * finds none idle and the pool full waits up to RL_DB_ACQUIRE_TIMEOUT_MS.
  */
 static struct {
 	pthread_mutex_t	 mu;
 	pthread_cond_t	 cv;
-	PGconn		*idle[RL_DB_POOL_MAX];
+	struct conn	*idle[RL_DB_POOL_MAX];
 	int		 nidle;
 	int		 total;
 	int		 size;
@@ -50,8 +91,10 @@ static struct {
     { NULL }, 0, 0, 0 };
 
 /* A connection this thread keeps across statements (transaction, LISTEN). */
-static __thread PGconn	*pinned;
-static __thread int	 listening;
+static __thread struct conn	*pinned;
+static __thread int		 listening;
+/* This thread's connection is its own, outside the pool (rl_db_own). */
+static __thread int		 own;
 
 /*
  * libpq's message names tables, columns, constraints and the values a
@@ -74,6 +117,49 @@ pqerr(struct rl_error *e, enum rl_err code, const char *what,
 	if (e != NULL && state != NULL)
 		(void)snprintf(e->sqlstate, sizeof(e->sqlstate), "%s", state);
 	return code;
+}
+
+/* FNV-1a over the text and the parameter count. */
+static uint32_t
+sql_hash(const char *sql, size_t len, int nparams)
+{
+	uint32_t	 h = 2166136261u;
+	size_t		 i;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ (unsigned char)sql[i]) * 16777619u;
+	return (h ^ (uint32_t)nparams) * 16777619u;
+}
+
+/*
+ * The registry index of a statement, registering it on first sight; 0
+ * when the registry is full (the statement then runs unnamed).  The text
+ * is copied: a caller's SQL need not outlive the call.
+ */
+static int
+prep_id(const char *sql, int nparams)
+{
+	size_t		 len = strlen(sql), i;
+	uint32_t	 h = sql_hash(sql, len, nparams);
+	int		 id = 0;
+
+	pthread_mutex_lock(&reg.mu);
+	for (i = h % PREP_SLOTS; reg.slot[i].id != 0; i = (i + 1) % PREP_SLOTS)
+		if (reg.slot[i].hash == h && reg.slot[i].len == len &&
+		    reg.slot[i].nparams == nparams &&
+		    memcmp(reg.slot[i].sql, sql, len) == 0) {
+			id = reg.slot[i].id;
+			goto out;
+		}
+	if (reg.n >= PREP_MAX || (reg.slot[i].sql = strdup(sql)) == NULL)
+		goto out;
+	reg.slot[i].len = len;
+	reg.slot[i].hash = h;
+	reg.slot[i].nparams = nparams;
+	reg.slot[i].id = id = ++reg.n;
+out:
+	pthread_mutex_unlock(&reg.mu);
+	return id;
 }
 
 /*
@@ -99,13 +185,24 @@ alive(PGconn *c)
 	return PQconsumeInput(c) && PQstatus(c) == CONNECTION_OK;
 }
 
+/* Close a connection; its prepared statements go with it. */
+static void
+conn_close(struct conn *c)
+{
+
+	PQfinish(c->pg);
+	free(c);
+}
+
 static enum rl_err
-connect_db(PGconn **out, struct rl_error *e)
+connect_db(struct conn **out, struct rl_error *e)
 {
 	char		 opts[128];
 	const char	*keys[4], *vals[4];
-	PGconn		*c;
+	struct conn	*c;
 
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return rl_error_set(e, RL_ENOMEM, NULL);
 	(void)snprintf(opts, sizeof(opts), "-c statement_timeout=%d",
 	    RL_DB_STATEMENT_TIMEOUT_MS);
 	keys[0] = "dbname";
@@ -117,12 +214,14 @@ connect_db(PGconn **out, struct rl_error *e)
 	keys[3] = NULL;
 	vals[3] = NULL;
 	/* expand_dbname=1: dbname may be a full URL or key=value string. */
-	if ((c = PQconnectdbParams(keys, vals, 1)) == NULL)
+	if ((c->pg = PQconnectdbParams(keys, vals, 1)) == NULL) {
+		free(c);
 		return rl_error_set(e, RL_ENOMEM, NULL);
-	if (PQstatus(c) != CONNECTION_OK) {
+	}
+	if (PQstatus(c->pg) != CONNECTION_OK) {
 		pqerr(e, RL_EDBDOWN, "database unavailable", NULL,
-		    PQerrorMessage(c));
-		PQfinish(c);
+		    PQerrorMessage(c->pg));
+		conn_close(c);
 		return RL_EDBDOWN;
 	}
 	*out = c;
@@ -136,15 +235,27 @@ connect_db(PGconn **out, struct rl_error *e)
  * an idle connection.
  */
 static enum rl_err
-acquire(PGconn **out, struct rl_error *e)
+acquire(struct conn **out, struct rl_error *e)
 {
 	struct timespec	 until;
-	PGconn		*c = NULL;
+	struct conn	*c = NULL;
 	enum rl_err	 err;
 	int		 rc = 0;
 
+	/* An own connection idle since its last use: still there? */
+	if (own && pinned != NULL && PQtransactionStatus(pinned->pg) ==
+	    PQTRANS_IDLE && !alive(pinned->pg)) {
+		conn_close(pinned);
+		pinned = NULL;
+	}
 	if (pinned != NULL) {
 		*out = pinned;
+		return RL_OK;
+	}
+	if (own) {
+		if ((err = connect_db(&c, e)) != RL_OK)
+			return err;
+		*out = pinned = c;
 		return RL_OK;
 	}
 	clock_gettime(CLOCK_REALTIME, &until);
@@ -161,9 +272,9 @@ acquire(PGconn **out, struct rl_error *e)
 		rc = pthread_cond_timedwait(&pool.cv, &pool.mu, &until);
 	while (pool.nidle > 0) {
 		c = pool.idle[--pool.nidle];
-		if (alive(c))
+		if (alive(c->pg))
 			break;
-		PQfinish(c);	/* died while idle: replace it */
+		conn_close(c);	/* died while idle: replace it */
 		c = NULL;
 		pool.total--;
 	}
@@ -191,21 +302,40 @@ acquire(PGconn **out, struct rl_error *e)
 
 /* Give a borrowed connection back; a broken one is closed instead. */
 static void
-release(PGconn *c)
+release(struct conn *c)
 {
 	int	 ok;
 
 	if (c == NULL || c == pinned)
 		return;
-	ok = PQstatus(c) == CONNECTION_OK &&
-	    PQtransactionStatus(c) == PQTRANS_IDLE;
+	ok = PQstatus(c->pg) == CONNECTION_OK &&
+	    PQtransactionStatus(c->pg) == PQTRANS_IDLE;
 	pthread_mutex_lock(&pool.mu);
 	if (ok && pool.nidle < RL_DB_POOL_MAX)
 		pool.idle[pool.nidle++] = c;
 	else {
-		PQfinish(c);
+		conn_close(c);
 		pool.total--;
 	}
+	pthread_cond_signal(&pool.cv);
+	pthread_mutex_unlock(&pool.mu);
+}
+
+/*
+ * The end of a transaction (or of a LISTEN).  A thread's own connection
+ * stays with it while it is sound; a broken one is closed, and the next
+ * statement opens another.
+ */
+/* Close a connection this thread holds, known or suspected dead. */
+static void
+drop(struct conn *c)
+{
+
+	conn_close(c);
+	if (own)
+		return;	/* never counted in the pool */
+	pthread_mutex_lock(&pool.mu);
+	pool.total--;
 	pthread_cond_signal(&pool.cv);
 	pthread_mutex_unlock(&pool.mu);
 }
@@ -213,10 +343,31 @@ release(PGconn *c)
 static void
 unpin(void)
 {
-	PGconn	*c = pinned;
+	struct conn	*c = pinned;
 
+	if (own && c != NULL && PQstatus(c->pg) == CONNECTION_OK &&
+	    PQtransactionStatus(c->pg) == PQTRANS_IDLE)
+		return;
 	pinned = NULL;
+	if (own) {
+		if (c != NULL)
+			conn_close(c);
+		return;
+	}
 	release(c);
+}
+
+/*
+ * A background writer (credits.c's queue) must not queue behind the
+ * requests for a pooled connection: the settlements it writes are what
+ * frees their holds.  From now on this thread has one connection of its
+ * own, opened on first use, outside the pool and its size.
+ */
+void
+rl_db_own(void)
+{
+
+	own = 1;
 }
 
 /*
@@ -230,9 +381,9 @@ rl_db_request_end(void)
 
 	if (pinned == NULL)
 		return;
-	if (PQtransactionStatus(pinned) != PQTRANS_IDLE) {
+	if (PQtransactionStatus(pinned->pg) != PQTRANS_IDLE) {
 		rl_log_warn("request ended inside a transaction: rolled back");
-		PQclear(PQexec(pinned, "ROLLBACK"));
+		PQclear(PQexec(pinned->pg, "ROLLBACK"));
 	}
 	unpin();
 }
@@ -244,15 +395,16 @@ rl_db_disconnect(void)
 
 	listening = 0;
 	if (pinned != NULL) {
-		PQfinish(pinned);
+		conn_close(pinned);
 		pinned = NULL;
 		pthread_mutex_lock(&pool.mu);
-		pool.total--;
+		if (!own)
+			pool.total--;
 		pthread_mutex_unlock(&pool.mu);
 	}
 	pthread_mutex_lock(&pool.mu);
 	while (pool.nidle > 0) {
-		PQfinish(pool.idle[--pool.nidle]);
+		conn_close(pool.idle[--pool.nidle]);
 		pool.total--;
 	}
 	pthread_cond_broadcast(&pool.cv);
@@ -262,39 +414,76 @@ rl_db_disconnect(void)
 /*
  * After a failed statement: a connection that died takes the whole
  * statement down as RL_EDBDOWN and is closed; anything else is the
- * statement's own error, mapped from its SQLSTATE.
+ * statement's own error, mapped from its SQLSTATE.  An error without a
+ * SQLSTATE is libpq's, not the server's: a socket that failed under a
+ * write can leave the status CONNECTION_OK until the next read, and such
+ * an error must read as the database away (retried), never as a refusal.
  */
 static enum rl_err
-failed(PGconn *c, PGresult *res, struct rl_error *e)
+failed(struct conn *c, PGresult *res, struct rl_error *e)
 {
 	const char	*state;
 	enum rl_err	 err;
 
-	if (PQstatus(c) != CONNECTION_OK) {
+	state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	if (PQstatus(c->pg) != CONNECTION_OK || state == NULL) {
 		err = pqerr(e, RL_EDBDOWN, "database unavailable", NULL,
-		    PQerrorMessage(c));
+		    PQerrorMessage(c->pg));
 		PQclear(res);
 		if (c == pinned) {
 			listening = 0;
-			unpin();
+			pinned = NULL;
 		}
-		else
-			release(c);
+		drop(c);
 		return err;
 	}
-	state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 	/* Class 23 is integrity violations (unique, foreign key, check):
 	 * a conflict with existing data, not a server fault. */
 	if (state != NULL && strncmp(state, "23", 2) == 0)
 		err = pqerr(e, RL_ECONFLICT, "conflict with existing data",
 		    state, res != NULL ? PQresultErrorMessage(res) :
-		    PQerrorMessage(c));
+		    PQerrorMessage(c->pg));
 	else
 		err = pqerr(e, RL_EDB, "database error", state, res != NULL ?
-		    PQresultErrorMessage(res) : PQerrorMessage(c));
+		    PQresultErrorMessage(res) : PQerrorMessage(c->pg));
 	PQclear(res);
 	release(c);
 	return err;
+}
+
+static int
+ok_status(PGresult *res)
+{
+	ExecStatusType	 st;
+
+	st = res != NULL ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+	return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+}
+
+/*
+ * Send a statement on c: prepared under its registry name, preparing it
+ * first when c has not seen it; unnamed when the registry is full.  NULL
+ * or a failed result is the caller's to report with failed().
+ */
+static PGresult *
+run(struct conn *c, const char *sql, int nparams, const char *const *params)
+{
+	PGresult	*res;
+	char		 name[16];
+	int		 id;
+
+	if ((id = prep_id(sql, nparams)) == 0)
+		return PQexecParams(c->pg, sql, nparams, NULL, params, NULL,
+		    NULL, 0);
+	(void)snprintf(name, sizeof(name), "rl_%d", id);
+	if (!(c->prepared[(id - 1) / 64] & (1ULL << ((id - 1) % 64)))) {
+		res = PQprepare(c->pg, name, sql, nparams, NULL);
+		if (!ok_status(res))
+			return res;
+		PQclear(res);
+		c->prepared[(id - 1) / 64] |= 1ULL << ((id - 1) % 64);
+	}
+	return PQexecPrepared(c->pg, name, nparams, params, NULL, NULL, 0);
 }
 
 /*
@@ -305,18 +494,16 @@ enum rl_err
 rl_db_exec(const char *sql, int nparams, const char *const *params,
     struct rl_dbres **out, struct rl_error *e)
 {
-	PGconn		*c;
+	struct conn	*c;
 	PGresult	*res;
-	ExecStatusType	 st;
 	enum rl_err	 err;
 
 	if (out != NULL)
 		*out = NULL;
 	if ((err = acquire(&c, e)) != RL_OK)
 		return err;
-	res = PQexecParams(c, sql, nparams, NULL, params, NULL, NULL, 0);
-	st = res != NULL ? PQresultStatus(res) : PGRES_FATAL_ERROR;
-	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+	res = run(c, sql, nparams, params);
+	if (!ok_status(res))
 		return failed(c, res, e);
 	release(c);
 	if (out == NULL) {
@@ -408,10 +595,10 @@ rl_db_json(const char *sql, int nparams, const char *const *params,
 enum rl_err
 rl_db_begin(struct rl_error *e)
 {
-	PGconn		*c;
+	struct conn	*c;
 	enum rl_err	 err;
 
-	if (pinned != NULL && PQtransactionStatus(pinned) != PQTRANS_IDLE)
+	if (pinned != NULL && PQtransactionStatus(pinned->pg) != PQTRANS_IDLE)
 		return rl_error_set(e, RL_EINTERNAL, "transaction open");
 	if ((err = acquire(&c, e)) != RL_OK)
 		return err;
@@ -441,8 +628,8 @@ rl_db_rollback(void)
 
 	if (pinned == NULL)
 		return;
-	if (PQstatus(pinned) == CONNECTION_OK)
-		PQclear(PQexec(pinned, "ROLLBACK"));
+	if (PQstatus(pinned->pg) == CONNECTION_OK)
+		PQclear(PQexec(pinned->pg, "ROLLBACK"));
 	if (!listening)
 		unpin();
 }
@@ -505,16 +692,16 @@ rl_db_listen(const char *channel, struct rl_error *e)
 {
 	char		 sql[256];
 	char		*q;
-	PGconn		*c;
+	struct conn	*c;
 	enum rl_err	 err;
 
 	if ((err = acquire(&c, e)) != RL_OK)
 		return err;
 	pinned = c;
 	listening = 1;
-	if ((q = PQescapeIdentifier(c, channel, strlen(channel))) == NULL)
+	if ((q = PQescapeIdentifier(c->pg, channel, strlen(channel))) == NULL)
 		return pqerr(e, RL_EDB, "database error", NULL,
-		    PQerrorMessage(c));
+		    PQerrorMessage(c->pg));
 	(void)snprintf(sql, sizeof(sql), "LISTEN %s", q);
 	PQfreemem(q);
 	return rl_db_exec(sql, 0, NULL, NULL, e);
@@ -532,23 +719,24 @@ rl_db_wait_notify(int ms, char **channel, char **payload, struct rl_error *e)
 	struct pollfd	 pfd;
 
 	*channel = *payload = NULL;
-	if (pinned == NULL || !listening || PQstatus(pinned) != CONNECTION_OK)
+	if (pinned == NULL || !listening ||
+	    PQstatus(pinned->pg) != CONNECTION_OK)
 		return rl_error_set(e, RL_EDBDOWN, "not listening");
-	if ((n = PQnotifies(pinned)) == NULL) {
-		pfd.fd = PQsocket(pinned);
+	if ((n = PQnotifies(pinned->pg)) == NULL) {
+		pfd.fd = PQsocket(pinned->pg);
 		pfd.events = POLLIN;
 		if (pfd.fd < 0)
 			return rl_error_set(e, RL_EDBDOWN, "no socket");
 		if (poll(&pfd, 1, ms) < 0)
 			return rl_error_set(e, RL_EIO, "poll failed");
-		if (!PQconsumeInput(pinned)) {
+		if (!PQconsumeInput(pinned->pg)) {
 			pqerr(e, RL_EDBDOWN, "database unavailable", NULL,
-			    PQerrorMessage(pinned));
+			    PQerrorMessage(pinned->pg));
 			listening = 0;
 			unpin();
 			return RL_EDBDOWN;
 		}
-		if ((n = PQnotifies(pinned)) == NULL)
+		if ((n = PQnotifies(pinned->pg)) == NULL)
 			return RL_OK;
 	}
 	*channel = strdup(n->relname);
@@ -571,13 +759,13 @@ rl_db_wait_notify(int ms, char **channel, char **payload, struct rl_error *e)
 enum rl_err
 rl_db_exec_script(const char *sql, struct rl_error *e)
 {
-	PGconn		*c;
+	struct conn	*c;
 	PGresult	*res;
 	enum rl_err	 err;
 
 	if ((err = acquire(&c, e)) != RL_OK)
 		return err;
-	res = PQexec(c, sql);
+	res = PQexec(c->pg, sql);
 	if (res == NULL || (PQresultStatus(res) != PGRES_COMMAND_OK &&
 	    PQresultStatus(res) != PGRES_TUPLES_OK))
 		return failed(c, res, e);

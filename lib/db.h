@@ -41,5 +41,7 @@ enum rl_err	 rl_db_wait_notify(int, char **, char **, struct rl_error *);
 enum rl_err	 rl_db_exec_script(const char *, struct rl_error *);
 void		 rl_db_request_end(void);
 void		 rl_db_disconnect(void);
+/* This thread keeps a connection of its own, outside the pool. */
+void		 rl_db_own(void);
 
 #endif

@@ -17,7 +17,9 @@
  * verifier and vtext are how EDxo's plan-de-cours verifier
  * (update_verifier_plan_cours) answers instead: its Flask view refuses
  * credits with 400 and words both refusals its own way; 0 and NULL mean
- * the EDxo route's status and the error's own message.
+ * the EDxo route's status and the error's own message.  fr is what a
+ * French page shows a user for the error (a failed task's result.message,
+ * which EDxo's task client prints); NULL: the generic internal text.
  */
 static const struct {
 	const char	*token;
@@ -26,36 +28,61 @@ static const struct {
 	int		 edxo;
 	int		 verifier;
 	const char	*vtext;
+	const char	*fr;
 } errs[RL_ERR__MAX] = {
-	[RL_OK] = { "ok", 200, "success" },
-	[RL_ENOMEM] = { "out_of_memory", 500, "out of memory" },
-	[RL_EINVAL] = { "bad_request", 400, "malformed request" },
-	[RL_EJSON] = { "invalid_json", 400, "request body is not valid JSON" },
-	[RL_EFORM] = { "invalid_form", 400, "malformed form data" },
-	[RL_EAUTH] = { "unauthorized", 401, "authentication required" },
-	[RL_EFORBIDDEN] = { "forbidden", 403, "not allowed" },
-	[RL_ECSRF] = { "csrf_failed", 403, "CSRF token missing or wrong" },
-	[RL_ENOTFOUND] = { "not_found", 404, "not found" },
-	[RL_EMETHOD] = { "method_not_allowed", 405, "method not allowed" },
-	[RL_ECONFLICT] = { "conflict", 409, "conflict" },
-	[RL_ETOOBIG] = { "payload_too_large", 413, "payload too large" },
+	[RL_OK] = { "ok", 200, "success", 0, 0, NULL, "Terminé." },
+	[RL_ENOMEM] = { "out_of_memory", 500, "out of memory", 0, 0, NULL,
+	    "Le serveur manque de mémoire ; réessayez plus tard." },
+	[RL_EINVAL] = { "bad_request", 400, "malformed request", 0, 0, NULL,
+	    "Requête invalide." },
+	[RL_EJSON] = { "invalid_json", 400, "request body is not valid JSON", 0,
+	    0, NULL, "Le corps de la requête n'est pas du JSON valide." },
+	[RL_EFORM] = { "invalid_form", 400, "malformed form data", 0, 0, NULL,
+	    "Formulaire invalide." },
+	[RL_EAUTH] = { "unauthorized", 401, "authentication required", 0, 0,
+	    NULL, "Authentification requise." },
+	[RL_EFORBIDDEN] = { "forbidden", 403, "not allowed", 0, 0, NULL,
+	    "Action non autorisée." },
+	[RL_ECSRF] = { "csrf_failed", 403, "CSRF token missing or wrong", 0, 0,
+	    NULL, "Jeton CSRF manquant ou invalide." },
+	[RL_ENOTFOUND] = { "not_found", 404, "not found", 0, 0, NULL,
+	    "Élément introuvable." },
+	[RL_EMETHOD] = { "method_not_allowed", 405, "method not allowed", 0, 0,
+	    NULL, "Méthode non permise." },
+	[RL_ECONFLICT] = { "conflict", 409, "conflict", 0, 0, NULL,
+	    "L'élément a changé entre-temps." },
+	[RL_ETOOBIG] = { "payload_too_large", 413, "payload too large", 0, 0,
+	    NULL, "Contenu trop volumineux." },
 	[RL_EMEDIA] = { "unsupported_media_type", 415,
-	    "unsupported content type" },
-	[RL_EVALIDATION] = { "validation_error", 422, "validation failed",
-	    400 },
-	[RL_ERATELIMIT] = { "rate_limited", 429, "too many requests" },
+	    "unsupported content type", 0, 0, NULL,
+	    "Type de contenu non pris en charge." },
+	[RL_EVALIDATION] = { "validation_error", 422, "validation failed", 400,
+	    0, NULL, "Données invalides." },
+	[RL_ERATELIMIT] = { "rate_limited", 429, "too many requests", 0, 0,
+	    NULL, "Trop de requêtes ; réessayez dans un instant." },
 	[RL_ECREDITS] = { "insufficient_credits", 402, "insufficient credits",
-	    403, 400, "Crédits insuffisants pour cet appel." },
+	    403, 400, "Crédits insuffisants pour cet appel.",
+	    "Crédits insuffisants pour cet appel." },
 	[RL_ENOKEY] = { "no_api_key", 400, "no API key configured", 0, 0,
+	    "Aucune clé OpenAI dans votre profil.",
 	    "Aucune clé OpenAI dans votre profil." },
-	[RL_EDBDOWN] = { "db_unavailable", 503, "database unavailable" },
-	[RL_EDB] = { "db_error", 500, "database error" },
-	[RL_EUPSTREAM] = { "upstream_error", 502, "upstream error" },
-	[RL_ETIMEOUT] = { "timeout", 504, "timed out" },
-	[RL_EUNAVAIL] = { "unavailable", 503, "temporarily unavailable" },
-	[RL_EIO] = { "io_error", 500, "input/output error" },
-	[RL_EGONE] = { "client_gone", 499, "client closed the connection" },
-	[RL_EINTERNAL] = { "internal_error", 500, "internal error" },
+	[RL_EDBDOWN] = { "db_unavailable", 503, "database unavailable", 0, 0,
+	    NULL, "Base de données indisponible ; réessayez plus tard." },
+	[RL_EDB] = { "db_error", 500, "database error", 0, 0, NULL,
+	    "Erreur de base de données." },
+	[RL_EUPSTREAM] = { "upstream_error", 502, "upstream error", 0, 0, NULL,
+	    "Le service d'IA a renvoyé une erreur." },
+	[RL_ETIMEOUT] = { "timeout", 504, "timed out", 0, 0, NULL,
+	    "Le service d'IA n'a pas répondu à temps." },
+	[RL_EUNAVAIL] = { "unavailable", 503, "temporarily unavailable", 0, 0,
+	    NULL,
+	    "Service temporairement indisponible ; réessayez plus tard." },
+	[RL_EIO] = { "io_error", 500, "input/output error", 0, 0, NULL,
+	    "Erreur d'entrée-sortie sur le serveur." },
+	[RL_EGONE] = { "client_gone", 499, "client closed the connection", 0, 0,
+	    NULL, "La connexion a été fermée." },
+	[RL_EINTERNAL] = { "internal_error", 500, "internal error", 0, 0, NULL,
+	    "Erreur interne." },
 };
 
 static int
@@ -70,6 +97,14 @@ rl_strerror(enum rl_err e)
 {
 
 	return valid(e) ? errs[e].text : "unknown error";
+}
+
+/* The French text for a user (never a fault's detail). */
+const char *
+rl_err_text_fr(enum rl_err e)
+{
+
+	return valid(e) && errs[e].fr != NULL ? errs[e].fr : "Erreur interne.";
 }
 
 const char *

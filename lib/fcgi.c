@@ -222,8 +222,15 @@ read_body(struct rl_req *req, struct rl_error *e)
 	if (clen == 0 || (rt->flags & RL_ROUTE_BODY) == 0)
 		return RL_OK;	/* a body the route does not take is ignored */
 
+	/*
+	 * The default cap follows what came, not what the route could take:
+	 * a route open to FormData uploads still caps its JSON at
+	 * RL_BODY_MAX.
+	 */
 	max = rt->body_max != 0 ? rt->body_max :
-	    (rt->flags & RL_ROUTE_MULTIPART) ? RL_UPLOAD_MAX : RL_BODY_MAX;
+	    ((rt->flags & RL_ROUTE_MULTIPART) &&
+	    is_type(req->ctype, "multipart/form-data")) ? RL_UPLOAD_MAX :
+	    RL_BODY_MAX;
 	if (clen > max)
 		return rl_error_set(e, RL_ETOOBIG, "request body of %llu "
 		    "bytes exceeds the %zu byte limit", clen, max);

@@ -10,7 +10,8 @@
  *	pay+call  rl_ai_call(): reserve, stream, settle one ledger row (a
  *	          call stopped on cancel is settled as "partial")
  *	events    append text and reasoning deltas; a task publishes them
- *	          (throttled) and is asked whether it was cancelled
+ *	          (throttled) and is asked whether it was cancelled; a
+ *	          cancel also stops a silent transfer at once (worker.c)
  *	read      refusal, incomplete, not JSON, not valid: the first two
  *	          end the run, the last two ask once more with the errors
  */
@@ -23,7 +24,6 @@
 #include "ai.h"
 #include "bounds.h"
 #include "buf.h"
-#include "conf.h"
 #include "credits.h"
 #include "db.h"
 #include "extern.h"
@@ -534,6 +534,14 @@ call_once(struct rl_gen *g, const struct rl_model *m, const json_t *input,
 	ai.call.arg = r;
 	err = rl_ai_call(&ai, e);
 	g->calls++;
+	/*
+	 * A cancel stops the transfer from outside (the worker's listener,
+	 * openai.h) with no event to tell on_event: the call's RL_EGONE is
+	 * the task's cancel, said as such.
+	 */
+	if (g->task != NULL && err == RL_EGONE && !r->cancelled &&
+	    rl_task_cancelled(g->task))
+		r->cancelled = 1;
 	if (ai.settled) {
 		g->usage.input_tokens += ai.call.usage.input_tokens;
 		g->usage.cached_tokens += ai.call.usage.cached_tokens;
@@ -854,13 +862,4 @@ rl_generation_precheck(long long user_id, const char *model,
 		    "Crédits insuffisants pour cette opération.");
 	rl_dbres_free(res);
 	return err;
-}
-
-enum rl_err
-rl_generation_init(struct rl_error *e)
-{
-
-	if (rl_schema_get("grille_cours") != NULL)
-		return RL_OK;
-	return rl_schema_registry_load(rl_conf->schema_dir, e);
 }

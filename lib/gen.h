@@ -191,11 +191,4 @@ enum rl_err	 rl_generation_settings(const char *section,
 enum rl_err	 rl_generation_precheck(long long user_id, const char *model,
 		    struct rl_error *);
 
-/*
- * Start-up of a program that validates with the registry's schemas
- * without naming one in its route table (the runtime loads the registry
- * only for those that do): load it when it is empty.
- */
-enum rl_err	 rl_generation_init(struct rl_error *);
-
 #endif

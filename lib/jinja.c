@@ -742,6 +742,7 @@ parse_block(struct parser *p, struct node **first, const char *stop,
 	enum piece	 pc;
 	struct lex	 l;
 	char		 pat[RL_JINJA_NAME_MAX + 2];
+	int		 open = p->line;	/* the tag that opened it */
 
 	*first = NULL;
 	/* render() recurses as this does: one level per open block. */
@@ -752,9 +753,12 @@ parse_block(struct parser *p, struct node **first, const char *stop,
 		if ((pc = next_piece(p, &ts, &te)) == P_ERR)
 			return p->e->code;
 		if (pc == P_END) {
-			if (stop != NULL)
+			/* The block's own line: the last tag's is not it. */
+			if (stop != NULL) {
+				p->line = open;
 				return perr(p, "bloc non fermé (attendu: %s)",
 				    stop);
+			}
 			break;
 		}
 		if (pc == P_TEXT) {

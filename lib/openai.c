@@ -5,11 +5,19 @@
  * and fills the caller's struct rl_oa_call with what came back.  See
  * openai.h and docs/internals/openai.md.
  *
- * Each thread keeps one curl easy handle, so consecutive calls from a
- * thread reuse the upstream connection (TLS and TCP set-up cost more than a
- * small call).  A transfer that did not end cleanly (stopped, timed out,
- * cut) drops the handle and its connections: a half-read stream must never
- * be reused for the next request.
+ * Each thread keeps one curl easy handle in one multi handle, so
+ * consecutive calls from a thread reuse the upstream connection (TLS and
+ * TCP set-up cost more than a small call).  A transfer that did not end
+ * cleanly (stopped, timed out, cut) drops the handles and their
+ * connections: a half-read stream must never be reused for the next
+ * request.
+ *
+ * The transfer runs through the multi handle rather than
+ * curl_easy_perform() so that it can be stopped from outside within
+ * RL_OA_STOP_POLL_MS whatever the upstream does: libcurl calls its
+ * progress callback about once a second on a silent transfer, too seldom
+ * for a cancel, while curl_multi_poll() returns at once when another
+ * thread calls curl_multi_wakeup() and after RL_OA_STOP_POLL_MS anyway.
  */
 #include "config.h"
 
@@ -88,6 +96,8 @@ struct xfer {
 	int			 toobig;
 	int			 idle;		/* idle limit hit */
 	int			 done;		/* final event received */
+	int			 halted;	/* a stop or check ended it */
+	long			 sent;		/* request bytes sent */
 	enum rl_err		 serr;		/* error found in the body */
 	char			 smsg[RL_ERRMSG_MAX];
 	char			 errbuf[CURL_ERROR_SIZE];
@@ -105,6 +115,7 @@ struct xfer {
 struct slot {
 	pthread_mutex_t	 mu;
 	CURL		*h;
+	CURLM		*m;		/* runs h; holds the connections */
 	long long	 last;		/* end of its last transfer, us */
 	struct slot	*next;
 };
@@ -116,6 +127,116 @@ static struct slot	*slots;
 static _Atomic int	 idle_sec = RL_OA_IDLE_CONN_SEC;
 static __thread struct slot *tl_slot;
 static __thread uint64_t tl_rand;
+
+/*
+ * A stop flag.  The multi handle of the transfer using it is attached
+ * under mu for the transfer's length, so a raiser never wakes a handle
+ * that its thread is destroying.
+ */
+struct rl_oa_stop {
+	pthread_mutex_t	 mu;
+	atomic_int	 raised;
+	CURLM		*m;
+};
+
+/* This thread's stop and check (rl_oa_thread_stop). */
+static __thread struct rl_oa_stop *tl_stop;
+static __thread rl_oa_check_cb tl_check;
+static __thread void	*tl_check_arg;
+
+struct rl_oa_stop *
+rl_oa_stop_new(void)
+{
+	struct rl_oa_stop	*st;
+
+	if ((st = calloc(1, sizeof(*st))) == NULL)
+		return NULL;
+	pthread_mutex_init(&st->mu, NULL);
+	atomic_init(&st->raised, 0);
+	return st;
+}
+
+void
+rl_oa_stop_free(struct rl_oa_stop *st)
+{
+
+	if (st == NULL)
+		return;
+	pthread_mutex_destroy(&st->mu);
+	free(st);
+}
+
+void
+rl_oa_stop_raise(struct rl_oa_stop *st)
+{
+
+	if (st == NULL)
+		return;
+	pthread_mutex_lock(&st->mu);
+	atomic_store(&st->raised, 1);
+	if (st->m != NULL)
+		(void)curl_multi_wakeup(st->m);
+	pthread_mutex_unlock(&st->mu);
+}
+
+void
+rl_oa_stop_reset(struct rl_oa_stop *st)
+{
+
+	if (st != NULL)
+		atomic_store(&st->raised, 0);
+}
+
+int
+rl_oa_stop_raised(struct rl_oa_stop *st)
+{
+
+	return st != NULL && atomic_load(&st->raised) != 0;
+}
+
+void
+rl_oa_thread_stop(struct rl_oa_stop *st, rl_oa_check_cb check, void *arg)
+{
+
+	tl_stop = st;
+	tl_check = check;
+	tl_check_arg = arg;
+}
+
+/* Should the call stop now?  Its own stops, then the thread's. */
+static int
+halt(const struct rl_oa_call *c)
+{
+
+	return rl_oa_stop_raised(c->stop) || rl_oa_stop_raised(tl_stop) ||
+	    (c->check != NULL && c->check(c->check_arg)) ||
+	    (tl_check != NULL && tl_check(tl_check_arg));
+}
+
+/* Let a raiser wake m (m NULL: the transfer is over). */
+static void
+attach(struct rl_oa_stop *st, CURLM *m)
+{
+
+	if (st == NULL)
+		return;
+	pthread_mutex_lock(&st->mu);
+	st->m = m;
+	pthread_mutex_unlock(&st->mu);
+}
+
+/* Close a slot's handles, and so their connections. */
+static void
+drop(struct slot *s)
+{
+
+	if (s->m != NULL)
+		curl_multi_cleanup(s->m);
+	if (s->h != NULL)
+		curl_easy_cleanup(s->h);
+	s->m = NULL;
+	s->h = NULL;
+}
 
 /* Close the handles (and their connections) nobody used for a while. */
 static void *
@@ -132,10 +253,8 @@ reaper(void *arg)
 			if (pthread_mutex_trylock(&s->mu) != 0)
 				continue;	/* in a transfer */
 			if (s->h != NULL && now - s->last >=
-			    idle_sec * 1000000LL) {
-				curl_easy_cleanup(s->h);
-				s->h = NULL;
-			}
+			    idle_sec * 1000000LL)
+				drop(s);
 			pthread_mutex_unlock(&s->mu);
 		}
 		pthread_mutex_unlock(&slots_mu);
@@ -195,8 +314,7 @@ rl_oa_thread_end(void)
 			break;
 		}
 	pthread_mutex_unlock(&slots_mu);
-	if (s->h != NULL)
-		curl_easy_cleanup(s->h);
+	drop(s);
 	pthread_mutex_destroy(&s->mu);
 	free(s);
 	tl_slot = NULL;
@@ -226,8 +344,13 @@ handle(void)
 		s->h = curl_easy_init();
 	else
 		curl_easy_reset(s->h);
-	if (s->h == NULL)
+	if (s->m == NULL)
+		s->m = curl_multi_init();
+	if (s->h == NULL || s->m == NULL) {
+		drop(s);
 		pthread_mutex_unlock(&s->mu);
+		return NULL;
+	}
 	return s->h;
 }
 
@@ -237,10 +360,8 @@ handle_done(int close)
 {
 	struct slot	*s = tl_slot;
 
-	if (close && s->h != NULL) {
-		curl_easy_cleanup(s->h);
-		s->h = NULL;
-	}
+	if (close)
+		drop(s);
 	s->last = rl_now_us();
 	pthread_mutex_unlock(&s->mu);
 }
@@ -279,15 +400,24 @@ backoff_ms(int attempt)
 	return jitter(cap);
 }
 
-static void
-sleep_ms(long ms)
+/* Sleep ms, in slices short enough to notice a stop; 1 if stopped. */
+static int
+sleep_ms(const struct rl_oa_call *c, long ms)
 {
 	struct timespec	 ts;
+	long		 step;
 
-	ts.tv_sec = ms / 1000;
-	ts.tv_nsec = (ms % 1000) * 1000000L;
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		continue;
+	while (ms > 0) {
+		if (halt(c))
+			return 1;
+		step = ms < RL_OA_STOP_POLL_MS ? ms : RL_OA_STOP_POLL_MS;
+		ms -= step;
+		ts.tv_sec = step / 1000;
+		ts.tv_nsec = (step % 1000) * 1000000L;
+		while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+			continue;
+	}
+	return halt(c);
 }
 
 /*
@@ -1017,7 +1147,8 @@ xfer_reset(struct xfer *x)
 	x->got = 0;
 	x->mode = MODE_NONE;
 	x->dl = x->ul = 0;
-	x->toobig = x->idle = x->done = 0;
+	x->toobig = x->idle = x->done = x->halted = 0;
+	x->sent = 0;
 	x->serr = RL_OK;
 	x->smsg[0] = '\0';
 	x->errbuf[0] = '\0';
@@ -1175,6 +1306,9 @@ outcome(struct xfer *x, CURLcode cc, long long deadline, int *retry,
 	enum rl_err		 err;
 
 	why = x->errbuf[0] != '\0' ? x->errbuf : curl_easy_strerror(cc);
+	if (x->halted)
+		return rl_error_set(e, RL_EGONE, "the call was stopped (task "
+		    "cancelled or client gone)");
 	if (c->stopped)
 		return rl_error_set(e, RL_EGONE, "the caller stopped the "
 		    "stream");
@@ -1242,6 +1376,56 @@ outcome(struct xfer *x, CURLcode cc, long long deadline, int *retry,
 	return RL_OK;
 }
 
+/*
+ * Run the transfer, testing the stops after every wait.  A stopped
+ * transfer is taken off the multi handle at once, which closes its
+ * connection; its result is CURLE_ABORTED_BY_CALLBACK, so the handles
+ * are dropped too.
+ */
+static CURLcode
+perform(struct xfer *x, CURLM *m)
+{
+	struct rl_oa_call	*c = x->call;
+	CURLMsg			*msg;
+	CURLcode		 cc = CURLE_OK;
+	int			 running = 1, left;
+
+	if (curl_multi_add_handle(m, x->h) != CURLM_OK)
+		return CURLE_FAILED_INIT;
+	attach(c->stop, m);
+	attach(tl_stop, m);
+	for (;;) {
+		/* Raised before attach: its wake-up went nowhere. */
+		if (halt(c)) {
+			x->halted = c->stopped = 1;
+			cc = CURLE_ABORTED_BY_CALLBACK;
+			break;
+		}
+		if (curl_multi_perform(m, &running) != CURLM_OK) {
+			cc = CURLE_FAILED_INIT;
+			break;
+		}
+		if (running == 0) {
+			cc = CURLE_FAILED_INIT;
+			while ((msg = curl_multi_info_read(m, &left)) != NULL)
+				if (msg->msg == CURLMSG_DONE &&
+				    msg->easy_handle == x->h)
+					cc = msg->data.result;
+			break;
+		}
+		if (curl_multi_poll(m, NULL, 0, RL_OA_STOP_POLL_MS, NULL) !=
+		    CURLM_OK) {
+			cc = CURLE_FAILED_INIT;
+			break;
+		}
+	}
+	attach(tl_stop, NULL);
+	attach(c->stop, NULL);
+	(void)curl_easy_getinfo(x->h, CURLINFO_REQUEST_SIZE, &x->sent);
+	(void)curl_multi_remove_handle(m, x->h);
+	return cc;
+}
+
 /* One attempt: a transfer on the thread's handle, then its meaning. */
 static enum rl_err
 attempt(const struct req *rq, struct xfer *x, long long deadline,
@@ -1276,7 +1460,7 @@ attempt(const struct req *rq, struct xfer *x, long long deadline,
 		goto out;
 	}
 	x->last = rl_now_us();
-	cc = curl_easy_perform(h);
+	cc = perform(x, tl_slot->m);
 	(void)curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
 	c->status = (int)status;
 	if (curl_easy_header(h, "x-request-id", 0, CURLH_HEADER, -1, &hd) ==
@@ -1320,6 +1504,13 @@ rl_oa_call(const struct rl_upstream *up, struct rl_oa_call *c,
 	rl_buf_init(&x.body, x.max);
 	x.idle_us = rq.idle_ms * 1000LL;
 	deadline = x.t0 + rq.total_ms * 1000LL;
+	/* Stopped already: nothing is sent, nothing to bill. */
+	if (halt(c)) {
+		c->stopped = 1;
+		err = rl_error_set(e, RL_EGONE, "the call was stopped (task "
+		    "cancelled or client gone)");
+		goto out;
+	}
 	for (;;) {
 		c->attempts++;
 		err = attempt(&rq, &x, deadline, &retry, &wait, e);
@@ -1330,18 +1521,24 @@ rl_oa_call(const struct rl_upstream *up, struct rl_oa_call *c,
 			wait = backoff_ms(c->attempts);
 		if (rl_now_us() + wait * 1000LL >= deadline)
 			break;
-		sleep_ms(wait);
+		if (sleep_ms(c, wait)) {
+			c->stopped = 1;
+			err = rl_error_set(e, RL_EGONE, "the call was stopped "
+			    "(task cancelled or client gone)");
+			break;
+		}
 	}
 
 	/*
 	 * Usage: what the upstream reported, else (a stream cut short or
-	 * without usage) our count: the request's estimate in, one token
-	 * per delta out.
+	 * without usage, a call stopped after its request left: the
+	 * upstream works and bills from then on) our count: the request's
+	 * estimate in, one token per delta out.
 	 */
 	if (c->status >= 200 && c->status < 300 && c->answer != NULL &&
 	    rl_oa_usage_parse(c->answer, &c->usage) == 0)
 		goto out;
-	if (c->started) {
+	if (c->started || (x.halted && x.sent > 0)) {
 		memset(&c->usage, 0, sizeof(c->usage));
 		c->usage.input_tokens = rl_oa_tokens_estimate(c->body);
 		c->usage.output_tokens = x.deltas;

@@ -61,6 +61,35 @@ struct rl_oa_event {
 /* Return 0 to go on, non-zero to stop the transfer (client gone). */
 typedef int	(*rl_oa_event_cb)(void *, const struct rl_oa_event *);
 
+/*
+ * Stopping a call from outside, whatever the upstream is doing (a
+ * reasoning model may send nothing for a minute): a transfer tests its
+ * stops after every wait on its sockets, and a wait lasts at most
+ * RL_OA_STOP_POLL_MS.  A struct rl_oa_stop is a flag that any thread may
+ * raise; raising it also wakes the transfer waiting on it, so it ends at
+ * once.  A check function is polled instead (a client's hang-up is found
+ * by a poll on its socket): it must be cheap and never block.
+ */
+#define RL_OA_STOP_POLL_MS	100
+
+struct rl_oa_stop;
+typedef int	(*rl_oa_check_cb)(void *);
+
+struct rl_oa_stop *rl_oa_stop_new(void);
+void		 rl_oa_stop_free(struct rl_oa_stop *);
+/* Any thread: raise the flag and wake the transfer using it. */
+void		 rl_oa_stop_raise(struct rl_oa_stop *);
+void		 rl_oa_stop_reset(struct rl_oa_stop *);
+int		 rl_oa_stop_raised(struct rl_oa_stop *);
+/*
+ * The stop and check of every call this thread makes from now on, on top
+ * of each call's own; NULLs clear them.  A worker's runner sets its task's
+ * (lib/worker.c), an event stream its client's (lib/sse.c), so every
+ * upstream call made under them stops without its caller's help.
+ */
+void		 rl_oa_thread_stop(struct rl_oa_stop *, rl_oa_check_cb,
+		    void *);
+
 struct rl_oa_call {
 	/* Request. */
 	const char	*method;	/* NULL: POST with a body, else GET */
@@ -73,6 +102,10 @@ struct rl_oa_call {
 	/* Streaming: set body "stream": true and a callback. */
 	rl_oa_event_cb	 on_event;
 	void		*arg;
+	/* Stops of this call (with the thread's); NULL: none. */
+	struct rl_oa_stop *stop;
+	rl_oa_check_cb	 check;
+	void		*check_arg;
 	/* Extra request headers ("Name: value"), NULL-terminated, or NULL. */
 	const char *const *headers;
 	/* Answer cap in bytes; 0: RL_OA_ANSWER_MAX. */
@@ -100,7 +133,7 @@ struct rl_oa_call {
 	char		 finish[32];	/* finish_reason / status */
 	int		 attempts;	/* 1 + retries */
 	int		 started;	/* events were delivered */
-	int		 stopped;	/* the callback stopped it */
+	int		 stopped;	/* the callback or a stop ended it */
 	long long	 latency_ms;	/* whole call, retries included */
 	long long	 ttft_ms;	/* first delta (text, reasoning or
 					   tool arguments), streams */
@@ -114,7 +147,11 @@ struct rl_oa_call {
  * RL_EIO (upload file), RL_ETIMEOUT, RL_EUNAVAIL (429 after the retries),
  * RL_EUPSTREAM (any other HTTP error, with the upstream's error.message in
  * e->msg and its body in answer; a non-JSON answer; a cut stream),
- * RL_ETOOBIG (answer or frame cap), RL_EGONE (the callback stopped it).
+ * RL_ETOOBIG (answer or frame cap), RL_EGONE (the callback, a stop or a
+ * check ended it; stopped is set).  A call ended that way after its
+ * request was sent reports the usage seen (reported by the upstream, or
+ * counted: see struct rl_usage), so the caller bills it; one stopped
+ * before its first attempt returns with attempts 0 and nothing to bill.
  */
 enum rl_err	 rl_oa_call(const struct rl_upstream *, struct rl_oa_call *,
 		    struct rl_error *);

@@ -15,7 +15,7 @@
  * The schema version (highest sql/NNNN_*.sql) this build needs.  Programs
  * refuse to start on an older database.
  */
-#define RL_SCHEMA_VERSION	9
+#define RL_SCHEMA_VERSION	10
 
 /*
  * Every failure a lib function or a handler can report.  The parallel table
@@ -71,6 +71,7 @@ struct rl_error {
 
 const char	*rl_strerror(enum rl_err);
 const char	*rl_err_token(enum rl_err);
+const char	*rl_err_text_fr(enum rl_err);
 int		 rl_err_status(enum rl_err);
 int		 rl_err_status_edxo(enum rl_err);
 int		 rl_err_status_verifier(enum rl_err, const char **);

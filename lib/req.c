@@ -103,30 +103,6 @@ rl_req_form(const struct rl_req *req, const char *name)
 	return rl_kv_get(req->formv, req->nform, name);
 }
 
-/*
- * A body value: a string or integer member of a JSON body (an integer as
- * canonical decimal text in buf), or else the form field.
- */
-const char *
-rl_req_arg(const struct rl_req *req, const char *name, char *buf,
-    size_t bufsz)
-{
-	const json_t	*v;
-
-	if (req->json != NULL) {
-		v = json_object_get(req->json, name);
-		if (json_is_string(v))
-			return json_string_value(v);
-		if (json_is_integer(v)) {
-			(void)snprintf(buf, bufsz, "%" JSON_INTEGER_FORMAT,
-			    json_integer_value(v));
-			return buf;
-		}
-		return NULL;
-	}
-	return rl_req_form(req, name);
-}
-
 const char *
 rl_req_cookie(const struct rl_req *req, const char *name)
 {

@@ -85,8 +85,6 @@ enum rl_err	 rl_req_param_int(const struct rl_req *, const char *,
 		    long long *, struct rl_error *);
 const char	*rl_req_query(const struct rl_req *, const char *);
 const char	*rl_req_form(const struct rl_req *, const char *);
-const char	*rl_req_arg(const struct rl_req *, const char *, char *,
-		    size_t);
 const char	*rl_req_cookie(const struct rl_req *, const char *);
 const struct rl_upload *rl_req_upload(const struct rl_req *, const char *);
 int		 rl_req_client_gone(const struct rl_req *);

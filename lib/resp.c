@@ -4,11 +4,17 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "arena.h"
+#include "bounds.h"
 #include "conf.h"
 #include "extern.h"
 #include "log.h"
@@ -26,6 +32,7 @@ reason(int status)
 	case 202: return "Accepted";
 	case 204: return "No Content";
 	case 302: return "Found";
+	case 303: return "See Other";
 	case 304: return "Not Modified";
 	case 400: return "Bad Request";
 	case 401: return "Unauthorized";
@@ -142,6 +149,65 @@ rl_resp_send(struct rl_req *req, int status, const char *ctype,
 	if (len > 0 && strcmp(req->method, "HEAD") != 0)
 		return rl_resp_write(req, body, len);
 	return RL_OK;
+}
+
+/*
+ * One of relais' own HTML pages (RELAIS_PAGE_DIR/name: a review page,
+ * the task tracker), sent as it is.  They are shells whose script reads
+ * the JSON routes, so nothing of the request goes into them and they
+ * need no templating; the headers keep them from running anything but
+ * their own scripts.  Errors are returned unanswered, for the one error
+ * path.
+ */
+enum rl_err
+rl_resp_page(struct rl_req *req, const char *name, struct rl_error *e)
+{
+	char		 path[4096];
+	char		*buf = NULL;
+	struct stat	 st;
+	ssize_t		 n;
+	size_t		 got = 0;
+	int		 fd = -1;
+	enum rl_err	 err;
+
+	if (strchr(name, '/') != NULL || (size_t)snprintf(path, sizeof(path),
+	    "%s/%s", rl_conf->page_dir, name) >= sizeof(path)) {
+		err = rl_error_set(e, RL_EINTERNAL, "bad page name %s", name);
+		goto out;
+	}
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
+	    fstat(fd, &st) == -1) {
+		err = rl_error_set(e, RL_EIO, "page %s: %s", path,
+		    strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size > RL_PAGE_MAX) {
+		err = rl_error_set(e, RL_EINTERNAL, "page %s is not a file of "
+		    "at most %d bytes", path, RL_PAGE_MAX);
+		goto out;
+	}
+	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
+		err = rl_error_set(e, RL_ENOMEM, NULL);
+		goto out;
+	}
+	while (got < (size_t)st.st_size && (n = read(fd, buf + got,
+	    (size_t)st.st_size - got)) > 0)
+		got += (size_t)n;
+	if (got != (size_t)st.st_size) {
+		err = rl_error_set(e, RL_EIO, "page %s: short read", path);
+		goto out;
+	}
+	(void)rl_resp_header(req, "Cache-Control", "no-store");
+	(void)rl_resp_header(req, "X-Content-Type-Options", "nosniff");
+	(void)rl_resp_header(req, "Content-Security-Policy",
+	    "default-src 'self'; img-src 'self' data:; "
+	    "frame-ancestors 'self'");
+	err = rl_resp_send(req, 200, "text/html; charset=utf-8", buf, got);
+out:
+	if (fd != -1)
+		(void)close(fd);
+	free(buf);
+	return err;
 }
 
 /*

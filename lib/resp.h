@@ -14,6 +14,8 @@
 struct rl_req;
 
 enum rl_err	 rl_resp_header(struct rl_req *, const char *, const char *);
+enum rl_err	 rl_resp_page(struct rl_req *, const char *,
+		    struct rl_error *);
 enum rl_err	 rl_resp_send(struct rl_req *, int, const char *,
 		    const void *, size_t);
 enum rl_err	 rl_resp_json(struct rl_req *, int, const json_t *);

@@ -62,7 +62,7 @@ struct rl_route {
 	const char	*schema;	/* request schema id, or NULL */
 	unsigned int	 flags;		/* RL_ROUTE_* */
 	size_t		 body_max;	/* 0: RL_BODY_MAX (RL_UPLOAD_MAX for
-					   multipart) */
+					   a multipart body) */
 };
 
 /* A matched path parameter, borrowed from the path being matched. */

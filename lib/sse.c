@@ -3,6 +3,11 @@
  * writes frames; the heartbeat thread writes comments on idle streams.  A
  * per-stream mutex keeps the two from interleaving bytes on one FastCGI
  * stream, and the first failed write marks the stream gone for both.
+ *
+ * While a stream is open, the upstream calls its handler thread makes
+ * poll the client's hang-up between their waits (rl_oa_thread_stop), so
+ * a client that leaves while the model is still silent stops the call
+ * within RL_OA_STOP_POLL_MS instead of at the model's next event.
  */
 #include "config.h"
 
@@ -16,6 +21,7 @@
 #include "extern.h"
 #include "bounds.h"
 #include "log.h"
+#include "openai.h"
 #include "req.h"
 #include "resp.h"
 #include "sse.h"
@@ -109,6 +115,14 @@ rl_sse_heartbeat_start(int sec, struct rl_error *e)
 	return RL_OK;
 }
 
+/* The upstream calls' check: the client of this stream left. */
+static int
+client_gone(void *arg)
+{
+
+	return rl_sse_gone(arg);
+}
+
 /*
  * Answer 200 with an event stream.  The stream belongs to the request; the
  * runtime closes it when the handler returns.
@@ -144,6 +158,8 @@ rl_sse_open(struct rl_req *req, struct rl_error *e)
 		list->prev = s;
 	list = s;
 	pthread_mutex_unlock(&list_mu);
+	/* Released with the request, in this thread (rl_sse_release). */
+	rl_oa_thread_stop(NULL, client_gone, s);
 	return s;
 }
 
@@ -263,6 +279,7 @@ rl_sse_release(struct rl_req *req)
 
 	if (s == NULL)
 		return;
+	rl_oa_thread_stop(NULL, NULL, NULL);
 	rl_sse_close(s);
 	pthread_mutex_destroy(&s->mu);
 	free(s);

@@ -121,14 +121,38 @@ value(struct rl_buf *b, const json_t *v, struct rl_error *e)
 }
 
 /*
+ * Where a field's name is looked up: the context (rendering), or the
+ * list of names the renderer supplies (check only, nothing is output).
+ */
+struct vars {
+	const json_t		*ctx;
+	const char *const	*names;	/* check: NULL-terminated, NULL any */
+	int			 check;
+};
+
+static int
+known(const struct vars *vs, const char *name)
+{
+	const char *const	*n;
+
+	if (vs->names == NULL)
+		return 1;
+	for (n = vs->names; *n != NULL; n++)
+		if (strcmp(*n, name) == 0)
+			return 1;
+	return 0;
+}
+
+/*
  * The replacement field that starts after the '{' at *pp: its name, up
  * to the closing brace, then its value.  *pp ends after the '}'.
  */
 static enum rl_err
-field(struct rl_buf *b, const char **pp, const json_t *ctx, struct rl_error *e)
+field(struct rl_buf *b, const char **pp, const struct vars *vs,
+    struct rl_error *e)
 {
 	const char	*p = *pp, *end;
-	const json_t	*v;
+	const json_t	*v = NULL;
 	char		 name[RL_TMPL_FIELD_MAX];
 	size_t		 n, rest;
 
@@ -155,15 +179,56 @@ field(struct rl_buf *b, const char **pp, const json_t *ctx, struct rl_error *e)
 	 */
 	rest = strcspn(name, "!:.[");
 	name[rest] = '\0';
-	if ((v = json_object_get(ctx, name)) == NULL)
-		return rl_error_field(e, RL_EINVAL, name, "Variable manquante "
-		    "dans le template: %s", name);
+	if (vs->check ? !known(vs, name) :
+	    (v = json_object_get(vs->ctx, name)) == NULL)
+		return rl_error_field(e, RL_EINVAL, name, vs->check ?
+		    "Variable inconnue : %s (pour écrire une accolade, "
+		    "doublez-la)" : "Variable manquante dans le template: %s",
+		    name);
 	if (rest < n)
 		return rl_error_field(e, RL_EINVAL, name, "Template invalide "
 		    ": « {%s%c...} » (conversion, format ou accès à un "
 		    "attribut non pris en charge)", name, p[rest]);
 	*pp = end + 1;
-	return value(b, v, e);
+	return vs->check ? RL_OK : value(b, v, e);
+}
+
+/*
+ * One pass over tmpl.  In check mode nothing is output (b is unused);
+ * *at is where the fault is: the brace that opens the field at fault, or
+ * the single closing brace.
+ */
+static enum rl_err
+walk(struct rl_buf *b, const char *tmpl, const struct vars *vs,
+    const char **at, struct rl_error *e)
+{
+	const char	*p = tmpl, *q;
+	enum rl_err	 err;
+
+	*at = tmpl;
+	while (*p != '\0') {
+		q = p + strcspn(p, "{}");
+		if (!vs->check && (err = put(b, p, (size_t)(q - p), e)) !=
+		    RL_OK)
+			return err;
+		p = q;
+		if (*p == '\0')
+			break;
+		*at = p;
+		if (p[0] == p[1]) {		/* "{{" or "}}" */
+			if (!vs->check && (err = put(b, p, 1, e)) != RL_OK)
+				return err;
+			p += 2;
+		} else if (*p == '}') {
+			return rl_error_set(e, RL_EINVAL, "Template invalide : "
+			    "accolade « } » seule");
+		} else {
+			p++;
+			if ((err = field(b, &p, vs, e)) != RL_OK)
+				return err;
+		}
+	}
+	return RL_OK;
 }
 
 enum rl_err
@@ -171,7 +236,8 @@ rl_tmpl_format(const char *tmpl, const json_t *ctx, char **out,
     struct rl_error *e)
 {
 	struct rl_buf	 b;
-	const char	*p = tmpl, *q;
+	struct vars	 vs;
+	const char	*at;
 	enum rl_err	 err = RL_OK;
 
 	*out = NULL;
@@ -181,32 +247,44 @@ rl_tmpl_format(const char *tmpl, const json_t *ctx, char **out,
 		    "template or no context");
 		goto out;
 	}
-	if ((err = put(&b, "", 0, e)) != RL_OK)
+	memset(&vs, 0, sizeof(vs));
+	vs.ctx = ctx;
+	if ((err = put(&b, "", 0, e)) != RL_OK ||
+	    (err = walk(&b, tmpl, &vs, &at, e)) != RL_OK)
 		goto out;
-	while (*p != '\0') {
-		q = p + strcspn(p, "{}");
-		if ((err = put(&b, p, (size_t)(q - p), e)) != RL_OK)
-			goto out;
-		p = q;
-		if (*p == '\0')
-			break;
-		if (p[0] == p[1]) {		/* "{{" or "}}" */
-			if ((err = put(&b, p, 1, e)) != RL_OK)
-				goto out;
-			p += 2;
-		} else if (*p == '}') {
-			err = rl_error_set(e, RL_EINVAL, "Template invalide : "
-			    "accolade « } » seule");
-			goto out;
-		} else {
-			p++;
-			if ((err = field(&b, &p, ctx, e)) != RL_OK)
-				goto out;
-		}
-	}
 	if ((*out = rl_buf_take(&b, NULL)) == NULL)
 		err = rl_error_set(e, RL_ENOMEM, "out of memory");
 out:
 	rl_buf_free(&b);
+	return err;
+}
+
+enum rl_err
+rl_tmpl_check(const char *tmpl, const char *const *names, int *line,
+    struct rl_error *e)
+{
+	struct vars	 vs;
+	const char	*at, *p;
+	char		 why[RL_ERRMSG_MAX - 24];	/* the line's room */
+	int		 n = 1;
+	enum rl_err	 err;
+
+	if (line != NULL)
+		*line = 0;
+	if (tmpl == NULL)
+		return RL_OK;
+	memset(&vs, 0, sizeof(vs));
+	vs.names = names;
+	vs.check = 1;
+	if ((err = walk(NULL, tmpl, &vs, &at, e)) == RL_OK)
+		return RL_OK;
+	for (p = tmpl; p < at; p++)
+		if (*p == '\n')
+			n++;
+	if (line != NULL)
+		*line = n;
+	/* The message says the line too, as rl_jinja_check()'s do. */
+	(void)snprintf(why, sizeof(why), "%.200s", e->msg);
+	(void)snprintf(e->msg, sizeof(e->msg), "%s (ligne %d)", why, n);
 	return err;
 }

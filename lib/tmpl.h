@@ -23,5 +23,16 @@
 /* *out: malloc'd, NUL-terminated; free() it. */
 enum rl_err	 rl_tmpl_format(const char *tmpl, const json_t *ctx,
 		    char **out, struct rl_error *);
+/*
+ * Check only, for a page that saves a template, so that one that could
+ * never render is refused before it is stored: tmpl is read as
+ * rl_tmpl_format() reads it, each field's name looked up in names (the
+ * variables its renderer supplies, NULL-terminated; NULL takes any
+ * name).  A fault is RL_EINVAL with e->msg ending in "(ligne N)", *line
+ * (may be NULL) that line, 1-based, and e->where the variable at fault,
+ * if one is: an unknown one is "Variable inconnue : name".
+ */
+enum rl_err	 rl_tmpl_check(const char *tmpl, const char *const *names,
+		    int *line, struct rl_error *);
 
 #endif

@@ -18,6 +18,14 @@
  * Every write a runner makes to its task (progress, outcome) is
  * conditioned on still holding it, so a task taken over after a lapsed
  * lease is never finished twice.
+ *
+ * A cancel must not wait for the model, which may think for a minute
+ * before its first byte.  rl_task_cancel() sends pg_notify on
+ * CANCEL_CHANNEL with the task's id in the statement that sets
+ * cancel_requested; the listener raises the stop of the runner holding
+ * that task, which ends its upstream transfer at once (openai.h).  Every
+ * runner makes its task's calls under that stop (rl_oa_thread_stop), so
+ * no task function has to pass it along.
  */
 #include "config.h"
 
@@ -57,6 +65,13 @@
 #define RELISTEN_MS		1000
 /* rl_task_cancelled() reads the flag at most this often per task. */
 #define CANCEL_CHECK_MS		250
+/* Where rl_task_cancel() tells the workers; the payload is the id. */
+#define CANCEL_CHANNEL		"relais_task_cancel"
+/*
+ * A silent transfer also reads the flag this often: the net under a
+ * cancel notification lost while the listener reconnects.
+ */
+#define CANCEL_NET_MS		1000
 /*
  * Seconds running tasks get to finish after SIGTERM.  A task that needs
  * longer is cut off; its lease is given up so another worker's reaper
@@ -86,6 +101,9 @@
 
 /* What the reaper stores for a task whose last attempt died with it. */
 #define WORKER_LOST_MSG		"Le traitement a été interrompu."
+/* A cancelled task's result.message (EDxo's client prints it). */
+#define CANCELLED_MSG		"Tâche annulée."
+#define CANCELLED_BEFORE_MSG	"Tâche annulée avant démarrage."
 
 static const struct rl_worker	*wk;
 static char		 me[WORKER_ID_MAX];
@@ -120,6 +138,8 @@ static int		 hints;
  */
 static pthread_mutex_t	 held_mu = PTHREAD_MUTEX_INITIALIZER;
 static char		(*held)[37];
+/* Each runner's stop, raised by the listener when its task is cancelled. */
+static struct rl_oa_stop **stops;
 
 /* Sleep ms unless the process is quitting first. */
 static void
@@ -259,6 +279,12 @@ claim(int slot, struct rl_task *t)
 	if (rl_dbres_rows(r) == 0)
 		goto out;
 	(void)snprintf(t->id, sizeof(t->id), "%s", rl_dbres_get(r, 0, 0));
+	/*
+	 * Reset before the id is held: from then on the listener may
+	 * raise it for this task, and that must stick.
+	 */
+	rl_oa_stop_reset(stops[slot]);
+	t->stop = stops[slot];
 	hold(slot, t->id);
 	/* The claim only takes names of this table. */
 	k = find_kind(rl_dbres_get(r, 0, 1));
@@ -285,11 +311,14 @@ finish(const struct rl_task *t, const char *state, const char *result,
 {
 	static const char	 sql[] =
 	    "UPDATE tasks SET state = CASE WHEN cancel_requested "
-	    "THEN 'REVOKED' ELSE $3 END, result = $4::jsonb, "
+	    "THEN 'REVOKED' ELSE $3 END, result = CASE WHEN "
+	    "cancel_requested THEN coalesce($4::jsonb, '{}') || "
+	    "jsonb_build_object('status', 'cancelled', 'code', "
+	    "'cancelled', 'message', $5::text) ELSE $4::jsonb END, "
 	    "lease_until = NULL "
 	    "WHERE id = $1::uuid AND worker = $2 "
 	    "AND state IN ('STARTED', 'PROGRESS') RETURNING state";
-	const char		*p[4];
+	const char		*p[5];
 	struct rl_dbres		*r = NULL;
 	const char		*done = NULL;
 	enum rl_err		 err;
@@ -300,9 +329,10 @@ finish(const struct rl_task *t, const char *state, const char *result,
 	p[1] = me;
 	p[2] = state;
 	p[3] = result;
+	p[4] = CANCELLED_MSG;
 	for (try = 1; ; try++) {
 		rl_error_clear(e);
-		err = rl_db_exec(sql, 4, p, &r, e);
+		err = rl_db_exec(sql, 5, p, &r, e);
 		if (err == RL_OK || !rl_credits_retryable(err, e) ||
 		    atomic_load(&quitting))
 			break;
@@ -333,20 +363,55 @@ out:
 	return done;
 }
 
-/* {"error": msg, "code": token} as JSON text, malloc'd; NULL: no memory. */
+/*
+ * A failed task's result as JSON text, malloc'd (NULL: no memory):
+ * {status: "error", message, error, code}.  EDxo's task client shows
+ * result.message, so it is French: the error's user text, with the
+ * detail when the error is the user's or the model's (a refused field,
+ * an upstream's answer), never for our own faults (a database message).
+ */
 static char *
 error_result(enum rl_err err, const char *msg)
 {
 	json_t	*o;
+	char	 fr[RL_ERRMSG_MAX * 2];
 	char	*s;
+	int	 fault;
 
-	o = json_pack("{s:s, s:s}", "error", *msg != '\0' ? msg :
-	    rl_strerror(err), "code", rl_err_token(err));
+	fault = err == RL_ENOMEM || err == RL_EDB || err == RL_EDBDOWN ||
+	    err == RL_EIO || err == RL_EINTERNAL;
+	if (fault || *msg == '\0')
+		(void)snprintf(fr, sizeof(fr), "La tâche a échoué : %s",
+		    rl_err_text_fr(err));
+	else
+		(void)snprintf(fr, sizeof(fr), "La tâche a échoué : %s (%s)",
+		    rl_err_text_fr(err), msg);
+	o = json_pack("{s:s, s:s, s:s, s:s}", "status", "error", "message",
+	    fr, "error", *msg != '\0' ? msg : rl_strerror(err), "code",
+	    rl_err_token(err));
 	if (o == NULL)
 		return NULL;
 	s = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	return s;
+}
+
+/*
+ * Polled by the upstream transfers of a running task (openai.c), between
+ * waits: the listener's stop is tested there directly, this is the net
+ * under it.  The database is not asked while it is known to be away.
+ */
+static int
+transfer_check(void *arg)
+{
+	struct rl_task	*t = arg;
+
+	if (t->cancelled)
+		return 1;
+	if (atomic_load(&dbdown) ||
+	    rl_now_us() - t->cancel_checked_us < CANCEL_NET_MS * 1000LL)
+		return 0;
+	return rl_task_cancelled(t);
 }
 
 /* Run a claimed task and record what came of it. */
@@ -370,8 +435,11 @@ run(int slot, struct rl_task *t)
 	    !json_is_object(t->payload))
 		err = rl_error_set(&e, RL_EINTERNAL, "no such kind or payload "
 		    "is not an object");
-	else
+	else {
+		rl_oa_thread_stop(t->stop, transfer_check, t);
 		err = k->run(t, &result, &e);
+		rl_oa_thread_stop(NULL, NULL, NULL);
+	}
 	/* A transaction the task left open must not swallow its outcome. */
 	rl_db_request_end();
 
@@ -483,8 +551,8 @@ reap(void)
 	    "state = CASE WHEN attempts < max_attempts "
 	    "THEN 'PENDING' ELSE 'FAILURE' END, "
 	    "result = CASE WHEN attempts < max_attempts THEN NULL "
-	    "ELSE jsonb_build_object('error', $1::text, "
-	    "'code', 'worker_lost') END, "
+	    "ELSE jsonb_build_object('status', 'error', 'message', $1::text, "
+	    "'error', $1::text, 'code', 'worker_lost') END, "
 	    "lease_until = NULL "
 	    "WHERE state IN ('STARTED', 'PROGRESS') AND lease_until < now() "
 	    "RETURNING id, name, state, attempts, max_attempts, worker";
@@ -511,8 +579,8 @@ reap(void)
 	if (rl_credits_sweep(RL_CREDITS_HOLD_MAX_SEC, &n, &e) != RL_OK)
 		rl_log_debug("%s: credits sweep: %s", wk->name, e.msg);
 	else if (n > 0)
-		rl_log_warn("%s: released %lld stale credit holds", wk->name,
-		    n);
+		rl_log_warn("%s: closed %lld stale credit holds (settled "
+		    "as lost, or released if never run)", wk->name, n);
 	if (sweeper != NULL)
 		sweeper();
 }
@@ -534,7 +602,23 @@ keeper(void *arg)
 	return NULL;
 }
 
-/* LISTEN relais_tasks and turn notifications into wake-ups. */
+/* A task running here was cancelled: stop its upstream call now. */
+static void
+cancel_running(const char *id)
+{
+	int	 i;
+
+	pthread_mutex_lock(&held_mu);
+	for (i = 0; i < nrunners; i++)
+		if (strcmp(held[i], id) == 0)
+			rl_oa_stop_raise(stops[i]);
+	pthread_mutex_unlock(&held_mu);
+}
+
+/*
+ * LISTEN relais_tasks and turn notifications into wake-ups; LISTEN
+ * CANCEL_CHANNEL and stop the cancelled tasks running here.
+ */
 static void *
 listener(void *arg)
 {
@@ -546,7 +630,8 @@ listener(void *arg)
 	while (!atomic_load(&quitting)) {
 		rl_error_clear(&e);
 		if (!listening) {
-			if (rl_db_listen("relais_tasks", &e) != RL_OK) {
+			if (rl_db_listen("relais_tasks", &e) != RL_OK ||
+			    rl_db_listen(CANCEL_CHANNEL, &e) != RL_OK) {
 				if (!warned++)
 					rl_log_warn("%s: LISTEN relais_tasks: "
 					    "%s", wk->name, e.msg);
@@ -568,7 +653,11 @@ listener(void *arg)
 			continue;
 		}
 		/* Drain what arrived together: one wake-up per task. */
-		for (n = 0; chan != NULL; n++) {
+		for (n = 0; chan != NULL; ) {
+			if (strcmp(chan, CANCEL_CHANNEL) == 0)
+				cancel_running(payload);
+			else
+				n++;
 			free(chan);
 			free(payload);
 			if (rl_db_wait_notify(0, &chan, &payload, &e) != RL_OK)
@@ -667,6 +756,7 @@ setup(void)
 {
 	struct rl_error	 e;
 	char		 host[HOSTNAME_MAX], rnd[9];
+	int		 i;
 
 	rl_error_clear(&e);
 	/* The listener and the keeper hold connections too. */
@@ -706,11 +796,28 @@ setup(void)
 	(void)snprintf(me, sizeof(me), "%s@%s:%d:%s", wk->name, host,
 	    (int)getpid(), rnd);
 	if (build_kindlist() == -1 ||
-	    (held = calloc((size_t)nrunners, sizeof(*held))) == NULL) {
+	    (held = calloc((size_t)nrunners, sizeof(*held))) == NULL ||
+	    (stops = calloc((size_t)nrunners, sizeof(*stops))) == NULL) {
 		rl_log_error("%s: out of memory", wk->name);
 		return 1;
 	}
+	for (i = 0; i < nrunners; i++)
+		if ((stops[i] = rl_oa_stop_new()) == NULL) {
+			rl_log_error("%s: out of memory", wk->name);
+			return 1;
+		}
 	return 0;
+}
+
+static void
+free_stops(void)
+{
+	int	 i;
+
+	for (i = 0; stops != NULL && i < nrunners; i++)
+		rl_oa_stop_free(stops[i]);
+	free(stops);
+	stops = NULL;
 }
 
 /* Start n runners; the number started. */
@@ -804,6 +911,7 @@ rl_worker_main(int argc, char *argv[], const struct rl_worker *w)
 
 	(void)signal(SIGPIPE, SIG_IGN);
 	if ((rc = setup()) != 0) {
+		free_stops();
 		free(held);
 		free(kindlist);
 		return rc;
@@ -878,6 +986,7 @@ out:
 	for (i = 0; i < n; i++)
 		pthread_join(tids[i], NULL);
 	free(tids);
+	free_stops();
 	free(held);
 	free(kindlist);
 	rl_db_disconnect();
@@ -957,6 +1066,9 @@ rl_task_cancelled(struct rl_task *t)
 	struct rl_error		 e;
 	long long		 now = rl_now_us();
 
+	/* The listener's word needs no query. */
+	if (rl_oa_stop_raised(t->stop))
+		t->cancelled = 1;
 	if (t->cancelled)
 		return 1;
 	if (t->cancel_checked_us != 0 &&
@@ -1088,7 +1200,7 @@ enum rl_err
 rl_task_cancel(const char *id, long long user_id, int admin,
     const char **was, const char **now, struct rl_error *e)
 {
-	const char	*p[3];
+	const char	*p[4];
 	char		 uid[24];
 	json_t		*row = NULL;
 	enum rl_err	 err;
@@ -1098,21 +1210,29 @@ rl_task_cancel(const char *id, long long user_id, int admin,
 	p[0] = id;
 	p[1] = uid;
 	p[2] = admin ? "true" : "false";
+	p[3] = CANCELLED_BEFORE_MSG;
 	/*
 	 * One statement: the flag for a task still to finish (a queued one
 	 * is REVOKED at once, it will never be claimed), and the state the
-	 * client is told.  A finished task is left as it is.  A runner sees
-	 * the flag through rl_task_cancelled() and ends the task REVOKED.
+	 * client is told.  A finished task is left as it is.  A running one
+	 * is named on CANCEL_CHANNEL (delivered at commit): the listener of
+	 * the worker running it stops its upstream call at once, and the
+	 * runner ends the task REVOKED.
 	 */
 	if ((err = rl_db_json("WITH t AS (SELECT id, state FROM tasks "
 	    "WHERE id = $1::uuid AND (user_id = $2::bigint OR $3::boolean) "
 	    "FOR UPDATE), u AS (UPDATE tasks SET "
 	    "cancel_requested = true, state = CASE WHEN tasks.state = "
-	    "'PENDING' THEN 'REVOKED' ELSE tasks.state END FROM t "
+	    "'PENDING' THEN 'REVOKED' ELSE tasks.state END, "
+	    "result = CASE WHEN tasks.state = 'PENDING' THEN "
+	    "jsonb_build_object('status', 'cancelled', 'code', 'cancelled', "
+	    "'message', $4::text) ELSE tasks.result END FROM t "
 	    "WHERE tasks.id = t.id AND t.state IN ('PENDING', 'STARTED', "
-	    "'PROGRESS') RETURNING tasks.state) "
+	    "'PROGRESS') RETURNING tasks.state, CASE WHEN t.state <> "
+	    "'PENDING' THEN pg_notify('" CANCEL_CHANNEL "', "
+	    "tasks.id::text) END) "
 	    "SELECT json_build_object('was', t.state, 'state', "
-	    "coalesce((SELECT state FROM u), t.state)) FROM t", 3, p, &row,
+	    "coalesce((SELECT state FROM u), t.state)) FROM t", 4, p, &row,
 	    e)) != RL_OK)
 		goto out;
 	if (!json_is_object(row)) {

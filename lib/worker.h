@@ -15,6 +15,8 @@
 
 #include "relais.h"
 
+struct rl_oa_stop;
+
 /* A claimed task, as a task function sees it. */
 struct rl_task {
 	char		 id[37];	/* uuid */
@@ -30,6 +32,12 @@ struct rl_task {
 	 */
 	int		 cancelled;
 	long long	 cancel_checked_us;
+	/*
+	 * Raised by the runtime's listener when the task is cancelled; the
+	 * upstream calls of the thread running the task stop on it at once
+	 * (openai.h, rl_oa_thread_stop).
+	 */
+	struct rl_oa_stop *stop;
 };
 
 /*

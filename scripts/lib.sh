@@ -93,6 +93,7 @@ rl_state_init() {
 	export RELAIS_SECRET_KEY_FILE="$STATE/secret.key"
 	export RELAIS_TMPDIR="$STATE/tmp"
 	export RELAIS_SCHEMA_DIR="$RL_TOP/lib/schemas"
+	export RELAIS_PAGE_DIR="$RL_TOP/pages"
 }
 
 # Master key for stored API keys, created 0600 on first run.
@@ -238,11 +239,22 @@ rl_worker() {
 	rl_log "worker not listening yet (see $log)"
 }
 
+# nginx: the shipped relais.conf and application.conf with this state
+# directory's sockets and admin page; every path no program claims goes
+# to RELAIS_APPLICATION_URL (a running EDxo, e.g. http://127.0.0.1:5000)
+# or, by default, to the stand-in server of dev.conf.
 rl_nginx() {
-	local userline=""
+	local userline="" app=${RELAIS_APPLICATION_URL:-http://unix:$STATE/run/application.sock:}
 	[ "$(id -u)" -eq 0 ] && userline="user www-data;"
 	sed -e "s#/run/relais/#$STATE/run/#g" -e "s#/usr/share/relais/admin/#$RL_TOP/admin/#g" \
+	    -e "s#/usr/share/relais/pages/#$RL_TOP/pages/#g" \
 		"$RL_TOP/nginx/relais.conf" >"$STATE/nginx/relais.conf"
+	sed -e "s#^\([[:space:]]*proxy_pass\) http://127\.0\.0\.1:5000;#\1 $app;#" \
+		"$RL_TOP/nginx/application.conf" >"$STATE/nginx/application.conf"
+	grep -q "proxy_pass $app;" "$STATE/nginx/application.conf" ||
+		rl_die "nginx/application.conf: no proxy_pass line to point at $app"
+	# A socket left by an nginx that was killed would fail its bind.
+	rm -f "$STATE/run/application.sock"
 	sed -e "s#@STATE@#$STATE#g" -e "s#@PORT@#$PORT#g" -e "s#@USERLINE@#$userline#" \
 		"$RL_TOP/nginx/dev.conf" >"$STATE/nginx/nginx.conf"
 	mkdir -p "$STATE/nginx/tmp"/{body,fastcgi,proxy,uwsgi,scgi}

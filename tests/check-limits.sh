@@ -1,6 +1,7 @@
 #!/bin/sh
 # The body size and timeout nginx enforces must match lib/bounds.h, or one
-# side refuses what the other accepts.
+# side refuses what the other accepts.  scripts/mknginx writes them from
+# lib/bounds.h into nginx/relais.conf; this checks the committed file.
 : "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
 h="$top_srcdir/lib/bounds.h"
 c="$top_srcdir/nginx/relais.conf"

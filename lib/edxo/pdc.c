@@ -1210,6 +1210,31 @@ static const char sql_fields[] =
     "modified_by_id = $2::bigint, modified_at = now() "
     "WHERE id = $1::bigint";
 
+/*
+ * A revert puts back exactly what was there, an empty or null value
+ * included: col = the restore's value when it names the column (JSON
+ * null gives SQL NULL), else unchanged.
+ */
+#define SET_EXACT(c)	c " = CASE WHEN $3::jsonb ? '" c "' THEN "	\
+	"$3::jsonb ->> '" c "' ELSE " c " END"
+
+static const char sql_fields_exact[] =
+    "UPDATE plan_de_cours SET "
+    SET_EXACT("presentation_du_cours") ", "
+    SET_EXACT("objectif_terminal_du_cours") ", "
+    SET_EXACT("organisation_et_methodes") ", "
+    SET_EXACT("accomodement") ", "
+    SET_EXACT("evaluation_formative_apprentissages") ", "
+    SET_EXACT("evaluation_expression_francais") ", "
+    SET_EXACT("materiel") ", "
+    SET_EXACT("seuil_reussite") ", "
+    SET_EXACT("nom_enseignant") ", "
+    SET_EXACT("telephone_enseignant") ", "
+    SET_EXACT("courriel_enseignant") ", "
+    SET_EXACT("bureau_enseignant") ", "
+    "modified_by_id = $2::bigint, modified_at = now() "
+    "WHERE id = $1::bigint";
+
 /* Rows of a list, in the preview's order. */
 #define ROWS	"FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY " \
 		"AS t(x, n) ORDER BY n"
@@ -1398,6 +1423,108 @@ out:
 	return err;
 }
 
+/* The writable columns: EDxo's sections, then the teacher columns. */
+#define NCOLUMNS	(rl_pdc_nfields + NTEACHER)
+
+static const char *
+column(size_t i)
+{
+
+	return i < rl_pdc_nfields ? rl_pdc_fields[i] :
+	    teacher_fields[i - rl_pdc_nfields];
+}
+
+/*
+ * What a revert after a confirm writes: for each column the confirm
+ * changed (a non-empty string in fields) its value in old_fields, for
+ * each list the confirm replaced its old_<list>.  The old values are
+ * those the task read when it ran, so the plan goes back to what it held
+ * before the generation; a column or list the preview has no old value
+ * for is left as it is.  A new reference, NULL when out of memory.
+ */
+static json_t *
+restore_of(const json_t *pv)
+{
+	static const char *const keys[] = { "calendriers", "mediagraphies",
+	    "disponibilites", "evaluations" };
+	const json_t	*fields = json_object_get(pv, "fields");
+	const json_t	*old = json_object_get(pv, "old_fields");
+	json_t		*r, *f, *v;
+	char		 okey[32];
+	size_t		 i;
+
+	if ((r = json_object()) == NULL)
+		return NULL;
+	if ((f = json_object()) == NULL ||
+	    json_object_set_new(r, "fields", f) == -1) {
+		json_decref(r);
+		return NULL;
+	}
+	for (i = 0; i < NCOLUMNS; i++) {
+		v = json_object_get(fields, column(i));
+		if (!json_is_string(v) || *json_string_value(v) == '\0' ||
+		    (v = json_object_get(old, column(i))) == NULL)
+			continue;
+		if (json_object_set_new(f, column(i), strornull(v)) == -1)
+			goto fail;
+	}
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		(void)snprintf(okey, sizeof(okey), "old_%s", keys[i]);
+		v = json_object_get(pv, okey);
+		if (json_is_array(json_object_get(pv, keys[i])) &&
+		    json_is_array(v) && json_object_set(r, keys[i], v) == -1)
+			goto fail;
+	}
+	return r;
+fail:
+	json_decref(r);
+	return NULL;
+}
+
+/*
+ * Mark the task reviewed with action, in the caller's transaction (its
+ * row stays locked until the end).  A preview is confirmed at most once
+ * and reverted at most once: confirm takes a task not yet reviewed;
+ * revert takes one not yet reviewed (the preview is dropped, nothing is
+ * written) or a confirmed one (*restore = 1: what the confirm wrote is
+ * put back).  Anything else is RL_ECONFLICT.
+ */
+static enum rl_err
+review(const char *task_id, const char *action, int *restore,
+    struct rl_error *e)
+{
+	const char	*prm[2], *was;
+	struct rl_dbres	*r = NULL;
+	enum rl_err	 err;
+
+	*restore = 0;
+	prm[0] = task_id;
+	prm[1] = action;
+	if ((err = rl_db_exec("SELECT coalesce(meta ->> 'review', '') "
+	    "FROM tasks WHERE id = $1::uuid FOR UPDATE", 1, prm, &r, e)) !=
+	    RL_OK)
+		return err;
+	if (rl_dbres_rows(r) != 1) {
+		err = rl_error_set(e, RL_ENOTFOUND, "Tâche introuvable.");
+		goto out;
+	}
+	was = rl_dbres_get(r, 0, 0);
+	if (strcmp(action, "revert") == 0 && strcmp(was, "confirm") == 0)
+		*restore = 1;
+	else if (*was != '\0') {
+		err = rl_error_set(e, RL_ECONFLICT, strcmp(was, "confirm") ==
+		    0 ? "Cette proposition a déjà été confirmée." :
+		    "Cette proposition a déjà été rejetée ou annulée.");
+		goto out;
+	}
+	err = rl_db_exec("UPDATE tasks SET meta = meta || "
+	    "jsonb_build_object('review', $2::text) WHERE id = $1::uuid", 2,
+	    prm, NULL, e);
+out:
+	rl_dbres_free(r);
+	return err;
+}
+
 enum rl_err
 rl_pdc_apply(long long user_id, long long plan_id, const json_t *pv,
     const char *task_id, const char *action, struct rl_error *e)
@@ -1405,13 +1532,14 @@ rl_pdc_apply(long long user_id, long long plan_id, const json_t *pv,
 	const char	*prm[3];
 	char		 pid[32], uid[32], *text = NULL;
 	struct rl_dbres	*r = NULL;
-	json_t		*caps = NULL, *f = NULL, *rows;
+	json_t		*caps = NULL, *f = NULL, *rows, *rv = NULL, *v;
 	const json_t	*fields;
-	const char	*col;
 	long long	 cours_id;
 	size_t		 i;
+	int		 revert, restore = 0;
 	enum rl_err	 err;
 
+	revert = action != NULL && strcmp(action, "revert") == 0;
 	(void)snprintf(pid, sizeof(pid), "%lld", plan_id);
 	(void)snprintf(uid, sizeof(uid), "%lld", user_id);
 	if ((err = rl_db_begin(e)) != RL_OK)
@@ -1428,23 +1556,20 @@ rl_pdc_apply(long long user_id, long long plan_id, const json_t *pv,
 	cours_id = strtoll(rl_dbres_get(r, 0, 0), NULL, 10);
 	rl_dbres_free(r);
 	r = NULL;
-	if (task_id != NULL) {
-		prm[1] = task_id;
-		prm[2] = action;
-		if ((err = rl_db_exec("UPDATE tasks SET meta = meta || "
-		    "jsonb_build_object('review', $3::text) WHERE id = "
-		    "$2::uuid AND NOT meta ? 'review' AND $1::text <> ''", 3,
-		    prm, &r, e)) != RL_OK)
-			goto out;
-		if (rl_dbres_affected(r) != 1) {
-			err = rl_error_set(e, RL_ECONFLICT, "Cette tâche a "
-			    "déjà été confirmée ou annulée.");
-			goto out;
-		}
-	}
-	if (pv == NULL) {
+	if (task_id != NULL && (err = review(task_id, action != NULL ?
+	    action : "confirm", &restore, e)) != RL_OK)
+		goto out;
+	/* A revert of a preview nobody confirmed: nothing was written. */
+	if (pv == NULL || (revert && !restore)) {
 		err = rl_db_commit(e);
 		goto out;
+	}
+	if (restore) {
+		if ((rv = restore_of(pv)) == NULL) {
+			err = rl_error_set(e, RL_ENOMEM, "out of memory");
+			goto out;
+		}
+		pv = rv;
 	}
 	/* The plan-cadre's capacités, to resolve labels without ids. */
 	if ((err = rl_db_json("SELECT " RL_SQL_LIST("json_build_object('id', "
@@ -1456,15 +1581,16 @@ rl_pdc_apply(long long user_id, long long plan_id, const json_t *pv,
 	    RL_OK)
 		goto out;
 
-	/* Sections and teacher columns: strings only. */
+	/*
+	 * Sections and teacher columns: strings only, and for a restore the
+	 * nulls it puts back.
+	 */
 	fields = json_object_get(pv, "fields");
 	f = json_object();
-	for (i = 0; i < rl_pdc_nfields + NTEACHER; i++) {
-		col = i < rl_pdc_nfields ? rl_pdc_fields[i] :
-		    teacher_fields[i - rl_pdc_nfields];
-		if (json_is_string(json_object_get(fields, col)))
-			(void)json_object_set(f, col, json_object_get(fields,
-			    col));
+	for (i = 0; i < NCOLUMNS; i++) {
+		v = json_object_get(fields, column(i));
+		if (json_is_string(v) || (restore && json_is_null(v)))
+			(void)json_object_set(f, column(i), v);
 	}
 	if ((text = json_dumps(f, JSON_COMPACT)) == NULL) {
 		err = rl_error_set(e, RL_ENOMEM, "out of memory");
@@ -1472,7 +1598,8 @@ rl_pdc_apply(long long user_id, long long plan_id, const json_t *pv,
 	}
 	prm[1] = uid;
 	prm[2] = text;
-	if ((err = rl_db_exec(sql_fields, 3, prm, NULL, e)) != RL_OK)
+	if ((err = rl_db_exec(restore ? sql_fields_exact : sql_fields, 3, prm,
+	    NULL, e)) != RL_OK)
 		goto out;
 
 	for (i = 0; i < NLISTKINDS; i++) {
@@ -1498,8 +1625,31 @@ out:
 	rl_dbres_free(r);
 	json_decref(caps);
 	json_decref(f);
+	json_decref(rv);
 	free(text);
 	return err;
+}
+
+json_t *
+rl_pdc_content(const struct rl_pdc *p)
+{
+	json_t	*f;
+	size_t	 i;
+
+	if ((f = json_object()) == NULL)
+		return NULL;
+	for (i = 0; i < NCOLUMNS; i++)
+		(void)json_object_set_new(f, column(i), strornull(
+		    json_object_get(p->plan, column(i))));
+	return json_pack("{s:I, s:I, s:s, s:O, s:o, s:o, s:O, s:o, s:o, "
+	    "s:O?, s:O?}", "plan_id", (json_int_t)p->plan_id, "cours_id",
+	    (json_int_t)p->cours_id, "session", p->session, "cours", p->cours,
+	    "fields", f, "calendriers", list_or_empty(p->plan, "calendriers"),
+	    "evaluations", p->evaluations, "mediagraphies",
+	    list_or_empty(p->plan, "mediagraphies"), "disponibilites",
+	    list_or_empty(p->plan, "disponibilites"), "modified_at",
+	    json_object_get(p->plan, "modified_at"), "modified_by",
+	    json_object_get(p->plan, "modified_by"));
 }
 
 enum rl_err

@@ -164,14 +164,25 @@ json_t		*rl_pdc_preview(const struct rl_pdc *, enum rl_pdc_kind,
  * Write what a preview (or an import preview) carries: fields (text and
  * teacher columns), calendriers, evaluations, mediagraphies,
  * disponibilites; each list present replaces the plan's rows.  preview
- * NULL writes nothing (a revert).  With task_id, the task's meta gets
- * review = action in the same transaction, and a task already reviewed is
- * RL_ECONFLICT, so a preview is applied at most once.  One transaction,
- * modified_at/by set.
+ * NULL writes nothing.  With task_id, the task's meta gets review =
+ * action ("confirm" or "revert") in the same transaction: confirm needs a
+ * task not yet reviewed; revert of a task not yet reviewed writes
+ * nothing (the preview is dropped), revert of a confirmed one puts back
+ * what the confirm replaced (the preview's old_fields and old_<list>
+ * values); anything else is RL_ECONFLICT, so a preview is applied at most
+ * once and undone at most once.  One transaction, modified_at/by set.
  */
 enum rl_err	 rl_pdc_apply(long long user_id, long long plan_id,
 		    const json_t *preview, const char *task_id,
 		    const char *action, struct rl_error *);
+
+/*
+ * What a plan holds now under a preview's keys: plan_id, cours_id,
+ * session, cours, fields (sections and teacher columns), calendriers,
+ * evaluations (with their capacités), mediagraphies, disponibilites,
+ * modified_at, modified_by.  A new reference, NULL when out of memory.
+ */
+json_t		*rl_pdc_content(const struct rl_pdc *);
 
 /* The verifier's write: compatibility and the two recommendations. */
 enum rl_err	 rl_pdc_store_analysis(long long user_id, long long plan_id,

@@ -610,6 +610,22 @@ out:
 }
 
 enum rl_err
+rl_plancadre_save_request(long long plan_id, const char *additional_info,
+    const char *model, struct rl_error *e)
+{
+	const char	*p[3];
+	char		 id[32];
+
+	(void)snprintf(id, sizeof(id), "%lld", plan_id);
+	p[0] = id;
+	p[1] = additional_info;
+	p[2] = model;
+	return rl_db_exec("UPDATE plan_cadre SET additional_info = "
+	    "coalesce($2, additional_info), ai_model = $3 "
+	    "WHERE id = $1::bigint", 3, p, NULL, e);
+}
+
+enum rl_err
 rl_plancadre_current(long long plan_id, json_t **out, struct rl_error *e)
 {
 	const char	*p[1];

@@ -54,6 +54,15 @@ enum rl_err	 rl_plancadre_task(struct rl_task *, json_t **,
 		    struct rl_error *);
 
 /*
+ * What EDxo keeps of a start (not the wand's, a one-off instruction): the
+ * plan's additional_info (unless NULL) and ai_model, inside the caller's
+ * transaction, so that they are stored only with the task queued.
+ */
+enum rl_err	 rl_plancadre_save_request(long long plan_id,
+		    const char *additional_info, const char *model,
+		    struct rl_error *);
+
+/*
  * Apply the chosen parts of proposed to plan plan_id in one transaction.
  * choices (EDxo's apply_improvement form, as an object):
  *	accept_fields_keys: [column]	text columns to take

@@ -236,7 +236,7 @@ rl_logigramme_task(struct rl_task *t, json_t **result, struct rl_error *e)
 	const json_t		*courses, *comps;
 	const char		*p[1], *cc, *kc, *ty, *reason;
 	char			 pid[32], key[256], *prompt = NULL;
-	char			 url[96];
+	char			 url[96], vurl[128];
 	long long		 programme_id, cid, kid;
 	size_t			 i;
 	enum rl_err		 err;
@@ -346,15 +346,22 @@ rl_logigramme_task(struct rl_task *t, json_t **result, struct rl_error *e)
 		    json_array_size(unknown));
 		goto out;
 	}
+	/*
+	 * EDxo's task had written the links, so its validation_url was the
+	 * logigramme itself; here it is the preview page that confirms them,
+	 * and the logigramme is where one goes afterwards.
+	 */
 	(void)snprintf(url, sizeof(url), "/programme/%lld/competences/"
 	    "logigramme", programme_id);
+	(void)snprintf(vurl, sizeof(vurl), "/programme/%lld/logigramme/"
+	    "review/%s", programme_id, t->id);
 	if ((*result = json_pack("{s:s, s:{s:O, s:O, s:s?, s:i, s:s, s:s}, "
 	    "s:o, s:s, s:I, s:b}", "status", "success",
 	    "result", "links", links, "unknown", unknown,
 	    "reasoning_summary", g.reasoning, "applied_pairs", 0,
 	    "message", "Logigramme proposé : rien n'est enregistré avant "
 	    "la confirmation.", "logigramme_url", url,
-	    "usage", usage_json(&g), "validation_url", url,
+	    "usage", usage_json(&g), "validation_url", vurl,
 	    "programme_id", (json_int_t)programme_id, "preview", 1)) == NULL)
 		err = rl_error_set(e, RL_ENOMEM, "out of memory");
 out:

@@ -730,7 +730,7 @@ dispatch(struct req *r, const char *url, const char *method)
 }
 
 /* Has the client closed its side (FIN, reset)?  Never blocks. */
-static int
+int
 peer_hung_up(struct MHD_Connection *conn)
 {
 	const union MHD_ConnectionInfo *ci;

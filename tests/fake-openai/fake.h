@@ -136,6 +136,7 @@ const char	*stream_ctype(struct stream *);
 
 /* waker.c */
 long long	 mono_ms(void);
+int		 peer_hung_up(struct MHD_Connection *);
 void		 waker_add(struct MHD_Connection *, long long, int);
 int		 waker_start(void);
 void		 waker_stop(void);

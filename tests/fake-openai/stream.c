@@ -10,6 +10,9 @@
 
 #include "fake.h"
 
+/* Delays this long watch the client's hang-up while they last. */
+#define WATCH_MIN_MS	500
+
 struct frame {
 	char	*data;
 	size_t	 len;
@@ -30,6 +33,16 @@ struct stream {
 	struct MHD_Connection	*conn;
 	char			 ctype[64];
 };
+
+/* The connection's socket, or -1. */
+static int
+conn_fd(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci;
+
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	return ci != NULL ? ci->connect_fd : -1;
+}
 
 struct stream *
 stream_new(const char *ctype)
@@ -173,8 +186,22 @@ stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 			if (s->due == 0)
 				s->due = mono_ms() + fr->delay_ms;
 			if (mono_ms() < s->due) {
+				if (fr->delay_ms < WATCH_MIN_MS) {
+					MHD_suspend_connection(s->conn);
+					waker_add(s->conn, s->due, -1);
+					return 0;
+				}
+				/*
+				 * A long silence (a thinking model) is
+				 * watched: a client that hangs up during it
+				 * is let go at once, and the answer counts
+				 * as cut then, not when the silence ends.
+				 */
+				if (peer_hung_up(s->conn))
+					return
+					    MHD_CONTENT_READER_END_WITH_ERROR;
 				MHD_suspend_connection(s->conn);
-				waker_add(s->conn, s->due, -1);
+				waker_add(s->conn, s->due, conn_fd(s->conn));
 				return 0;
 			}
 		}

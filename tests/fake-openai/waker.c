@@ -186,6 +186,10 @@ waker_main(void *arg)
 		next = nheap > 0 ? heap[0].due : now + 60000;
 		if (nwatch > 0 && next > now + WATCH_PERIOD_MS)
 			next = now + WATCH_PERIOD_MS;
+		/* A watched silence ends on time, not at the next look. */
+		for (i = 0; i < nwatch; i++)
+			if (watches[i].due < next)
+				next = watches[i].due;
 		ts.tv_sec = (time_t)(next / 1000);
 		ts.tv_nsec = (long)(next % 1000) * 1000000L;
 		pthread_cond_timedwait(&wcond, &wlock, &ts);

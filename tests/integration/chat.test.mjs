@@ -13,7 +13,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { BASE, auth, checkResponse, getJSON, newUser, psql, sentence, sleep, uniq } from './lib.mjs';
+import { BASE, auth, checkResponse, getJSON, newUser, postJSON, psql, sentence, sleep, uniq } from './lib.mjs';
 
 const FAKE = process.env.FAKE_OPENAI_BASE_URL;
 const PLAIN = 'gpt-4.1-chattest';
@@ -84,19 +84,44 @@ function settings(model, effort = null, verbosity = null) {
 	    `verbosity = ${q(verbosity)} WHERE section = 'chat'`);
 }
 
+// The body of POST /chat/send as JSON (the page's fetch), a urlencoded
+// form or multipart FormData, each with the page's csrf_token beside the
+// message; [content type, body].
+function encode(message, as) {
+	const fields = message === undefined ? {} : { message };
+	if (as === 'form')
+		return ['application/x-www-form-urlencoded',
+		    new URLSearchParams({ ...fields, csrf_token: 'x' }).toString()];
+	if (as === 'multipart') {
+		const b = `----relais${uniq()}`;
+		const part = (k, v) => `--${b}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`;
+		return [`multipart/form-data; boundary=${b}`, Object.entries({ ...fields, csrf_token: 'x' })
+		    .map(([k, v]) => part(k, v)).join('') + `--${b}--\r\n`];
+	}
+	return ['application/json', JSON.stringify(fields)];
+}
+
 // POST /chat/send, read to the end (or abort after `abortAfter` content
-// frames); frames are the parsed JSON of each data: line.
-function send(u, message, { abortAfter = 0 } = {}) {
+// frames, or when `hold`, given the abort once the answer began, calls
+// it); frames are the parsed JSON of each data: line.
+function send(u, message, { abortAfter = 0, hold, as = 'json' } = {}) {
 	return new Promise((resolve, reject) => {
 		const url = new URL(BASE + '/chat/send');
-		const body = JSON.stringify(message === undefined ? {} : { message });
+		const [ctype, body] = encode(message, as);
 		const req = http.request({ host: url.hostname, port: url.port, path: url.pathname,
-		    method: 'POST', headers: { 'Content-Type': 'application/json',
+		    method: 'POST', headers: { 'Content-Type': ctype,
 		    'Content-Length': Buffer.byteLength(body), ...(u ? auth(u.token) : {}) } }, (res) => {
 			let text = '';
 			let contents = 0;
 			const out = { status: res.statusCode, headers: res.headers, frames: [], text: '', abortedAt: null };
 			res.setEncoding('utf8');
+			if (hold)
+				hold(() => {
+					out.abortedAt = Date.now();
+					req.destroy();
+					out.text = text;
+					resolve(out);
+				});
 			res.on('data', (c) => {
 				text += c;
 				if (abortAfter > 0 && out.abortedAt === null) {
@@ -131,7 +156,7 @@ function send(u, message, { abortAfter = 0 } = {}) {
 			});
 			res.on('error', () => {});
 		});
-		req.on('error', (e) => { if (abortAfter === 0) reject(e); });
+		req.on('error', (e) => { if (abortAfter === 0 && !hold) reject(e); });
 		req.end(body);
 	});
 }
@@ -278,7 +303,24 @@ test('plain answer: frames, request, rows, thread and exact billing', async () =
 	assert.equal(l[0].resp, done.prev_id);
 });
 
-test('thread: previous id continues, GET /chat resets, history is replayed', async () => {
+test('a urlencoded form or the page\'s FormData: the same turn as JSON', async () => {
+	proxy.mode = { toolChoice: 'none' };
+	const msg = 'Bonjour, où en est le plan de cours ?';
+	for (const as of ['form', 'multipart']) {
+		const u = await user('1.00');
+		proxy.requests = [];
+		const r = await send(u, msg, { as });
+		checkHeaders(r);
+		checkShapes(r.frames);
+		assert.deepEqual(types(r.frames), ['processing', ...Array(8).fill('content'), 'done'], as);
+		// The message reached upstream as sent; csrf_token did not.
+		assert.deepEqual(proxy.requests[0].body.input.at(-1),
+		    { role: 'user', content: [{ type: 'input_text', text: msg }] }, as);
+		assert.deepEqual(rows(u.id), [`user|${msg}||||false`, `assistant|${sentence(PLAIN)}||||false`], as);
+	}
+});
+
+test('thread: previous id continues, POST /chat/reset or the application resets, history is replayed', async () => {
 	const u = await user('2.00');
 	proxy.mode = { toolChoice: 'none' };
 	const r1 = await send(u, 'Premier message');
@@ -291,8 +333,8 @@ test('thread: previous id continues, GET /chat resets, history is replayed', asy
 	const id2 = r2.frames.at(-1).prev_id;
 	assert.notEqual(id2, id1);
 	assert.equal(prevId(u.id), id2);
-	// The page load: a fresh thread.
-	const g = await getJSON('/chat', { headers: auth(u.token) });
+	// relais' reset route: a fresh thread.
+	const g = await postJSON('/chat/reset', {}, auth(u.token));
 	assert.equal(g.status, 200);
 	assert.deepEqual(g.body, { chat_model_name: PLAIN, previous_response_id: null });
 	assert.equal(prevId(u.id), 'NULL');
@@ -307,6 +349,13 @@ test('thread: previous id continues, GET /chat resets, history is replayed', asy
 		'user:input_text:Deuxième message', `assistant:output_text:${said}`,
 		'user:input_text:Troisième message']);
 	assert.equal(rows(u.id).length, 6);
+	// EDxo's own page load clears the stored id in the shared database:
+	// the next message starts a fresh thread without any relais route.
+	assert.notEqual(prevId(u.id), 'NULL');
+	psql(`UPDATE users SET last_openai_response_id = NULL WHERE id = ${u.id}`);
+	await send(u, 'Quatrième message');
+	assert.equal(proxy.requests[3].body.previous_response_id, undefined,
+	    'a reset written by the application is honoured');
 });
 
 test('history replay is bounded to the last 10 rows', async () => {
@@ -540,20 +589,64 @@ test('client disconnect: upstream closed at once, rows interrupted, what was use
 	assert.equal(prevId(u.id), 'NULL');
 });
 
+// Issue 16: a reasoning model may think for a minute before its first
+// token; a client that leaves meanwhile must not keep the call running.
+test('client disconnect while the upstream is silent: upstream closed within a second, billed once', async (t) => {
+	const u = await user('2.00');
+	const start = balance(u.id);
+	proxy.mode = { toolChoice: 'none', headers: { 'X-Fake-TTFT-Ms': '30000' } };
+	// Leave once the request is upstream and the model is "thinking".
+	const r = await send(u, 'Réfléchis longuement', { hold: async (abort) => {
+		for (let i = 0; i < 500 && proxy.requests.length === 0; i++)
+			await sleep(10);
+		await sleep(300);
+		abort();
+	} });
+	assert.notEqual(r.abortedAt, null);
+	assert.equal(proxy.requests.length, 1);
+	for (let i = 0; i < 200 && (proxy.requests.length === 0 || proxy.requests[0].closedAt === null); i++)
+		await sleep(10);
+	const rec = proxy.requests[0];
+	assert.notEqual(rec.closedAt, null, 'upstream connection never closed');
+	assert.equal(rec.ended, false, 'the upstream answer should not have finished');
+	const lag = rec.closedAt - r.abortedAt;
+	t.diagnostic(`silent upstream closed ${lag} ms after the client`);
+	assert.ok(lag < 1000, `upstream closed ${lag} ms after the client`);
+	// One ledger row: the input sent, no output seen.
+	for (let i = 0; i < 200 && (ledger(u.id).length === 0 || openHolds(u.id) !== '0'); i++)
+		await sleep(10);
+	const l = checkMoney(u, start, 1);
+	assert.equal(l[0].status, 'partial');
+	assert.ok(l[0].input > 0);
+	assert.equal(l[0].output, 0);
+});
+
 test('bad requests: empty message 400, unauthenticated 401, no credits before the stream', async () => {
 	const u = await user('1.00');
 	for (const m of ['', '   \n', undefined, 42]) {
 		const r = await send(u, m);
 		assert.equal(r.status, 400, r.text);
-		// EDxo's flat error body (RL_ROUTE_EDXO).
-		assert.deepEqual(r.json, { error: 'Empty message', code: 'bad_request', field: 'message' });
+		// EDxo's flat error body (RL_ROUTE_EDXO) with its wording, the
+		// x-message of the request schema chat.send.
+		assert.deepEqual(r.json, { error: 'Empty message', code: 'validation_error', field: 'message' });
 	}
+	// The same refusal whichever way the message came.
+	for (const as of ['form', 'multipart'])
+		for (const m of ['', ' \t ', undefined]) {
+			const r = await send(u, m, { as });
+			assert.equal(r.status, 400, `${as}: ${r.text}`);
+			assert.deepEqual(r.json, { error: 'Empty message', code: 'validation_error', field: 'message' });
+		}
+	// The size cap counts bytes, past the schema: 413.
+	const big = await send(u, 'é'.repeat(32 * 1024 + 1));
+	assert.equal(big.status, 413, big.text);
+	assert.equal(big.json.field, 'message');
 	assert.equal(proxy.requests.length, 0);
 	assert.deepEqual(rows(u.id), []);
 	const anon = await send(null, 'Bonjour');
 	assert.equal(anon.status, 401);
-	assert.equal((await getJSON('/chat')).status, 401);
-	const bad = await getJSON('/chat', { headers: auth('not.a.jwt') });
+	assert.equal((await postJSON('/chat/reset', {})).status, 401);
+	const bad = await postJSON('/chat/reset', {}, auth('not.a.jwt'));
 	assert.equal(bad.status, 401);
 	// No credits: a plain error answer, nothing sent upstream, nothing saved.
 	const poor = await user('0.00');
@@ -570,7 +663,7 @@ test('settings: chat_model_config when the section names no model; no key is a p
 	const u = await user('1.00');
 	settings(null);
 	const model = psql('SELECT chat_model FROM chat_model_config WHERE id = 1');
-	const g = await getJSON('/chat', { headers: auth(u.token) });
+	const g = await postJSON('/chat/reset', {}, auth(u.token));
 	assert.equal(g.status, 200);
 	assert.deepEqual(g.body, { chat_model_name: model, previous_response_id: null });
 	// A provider that is not on this machine and has no key.

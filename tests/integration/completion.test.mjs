@@ -250,34 +250,61 @@ test('authentication: no token, a bad token, a forged token: 401', async () => {
 	assert.equal(psql(`SELECT count(*) FROM credit_reservations WHERE user_id = ${u.id}`), '0');
 });
 
-test('bad bodies: 422 naming the field, 400 for unknown values; nothing reserved', async () => {
+test('bad bodies: FastAPI 422 naming the field, 400 for unknown values; nothing reserved', async () => {
 	const u = await user('1.00');
 	const ok = { message: 'Bonjour', model: 'gpt-4o' };
-	const cases = [
-		[{ model: 'gpt-4o' }, 422, 'message'],
-		[{ ...ok, message: '   ' }, 422, 'message'],
-		[{ ...ok, message: 42 }, 422, 'message'],
-		[{ message: 'Bonjour' }, 422, 'model'],
-		[{ ...ok, model: 7 }, 422, 'model'],
-		[{ ...ok, agent: 2 }, 422, 'agent'],
-		[{ ...ok, stream: 'yes' }, 422, 'stream'],
-		[{ ...ok, temperature: 5 }, 422, 'temperature'],
-		[{ ...ok, temperature: 'hot' }, 422, 'temperature'],
-		[{ ...ok, conversation_history: {} }, 422, 'conversation_history'],
-		[{ ...ok, conversation_history: [{ role: 'wizard', content: 'x' }] }, 422, 'conversation_history[0]'],
-		[{ ...ok, conversation_history: [{ role: 'user', content: 'a' }, { role: 'user' }] }, 422,
-		    'conversation_history[1]'],
-		[{ ...ok, project_id: 'bad id!' }, 422, 'project_id'],
+	// What the request schema (chat.completion) refuses: FastAPI's 422,
+	// the first error's loc the field's path in the body, its type
+	// Pydantic's.
+	const refused = [
+		[{ model: 'gpt-4o' }, 'message', 'missing'],
+		[{ ...ok, message: '   ' }, 'message', 'string_pattern_mismatch'],
+		[{ ...ok, message: 42 }, 'message', 'string_type'],
+		[{ message: 'Bonjour' }, 'model', 'missing'],
+		[{ ...ok, model: 7 }, 'model', 'string_type'],
+		[{ ...ok, model: '' }, 'model', 'string_too_short'],
+		[{ ...ok, agent: 2 }, 'agent', 'string_type'],
+		[{ ...ok, stream: 'maybe' }, 'stream', 'bool_parsing'],
+		[{ ...ok, temperature: 5 }, 'temperature', 'less_than_equal'],
+		[{ ...ok, temperature: 'hot' }, 'temperature', 'float_parsing'],
+		[{ ...ok, conversation_history: {} }, 'conversation_history', 'list_type'],
+		[{ ...ok, conversation_history: [{ role: 'wizard', content: 'x' }] }, 'conversation_history.0.role',
+		    'literal_error'],
+		[{ ...ok, conversation_history: [{ role: 'user', content: 'a' }, { role: 'user' }] },
+		    'conversation_history.1.content', 'missing'],
+		[{ ...ok, conversation_history: Array(201).fill({ role: 'user', content: 'a' }) },
+		    'conversation_history', 'too_long'],
+		[{ ...ok, project_id: 'bad id!' }, 'project_id', 'string_pattern_mismatch'],
+		[{ ...ok, project_id: 'p'.repeat(129) }, 'project_id', 'string_too_long'],
+		[{ ...ok, project_id: 'p', sources: ['not-a-uuid'] }, 'sources.0', 'uuid_parsing'],
+		[{ ...ok, project_id: 'p', sources: 'x' }, 'sources', 'list_type'],
+	];
+	for (const [body, field, type] of refused) {
+		for (const s of [false, true]) {
+			const r = await complete(u, { ...body, stream: body.stream ?? s });
+			assert.equal(r.status, 422, `${JSON.stringify(body)} -> ${JSON.stringify(r.body)}`);
+			assert.match(r.headers.get('content-type'), /^application\/json/);
+			const d = r.body.detail[0];
+			assert.deepEqual([d.loc[0], d.loc.slice(1).join('.'), d.type], ['body', field, type],
+			    JSON.stringify(r.body));
+			assert.ok(d.msg.length > 0);
+		}
+	}
+	// Lax like Pydantic: "no" is a boolean, "0.5" a number.
+	let r = await complete(await user('1.00'), { ...ok, stream: 'no', temperature: '0.5' });
+	assert.equal(r.status, 200, JSON.stringify(r.body));
+	assert.equal(r.body.response, sentence('gpt-4o'));
+	// The handler's own refusals: a rule across two fields (422), and
+	// values that name nothing in the database (400), in relais's body.
+	const named = [
 		[{ ...ok, sources: ['8a5b1de7-4ac3-4f45-b0f9-2e9571f6f3d1'] }, 422, 'sources'],
-		[{ ...ok, project_id: 'p', sources: ['not-a-uuid'] }, 422, 'sources[0]'],
-		[{ ...ok, project_id: 'p', sources: 'x' }, 422, 'sources'],
 		[{ ...ok, model: 'llama-unknown' }, 400, 'model'],
 		[{ ...ok, agent: 'V3' }, 400, 'agent'],
 		[{ ...ok, model: 'o3', temperature: 0.5 }, 400, 'temperature'],
 		[{ ...ok, project_id: 'proj-none', sources: ['8a5b1de7-4ac3-4f45-b0f9-2e9571f6f3d1'] }, 400,
 		    'sources'],
 	];
-	for (const [body, status, field] of cases) {
+	for (const [body, status, field] of named) {
 		for (const s of [false, true]) {
 			const r = await complete(u, { ...body, stream: body.stream ?? s });
 			assert.equal(r.status, status, `${JSON.stringify(body)} -> ${JSON.stringify(r.body)}`);
@@ -287,11 +314,13 @@ test('bad bodies: 422 naming the field, 400 for unknown values; nothing reserved
 			assert.ok(r.body.error.message.length > 0);
 		}
 	}
-	let r = await postJSON('/completion', '{"message": ', auth(u.token));
-	assert.equal(r.status, 400);
-	assert.equal(r.body.error.code, 'invalid_json');
+	// Not JSON, or not an object: FastAPI's 422 too.
+	r = await postJSON('/completion', '{"message": ', auth(u.token));
+	assert.equal(r.status, 422, JSON.stringify(r.body));
+	assert.equal(r.body.detail[0].type, 'json_invalid');
 	r = await postJSON('/completion', '[1, 2]', auth(u.token));
 	assert.equal(r.status, 422, JSON.stringify(r.body));
+	assert.equal(r.body.detail[0].type, 'model_type');
 	assert.equal(psql(`SELECT count(*) FROM credit_reservations WHERE user_id = ${u.id}`), '0');
 	assert.equal(balance(u.id), 1000000n);
 });

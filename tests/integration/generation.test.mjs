@@ -89,6 +89,22 @@ const multipart = (path, fields, token) => {
 	return getJSON(path, { method: 'POST', headers: auth(token), body: fd });
 };
 
+// A browser's navigation to a review route: its page, not the JSON
+// (scripts, EDxo's fetch() included, send */* or application/json).
+const NAVIGATE = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
+// negotiated: the route answers JSON too, so the answer varies on Accept.
+async function reviewPage(path, token, name, negotiated = true) {
+	const r = await raw('GET', path, { Accept: NAVIGATE, ...auth(token) });
+	assert.equal(r.status, 200, `${path}: ${r.text.slice(0, 200)}`);
+	assert.match(r.headers['content-type'], /^text\/html/);
+	assert.match(r.headers['content-security-policy'], /default-src 'self'/);
+	assert.ok(r.text.includes(`<script src="/relais-pages/${name}.js"></script>`), `${path} is ${name}`);
+	assert.ok(r.text.includes('role="status"'), 'an aria-live status line');
+	if (negotiated)
+		assert.match(r.headers.vary ?? '', /Accept/, 'a cache keeps page and JSON apart');
+	return r;
+}
+
 test('roles and visibility: professeur 403, coordo outside the programme 404, admin allowed', async () => {
 	const c = await user('coordo');
 	const outsider = await user('coordo');
@@ -108,6 +124,11 @@ test('roles and visibility: professeur 403, coordo outside the programme 404, ad
 	r = await postJSON(`/api/plan_cadre/${p.plan}/improve`, {}, auth(outsider.token));
 	assert.equal(r.status, 404, JSON.stringify(r.body));
 	assert.equal((await getJSON(`/programme/${p.pid}/grille/review/00000000-0000-0000-0000-000000000000`, { headers: auth(c.token) })).status, 404);
+	// The review pages keep the routes' roles: a professeur gets no page.
+	for (const path of [`/programme/${p.pid}/logigramme/review/00000000-0000-0000-0000-000000000000`,
+	    `/programme/${p.pid}/grille/review/00000000-0000-0000-0000-000000000000`,
+	    `/plan_cadre/${p.plan}/review?task_id=00000000-0000-0000-0000-000000000000`])
+		assert.equal((await raw('GET', path, { Accept: NAVIGATE, ...auth(prof.token) })).status, 403, path);
 	assert.equal(one(`SELECT count(*) FROM tasks WHERE user_id IN (${prof.id}, ${outsider.id})`), '0', 'nothing queued');
 });
 
@@ -146,7 +167,10 @@ test('logigramme: preview with the programme\'s codes, nothing written; links ap
 	const res = t.result;
 	assert.equal(res.status, 'success');
 	assert.equal(res.preview, true);
-	assert.equal(res.validation_url, `/programme/${p.pid}/competences/logigramme`);
+	// The preview page that confirms the links; the logigramme comes after.
+	assert.equal(res.validation_url, `/programme/${p.pid}/logigramme/review/${r.body.task_id}`);
+	assert.equal(res.result.logigramme_url, `/programme/${p.pid}/competences/logigramme`);
+	await reviewPage(res.validation_url, c.token, 'logigramme-review', false);
 	for (const k of ['applied_pairs', 'links', 'logigramme_url', 'message', 'unknown'])
 		assert.ok(k in res.result, k);
 	assert.ok(res.result.links.length >= 1);
@@ -248,6 +272,12 @@ test('grille: bad requests, then preview, review and apply (append, then overwri
 	assert.deepEqual(Object.keys(r.body).sort(), ['apply_url', 'checks', 'grid', 'programme_id', 'state', 'task_id', 'usage']);
 	assert.deepEqual(r.body.grid.sessions, grid.sessions);
 	conforms('resp-generation-grille-review', r.body);
+	// The same route: a browser's navigation gets the page, JSON callers the JSON.
+	await reviewPage(res.validation_url, c.token, 'grille-review');
+	r = await getJSON(res.validation_url, { headers: { Accept: 'application/json', ...auth(c.token) } });
+	assert.equal(r.status, 200);
+	assert.match(r.headers.get('vary') ?? '', /Accept/);
+	assert.deepEqual(r.body.grid.sessions, grid.sessions);
 	// Another programme's review of this task: 404.
 	const other = programme(c);
 	assert.equal((await getJSON(`/programme/${other.pid}/grille/review/${tid}`, { headers: auth(c.token) })).status, 404);
@@ -344,6 +374,8 @@ test('plan-cadre: form start, preview shape, nothing written, review, partial ap
 	assert.deepEqual(Object.keys(r.body).sort(), ['apply_url', 'cours_id', 'current', 'plan_id', 'proposed', 'reasoning_summary', 'state', 'task_id', 'usage'].filter((k) => k in r.body).sort());
 	assert.deepEqual(r.body.proposed, pr);
 	conforms('resp-generation-pc-review', r.body);
+	await reviewPage(res.validation_url, c.token, 'pc-review');
+	assert.equal((await getJSON(res.validation_url, { headers: { Accept: 'application/json', ...auth(c.token) } })).body.task_id, tid);
 	assert.equal(r.body.current.fields.place_intro, 'intro avant');
 	assert.deepEqual(r.body.current.savoir_etre, ['rigueur']);
 	assert.equal(r.body.current.capacites[0].capacite, 'capacité avant');
@@ -392,6 +424,26 @@ test('plan-cadre: form start, preview shape, nothing written, review, partial ap
 	assert.deepEqual(r.body.applied, { fields: ['objectif_terminal'], lists: {} });
 	assert.equal(planSnapshot(p.plan).cols.objectif_terminal, pr.fields.objectif_terminal);
 	assert.equal(one(`SELECT modified_by_id FROM plan_cadre WHERE id = ${p.plan}`), String(c.id));
+
+	// EDxo's review form posted by a browser: a 303 to the plan-cadre,
+	// as EDxo redirected; the same form from a script keeps the JSON.
+	psql(`UPDATE plan_cadre SET structure_intro = 'avant la navigation' WHERE id = ${p.plan}`);
+	const nav = new URLSearchParams([['task_id', tid], ['accept_fields_keys', 'structure_intro'], ['csrf_token', 'x']]).toString();
+	let h = await raw('POST', `/plan_cadre/${p.plan}/apply_improvement`, { 'Content-Type': 'application/x-www-form-urlencoded',
+	    Accept: NAVIGATE, ...auth(c.token) }, nav);
+	assert.equal(h.status, 303, h.text);
+	assert.equal(h.headers.location, `/cours/${p.c1}/plan_cadre/${p.plan}`);
+	assert.equal(planSnapshot(p.plan).cols.structure_intro, pr.fields.structure_intro, 'written before the redirect');
+	h = await raw('POST', `/plan_cadre/${p.plan}/apply_improvement`, { 'Content-Type': 'application/json',
+	    Accept: NAVIGATE, ...auth(c.token) }, JSON.stringify({ task_id: tid, accept_fields_keys: ['structure_intro'] }));
+	assert.equal(h.status, 200, 'a JSON body is a script: JSON');
+	assert.equal(h.json.success, true);
+	// A refused form is not redirected: the error is the answer.
+	h = await raw('POST', `/plan_cadre/${p.plan}/apply_improvement`, { 'Content-Type': 'application/x-www-form-urlencoded',
+	    Accept: NAVIGATE, ...auth(c.token) }, new URLSearchParams([['task_id', tid], ['action[capacites]', 'replace'],
+	    ['accept_items[capacites]', '99']]).toString());
+	assert.equal(h.status, 400, h.text);
+	assert.equal(h.headers.location, undefined);
 });
 
 test('plan-cadre API: improve one section restricts the schema; unknown section 400', { timeout: 60000 }, async () => {

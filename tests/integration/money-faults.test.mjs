@@ -16,7 +16,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { execFileSync, spawn } from 'node:child_process';
-import { BASE, BUILD, FINAL, STATE, auth, newUser, postJSON, psql, q, sleep, taskRow, uniq, until } from './lib.mjs';
+import { BASE, BUILD, FINAL, PGHOST, STATE, auth, newUser, postJSON, psql, q, sleep, taskRow, uniq, until } from './lib.mjs';
 
 const TAG = `mf${uniq()}`;
 const FAKE = process.env.FAKE_OPENAI_BASE_URL.replace(/\/v1$/, '');
@@ -107,6 +107,8 @@ async function checkBooks(what) {
 		    `WHERE user_id = ${u.id}) FROM users WHERE id = ${u.id}`), 't', `${what}: user ${u.id}`);
 		assert.equal(psql(`SELECT count(*) FROM (SELECT balance_after, sum(delta) OVER (ORDER BY id) r ` +
 		    `FROM usage_ledger WHERE user_id = ${u.id}) s WHERE balance_after <> r`), '0');
+		// Nothing open, so nothing held (users.held, sql/0010_held.sql).
+		assert.equal(psql(`SELECT held FROM users WHERE id = ${u.id}`), '0.000000', `${what}: user ${u.id} held`);
 	}
 	return s;
 }
@@ -272,4 +274,113 @@ test('worker SIGKILLed mid-call: the job fails once, the task reruns, holds clos
 		    ['worker', STATE, `${BUILD}/bin/relais-worker`], { RELAIS_TASK_LEASE_SEC: undefined });
 		fs.writeFileSync(PIDFILE, `${pid}\n`);
 	}
+});
+
+// The chat program (it serves /completion) SIGKILLed under load (issue
+// 17): the calls it had upstream die with it, and so would settlements
+// it had queued to write after their answers.  Their holds stay open
+// until the sweep, which the worker's keeper runs on holds older than
+// RL_CREDITS_HOLD_MAX_SEC (an hour: the test ages them instead of
+// waiting), settles each at its reserved amount: nothing goes back for
+// free, every hold ends with exactly one ledger row, and the balances
+// are their ledgers' sums.  docs/internals/money.md has the analysis.
+const KTAG = `${TAG}kill`;
+const CHAT_PID = `${STATE}/pids/chat.child`;
+
+async function killLoad(u, i, slow) {
+	const knobs = `X-Fake-Tag: ${KTAG}${slow ? '; X-Fake-TTFT-Ms: 2000' : ''}`;
+	try {
+		const r = await fetch(`${BASE}/completion`, { method: 'POST',
+		    headers: { 'Content-Type': 'application/json', ...auth(u.token) },
+		    body: JSON.stringify({ message: `Calcule ${i}. [[${knobs}]]`, model: 'gpt-4o-mini',
+		    agent: 'V2', stream: i % 2 === 1 }) });
+		await r.text();
+		return r.status;
+	} catch {
+		return 0;	/* cut by the kill */
+	}
+}
+
+function sweep() {
+	return JSON.parse(execFileSync(`${BUILD}/tests/money/money-stress`, ['sweep'], {
+		encoding: 'utf8', timeout: 60000,
+		env: { ...process.env, RELAIS_DATABASE_URL: `host=${PGHOST} port=5432 user=relais dbname=relais`,
+		    RELAIS_SECRET_KEY_FILE: `${STATE}/secret.key` } }));
+}
+
+test('chat program SIGKILLed under load: every hold billed once at most its bound, none given back', { timeout: 120000 }, async () => {
+	const ku = [await newUser({ prefix: 'mk', credits: '5.00' }), await newUser({ prefix: 'mk', credits: '5.00' })];
+	const kids = ku.map((u) => u.id).join(',');
+	const reserved = () => psql(`SELECT coalesce(string_agg(id::text, ',' ORDER BY id), '') ` +
+	    `FROM credit_reservations WHERE user_id IN (${kids}) AND state = 'reserved'`);
+	const pid0 = Number(fs.readFileSync(CHAT_PID, 'utf8'));
+
+	// 12 lanes of calls, one in three slow (2 s upstream), until told.
+	let stop = false, killed = false, n = 0;
+	const statuses = [];
+	const lane = async (k) => {
+		while (!stop) {
+			const i = n++;
+			statuses.push({ status: await killLoad(ku[k % 2], i, i % 3 === 0), after: killed });
+		}
+	};
+	const lanes = [];
+	for (let k = 0; k < 12; k++)
+		lanes.push(lane(k));
+	// Slow calls upstream, then the kill.
+	await sleep(1500);
+	await until('calls upstream', () => reserved().split(',').filter(Boolean).length >= 4, 20000, 20);
+	process.kill(pid0, 'SIGKILL');
+	killed = true;
+	await until('chat program restarted', () => {
+		const p = Number(fs.readFileSync(CHAT_PID, 'utf8'));
+		return p !== pid0 && alive(p);
+	}, 20000, 50);
+	await sleep(3000);
+	stop = true;
+	await Promise.all(lanes);
+	const ok = statuses.filter((s) => s.after && s.status === 200).length;
+	assert.ok(ok > 0, `no call answered after the restart: ${JSON.stringify(statuses.slice(-12))}`);
+
+	// The live program settles within moments of each answer; what is
+	// still open then was the dead one's.
+	await sleep(2000);
+	const dead = reserved();
+	assert.ok(dead !== '', 'the kill left no hold open: it caught no call upstream');
+	const amounts = psql(`SELECT string_agg(id || ':' || amount, ' ' ORDER BY id) FROM credit_reservations ` +
+	    `WHERE id IN (${dead})`);
+	// An hour later, as the keeper sees them.
+	psql(`UPDATE credit_reservations SET created_at = now() - interval '2 hours' WHERE id IN (${dead})`);
+	const sw = sweep();
+	assert.equal(sw.err, 'ok', JSON.stringify(sw));
+	assert.equal(reserved(), '', 'a dead hold is still open after the sweep');
+
+	// Each dead hold: settled at its amount, one 'lost' ledger row.
+	assert.equal(psql('SELECT string_agg(c.id || \':\' || l.cost, \' \' ORDER BY c.id) FROM credit_reservations c ' +
+	    `JOIN usage_ledger l ON l.reservation_id = c.id WHERE c.id IN (${dead}) AND c.state = 'settled' ` +
+	    'AND l.status = \'lost\' AND l.cost = c.amount AND -l.delta = c.amount'), amounts);
+	// Nothing given back for free: every hold of these users was billed.
+	assert.equal(psql(`SELECT count(*) FROM credit_reservations WHERE user_id IN (${kids}) ` +
+	    'AND state <> \'settled\''), '0');
+	assert.equal(psql(`SELECT count(*) FROM credit_reservations c LEFT JOIN usage_ledger l ON ` +
+	    `l.reservation_id = c.id WHERE c.user_id IN (${kids}) AND l.id IS NULL`), '0');
+	assert.equal(psql(`SELECT count(*) FROM usage_ledger WHERE user_id IN (${kids}) ` +
+	    'AND kind = \'openai_call\' AND reservation_id IS NULL'), '0');
+	for (const u of ku) {
+		assert.equal(psql(`SELECT credits >= 0 AND held = 0 AND credits = (SELECT sum(delta) ` +
+		    `FROM usage_ledger WHERE user_id = ${u.id}) FROM users WHERE id = ${u.id}`), 't', `user ${u.id}`);
+		assert.equal(psql(`SELECT count(*) FROM (SELECT balance_after, sum(delta) OVER (ORDER BY id) r ` +
+		    `FROM usage_ledger WHERE user_id = ${u.id}) s WHERE balance_after <> r`), '0');
+	}
+	// Every answer the fake delivered whole: at most one row, and the
+	// answers without their own row are no more than the lost rows
+	// that stand for them.
+	const r = await fetch(`${FAKE}/_fake/stats?tag=${KTAG}`);
+	const s = await r.json();
+	const list = `ARRAY[${s.ids.map(q).join(', ')}]::text[]`;
+	assert.equal(psql(`SELECT count(*) FROM unnest(${list}) a(id) WHERE ` +
+	    '(SELECT count(*) FROM usage_ledger l WHERE l.upstream_response_id = a.id) > 1'), '0');
+	const unrowed = Number(psql(`SELECT count(*) FROM unnest(${list}) a(id) WHERE NOT EXISTS ` +
+	    '(SELECT 1 FROM usage_ledger l WHERE l.upstream_response_id = a.id)'));
+	assert.ok(unrowed <= dead.split(',').length, `${unrowed} answers without a row, ${dead} lost`);
 });

@@ -84,26 +84,49 @@ test('the seed\'s two error examples, and nothing stored or reserved', async () 
 
 test('bad requests: clear errors naming the field', async () => {
 	const u = await user('1.00');
-	const cases = [
-		[{ model: 'gpt-4o' }, 'messages'],
-		[{ messages: [] }, 'messages'],
-		[{ messages: [{ role: 'wizard', content: 'x' }] }, 'messages[0]'],
-		[{ messages: [{ role: 'user', content: 'x' }], model: 42 }, 'model'],
-		[{ messages: [{ role: 'user', content: 'x' }], model: 'llama-unknown' }, 'model'],
-		[{ messages: [{ role: 'user', content: 'x' }], frobnicate: 1 }, 'frobnicate'],
-		[{ messages: [{ role: 'user', content: 'x' }], async: 'yes' }, 'async'],
+	const x = [{ role: 'user', content: 'x' }];
+	// What the request schema (openai.chat) refuses: FastAPI's 422, the
+	// first error's loc the field's path in the body.
+	const refused = [
+		[{ model: 'gpt-4o' }, 'messages', 'missing'],
+		[{ messages: [] }, 'messages', 'too_short'],
+		[{ messages: [{ role: 'wizard', content: 'x' }] }, 'messages.0.role', 'literal_error'],
+		[{ messages: [{ role: 'user' }] }, 'messages.0.content', 'missing'],
+		[{ messages: x, model: 42 }, 'model', 'string_type'],
+		[{ messages: x, async: 'sometimes' }, 'async', 'bool_parsing'],
+		[{ messages: x, temperature: 'hot' }, 'temperature', 'float_parsing'],
+		[{ messages: x, max_tokens: 2.5 }, 'max_tokens', 'int_from_float'],
 	];
-	for (const [body, field] of cases) {
+	for (const [body, field, type] of refused) {
 		const r = await chat(u, body);
-		assert.equal(r.status, 400, `${JSON.stringify(body)} -> ${JSON.stringify(r.body)}`);
-		assert.equal(r.body.error.field, field, JSON.stringify(r.body));
+		assert.equal(r.status, 422, `${JSON.stringify(body)} -> ${JSON.stringify(r.body)}`);
+		const d = r.body.detail[0];
+		assert.deepEqual([d.loc[0], d.loc.slice(1).join('.'), d.type], ['body', field, type],
+		    JSON.stringify(r.body));
 	}
 	let r = await postJSON('/ai/openai/chat/', '{"messages": [', auth(u.token));
-	assert.equal(r.status, 400);
-	r = await chat(u, { messages: [{ role: 'user', content: 'x' }], temperature: 7 });
-	assert.equal(r.status, 400, JSON.stringify(r.body));
+	assert.equal(r.status, 422);
+	assert.equal(r.body.detail[0].type, 'json_invalid');
+	// The job's own rules and the registry's checks: 400 naming the field.
+	const named = [
+		[{ messages: [{ role: 'user', content: null }] }, 'messages[0]'],
+		[{ messages: x, model: 'llama-unknown' }, 'model'],
+		[{ messages: x, frobnicate: 1 }, 'frobnicate'],
+		[{ messages: x, temperature: 7 }, 'temperature'],
+		[{ messages: x, max_tokens: 0 }, 'max_tokens'],
+	];
+	for (const [body, field] of named) {
+		const r = await chat(u, body);
+		assert.equal(r.status, 400, `${JSON.stringify(body)} -> ${JSON.stringify(r.body)}`);
+		assert.equal(r.body.error.code, 'bad_request', JSON.stringify(r.body));
+		assert.equal(r.body.error.field, field, JSON.stringify(r.body));
+	}
 	assert.equal(psql(`SELECT count(*) FROM openai_jobs WHERE user_id = ${u.id}`), '0');
 	assert.equal(balance(u.id), '1.000000');
+	// Lax like Pydantic: "300" is a number of tokens, "false" a boolean.
+	r = await chat(u, { messages: x, model: 'gpt-4o', max_tokens: '300', async: 'false' });
+	assert.equal(r.status, 200, JSON.stringify(r.body));
+	assert.equal(psql(`SELECT max_tokens FROM openai_jobs WHERE id = '${r.body.job_id}'`), '300');
 });
 
 test('synchronous legacy job: answer, exact cost, one ledger row, read back', async () => {
@@ -251,11 +274,19 @@ test('recommendation: the seed\'s rule over the catalogue', async () => {
 		assert.equal(r.body.model.id, m);
 		assert.ok(r.body.reason.length > 0);
 	}
+	// Both numbers are the request schema's (openai.recommend): 422.
 	let r = await rec(1.5, 0.5);
-	assert.equal(r.status, 400);
-	assert.equal(r.body.error.field, 'task_complexity');
+	assert.equal(r.status, 422);
+	assert.deepEqual(r.body.detail.map((d) => [d.loc.join('.'), d.type]),
+	    [['body.task_complexity', 'less_than_equal']]);
 	r = await postJSON('/ai/openai/recommend', { task_complexity: 0.5 }, auth(u.token));
-	assert.equal(r.body.error.field, 'budget_constraint');
+	assert.equal(r.status, 422);
+	assert.deepEqual(r.body.detail.map((d) => [d.loc.join('.'), d.type]), [['body.budget_constraint', 'missing']]);
+	// Lax: a number as a string is a number.
+	r = await rec('0.95', '0.8');
+	assert.equal(r.status, 200, JSON.stringify(r.body));
+	assert.equal(r.body.recommended_model, 'o3');
+	assert.equal(r.body.task_complexity, 0.95);
 });
 
 test('64 concurrent callers: the ledger accounts for every micro-dollar', async () => {

@@ -673,3 +673,158 @@ test('a bad field: the same 400 naming it from JSON and FormData, EDxo\'s wordin
 	assert.equal(ledger(u), 0);
 	assert.equal(taskCount(u), 0);
 });
+
+// What a plan holds, without row ids and the modified_* stamps: a revert
+// must bring back exactly this.
+function content(plan) {
+	return JSON.parse(psql(`SELECT json_build_object(` +
+	    `'plan', (SELECT to_jsonb(d) - 'modified_at' - 'modified_by_id' FROM plan_de_cours d WHERE d.id = ${plan}), ` +
+	    `'cal', (SELECT json_agg(json_build_object('semaine', k.semaine, 'sujet', k.sujet, 'activites', k.activites, ` +
+	    `'travaux_hors_classe', k.travaux_hors_classe, 'evaluations', k.evaluations) ORDER BY k.id) ` +
+	    `FROM plan_de_cours_calendrier k WHERE k.plan_de_cours_id = ${plan}), ` +
+	    `'med', (SELECT json_agg(m.reference_bibliographique ORDER BY m.id) FROM plan_de_cours_mediagraphie m ` +
+	    `WHERE m.plan_de_cours_id = ${plan}), ` +
+	    `'dis', (SELECT json_agg(json_build_array(a.jour_semaine, a.plage_horaire, a.lieu) ORDER BY a.id) ` +
+	    `FROM plan_de_cours_disponibilite_enseignant a WHERE a.plan_de_cours_id = ${plan}), ` +
+	    `'ev', (SELECT json_agg(json_build_object('t', v.titre_evaluation, 'd', v.description, 's', v.semaine, ` +
+	    `'c', (SELECT json_agg(json_build_array(c.capacite_id, c.ponderation) ORDER BY c.id) ` +
+	    `FROM plan_de_cours_evaluations_capacites c WHERE c.evaluation_id = v.id)) ORDER BY v.id) ` +
+	    `FROM plan_de_cours_evaluations v WHERE v.plan_de_cours_id = ${plan}))`));
+}
+
+test('the review page: text/html with the strict CSP, for the validation_url a task returns', { timeout: 30000 }, async () => {
+	const u = await user();
+	const f = fixture();
+	const id = await startTask(u, `/api/plan_de_cours/${f.plan}/improve/materiel`, {});
+	const t = await finished(id);
+	assert.equal(t.state, 'SUCCESS', JSON.stringify(t.result));
+	// The page is a shell: the same answer with or without a session (its
+	// script reads the JSON routes with the browser's).
+	for (const headers of [auth(u.token), {}]) {
+		const r = await getJSON(t.result.validation_url, { headers });
+		assert.equal(r.status, 200);
+		assert.match(r.headers.get('content-type'), /^text\/html; charset=utf-8/);
+		const csp = r.headers.get('content-security-policy');
+		assert.match(csp, /default-src 'self'/);
+		assert.ok(!/unsafe-inline/.test(csp), csp);
+		assert.equal(r.headers.get('cache-control'), 'no-store');
+		assert.equal(r.headers.get('x-content-type-options'), 'nosniff');
+		assert.match(r.body, /<html lang="fr">/);
+		assert.match(r.body, /<script src="\/relais-pages\/pdc-review\.js"><\/script>/);
+		assert.ok(!/<script>|\sstyle=|\son[a-z]+=/.test(r.body), 'no inline script, style or handler');
+	}
+	// The script and the stylesheet it names are served.
+	for (const [path, type] of [['/relais-pages/pdc-review.js', /javascript/], ['/relais-pages/relais-pages.css', /css/]]) {
+		const r = await getJSON(path);
+		assert.equal(r.status, 200, path);
+		assert.match(r.headers.get('content-type'), type);
+	}
+	// A non-numeric plan is no route.
+	assert.equal((await getJSON('/plan_de_cours/review/abc')).status, 404);
+});
+
+test('current: what the plan holds now, 404 for a plan the user does not see or that does not exist', async () => {
+	const u = await user();
+	const f = fixture();
+	const r = await getJSON(`/plan_de_cours/review/${f.plan}/current`, { headers: auth(u.token) });
+	assert.equal(r.status, 200, JSON.stringify(r.body));
+	assert.equal(r.body.plan_id, f.plan);
+	assert.equal(r.body.cours_id, f.cours);
+	assert.equal(r.body.session, 'A25');
+	assert.equal(r.body.cours.nom, 'Électronique de test');
+	assert.equal(r.body.fields.presentation_du_cours, 'Ancienne présentation');
+	assert.equal(r.body.fields.materiel, 'Multimètre');
+	assert.equal(r.body.fields.nom_enseignant, null);
+	assert.deepEqual(r.body.calendriers.map((c) => [c.semaine, c.sujet]), [[1, 'Ancien sujet']]);
+	assert.deepEqual(r.body.mediagraphies, [{ reference_bibliographique: 'Ancien livre' }]);
+	assert.deepEqual(r.body.disponibilites, [{ jour_semaine: 'Lundi', plage_horaire: '13 h à 15 h', lieu: 'B-101' }]);
+	assert.deepEqual(r.body.evaluations.map((e) => [e.titre_evaluation, e.semaine, e.capacites]),
+	    [['Ancien examen', 7, [{ capacite_id: f.cap1, capacite: 'Analyser des circuits simples', ponderation: '30 %' }]]]);
+	const out = await user({ member: false });
+	assert.equal((await getJSON(`/plan_de_cours/review/${f.plan}/current`, { headers: auth(out.token) })).status, 404);
+	assert.equal((await getJSON('/plan_de_cours/review/999999999/current', { headers: auth(u.token) })).status, 404);
+	assert.equal((await getJSON(`/plan_de_cours/review/${f.plan}/current`)).status, 401);
+});
+
+test('apply: an unknown plan or one the user does not see is refused, nothing written, the task stays open', { timeout: 30000 }, async () => {
+	const u = await user();
+	const f = fixture();
+	const id = await startTask(u, `/api/plan_de_cours/${f.plan}/generate_calendar`, {});
+	assert.equal((await finished(id)).state, 'SUCCESS');
+	const before = dump(f.plan);
+	for (const action of ['confirm', 'revert']) {
+		const r = await post(u, '/plan_de_cours/review/999999999/apply', { action, task_id: id });
+		assert.equal(r.status, 404, JSON.stringify(r.body));
+		assert.equal(typeof r.body.error, 'string');
+	}
+	const out = await user({ member: false });
+	const r = await apply(out, f, { action: 'confirm', task_id: id });
+	assert.equal(r.status, 404, JSON.stringify(r.body));
+	assert.equal(dump(f.plan), before);
+	assert.equal(JSON.parse(psql(`SELECT meta FROM tasks WHERE id = '${id}'`)).review, undefined);
+	// The task can still be confirmed on its own plan.
+	assert.equal((await apply(u, f, { action: 'confirm', task_id: id })).status, 200);
+});
+
+test('confirm then revert: the plan is written, then exactly its old content is back; each once', { timeout: 30000 }, async () => {
+	const u = await user();
+	const f = fixture();
+	const before = content(f.plan);
+	const id = await startTask(u, `/api/plan_de_cours/${f.plan}/generate`, {});
+	const t = await finished(id);
+	assert.equal(t.state, 'SUCCESS', JSON.stringify(t.result));
+	let r = await apply(u, f, { action: 'confirm', task_id: id });
+	assert.equal(r.status, 200, JSON.stringify(r.body));
+	const written = content(f.plan);
+	assert.equal(written.plan.presentation_du_cours, t.result.fields.presentation_du_cours);
+	assert.notDeepEqual(written, before);
+	assert.equal(JSON.parse(psql(`SELECT meta FROM tasks WHERE id = '${id}'`)).review, 'confirm');
+	r = await apply(u, f, { action: 'revert', task_id: id });
+	assert.equal(r.status, 200, JSON.stringify(r.body));
+	assert.deepEqual(r.body, { success: true, redirect_url: `/cours/${f.cours}/plan_de_cours/A25/` });
+	assert.deepEqual(content(f.plan), before);
+	assert.equal(JSON.parse(psql(`SELECT meta FROM tasks WHERE id = '${id}'`)).review, 'revert');
+	assert.equal(JSON.parse(psql(`SELECT modified_by_id FROM plan_de_cours WHERE id = ${f.plan}`)), u.id);
+	// Neither can happen twice, nor a confirm after the revert.
+	for (const action of ['revert', 'confirm']) {
+		r = await apply(u, f, { action, task_id: id });
+		assert.equal(r.status, 409, JSON.stringify(r.body));
+		assert.equal(typeof r.body.error, 'string');
+	}
+	assert.deepEqual(content(f.plan), before);
+});
+
+test('revert of an import preview: teacher columns, empty values and every list come back as they were', async () => {
+	const u = await user();
+	const f = fixture();
+	psql(`UPDATE plan_de_cours SET nom_enseignant = 'Ancien nom', bureau_enseignant = '', accomodement = NULL WHERE id = ${f.plan}`);
+	const before = content(f.plan);
+	const cur = (await getJSON(`/plan_de_cours/review/${f.plan}/current`, { headers: auth(u.token) })).body;
+	const preview = {
+		status: 'success', preview: true, plan_id: f.plan, cours_id: f.cours, session: 'A25',
+		fields: { presentation_du_cours: 'Présentation importée', accomodement: 'Mesures importées',
+		    nom_enseignant: 'Marie Curie', bureau_enseignant: 'C-204', materiel: '' },
+		old_fields: cur.fields,
+		calendriers: [{ semaine: 3, sujet: 'Importé' }], old_calendriers: cur.calendriers,
+		mediagraphies: [{ reference_bibliographique: 'Nouveau livre' }], old_mediagraphies: cur.mediagraphies,
+		disponibilites: [], old_disponibilites: cur.disponibilites,
+		evaluations: [{ titre_evaluation: 'Projet', semaine: 12, capacites: [{ capacite_id: f.cap2, ponderation: '50 %' }] }],
+		old_evaluations: cur.evaluations,
+	};
+	const id = psql(`INSERT INTO tasks (name, user_id, state, result) VALUES ('import.plan_de_cours', ${u.id}, 'SUCCESS', ` +
+	    `${q(JSON.stringify(preview))}::jsonb) RETURNING id`);
+	let r = await apply(u, f, { action: 'confirm', task_id: id });
+	assert.equal(r.status, 200, JSON.stringify(r.body));
+	const written = content(f.plan);
+	assert.deepEqual([written.plan.nom_enseignant, written.plan.bureau_enseignant, written.plan.accomodement,
+	    written.plan.materiel], ['Marie Curie', 'C-204', 'Mesures importées', 'Multimètre']);
+	assert.deepEqual(written.med, ['Nouveau livre']);
+	assert.equal(written.dis, null);
+	r = await apply(u, f, { action: 'revert', task_id: id });
+	assert.equal(r.status, 200, JSON.stringify(r.body));
+	const back = content(f.plan);
+	assert.deepEqual(back, before);
+	// '' and NULL come back as they were, not as each other.
+	assert.equal(back.plan.bureau_enseignant, '');
+	assert.equal(back.plan.accomodement, null);
+});

@@ -68,6 +68,22 @@ test('a body over the route limit is 413 before it is read', async () => {
 	assert.match(r.body.error.message, /1024 byte limit/);
 });
 
+test('a route open to uploads still caps a JSON or form body at RL_BODY_MAX', async () => {
+	// /_test/echo takes JSON, forms and multipart: 2 MiB of JSON is refused
+	// (1 MiB limit) where 2 MiB of multipart would be an upload.
+	const big = JSON.stringify({ s: 'x'.repeat(2 * 1024 * 1024) });
+	let r = await raw('POST', '/_test/echo', { 'Content-Type': 'application/json' }, big);
+	assert.equal(r.status, 413, r.text.slice(0, 200));
+	assert.match(r.json.error.message, /1048576 byte limit/);
+	r = await raw('POST', '/_test/echo', { 'Content-Type': 'application/x-www-form-urlencoded' },
+	    `s=${'x'.repeat(2 * 1024 * 1024)}`);
+	assert.equal(r.status, 413);
+	const fd = new FormData();
+	fd.append('f', new Blob(['x'.repeat(2 * 1024 * 1024)]), 'big.txt');
+	const m = await fetch(`${BASE}/_test/echo`, { method: 'POST', body: fd });
+	assert.equal(m.status, 200, 'the same size as an upload is accepted');
+});
+
 test('a body over the nginx limit is 413 with the same error shape', async () => {
 	const r = await raw('POST', '/_test/json', { 'Content-Type': 'application/json',
 	    'Content-Length': String(21 * 1024 * 1024) }, '');

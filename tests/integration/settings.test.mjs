@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { STATE, PGHOST, getJSON, postJSON, psql } from './lib.mjs';
+import { STATE, PGHOST, getJSON, postJSON, psql, newUser, recorder, auth, BASE } from './lib.mjs';
 
 const PASSWORD = 'relais-demo';
 const tokens = {};
@@ -50,6 +50,14 @@ function invalid(r, loc, type) {
 	assert.deepEqual(r.body.detail[0].loc, loc, JSON.stringify(r.body));
 	if (type !== undefined)
 		assert.equal(r.body.detail[0].type, type, JSON.stringify(r.body));
+}
+
+// A refusal on an EDxo route (its page's fetch() reads data.error): the
+// flat {error: message, code, field}.
+function flat(r, field, status = 400) {
+	assert.equal(r.status, status, JSON.stringify(r.body));
+	assert.equal(typeof r.body.error, 'string', JSON.stringify(r.body));
+	assert.equal(r.body.field, field, JSON.stringify(r.body));
 }
 
 function audits(where) {
@@ -222,10 +230,16 @@ test('plan-de-cours prompts: list, update one, 404, required template', async ()
 	    { prompt_template: 'Calendrier {session}', ai_model: 'gpt-5-mini' });
 	assert.equal(r.status, 200, JSON.stringify(r.body));
 	assert.deepEqual(r.body, { ...p, prompt_template: 'Calendrier {session}', ai_model: 'gpt-5-mini' });
-	invalid(await post(`/settings/plan-de-cours/prompts/${p.id}`, { ai_model: 'gpt-5' }),
-	    ['body', 'prompt_template'], 'missing');
-	bad(await post(`/settings/plan-de-cours/prompts/${p.id}`, { prompt_template: '' }),
+	// EDxo's page reads data.error: the flat body, the schema's refusal a 400.
+	flat(await post(`/settings/plan-de-cours/prompts/${p.id}`, { ai_model: 'gpt-5' }),
 	    'prompt_template');
+	flat(await post(`/settings/plan-de-cours/prompts/${p.id}`, { prompt_template: '' }),
+	    'prompt_template');
+	// The page's older script sends context_variables: [] beside it, ignored.
+	r = await post(`/settings/plan-de-cours/prompts/${p.id}`,
+	    { prompt_template: 'Calendrier {session}', context_variables: [] });
+	assert.equal(r.status, 200, JSON.stringify(r.body));
+	assert.deepEqual(r.body.context_variables, ['session', 'sections']);
 	r = await post('/settings/plan-de-cours/prompts/999999', { prompt_template: 'x' });
 	assert.equal(r.status, 404);
 	r = await post(`/settings/plan-de-cours/prompts/${p.id}`,
@@ -256,10 +270,10 @@ test('plan_cadre sections: 21 in order, update some, unknown section is 400', as
 	    ['body', 'sections', 0, 'colour'], 'extra_forbidden');
 	invalid(await post('/settings/plan_cadre', { sections: [{ use_ai: true }] }),
 	    ['body', 'sections', 0, 'section'], 'missing');
-	r = await post('/settings/plan_cadre', { section: s.section });
-	assert.equal(r.status, 422, JSON.stringify(r.body));
-	assert.ok(r.body.detail.some((d) => d.loc.join('.') === 'body.sections' && d.type === 'missing'),
-	    JSON.stringify(r.body));
+	invalid(await post('/settings/plan_cadre', { section: s.section }), ['body', 'section'],
+	    'extra_forbidden');
+	// Neither the JSON's list nor the form's sections-N keys: nothing to save.
+	bad(await post('/settings/plan_cadre', {}), 'sections');
 	// A template that could never render: the handler's 400, naming the section.
 	bad(await post('/settings/plan_cadre', { sections: [{ section: s.section,
 	    text_content: '{% if %}' }] }), 'sections[0].text_content');
@@ -269,6 +283,23 @@ test('plan_cadre sections: 21 in order, update some, unknown section is 400', as
 	assert.deepEqual(r.body.sections[1], s);
 	assert.ok(audits("table_name = 'global_generation_settings' AND field = 'text_content'") >= 2);
 });
+
+// The per-feature AI settings pages and their section_ai_settings rows.
+const AI_PAGES = [
+	['/settings/plan-de-cours/ai', 'plan_de_cours'],
+	['/settings/plan-de-cours/ai-improve', 'plan_de_cours_improve'],
+	['/settings/plan-de-cours/ai-import', 'plan_de_cours_import'],
+	['/settings/plan-cadre/ai', 'plan_cadre'],
+	['/settings/plan-cadre/ai-improve', 'plan_cadre_improve'],
+	['/settings/plan-cadre/ai-import', 'plan_cadre_import'],
+	['/settings/logigramme/ai', 'logigramme'],
+	['/settings/grille/ai', 'grille'],
+	['/settings/grille/ai-import', 'grille_import'],
+	['/settings/ocr/ai', 'ocr'],
+	['/settings/chat/ai', 'chat'],
+	['/settings/evaluation/ai', 'evaluation'],
+	['/settings/analyse/ai', 'analyse_plan_cours'],
+];
 
 const ADMIN_ONLY = [
 	['GET', '/settings/chat_models'], ['POST', '/settings/chat_models'],
@@ -281,6 +312,10 @@ const ADMIN_ONLY = [
 	['POST', '/settings/openai_models/delete/1'], ['GET', '/settings/usage'],
 	['GET', '/manage_users'], ['POST', '/manage_users'], ['GET', '/edit_user/1'],
 	['POST', '/edit_user/1'], ['POST', '/edit_user/1/credits'],
+	['POST', '/settings/plan-de-cours/prompts/test'],
+	['GET', '/settings/plan-de-cours/prompt/1/edit'], ['POST', '/settings/plan-de-cours/prompt/1/edit'],
+	['GET', '/settings/plan-cadre/prompts'], ['GET', '/settings/grille'], ['POST', '/settings/grille'],
+	...AI_PAGES.flatMap(([path]) => [['GET', path], ['POST', path]]),
 ];
 const COORDO_OK = [
 	['GET', '/settings/prompt-settings'], ['POST', '/settings/prompt-settings'],
@@ -304,8 +339,8 @@ test('roles: admin pages 403 for coordo, coordo pages open to coordo, professeur
 		assert.equal((await call(m, p, null)).status, 401, `${m} ${p} anonymous`);
 		assert.equal((await call(m, p, 'prof')).status, 403, `${m} ${p} prof`);
 		const r = await call(m, p, 'coordo');
-		// POST {} is valid for the grid page, and 422 (no sections) for plan_cadre.
-		assert.ok(r.status === 200 || (p === '/settings/plan_cadre' && r.status === 422),
+		// POST {} is valid for the grid page, and 400 (no sections) for plan_cadre.
+		assert.ok(r.status === 200 || (p === '/settings/plan_cadre' && r.status === 400),
 		    `${m} ${p} coordo: ${r.status}`);
 	}
 	const r = await post('/settings/prompt-settings', { level2_description: 'Niveau 2 — coordo' }, 'coordo');
@@ -551,4 +586,319 @@ test('a cookie session needs the CSRF token on settings writes', async () => {
 	r = await postJSON('/settings/chat_models', { verbosity: null },
 	    { Cookie: cookie, 'X-CSRFToken': csrf });
 	assert.equal(r.status, 200, JSON.stringify(r.body));
+});
+
+// ---------------------------------------------------------------------
+// Per-feature AI settings, the prompt test and edit routes, templates
+// refused at save (issue 16, point 6).
+
+// A section's row as the database has it.
+const aiRow = (section) => JSON.parse(psql('SELECT json_build_object(\'section\', section, ' +
+    '\'system_prompt\', system_prompt, \'ai_model\', ai_model, \'reasoning_effort\', reasoning_effort, ' +
+    `'verbosity', verbosity) FROM section_ai_settings WHERE section = '${section}'`));
+
+// Put a section back as it was (JSON, nulls included).
+async function restoreAi(path, before) {
+	const { section, ...rest } = before;
+	const r = await post(path, rest);
+	assert.equal(r.status, 200, `${path} ${JSON.stringify(r.body)}`);
+	assert.deepEqual(r.body, before, path);
+	assert.equal(section, r.body.section);
+}
+
+test('per-feature AI settings: every page reads and saves its section, as JSON and as EDxo\'s form', async () => {
+	for (const [path, section] of AI_PAGES) {
+		const before = await get(path);
+		assert.equal(before.status, 200, path);
+		assert.deepEqual(before.body, aiRow(section), path);
+		const change = { system_prompt: `Consigne ${section} ${uniq()}`, ai_model: 'gpt-5-mini',
+		    reasoning_effort: 'high', verbosity: 'low' };
+		// EDxo's page: a urlencoded form with its csrf_token and submit.
+		let r = await postForm(path, { ...change, csrf_token: 'x', submit: 'Enregistrer' });
+		assert.equal(r.status, 200, `${path} ${JSON.stringify(r.body)}`);
+		assert.deepEqual(r.body, { section, ...change }, path);
+		assert.deepEqual(aiRow(section), r.body, `${path}: stored`);
+		assert.deepEqual((await get(path)).body, r.body, path);
+		assert.ok(audits(`table_name = 'section_ai_settings' AND row_id = '${section}' AND ` +
+		    `field = 'system_prompt' AND new_value = '${JSON.stringify(change.system_prompt)}'::jsonb`) === 1,
+		    `${path} audited`);
+		// "— par défaut —" is "": the feature's default, null; the rest kept.
+		r = await postForm(path, { ai_model: '', reasoning_effort: '', verbosity: '' });
+		assert.equal(r.status, 200, JSON.stringify(r.body));
+		assert.deepEqual(r.body, { section, system_prompt: change.system_prompt, ai_model: null,
+		    reasoning_effort: null, verbosity: null }, path);
+		// The same through JSON: the same answer.
+		const j = await post(path, change);
+		assert.deepEqual(j.body, { section, ...change }, `${path}: JSON as the form`);
+		await restoreAi(path, before.body);
+	}
+	const path = '/settings/chat/ai';
+	const before = (await get(path)).body;
+	// The schema's refusals, and the handler's, as on the other pages.
+	invalid(await post(path, { reasoning_effort: 'extreme' }), ['body', 'reasoning_effort'], 'literal_error');
+	invalid(await postForm(path, { verbosity: 'bavard' }), ['body', 'verbosity'], 'literal_error');
+	invalid(await post(path, { temperature: 1 }), ['body', 'temperature'], 'extra_forbidden');
+	bad(await post(path, { ai_model: 'gpt-99' }), 'ai_model');
+	bad(await postForm(path, { ai_model: 'gpt-99', verbosity: 'high' }), 'ai_model');
+	// Blank system prompt: null, as EDxo's "data or None".
+	let r = await post(path, { system_prompt: '  \n ' });
+	assert.equal(r.body.system_prompt, null);
+	r = await post(path, {});
+	assert.deepEqual(r.body.system_prompt, null, 'an empty body changes nothing');
+	await restoreAi(path, before);
+	// A deleted row reads as the defaults (nulls) and is made again.
+	const saved = aiRow('logigramme');
+	psql("DELETE FROM section_ai_settings WHERE section = 'logigramme'");
+	r = await get('/settings/logigramme/ai');
+	assert.deepEqual(r.body, { section: 'logigramme', system_prompt: null, ai_model: null,
+	    reasoning_effort: null, verbosity: null });
+	await restoreAi('/settings/logigramme/ai', saved);
+});
+
+test('grouped pages: plan-cadre/prompts shows three sections, grille saves two from one form', async () => {
+	let r = await get('/settings/plan-cadre/prompts');
+	assert.equal(r.status, 200, JSON.stringify(r.body));
+	assert.deepEqual(r.body, { gen: aiRow('plan_cadre'), impv: aiRow('plan_cadre_improve'),
+	    impt: aiRow('plan_cadre_import') });
+	const before = (await get('/settings/grille')).body;
+	assert.deepEqual(before, { gen: aiRow('grille'), imp: aiRow('grille_import') });
+	// EDxo's form: both sections under their WTForms prefixes.
+	const form = { 'gen-csrf_token': 'x', 'gen-system_prompt': 'Génère la grille.', 'gen-ai_model': 'gpt-5',
+	    'gen-reasoning_effort': 'medium', 'gen-verbosity': '', 'imp-system_prompt': 'Importe la grille.',
+	    'imp-ai_model': '', 'imp-reasoning_effort': 'low', 'imp-verbosity': 'high' };
+	r = await postForm('/settings/grille', form);
+	assert.equal(r.status, 200, JSON.stringify(r.body));
+	const want = {
+		gen: { section: 'grille', system_prompt: 'Génère la grille.', ai_model: 'gpt-5',
+		    reasoning_effort: 'medium', verbosity: null },
+		imp: { section: 'grille_import', system_prompt: 'Importe la grille.', ai_model: null,
+		    reasoning_effort: 'low', verbosity: 'high' },
+	};
+	assert.deepEqual(r.body, want);
+	assert.deepEqual((await get('/settings/grille/ai')).body, want.gen, 'the same row as grille/ai');
+	// JSON: nested or prefixed, the same answer.
+	const { section: _g, ...gen } = want.gen;
+	const { section: _i, ...imp } = want.imp;
+	r = await post('/settings/grille', { gen, imp });
+	assert.deepEqual(r.body, want);
+	// One bad section: neither is written.
+	bad(await post('/settings/grille', { gen: { verbosity: 'low' }, 'imp-ai_model': 'gpt-99' }), 'imp-ai_model');
+	assert.deepEqual((await get('/settings/grille')).body, want);
+	invalid(await post('/settings/grille', { gen: { colour: 'x' } }), ['body', 'gen', 'colour'], 'extra_forbidden');
+	const strip = ({ section, ...rest }) => rest;
+	r = await post('/settings/grille', { gen: strip(before.gen), imp: strip(before.imp) });
+	assert.deepEqual(r.body, before);
+});
+
+test('prompt test route: EDxo\'s {template, context} -> {result}, a missing variable names it and its line', async () => {
+	const path = '/settings/plan-de-cours/prompts/test';
+	let r = await post(path, { template: 'Session {session} du cours {cours_id} {{ok}}',
+	    context: { session: 'H2024', cours_id: '123' } });
+	assert.equal(r.status, 200, JSON.stringify(r.body));
+	assert.deepEqual(r.body, { result: 'Session H2024 du cours 123 {ok}' });
+	// A form: the context as its JSON text.
+	r = await postForm(path, { template: 'Bonjour {nom}', context: '{"nom": "Élise"}', csrf_token: 'x' });
+	assert.equal(r.status, 200, JSON.stringify(r.body));
+	assert.deepEqual(r.body, { result: 'Bonjour Élise' });
+	r = await post(path, { template: 'Sans variable' });
+	assert.deepEqual(r.body, { result: 'Sans variable' });
+	// EDxo's wording, with the line.
+	r = await post(path, { template: 'Ligne un\nLigne {deux}', context: {} });
+	flat(r, 'template');
+	assert.equal(r.body.error, "Variable manquante: 'deux' (ligne 2)");
+	r = await postForm(path, { template: 'a\nb\nc {x!r}', context: '{"x": 1}' });
+	flat(r, 'template');
+	assert.match(r.body.error, /ligne 3/);
+	r = await post(path, { template: 'x', context: [1] });
+	assert.equal(r.status, 400, JSON.stringify(r.body));
+	assert.match(r.body.field, /^context/);
+	flat(await postForm(path, { template: 'x', context: '{pas du json' }), 'context');
+	flat(await post(path, { context: {} }), 'template');
+	assert.equal((await post(path, { template: 'x' }, 'coordo')).status, 403);
+});
+
+test('prompt edit route: GET the row, POST EDxo\'s form or JSON, the same answer', async () => {
+	const list = (await get('/settings/plan-de-cours/prompts')).body.prompts;
+	const p = list.find((x) => x.field_name === 'organisation_et_methodes');
+	let r = await get(`/settings/plan-de-cours/prompt/${p.id}/edit`);
+	assert.equal(r.status, 200);
+	assert.deepEqual(r.body, p);
+	const tmpl = `Organisation du cours {cours_code} ({field_name}) pour {session} ${uniq()}`;
+	r = await postForm(`/settings/plan-de-cours/prompt/${p.id}/edit`,
+	    { prompt_template: tmpl, ai_model: 'gpt-5-mini', csrf_token: 'x', submit: 'Sauvegarder' });
+	assert.equal(r.status, 200, JSON.stringify(r.body));
+	assert.deepEqual(r.body, { ...p, prompt_template: tmpl, ai_model: 'gpt-5-mini' });
+	assert.equal(psql(`SELECT prompt_template FROM plan_de_cours_prompt_settings WHERE id = ${p.id}`), tmpl);
+	const j = await post(`/settings/plan-de-cours/prompt/${p.id}/edit`, { prompt_template: tmpl,
+	    ai_model: 'gpt-5-mini' });
+	assert.deepEqual(j.body, r.body, 'JSON as the form');
+	bad(await postForm(`/settings/plan-de-cours/prompt/${p.id}/edit`, { prompt_template: tmpl,
+	    ai_model: 'gpt-99' }), 'ai_model');
+	invalid(await postForm(`/settings/plan-de-cours/prompt/${p.id}/edit`, { ai_model: 'gpt-5' }),
+	    ['body', 'prompt_template'], 'missing');
+	assert.equal((await get('/settings/plan-de-cours/prompt/999999/edit')).status, 404);
+	assert.equal((await postForm('/settings/plan-de-cours/prompt/999999/edit',
+	    { prompt_template: 'x' })).status, 404);
+	r = await post(`/settings/plan-de-cours/prompt/${p.id}/edit`, { prompt_template: p.prompt_template,
+	    ai_model: p.ai_model });
+	assert.deepEqual(r.body, p);
+});
+
+// A message naming the field and the line.
+function refusedAt(r, field, line, flatBody = false) {
+	if (flatBody) {
+		flat(r, field);
+		assert.ok(r.body.error.includes(field), r.body.error);
+		assert.match(r.body.error, new RegExp(`\\(ligne ${line}\\)`), r.body.error);
+	} else {
+		bad(r, field);
+		assert.ok(r.body.error.message.includes(field), r.body.error.message);
+		assert.match(r.body.error.message, new RegExp(`\\(ligne ${line}\\)`), r.body.error.message);
+	}
+}
+
+test('a template that cannot render is refused when it is saved, naming the field and the line', async () => {
+	// str.format() prompts: an unknown name, a brace left open or alone,
+	// a conversion; each against the names its renderer supplies.
+	const FORMAT = [
+		['/settings/analyse_prompt', 'Compare {plan_cours_json}\net {plan_cadre}.', 2],
+		['/settings/prompt-settings', 'Grille pour {savoir_faire}\n\n{seuil!r}', 3],
+		['/settings/plan-cadre/import_prompt', 'Importe :\n{doc_text}\nfin }', 3],
+		['/settings/analyse_prompt', 'Le plan {plan_cours_id', 1],
+	];
+	for (const [path, tmpl, line] of FORMAT) {
+		const before = (await get(path)).body;
+		refusedAt(await post(path, { prompt_template: tmpl }), 'prompt_template', line);
+		refusedAt(await postForm(path, { prompt_template: tmpl }), 'prompt_template', line);
+		assert.deepEqual((await get(path)).body, before, `${path}: nothing written`);
+	}
+	// The placeholders each page documents are all accepted.
+	for (const [path, tmpl] of [
+		['/settings/analyse_prompt', '{plan_cours_id} {plan_cours_json} {plan_cadre_id} {plan_cadre_json} {schema_json}'],
+		['/settings/prompt-settings', '{savoir_faire} {capacite} {seuil} {cible} {description_eval} {schema}'],
+	]) {
+		const before = (await get(path)).body;
+		const r = await post(path, { prompt_template: tmpl });
+		assert.equal(r.status, 200, `${path} ${JSON.stringify(r.body)}`);
+		assert.equal((await post(path, { prompt_template: before.prompt_template })).status, 200);
+	}
+	// Plan-de-cours prompts: field_name on a field's row, not on calendrier.
+	const list = (await get('/settings/plan-de-cours/prompts')).body.prompts;
+	const field = list.find((x) => x.field_name === 'accomodement');
+	const cal = list.find((x) => x.field_name === 'calendrier');
+	refusedAt(await post(`/settings/plan-de-cours/prompts/${field.id}`,
+	    { prompt_template: 'Accommodements\npour {cours_nom}\n{cours_titre}' }), 'prompt_template', 3, true);
+	refusedAt(await postForm(`/settings/plan-de-cours/prompt/${field.id}/edit`,
+	    { prompt_template: '{field_name} {cours_nom}\n{current_value', ai_model: 'gpt-5' }), 'prompt_template', 2);
+	refusedAt(await post(`/settings/plan-de-cours/prompts/${cal.id}`,
+	    { prompt_template: 'Calendrier {session}\n{field_name}' }), 'prompt_template', 2, true);
+	let r = await post(`/settings/plan-de-cours/prompts/${field.id}`, { prompt_template:
+	    '{field_name} {current_value} {cours_id} {session} {cours_nom} {cours_code} {capacites} ' +
+	    '{savoirs_etre} {competences_developpees} {additional_info} {sections} {place_intro}' });
+	assert.equal(r.status, 200, JSON.stringify(r.body));
+	assert.equal((await post(`/settings/plan-de-cours/prompts/${field.id}`,
+	    { prompt_template: field.prompt_template })).status, 200);
+	assert.equal(psql(`SELECT prompt_template FROM plan_de_cours_prompt_settings WHERE id = ${cal.id}`),
+	    cal.prompt_template, 'the refused calendrier template was not written');
+
+	// Plan-cadre sections are Jinja: an unknown tag or filter, an unclosed
+	// block, nesting too deep; JSON and EDxo's form alike.
+	const sections = (await get('/settings/plan_cadre')).body.sections;
+	const deep = '{% if a %}'.repeat(40) + '{% endif %}'.repeat(40);
+	const JINJA = [
+		['Intro\n{% set x = 1 %}', 2],
+		['{{ cours.nom }}\n\n{{ cours.nom | rot13 }}', 3],
+		['Texte\n{% for c in cours.liste %}\n{{ c }}\n', 2],
+		[`Texte\n${deep}`, 2],
+		['Texte\n{{ (((((((((((((((((((((((((((((((((((a))))))))))))))))))))))))))))))))) }}', 2],
+	];
+	for (const [tmpl, line] of JINJA) {
+		r = await post('/settings/plan_cadre', { sections: [{ section: sections[3].section, text_content: tmpl }] });
+		refusedAt(r, 'sections[0].text_content', line);
+		assert.ok(r.body.error.message.includes(sections[3].section), r.body.error.message);
+		r = await postForm('/settings/plan_cadre', { 'sections-3-use_ai': 'y', 'sections-3-text_content': tmpl });
+		refusedAt(r, 'sections[0].text_content', line);
+	}
+	assert.deepEqual((await get('/settings/plan_cadre')).body.sections, sections, 'nothing written');
+});
+
+test('plan_cadre: EDxo\'s sections-N form saves as the JSON list does', async () => {
+	const sections = (await get('/settings/plan_cadre')).body.sections;
+	const form = { csrf_token: 'x', openai_key: 'sk-pas-enregistre', submit: 'Enregistrer les Paramètres' };
+	// Section 5 unticked (absent, as a browser sends it), section 6 ticked.
+	form['sections-4-text_content'] = '  Texte fixe pour {{ cours.nom }}  \n';
+	form['sections-5-use_ai'] = 'y';
+	form['sections-5-text_content'] = sections[5].text_content;
+	let r = await postForm('/settings/plan_cadre', form, 'coordo');
+	assert.equal(r.status, 200, JSON.stringify(r.body));
+	const want = sections.map((x) => ({ ...x }));
+	want[4] = { section: sections[4].section, use_ai: false, text_content: 'Texte fixe pour {{ cours.nom }}' };
+	want[5] = { ...sections[5], use_ai: true };
+	assert.deepEqual(r.body.sections, want);
+	const j = await post('/settings/plan_cadre', { sections: [want[4], want[5]] }, 'coordo');
+	assert.deepEqual(j.body, r.body, 'the JSON list gives the same');
+	assert.equal(psql("SELECT count(*) FROM audit_log WHERE new_value::text LIKE '%sk-pas-enregistre%'"), '0');
+	r = await post('/settings/plan_cadre', { sections: [sections[4], sections[5]] });
+	assert.deepEqual(r.body.sections, sections);
+});
+
+test('an admin\'s change is what the next generation sends', { timeout: 30000 }, async () => {
+	const rec = await recorder('settings');
+	const pdcAi = (await get('/settings/plan-de-cours/ai')).body;
+	const chatAi = (await get('/settings/chat/ai')).body;
+	const row = (await get('/settings/plan-de-cours/prompts')).body.prompts
+	    .find((x) => x.field_name === 'presentation_du_cours');
+	const mark = uniq();
+	try {
+		// The settings pages, as EDxo's forms post them.
+		let r = await postForm('/settings/plan-de-cours/ai', { system_prompt: `Consigne plan ${mark}`,
+		    ai_model: '', reasoning_effort: 'high', verbosity: 'low' });
+		assert.equal(r.status, 200, JSON.stringify(r.body));
+		r = await postForm(`/settings/plan-de-cours/prompt/${row.id}/edit`,
+		    { prompt_template: `Présente {cours_code} pour {session} (${mark})`, ai_model: rec.model });
+		assert.equal(r.status, 200, JSON.stringify(r.body));
+		r = await postForm('/settings/chat/ai', { system_prompt: `Consigne clavardage ${mark}`,
+		    ai_model: rec.model, reasoning_effort: 'minimal', verbosity: 'high' });
+		assert.equal(r.status, 200, JSON.stringify(r.body));
+
+		// A plan-de-cours section: the row's template and model, the
+		// section's system prompt, effort and verbosity.
+		const u = await newUser({ prefix: 'settings-gen', member: true });
+		const code = `SET-${mark}`;
+		const cours = psql(`INSERT INTO cours (code, nom) VALUES ('${code}', 'Cours des réglages') RETURNING id`);
+		psql(`INSERT INTO cours_programme (cours_id, programme_id, session) VALUES (${cours}, ` +
+		    "(SELECT id FROM programmes WHERE nom LIKE 'Technologie du génie électrique%' ORDER BY id LIMIT 1), 1)");
+		psql(`INSERT INTO plan_cadre (cours_id, place_intro) VALUES (${cours}, 'Intro')`);
+		r = await postJSON('/generate_content', { field_name: 'presentation_du_cours', current_value: '',
+		    cours_id: Number(cours), session: 'A25' }, auth(u.token));
+		assert.equal(r.status, 200, JSON.stringify(r.body));
+		assert.equal(rec.bodies.length, 1);
+		let b = rec.bodies[0];
+		assert.equal(b.model, rec.model);
+		assert.equal(b.instructions, `Consigne plan ${mark}`);
+		assert.equal(b.reasoning.effort, 'high');
+		assert.equal(b.text.verbosity, 'low');
+		assert.ok(JSON.stringify(b.input).includes(`Présente ${code} pour A25 (${mark})`), JSON.stringify(b.input));
+
+		// A chat turn: the chat section's model, system prompt, effort.
+		const res = await fetch(`${BASE}/chat/send`, { method: 'POST',
+		    headers: { 'Content-Type': 'application/json', ...auth(u.token) },
+		    body: JSON.stringify({ message: 'Bonjour' }) });
+		assert.equal(res.status, 200);
+		await res.text();
+		assert.ok(rec.bodies.length >= 2);
+		b = rec.bodies[1];
+		assert.equal(b.model, rec.model);
+		assert.equal(b.input[0].role, 'system');
+		assert.equal(b.input[0].content[0].text, `Consigne clavardage ${mark}`);
+		assert.equal(b.reasoning.effort, 'minimal');
+		assert.equal(b.text.verbosity, 'high');
+	} finally {
+		await restoreAi('/settings/plan-de-cours/ai', pdcAi);
+		await restoreAi('/settings/chat/ai', chatAi);
+		const r = await post(`/settings/plan-de-cours/prompt/${row.id}/edit`,
+		    { prompt_template: row.prompt_template, ai_model: row.ai_model });
+		assert.equal(r.status, 200);
+		rec.server.close();
+	}
 });

@@ -11,7 +11,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import { spawn } from 'node:child_process';
-import { BASE, BUILD, FINAL, STATE, admin, auth, getJSON, newUser, parseSSE, postJSON, psql, q, taskRow, uniq, until, waitTask } from './lib.mjs';
+import { BASE, BUILD, FINAL, STATE, admin, auth, getJSON, newUser, parseSSE, postJSON, psql, q, sleep, taskRow, uniq, until, waitTask } from './lib.mjs';
 
 const STATES = ['PENDING', 'STARTED', 'PROGRESS', ...FINAL];
 // A fresh user with credits and a token.
@@ -289,6 +289,59 @@ test('cancel: a running task stops its upstream call, ends REVOKED, one partial 
 	const ev = dataFrames((await events(u, id)).frames);
 	assert.equal(ev.at(-1).event, 'done');
 	assert.equal(ev.at(-1).data.state, 'REVOKED');
+});
+
+// The fake upstream's counters for one tag (docs/internals/fake-openai.md).
+const FAKE = process.env.FAKE_OPENAI_BASE_URL.replace(/\/v1$/, '');
+async function fakeStats(tag) {
+	const r = await fetch(`${FAKE}/_fake/stats?tag=${tag}`);
+	assert.equal(r.status, 200);
+	return r.json();
+}
+// until() for an async condition.
+async function untilAsync(what, fn, ms, every = 20) {
+	for (const end = Date.now() + ms; Date.now() < end; await sleep(every))
+		if (await fn())
+			return;
+	assert.fail(`${what}: not after ${ms} ms`);
+}
+
+// Issue 16: a reasoning model may say nothing for a minute before its
+// first token; a cancel must not wait for it.
+test('cancel: a task whose upstream is silent is REVOKED within a second, the upstream hung up on, billed once', { timeout: 30000 }, async (t) => {
+	const u = await user();
+	const before = psql(`SELECT credits FROM users WHERE id = ${u.id}`);
+	const tag = `silent-${uniq()}`;
+	const id = generate(u, { knobs: { 'TTFT-Ms': 60000, Tag: tag } });
+	// The call starts once the task says so; give the request time to
+	// reach the fake, which then "thinks" (it counts a request when it
+	// ends, so it cannot tell us).
+	await until('calling', () => taskRow(id).meta.stream_call === 1);
+	await sleep(500);
+	const t0 = Date.now();
+	const r = await postJSON(`/tasks/cancel/${id}`, {}, auth(u.token));
+	assert.equal(r.status, 202, JSON.stringify(r.body));
+	const done = await waitTask(id, { ms: 10000, every: 10 });
+	const lag = Date.now() - t0;
+	t.diagnostic(`cancel -> REVOKED in ${lag} ms`);
+	assert.equal(done.state, 'REVOKED');
+	assert.ok(lag < 1000, `cancel -> REVOKED took ${lag} ms`);
+	// The fake saw its connection closed before its answer (cut), at once
+	// (it watches a long silence for the client's hang-up).
+	await untilAsync('upstream cut', async () => (await fakeStats(tag)).cut === 1, 1000);
+	const st = await fakeStats(tag);
+	assert.equal(st.requests, 1, JSON.stringify(st));
+	assert.equal(st.answered, 0, JSON.stringify(st));
+	// Billed once for what was used: the input sent, no output seen.
+	const l = ledger(id);
+	assert.equal(l.length, 1, JSON.stringify(l));
+	assert.equal(l[0].status, 'partial');
+	assert.ok(l[0].input_tokens > 0, JSON.stringify(l));
+	assert.equal(l[0].output_tokens, 0);
+	assert.equal(openHolds(id), '0', 'the hold was settled, not left open');
+	const after = psql(`SELECT credits FROM users WHERE id = ${u.id}`);
+	assert.equal(micro(before) - micro(after), micro(l[0].cost), 'charged exactly the stopped call');
+	assert.ok(micro(l[0].cost) > 0, 'the input sent is paid for');
 });
 
 test('cancel: a queued task is REVOKED at once and never runs', async () => {

@@ -133,13 +133,15 @@ test('a task runs and its result is stored; SIGTERM exits 0', { timeout: 30000 }
 	    'one JSON log line per task');
 });
 
-test('a failing task ends FAILURE with {error, code}', { timeout: 30000 }, async () => {
+test('a failing task ends FAILURE with {status, message, error, code}: a French message EDxo shows', { timeout: 30000 }, async () => {
 	const w = startWorker(['-n', '1']);
 	await listening(w);
 	const [id] = enqueue('test.fail', [{ message: 'le modèle a refusé' }]);
 	const [t] = await settled([id]);
 	assert.equal(t.state, 'FAILURE');
-	assert.deepEqual(t.result, { error: 'le modèle a refusé', code: 'upstream_error' });
+	assert.deepEqual(t.result, { status: 'error',
+	    message: "La tâche a échoué : Le service d'IA a renvoyé une erreur. (le modèle a refusé)",
+	    error: 'le modèle a refusé', code: 'upstream_error' });
 	assert.equal(t.attempts, 1);
 	await stop(w);
 });
@@ -221,7 +223,8 @@ test('a task cancelled while queued never runs', { timeout: 30000 }, async () =>
 	const [id] = enqueue('test.crash', [{ crash: true }], { cancel_requested: 'true' });
 	const [t] = await settled([id]);
 	assert.equal(t.state, 'REVOKED');
-	assert.equal(t.result, null);
+	// Cancelled before it ran: the result still says so, in French.
+	assert.deepEqual(t.result, { status: 'cancelled', code: 'cancelled', message: 'Tâche annulée.' });
 	await sleep(200);
 	assert.equal(w.exit, null, 'the worker is still alive');
 	await stop(w);
@@ -254,7 +257,8 @@ test('with max_attempts 1 the lost task fails with worker_lost', { timeout: 3000
 	const w2 = startWorker(['-n', '1']);
 	const [t] = await settled([id], 15000);
 	assert.equal(t.state, 'FAILURE');
-	assert.deepEqual(t.result, { error: 'Le traitement a été interrompu.', code: 'worker_lost' });
+	assert.deepEqual(t.result, { status: 'error', message: 'Le traitement a été interrompu.',
+	    error: 'Le traitement a été interrompu.', code: 'worker_lost' });
 	assert.equal(t.attempts, 1, 'not run again');
 	await stop(w2);
 });

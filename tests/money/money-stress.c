@@ -5,17 +5,22 @@
  * tables.  Not a test by itself: it asserts nothing, it reports.
  *
  *	money-stress stress [-t threads] [-n iterations] [-b balance]
- *	    [-m max_hold]
+ *	    [-m max_hold] [-l later_pct]
  *		A fresh user with balance USD; every thread loops: reserve a
  *		random hold of at most max_hold USD, then release it, or
  *		settle a random cost (sometimes above the hold, sometimes a
- *		second time).
+ *		second time).  later_pct of the settlements are deferred
+ *		(rl_credits_settle_later: the background queue's group
+ *		commits, racing the other threads' reservations); what they
+ *		charged is read back from the ledger once the queue drained.
  *	money-stress edges
  *		Each refusal and boundary of reserve/settle/release/sweep once.
  *	money-stress lookup NAME...
  *		rl_model_lookup and the default parameters of each name.
  *	money-stress upstream MODEL USER_ID
  *		rl_model_upstream (the key itself is never printed).
+ *	money-stress sweep
+ *		rl_credits_sweep as the worker's keeper runs it.
  */
 #include "config.h"
 
@@ -31,6 +36,7 @@
 #include <jansson.h>
 
 #include "relais.h"
+#include "bounds.h"
 #include "conf.h"
 #include "credits.h"
 #include "crypto.h"
@@ -40,6 +46,10 @@
 #define STRESS_THREADS		64
 #define STRESS_THREADS_MAX	256
 #define STRESS_ITERATIONS	20
+/* How long deferred settlements may take to land, in ms. */
+#define STRESS_DRAIN_MS		120000
+/* The request id of deferred settlements, to find their rows. */
+#define STRESS_LATER_ID		"money-stress-later"
 
 struct worker {
 	pthread_t	 t;
@@ -47,9 +57,11 @@ struct worker {
 	long long	 uid;
 	int		 iterations;
 	long long	 max_hold;
+	int		 later_pct;
 	/* What happened, as this thread saw it. */
 	long long	 reserved, refused, settled, released, capped;
 	long long	 over_hold, double_settle, double_release, errors;
+	long long	 later_queued;
 	long long	 cost, charged, cap_loss;
 	char		 error[RL_ERRMSG_MAX + 32];
 };
@@ -81,6 +93,7 @@ one(struct worker *w)
 	static const char *const statuses[] = { "ok", "partial" };
 	long long		 hold, bound, cost, charged, again;
 	enum rl_err		 err;
+	int			 queued;
 
 	bound = 1 + rnd(w, w->max_hold);
 	err = rl_credits_reserve(w->uid, bound, "gpt-4o", "money-stress",
@@ -140,6 +153,21 @@ one(struct worker *w)
 		break;
 	}
 	ch.cost_micro = cost;
+	if (rnd(w, 100) < w->later_pct) {
+		/*
+		 * Queued, or settled at once when the queue is behind; its
+		 * charge is read back from the ledger either way (stress()).
+		 */
+		ch.request_id = STRESS_LATER_ID;
+		if (rl_credits_settle_later(hold, w->uid, &ch, &charged,
+		    &queued, &e) != RL_OK)
+			fail(w, "deferred settlement", &e);
+		else if (queued)
+			w->later_queued++;
+		w->settled++;
+		w->cost += cost;
+		return;
+	}
 	if (rl_credits_settle(hold, w->uid, &ch, &charged, &e) != RL_OK) {
 		fail(w, "settle", &e);
 		return;
@@ -243,12 +271,17 @@ stress(int argc, char *argv[])
 	char		 uid[32], b1[32], b2[32], b3[32], b4[32];
 	const char	*p[1], *first = NULL;
 	long long	 balance = 50000, max_hold = 2000, user = 0;
-	long long	 sum[14];
-	int		 c, i, threads = STRESS_THREADS;
+	long long	 sum[14], v;
+	int		 c, i, threads = STRESS_THREADS, later_pct = 0;
 	int		 iterations = STRESS_ITERATIONS;
 
-	while ((c = getopt(argc, argv, "b:m:n:t:")) != -1)
+	while ((c = getopt(argc, argv, "b:l:m:n:t:")) != -1)
 		switch (c) {
+		case 'l':
+			later_pct = (int)strtol(optarg, NULL, 10);
+			if (later_pct < 0 || later_pct > 100)
+				return 2;
+			break;
 		case 'b':
 			if (rl_micro_parse(optarg, &balance) == -1 ||
 			    balance < 0)
@@ -281,6 +314,7 @@ stress(int argc, char *argv[])
 		w[i].uid = user;
 		w[i].iterations = iterations;
 		w[i].max_hold = max_hold;
+		w[i].later_pct = later_pct;
 	}
 	for (i = 0; i < threads; i++)
 		if (pthread_create(&w[i].t, NULL, run, &w[i]) != 0) {
@@ -302,12 +336,37 @@ stress(int argc, char *argv[])
 		sum[9] += w[i].cost;
 		sum[10] += w[i].charged;
 		sum[11] += w[i].cap_loss;
+		sum[13] += w[i].later_queued;
 		if (first == NULL && w[i].errors > 0)
 			first = w[i].error;
 	}
 
 	(void)snprintf(uid, sizeof(uid), "%lld", user);
 	p[0] = uid;
+	/* The deferred settlements: landed, and what they charged. */
+	if (rl_credits_drain(STRESS_DRAIN_MS) != 0) {
+		fprintf(stderr, "money-stress: %zu deferred settlements not "
+		    "landed\n", rl_credits_pending());
+		return 1;
+	}
+	if (later_pct > 0) {
+		if (rl_db_json("SELECT json_build_array(coalesce(sum(-delta) * "
+		    "1000000, 0)::bigint, count(*) FILTER (WHERE -delta < "
+		    "cost), coalesce(sum(cost + delta) FILTER (WHERE -delta < "
+		    "cost) * 1000000, 0)::bigint) FROM usage_ledger WHERE "
+		    "user_id = $1::bigint AND request_id = '" STRESS_LATER_ID
+		    "'", 1, p, &db, &e) != RL_OK) {
+			fprintf(stderr, "money-stress: %s\n", e.msg);
+			return 1;
+		}
+		v = json_integer_value(json_array_get(db, 0));
+		sum[10] += v;
+		sum[12] = v;
+		sum[4] += json_integer_value(json_array_get(db, 1));
+		sum[11] += json_integer_value(json_array_get(db, 2));
+		json_decref(db);
+		db = NULL;
+	}
 	if (rl_db_json("SELECT json_build_object("
 	    "'final', (SELECT credits::text FROM users WHERE id = $1::bigint),"
 	    " 'ledger_rows', count(*) FILTER (WHERE kind = 'openai_call'), "
@@ -337,6 +396,13 @@ stress(int argc, char *argv[])
 	    "errors", (json_int_t)sum[8], "cost", micro(sum[9], b2,
 	    sizeof(b2)), "charged", micro(sum[10], b3, sizeof(b3)),
 	    "cap_loss", micro(sum[11], b4, sizeof(b4)), "first_error", first);
+	if (out != NULL && (json_object_set_new(out, "later_charged",
+	    json_integer((json_int_t)sum[12])) == -1 ||
+	    json_object_set_new(out, "later_queued",
+	    json_integer((json_int_t)sum[13])) == -1)) {
+		json_decref(out);
+		out = NULL;
+	}
 	if (out != NULL && json_object_update(out, db) == -1) {
 		json_decref(out);
 		out = NULL;
@@ -625,15 +691,31 @@ upstream(const char *model, const char *user)
 	return 0;
 }
 
+/* The keeper's sweep, for a test that made holds look dead. */
+static int
+sweep(void)
+{
+	struct rl_error	 e;
+	long long	 n = 0;
+	enum rl_err	 err;
+
+	rl_error_clear(&e);
+	err = rl_credits_sweep(RL_CREDITS_HOLD_MAX_SEC, &n, &e);
+	print(json_pack("{s:s, s:s, s:I}", "err", rl_err_token(err), "msg",
+	    err == RL_OK ? "" : e.msg, "closed", (json_int_t)n));
+	return 0;
+}
+
 static int
 usage(void)
 {
 
 	fprintf(stderr, "usage: money-stress stress [-t threads] "
-	    "[-n iterations] [-b balance] [-m max_hold]\n"
+	    "[-n iterations] [-b balance] [-m max_hold] [-l later_pct]\n"
 	    "       money-stress edges\n"
 	    "       money-stress lookup name...\n"
-	    "       money-stress upstream model user_id\n");
+	    "       money-stress upstream model user_id\n"
+	    "       money-stress sweep\n");
 	return 2;
 }
 
@@ -671,6 +753,8 @@ main(int argc, char *argv[])
 		rc = lookup(argc - 2, argv + 2);
 	else if (strcmp(argv[1], "upstream") == 0 && argc == 4)
 		rc = upstream(argv[2], argv[3]);
+	else if (strcmp(argv[1], "sweep") == 0 && argc == 2)
+		rc = sweep();
 	else
 		rc = 2;
 	if (rc == 2)

@@ -253,6 +253,19 @@ main(void)
 	out = NULL;
 	ok(rl_jinja_render("a\n{% if %}", ctx, &out, &e) == RL_EINVAL &&
 	    strstr(e.msg, "ligne 2") != NULL, "the error names the line");
+	memset(&e, 0, sizeof(e));
+	ok(rl_jinja_check("a\n{% for c in l %}\n{{ c }}\n{{ d }}\n", &e) ==
+	    RL_EINVAL && strstr(e.msg, "non fermé") != NULL &&
+	    strstr(e.msg, "ligne 2") != NULL,
+	    "an unclosed block names the line that opened it");
+	memset(&e, 0, sizeof(e));
+	ok(rl_jinja_check("{% if a %}\n{% if b %}x{% endif %}\n", &e) ==
+	    RL_EINVAL && strstr(e.msg, "ligne 1") != NULL,
+	    "the outer unclosed block, not the inner closed one");
+	memset(&e, 0, sizeof(e));
+	ok(rl_jinja_check("a\n\n{{ x | rot13 }}", &e) == RL_EINVAL &&
+	    strstr(e.msg, "ligne 3") != NULL,
+	    "check only: an unknown filter and its line");
 
 	/*
 	 * Nesting (issue 14): the shapes that overflowed the stack, at the

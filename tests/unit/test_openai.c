@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -251,7 +252,8 @@ enum step {
 	S_STREAM,	/* a Responses stream, split over many writes */
 	S_CHAT,		/* a chat stream with usage, then [DONE] */
 	S_HOLD,		/* two events, then wait for the client to leave */
-	S_GARBAGE	/* 200 application/json that is not JSON */
+	S_GARBAGE,	/* 200 application/json that is not JSON */
+	S_SILENT	/* nothing at all: wait for the client to leave */
 };
 
 struct srv {
@@ -440,9 +442,10 @@ serve_step(struct srv *s, int fd, enum step st)
 		    send_chunk(fd, chat_body, sizeof(chat_body) - 1) == -1)
 			return 1;
 		return send_str(fd, "0\r\n\r\n") == -1;
+	case S_SILENT:
 	case S_HOLD:
-		if (send_str(fd, SSE_HEAD) == -1 ||
-		    send_chunk(fd, stream_body, 400) == -1)
+		if (st == S_HOLD && (send_str(fd, SSE_HEAD) == -1 ||
+		    send_chunk(fd, stream_body, 400) == -1))
 			return 1;
 		/* Wait up to 10 s for the client to hang up. */
 		t0 = ms_now();
@@ -667,6 +670,118 @@ test_server(void)
 	    "the server saw every scripted request");
 }
 
+/* A raiser thread: raise the stop after its delay; when, in ms. */
+struct raiser {
+	struct rl_oa_stop	*stop;
+	atomic_int		*flag;	/* or set this, without a wake-up */
+	long			 after_ms;
+	long long		 at;
+	pthread_t		 th;
+};
+
+static void *
+raise_later(void *arg)
+{
+	struct raiser	*r = arg;
+
+	pause_ms(r->after_ms);
+	r->at = ms_now();
+	if (r->stop != NULL)
+		rl_oa_stop_raise(r->stop);
+	else
+		atomic_store(r->flag, 1);
+	return NULL;
+}
+
+static int
+check_flag(void *arg)
+{
+
+	return atomic_load((atomic_int *)arg);
+}
+
+/*
+ * A silent upstream (a model thinking before its first byte): a raised
+ * stop ends the call at once, a check within RL_OA_STOP_POLL_MS, and the
+ * connection is closed either way.
+ */
+static void
+test_stop(void)
+{
+	static const enum step script[] = { S_SILENT, S_SILENT };
+	struct srv		 s;
+	struct rl_upstream	 up = { "test", NULL, "sk-test" };
+	struct rl_oa_call	 c;
+	struct rl_error		 e;
+	struct raiser		 r;
+	struct rl_oa_stop	*st;
+	struct seen		 seen;
+	atomic_int		 flag;
+	json_t			*body;
+	char			 base[64];
+	long long		 lag;
+	enum rl_err		 rc;
+
+	if (!ok(srv_start(&s, script, 2) == 0, "silent server"))
+		return;
+	(void)snprintf(base, sizeof(base), "http://127.0.0.1:%d/v1", s.port);
+	up.base_url = base;
+	body = J("{\"model\":\"gpt-4o\",\"input\":\"hello there\"}");
+	memset(&c, 0, sizeof(c));
+	memset(&seen, 0, sizeof(seen));
+	c.path = "/responses";
+	c.body = body;
+	c.on_event = on_event;
+	c.arg = &seen;
+
+	/* A stop raised from another thread, through the thread's stop. */
+	memset(&r, 0, sizeof(r));
+	r.stop = st = rl_oa_stop_new();
+	r.after_ms = 300;
+	rl_oa_thread_stop(st, NULL, NULL);
+	(void)pthread_create(&r.th, NULL, raise_later, &r);
+	rc = rl_oa_call(&up, &c, &e);
+	lag = ms_now() - r.at;
+	pthread_join(r.th, NULL);
+	rl_oa_thread_stop(NULL, NULL, NULL);
+	ok(rc == RL_EGONE && c.stopped == 1 && c.started == 0 &&
+	    c.attempts == 1, "raised stop: RL_EGONE, stopped (%s)", e.msg);
+	ok(lag >= 0 && lag < 250, "raised stop ended the call in %lld ms",
+	    lag);
+	ok(c.usage.reported == 0 && c.usage.input_tokens == 3 &&
+	    c.usage.output_tokens == 0,
+	    "stopped after sending: the input is counted for billing");
+
+	/* Raised before the call (the call's own stop): nothing sent. */
+	c.stop = st;
+	rc = rl_oa_call(&up, &c, &e);
+	ok(rc == RL_EGONE && c.attempts == 0 && c.usage.input_tokens == 0,
+	    "stop raised before the call: nothing sent, nothing counted");
+	c.stop = NULL;
+	rl_oa_stop_free(st);
+
+	/* A check polled between waits, with no wake-up. */
+	atomic_init(&flag, 0);
+	memset(&r, 0, sizeof(r));
+	r.flag = &flag;
+	r.after_ms = 300;
+	c.check = check_flag;
+	c.check_arg = &flag;
+	(void)pthread_create(&r.th, NULL, raise_later, &r);
+	rc = rl_oa_call(&up, &c, &e);
+	lag = ms_now() - r.at;
+	pthread_join(r.th, NULL);
+	ok(rc == RL_EGONE && c.stopped == 1, "check: RL_EGONE (%s)", e.msg);
+	ok(lag >= 0 && lag < RL_OA_STOP_POLL_MS + 150,
+	    "check ended the call in %lld ms", lag);
+	rl_oa_call_free(&c);
+	srv_stop(&s);
+	ok(s.requests == 2 && s.closed == 1 && s.closed_ms < 2000,
+	    "the silent server saw both calls hang up (last after %lld ms)",
+	    s.closed_ms);
+	json_decref(body);
+}
+
 int
 main(void)
 {
@@ -679,6 +794,7 @@ main(void)
 	test_refusals();
 	test_loopback();
 	test_server();
+	test_stop();
 	rl_oa_thread_end();
 	rl_oa_thread_end();
 	return done();

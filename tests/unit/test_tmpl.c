@@ -128,6 +128,57 @@ test_tmpl(void)
 	json_decref(ctx);
 }
 
+/*
+ * Check tmpl against names; 1 when it passes (line 0) or, with code
+ * RL_EINVAL, fails at line with where (if not NULL) and msgpart in the
+ * message, which says the line.
+ */
+static int
+checks(const char *tmpl, const char *const *names, enum rl_err code,
+    int wantline, const char *where, const char *msgpart)
+{
+	struct rl_error	 e;
+	char		 ligne[32];
+	int		 line = -1, good;
+	enum rl_err	 err;
+
+	rl_error_clear(&e);
+	err = rl_tmpl_check(tmpl, names, &line, &e);
+	(void)snprintf(ligne, sizeof(ligne), "(ligne %d)", wantline);
+	good = err == code && line == wantline && (code == RL_OK ||
+	    (strstr(e.msg, ligne) != NULL &&
+	    (where == NULL || strcmp(e.where, where) == 0) &&
+	    (msgpart == NULL || strstr(e.msg, msgpart) != NULL)));
+	if (!good)
+		diag("code %d line %d where \"%s\" msg \"%s\"", err, line,
+		    e.where, e.msg);
+	return good;
+}
+
+static void
+test_check(void)
+{
+	static const char *const	 vars[] = { "session", "cours_id",
+	    NULL };
+
+	ok(checks("", vars, RL_OK, 0, NULL, NULL), "check: empty");
+	ok(checks("Session {session}, cours {cours_id} {{x}}", vars, RL_OK,
+	    0, NULL, NULL), "check: known names and literal braces");
+	ok(checks("{n'importe}", NULL, RL_OK, 0, NULL, NULL),
+	    "check: no list takes any name");
+	ok(checks("un\ndeux {cours}\n", vars, RL_EINVAL, 2, "cours",
+	    "Variable inconnue : cours"), "check: an unknown name, its line");
+	ok(checks("a\nb\nc }", vars, RL_EINVAL, 3, NULL, "seule"),
+	    "check: a single closing brace, its line");
+	ok(checks("{session}\n\n{session", vars, RL_EINVAL, 3, NULL,
+	    "non fermée"), "check: an unclosed brace, its line");
+	ok(checks("x\n{session!r}", vars, RL_EINVAL, 2, "session",
+	    "non pris"), "check: a conversion, its line");
+	ok(checks("{% if x %}", vars, RL_EINVAL, 1, "% if x %", NULL),
+	    "check: Jinja in a str.format template");
+	ok(checks(NULL, vars, RL_OK, 0, NULL, NULL), "check: no template");
+}
+
 /* head, then unit n times, then tail; malloc'd (exits on failure). */
 static char *
 repeat(const char *head, const char *unit, size_t n, const char *tail)
@@ -263,6 +314,7 @@ main(void)
 {
 
 	test_tmpl();
+	test_check();
 	test_deep();
 	test_capacity();
 	return done();

@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# bench/gateway.sh [SECONDS]: what relais adds to a billed call (issue 17),
+# on a private stack, the fake upstream with every delay at 0.  In one run,
+# with wrk (bench/gateway.lua) for SECONDS (10) each:
+#
+#   direct       POST /v1/chat/completions on the fake itself
+#   completion   POST /completion through nginx (non-streamed)
+#   openai-chat  POST /ai/openai/chat/ through nginx (a synchronous job)
+#
+# at c=1 (one user) and c=64 (one user, then 50 users), printing req/s,
+# p50, p99 and relais' added latency (relais minus direct at the same
+# concurrency).  Every relais call is billed: a hold before it, a ledger
+# row after; the script checks the ledger has one row per call and no
+# hold is left open.  Then the statement log of 20 sequential /completion
+# calls (log_min_duration_statement = 0): statements and database time
+# per call, as PostgreSQL reports them.
+#
+# RELAIS_BUILD picks the build (./build by default, optimised; a
+# sanitizer build measures the sanitizers).  GW_ONLY=REGEX keeps the rows
+# whose name matches.  Not measured here yet: /chat/send's time to first
+# frame (bench/chat.sh measures it), Portkey.
+set -euo pipefail
+. "$(dirname "$0")/../scripts/lib.sh"
+secs=${1:-10}
+rl_deps wrk
+BUILD=${RELAIS_BUILD:-$RL_TOP/build}
+rl_build "$BUILD"
+STATE=$(mktemp -d "${TMPDIR:-/tmp}/relais-bench.XXXXXX"); chmod 755 "$STATE"
+PORT=$(rl_free_port)
+trap 'rl_stop; [ "${RELAIS_BENCH_KEEP:-0}" = 1 ] && echo "kept $STATE" || rm -rf "$STATE"' EXIT
+RL_PG_FSYNC=off rl_base "$BUILD"
+rl_demo
+unset RELAIS_OPENAI_API_KEY
+rl_upstream "$BUILD"
+RELAIS_LOG_LEVEL=warn rl_programs "$BUILD"
+rl_nginx
+rl_wait_ready
+sed -i 's#access_log .*;#access_log off;#' "$STATE/nginx/nginx.conf"
+kill -HUP "$(cat "$STATE/nginx/nginx.pid")"; sleep 0.5
+
+q() { psql -h "$RL_PGHOST" -U relais -d relais -Atqc "$1"; }
+FAKE=${RELAIS_OPENAI_BASE_URL%/v1}
+BASE="http://127.0.0.1:$PORT"
+
+# 50 users with the demo password and ample credits; a token each.
+q "INSERT INTO users (username, password_hash, role, credits)
+   SELECT 'gw-' || i, password_hash, 'professeur', 1000000
+   FROM users, generate_series(1, 50) i WHERE email = 'prof@demo.relais'" >/dev/null
+for i in $(seq 50); do
+	curl -sS -H 'Content-Type: application/json' \
+	    -d "{\"username\":\"gw-$i\",\"password\":\"relais-demo\"}" \
+	    "$BASE/auth/token" >"$STATE/login.out"
+	# The answer has no final newline: one token per line all the same.
+	printf '%s\n' "$(sed -n 's/.*"access_token" *: *"\([^"]*\)".*/\1/p' \
+	    "$STATE/login.out")"
+done >"$STATE/tokens50"
+head -1 "$STATE/tokens50" >"$STATE/tokens1"
+[ "$(grep -c . "$STATE/tokens50")" = 50 ] ||
+	rl_die "could not log the bench users in: $(cat "$STATE/login.out")"
+: >"$STATE/none"
+
+CHAT='{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Bonjour, quelle heure est-il ?"}]}'
+COMPLETION='{"message":"Bonjour, quelle heure est-il ?","model":"gpt-4o-mini","agent":"V2"}'
+
+# wrk's duration ("850.00us", "1.23ms", "2.01s") in ms.
+ms() {
+	awk -v v="$1" 'BEGIN {
+		n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
+		if (u == "us") n /= 1000; else if (u == "s") n *= 1000
+		else if (u == "m") n *= 60000
+		printf "%.3f", n }'
+}
+
+declare -A P50 P99
+# run NAME URL PATH BODY TOKENS CONNECTIONS
+run() {
+	local name=$1 url=$2 path=$3 body=$4 tokens=$5 c=$6 out t
+	[[ $name =~ ${GW_ONLY:-.} ]] || return 0
+	out=$STATE/wrk-$name.out
+	t=$(( c < 2 ? 1 : 2 ))
+	GW_PATH=$path GW_BODY=$body GW_TOKENS=$tokens wrk -t"$t" -c"$c" \
+	    -d"${secs}s" --latency -s "$RL_TOP/bench/gateway.lua" "$url" >"$out"
+	grep -q '^non-2xx responses: 0$' "$out" ||
+		{ cat "$out"; rl_die "$name: error answers"; }
+	P50[$name]=$(ms "$(awk '$1 == "50%" { print $2 }' "$out")")
+	P99[$name]=$(ms "$(awk '$1 == "99%" { print $2 }' "$out")")
+	printf '%-24s %10s %10s %10s' "$name" \
+	    "$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$out")" \
+	    "${P50[$name]}" "${P99[$name]}"
+	case $name in
+	direct*) printf '\n' ;;
+	*)	awk -v a="${P50[$name]}" -v b="${P99[$name]}" \
+		    -v da="${P50[direct-c$c]:-0}" -v db="${P99[direct-c$c]:-0}" \
+		    'BEGIN { printf " %+10.3f %+10.3f\n", a - da, b - db }' ;;
+	esac
+}
+
+before=$(q "SELECT count(*) FROM usage_ledger WHERE kind = 'openai_call'")
+printf '%-24s %10s %10s %10s %10s %10s\n' target req/s p50_ms p99_ms \
+    +p50_ms +p99_ms
+for c in 1 64; do
+	run "direct-c$c" "$FAKE" /v1/chat/completions "$CHAT" "$STATE/none" "$c"
+	run "completion-c$c" "$BASE" /completion "$COMPLETION" "$STATE/tokens1" "$c"
+	run "openai-chat-c$c" "$BASE" /ai/openai/chat/ "$CHAT" "$STATE/tokens1" "$c"
+done
+run completion-c64-50u "$BASE" /completion "$COMPLETION" "$STATE/tokens50" 64
+run openai-chat-c64-50u "$BASE" /ai/openai/chat/ "$CHAT" "$STATE/tokens50" 64
+
+# The books: one ledger row per call answered, nothing left open once the
+# settlements still queued after the last run landed (how long that took
+# is the backlog the load left).  wrk does not count the calls in flight
+# when it stops: a few more rows than answers.
+for i in $(seq 300); do
+	[ "$(q "SELECT count(*) FROM credit_reservations WHERE state = 'reserved'")" = 0 ] && break
+	sleep 0.1
+done
+awk -v i="$i" 'BEGIN { printf "holds all closed %.1f s after the last run\n", i / 10 }'
+calls=0
+for f in "$STATE"/wrk-completion-* "$STATE"/wrk-openai-chat-*; do
+	[ -f "$f" ] || continue
+	calls=$((calls + $(awk '/requests in/ { print $1 }' "$f")))
+done
+rows=$(( $(q "SELECT count(*) FROM usage_ledger WHERE kind = 'openai_call'") - before ))
+open=$(q "SELECT count(*) FROM credit_reservations WHERE state = 'reserved'")
+printf 'billed calls: %d answered, %d ledger rows, %d holds open\n' \
+    "$calls" "$rows" "$open"
+
+# Statements per /completion, as the server logs them.
+log=$STATE/pg/server.log
+q "ALTER SYSTEM SET log_min_duration_statement = 0" >/dev/null
+q "SELECT pg_reload_conf()" >/dev/null
+sleep 0.5
+from=$(stat -c %s "$log")
+tok=$(head -1 "$STATE/tokens1")
+for i in $(seq 20); do
+	curl -fsS -o /dev/null -H 'Content-Type: application/json' \
+	    -H "Authorization: Bearer $tok" -d "$COMPLETION" "$BASE/completion"
+done
+sleep 1
+q "ALTER SYSTEM RESET log_min_duration_statement" >/dev/null
+q "SELECT pg_reload_conf()" >/dev/null
+tail -c +"$((from + 1))" "$log" | awk '
+	/duration: [0-9.]+ ms/ {
+		match($0, /duration: [0-9.]+ ms/)
+		d = substr($0, RSTART + 10, RLENGTH - 13) + 0
+		if ($0 ~ /log_min_duration_statement|pg_reload_conf/) next
+		t += d
+		if ($0 ~ / (execute [^:]*|statement): /) n++
+		if ($0 ~ /usage_ledger/) {
+			st += d
+			if ($0 ~ / execute [^:]*: /) sn++
+		}
+	}
+	END {
+		printf "per /completion (20 calls): %.1f statements, %.3f ms of database time; ", n / 20, t / 20
+		printf "of which the settlement (after the answer): %.1f, %.3f ms\n", sn / 20, st / 20
+	}'
