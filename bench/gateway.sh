@@ -9,7 +9,13 @@
 #
 # at c=1 (one user) and c=64 (one user, then 50 users), printing req/s,
 # p50, p99 and relais' added latency (relais minus direct at the same
-# concurrency).  Every relais call is billed: a hold before it, a ledger
+# concurrency).  Then streams, timed to their first token by
+# bench/ttff.mjs (node, keep-alive, the same tokens):
+#
+#   direct-stream      the fake's streamed /v1/chat/completions
+#   completion-stream  POST /completion with stream: true
+#   chat-send          POST /chat/send (EDxo's chat turn, Responses API)
+#  Every relais call is billed: a hold before it, a ledger
 # row after; the script checks the ledger has one row per call and no
 # hold is left open.  Then the statement log of 20 sequential /completion
 # calls (log_min_duration_statement = 0): statements and database time
@@ -17,8 +23,8 @@
 #
 # RELAIS_BUILD picks the build (./build by default, optimised; a
 # sanitizer build measures the sanitizers).  GW_ONLY=REGEX keeps the rows
-# whose name matches.  Not measured here yet: /chat/send's time to first
-# frame (bench/chat.sh measures it), Portkey.
+# whose name matches.  GW_STREAM_SECS (SECONDS) times each stream row.
+# Not measured here: Portkey.
 set -euo pipefail
 . "$(dirname "$0")/../scripts/lib.sh"
 secs=${1:-10}
@@ -106,6 +112,7 @@ done
 run completion-c64-50u "$BASE" /completion "$COMPLETION" "$STATE/tokens50" 64
 run openai-chat-c64-50u "$BASE" /ai/openai/chat/ "$CHAT" "$STATE/tokens50" 64
 
+
 # The books: one ledger row per call answered, nothing left open once the
 # settlements still queued after the last run landed (how long that took
 # is the backlog the load left).  wrk does not count the calls in flight
@@ -155,3 +162,42 @@ tail -c +"$((from + 1))" "$log" | awk '
 		printf "per /completion (20 calls): %.1f statements, %.3f ms of database time; ", n / 20, t / 20
 		printf "of which the settlement (after the answer): %.1f, %.3f ms\n", sn / 20, st / 20
 	}'
+
+# Streams: the time to the first token (a frame with text), through
+# bench/ttff.mjs; its client costs more than wrk, so direct is measured
+# with it too and the difference is relais'.
+SCHAT='{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"Bonjour, quelle heure est-il ?"}]}'
+SCOMPLETION='{"message":"Bonjour, quelle heure est-il ?","model":"gpt-4o-mini","agent":"V2","stream":true}'
+SEND='{"message":"Bonjour, quelle heure est-il ?"}'
+declare -A T50 T99
+# stream NAME URL PATH BODY TOKENS CONNECTIONS MATCH
+stream() {
+	local name=$1 c=$6 out
+	[[ $name =~ ${GW_ONLY:-.} ]] || return 0
+	out=$(node "$RL_TOP/bench/ttff.mjs" "$2" "$3" "$4" "$5" "$c" \
+	    "${GW_STREAM_SECS:-$secs}" "$7")
+	set -- $out
+	[ "$4" = 0 ] || rl_die "$name: $4 streams failed"
+	T50[$name]=$2
+	T99[$name]=$3
+	printf '%-24s %10s %10s %10s' "$name" "$1" "$2" "$3"
+	case $name in
+	direct*) printf '\n' ;;
+	*)	awk -v a="$2" -v b="$3" -v da="${T50[direct-stream-c$c]:-0}" \
+		    -v db="${T99[direct-stream-c$c]:-0}" \
+		    'BEGIN { printf " %+10.3f %+10.3f\n", a - da, b - db }' ;;
+	esac
+}
+printf '%-24s %10s %10s %10s %10s %10s\n' 'stream (first token)' \
+    streams/s p50_ms p99_ms +p50_ms +p99_ms
+TOKEN='"content":"[^"]|"type":"(content|reasoning_summary)"'
+for c in 1 64; do
+	stream "direct-stream-c$c" "$FAKE" /v1/chat/completions "$SCHAT" \
+	    "$STATE/none" "$c" "$TOKEN"
+	stream "completion-stream-c$c" "$BASE" /completion "$SCOMPLETION" \
+	    "$STATE/tokens1" "$c" "$TOKEN"
+	stream "chat-send-c$c" "$BASE" /chat/send "$SEND" "$STATE/tokens1" \
+	    "$c" "$TOKEN"
+done
+stream chat-send-c64-50u "$BASE" /chat/send "$SEND" "$STATE/tokens50" 64 \
+    "$TOKEN"

@@ -7,13 +7,19 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "db.h"
 #include "edxo.h"
 #include "fcgi.h"
+#include "log.h"
 #include "req.h"
 #include "resp.h"
+
+#ifndef RL_OPENAPI_FILE
+#define RL_OPENAPI_FILE	"/usr/local/share/relais/openapi.json"
+#endif
 
 /* The [{id, code, nom}] of cours "c" and compétences "k". */
 #define COURS_ITEM	"json_build_object('id', c.id, 'code', c.code, " \
@@ -266,6 +272,47 @@ plan_cadre_section(struct rl_req *req, struct rl_error *e)
 }
 
 /*
+ * The OpenAPI document of every program's routes, which make generates
+ * (scripts/mkopenapi, docs/openapi.md) and installs: read once at
+ * start-up, before any thread, then only read.
+ */
+static char	*openapi;
+
+static enum rl_err
+load_openapi(struct rl_error *e)
+{
+	const char	*path;
+	json_t		*doc;
+	json_error_t	 je;
+
+	/* scripts/run and scripts/test point at the build's copy. */
+	if ((path = getenv("RELAIS_OPENAPI_FILE")) == NULL || *path == '\0')
+		path = RL_OPENAPI_FILE;
+	if ((doc = json_load_file(path, JSON_REJECT_DUPLICATES, &je)) ==
+	    NULL || (openapi = json_dumps(doc, JSON_COMPACT)) == NULL)
+		rl_log_warn("api: %s: %s: GET /openapi.json answers 503",
+		    path, doc == NULL ? je.text : "out of memory");
+	json_decref(doc);
+	(void)e;
+	return RL_OK;
+}
+
+/* GET /openapi.json: the document, checked like any answer. */
+static enum rl_err
+openapi_json(struct rl_req *req, struct rl_error *e)
+{
+	json_t		*doc;
+	json_error_t	 je;
+
+	if (openapi == NULL)
+		return rl_error_set(e, RL_EUNAVAIL, "the OpenAPI document is "
+		    "not installed");
+	if ((doc = json_loads(openapi, 0, &je)) == NULL)
+		return rl_error_set(e, RL_ENOMEM, NULL);
+	return rl_resp_json_new(req, 200, doc);
+}
+
+/*
  * Every input is a path parameter (EDxo's read API takes no query
  * fields), so no route names a request schema: a query string is ignored.
  */
@@ -287,10 +334,11 @@ static const struct rl_route routes[] = {
 	    RL_ROUTE_AUTH, 0 },
 	{ "GET", "/api/plan_cadre/<int:id>/section/<section>",
 	    plan_cadre_section, NULL, RL_ROUTE_AUTH, 0 },
+	{ "GET", "/openapi.json", openapi_json, NULL, 0, 0 },
 };
 
 static const struct rl_program program = {
-	"api", routes, RL_NROUTES(routes), 0, 1, NULL
+	"api", routes, RL_NROUTES(routes), 0, 1, load_openapi
 };
 
 int

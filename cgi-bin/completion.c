@@ -22,6 +22,7 @@
 
 #include "ai.h"
 #include "arena.h"
+#include "cache.h"
 #include "chat.h"
 #include "db.h"
 #include "models.h"
@@ -137,8 +138,9 @@ model_get(const char *name, struct rl_model *m, struct rl_error *e)
 	enum rl_err	 err;
 
 	p[0] = name;
-	if ((err = rl_db_exec("SELECT router_enabled FROM openai_models "
-	    "WHERE name = $1", 1, p, &r, e)) != RL_OK)
+	if ((err = rl_cache_exec(RL_CACHE_T(RL_CACHE_MODELS),
+	    "SELECT router_enabled FROM openai_models WHERE name = $1", 1, p,
+	    &r, e)) != RL_OK)
 		goto out;
 	if (rl_dbres_rows(r) == 0 || rl_dbres_get(r, 0, 0)[0] != 't') {
 		err = rl_error_field(e, RL_EINVAL, "model", "model %.64s is "
@@ -162,7 +164,8 @@ agent_get(struct rl_req *req, const char *name, const char **type,
 	enum rl_err	 err;
 
 	p[0] = name;
-	if ((err = rl_db_exec("SELECT type, system_prompt, available "
+	if ((err = rl_cache_exec(RL_CACHE_T(RL_CACHE_ROUTER),
+	    "SELECT type, system_prompt, available "
 	    "FROM router_agents WHERE CASE WHEN $1::text IS NULL THEN "
 	    "is_default ELSE type = $1 END", 1, p, &r, e)) != RL_OK)
 		goto out;
@@ -203,7 +206,8 @@ factors_get(const char *model, struct factors *f, struct rl_error *e)
 	enum rl_err	 err;
 
 	p[0] = model;
-	if ((err = rl_db_exec("SELECT s.currency, s.usd_rate::text, "
+	if ((err = rl_cache_exec(RL_CACHE_T(RL_CACHE_ROUTER),
+	    "SELECT s.currency, s.usd_rate::text, "
 	    "s.grid_kgco2_per_kwh, s.water_l_per_kwh, s.car_kgco2_per_km, "
 	    "s.tgv_kgco2_per_km, s.smartphone_kwh_per_charge, "
 	    "(SELECT g.kwh_per_1k_output FROM router_energy g "

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bounds.h"
 #include "buf.h"
 #include "edxo.h"
 #include "evaluation.h"
@@ -364,13 +365,6 @@ get_evaluations(struct rl_req *req, struct rl_error *e)
 	    v));
 }
 
-/*
- * The grid fragment's size.  A real grid is a few dozen savoirs-faire of
- * six short texts (tens of KB); the cap only bounds what texts stored
- * without limit could make one answer hold.
- */
-#define GRID_HTML_MAX	(16 * 1024 * 1024)
-
 /* The six levels' captions, EDxo's _grid_content.html word for word. */
 static const char *const level_caption[NLEVELS] = {
 	"Aucun travail réalisé: 0%", "20%", "40%",
@@ -555,7 +549,7 @@ get_grid(struct rl_req *req, struct rl_error *e)
 
 	if (id == 0)
 		return send_html(req, "", 0);
-	rl_buf_init(&b, GRID_HTML_MAX);
+	rl_buf_init(&b, RL_GRID_HTML_MAX);
 	if ((err = rl_evaluation_grid(req->user, id, &g, e)) != RL_OK)
 		goto out;
 	grid_html(&b, g, json_is_true(json_object_get(req->json,

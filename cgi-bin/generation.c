@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "db.h"
 #include "edxo.h"
@@ -22,48 +21,6 @@
 #include "req.h"
 #include "resp.h"
 #include "worker.h"
-
-/* Does the comma list of media types h name type (case aside)? */
-static int
-names_type(const char *h, const char *type)
-{
-	size_t	 n = strlen(type);
-
-	while (h != NULL && *h != '\0') {
-		h += strspn(h, ", \t");
-		if (strncasecmp(h, type, n) == 0 && (h[n] == '\0' ||
-		    strchr(",; \t", h[n]) != NULL))
-			return 1;
-		h += strcspn(h, ",");
-	}
-	return 0;
-}
-
-/*
- * Browsers ask for text/html when they navigate; fetch() sends * / * unless
- * told otherwise (EDxo's task client), relais' pages application/json.
- * So a review route answers its page to the first and its JSON to all
- * others, and the tests' and EDxo's callers keep their JSON.  The answer
- * then depends on Accept, and says so, lest a cache hand the JSON to a
- * browser going back to the page.
- */
-int
-gen_wants_page(struct rl_req *req)
-{
-
-	(void)rl_resp_header(req, "Vary", "Accept");
-	return names_type(rl_req_header(req, "Accept"), "text/html");
-}
-
-int
-gen_form_navigation(struct rl_req *req)
-{
-	size_t	 n = strcspn(req->ctype, "; \t");
-
-	return gen_wants_page(req) && ((n == 33 && strncasecmp(req->ctype,
-	    "application/x-www-form-urlencoded", n) == 0) || (n == 19 &&
-	    strncasecmp(req->ctype, "multipart/form-data", n) == 0));
-}
 
 /* Run a visibility query: $1 user, $2 admin, $3 id; one row or 404. */
 static enum rl_err

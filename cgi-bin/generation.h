@@ -32,17 +32,10 @@ enum rl_err	 gen_pc_api_section(struct rl_req *, struct rl_error *);
 
 /*
  * generation.c: helpers.  The request's fields are req->json, validated
- * by the route's request schema before the handler runs.
+ * by the route's request schema before the handler runs.  A review
+ * route tells a browser's navigation (its page) from a script (its JSON)
+ * with rl_resp_wants_html and rl_resp_form_navigation (lib/resp.h).
  */
-/*
- * A browser's navigation (Accept names text/html), which gets the review
- * page, rather than a script (EDxo's fetch sends * / *, relais' pages
- * application/json), which gets the JSON.  Adds "Vary: Accept" to the
- * answer.
- */
-int		 gen_wants_page(struct rl_req *);
-/* A form posted by a browser's navigation: it follows a 303. */
-int		 gen_form_navigation(struct rl_req *);
 /* 404 unless the user may see programme id / plan-cadre id. */
 enum rl_err	 gen_see_programme(struct rl_req *, long long,
 		    struct rl_error *);

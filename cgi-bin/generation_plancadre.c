@@ -304,7 +304,7 @@ gen_pc_review(struct rl_req *req, struct rl_error *e)
 	 * A browser's navigation gets the page, whose script asks this route
 	 * again for the JSON, which checks access and the task.
 	 */
-	if (gen_wants_page(req))
+	if (rl_resp_wants_html(req))
 		return rl_resp_page(req, "pc-review.html", e);
 	/* Required by the request schema. */
 	tid = json_string_value(json_object_get(req->json, "task_id"));
@@ -431,7 +431,7 @@ gen_pc_apply(struct rl_req *req, struct rl_error *e)
 	 * EDxo's review page posts this form and follows the redirect to the
 	 * plan-cadre; scripts keep the JSON, which names the same page.
 	 */
-	if (gen_form_navigation(req)) {
+	if (rl_resp_form_navigation(req)) {
 		if ((err = rl_resp_header(req, "Location", json_string_value(
 		    json_object_get(answer, "redirect_url")))) == RL_OK)
 			err = rl_resp_send(req, 303, NULL, NULL, 0);

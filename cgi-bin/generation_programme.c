@@ -158,7 +158,7 @@ gen_grille_review(struct rl_req *req, struct rl_error *e)
 	enum rl_err	 err;
 
 	/* A browser's navigation: the page, which reads this JSON. */
-	if (gen_wants_page(req))
+	if (rl_resp_wants_html(req))
 		return rl_resp_page(req, "grille-review.html", e);
 	if ((err = rl_req_param_int(req, "id", &pid, e)) != RL_OK ||
 	    (err = gen_see_programme(req, pid, e)) != RL_OK ||

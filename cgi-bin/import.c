@@ -6,7 +6,9 @@
  *	POST /plan_cadre/<id>/import_docx_start		plan-cadre preview task
  *	POST /grille/import				grille from a PDF (task)
  *	GET|POST /confirm_grille_import/<task_id>	read / write that grille
+ *	POST /import_grille				the same, older form
  *	POST /programme/<id>/competences/import_pdf/start  devis PDF (task)
+ *	POST /ocr/start					devis from the ministry
  *	POST /programme/confirm_import			write its compétences
  *
  * Uploads arrive as size-capped temporary files (the runtime's multipart
@@ -22,6 +24,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "arena.h"
 #include "db.h"
@@ -168,6 +171,33 @@ out:
 	return err;
 }
 
+/* 303 to path, the answer EDxo's views give a form they accepted. */
+static enum rl_err
+see_other(struct rl_req *req, const char *path)
+{
+	enum rl_err	 err;
+
+	if (path == NULL)
+		return RL_ENOMEM;
+	if ((err = rl_resp_header(req, "Location", path)) != RL_OK)
+		return err;
+	return rl_resp_send(req, 303, NULL, NULL, 0);
+}
+
+/*
+ * A queued extraction: EDxo's form pages (/import_grille, /ocr/start)
+ * redirect to the task's tracking page, scripts get 202 {task_id}.
+ */
+static enum rl_err
+queued(struct rl_req *req, const char *id)
+{
+
+	if (rl_resp_form_navigation(req))
+		return see_other(req, rl_arena_printf(req->arena,
+		    "/tasks/track/%s", id));
+	return rl_resp_json_new(req, 202, json_pack("{s:s}", "task_id", id));
+}
+
 /*
  * Queue a task of kind with payload (NULL: out of memory; the caller keeps
  * its reference) and answer EDxo's {success, task_id}.
@@ -273,7 +303,7 @@ pdf_start(struct rl_req *req, const char *kind, long long programme_id,
 	    (err = rl_db_commit(e)) != RL_OK)
 		goto out;
 	tx = 0;
-	err = rl_resp_json_new(req, 202, json_pack("{s:s}", "task_id", id));
+	err = queued(req, id);
 out:
 	if (tx)
 		rl_db_rollback();
@@ -308,6 +338,74 @@ ocr_start(struct rl_req *req, struct rl_error *e)
 	    NULL, "Programme non trouvé.", e)) != RL_OK)
 		return err;
 	return pdf_start(req, RL_IMPORT_TASK_OCR, prog, e);
+}
+
+/*
+ * A devis' address on the ministry's site: https, no credentials, a host
+ * under RL_IMPORT_OCR_DOMAINS.  *name is its last path segment (the
+ * task's base_filename), in the arena.
+ */
+static int
+ministry_pdf(struct rl_req *req, const char *url, const char **name)
+{
+	static const char *const domains[] = RL_IMPORT_OCR_DOMAINS;
+	const char	*host = url + 8, *d, *path;
+	size_t		 hl, dl, i, n;
+
+	if (strncasecmp(url, "https://", 8) != 0)
+		return 0;
+	hl = strcspn(host, "/?#");
+	if (hl == 0 || memchr(host, '@', hl) != NULL ||
+	    memchr(host, ':', hl) != NULL)
+		return 0;
+	for (i = 0; i < sizeof(domains) / sizeof(domains[0]); i++) {
+		d = domains[i];
+		dl = strlen(d);
+		if ((hl == dl || (hl > dl && host[hl - dl - 1] == '.')) &&
+		    strncasecmp(host + hl - dl, d, dl) == 0)
+			break;
+	}
+	if (i == sizeof(domains) / sizeof(domains[0]))
+		return 0;
+	path = host + hl;
+	n = strcspn(path, "?#");
+	for (i = n; i > 0 && path[i - 1] != '/'; i--)
+		continue;
+	*name = i < n ? rl_arena_strndup(req->arena, path + i, n - i) :
+	    "devis.pdf";
+	return *name != NULL;
+}
+
+/*
+ * POST /ocr/start: EDxo's devis page posts the PDF's address on the
+ * ministry's site (programme_url; secteur_url, the list it came from, is
+ * not needed).  The task reads it through the provider, for no programme
+ * yet: confirm_import names the programme and the extraction.
+ */
+static enum rl_err
+ocr_url_start(struct rl_req *req, struct rl_error *e)
+{
+	json_t		*payload = NULL;
+	const char	*url, *title, *name;
+	char		 id[37];
+	enum rl_err	 err;
+
+	url = json_string_value(json_object_get(req->json, "programme_url"));
+	title = json_string_value(json_object_get(req->json, "pdf_title"));
+	if (!ministry_pdf(req, url, &name))
+		return rl_error_field(e, RL_EVALIDATION, "programme_url",
+		    "Adresse du devis refusée : un PDF du site du "
+		    "ministère (https://….quebec.ca/…) est attendu.");
+	payload = json_pack("{s:n, s:s, s:s, s:s, s:s?}", "programme_id",
+	    "pdf_url", url, "filename", name, "pdf_title", title != NULL &&
+	    *title != '\0' ? title : name, "ai_model", ai_model(req));
+	if (payload == NULL)
+		return rl_error_set(e, RL_ENOMEM, NULL);
+	if ((err = rl_task_enqueue(RL_IMPORT_TASK_OCR, req->user->id,
+	    payload, id, e)) == RL_OK)
+		err = queued(req, id);
+	json_decref(payload);
+	return err;
 }
 
 /* A finished task of this kind, the user's own (any, for an admin). */
@@ -435,21 +533,77 @@ out:
 	return err;
 }
 
-/* EDxo's confirm_import: the extraction's compétences written. */
+/*
+ * The extraction EDxo's review form names by its base_filename: the
+ * user's latest finished import.competences task whose result carries
+ * it (any user's, for an admin), as its task_id.
+ */
+static enum rl_err
+by_base_filename(struct rl_req *req, const char *base, const char **tid,
+    struct rl_error *e)
+{
+	static const char	 sql[] =
+	    "SELECT t.id FROM tasks t WHERE t.name = $1 AND "
+	    "t.state = 'SUCCESS' AND t.result->'result'->>'base_filename' = "
+	    "$2 AND (t.user_id = $3::bigint OR $4::boolean) "
+	    "ORDER BY t.finished_at DESC NULLS LAST LIMIT 1";
+	const char		*p[4];
+	struct rl_dbres		*r = NULL;
+	enum rl_err		 err;
+
+	p[0] = RL_IMPORT_TASK_OCR;
+	p[1] = base;
+	p[2] = rl_arena_printf(req->arena, "%lld", req->user->id);
+	p[3] = is_admin(req) ? "true" : "false";
+	if ((err = rl_db_exec(sql, 4, p, &r, e)) != RL_OK)
+		goto out;
+	if (rl_dbres_rows(r) < 1)
+		err = rl_error_field(e, RL_ENOTFOUND, "base_filename",
+		    "Aucune extraction terminée pour le devis « %s ».",
+		    base);
+	else if ((*tid = rl_arena_strdup(req->arena, rl_dbres_get(r, 0,
+	    0))) == NULL)
+		err = rl_error_set(e, RL_ENOMEM, NULL);
+out:
+	rl_dbres_free(r);
+	return err;
+}
+
+/*
+ * EDxo's confirm_import: the extraction's compétences written to the
+ * programme.  EDxo's review form names it by base_filename, relais'
+ * callers by task_id; import_structured "false" confirms the text alone
+ * and writes nothing, as EDxo's.  The form then goes to the programme's
+ * page, as EDxo's redirect; scripts get the JSON.
+ */
 static enum rl_err
 ocr_confirm(struct rl_req *req, struct rl_error *e)
 {
-	json_t		*t = NULL, *written = NULL;
-	const char	*tid;
+	json_t		*t = NULL, *written = NULL, *owner;
+	const char	*tid, *base, *structured;
 	long long	 prog;
 	enum rl_err	 err;
 
 	prog = json_integer_value(json_object_get(req->json, "programme_id"));
 	tid = json_string_value(json_object_get(req->json, "task_id"));
+	base = json_string_value(json_object_get(req->json, "base_filename"));
+	structured = json_string_value(json_object_get(req->json,
+	    "import_structured"));
+	if (tid == NULL && base == NULL) {
+		err = rl_error_field(e, RL_EVALIDATION, "base_filename",
+		    "Champ base_filename (ou task_id) requis : "
+		    "l'extraction à confirmer.");
+		goto out;
+	}
+	if (tid == NULL && (err = by_base_filename(req, base, &tid, e)) !=
+	    RL_OK)
+		goto out;
 	if ((err = task_result(req, tid, RL_IMPORT_TASK_OCR, &t, e)) != RL_OK)
 		goto out;
-	if (json_integer_value(json_object_get(json_object_get(t, "payload"),
-	    "programme_id")) != prog) {
+	/* A devis from the ministry's site belongs to no programme yet. */
+	owner = json_object_get(json_object_get(t, "payload"),
+	    "programme_id");
+	if (json_is_integer(owner) && json_integer_value(owner) != prog) {
 		err = rl_error_field(e, RL_ECONFLICT, "programme_id", "Cette "
 		    "extraction appartient à un autre programme.");
 		goto out;
@@ -458,13 +612,19 @@ ocr_confirm(struct rl_req *req, struct rl_error *e)
 	    req->user->role == RL_ROLE_COORDO, rl_arena_printf(req->arena,
 	    "%lld", prog), NULL, NULL, "Programme non trouvé.", e)) != RL_OK)
 		goto out;
-	if ((err = rl_import_competences_apply(prog, json_object_get(
+	if (structured != NULL && strcmp(structured, "false") == 0)
+		written = json_array();
+	else if ((err = rl_import_competences_apply(prog, json_object_get(
 	    json_object_get(json_object_get(t, "result"), "result"),
 	    "competences"), &written, e)) != RL_OK)
 		goto out;
-	err = rl_resp_json_new(req, 200, json_pack("{s:b, s:I, s:O}",
-	    "success", 1, "programme_id", (json_int_t)prog, "competences",
-	    written));
+	if (rl_resp_form_navigation(req))
+		err = see_other(req, rl_arena_printf(req->arena,
+		    "/programme/%lld", prog));
+	else
+		err = rl_resp_json_new(req, 200, json_pack("{s:b, s:I, s:O}",
+		    "success", 1, "programme_id", (json_int_t)prog,
+		    "competences", written));
 out:
 	json_decref(t);
 	json_decref(written);
@@ -486,13 +646,19 @@ static const struct rl_route routes[] = {
 	    RL_ROUTE_COORDO, 0 },
 	{ "POST", "/grille/import", grille_import, "import.grille_import",
 	    RL_ROUTE_EDXO_AUTH | RL_ROUTE_MULTIPART, 0 },
+	{ "POST", "/import_grille", grille_import, "import.grille_import",
+	    RL_ROUTE_EDXO_AUTH | RL_ROUTE_MULTIPART, 0 },
+	/* EDxo's confirmation page is the application's (route.h). */
 	{ "GET", "/confirm_grille_import/<uuid:task_id>", grille_get,
-	    "import.confirm_grille_get", RL_ROUTE_EDXO_AUTH, 0 },
+	    "import.confirm_grille_get", RL_ROUTE_EDXO_AUTH |
+	    RL_ROUTE_APP_PAGE, 0 },
 	{ "POST", "/confirm_grille_import/<uuid:task_id>", grille_post,
 	    "import.confirm_grille_post", RL_ROUTE_EDXO_BODY, 0 },
 	{ "POST", "/programme/<int:id>/competences/import_pdf/start",
 	    ocr_start, "import.upload", RL_ROUTE_EDXO_AUTH |
 	    RL_ROUTE_MULTIPART, 0 },
+	{ "POST", "/ocr/start", ocr_url_start, "import.ocr_start",
+	    RL_ROUTE_EDXO_BODY, 0 },
 	{ "POST", "/programme/confirm_import", ocr_confirm,
 	    "import.confirm_import", RL_ROUTE_EDXO_BODY, 0 },
 };

@@ -272,11 +272,22 @@ init(struct rl_error *e)
  */
 #define FORMS	(RL_ROUTE_JSON | RL_ROUTE_FORM)
 
-/* A feature's AI settings page: its GET and its POST. */
+/*
+ * A settings page: its GET, its POST (the request schema names the
+ * fields) and who may use them.  EDxo serves its HTML page on the same
+ * path, so a browser's navigation there is the application's
+ * (RL_ROUTE_APP_PAGE) and fetch() callers keep relais' JSON.
+ */
+#define PAGE(path, role, get, post, schema)				\
+	{ "GET", path, get, NULL, (role) | RL_ROUTE_APP_PAGE, 0 },	\
+	{ "POST", path, post, schema, (role) | FORMS, 0 }
+#define ADMIN_PAGE(path, schema)					\
+	PAGE(path, RL_ROUTE_ADMIN, settings_get_page, settings_post_page, \
+	    schema)
+/* A feature's AI settings page. */
 #define AI_PAGE(path)							\
-	{ "GET", path, settings_get_ai, NULL, RL_ROUTE_ADMIN, 0 },	\
-	{ "POST", path, settings_post_ai, "settings.section_ai",	\
-	    RL_ROUTE_ADMIN | FORMS, 0 }
+	PAGE(path, RL_ROUTE_ADMIN, settings_get_ai, settings_post_ai,	\
+	    "settings.section_ai")
 
 static const struct rl_route routes[] = {
 	{ "GET", "/api/health", health, NULL, 0, 0 },
@@ -294,24 +305,13 @@ static const struct rl_route routes[] = {
 	    0 },
 
 	/* Settings pages: EDxo's access rules (coordo for two pages). */
-	{ "GET", "/settings/chat_models", settings_get_page, NULL,
-	    RL_ROUTE_ADMIN, 0 },
-	{ "POST", "/settings/chat_models", settings_post_page,
-	    "settings.chat_models", RL_ROUTE_ADMIN | FORMS, 0 },
-	{ "GET", "/settings/generation", settings_get_page, NULL,
-	    RL_ROUTE_ADMIN, 0 },
-	{ "POST", "/settings/generation", settings_post_page,
-	    "settings.chat_models", RL_ROUTE_ADMIN | FORMS, 0 },
-	{ "GET", "/settings/analyse_prompt", settings_get_page, NULL,
-	    RL_ROUTE_ADMIN, 0 },
-	{ "POST", "/settings/analyse_prompt", settings_post_page,
-	    "settings.prompt_page", RL_ROUTE_ADMIN | FORMS, 0 },
-	{ "GET", "/settings/prompt-settings", settings_get_page, NULL,
-	    RL_ROUTE_COORDO, 0 },
-	{ "POST", "/settings/prompt-settings", settings_post_page,
-	    "settings.prompt_settings", RL_ROUTE_COORDO | FORMS, 0 },
+	ADMIN_PAGE("/settings/chat_models", "settings.chat_models"),
+	ADMIN_PAGE("/settings/generation", "settings.chat_models"),
+	ADMIN_PAGE("/settings/analyse_prompt", "settings.prompt_page"),
+	PAGE("/settings/prompt-settings", RL_ROUTE_COORDO, settings_get_page,
+	    settings_post_page, "settings.prompt_settings"),
 	{ "GET", "/settings/plan-de-cours/prompts", settings_get_pdc_prompts,
-	    NULL, RL_ROUTE_ADMIN, 0 },
+	    NULL, RL_ROUTE_ADMIN | RL_ROUTE_APP_PAGE, 0 },
 	/*
 	 * EDxo's page posts these two with fetch() and shows data.error:
 	 * its flat error body (RL_ROUTE_EDXO).  A form is taken too.
@@ -322,31 +322,20 @@ static const struct rl_route routes[] = {
 	{ "POST", "/settings/plan-de-cours/prompts/test",
 	    settings_test_prompt, "settings.prompt_test",
 	    RL_ROUTE_ADMIN | RL_ROUTE_EDXO | FORMS, 0 },
-	{ "GET", "/settings/plan-de-cours/prompt/<int:id>/edit",
-	    settings_get_page, NULL, RL_ROUTE_ADMIN, 0 },
-	{ "POST", "/settings/plan-de-cours/prompt/<int:id>/edit",
-	    settings_post_pdc_prompt, "settings.pdc_prompt",
-	    RL_ROUTE_ADMIN | FORMS, 0 },
-	{ "GET", "/settings/ocr_prompts", settings_get_page, NULL,
-	    RL_ROUTE_ADMIN, 0 },
-	{ "POST", "/settings/ocr_prompts", settings_post_page,
-	    "settings.ocr_prompts", RL_ROUTE_ADMIN | FORMS, 0 },
-	{ "GET", "/settings/plan-cadre/import_prompt", settings_get_page, NULL,
-	    RL_ROUTE_ADMIN, 0 },
-	{ "POST", "/settings/plan-cadre/import_prompt", settings_post_page,
-	    "settings.prompt_page", RL_ROUTE_ADMIN | FORMS, 0 },
-	{ "GET", "/settings/plan_cadre", settings_get_sections, NULL,
-	    RL_ROUTE_COORDO, 0 },
+	PAGE("/settings/plan-de-cours/prompt/<int:id>/edit", RL_ROUTE_ADMIN,
+	    settings_get_page, settings_post_pdc_prompt, "settings.pdc_prompt"),
+	ADMIN_PAGE("/settings/ocr_prompts", "settings.ocr_prompts"),
+	ADMIN_PAGE("/settings/plan-cadre/import_prompt",
+	    "settings.prompt_page"),
 	/* JSON's list of objects, or EDxo's sections-N-* form. */
-	{ "POST", "/settings/plan_cadre", settings_post_sections,
-	    "settings.plan_cadre", RL_ROUTE_COORDO | FORMS, 0 },
-	{ "GET", "/settings/openai_models", settings_get_models, NULL,
-	    RL_ROUTE_ADMIN, 0 },
-	{ "POST", "/settings/openai_models", settings_post_model,
-	    "settings.openai_models", RL_ROUTE_ADMIN | FORMS, 0 },
+	PAGE("/settings/plan_cadre", RL_ROUTE_COORDO, settings_get_sections,
+	    settings_post_sections, "settings.plan_cadre"),
+	PAGE("/settings/openai_models", RL_ROUTE_ADMIN, settings_get_models,
+	    settings_post_model, "settings.openai_models"),
 	/* The id is all it reads: a body (a form's csrf_token) is ignored. */
 	{ "POST", "/settings/openai_models/delete/<int:id>",
 	    settings_delete_model, NULL, RL_ROUTE_ADMIN, 0 },
+	/* relais' own: no page of EDxo's here. */
 	{ "GET", "/settings/usage", settings_get_usage, "settings.usage",
 	    RL_ROUTE_ADMIN, 0 },
 
@@ -366,23 +355,21 @@ static const struct rl_route routes[] = {
 	AI_PAGE("/settings/ocr/ai"),
 	AI_PAGE("/settings/chat/ai"),
 	AI_PAGE("/settings/evaluation/ai"),
-	AI_PAGE("/settings/analyse/ai"),
+	/* relais' own: EDxo edits this section from analyse_prompt. */
+	{ "GET", "/settings/analyse/ai", settings_get_ai, NULL,
+	    RL_ROUTE_ADMIN, 0 },
+	{ "POST", "/settings/analyse/ai", settings_post_ai,
+	    "settings.section_ai", RL_ROUTE_ADMIN | FORMS, 0 },
 	{ "GET", "/settings/plan-cadre/prompts", settings_get_ai_group, NULL,
-	    RL_ROUTE_ADMIN, 0 },
-	{ "GET", "/settings/grille", settings_get_ai_group, NULL,
-	    RL_ROUTE_ADMIN, 0 },
-	{ "POST", "/settings/grille", settings_post_ai_group,
-	    "settings.grille", RL_ROUTE_ADMIN | FORMS, 0 },
+	    RL_ROUTE_ADMIN | RL_ROUTE_APP_PAGE, 0 },
+	PAGE("/settings/grille", RL_ROUTE_ADMIN, settings_get_ai_group,
+	    settings_post_ai_group, "settings.grille"),
 
 	/* Users, keys and credits: admins only. */
-	{ "GET", "/manage_users", settings_get_users, NULL, RL_ROUTE_ADMIN,
-	    0 },
-	{ "POST", "/manage_users", settings_post_user, "settings.manage_users",
-	    RL_ROUTE_ADMIN | FORMS, 0 },
-	{ "GET", "/edit_user/<int:id>", settings_get_user, NULL,
-	    RL_ROUTE_ADMIN, 0 },
-	{ "POST", "/edit_user/<int:id>", settings_edit_user,
-	    "settings.edit_user", RL_ROUTE_ADMIN | FORMS, 0 },
+	PAGE("/manage_users", RL_ROUTE_ADMIN, settings_get_users,
+	    settings_post_user, "settings.manage_users"),
+	PAGE("/edit_user/<int:id>", RL_ROUTE_ADMIN, settings_get_user,
+	    settings_edit_user, "settings.edit_user"),
 	{ "POST", "/edit_user/<int:id>/credits", settings_post_credits,
 	    "settings.credits", RL_ROUTE_ADMIN | FORMS, 0 },
 };

@@ -570,15 +570,51 @@ out:
 	return err;
 }
 
+/*
+ * The row for the request's route in a table whose rows begin with their
+ * route pattern (pages[], ai_pages[], ai_groups[]), or -1.
+ */
+static int
+row_for(const struct rl_req *req, const void *table, size_t n, size_t size)
+{
+	const char	*row = table;
+	size_t		 i;
+
+	for (i = 0; i < n; i++, row += size)
+		if (strcmp(req->route->pattern,
+		    *(const char *const *)(const void *)row) == 0)
+			return (int)i;
+	return -1;
+}
+#define ROW_FOR(req, t)	row_for((req), (t), NF(t), sizeof((t)[0]))
+
 static const struct settings_page *
 page_for(const struct rl_req *req)
 {
-	size_t	 i;
+	int	 i = ROW_FOR(req, pages);
 
-	for (i = 0; i < NF(pages); i++)
-		if (strcmp(req->route->pattern, pages[i].path) == 0)
-			return &pages[i];
-	return NULL;
+	return i == -1 ? NULL : &pages[i];
+}
+
+/*
+ * Write n validated patches (rows ids[i] of pg) in one transaction: all
+ * of them, or none when one fails.
+ */
+static enum rl_err
+save(struct rl_req *req, const struct settings_page *pg,
+    const char *const *ids, json_t *const *patches, size_t n,
+    struct rl_error *e)
+{
+	size_t		 i;
+	enum rl_err	 err;
+
+	if ((err = rl_db_begin(e)) != RL_OK)
+		return err;
+	for (i = 0; i < n && err == RL_OK; i++)
+		err = settings_apply(req, pg, ids[i], patches[i], e);
+	if (err != RL_OK || (err = rl_db_commit(e)) != RL_OK)
+		rl_db_rollback();
+	return err;
 }
 
 /* The row a page edits: its path's id, else the singleton's 1. */
@@ -653,13 +689,8 @@ post_page(struct rl_req *req, const struct settings_page *pg,
 	if (pg->seed_sql != NULL &&
 	    (err = rl_db_exec(pg->seed_sql, 0, NULL, NULL, e)) != RL_OK)
 		goto out;
-	if ((err = rl_db_begin(e)) != RL_OK)
+	if ((err = save(req, pg, &rowid, &patch, 1, e)) != RL_OK)
 		goto out;
-	if ((err = settings_apply(req, pg, rowid, patch, e)) != RL_OK ||
-	    (err = rl_db_commit(e)) != RL_OK) {
-		rl_db_rollback();
-		goto out;
-	}
 	err = page_answer(req, pg, rowid, e);
 out:
 	json_decref(patch);
@@ -980,16 +1011,8 @@ settings_post_sections(struct rl_req *req, struct rl_error *e)
 		    RL_OK)
 			goto out;
 	}
-	if ((err = rl_db_begin(e)) != RL_OK)
+	if ((err = save(req, &section_page, ids, patches, n, e)) != RL_OK)
 		goto out;
-	for (i = 0; i < n; i++)
-		if ((err = settings_apply(req, &section_page, ids[i],
-		    patches[i], e)) != RL_OK)
-			break;
-	if (err != RL_OK || (err = rl_db_commit(e)) != RL_OK) {
-		rl_db_rollback();
-		goto out;
-	}
 	err = settings_get_sections(req, e);
 out:
 	for (i = 0; i < n; i++)
@@ -1065,23 +1088,9 @@ static const struct settings_page ai_page = {
 static const char *
 ai_section_for(const struct rl_req *req)
 {
-	size_t	 i;
+	int	 i = ROW_FOR(req, ai_pages);
 
-	for (i = 0; i < NF(ai_pages); i++)
-		if (strcmp(req->route->pattern, ai_pages[i].path) == 0)
-			return ai_pages[i].section;
-	return NULL;
-}
-
-static int
-ai_group_for(const struct rl_req *req)
-{
-	size_t	 i;
-
-	for (i = 0; i < NF(ai_groups); i++)
-		if (strcmp(req->route->pattern, ai_groups[i].path) == 0)
-			return (int)i;
-	return -1;
+	return i == -1 ? NULL : ai_pages[i].section;
 }
 
 /*
@@ -1145,13 +1154,8 @@ settings_post_ai(struct rl_req *req, struct rl_error *e)
 	if ((err = ai_row(section, &v, e)) != RL_OK)
 		goto out;
 	json_decref(v);
-	if ((err = rl_db_begin(e)) != RL_OK)
+	if ((err = save(req, &ai_page, &section, &patch, 1, e)) != RL_OK)
 		goto out;
-	if ((err = settings_apply(req, &ai_page, section, patch, e)) !=
-	    RL_OK || (err = rl_db_commit(e)) != RL_OK) {
-		rl_db_rollback();
-		goto out;
-	}
 	err = settings_get_ai(req, e);
 out:
 	json_decref(patch);
@@ -1188,7 +1192,7 @@ settings_get_ai_group(struct rl_req *req, struct rl_error *e)
 {
 	int	 g;
 
-	if ((g = ai_group_for(req)) == -1)
+	if ((g = ROW_FOR(req, ai_groups)) == -1)
 		return rl_error_set(e, RL_EINTERNAL, "no group for %s",
 		    req->route->pattern);
 	return ai_group_answer(req, g, e);
@@ -1210,7 +1214,7 @@ settings_post_ai_group(struct rl_req *req, struct rl_error *e)
 	int		 g;
 	enum rl_err	 err = RL_OK;
 
-	if ((g = ai_group_for(req)) == -1)
+	if ((g = ROW_FOR(req, ai_groups)) == -1)
 		return rl_error_set(e, RL_EINTERNAL, "no group for %s",
 		    req->route->pattern);
 	n = ai_groups[g].n;
@@ -1238,15 +1242,9 @@ settings_post_ai_group(struct rl_req *req, struct rl_error *e)
 			goto out;
 		json_decref(v);
 	}
-	if ((err = rl_db_begin(e)) != RL_OK)
+	if ((err = save(req, &ai_page, ai_groups[g].section, patch, n, e)) !=
+	    RL_OK)
 		goto out;
-	for (i = 0; i < n && err == RL_OK; i++)
-		err = settings_apply(req, &ai_page, ai_groups[g].section[i],
-		    patch[i], e);
-	if (err != RL_OK || (err = rl_db_commit(e)) != RL_OK) {
-		rl_db_rollback();
-		goto out;
-	}
 	err = ai_group_answer(req, g, e);
 out:
 	for (i = 0; i < AI_GROUP_MAX; i++) {

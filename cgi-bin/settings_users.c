@@ -40,6 +40,7 @@ static const struct settings_field edit_fields[] = {
 	{ "nom", SC_NONE, NULL, NULL },
 	{ "prenom", SC_NONE, NULL, NULL },
 	{ "openai_key", SC_NONE, NULL, NULL },
+	{ "password", SC_TEXT, NULL, NULL },
 };
 
 static const struct settings_page edit_page = {
@@ -350,8 +351,33 @@ store_key(struct rl_req *req, const char *id, const char *hex,
 }
 
 /*
- * POST /edit_user/<int:id> {role?, email?, nom?, prenom?, openai_key?},
- * request schema settings.edit_user.
+ * A new password set by an administrator: the way out for an account
+ * whose stored hash no verifier reads (an imported EDxo hash of a format
+ * werkzeug itself dropped, or the importer's "!" marker).  The audit row
+ * says it changed, never what it is.
+ */
+static enum rl_err
+store_password(struct rl_req *req, const char *id, const char *hash,
+    struct rl_error *e)
+{
+	const char	*p[2];
+	json_t		*n;
+	enum rl_err	 err;
+
+	p[0] = hash;
+	p[1] = id;
+	if ((err = rl_db_exec("UPDATE users SET password_hash = $1 WHERE "
+	    "id = $2", 2, p, NULL, e)) != RL_OK)
+		return err;
+	n = json_string("set");
+	err = settings_audit(req, "users", id, "password", NULL, n, e);
+	json_decref(n);
+	return err;
+}
+
+/*
+ * POST /edit_user/<int:id> {role?, email?, nom?, prenom?, openai_key?,
+ * password?}, request schema settings.edit_user.
  */
 enum rl_err
 settings_edit_user(struct rl_req *req, struct rl_error *e)
@@ -359,10 +385,12 @@ settings_edit_user(struct rl_req *req, struct rl_error *e)
 	struct rl_account_fields	 f;
 	const char			*id, *key = NULL;
 	char				*hex = NULL;
+	char				 hash[RL_PWHASH_MAX];
 	json_t				*patch = NULL, *k;
-	int				 setkey = 0;
+	int				 setkey = 0, setpw = 0;
 	enum rl_err			 err;
 
+	hash[0] = '\0';
 	if ((err = path_id(req, &id, e)) != RL_OK ||
 	    (err = settings_validate(&edit_page, "", req->json, &patch, e)) !=
 	    RL_OK)
@@ -371,6 +399,12 @@ settings_edit_user(struct rl_req *req, struct rl_error *e)
 	if ((err = rl_auth_check_account_fields(&f, RL_ACCOUNT_STORE, e)) !=
 	    RL_OK)
 		goto out;
+	if (f.password != NULL) {
+		if ((err = rl_password_hash(f.password, hash, e)) != RL_OK)
+			goto out;
+		setpw = 1;
+		(void)json_object_del(patch, "password");
+	}
 	if ((k = json_object_get(patch, "openai_key")) != NULL) {
 		setkey = 1;
 		key = json_string_value(k);
@@ -383,12 +417,14 @@ settings_edit_user(struct rl_req *req, struct rl_error *e)
 		goto out;
 	if ((err = settings_apply(req, &edit_page, id, patch, e)) != RL_OK ||
 	    (setkey && (err = store_key(req, id, hex, e)) != RL_OK) ||
+	    (setpw && (err = store_password(req, id, hash, e)) != RL_OK) ||
 	    (err = rl_db_commit(e)) != RL_OK) {
 		rl_db_rollback();
 		goto out;
 	}
 	err = user_answer(req, 200, id, e);
 out:
+	rl_wipe(hash, sizeof(hash));
 	free(hex);
 	json_decref(patch);
 	return err;

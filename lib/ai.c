@@ -10,6 +10,7 @@
 #include "credits.h"
 #include "crypto.h"
 #include "log.h"
+#include "metrics.h"
 #include "openai.h"
 
 /*
@@ -104,11 +105,17 @@ rl_ai_call(struct rl_ai *ai, struct rl_error *e)
 			goto out;
 	}
 
+	rl_metrics_upstream_begin();	/* Server-Timing's upstream */
 	err = rl_oa_call(&ub.up, &ai->call, e);
+	rl_metrics_upstream_end();
 
 	if (!reached(&ai->call))
 		goto out;
 	ai->cost_micro = rl_cost_micro(ai->model, &ai->call.usage, 0);
+	/* The request's log line adds up what its calls took and cost. */
+	rl_log_upstream(ai->model->name, ai->call.status, err != RL_OK,
+	    ai->call.latency_ms * 1000, ai->call.usage.input_tokens,
+	    ai->call.usage.output_tokens, ai->cost_micro);
 	memset(&ch, 0, sizeof(ch));
 	ch.model = ai->model->name;
 	ch.provider = ub.name;

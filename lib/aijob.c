@@ -573,9 +573,11 @@ rl_aijob_get(long long user_id, int admin, const char *id, json_t **answer,
  * where the dead run left it.  Pending: it never ran; run it (*run = 1).
  * Completed or failed: its outcome was written; answer it again, nothing
  * is called or billed twice.  Running: the dead run was cut mid-call; the
- * job fails, with the tokens and cost of its ledger row when its call was
- * settled (what it used is billed, once), and its hold goes back when it
- * was not.  The upstream is never asked twice for one job.
+ * job fails, with the tokens and cost of its ledger row: the call's own
+ * when its settlement landed, else the hold settled now at its reserved
+ * amount ('lost', money.md: the upstream may have billed what it
+ * produced before the cut).  The upstream is never asked twice for one
+ * job.
  */
 static enum rl_err
 rerun(struct rl_task *t, const char *id, long long hold, json_t **result,
@@ -584,7 +586,9 @@ rerun(struct rl_task *t, const char *id, long long hold, json_t **result,
 	char		 hid[32];
 	const char	*p[3], *st;
 	json_t		*job = NULL;
+	long long	 charged;
 	enum rl_err	 err;
+	int		 cut = 0;
 
 	*run = 0;
 	p[0] = id;
@@ -612,6 +616,15 @@ rerun(struct rl_task *t, const char *id, long long hold, json_t **result,
 		    AIJOB_LOST_MSG);
 		goto out;
 	}
+	/*
+	 * Left open when the database is away: the sweep settles it the same
+	 * way once the task has ended, and the job keeps no cost.
+	 */
+	cut = 1;
+	if (hold != 0 && (err = rl_credits_settle_dead(hold, t->id, &charged,
+	    e)) != RL_OK)
+		rl_log_warn("task %s: hold %lld of the cut job: %s", t->id,
+		    hold, e->msg);
 	(void)snprintf(hid, sizeof(hid), "%lld", hold);
 	p[1] = AIJOB_LOST_MSG;
 	p[2] = hid;
@@ -630,8 +643,12 @@ rerun(struct rl_task *t, const char *id, long long hold, json_t **result,
 	    "failed", t->id, t->attempt, id);
 	err = rl_error_set(e, RL_EUNAVAIL, "%s", AIJOB_LOST_MSG);
 out:
-	/* Not run again: the hold is the dead run's; closed, or given back. */
-	if (!*run && hold != 0)
+	/*
+	 * Not run again: the hold is the dead run's, closed by now (settled
+	 * above, or by its outcome); one still open paid for no call (the
+	 * job had ended before any) and goes back.
+	 */
+	if (!*run && !cut && hold != 0)
 		rl_credits_release_sure(hold);
 	json_decref(job);
 	return err;

@@ -5,14 +5,18 @@
  * (HS256 under a key derived from the master key), "X-API-Token" (a
  * personal token; only its SHA-256 is stored) and the "session" cookie
  * (only its SHA-256 is stored; writes must echo the session's CSRF token
- * in X-CSRFToken or X-CSRF-Token, as EDxo requires).  A credential that is
- * present but wrong is a 401, never a silent fall-back to anonymous.
+ * in X-CSRFToken, X-CSRF-Token or a csrf_token form field, as EDxo
+ * requires; rl_auth_csrf checks it once the body is read).  With EDxo's
+ * key configured, EDxo's own cookies are read too (edxo_verify,
+ * lib/flask.c).  A credential that is present but wrong is a 401, never a
+ * silent fall-back to anonymous.
  *
  * The runtime calls rl_auth_resolve() for routes flagged AUTH, ADMIN or
  * COORDO and checks the role itself, so role rules live in route tables.
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,9 +26,11 @@
 #include "arena.h"
 #include "auth.h"
 #include "bounds.h"
+#include "cache.h"
 #include "crypto.h"
 #include "db.h"
 #include "extern.h"
+#include "flask.h"
 #include "log.h"
 #include "req.h"
 #include "resp.h"
@@ -147,8 +153,10 @@ user_by_id(struct rl_req *req, long long id, struct rl_user **out,
 
 	(void)snprintf(ids, sizeof(ids), "%lld", id);
 	p[0] = ids;
-	if ((err = rl_db_exec("SELECT id, role, username, coalesce(email, '') "
-	    "FROM users WHERE id = $1", 1, p, &r, e)) != RL_OK)
+	/* Cached: a change of role or a deleted account notifies (cache.c). */
+	if ((err = rl_cache_exec(RL_CACHE_T(RL_CACHE_USERS), "SELECT id, "
+	    "role, username, coalesce(email, '') FROM users WHERE id = $1", 1,
+	    p, &r, e)) != RL_OK)
 		return err;
 	if (rl_dbres_rows(r) != 1)
 		err = rl_error_set(e, RL_EAUTH, "no such account");
@@ -324,11 +332,17 @@ api_token_verify(struct rl_req *req, const char *tok, struct rl_user **out,
 
 	if ((p[0] = token_key(req->arena, tok)) == NULL)
 		return rl_error_set(e, RL_ENOMEM, NULL);
-	if ((err = rl_db_exec("SELECT id, role, username, coalesce(email, '') "
-	    "FROM users WHERE api_token = $1 AND api_token_expires_at > now()",
-	    1, p, &r, e)) != RL_OK)
+	/*
+	 * Cached (a new or revoked token notifies), so the expiry is
+	 * compared here against the clock rather than by now() in SQL.
+	 */
+	if ((err = rl_cache_exec(RL_CACHE_T(RL_CACHE_USERS), "SELECT id, "
+	    "role, username, coalesce(email, ''), "
+	    "floor(extract(epoch FROM api_token_expires_at))::bigint "
+	    "FROM users WHERE api_token = $1", 1, p, &r, e)) != RL_OK)
 		return err;
-	if (rl_dbres_rows(r) != 1)
+	if (rl_dbres_rows(r) != 1 || rl_dbres_isnull(r, 0, 4) ||
+	    strtoll(rl_dbres_get(r, 0, 4), NULL, 10) <= (long long)time(NULL))
 		err = rl_error_set(e, RL_EAUTH, "unknown or expired API token");
 	else if ((err = user_from_row(req, r, 0, out, e)) == RL_OK)
 		(*out)->via = RL_AUTH_API_TOKEN;
@@ -349,7 +363,7 @@ session_verify(struct rl_req *req, const char *tok, struct rl_user **out,
     struct rl_error *e)
 {
 	struct rl_dbres	*r;
-	const char	*p[3], *csrf, *sent;
+	const char	*p[3], *csrf;
 	char		 idle[32], touch[32];
 	enum rl_err	 err;
 	int		 stale;
@@ -379,19 +393,59 @@ session_verify(struct rl_req *req, const char *tok, struct rl_user **out,
 	if (err != RL_OK || csrf == NULL)
 		return err != RL_OK ? err : rl_error_set(e, RL_ENOMEM, NULL);
 	(*out)->via = RL_AUTH_SESSION;
-	if (is_write(req->method)) {
-		if ((sent = rl_req_header(req, "X-CSRFToken")) == NULL)
-			sent = rl_req_header(req, "X-CSRF-Token");
-		if (sent == NULL || strlen(sent) != strlen(csrf) ||
-		    !rl_memeq(sent, csrf, strlen(csrf)))
-			return rl_error_set(e, RL_ECSRF, "this write needs the "
-			    "session's CSRF token in X-CSRFToken");
-	}
+	/* Checked by rl_auth_csrf once the body is read. */
+	(*out)->csrf = csrf;
 	if (stale && rl_db_exec("UPDATE sessions SET last_seen_at = now() "
 	    "WHERE id = $1", 1, p, NULL, NULL) != RL_OK)
 		rl_log_warn("could not refresh a session");
 	return RL_OK;
 }
+
+/*
+ * A browser's cookies with EDxo's key configured, read as Flask-Login
+ * reads them: Flask's signed session cookie (a '.' in it; relais' own
+ * tokens have none) names the user; when it names nobody, or cannot be
+ * read (Flask then starts an empty session), the remember_token cookie
+ * does.  A session cookie without a '.' is relais' own, or
+ * Flask-Session's opaque id, which names nobody.  The user must exist
+ * in relais (an imported EDxo account).
+ */
+static enum rl_err
+edxo_verify(struct rl_req *req, const char *s, struct rl_user **out,
+    struct rl_error *e)
+{
+	const struct rl_flask_key	*k = rl_flask_key();
+	struct rl_flask_session		 fs;
+	const char			*rem, *csrf = NULL;
+	long long			 uid = 0;
+	enum rl_err			 err = RL_OK;
+
+	*out = NULL;
+	if (s != NULL && strchr(s, '.') != NULL) {
+		if ((err = rl_flask_session(k, s, rl_flask_now(),
+		    RL_EDXO_SESSION_LIFETIME_SEC, &fs, e)) == RL_OK) {
+			uid = fs.uid;
+			if (fs.csrf[0] != '\0' && (csrf = rl_arena_strdup(
+			    req->arena, fs.csrf)) == NULL)
+				return rl_error_set(e, RL_ENOMEM, NULL);
+		}
+	} else if (s != NULL &&
+	    (err = session_verify(req, s, out, e)) != RL_EAUTH)
+		return err;
+	if (uid == 0 && (rem = rl_req_cookie(req, "remember_token")) != NULL)
+		err = rl_flask_remember(k, rem, &uid, e);
+	if (err != RL_OK || uid == 0)
+		return err;
+	if ((err = user_by_id(req, uid, out, e)) != RL_OK)
+		return err == RL_EAUTH ? rl_error_set(e, RL_EAUTH, "EDxo "
+		    "account %lld is unknown to relais", uid) : err;
+	(*out)->via = RL_AUTH_EDXO;
+	(*out)->csrf = csrf;
+	return RL_OK;
+}
+
+static enum rl_err	basic_verify(struct rl_req *, const char *,
+			    struct rl_user **, struct rl_error *);
 
 enum rl_err
 rl_auth_resolve(struct rl_req *req, struct rl_error *e)
@@ -399,15 +453,26 @@ rl_auth_resolve(struct rl_req *req, struct rl_error *e)
 	const char	*v;
 	struct rl_user	*u = NULL;
 	enum rl_err	 err;
+	int		 keys;
 
 	req->user = NULL;
+	/* Clients of OpenAI's API send Basic, or their key as a Bearer. */
+	keys = req->route != NULL && (req->route->flags & RL_ROUTE_KEYS);
 	if ((v = rl_req_header(req, "Authorization")) != NULL) {
-		if (strncasecmp(v, "Bearer ", 7) != 0)
-			return rl_error_set(e, RL_EAUTH,
+		if (keys && strncasecmp(v, "Basic ", 6) == 0)
+			err = basic_verify(req, v + 6, &u, e);
+		else if (strncasecmp(v, "Bearer ", 7) != 0)
+			return rl_error_set(e, RL_EAUTH, keys ? "only Basic or "
+			    "Bearer credentials are accepted here" :
 			    "only Bearer tokens are accepted here");
-		err = jwt_verify(req, v + 7, &u, e);
+		else if (keys && strchr(v + 7, '.') == NULL)
+			err = api_token_verify(req, v + 7, &u, e);
+		else
+			err = jwt_verify(req, v + 7, &u, e);
 	} else if ((v = rl_req_header(req, "X-API-Token")) != NULL)
 		err = api_token_verify(req, v, &u, e);
+	else if (rl_flask_key() != NULL)
+		err = edxo_verify(req, rl_req_cookie(req, "session"), &u, e);
 	else if ((v = rl_req_cookie(req, "session")) != NULL)
 		err = session_verify(req, v, &u, e);
 	else
@@ -415,6 +480,82 @@ rl_auth_resolve(struct rl_req *req, struct rl_error *e)
 	if (err == RL_OK)
 		req->user = u;
 	return err;
+}
+
+/* The CSRF token a write carries: as Flask-WTF looks for it. */
+static const char *
+csrf_sent(struct rl_req *req)
+{
+	const char	*v;
+
+	if ((v = rl_req_form(req, "csrf_token")) == NULL &&
+	    (v = rl_req_header(req, "X-CSRFToken")) == NULL)
+		v = rl_req_header(req, "X-CSRF-Token");
+	return v;
+}
+
+/*
+ * EDxo's double submit: the signed token sent must be valid (3600 s)
+ * and carry the raw token of the browser's session: the one its signed
+ * session cookie holds, else the one of the signed csrf_token cookie
+ * EDxo sets on every answer (Flask-Session keeps EDxo's copy on EDxo's
+ * disk).  A token or cookie that fails its signature or its age is
+ * refused as a credential (401); one missing or not matching is 403.
+ */
+static enum rl_err
+edxo_csrf(struct rl_req *req, const char *sent, struct rl_error *e)
+{
+	const struct rl_flask_key	*k = rl_flask_key();
+	char				 raw[RL_FLASK_TOKEN_MAX + 1];
+	char				 ref[RL_FLASK_TOKEN_MAX + 1];
+	const char			*c;
+	long long			 now = rl_flask_now();
+	enum rl_err			 err;
+
+	if (sent == NULL || *sent == '\0')
+		return rl_error_set(e, RL_ECSRF, "The CSRF token is missing.");
+	if ((err = rl_flask_csrf(k, sent, now, RL_EDXO_CSRF_MAX_AGE_SEC, raw,
+	    e)) != RL_OK)
+		return err;
+	if (req->user->csrf != NULL)
+		(void)snprintf(ref, sizeof(ref), "%s", req->user->csrf);
+	else if ((c = rl_req_cookie(req, "csrf_token")) == NULL)
+		return rl_error_set(e, RL_ECSRF, "The CSRF session token is "
+		    "missing.");
+	else if ((err = rl_flask_csrf(k, c, now, RL_EDXO_CSRF_MAX_AGE_SEC,
+	    ref, e)) != RL_OK)
+		return err;
+	if (strlen(raw) != strlen(ref) || !rl_memeq(raw, ref, strlen(ref)))
+		return rl_error_set(e, RL_ECSRF, "The CSRF tokens do not "
+		    "match.");
+	return RL_OK;
+}
+
+/*
+ * A write made with a browser's cookies must carry its CSRF token, in
+ * X-CSRFToken, X-CSRF-Token or a csrf_token form field: the runtime
+ * calls this once the body is read, so EDxo's pages may post it in
+ * FormData.  Other credentials (tokens in headers) cannot be forged
+ * across sites and need none.
+ */
+enum rl_err
+rl_auth_csrf(struct rl_req *req, struct rl_error *e)
+{
+	const struct rl_user	*u = req->user;
+	const char		*sent;
+
+	if (u == NULL || !is_write(req->method) ||
+	    (u->via != RL_AUTH_SESSION && u->via != RL_AUTH_EDXO))
+		return RL_OK;
+	sent = csrf_sent(req);
+	if (u->via == RL_AUTH_EDXO)
+		return edxo_csrf(req, sent, e);
+	if (sent == NULL || u->csrf == NULL ||
+	    strlen(sent) != strlen(u->csrf) ||
+	    !rl_memeq(sent, u->csrf, strlen(u->csrf)))
+		return rl_error_set(e, RL_ECSRF, "this write needs the "
+		    "session's CSRF token in X-CSRFToken or csrf_token");
+	return RL_OK;
 }
 
 /* Account fields */
@@ -664,6 +805,55 @@ out:
 }
 
 /*
+ * A stored hash against pw: 1 for relais' argon2id, 2 for an EDxo
+ * (werkzeug) hash that matches and is to be replaced, 0 otherwise.  A
+ * werkzeug hash relais will not read (rl_werkzeug_verify: the formats
+ * werkzeug 3 refuses, costs above bounds.h) fails like a wrong password,
+ * at an argon2id's cost, and the log says the account needs a new one.
+ */
+static int
+check_password(const char *hash, const char *pw, const char *uid)
+{
+	int	 rc;
+
+	if (strncmp(hash, "$argon2", 7) == 0)
+		return rl_password_verify(hash, pw) == 0;
+	if ((rc = rl_werkzeug_verify(hash, pw)) == 1)
+		return 2;
+	if (rc == -1) {
+		rl_log_warn("account %s: its EDxo password hash is in a form "
+		    "relais does not read; an administrator must set a new "
+		    "password", uid);
+		(void)rl_password_verify(dummy_hash, pw);
+	}
+	return 0;
+}
+
+/*
+ * Replace a matched EDxo hash by argon2id, once: only while the row
+ * still holds the hash that was checked.  A failure is logged and the
+ * login stands; the next login tries again.
+ */
+static void
+rehash(const char *uid, const char *old, const char *pw)
+{
+	struct rl_error	 e;
+	char		 h[RL_PWHASH_MAX];
+	const char	*p[3];
+
+	rl_error_clear(&e);
+	p[0] = h;
+	p[1] = uid;
+	p[2] = old;
+	if (rl_password_hash(pw, h, &e) != RL_OK ||
+	    rl_db_exec("UPDATE users SET password_hash = $1 WHERE id = $2 "
+	    "AND password_hash = $3", 3, p, NULL, &e) != RL_OK)
+		rl_log_warn("account %s: its EDxo password hash was not "
+		    "replaced: %s", uid, e.msg);
+	rl_wipe(h, sizeof(h));
+}
+
+/*
  * Check a password for an account (user name or e-mail, case-insensitive
  * e-mail), with rate limiting per account and per address.  The fields'
  * lengths are checked first, so an oversized password never reaches
@@ -711,7 +901,7 @@ rl_auth_password(struct rl_req *req, const char *account,
 		goto out;
 	/* An unknown name costs one argon2id run too. */
 	if (uid != NULL)
-		ok = rl_password_verify(rl_dbres_get(r, 0, 4), password) == 0;
+		ok = check_password(rl_dbres_get(r, 0, 4), password, uid);
 	else {
 		(void)rl_password_verify(dummy_hash, password);
 		ok = 0;
@@ -725,8 +915,175 @@ rl_auth_password(struct rl_req *req, const char *account,
 	    "WHERE id = $1", 1, p, NULL, e)) != RL_OK ||
 	    (err = user_from_row(req, r, 0, out, e)) != RL_OK)
 		*out = NULL;
+	else if (ok == 2)
+		rehash(uid, rl_dbres_get(r, 0, 4), password);
 out:
 	rl_dbres_free(r);
+	return err;
+}
+
+/*
+ * HTTP Basic (RL_ROUTE_KEYS routes): the e-mail (or user name) and the
+ * password of every request, checked by rl_auth_password, so a failure
+ * counts toward the login limits like any other.  argon2id is slow on
+ * purpose, so a verified header is remembered for RL_BASIC_CACHE_SEC as
+ * a keyed hash (rl_crypto_khash, a per-process key) beside a keyed hash
+ * of the account's password hash as it was read before the check: a
+ * password changed since no longer matches that stamp, and the next
+ * request is checked in full.  RL_BASIC_CACHE_SLOTS entries, the oldest
+ * replaced; a miss costs one check, never a refusal.
+ */
+struct basic_slot {
+	unsigned char	 key[RL_SHA256_BYTES];	/* khash of the header */
+	unsigned char	 stamp[RL_SHA256_BYTES]; /* khash of the pw hash */
+	long long	 uid;			/* 0: free */
+	long long	 until_us;		/* rl_now_us() */
+};
+
+static struct basic_slot	 basic_cache[RL_BASIC_CACHE_SLOTS];
+static pthread_mutex_t		 basic_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* The user id a header was verified for, and its stamp; 0: none. */
+static long long
+basic_cached(const unsigned char *key, unsigned char *stamp)
+{
+	long long	 uid = 0, now = rl_now_us();
+	size_t		 i;
+
+	pthread_mutex_lock(&basic_mu);
+	for (i = 0; i < RL_BASIC_CACHE_SLOTS; i++)
+		if (basic_cache[i].uid != 0 && basic_cache[i].until_us > now &&
+		    rl_memeq(basic_cache[i].key, key, RL_SHA256_BYTES)) {
+			uid = basic_cache[i].uid;
+			memcpy(stamp, basic_cache[i].stamp, RL_SHA256_BYTES);
+			break;
+		}
+	pthread_mutex_unlock(&basic_mu);
+	return uid;
+}
+
+/* Remember a header (uid != 0), or forget it (uid 0). */
+static void
+basic_remember(const unsigned char *key, const unsigned char *stamp,
+    long long uid)
+{
+	size_t		 i, pick = 0;
+	long long	 now = rl_now_us();
+
+	pthread_mutex_lock(&basic_mu);
+	for (i = 0; i < RL_BASIC_CACHE_SLOTS; i++) {
+		if (basic_cache[i].uid != 0 &&
+		    rl_memeq(basic_cache[i].key, key, RL_SHA256_BYTES)) {
+			pick = i;
+			break;
+		}
+		if (basic_cache[i].until_us < basic_cache[pick].until_us)
+			pick = i;
+	}
+	memcpy(basic_cache[pick].key, key, RL_SHA256_BYTES);
+	if (stamp != NULL)
+		memcpy(basic_cache[pick].stamp, stamp, RL_SHA256_BYTES);
+	basic_cache[pick].uid = uid;
+	basic_cache[pick].until_us = uid == 0 ? 0 :
+	    now + (long long)RL_BASIC_CACHE_SEC * 1000000;
+	pthread_mutex_unlock(&basic_mu);
+}
+
+static void
+pw_stamp(const char *hash, unsigned char *stamp)
+{
+
+	rl_crypto_khash(hash, strlen(hash), stamp);
+}
+
+/* The account's id and stamp as a login by this name finds it; 0: none. */
+static enum rl_err
+basic_account(struct rl_req *req, const char *name, long long *uid,
+    unsigned char *stamp, struct rl_error *e)
+{
+	struct rl_dbres	*r = NULL;
+	const char	*p[1];
+	enum rl_err	 err;
+
+	*uid = 0;
+	p[0] = name;
+	if ((err = rl_db_exec("SELECT id, password_hash FROM users WHERE "
+	    "lower(username) = lower($1) OR lower(email) = lower($1) "
+	    "ORDER BY lower(username) = lower($1) DESC LIMIT 1", 1, p, &r,
+	    e)) != RL_OK)
+		return err;
+	if (rl_dbres_rows(r) == 1) {
+		*uid = strtoll(rl_dbres_get(r, 0, 0), NULL, 10);
+		pw_stamp(rl_dbres_get(r, 0, 1), stamp);
+	}
+	rl_dbres_free(r);
+	return RL_OK;
+}
+
+static enum rl_err
+basic_verify(struct rl_req *req, const char *b64, struct rl_user **out,
+    struct rl_error *e)
+{
+	unsigned char	 key[RL_SHA256_BYTES], stamp[RL_SHA256_BYTES];
+	unsigned char	 now[RL_SHA256_BYTES], raw[RL_BASIC_MAX + 1];
+	struct rl_dbres	*r = NULL;
+	const char	*p[1];
+	char		 ids[32], *colon;
+	size_t		 len, n = 0;
+	long long	 uid, first;
+	enum rl_err	 err;
+
+	while (*b64 == ' ')
+		b64++;
+	len = strlen(b64);
+	if (len > RL_BASIC_MAX || rl_base64_decode(b64, len, raw,
+	    sizeof(raw) - 1, &n) == -1 || memchr(raw, '\0', n) != NULL) {
+		err = rl_error_set(e, RL_EAUTH, "malformed Basic credentials");
+		goto out;
+	}
+	raw[n] = '\0';
+	if ((colon = strchr((char *)raw, ':')) == NULL) {
+		err = rl_error_set(e, RL_EAUTH, "Basic credentials are "
+		    "e-mail:password");
+		goto out;
+	}
+	rl_crypto_khash(b64, len, key);
+	if ((uid = basic_cached(key, stamp)) != 0) {
+		(void)snprintf(ids, sizeof(ids), "%lld", uid);
+		p[0] = ids;
+		if ((err = rl_db_exec("SELECT id, role, username, "
+		    "coalesce(email, ''), password_hash FROM users "
+		    "WHERE id = $1", 1, p, &r, e)) != RL_OK)
+			goto out;
+		if (rl_dbres_rows(r) == 1) {
+			pw_stamp(rl_dbres_get(r, 0, 4), now);
+			if (rl_memeq(now, stamp, sizeof(now))) {
+				if ((err = user_from_row(req, r, 0, out, e)) ==
+				    RL_OK)
+					(*out)->via = RL_AUTH_BASIC;
+				goto out;
+			}
+		}
+		/* The password changed, or the account went. */
+		basic_remember(key, NULL, 0);
+		rl_dbres_free(r);
+		r = NULL;
+	}
+	*colon = '\0';
+	if ((err = basic_account(req, (char *)raw, &first, stamp, e)) !=
+	    RL_OK)
+		goto out;
+	err = rl_auth_password(req, (char *)raw, colon + 1, out, e);
+	if (err == RL_EINVAL)	/* a field too long: no such account */
+		err = rl_error_set(e, RL_EAUTH, "wrong user name or password");
+	if (err != RL_OK)
+		goto out;
+	(*out)->via = RL_AUTH_BASIC;
+	if (first == (*out)->id)
+		basic_remember(key, stamp, first);
+out:
+	rl_dbres_free(r);
+	rl_wipe(raw, sizeof(raw));
 	return err;
 }
 

@@ -26,8 +26,47 @@
  */
 #define RL_PAGE_MAX		(256 * 1024)
 
-/* The nginx client_max_body_size must be at least the largest of the two. */
-#define RL_NGINX_BODY_MAX_MB	20
+/*
+ * A recording to transcribe (cgi-bin/transcription.c): OpenAI's own cap on
+ * /v1/audio/transcriptions is 25 MB, so a bigger file could only fail
+ * upstream after being paid for in time and bandwidth.  The route's body
+ * cap adds RL_AUDIO_FORM_SLACK for the multipart framing and the small
+ * fields beside the file (project_id, max_duration_seconds).
+ */
+#define RL_AUDIO_FILE_MAX	(25 * 1024 * 1024)
+#define RL_AUDIO_FORM_SLACK	(64 * 1024)
+#define RL_AUDIO_BODY_MAX	(RL_AUDIO_FILE_MAX + RL_AUDIO_FORM_SLACK)
+/*
+ * Bytes of an MP3 searched for its first frame after the ID3 tag: encoders
+ * put the first frame right there; a file that needs more is not MP3.
+ */
+#define RL_AUDIO_SYNC_SCAN	(64 * 1024)
+/*
+ * The longest duration lib/audio.c accepts from a header (one day): 25 MB
+ * of 8 kbit/s speech is about seven hours, so anything past a day is a
+ * lying header, refused rather than reserved for.
+ */
+#define RL_AUDIO_SECONDS_MAX	86400
+/*
+ * A token-billed transcription model (gpt-4o-transcribe) is held for the
+ * most tokens its recording can make: OpenAI's estimate of $0.006 a
+ * minute at $6 per 1M audio tokens is about 17 audio tokens a second, so
+ * 25 bounds it; speech is at most about 5 words (7 tokens) a second, so
+ * 15 output tokens a second bounds the text.
+ */
+#define RL_AUDIO_TOKENS_PER_SEC	25
+#define RL_AUDIO_TEXT_TOKENS_PER_SEC 15
+/* A short clip's text still has a sentence or two of tokens. */
+#define RL_AUDIO_TEXT_TOKENS_MIN	64
+/* POST /transcription/meeting without max_duration_seconds: the seed's. */
+#define RL_AUDIO_MEETING_SECONDS_DEFAULT 3600
+
+/*
+ * The nginx client_max_body_size must be at least the largest of these
+ * (RL_UPLOAD_MAX, RL_AUDIO_BODY_MAX), so that a body over a route's cap is
+ * refused by relais, with its JSON 413, and not by nginx.
+ */
+#define RL_NGINX_BODY_MAX_MB	32
 
 /*
  * JSON nesting depth.  Our deepest legitimate body (a plan-cadre with
@@ -155,6 +194,62 @@
 #define RL_LOGIN_MAX_ADDRESS	20
 
 /*
+ * EDxo's werkzeug password hashes (lib/flask.c), checked at an imported
+ * user's first login and then replaced by argon2id.  A stored hash names
+ * its own cost, so the cost is bounded: scrypt's work area (128 * N * r
+ * bytes) at argon2id's 64 MiB, scrypt's p at 16, PBKDF2 at 2,000,000
+ * rounds (twice werkzeug 3.1's default, about a second here).  A hash
+ * above them is refused as unreadable: its user resets the password.
+ */
+#define RL_SCRYPT_MEM_MAX	(64 * 1024 * 1024)
+#define RL_SCRYPT_P_MAX		16
+#define RL_PBKDF2_ITER_MAX	2000000
+
+/*
+ * EDxo's browser session (lib/flask.c).  The lifetimes are EDxo's own:
+ * PERMANENT_SESSION_LIFETIME (30 days) for its signed session cookie,
+ * WTF_CSRF_TIME_LIMIT (3600 s) for its CSRF tokens.  Browsers keep a
+ * cookie to 4096 bytes; a signed session inflates to at most 64 KiB (a
+ * real one is under 1 KiB, the cap stops a zlib bomb); EDxo's SECRET_KEY
+ * file holds at most 4 KiB.
+ */
+#define RL_EDXO_SESSION_LIFETIME_SEC	(30 * 24 * 3600)
+#define RL_EDXO_CSRF_MAX_AGE_SEC	3600
+#define RL_EDXO_COOKIE_MAX		4096
+#define RL_EDXO_SESSION_JSON_MAX	(64 * 1024)
+#define RL_EDXO_SECRET_MAX		4096
+
+/*
+ * HTTP Basic (lib/auth.c, RL_ROUTE_KEYS routes).  A verified header is
+ * remembered 60 s, so a client sending its password with every call pays
+ * one argon2id check a minute, and a password change or a deleted
+ * account is seen at once (the stamp), a revoked one within a minute.
+ * 256 slots: more concurrent Basic clients than one program serves; a
+ * client pushed out is checked again, never refused.  A header longer
+ * than 1 KiB of base64 cannot hold a login that fits the account limits.
+ */
+#define RL_BASIC_CACHE_SEC	60
+#define RL_BASIC_CACHE_SLOTS	256
+#define RL_BASIC_MAX		1024
+
+/*
+ * Stored chat completions (cgi-bin/completions.c, seed 003 and /v1),
+ * OpenAI's own limits: a list page of 1 to 100 (20 by default), metadata
+ * of at most 16 keys of at most 64 characters, values of at most 512.
+ * At most 256 messages in a request (seed 001's job limit), n at most 16
+ * choices, whose streamed text is kept up to RL_COMPL_TEXT_MAX bytes
+ * each for the stored answer.
+ */
+#define RL_COMPL_LIST_DEFAULT	20
+#define RL_COMPL_LIST_MAX	100
+#define RL_COMPL_META_KEYS	16
+#define RL_COMPL_META_KEY_MAX	64
+#define RL_COMPL_META_VALUE_MAX	512
+#define RL_COMPL_MESSAGES_MAX	256
+#define RL_COMPL_N_MAX		16
+#define RL_COMPL_TEXT_MAX	(1024 * 1024)
+
+/*
  * What an account may hold (rl_auth_check_account_fields), checked on
  * every route that stores an account and at login before anything is
  * hashed: a 1 MB password would otherwise cost an argon2id run on each
@@ -234,6 +329,14 @@
  * frame.  Past them the call fails with RL_ETOOBIG instead of growing.
  */
 #define RL_OA_ANSWER_MAX		(32 * 1024 * 1024)
+
+/*
+ * The evaluation wizard's grid fragment (POST /evaluation/get_grid).  A
+ * real grid is a few dozen savoirs-faire of six short texts (tens of KB);
+ * the cap only bounds what texts stored without limit could make one
+ * answer hold.
+ */
+#define RL_GRID_HTML_MAX		(16 * 1024 * 1024)
 #define RL_OA_FRAME_MAX			(4 * 1024 * 1024)
 
 /*
@@ -262,6 +365,45 @@
 #define RL_CREDITS_RETRY_MAX_MS		5000
 #define RL_CREDITS_RETRY_QUEUE_MAX	100000
 #define RL_CREDITS_DRAIN_SEC		10
+/*
+ * Settlements the background thread writes in one transaction
+ * (credits.c).  Each holds its user's row until the group commits, so a
+ * bigger group would make reservations of the same user wait longer; 16
+ * already turns 16 commits (16 WAL flushes) into one.  Beyond
+ * RL_CREDITS_LATER_MAX deferred settlements waiting, a request settles its
+ * own call again: the queue's one thread shares the CPU with every
+ * request thread, and under a load it cannot follow a backlog would keep
+ * more and more money held.  Four groups absorb a burst of 64 answers.
+ */
+#define RL_CREDITS_GROUP_MAX		16
+#define RL_CREDITS_LATER_MAX		(4 * RL_CREDITS_GROUP_MAX)
+
+/*
+ * Distinct statement texts a program prepares (db.c's registry; a
+ * multiple of 64, one bit per statement and connection).  Programs have a
+ * few dozen constant statements; a text beyond the room runs unnamed,
+ * parsed each time: the bound costs speed, never correctness.
+ */
+#define RL_DB_PREP_MAX			512
+
+/*
+ * Query results the in-process cache keeps (cache.c): a model, a
+ * provider, an agent, a user's role — a few hundred rows in use, one per
+ * API token or user seen.  Past the bound the cache is emptied and refills
+ * from the next requests, so it costs speed, never correctness.
+ * RL_CACHE_RELISTEN_MS: the listener's pause before it tries LISTEN again;
+ * the cache is off (every read goes to PostgreSQL) meanwhile.
+ */
+#define RL_CACHE_ENTRIES		4096
+#define RL_CACHE_RELISTEN_MS		1000
+
+/*
+ * /metrics (metrics.c): the routes a program's histograms keep apart (more
+ * share the last row), and the exposition text's size: three histograms
+ * of 16 buckets per route, about 2 KB a route, 512 KB for 256 routes.
+ */
+#define RL_METRICS_ROUTES_MAX		256
+#define RL_METRICS_TEXT_MAX		(1024 * 1024)
 
 /*
  * Worker: tasks run at once per worker process, and the lease a running

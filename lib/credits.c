@@ -49,22 +49,9 @@
 /* Model recorded when neither the charge nor the hold names one. */
 #define UNKNOWN_MODEL	"unknown"
 
-/*
- * Settlements written in one transaction by the background thread.  Each
- * holds its user's row until the group commits, so a bigger group would
- * make reservations of the same user wait longer; 16 already turns 16
- * commits (16 WAL flushes) into one.
- */
-#define GROUP_MAX	16
-
-/*
- * Deferred settlements waiting, beyond which a request settles its own
- * call again.  The queue's one thread shares the CPU with every request
- * thread: under a load it cannot follow, a backlog would keep more and
- * more money held and ledger rows late.  Four groups' worth is enough to
- * absorb a burst of 64 concurrent answers.
- */
-#define LATER_MAX	(4 * GROUP_MAX)
+/* The queue's group and backlog bounds (bounds.h says why). */
+#define GROUP_MAX	RL_CREDITS_GROUP_MAX
+#define LATER_MAX	RL_CREDITS_LATER_MAX
 
 /* Lock the user row; its balance in micro-USD. */
 static enum rl_err
@@ -985,11 +972,86 @@ rl_credits_release_sure(long long hold_id)
 }
 
 /*
- * The holds a task still has open are nobody's to settle: a task revoked
- * before it ran never called (an async chat job reserves when queued), a
- * dead attempt's call died with its worker.  Left alone they would block
- * the user's money until the sweep.  Each release is sure: a database
- * away now queues it rather than losing it.
+ * A hold whose call died with its process, settled now at its reserved
+ * amount (status 'lost'), as the sweep would settle it later: the rerun
+ * of a task whose worker died.  A hold closed meanwhile (its settlement
+ * landed after all) is left as it is: RL_OK, *charged_micro 0.  When the
+ * database is away the hold stays open and the sweep settles it the same
+ * way once the task has ended.
+ */
+enum rl_err
+rl_credits_settle_dead(long long hold_id, const char *task_id,
+    long long *charged_micro, struct rl_error *e)
+{
+	struct rl_dbres		*r = NULL;
+	struct rl_charge	 ch;
+	char			 hid[32];
+	const char		*p[1];
+	enum rl_err		 err;
+	int			 closed;
+
+	*charged_micro = 0;
+	(void)snprintf(hid, sizeof(hid), "%lld", hold_id);
+	p[0] = hid;
+	if ((err = rl_db_exec("SELECT user_id FROM credit_reservations "
+	    "WHERE id = $1::bigint AND state = 'reserved'", 1, p, &r, e)) !=
+	    RL_OK || rl_dbres_rows(r) == 0)
+		goto out;
+	memset(&ch, 0, sizeof(ch));
+	ch.feature = "rerun";
+	ch.task_id = task_id;
+	err = settle(hold_id, strtoll(rl_dbres_get(r, 0, 0), NULL, 10), &ch,
+	    SETTLE_DEAD, charged_micro, &closed, e);
+	if (err == RL_ECONFLICT && closed)
+		err = RL_OK;	/* closed meanwhile: nothing to do */
+out:
+	rl_dbres_free(r);
+	return err;
+}
+
+/*
+ * Every hold a dead attempt of a task left open, settled at its amount
+ * (rl_credits_settle_dead): the call may have reached the upstream, which
+ * bills what it produced, and its outcome died with the worker.
+ */
+enum rl_err
+rl_credits_settle_task(const char *task_id, int *n, struct rl_error *e)
+{
+	struct rl_dbres	*r = NULL;
+	struct rl_error	 he;
+	const char	*p[1];
+	long long	 charged;
+	enum rl_err	 err;
+	int		 i;
+
+	*n = 0;
+	p[0] = task_id;
+	if ((err = rl_db_exec("SELECT id FROM credit_reservations WHERE "
+	    "task_id = $1::uuid AND state = 'reserved' ORDER BY id", 1, p,
+	    &r, e)) != RL_OK)
+		goto out;
+	for (i = 0; i < rl_dbres_rows(r); i++) {
+		rl_error_clear(&he);
+		if (rl_credits_settle_dead(strtoll(rl_dbres_get(r, i, 0),
+		    NULL, 10), task_id, &charged, &he) != RL_OK) {
+			rl_log_warn("task %s: hold %s: %s (the sweep settles "
+			    "it)", task_id, rl_dbres_get(r, i, 0), he.msg);
+			continue;
+		}
+		(*n)++;
+		rl_log_warn("task %s: hold %s of a dead attempt settled at "
+		    "its reserved amount", task_id, rl_dbres_get(r, i, 0));
+	}
+out:
+	rl_dbres_free(r);
+	return err;
+}
+
+/*
+ * The holds of a task revoked before it ran are nobody's to settle: it
+ * never called (an async chat job reserves when queued).  Left alone they
+ * would block the user's money until the sweep.  Each release is sure: a
+ * database away now queues it rather than losing it.
  */
 enum rl_err
 rl_credits_release_task(const char *task_id, int *n, struct rl_error *e)

@@ -107,12 +107,22 @@ enum rl_err	 rl_credits_settle_later(long long hold_id, long long user_id,
 /* Release now or queue it; a hold already closed is fine.  Logs. */
 void		 rl_credits_release_sure(long long hold_id);
 /*
- * Give back every open hold of a task (one revoked before it ran, or
- * rerun after its worker died), each as rl_credits_release_sure; *n how
- * many.  An error only when the holds could not be read: the sweep
- * releases them later.
+ * Give back every open hold of a task revoked before it ran, each as
+ * rl_credits_release_sure; *n how many.  An error only when the holds
+ * could not be read: the sweep releases them later.
  */
 enum rl_err	 rl_credits_release_task(const char *task_id, int *n,
+		    struct rl_error *);
+/*
+ * A dead attempt's open hold (its process died mid-call), settled at its
+ * reserved amount with a 'lost' ledger row, as the sweep does; a hold
+ * closed meanwhile is left alone (RL_OK, *charged 0).  For a task, every
+ * open hold of the task, *n how many; those that could not be written are
+ * logged and left to the sweep.
+ */
+enum rl_err	 rl_credits_settle_dead(long long hold_id, const char *task_id,
+		    long long *charged_micro, struct rl_error *);
+enum rl_err	 rl_credits_settle_task(const char *task_id, int *n,
 		    struct rl_error *);
 /* Writes waiting in this process's queue (running one included). */
 size_t		 rl_credits_pending(void);

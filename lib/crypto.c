@@ -49,6 +49,12 @@ _Static_assert(crypto_auth_hmacsha256_BYTES == RL_SHA256_BYTES,
  */
 static unsigned char	*master_key;
 
+/*
+ * The key of rl_crypto_khash: random, drawn once per process at start-up
+ * and never stored, so what it keys means nothing outside this process.
+ */
+static unsigned char	 process_key[crypto_generichash_KEYBYTES];
+
 enum rl_err
 rl_crypto_init(struct rl_error *e)
 {
@@ -57,7 +63,37 @@ rl_crypto_init(struct rl_error *e)
 	if (sodium_init() < 0)
 		return rl_error_set(e, RL_EINTERNAL,
 		    "libsodium initialisation failed");
+	randombytes_buf(process_key, sizeof(process_key));
 	return RL_OK;
+}
+
+/*
+ * A keyed hash (BLAKE2b under the process key) of a secret a process
+ * keeps for a while, a verified Basic credential: a memory dump shows no
+ * password, and nothing else can recompute the hash.
+ */
+void
+rl_crypto_khash(const void *msg, size_t len,
+    unsigned char out[RL_SHA256_BYTES])
+{
+
+	(void)crypto_generichash(out, RL_SHA256_BYTES, msg, len, process_key,
+	    sizeof(process_key));
+}
+
+/* Standard base64 (with padding), as HTTP Basic carries it. */
+int
+rl_base64_decode(const char *in, size_t inlen, unsigned char *out,
+    size_t outsize, size_t *outlen)
+{
+	size_t	 n = 0;
+
+	*outlen = 0;
+	if (sodium_base642bin(out, outsize, in, inlen, NULL, &n, NULL,
+	    sodium_base64_VARIANT_ORIGINAL) != 0)
+		return -1;
+	*outlen = n;
+	return 0;
 }
 
 /*
@@ -216,6 +252,24 @@ rl_password_verify(const char *hash, const char *pw)
 	if (strncmp(hash, prefix, sizeof(prefix) - 1) != 0)
 		return -1;
 	if (crypto_pwhash_argon2id_str_verify(hash, pw, strlen(pw)) != 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * scrypt(pw, salt, N, r, p) into out, for werkzeug's "scrypt:N:r:p"
+ * hashes (lib/flask.c checks them; the caller bounds N, r and p).
+ * libsodium's low-level call is the plain RFC 7914 function.  0, or -1
+ * for parameters it refuses or a work area it cannot allocate.
+ */
+int
+rl_scrypt(const void *pw, size_t pwlen, const void *salt, size_t saltlen,
+    unsigned long long n, unsigned int r, unsigned int p, unsigned char *out,
+    size_t outlen)
+{
+
+	if (crypto_pwhash_scryptsalsa208sha256_ll(pw, pwlen, salt, saltlen,
+	    n, r, p, out, outlen) != 0)
 		return -1;
 	return 0;
 }

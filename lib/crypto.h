@@ -25,6 +25,9 @@ void		 rl_random_hex(char *, size_t);
 enum rl_err	 rl_password_hash(const char *, char [RL_PWHASH_MAX],
 		    struct rl_error *);
 int		 rl_password_verify(const char *, const char *);
+int		 rl_scrypt(const void *, size_t, const void *, size_t,
+		    unsigned long long, unsigned int, unsigned int,
+		    unsigned char *, size_t);
 
 enum rl_err	 rl_secretbox_seal(const void *, size_t, unsigned char **,
 		    size_t *, struct rl_error *);
@@ -46,5 +49,9 @@ void		 rl_wipe(void *, size_t);
 size_t		 rl_base64url_encode(const void *, size_t, char *, size_t);
 int		 rl_base64url_decode(const char *, size_t, unsigned char *,
 		    size_t, size_t *);
+int		 rl_base64_decode(const char *, size_t, unsigned char *,
+		    size_t, size_t *);
+void		 rl_crypto_khash(const void *, size_t,
+		    unsigned char [RL_SHA256_BYTES]);
 
 #endif

@@ -24,6 +24,7 @@
 
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,17 +41,21 @@
 #define STR1(x)	#x
 #define STR(x)	STR1(x)
 
+/*
+ * A result may be shared (cache.c keeps one and lends it to many
+ * requests): PGresult is read-only once made, so threads read it at once
+ * safely, and the last reference frees it.
+ */
 struct rl_dbres {
 	PGresult	*res;
+	atomic_int	 refs;
 };
 
 /*
- * Distinct statement texts a program prepares.  Programs have a few dozen
- * constant statements; a text beyond the registry's room still runs, as
- * an unnamed statement parsed each time, so the bound costs speed, never
- * correctness.  The table has twice the room, for short probe chains.
+ * Distinct statement texts a program prepares: RL_DB_PREP_MAX (bounds.h).
+ * The table has twice the room, for short probe chains.
  */
-#define PREP_MAX	512
+#define PREP_MAX	RL_DB_PREP_MAX
 #define PREP_SLOTS	(2 * PREP_MAX)
 
 /* One pooled connection and the registry's statements prepared on it. */
@@ -95,6 +100,18 @@ static __thread struct conn	*pinned;
 static __thread int		 listening;
 /* This thread's connection is its own, outside the pool (rl_db_own). */
 static __thread int		 own;
+/* Round trips and their time on this thread since rl_db_stats_reset. */
+static __thread int		 nrt;
+static __thread long long	 rt_us;
+
+static long long
+mono_us(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 /*
  * libpq's message names tables, columns, constraints and the values a
@@ -470,20 +487,50 @@ run(struct conn *c, const char *sql, int nparams, const char *const *params)
 {
 	PGresult	*res;
 	char		 name[16];
+	long long	 t0 = mono_us();
 	int		 id;
 
-	if ((id = prep_id(sql, nparams)) == 0)
-		return PQexecParams(c->pg, sql, nparams, NULL, params, NULL,
+	nrt++;
+	if ((id = prep_id(sql, nparams)) == 0) {
+		res = PQexecParams(c->pg, sql, nparams, NULL, params, NULL,
 		    NULL, 0);
+		goto out;
+	}
 	(void)snprintf(name, sizeof(name), "rl_%d", id);
 	if (!(c->prepared[(id - 1) / 64] & (1ULL << ((id - 1) % 64)))) {
+		nrt++;
 		res = PQprepare(c->pg, name, sql, nparams, NULL);
 		if (!ok_status(res))
-			return res;
+			goto out;
 		PQclear(res);
 		c->prepared[(id - 1) / 64] |= 1ULL << ((id - 1) % 64);
 	}
-	return PQexecPrepared(c->pg, name, nparams, params, NULL, NULL, 0);
+	res = PQexecPrepared(c->pg, name, nparams, params, NULL, NULL, 0);
+out:
+	rt_us += mono_us() - t0;
+	return res;
+}
+
+/*
+ * Round trips this thread made to PostgreSQL since the last reset (a
+ * statement's first use on a connection counts two: prepare, execute)
+ * and the time they took: the runtime resets them at each request, and
+ * Server-Timing and /metrics report them (metrics.c).
+ */
+void
+rl_db_stats(int *n, long long *us)
+{
+
+	*n = nrt;
+	*us = rt_us;
+}
+
+void
+rl_db_stats_reset(void)
+{
+
+	nrt = 0;
+	rt_us = 0;
 }
 
 /*
@@ -515,7 +562,17 @@ rl_db_exec(const char *sql, int nparams, const char *const *params,
 		return rl_error_set(e, RL_ENOMEM, NULL);
 	}
 	(*out)->res = res;
+	atomic_init(&(*out)->refs, 1);
 	return RL_OK;
+}
+
+/* One more reference to a result, freed by as many rl_dbres_free. */
+struct rl_dbres *
+rl_dbres_ref(struct rl_dbres *r)
+{
+
+	atomic_fetch_add(&r->refs, 1);
+	return r;
 }
 
 int
@@ -559,7 +616,7 @@ void
 rl_dbres_free(struct rl_dbres *r)
 {
 
-	if (r == NULL)
+	if (r == NULL || atomic_fetch_sub(&r->refs, 1) != 1)
 		return;
 	PQclear(r->res);
 	free(r);

@@ -24,6 +24,9 @@ const char	*rl_dbres_get(const struct rl_dbres *, int, int);
 int		 rl_dbres_isnull(const struct rl_dbres *, int, int);
 long long	 rl_dbres_affected(const struct rl_dbres *);
 void		 rl_dbres_free(struct rl_dbres *);
+struct rl_dbres	*rl_dbres_ref(struct rl_dbres *);
+void		 rl_db_stats(int *, long long *);
+void		 rl_db_stats_reset(void);
 
 enum rl_err	 rl_db_json(const char *sql, int nparams,
 		    const char *const *params, json_t **, struct rl_error *);

@@ -128,6 +128,42 @@ rl_err_status_edxo(enum rl_err e)
 	return valid(e) && errs[e].edxo != 0 ? errs[e].edxo : rl_err_status(e);
 }
 
+/*
+ * The status on a route for API clients (seed 003, OpenAI's /v1): a
+ * refused body is 400 as OpenAI answers it, everything else as ours.
+ */
+int
+rl_err_status_api(enum rl_err e)
+{
+
+	return e == RL_EVALIDATION ? 400 : rl_err_status(e);
+}
+
+/*
+ * OpenAI's error "type" for an error, which its SDKs show; the status
+ * (rl_err_status_api) is what they raise their typed errors by.
+ */
+const char *
+rl_err_type_openai(enum rl_err e)
+{
+
+	switch (rl_err_status_api(e)) {
+	case 401:
+		return "authentication_error";
+	case 402:
+		return "insufficient_quota";
+	case 403:
+		return "permission_error";
+	case 404:
+		return "not_found_error";
+	case 429:
+		return "rate_limit_error";
+	default:
+		return rl_err_status_api(e) < 500 ? "invalid_request_error" :
+		    "api_error";
+	}
+}
+
 /* The verifier's status, and in *text its wording (NULL: the message). */
 int
 rl_err_status_verifier(enum rl_err e, const char **text)

@@ -34,13 +34,17 @@
 #include <fcgiapp.h>
 
 #include "arena.h"
+#include "auth.h"
+#include "cache.h"
 #include "conf.h"
 #include "db.h"
 #include "extern.h"
 #include "fcgi.h"
+#include "flask.h"
 #include "input.h"
 #include "bounds.h"
 #include "log.h"
+#include "metrics.h"
 #include "openai.h"
 #include "multipart.h"
 #include "req.h"
@@ -59,6 +63,8 @@ static int			 listenfd = -1;
 static pthread_mutex_t		 accept_mu = PTHREAD_MUTEX_INITIALIZER;
 static atomic_int		 active;
 static atomic_int		 stopping;
+
+static enum rl_err	metrics_answer(struct rl_req *, struct rl_error *);
 
 /* FastCGI side of struct rl_io. */
 
@@ -363,7 +369,9 @@ reject_422(struct rl_req *req, json_t *errors, struct rl_error *e)
 {
 	json_t	*body = NULL;
 
-	if (req->route->flags & RL_ROUTE_EDXO)
+	/* API clients (RL_ROUTE_KEYS) hear one 400 naming the field too. */
+	if (req->route->flags & (RL_ROUTE_EDXO | RL_ROUTE_SUCCESS |
+	    RL_ROUTE_OPENAI))
 		return reject_edxo(req, json_array_get(errors, 0), e);
 	/* FastAPI names where a field came from: the body or the query. */
 	if (rl_schema_fastapi_422(errors, (req->route->flags &
@@ -445,7 +453,7 @@ prepare(struct rl_req *req, struct rl_error *e)
 	struct rl_param	 params[RL_ROUTE_MAX_PARAMS];
 	const char	*cookie;
 	size_t		 i, np;
-	enum rl_err	 err;
+	enum rl_err	 err, cerr;
 
 	if ((req->method = rl_req_env(req, "REQUEST_METHOD")) == NULL)
 		req->method = "GET";
@@ -473,6 +481,11 @@ prepare(struct rl_req *req, struct rl_error *e)
 		    req->method, req->path);
 	if (err != RL_OK)
 		return rl_error_set(e, err, "no route for %.128s", req->path);
+	if ((req->route->flags & RL_ROUTE_APP_PAGE) &&
+	    rl_resp_wants_html(req) && strcmp(req->method, "GET") == 0 &&
+	    rl_req_env(req, "RELAIS_BESIDE_APPLICATION") != NULL)
+		return rl_error_set(e, RL_EMETHOD, "the application serves "
+		    "the page on %.128s", req->path);
 	for (i = 0; i < np; i++) {
 		req->params[i].key = rl_arena_strndup(req->arena,
 		    params[i].name, params[i].namelen);
@@ -492,8 +505,9 @@ prepare(struct rl_req *req, struct rl_error *e)
 	    &req->ncookie, e)) != RL_OK)
 		return err;
 
-	if (req->route->flags & (RL_ROUTE_AUTH | RL_ROUTE_ADMIN |
-	    RL_ROUTE_COORDO)) {
+	if ((req->route->flags & (RL_ROUTE_AUTH | RL_ROUTE_ADMIN |
+	    RL_ROUTE_COORDO)) && (req->route->handler != metrics_answer ||
+	    rl_req_env(req, "REMOTE_ADDR") != NULL)) {
 		if ((err = rl_auth_resolve(req, e)) != RL_OK)
 			return err;
 		if (req->user == NULL)
@@ -504,6 +518,14 @@ prepare(struct rl_req *req, struct rl_error *e)
 			    "your role may not use %s", req->route->pattern);
 	}
 	err = read_body(req, e);
+	/*
+	 * A write's CSRF token may be a form field (EDxo's pages post it in
+	 * FormData): decided once the body is read.  A refused credential
+	 * was answered above, before any body was read.
+	 */
+	if ((err == RL_OK || err == RL_EJSON) && req->user != NULL &&
+	    (cerr = rl_auth_csrf(req, e)) != RL_OK)
+		return cerr;
 	if (req->route->schema != NULL)
 		return validate_body(req, err, e);
 	return err;
@@ -522,6 +544,7 @@ serve(char **env, struct rl_io *io)
 
 	memset(&req, 0, sizeof(req));
 	rl_error_clear(&e);
+	rl_metrics_request_begin();
 	req.start_us = rl_now_us();
 	req.env = env;
 	req.io = io;
@@ -547,6 +570,9 @@ serve(char **env, struct rl_io *io)
 	rl_sse_release(&req);
 	rl_db_request_end();
 	(void)io->flush(io->ctx);
+	rl_metrics_request_end(req.route, rl_now_us() - req.start_us);
+	/* Who asked: auth.c set req.user when a credential was checked. */
+	rl_log_set_user(req.user != NULL ? req.user->id : 0);
 	rl_log_request(req.id, req.method != NULL ? req.method : "-",
 	    req.path != NULL ? req.path : "-",
 	    req.route != NULL ? req.route->pattern : NULL,
@@ -649,6 +675,11 @@ print_routes(void)
 		{ RL_ROUTE_COORDO, "COORDO" }, { RL_ROUTE_STREAM, "STREAM" },
 		{ RL_ROUTE_JSON, "JSON" }, { RL_ROUTE_FORM, "FORM" },
 		{ RL_ROUTE_MULTIPART, "MULTIPART" }, { RL_ROUTE_EDXO, "EDXO" },
+		{ RL_ROUTE_LEGACY, "LEGACY" },
+		{ RL_ROUTE_APP_PAGE, "APP_PAGE" },
+		/* scripts/mkopenapi: auth schemes and error bodies. */
+		{ RL_ROUTE_KEYS, "KEYS" }, { RL_ROUTE_SUCCESS, "SUCCESS" },
+		{ RL_ROUTE_OPENAI, "OPENAI" },
 	};
 	json_t	*all, *flags;
 	size_t	 i, k;
@@ -658,14 +689,22 @@ print_routes(void)
 		return 1;
 	for (i = 0; i < prog->nroutes; i++) {
 		flags = json_array();
+		/* All bits: LEGACY includes EDXO's. */
 		for (k = 0; k < sizeof(names) / sizeof(names[0]); k++)
-			if (prog->routes[i].flags & names[k].flag)
+			if ((prog->routes[i].flags & names[k].flag) ==
+			    names[k].flag)
 				json_array_append_new(flags,
 				    json_string(names[k].name));
-		json_array_append_new(all, json_pack("{s:s, s:s, s:o, s:s?}",
-		    "method", prog->routes[i].method,
+		/*
+		 * body_max: the route's own cap, 0 for the defaults
+		 * (RL_BODY_MAX, RL_UPLOAD_MAX for multipart), which
+		 * scripts/mkopenapi reads from lib/bounds.h.
+		 */
+		json_array_append_new(all, json_pack("{s:s, s:s, s:o, s:s?, "
+		    "s:I}", "method", prog->routes[i].method,
 		    "pattern", prog->routes[i].pattern, "flags", flags,
-		    "schema", prog->routes[i].schema));
+		    "schema", prog->routes[i].schema, "body_max",
+		    (json_int_t)prog->routes[i].body_max));
 	}
 	s = json_dumps(all, JSON_INDENT(1));
 	json_decref(all);
@@ -728,6 +767,11 @@ serve_fastcgi(const char *sockpath)
 		rl_log_error("%s", e.msg);
 		return 1;
 	}
+	/* After any fork: the listener is this process's own thread. */
+	if (prog->needs_db && rl_cache_start(&e) != RL_OK) {
+		rl_log_error("%s", e.msg);
+		return 1;
+	}
 	if ((tids = calloc((size_t)rl_conf->threads, sizeof(*tids))) == NULL)
 		return 1;
 	pthread_attr_init(&attr);
@@ -773,6 +817,54 @@ serve_cgi(void)
 	return fflush(stdout) == 0 ? 0 : 1;
 }
 
+/*
+ * GET /metrics/<program>: the program's histograms (metrics.c) in
+ * Prometheus' text format.  Admin only through nginx; a request that
+ * reaches the program's socket without nginx (no REMOTE_ADDR: a scraper
+ * on the host itself) needs no account.
+ */
+static enum rl_err
+metrics_answer(struct rl_req *req, struct rl_error *e)
+{
+	enum rl_err	 err;
+	char		*s;
+
+	if ((s = rl_metrics_text()) == NULL)
+		return rl_error_set(e, RL_ENOMEM, NULL);
+	if ((err = rl_resp_begin(req, 200,
+	    "text/plain; version=0.0.4; charset=utf-8")) == RL_OK)
+		err = rl_resp_write(req, s, strlen(s));
+	free(s);
+	return err;
+}
+
+/*
+ * The program's route table with the runtime's own rows after it, so
+ * that lookup, -r, nginx's locations and the tests see one table.
+ */
+static int
+add_runtime_routes(const struct rl_program *p)
+{
+	static struct rl_program	 all;
+	static char			 path[64];
+	struct rl_route			*t;
+
+	if ((size_t)snprintf(path, sizeof(path), "/metrics/%s", p->name) >=
+	    sizeof(path) || (t = calloc(p->nroutes + 1, sizeof(*t))) == NULL)
+		return -1;
+	memcpy(t, p->routes, p->nroutes * sizeof(*t));
+	t[p->nroutes].method = "GET";
+	t[p->nroutes].pattern = path;
+	t[p->nroutes].handler = metrics_answer;
+	t[p->nroutes].flags = RL_ROUTE_ADMIN;
+	all = *p;
+	all.routes = t;
+	all.nroutes = p->nroutes + 1;
+	prog = &all;
+	rl_metrics_init(prog->name, prog->routes, prog->nroutes);
+	return 0;
+}
+
 int
 rl_main(int argc, char *argv[], const struct rl_program *p)
 {
@@ -782,6 +874,8 @@ rl_main(int argc, char *argv[], const struct rl_program *p)
 	int		 c;
 
 	prog = p;
+	if (add_runtime_routes(p) == -1)
+		return 1;
 	while ((c = getopt(argc, argv, "hrs:")) != -1)
 		switch (c) {
 		case 'r':
@@ -819,6 +913,11 @@ rl_main(int argc, char *argv[], const struct rl_program *p)
 		return 1;
 	if (rl_start(prog->name, prog->needs_db) == -1)
 		return 1;
+	/* EDxo's key, when one is configured: a bad file stops us here. */
+	if (prog->needs_db && rl_flask_init(&e) != RL_OK) {
+		rl_log_error("%s", e.msg);
+		return 1;
+	}
 	if (prog->init != NULL && prog->init(&e) != RL_OK) {
 		rl_log_error("%s: %s", prog->name, e.msg);
 		return 1;

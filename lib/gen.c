@@ -24,6 +24,7 @@
 #include "ai.h"
 #include "bounds.h"
 #include "buf.h"
+#include "cache.h"
 #include "credits.h"
 #include "db.h"
 #include "extern.h"
@@ -122,10 +123,12 @@ rl_gen_input(const struct rl_gen *g)
 {
 	const char	*p = g->prompt != NULL ? g->prompt : "";
 
-	if (g->file_id != NULL)
+	if (g->file_id != NULL || g->file_url != NULL)
 		return json_pack("[{s:s, s:[{s:s, s:s}, {s:s, s:s}]}]",
 		    "role", "user", "content", "type", "input_file",
-		    "file_id", g->file_id, "type", "input_text", "text", p);
+		    g->file_id != NULL ? "file_id" : "file_url",
+		    g->file_id != NULL ? g->file_id : g->file_url,
+		    "type", "input_text", "text", p);
 	return json_pack("[{s:s, s:s}]", "role", "user", "content", p);
 }
 
@@ -570,27 +573,29 @@ call_once(struct rl_gen *g, const struct rl_model *m, const json_t *input,
 /*
  * A task run again after its worker died: the dead attempt's upstream
  * call never settled, so its hold is still open.  Nobody else will settle
- * it (the task is ours now); giving it back here rather than at the sweep
- * frees the user's credits for this run.  The cut call itself is not
- * billed: its usage died with the worker, and under-charging beats
- * guessing.  A call of the earlier attempt that did settle keeps its one
- * ledger row: only open holds are released, and a settlement still queued
- * in a live earlier worker (its lease lapsed while the database was away)
- * lands on the released hold (credits.c), never twice.
+ * it (the task is ours now), and its call may have reached the upstream,
+ * which bills what it produced: it is settled at its reserved amount
+ * ('lost', money.md), as the sweep would an hour later, and that frees
+ * the rest of the user's credits for this run now.  A call of the earlier
+ * attempt that did settle keeps its one ledger row: only open holds are
+ * taken.  A settlement still queued in a live earlier worker (its lease
+ * lapsed while the database was away) then finds the hold settled and
+ * writes nothing: billed once, at the bound.
  */
 static void
-release_stale_holds(const struct rl_task *t)
+settle_stale_holds(const struct rl_task *t)
 {
 	struct rl_error	 e;
 	int		 n;
 
 	rl_error_clear(&e);
-	/* Queued when the database is away now (credits.h). */
-	if (rl_credits_release_task(t->id, &n, &e) != RL_OK)
+	/* Left open when the database is away: the sweep settles them. */
+	if (rl_credits_settle_task(t->id, &n, &e) != RL_OK)
 		rl_log_warn("task %s: stale holds: %s", t->id, e.msg);
 	else if (n > 0)
-		rl_log_info("task %s attempt %d: released %d hold(s) of an "
-		    "earlier attempt", t->id, t->attempt, n);
+		rl_log_info("task %s attempt %d: settled %d hold(s) of an "
+		    "earlier attempt at their reserved amount", t->id,
+		    t->attempt, n);
 }
 
 /*
@@ -643,7 +648,7 @@ rl_gen_run(struct rl_gen *g, struct rl_error *e)
 		goto out;
 	(void)snprintf(g->model_name, sizeof(g->model_name), "%s", m.name);
 	if (g->task != NULL && g->task->attempt > 1)
-		release_stale_holds(g->task);
+		settle_stale_holds(g->task);
 	if (g->task != NULL)
 		r.calls0 = last_call(g->task);
 	if ((first = rl_gen_input(g)) == NULL) {
@@ -820,7 +825,8 @@ rl_generation_settings(const char *section, const json_t *overrides,
 	p[2] = json_string_value(json_object_get(overrides,
 	    "reasoning_effort"));
 	p[3] = json_string_value(json_object_get(overrides, "verbosity"));
-	return rl_db_json("SELECT json_build_object("
+	return rl_cache_json(RL_CACHE_T(RL_CACHE_SETTINGS),
+	    "SELECT json_build_object("
 	    "'model', coalesce(nullif($2::text, ''), s.ai_model, "
 	    "c.chat_model, '" RL_GEN_DEFAULT_MODEL "'), "
 	    "'effort', coalesce(nullif($3::text, ''), s.reasoning_effort, "

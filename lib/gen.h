@@ -86,6 +86,8 @@ struct rl_gen {
 	const char		*system;	/* instructions or NULL */
 	const char		*prompt;	/* the user message */
 	const char		*file_id;	/* uploaded file (input_file) */
+	const char		*file_url;	/* or a file the provider
+						   fetches (input_file) */
 	/*
 	 * Structured output.  schema validates the answer (lax, coercions
 	 * and defaults applied to result); schema_json is what is sent as

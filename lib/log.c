@@ -38,6 +38,7 @@ struct line {
 
 static enum rl_loglevel	 loglevel = RL_LOG_INFO;
 static __thread const char *curreq;
+static __thread struct rl_log_ctx curctx;
 static const char *const levels[RL_LOG__MAX] = {
 	"error", "warn", "info", "debug"
 };
@@ -67,6 +68,32 @@ rl_log_set_request(const char *id)
 {
 
 	curreq = id;
+	memset(&curctx, 0, sizeof(curctx));
+}
+
+void
+rl_log_set_user(long long id)
+{
+
+	curctx.user_id = id;
+}
+
+/* One upstream call of the request this thread serves, added up. */
+void
+rl_log_upstream(const char *model, int status, int failed, long long us,
+    long long tokens_in, long long tokens_out, long long cost_micro)
+{
+
+	curctx.calls++;
+	curctx.failed += failed != 0;
+	curctx.upstream_status = status;
+	curctx.upstream_us += us;
+	curctx.tokens_in += tokens_in;
+	curctx.tokens_out += tokens_out;
+	curctx.cost_micro += cost_micro;
+	if (model != NULL)
+		(void)snprintf(curctx.model, sizeof(curctx.model), "%s",
+		    model);
 }
 
 /* Append n bytes, or nothing when they would not leave room for "}\n". */
@@ -215,7 +242,7 @@ rl_log_format(char out[RL_LOG_LINE_MAX], enum rl_loglevel lv,
 size_t
 rl_log_format_request(char out[RL_LOG_LINE_MAX], const char *id,
     const char *method, const char *path, const char *route, int status,
-    long long us, const char *err)
+    long long us, const char *err, const struct rl_log_ctx *ctx)
 {
 	struct line	 l;
 
@@ -229,6 +256,24 @@ rl_log_format_request(char out[RL_LOG_LINE_MAX], const char *id,
 	put(&l, ",\"route\":", 9);
 	putstr(&l, route != NULL ? route : "", RL_LOG_PATH_MAX);
 	putf(&l, ",\"status\":%d,\"us\":%lld", status, us);
+	/* null rather than absent: jq's group_by sees anonymous calls. */
+	if (ctx != NULL && ctx->user_id != 0)
+		putf(&l, ",\"user\":%lld", ctx->user_id);
+	else
+		put(&l, ",\"user\":null", 12);
+	/* Only a request that reached the upstream has these. */
+	if (ctx != NULL && ctx->calls > 0) {
+		/* One field a putf: each fits its 64-byte buffer. */
+		putf(&l, ",\"upstream_calls\":%d", ctx->calls);
+		putf(&l, ",\"upstream_failed\":%d", ctx->failed);
+		putf(&l, ",\"upstream_status\":%d", ctx->upstream_status);
+		putf(&l, ",\"upstream_us\":%lld", ctx->upstream_us);
+		putf(&l, ",\"tokens_in\":%lld", ctx->tokens_in);
+		putf(&l, ",\"tokens_out\":%lld", ctx->tokens_out);
+		putf(&l, ",\"cost_micro\":%lld", ctx->cost_micro);
+		put(&l, ",\"model\":", 9);
+		putstr(&l, ctx->model, RL_LOG_ID_MAX);
+	}
 	if (err != NULL) {
 		put(&l, ",\"error\":", 9);
 		putstr(&l, err, sizeof(l.buf));
@@ -262,6 +307,6 @@ rl_log_request(const char *id, const char *method, const char *path,
 	if (loglevel < RL_LOG_INFO && status < 500)
 		return;
 	n = rl_log_format_request(buf, id, method, path, route, status, us,
-	    err);
+	    err, &curctx);
 	(void)write(STDERR_FILENO, buf, n);
 }

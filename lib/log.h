@@ -21,6 +21,24 @@ void	rl_log_setlevel(enum rl_loglevel);
 int	rl_log_parselevel(const char *, enum rl_loglevel *);
 void	rl_log(enum rl_loglevel, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
+/*
+ * What a request's line says beyond its HTTP facts: who asked, and what
+ * its upstream calls took and cost.  Thread-local like the request id:
+ * rl_log_set_request() clears it, the runtime names the user, and
+ * lib/ai.c adds every call it makes for the request (rl_log_upstream).
+ */
+struct rl_log_ctx {
+	long long	 user_id;	/* 0: nobody signed in */
+	int		 calls;		/* upstream calls that reached it */
+	int		 failed;	/* of which failed */
+	int		 upstream_status; /* HTTP status of the last call */
+	long long	 upstream_us;	/* time spent in them, retries too */
+	long long	 tokens_in;
+	long long	 tokens_out;
+	long long	 cost_micro;	/* at our prices, micro-USD */
+	char		 model[RL_LOG_ID_MAX]; /* of the last call */
+};
+
 void	rl_log_request(const char *id, const char *method, const char *path,
 	    const char *route, int status, long long us, const char *err);
 /*
@@ -29,6 +47,10 @@ void	rl_log_request(const char *id, const char *method, const char *path,
  * database error logged deep in a module meets its request line.
  */
 void	rl_log_set_request(const char *id);
+void	rl_log_set_user(long long);
+void	rl_log_upstream(const char *model, int status, int failed,
+	    long long us, long long tokens_in, long long tokens_out,
+	    long long cost_micro);
 
 /*
  * The line builders behind rl_log() and rl_log_request(), for tests and
@@ -39,7 +61,8 @@ size_t	rl_log_format(char out[RL_LOG_LINE_MAX], enum rl_loglevel,
 	    const char *req, const char *msg);
 size_t	rl_log_format_request(char out[RL_LOG_LINE_MAX], const char *id,
 	    const char *method, const char *path, const char *route,
-	    int status, long long us, const char *err);
+	    int status, long long us, const char *err,
+	    const struct rl_log_ctx *);
 
 #define rl_log_error(...)	rl_log(RL_LOG_ERROR, __VA_ARGS__)
 #define rl_log_warn(...)	rl_log(RL_LOG_WARN, __VA_ARGS__)

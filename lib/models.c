@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cache.h"
 #include "conf.h"
 #include "crypto.h"
 #include "db.h"
@@ -204,7 +205,8 @@ rl_model_lookup(const char *name, struct rl_model *m, struct rl_error *e)
 		    name == NULL ? "" : name);
 	rl_model_builtin(name, m);
 	p[0] = name;
-	if ((err = rl_db_exec("SELECT input_price::text, "
+	if ((err = rl_cache_exec(RL_CACHE_T(RL_CACHE_MODELS),
+	    "SELECT input_price::text, "
 	    "cached_input_price::text, output_price::text, family, "
 	    "supports_temperature, supports_reasoning, max_output_tokens, "
 	    "context_window, provider, batch_discount_pct "
@@ -712,7 +714,9 @@ rl_model_upstream(const struct rl_model *m, long long user_id,
 	p[0] = ub->name;
 	p[1] = uid;
 	/* The user's own key counts for OpenAI only: it is an OpenAI key. */
-	if ((err = rl_db_exec("SELECT p.base_url, encode(p.api_key_enc, "
+	if ((err = rl_cache_exec(RL_CACHE_T(RL_CACHE_PROVIDERS) |
+	    RL_CACHE_T(RL_CACHE_USERS), "SELECT p.base_url, "
+	    "encode(p.api_key_enc, "
 	    "'hex'), CASE WHEN p.name = 'openai' THEN (SELECT "
 	    "encode(u.openai_key_enc, 'hex') FROM users u WHERE u.id = "
 	    "$2::bigint) END FROM providers p WHERE p.name = $1", 2, p, &r,

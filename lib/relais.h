@@ -15,7 +15,7 @@
  * The schema version (highest sql/NNNN_*.sql) this build needs.  Programs
  * refuse to start on an older database.
  */
-#define RL_SCHEMA_VERSION	10
+#define RL_SCHEMA_VERSION	15
 
 /*
  * Every failure a lib function or a handler can report.  The parallel table
@@ -74,6 +74,8 @@ const char	*rl_err_token(enum rl_err);
 const char	*rl_err_text_fr(enum rl_err);
 int		 rl_err_status(enum rl_err);
 int		 rl_err_status_edxo(enum rl_err);
+int		 rl_err_status_api(enum rl_err);
+const char	*rl_err_type_openai(enum rl_err);
 int		 rl_err_status_verifier(enum rl_err, const char **);
 enum rl_err	 rl_err_from_status(int);
 enum rl_err	 rl_error_set(struct rl_error *, enum rl_err, const char *, ...)

@@ -32,7 +32,9 @@ enum rl_role {
 enum rl_authvia {
 	RL_AUTH_SESSION = 0,	/* session cookie (+ CSRF header on writes) */
 	RL_AUTH_API_TOKEN,	/* X-API-Token */
-	RL_AUTH_JWT		/* Authorization: Bearer <HS256 JWT> */
+	RL_AUTH_JWT,		/* Authorization: Bearer <HS256 JWT> */
+	RL_AUTH_BASIC,		/* Authorization: Basic (RL_ROUTE_KEYS) */
+	RL_AUTH_EDXO		/* EDxo's cookies (lib/flask.c), its CSRF */
 };
 
 /* The authenticated user, when the route asked for one. */
@@ -44,6 +46,12 @@ struct rl_user {
 	enum rl_authvia	 via;
 	const char	*sub;		/* JWT subject, else the email */
 	long long	 exp;		/* JWT expiry (Unix time), else 0 */
+	/*
+	 * The CSRF token a write must carry (rl_auth_csrf): a relais
+	 * session's; for EDxo's cookies the raw token its signed session
+	 * holds, NULL when only the csrf_token cookie can say it.
+	 */
+	const char	*csrf;
 };
 
 struct rl_req {

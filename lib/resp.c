@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "arena.h"
@@ -18,6 +19,7 @@
 #include "conf.h"
 #include "extern.h"
 #include "log.h"
+#include "metrics.h"
 #include "req.h"
 #include "resp.h"
 #include "schema.h"
@@ -90,7 +92,7 @@ enum rl_err
 rl_resp_begin(struct rl_req *req, int status, const char *ctype)
 {
 	struct rl_resp_hdr	*h;
-	char			 line[256];
+	char			 line[256], timing[160];
 	int			 n;
 
 	if (req->status != 0)
@@ -105,6 +107,11 @@ rl_resp_begin(struct rl_req *req, int status, const char *ctype)
 		return RL_EINVAL;
 	if (ctype != NULL && (out(req, "Content-Type: ", 14) == -1 ||
 	    out(req, ctype, strlen(ctype)) == -1 || out(req, "\r\n", 2) == -1))
+		return RL_EGONE;
+	/* Where the time went so far: relais, upstream, database. */
+	rl_metrics_server_timing(req->start_us, timing, sizeof(timing));
+	if (out(req, "Server-Timing: ", 15) == -1 ||
+	    out(req, timing, strlen(timing)) == -1 || out(req, "\r\n", 2) == -1)
 		return RL_EGONE;
 	for (h = req->hdrs; h != NULL; h = h->next)
 		if (out(req, h->name, strlen(h->name)) == -1 ||
@@ -149,6 +156,47 @@ rl_resp_send(struct rl_req *req, int status, const char *ctype,
 	if (len > 0 && strcmp(req->method, "HEAD") != 0)
 		return rl_resp_write(req, body, len);
 	return RL_OK;
+}
+
+/* Does the comma list of media types h name type (case aside)? */
+static int
+names_type(const char *h, const char *type)
+{
+	size_t	 n = strlen(type);
+
+	while (h != NULL && *h != '\0') {
+		h += strspn(h, ", \t");
+		if (strncasecmp(h, type, n) == 0 && (h[n] == '\0' ||
+		    strchr(",; \t", h[n]) != NULL))
+			return 1;
+		h += strcspn(h, ",");
+	}
+	return 0;
+}
+
+/*
+ * Browsers ask for text/html when they navigate; fetch() sends * / *
+ * unless told otherwise.  The answer then depends on Accept, and says
+ * so, lest a cache hand the JSON to a browser going back to the page.
+ */
+int
+rl_resp_wants_html(struct rl_req *req)
+{
+
+	(void)rl_resp_header(req, "Vary", "Accept");
+	return names_type(rl_req_header(req, "Accept"), "text/html");
+}
+
+/* A page's form: it follows a redirect where a script reads JSON. */
+int
+rl_resp_form_navigation(struct rl_req *req)
+{
+	size_t	 n = strcspn(req->ctype, "; \t");
+
+	return rl_resp_wants_html(req) && ((n == 33 &&
+	    strncasecmp(req->ctype, "application/x-www-form-urlencoded",
+	    n) == 0) || (n == 19 && strncasecmp(req->ctype,
+	    "multipart/form-data", n) == 0));
 }
 
 /*
@@ -404,6 +452,39 @@ legacy_body(enum rl_err code, const char *msg)
 	    msg, "error", msg, "code", rl_err_token(code));
 }
 
+/*
+ * An error on a route for API clients: seed 003's {success: false,
+ * error: message, code, field?} (RL_ROUTE_SUCCESS) or OpenAI's {error:
+ * {message, type, param, code}} (RL_ROUTE_OPENAI), which its SDKs turn
+ * into their typed errors by the status (rl_err_status_api).
+ */
+static enum rl_err
+api_error(struct rl_req *req, const struct rl_error *e, enum rl_err code,
+    const char *msg, int fault)
+{
+	const char	*param = e->where[0] != '\0' && !fault ? e->where :
+			    NULL;
+	json_t		*body;
+	int		 status = rl_err_status_api(code);
+
+	if (status == 401)
+		(void)rl_resp_header(req, "WWW-Authenticate",
+		    "Basic realm=\"relais\", Bearer");
+	if (req->route->flags & RL_ROUTE_OPENAI)
+		body = json_pack("{s:{s:s, s:s, s:s?, s:s}}", "error",
+		    "message", msg, "type", rl_err_type_openai(code), "param",
+		    param, "code", rl_err_token(code));
+	else if ((body = json_pack("{s:b, s:s, s:s}", "success", 0, "error",
+	    msg, "code", rl_err_token(code))) != NULL && param != NULL)
+		(void)json_object_set_new(body, "field", json_string(param));
+	if (body == NULL && msg != rl_strerror(code))
+		return api_error(req, e, code, rl_strerror(code), fault);
+	if (body == NULL)
+		return rl_resp_send(req, 500, "application/json", oom,
+		    sizeof(oom) - 1);
+	return rl_resp_json_new(req, status == 499 ? 400 : status, body);
+}
+
 enum rl_err
 rl_resp_error(struct rl_req *req, const struct rl_error *e)
 {
@@ -417,6 +498,9 @@ rl_resp_error(struct rl_req *req, const struct rl_error *e)
 	status = edxo ? rl_err_status_edxo(code) : rl_err_status(code);
 	if (req->status != 0)
 		return RL_EINTERNAL;
+	if (req->route != NULL && (req->route->flags & (RL_ROUTE_SUCCESS |
+	    RL_ROUTE_OPENAI)))
+		return api_error(req, e, code, msg, fault);
 	if (status == 401)
 		(void)rl_resp_header(req, "WWW-Authenticate", "Bearer");
 	if (req->route != NULL && (req->route->flags & RL_ROUTE_LEGACY) ==

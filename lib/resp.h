@@ -14,6 +14,13 @@
 struct rl_req;
 
 enum rl_err	 rl_resp_header(struct rl_req *, const char *, const char *);
+/*
+ * A browser's navigation: Accept names text/html (fetch() sends * / *).
+ * Adds "Vary: Accept" to the answer, which then depends on it.
+ */
+int		 rl_resp_wants_html(struct rl_req *);
+/* The same, for a form a browser posted (urlencoded or multipart). */
+int		 rl_resp_form_navigation(struct rl_req *);
 enum rl_err	 rl_resp_page(struct rl_req *, const char *,
 		    struct rl_error *);
 enum rl_err	 rl_resp_send(struct rl_req *, int, const char *,

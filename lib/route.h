@@ -37,6 +37,15 @@ struct rl_req;
 #define RL_ROUTE_BODY		(RL_ROUTE_JSON | RL_ROUTE_FORM | \
 				    RL_ROUTE_MULTIPART)
 /*
+ * EDxo serves an HTML page on this GET path, relais JSON for fetch()
+ * callers.  Beside the application (nginx/application.conf passes
+ * RELAIS_BESIDE_APPLICATION), a browser's navigation there (Accept
+ * naming text/html) is handed over as a method relais does not serve
+ * is: the runtime's 405, which nginx sends to the application.  On its
+ * own, relais answers as usual.  Either way the answer varies on Accept.
+ */
+#define RL_ROUTE_APP_PAGE	0x0200
+/*
  * The combinations EDxo's routes use, named once: a signed-in user's
  * call from an EDxo page, and the same with a body, which those pages
  * send as fetch() JSON, a urlencoded form or FormData (multipart) as the
@@ -44,6 +53,16 @@ struct rl_req;
  */
 #define RL_ROUTE_EDXO_AUTH	(RL_ROUTE_AUTH | RL_ROUTE_EDXO)
 #define RL_ROUTE_EDXO_BODY	(RL_ROUTE_EDXO_AUTH | RL_ROUTE_BODY)
+/*
+ * Clients written against OpenAI's API (cgi-bin/completions.c): HTTP
+ * Basic (e-mail and password) and a personal API token sent as a Bearer
+ * token are accepted too.  Errors in seed 003's {success: false, error}
+ * (RL_ROUTE_SUCCESS) or OpenAI's {error: {message, type, param, code}}
+ * (RL_ROUTE_OPENAI), with relais' statuses, a refused body a 400.
+ */
+#define RL_ROUTE_KEYS		0x1000
+#define RL_ROUTE_SUCCESS	0x2000
+#define RL_ROUTE_OPENAI		0x4000
 
 /* Path parameters a pattern may capture. */
 #define RL_ROUTE_MAX_PARAMS	8

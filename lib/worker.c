@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include "bounds.h"
+#include "cache.h"
 #include "conf.h"
 #include "credits.h"
 #include "crypto.h"
@@ -950,6 +951,9 @@ rl_worker_main(int argc, char *argv[], const struct rl_worker *w)
 			goto out;
 		}
 		have_listener = 1;
+		/* Models and settings the tasks read, kept (cache.c). */
+		if (rl_cache_start(&e) != RL_OK)
+			rl_log_warn("%s: %s", wk->name, e.msg);
 	}
 	if ((n = start_runners(tids, nrunners)) == 0)
 		goto out;

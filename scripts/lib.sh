@@ -15,7 +15,9 @@ RL_PROGRAMS=${RL_PROGRAMS:-$(sed -n 's/^cgibin_PROGRAMS[ +]*= *//p' \
 	"$RL_TOP/cgi-bin/Makefile.am" | tr '\n' ' ')}
 RL_DEBS="build-essential autoconf automake libtool pkg-config nginx \
 postgresql-15 libpq-dev libjansson-dev libsodium-dev libfcgi-dev \
-libcurl4-openssl-dev libzip-dev libexpat1-dev libmicrohttpd-dev curl"
+libcurl4-openssl-dev libzip-dev libexpat1-dev libmicrohttpd-dev curl \
+nettle-dev zlib1g-dev libsqlite3-dev sqlite3 \
+python3 python3-sqlalchemy python3-psycopg2 python3-requests"
 
 rl_log() { printf '%s\n' "relais: $*" >&2; }
 rl_die() { rl_log "$*"; exit 1; }
@@ -148,6 +150,20 @@ rl_demo() {
 	rl_log "demo data loaded"
 }
 
+# rl_edxo BUILDDIR FILE: an EDxo database instead of the demo, imported
+# into an empty database only (the report is $STATE/log/import-edxo.log).
+rl_edxo() {
+	local n
+	n=$(psql -h "$RL_PGHOST" -U relais -d relais -Atqc "SELECT count(*) FROM users")
+	if [ "$n" != 0 ]; then
+		rl_log "database not empty: $2 not imported (a new RELAIS_STATE imports it; relais-import-edxo re-syncs)"
+		return 0
+	fi
+	"$1/bin/relais-import-edxo" "$2" >"$STATE/log/import-edxo.log" 2>&1 ||
+		{ tail -20 "$STATE/log/import-edxo.log"; rl_die "importing $2 failed"; }
+	rl_log "EDxo database $2 imported (report: $STATE/log/import-edxo.log)"
+}
+
 # rl_spawn NAME CMD...: start in the background, logs and pid under $STATE.
 rl_spawn() {
 	local name=$1; shift
@@ -201,6 +217,8 @@ rl_wait_tcp() {
 # rl_programs BUILDDIR [extra name:path...]
 rl_programs() {
 	local b=$1 p name path i; shift
+	# The build's OpenAPI document (make writes it), for GET /openapi.json.
+	export RELAIS_OPENAPI_FILE=${RELAIS_OPENAPI_FILE:-$b/openapi.json}
 	for p in $RL_PROGRAMS "$@"; do
 		name=${p%%:*}
 		path=${p#*:}
@@ -280,6 +298,10 @@ rl_echo() {
 	cat >"$STATE/nginx/extra/echo.conf" <<EOT
 location /_test/ {
 	fastcgi_buffering off;
+	fastcgi_pass unix:$STATE/run/echo.sock;
+}
+# The runtime's own route (lib/fcgi.c), like every program's.
+location = /metrics/echo {
 	fastcgi_pass unix:$STATE/run/echo.sock;
 }
 EOT

@@ -22,6 +22,12 @@ check sodium.h lib/crypto.c
 check fcgiapp.h lib/fcgi.c
 check zip.h lib/zipio.c
 check expat.h lib/docx.c
+check nettle/hmac.h lib/flask.c
+check nettle/pbkdf2.h lib/flask.c
+check nettle/sha1.h lib/flask.c
+check nettle/sha2.h lib/flask.c
+check zlib.h lib/flask.c
+check sqlite3.h bin/import-edxo.c
 n=$((n + 1))
 if grep -l '#include "extern.h"' cgi-bin/*.c bin/*.c >/dev/null 2>&1; then
 	echo "not ok $n - a program includes extern.h"; fail=1
@@ -141,9 +147,16 @@ if [ "$got" = "DELETE FROM cours_programme" ]; then
 else
 	echo "not ok $n - the EDxo write scan got '$got'"; fail=1
 fi
+# The importer is no request handler: copying EDxo's rows into these
+# tables is its whole job (docs/import-edxo.md), so it is named here.
+importer=bin/import-edxo.c
 for f in cgi-bin/*.c bin/*.c; do
 	n=$((n + 1))
 	got=$(edxo_writes <"$f")
+	if [ "$f" = "$importer" ] && [ -n "$got" ]; then
+		echo "ok $n - $f writes EDxo's tables: the importer, by design"
+		continue
+	fi
 	todo=
 	case " $pending " in *" $f "*) todo=" # TODO move to lib/edxo/";; esac
 	if [ -z "$got" ]; then

@@ -29,5 +29,18 @@ if grep -q "^fastcgi_keep_conn off;" "$c"; then
 else
 	echo "not ok 4 - fastcgi_keep_conn must be off"; fail=1
 fi
-echo "1..4"
+# The queue's and the statement registry's bounds live in bounds.h (issue
+# 17), with what db.c's bitmaps and credits.c's queue assume of them.
+prep=$(sed -n 's/^#define RL_DB_PREP_MAX[[:space:]]*\([0-9]*\).*/\1/p' "$h")
+group=$(sed -n 's/^#define RL_CREDITS_GROUP_MAX[[:space:]]*\([0-9]*\).*/\1/p' "$h")
+literal=$(grep -nE '^#define[[:space:]]+(GROUP_MAX|LATER_MAX|PREP_MAX)[[:space:]]+[(0-9]' \
+    "$top_srcdir/lib/credits.c" "$top_srcdir/lib/db.c" || true)
+if [ -n "$prep" ] && [ $((prep % 64)) -eq 0 ] && [ -n "$group" ] &&
+    [ "$group" -ge 1 ] && grep -q '^#define RL_CREDITS_LATER_MAX[[:space:]]*([0-9]* \* RL_CREDITS_GROUP_MAX)' "$h" &&
+    [ -z "$literal" ]; then
+	echo "ok 5 - RL_DB_PREP_MAX ($prep) a multiple of 64, the queue's bounds in bounds.h"
+else
+	echo "not ok 5 - RL_DB_PREP_MAX/RL_CREDITS_GROUP_MAX/LATER_MAX: $prep $group $literal"; fail=1
+fi
+echo "1..5"
 exit $fail

@@ -1096,6 +1096,7 @@ pdf_run(struct rl_task *t, struct pdfjob *j, struct rl_gen *g,
 	struct rl_model		 m;
 	struct rl_upstream_buf	 ub;
 	json_t			*meta;
+	const char		*url = jstr(t->payload, "pdf_url");
 	char			 path[4096], fid[128];
 	enum rl_err		 err;
 
@@ -1110,24 +1111,32 @@ pdf_run(struct rl_task *t, struct pdfjob *j, struct rl_gen *g,
 	if ((err = rl_model_lookup(s.model, &m, e)) != RL_OK ||
 	    (err = rl_model_upstream(&m, t->user_id, &ub, e)) != RL_OK)
 		goto out;
-	if ((err = spool_load(t->id, path, sizeof(path), j->filename,
+	/*
+	 * A devis on the ministry's site (POST /ocr/start) is read by the
+	 * provider from its address, as EDxo's file_url: nothing to upload.
+	 */
+	if (url != NULL)
+		(void)snprintf(j->filename, sizeof(j->filename), "%s",
+		    jstr(t->payload, "filename"));
+	else if ((err = spool_load(t->id, path, sizeof(path), j->filename,
 	    sizeof(j->filename), e)) != RL_OK)
 		goto out;
 	if (rl_task_cancelled(t)) {
 		err = rl_error_set(e, RL_EGONE, "Tâche annulée.");
 		goto out;
 	}
-	if ((err = progress(t, "Téléversement du PDF...", "upload", 15, e)) !=
-	    RL_OK)
-		goto out;
-	if ((err = file_upload(&ub.up, path, j->filename, fid, sizeof(fid),
-	    e)) != RL_OK)
-		goto out;
-	(void)unlink(path);
-	path[0] = '\0';
+	if (url == NULL) {
+		if ((err = progress(t, "Téléversement du PDF...", "upload",
+		    15, e)) != RL_OK || (err = file_upload(&ub.up, path,
+		    j->filename, fid, sizeof(fid), e)) != RL_OK)
+			goto out;
+		(void)unlink(path);
+		path[0] = '\0';
+	}
 	/* The id is public: it says which upstream file to look for. */
 	if ((meta = json_pack("{s:s, s:s, s:i, s:s}", "message", j->message,
-	    "step", "ai_call", "progress", 25, "file_id", fid)) == NULL) {
+	    "step", "ai_call", "progress", 25, url != NULL ? "pdf_source" :
+	    "file_id", url != NULL ? url : fid)) == NULL) {
 		err = oom(e);
 		goto out;
 	}
@@ -1140,11 +1149,13 @@ pdf_run(struct rl_task *t, struct pdfjob *j, struct rl_gen *g,
 	g->task = t;
 	g->message = j->message;
 	g->prompt = j->prompt;
-	g->file_id = fid;
+	g->file_id = url == NULL ? fid : NULL;
+	g->file_url = url;
 	err = run_schema(g, &s, j->tmpl_system && s.tmpl != NULL ? s.tmpl :
 	    s.system, j->schema, e);
 	/* The strings g points to die with s: the caller reads only out. */
 	g->model = g->effort = g->verbosity = g->system = g->file_id = NULL;
+	g->file_url = NULL;
 out:
 	if (fid[0] != '\0')
 		file_delete(&ub.up, fid);
@@ -1155,6 +1166,50 @@ out:
 	return err;
 }
 
+/*
+ * A PDF task's result, as EDxo's tasks return it: status, the extraction
+ * (result), usage, the page that confirms it (url; NULL: none),
+ * programme_id (0: null) and the reasoning summary, then the kind's own
+ * members (extra, or NULL).  Takes result, usage and extra.
+ */
+static enum rl_err
+pdf_result(const struct rl_gen *g, json_t *result, json_t *usage,
+    const char *url, long long prog, json_t *extra, json_t **out,
+    struct rl_error *e)
+{
+	json_t	*res;
+	int	 bad = 0;
+
+	*out = NULL;
+	if ((res = json_object()) == NULL)
+		bad = 1;
+	else {
+		put(res, "status", json_string("success"), &bad);
+		put(res, "result", result, &bad);
+		result = NULL;
+		put(res, "usage", usage, &bad);
+		usage = NULL;
+		if (url != NULL)
+			put(res, "validation_url", json_string(url), &bad);
+		put(res, "programme_id", prog > 0 ? json_integer(prog) :
+		    json_null(), &bad);
+		if (g->reasoning != NULL)
+			put(res, "reasoning_summary",
+			    json_string(g->reasoning), &bad);
+		if (extra != NULL && json_object_update(res, extra) == -1)
+			bad = 1;
+	}
+	json_decref(result);
+	json_decref(usage);
+	json_decref(extra);
+	if (bad) {
+		json_decref(res);
+		return oom(e);
+	}
+	*out = res;
+	return RL_OK;
+}
+
 enum rl_err
 rl_import_grille_task(struct rl_task *t, json_t **result,
     struct rl_error *e)
@@ -1163,10 +1218,8 @@ rl_import_grille_task(struct rl_task *t, json_t **result,
 			    "programme_etudes", grille_prompt,
 			    "Extraction de la grille par l'IA...", 0, "" };
 	struct rl_gen	 g;
-	json_t		*res = NULL;
 	long long	 prog = jint(t->payload, "programme_id");
 	char		 url[128];
-	int		 bad = 0;
 	enum rl_err	 err;
 
 	*result = NULL;
@@ -1179,31 +1232,19 @@ rl_import_grille_task(struct rl_task *t, json_t **result,
 	else
 		(void)snprintf(url, sizeof(url), "/confirm_grille_import/%s",
 		    t->id);
-	if ((res = json_object()) == NULL) {
-		err = oom(e);
-		goto out;
-	}
-	put(res, "status", json_string("success"), &bad);
-	put(res, "result", json_incref(g.result), &bad);
-	put(res, "usage", rl_gen_usage_json(&g), &bad);
-	put(res, "validation_url", json_string(url), &bad);
-	put(res, "programme_id", prog > 0 ? json_integer(prog) : json_null(),
-	    &bad);
-	put(res, "filename", json_string(j.filename), &bad);
-	if (g.reasoning != NULL)
-		put(res, "reasoning_summary", json_string(g.reasoning), &bad);
-	if (bad) {
-		err = oom(e);
-		goto out;
-	}
-	*result = res;
-	res = NULL;
+	err = pdf_result(&g, json_incref(g.result), rl_gen_usage_json(&g),
+	    url, prog, json_pack("{s:s}", "filename", j.filename), result, e);
 out:
 	rl_gen_free(&g);
-	json_decref(res);
 	return err;
 }
 
+/*
+ * EDxo's two OCR flows in one kind: a devis uploaded for a programme
+ * (reviewed on the programme's page), or one read from the ministry's
+ * site (POST /ocr/start: no programme yet, EDxo's process_ocr_task
+ * fields beside; confirm_import names it by its base_filename).
+ */
 enum rl_err
 rl_import_ocr_task(struct rl_task *t, json_t **result, struct rl_error *e)
 {
@@ -1211,9 +1252,10 @@ rl_import_ocr_task(struct rl_task *t, json_t **result, struct rl_error *e)
 			    "extraire_competences_en_json", ocr_prompt,
 			    "Extraction des compétences par l'IA...", 1, "" };
 	struct rl_gen	 g;
-	json_t		*res = NULL, *usage = NULL;
+	json_t		*usage = NULL, *list, *extra;
+	const char	*src = jstr(t->payload, "pdf_url");
 	long long	 prog = jint(t->payload, "programme_id");
-	char		 url[160], base[256], *dot;
+	char		 url[160], base[256], msg[96], *dot;
 	int		 bad = 0;
 	enum rl_err	 err;
 
@@ -1233,30 +1275,27 @@ rl_import_ocr_task(struct rl_task *t, json_t **result, struct rl_error *e)
 		put(usage, "completion_tokens",
 		    json_integer(g.usage.output_tokens), &bad);
 	}
-	if ((res = json_object()) == NULL) {
-		err = oom(e);
-		goto out;
-	}
-	put(res, "status", json_string("success"), &bad);
-	put(res, "result", json_pack("{s:s, s:O}", "base_filename", base,
-	    "competences", or_null(json_object_get(g.result,
-	    "competences"))), &bad);
-	put(res, "usage", usage, &bad);
-	usage = NULL;
-	put(res, "validation_url", json_string(url), &bad);
-	put(res, "programme_id", json_integer(prog), &bad);
-	if (g.reasoning != NULL)
-		put(res, "reasoning_summary", json_string(g.reasoning), &bad);
+	list = or_null(json_object_get(g.result, "competences"));
+	(void)snprintf(msg, sizeof(msg), "%zu compétence(s) extraite(s).",
+	    json_array_size(list));
+	extra = json_pack("{s:s, s:s, s:I, s:s}", "message", msg,
+	    "base_filename", base, "competences_count",
+	    (json_int_t)json_array_size(list), "final_status", "SUCCESS");
+	if (extra != NULL && src != NULL && json_object_update_new(extra,
+	    json_pack("{s:s, s:s?}", "pdf_source", src, "pdf_title",
+	    jstr(t->payload, "pdf_title"))) == -1)
+		bad = 1;
 	if (bad) {
+		json_decref(usage);
+		json_decref(extra);
 		err = oom(e);
 		goto out;
 	}
-	*result = res;
-	res = NULL;
+	err = pdf_result(&g, json_pack("{s:s, s:O}", "base_filename", base,
+	    "competences", list), usage, prog > 0 ? url : NULL, prog, extra,
+	    result, e);
 out:
 	rl_gen_free(&g);
-	json_decref(res);
-	json_decref(usage);
 	return err;
 }
 
@@ -1395,25 +1434,11 @@ buf_html(struct rl_buf *b, const char *s)
 	}
 }
 
-/* EDxo stores the contexte as nested <ul> lists (texte, sous_points). */
-static void
-ctx_html(struct rl_buf *b, const json_t *items)
-{
-	const json_t	*x;
-	size_t		 i;
-
-	if (json_array_size(items) == 0)
-		return;
-	(void)rl_buf_addstr(b, "<ul>");
-	json_array_foreach(items, i, x) {
-		(void)rl_buf_addstr(b, "<li>");
-		buf_html(b, jstr(x, "texte"));
-		ctx_html(b, json_object_get(x, "sous_points"));
-		(void)rl_buf_addstr(b, "</li>");
-	}
-	(void)rl_buf_addstr(b, "</ul>");
-}
-
+/*
+ * EDxo's HTML lists, each item escaped in its <li>: critères are strings,
+ * the contexte's items {texte, sous_points}, the latter nested as lists
+ * of their own (EDxo's json_to_html_list takes both).
+ */
 static void
 list_html(struct rl_buf *b, const json_t *items)
 {
@@ -1425,7 +1450,9 @@ list_html(struct rl_buf *b, const json_t *items)
 	(void)rl_buf_addstr(b, "<ul>");
 	json_array_foreach(items, i, x) {
 		(void)rl_buf_addstr(b, "<li>");
-		buf_html(b, json_string_value(x));
+		buf_html(b, json_is_string(x) ? json_string_value(x) :
+		    jstr(x, "texte"));
+		list_html(b, json_object_get(x, "sous_points"));
 		(void)rl_buf_addstr(b, "</li>");
 	}
 	(void)rl_buf_addstr(b, "</ul>");
@@ -1512,7 +1539,7 @@ competence_write(const char *prog, const json_t *c, json_t *out,
 		    "sans code dans l'extraction.");
 		goto out;
 	}
-	ctx_html(&ctx, json_object_get(c, "Contexte de réalisation"));
+	list_html(&ctx, json_object_get(c, "Contexte de réalisation"));
 	list_html(&crit, json_object_get(c, "Critères de performance pour "
 	    "l’ensemble de la compétence"));
 	if ((err = rl_buf_err(&ctx)) != RL_OK ||

@@ -37,6 +37,14 @@ struct rl_task;
 #define RL_IMPORT_PDF_MAX	RL_UPLOAD_MAX
 #define RL_IMPORT_PDF_PAGES	100
 
+/*
+ * The devis POST /ocr/start accepts: https on a host under one of these
+ * domains (the ministry's site and its file servers).  The provider
+ * fetches the file itself (input_file.file_url): relais fetches nothing,
+ * and the list keeps the paid call to the devis EDxo's page offers.
+ */
+#define RL_IMPORT_OCR_DOMAINS	{ "quebec.ca", "gouv.qc.ca" }
+
 /* Task kinds (tasks.name) run by relais-worker. */
 #define RL_IMPORT_TASK_PDC	"import.plan_de_cours"
 #define RL_IMPORT_TASK_PC	"import.plan_cadre"

@@ -1,11 +1,11 @@
 // The admin page in a real browser: Debian's Chromium, headless, driven by
 // playwright-core.  scripts/test starts the stack and exports where it is;
 // without it (or without Chromium) these tests fail loudly, never skip.
-import test, { after, before } from 'node:test';
+import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
+import { newPage as browserPage, useBrowser } from './lib.mjs';
 
 function need(name) {
 	const v = process.env[name];
@@ -16,39 +16,15 @@ function need(name) {
 
 const BASE = need('RELAIS_TEST_BASE');
 const STATE = need('RELAIS_TEST_STATE');
-const CHROMIUM = process.env.RELAIS_CHROMIUM || '/usr/bin/chromium';
 const PASSWORD = 'relais-demo';
 const KEY = 'sk-test-1234567890abcd';
-const TIMEOUT = 15000;
 
-let browser;
+useBrowser();
+
+// Uncaught exceptions of every page, asserted empty by each test.
 const pageErrors = [];
-
-before(async () => {
-	if (!fs.existsSync(CHROMIUM))
-		throw new Error(`${CHROMIUM} is missing: apt-get install chromium`);
-	// launch() gives the browser a fresh temporary user-data directory
-	// (removed when it closes): no profile, cookie or cache is shared
-	// between runs.
-	browser = await chromium.launch({
-		executablePath: CHROMIUM,
-		timeout: 60000,
-		args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
-		    '--no-first-run', '--disable-background-networking',
-		    '--disable-component-update', '--disable-sync'],
-	});
-});
-
-after(async () => {
-	if (browser)
-		await browser.close();
-});
-
 async function newPage() {
-	const ctx = await browser.newContext({ baseURL: BASE, locale: 'fr-CA',
-	    viewport: { width: 1280, height: 900 } });
-	ctx.setDefaultTimeout(TIMEOUT);
-	const page = await ctx.newPage();
+	const page = await browserPage();
 	page.on('pageerror', (e) => pageErrors.push(String(e)));
 	return page;
 }

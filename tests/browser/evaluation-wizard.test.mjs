@@ -5,35 +5,16 @@
 // levels generated, edits, saves, and the rows are found written.  The
 // page posts FormData with the X-CSRFToken header as EDxo's wizard does.
 // Any console error or page error fails the test.
-import test, { after, before } from 'node:test';
+import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
-import { BASE, STATE, admin, auth, demoProgramme, postJSON, psql, q, uniq } from '../integration/lib.mjs';
+import { newPage, useBrowser } from './lib.mjs';
+import { STATE, admin, auth, demoProgramme, postJSON, psql, q, uniq } from '../integration/lib.mjs';
 
-const CHROMIUM = process.env.RELAIS_CHROMIUM || '/usr/bin/chromium';
 const PASSWORD = 'correct horse';
-const TIMEOUT = 15000;
 
-let browser;
-
-before(async () => {
-	if (!fs.existsSync(CHROMIUM))
-		throw new Error(`${CHROMIUM} is missing: apt-get install chromium`);
-	browser = await chromium.launch({
-		executablePath: CHROMIUM,
-		timeout: 60000,
-		args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
-		    '--no-first-run', '--disable-background-networking',
-		    '--disable-component-update', '--disable-sync'],
-	});
-});
-
-after(async () => {
-	if (browser)
-		await browser.close();
-});
+useBrowser();
 
 // A professeur of the demo programme with credits; its username.
 async function professeur() {
@@ -73,15 +54,9 @@ function fixture() {
 test('evaluation wizard: course → plan → evaluation → grid → six levels generated → edit → save → rows written', async () => {
 	const u = await professeur();
 	const f = fixture();
-	const ctx = await browser.newContext({ baseURL: BASE, locale: 'fr-CA', viewport: { width: 1280, height: 900 } });
-	ctx.setDefaultTimeout(TIMEOUT);
-	const page = await ctx.newPage();
-	const errors = [];
-	page.on('console', (m) => {
-		if (m.type() === 'error')
-			errors.push(`console: ${m.text()}`);
-	});
-	page.on('pageerror', (e) => errors.push(`page: ${e}`));
+	const page = await newPage();
+	const ctx = page.context();
+	const errors = page.errors;
 	// The wizard's POSTs, to check they are EDxo's: FormData + CSRF header.
 	const posts = [];
 	page.on('request', (r) => {
@@ -198,20 +173,13 @@ test('evaluation wizard: course → plan → evaluation → grid → six levels 
 });
 
 test('evaluation wizard without a session: the page says so in French, no grid', async () => {
-	const ctx = await browser.newContext({ baseURL: BASE, locale: 'fr-CA' });
-	ctx.setDefaultTimeout(TIMEOUT);
-	const page = await ctx.newPage();
-	const errors = [];
-	page.on('console', (m) => {
-		// The 401 itself is the one expected console line.
-		if (m.type() === 'error' && !/status of 401/.test(m.text()))
-			errors.push(`console: ${m.text()}`);
-	});
-	page.on('pageerror', (e) => errors.push(`page: ${e}`));
+	// The 401 itself is the one expected console line.
+	const page = await newPage({ ignore: /status of 401/ });
+	const errors = page.errors;
 	await page.goto('/evaluation/evaluation-wizard');
 	await page.locator('#status', { hasText: 'Session expirée : reconnectez-vous.' }).waitFor();
 	assert.equal(await page.locator('#status').getAttribute('class'), 'alert alert-danger');
 	assert.equal(await page.locator('#courseSelect option').count(), 1);
-	await ctx.close();
+	await page.context().close();
 	assert.deepEqual(errors, []);
 });

@@ -7,33 +7,13 @@
 // until SUCCESS, opens the validation_url the task returns, reads the
 // proposed content on the page, confirms there, and finds it written in
 // the database.  Any console error or uncaught exception fails the test.
-import test, { after, before } from 'node:test';
+import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { chromium } from 'playwright-core';
-import { BASE, PASSWORD, admin, auth, postJSON, psql, uniq } from '../integration/lib.mjs';
+import { newPage, useBrowser, watched } from './lib.mjs';
+import { PASSWORD, admin, auth, postJSON, psql, uniq } from '../integration/lib.mjs';
 
-const CHROMIUM = process.env.RELAIS_CHROMIUM || '/usr/bin/chromium';
-const TIMEOUT = 15000;
-
-let browser;
-
-before(async () => {
-	if (!fs.existsSync(CHROMIUM))
-		throw new Error(`${CHROMIUM} is missing: apt-get install chromium`);
-	browser = await chromium.launch({
-		executablePath: CHROMIUM,
-		timeout: 60000,
-		args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
-		    '--no-first-run', '--disable-background-networking',
-		    '--disable-component-update', '--disable-sync'],
-	});
-});
-
-after(async () => {
-	if (browser)
-		await browser.close();
-});
+useBrowser();
 
 const json = (sql) => JSON.parse(psql(sql));
 
@@ -72,25 +52,9 @@ function programme(user) {
 // page.errors.  The pages declare their icon: a browser asking for
 // /favicon.ico would log its 404 here.
 async function signedIn(user) {
-	const ctx = await browser.newContext({ baseURL: BASE, locale: 'fr-CA',
-	    viewport: { width: 1280, height: 900 } });
-	ctx.setDefaultTimeout(TIMEOUT);
-	const r = await ctx.request.post('/login', { form: { username: user.username, password: PASSWORD } });
+	const page = await newPage({ failed: true });
+	const r = await page.context().request.post('/login', { form: { username: user.username, password: PASSWORD } });
 	assert.equal(r.status(), 200, await r.text());
-	return watched(await ctx.newPage());
-}
-
-function watched(page) {
-	page.errors = [];
-	page.on('pageerror', (e) => page.errors.push(`exception: ${e}`));
-	page.on('console', (m) => {
-		if (m.type() === 'error')
-			page.errors.push(`console: ${m.text()} (${m.location().url})`);
-	});
-	page.on('response', (x) => {
-		if (x.status() >= 400)
-			page.errors.push(`response: ${x.status()} ${x.request().method()} ${x.url()}`);
-	});
 	return page;
 }
 
@@ -253,7 +217,7 @@ test('logigramme: generate as EDxo\'s page does, review the links, change one, c
 	assert.equal(start.status, 202, JSON.stringify(start.body));
 	// Opened while the task runs (a second tab), the page says so and
 	// shows the links once it ends, with no error on the way.
-	const early = watched(await page.context().newPage());
+	const early = watched(await page.context().newPage(), { failed: true });
 	await early.goto(`/programme/${p.pid}/logigramme/review/${start.body.task_id}`);
 	await status(early, 'n\'est pas terminée');
 	const done = await follow(page, start.body.task_id);

@@ -6,49 +6,20 @@
 // content back, each checked in the database.  Any console error fails.
 // scripts/test starts the stack and exports where it is; without it (or
 // without Chromium) these tests fail loudly, never skip.
-import test, { after, before } from 'node:test';
+import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
+import { newPage as browserPage, useBrowser } from './lib.mjs';
 import { BASE, PASSWORD, STATE, auth, demoProgramme, getJSON, newUser, psql, q, uniq } from '../integration/lib.mjs';
 
-const CHROMIUM = process.env.RELAIS_CHROMIUM || '/usr/bin/chromium';
-const TIMEOUT = 15000;
-
-let browser;
-
-before(async () => {
-	if (!fs.existsSync(CHROMIUM))
-		throw new Error(`${CHROMIUM} is missing: apt-get install chromium`);
-	browser = await chromium.launch({
-		executablePath: CHROMIUM,
-		timeout: 60000,
-		args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
-		    '--no-first-run', '--disable-background-networking',
-		    '--disable-component-update', '--disable-sync'],
-	});
-});
-
-after(async () => {
-	if (browser)
-		await browser.close();
-});
+useBrowser();
 
 // A page in a fresh context, and the console errors and uncaught
 // exceptions it collects.
 async function newPage() {
-	const ctx = await browser.newContext({ baseURL: BASE, locale: 'fr-CA',
-	    viewport: { width: 1280, height: 900 } });
-	ctx.setDefaultTimeout(TIMEOUT);
-	const page = await ctx.newPage();
-	const errors = [];
-	page.on('pageerror', (e) => errors.push(`pageerror: ${e}`));
-	page.on('console', (m) => {
-		if (m.type() === 'error')
-			errors.push(`console: ${m.text()} (${m.location().url})`);
-	});
-	return { page, errors };
+	const page = await browserPage();
+	return { page, errors: page.errors };
 }
 
 // A fresh member of the demo programme, signed in in the page's context

@@ -666,6 +666,8 @@ dispatch(struct req *r, const char *url, const char *method)
 		    3);
 	if (strcmp(url, "/_fake/stats") == 0 && strcmp(method, "GET") == 0)
 		return handle_stats(r);
+	if (strcmp(url, "/_fake/audio") == 0 && strcmp(method, "GET") == 0)
+		return handle_audio_stats(r);
 	read_knobs(r);
 	if (strcmp(method, "POST") == 0 &&
 	    (strcmp(url, "/v1/chat/completions") == 0 ||

@@ -183,6 +183,7 @@ enum MHD_Result	 handle_files_get(struct req *, const char *);
 enum MHD_Result	 handle_files_content(struct req *, const char *);
 enum MHD_Result	 handle_files_delete(struct req *, const char *);
 enum MHD_Result	 handle_transcription(struct req *);
+enum MHD_Result	 handle_audio_stats(struct req *);
 int		 files_get_copy(const char *, char **, size_t *);
 json_t		*files_put(const char *, const char *, const char *, size_t);
 void		 files_store_free(void);

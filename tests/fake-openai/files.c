@@ -4,6 +4,7 @@
  */
 #include <ctype.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -438,16 +439,82 @@ handle_files_delete(struct req *r, const char *id)
 	    "object", "file", "deleted", 1));
 }
 
+/*
+ * What the transcriptions route received, for tests that must see that
+ * nothing was sent (GET /_fake/audio): how many requests, and the last
+ * one's model, file name, size and language.
+ */
+static pthread_mutex_t	 audio_lock = PTHREAD_MUTEX_INITIALIZER;
+static long		 audio_requests;
+static char		 audio_last_model[64], audio_last_name[256];
+static char		 audio_last_lang[16];
+static size_t		 audio_last_bytes;
+
+enum MHD_Result
+handle_audio_stats(struct req *r)
+{
+	json_t *v;
+
+	pthread_mutex_lock(&audio_lock);
+	v = json_pack("{s:I,s:s,s:s,s:I,s:s}", "requests",
+	    (json_int_t)audio_requests, "model", audio_last_model,
+	    "filename", audio_last_name, "bytes",
+	    (json_int_t)audio_last_bytes, "language", audio_last_lang);
+	pthread_mutex_unlock(&audio_lock);
+	return reply_json(r, MHD_HTTP_OK, v);
+}
+
+static uint32_t
+le32(const unsigned char *p)
+{
+
+	return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 |
+	    (uint32_t)p[1] << 8 | p[0];
+}
+
+/*
+ * The recording's length as the real service would hear it: a WAV's
+ * data chunk over its byte rate; anything else is guessed from its size
+ * (AUDIO_BYTES_PER_S), as the fake decodes nothing.
+ */
+static double
+audio_seconds(const struct part *f)
+{
+	const unsigned char *b = (const unsigned char *)f->data;
+	size_t off = 12, csz;
+	uint32_t rate = 0;
+
+	if (f->len >= 12 && memcmp(b, "RIFF", 4) == 0 &&
+	    memcmp(b + 8, "WAVE", 4) == 0)
+		while (off + 8 <= f->len) {
+			csz = le32(b + off + 4);
+			if (memcmp(b + off, "fmt ", 4) == 0 &&
+			    off + 8 + 12 <= f->len)
+				rate = le32(b + off + 16);
+			else if (memcmp(b + off, "data", 4) == 0 && rate > 0) {
+				if (csz > f->len - off - 8)
+					csz = f->len - off - 8;
+				return (double)csz / rate;
+			}
+			if (csz > f->len - off - 8)
+				break;
+			off += 8 + csz + (csz & 1);
+		}
+	return f->len / AUDIO_BYTES_PER_S > 0 ?
+	    (double)(f->len / AUDIO_BYTES_PER_S) : 1.0;
+}
+
 enum MHD_Result
 handle_transcription(struct req *r)
 {
 	struct part parts[MAX_PARTS];
 	struct part *file;
-	char *model, *fmt, *text, *out;
+	char *model, *fmt, *text, *out, *lang, *prompt;
 	json_t *usage, *v;
-	long secs;
+	double dsecs;
+	long secs, atok, ttok, otok;
 	size_t tl;
-	int n;
+	int n, tokens;
 
 	if ((n = parse_form(r, parts)) < 0)
 		return reply_error(r, MHD_HTTP_BAD_REQUEST,
@@ -458,7 +525,34 @@ handle_transcription(struct req *r)
 	if ((model = part_text(find_part(parts, n, "model"))) == NULL)
 		return missing(r, "model");
 	fmt = part_text(find_part(parts, n, "response_format"));
-	secs = (long)(file->len / AUDIO_BYTES_PER_S);
+	lang = part_text(find_part(parts, n, "language"));
+	prompt = part_text(find_part(parts, n, "prompt"));
+	pthread_mutex_lock(&audio_lock);
+	audio_requests++;
+	snprintf(audio_last_model, sizeof(audio_last_model), "%s", model);
+	snprintf(audio_last_name, sizeof(audio_last_name), "%s",
+	    file->filename);
+	snprintf(audio_last_lang, sizeof(audio_last_lang), "%s",
+	    lang != NULL ? lang : "");
+	audio_last_bytes = file->len;
+	pthread_mutex_unlock(&audio_lock);
+	/* The gpt-4o transcribe family answers json or text only. */
+	tokens = strncmp(model, "gpt-4o", 6) == 0;
+	if (tokens && fmt != NULL && strcmp(fmt, "json") != 0 &&
+	    strcmp(fmt, "text") != 0) {
+		free(model);
+		free(fmt);
+		free(lang);
+		free(prompt);
+		return reply_error(r, MHD_HTTP_BAD_REQUEST,
+		    "invalid_request_error", "response_format must be json "
+		    "or text for this model.", "response_format",
+		    "unsupported_value");
+	}
+	dsecs = audio_seconds(file);
+	secs = (long)dsecs;
+	if (secs < dsecs)
+		secs++;
 	if (secs < 1)
 		secs = 1;
 	tl = strlen(file->filename) + 128;
@@ -486,14 +580,32 @@ handle_transcription(struct req *r)
 		return reply_raw(r, MHD_HTTP_OK, "text/plain; charset=utf-8",
 		    out, strlen(out));
 	}
-	usage = json_pack("{s:s,s:I}", "type", "duration", "seconds",
-	    (json_int_t)secs);
+	/*
+	 * OpenAI's usage: whisper-1 bills seconds (whole ones); the gpt-4o
+	 * transcribe family tokens, audio ones about 1000 a minute, text
+	 * ones for a prompt, output about one per 4 bytes of text.
+	 */
+	if (tokens) {
+		atok = (long)(dsecs * 1000 / 60) + 1;
+		ttok = prompt != NULL ? (long)(strlen(prompt) + 3) / 4 : 0;
+		otok = (long)(strlen(text) + 3) / 4;
+		usage = json_pack("{s:s,s:I,s:I,s:I,s:{s:I,s:I}}", "type",
+		    "tokens", "input_tokens", (json_int_t)(atok + ttok),
+		    "output_tokens", (json_int_t)otok, "total_tokens",
+		    (json_int_t)(atok + ttok + otok), "input_token_details",
+		    "audio_tokens", (json_int_t)atok, "text_tokens",
+		    (json_int_t)ttok);
+	} else
+		usage = json_pack("{s:s,s:I}", "type", "duration", "seconds",
+		    (json_int_t)secs);
+	free(lang);
+	free(prompt);
 	if (fmt != NULL && strcmp(fmt, "verbose_json") == 0)
 		v = json_pack("{s:s,s:s,s:f,s:s,s:[{s:i,s:i,s:f,s:f,s:s,"
 		    "s:[],s:f,s:f,s:f,s:f}],s:o}", "task", "transcribe",
-		    "language", "french", "duration", (double)secs, "text",
+		    "language", "french", "duration", dsecs, "text",
 		    text, "segments", "id", 0, "seek", 0, "start", 0.0,
-		    "end", (double)secs, "text", text, "tokens",
+		    "end", dsecs, "text", text, "tokens",
 		    "temperature", 0.0, "avg_logprob", -0.25,
 		    "compression_ratio", 1.0, "no_speech_prob", 0.0,
 		    "usage", usage);

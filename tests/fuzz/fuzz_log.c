@@ -13,6 +13,7 @@
 #include "config.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,6 +52,7 @@ plain(const char *s)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	struct rl_log_ctx ctx;
 	char		*copy, *f[5], line[RL_LOG_LINE_MAX];
 	const char	*got;
 	size_t		 i, n, k = 0, glen;
@@ -67,8 +69,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	while (k < 5)
 		f[k++] = "";
 
+	/* The upstream figures too, the model name from the input. */
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.user_id = (long long)size;
+	ctx.calls = (int)(size % 3);
+	ctx.cost_micro = -(long long)size;
+	(void)snprintf(ctx.model, sizeof(ctx.model), "%s", f[1]);
 	n = rl_log_format_request(line, f[0], f[1], f[2], f[3],
-	    (int)size % 600, (long long)size, f[4]);
+	    (int)size % 600, (long long)size, f[4], &ctx);
 	if ((o = parse(line, n)) == NULL || !json_is_object(o))
 		abort();
 	v = json_object_get(o, "path");

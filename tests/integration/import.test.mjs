@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { BASE, BUILD, STATE, TOP, auth, getJSON, newUser, postJSON, psql, q, raw, uniq, waitTask } from './lib.mjs';
+import { BASE, BUILD, STATE, TOP, auth, getJSON, newUser, postJSON, psql, q, raw, recorder, uniq, waitTask } from './lib.mjs';
 
 const FAKE = process.env.RELAIS_OPENAI_BASE_URL;
 const PANDOC = path.join(TOP, '..', 'shared', 'conformance', 'docx', 'pandoc');
@@ -562,8 +562,8 @@ test('devis PDF: compétences extracted, file deleted, confirm upserts them', as
 	// Wrong programme, missing task: refused, nothing written.
 	let c = await postJSON('/programme/confirm_import', { programme_id: w.prog }, auth(prof.token));
 	assert.equal(c.status, 400);
-	edxoError(c.body, 'validation_error', 'task_id');
-	assert.equal(c.body.error, "Champ task_id requis (l'extraction à confirmer).");
+	edxoError(c.body, 'validation_error', 'base_filename');
+	assert.equal(c.body.error, "Champ base_filename (ou task_id) requis : l'extraction à confirmer.");
 	c = await postJSON('/programme/confirm_import', { programme_id: 'abc', task_id: r.body.task_id }, auth(prof.token));
 	assert.equal(c.status, 400);
 	edxoError(c.body, 'validation_error', 'programme_id');
@@ -604,6 +604,137 @@ test('devis PDF: compétences extracted, file deleted, confirm upserts them', as
 	}
 	assert.equal(psql(`SELECT count(*) FROM competence_programme cp JOIN competences c ON c.id = cp.competence_id WHERE c.programme_id = ${w.prog}`),
 	    String(new Set(comps.map((k) => k.Code)).size));
+});
+
+// What a browser sends when it navigates (Chromium's Accept).
+const NAVIGATION = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
+const urlencoded = (fields) => new URLSearchParams(fields).toString();
+
+test('devis on the ministry\'s site: POST /ocr/start, read by its address, confirmed by base_filename', async () => {
+	const prof = await user('coordo');
+	const outsider = await user('coordo');
+	const w = world(prof);
+	const rec = await recorder('ocr');
+	const tag = uniq();
+	const url = `https://www.quebec.ca/fileadmin/documents/devis-${tag}.pdf`;
+	const before = tasksOf(prof);
+	try {
+		// Refusals, nothing queued: no address, not the ministry's.
+		let r = await postJSON('/ocr/start', { secteur_url: 'https://www.quebec.ca/x' }, auth(prof.token));
+		assert.equal(r.status, 400, JSON.stringify(r.body));
+		edxoError(r.body, 'validation_error', 'programme_url');
+		assert.equal(r.body.error, 'Erreur de validation. Veuillez sélectionner un secteur et un programme.');
+		for (const bad of ['http://www.quebec.ca/d.pdf', 'https://evil.example/d.pdf', 'https://quebec.ca.evil.example/d.pdf',
+		    'https://user@www.quebec.ca/d.pdf', 'https://www.quebec.ca:8443/d.pdf', 'ftp://www.quebec.ca/d.pdf']) {
+			r = await postJSON('/ocr/start', { programme_url: bad }, auth(prof.token));
+			assert.equal(r.status, 400, bad);
+			edxoError(r.body, 'validation_error', 'programme_url');
+		}
+		assert.equal(tasksOf(prof), before);
+
+		// EDxo's form, posted by the browser: to the task's page.
+		const nav = await raw('POST', '/ocr/start', { 'Content-Type': 'application/x-www-form-urlencoded',
+		    Accept: NAVIGATION, ...auth(prof.token) }, urlencoded({ csrf_token: 'x', secteur_url: 'https://www.quebec.ca/s',
+		    programme_url: url, pdf_title: 'Techniques de génie électrique', ai_model: rec.model, submit: 'Lancer' }));
+		assert.equal(nav.status, 303, nav.text);
+		const m = /^\/tasks\/track\/([0-9a-f-]{36})$/.exec(nav.headers.location);
+		assert.ok(m, nav.headers.location);
+		// A script gets the task id.
+		r = await postJSON('/ocr/start', { programme_url: url, ai_model: rec.model }, auth(prof.token));
+		assert.equal(r.status, 202, JSON.stringify(r.body));
+		assert.match(r.body.task_id, /^[0-9a-f-]{36}$/);
+		await finished(r.body.task_id);
+
+		const t = await finished(m[1]);
+		assert.equal(t.state, 'SUCCESS', JSON.stringify(t));
+		const res = t.result;
+		assert.equal(res.status, 'success');
+		assert.equal(res.final_status, 'SUCCESS');
+		assert.equal(res.pdf_source, url);
+		assert.equal(res.pdf_title, 'Techniques de génie électrique');
+		assert.equal(res.base_filename, `devis-${tag}`);
+		assert.equal(res.result.base_filename, `devis-${tag}`);
+		assert.equal(res.programme_id, null);
+		assert.equal(res.validation_url, undefined, 'no programme yet: nothing to review');
+		const comps = res.result.competences;
+		assert.ok(comps.length >= 1);
+		assert.equal(res.competences_count, comps.length);
+		assert.equal(t.meta.pdf_source, url);
+		paid(m[1], prof);
+		// The provider read the file by its address: no upload, one call
+		// per task, each with the devis as an input_file.file_url.
+		const calls = rec.bodies.filter((b) => typeof b === 'object' && b.input);
+		assert.equal(rec.bodies.length, calls.length, 'only Responses calls, no file upload');
+		assert.equal(calls.length, 2);
+		for (const b of calls)
+			assert.deepEqual(b.input[0].content[0], { type: 'input_file', file_url: url });
+
+		// Confirm: EDxo's review form names the extraction by its
+		// base_filename; a stranger's name is not found.
+		let c = await postJSON('/programme/confirm_import', { programme_id: w.prog, base_filename: 'inconnu' }, auth(prof.token));
+		assert.equal(c.status, 404, JSON.stringify(c.body));
+		edxoError(c.body, 'not_found', 'base_filename');
+		const w2 = world(outsider);
+		c = await postJSON('/programme/confirm_import', { programme_id: w2.prog, base_filename: `devis-${tag}` }, auth(outsider.token));
+		assert.equal(c.status, 404, JSON.stringify(c.body));
+		assert.equal(psql(`SELECT count(*) FROM competences WHERE programme_id = ${w2.prog}`), '0');
+		// import_structured=false: the text confirmed, nothing written.
+		c = await postJSON('/programme/confirm_import', { programme_id: w.prog, base_filename: `devis-${tag}`,
+		    import_structured: 'false' }, auth(prof.token));
+		assert.equal(c.status, 200, JSON.stringify(c.body));
+		assert.deepEqual(c.body.competences, []);
+		assert.equal(psql(`SELECT count(*) FROM competences WHERE programme_id = ${w.prog}`), '0');
+		c = await postJSON('/programme/confirm_import', { programme_id: w.prog, base_filename: `devis-${tag}`,
+		    import_structured: 'peut-être' }, auth(prof.token));
+		assert.equal(c.status, 400, JSON.stringify(c.body));
+		edxoError(c.body, 'validation_error', 'import_structured');
+		// The browser's form: written, then to the programme's page.
+		const f = await raw('POST', '/programme/confirm_import', { 'Content-Type': 'application/x-www-form-urlencoded',
+		    Accept: NAVIGATION, ...auth(prof.token) }, urlencoded({ csrf_token: 'x', programme_id: w.prog,
+		    base_filename: `devis-${tag}`, import_structured: 'true' }));
+		assert.equal(f.status, 303, f.text);
+		assert.equal(f.headers.location, `/programme/${w.prog}`);
+		assert.equal(psql(`SELECT count(*) FROM competences WHERE programme_id = ${w.prog}`),
+		    String(new Set(comps.map((k) => k.Code)).size));
+	} finally {
+		rec.server.close();
+	}
+});
+
+test('POST /import_grille: EDxo\'s older upload form, to the task\'s page', async () => {
+	const prof = await user();
+	// The browser's form post: 303 to the task, which is a grille import.
+	const nav = await fetch(BASE + '/import_grille', { method: 'POST', redirect: 'manual',
+	    headers: { Accept: NAVIGATION, ...auth(prof.token) }, body: form({ csrf_token: 'x' }, pdf(1)) });
+	assert.equal(nav.status, 303, await nav.text());
+	const m = /^\/tasks\/track\/([0-9a-f-]{36})$/.exec(nav.headers.get('location'));
+	assert.ok(m, nav.headers.get('location'));
+	const t = await finished(m[1]);
+	assert.equal(t.state, 'SUCCESS', JSON.stringify(t));
+	assert.equal(t.result.validation_url, `/confirm_grille_import/${m[1]}`);
+	assert.equal(psql(`SELECT name FROM tasks WHERE id = ${q(m[1])}`), 'import.grille');
+	paid(m[1], prof);
+	// A script's FormData: 202 {task_id}, as /grille/import; refusals alike.
+	let r = await upload(prof, '/import_grille', {}, pdf(1));
+	assert.equal(r.status, 202, JSON.stringify(r.body));
+	await finished(r.body.task_id);
+	r = await upload(prof, '/import_grille', {});
+	assert.equal(r.status, 400, JSON.stringify(r.body));
+	edxoError(r.body, 'bad_request', 'file');
+	// The form page itself is the application's.
+	const g = await raw('GET', '/import_grille', { Accept: NAVIGATION, ...auth(prof.token) });
+	assert.equal(g.headers['x-relais-fallback'], 'application');
+});
+
+test('GET /confirm_grille_import/<id>: the browser gets EDxo\'s page, a script the JSON', async () => {
+	const prof = await user();
+	const id = '0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
+	const nav = await raw('GET', `/confirm_grille_import/${id}`, { Accept: NAVIGATION, ...auth(prof.token) });
+	assert.equal(nav.headers['x-relais-fallback'], 'application');
+	const js = await raw('GET', `/confirm_grille_import/${id}`, auth(prof.token));
+	assert.equal(js.headers['x-relais-fallback'], undefined);
+	assert.equal(js.status, 404, js.text);
+	assert.match(js.headers.vary, /Accept/);
 });
 
 test('import routes: method and content type', async () => {

@@ -247,15 +247,25 @@ test('worker SIGKILLed mid-call: the job fails once, the task reruns, holds clos
 		assert.equal(j.status, 'failed');
 		assert.equal(j.error_code, 'worker_lost');
 		assert.equal(psql(`SELECT count(*) FROM credit_reservations WHERE task_id = ${q(r.body.task_id)} ` +
-		    'AND state = \'reserved\''), '0', 'the dead run\'s hold is given back');
-		// The generation: run again, one ledger row (the rerun's call).
+		    'AND state = \'reserved\''), '0', 'the dead run\'s hold is closed');
+		// Its cut call is billed at its bound (issue 17: a dead call is
+		// never free), one 'lost' row, and the job says what it cost.
+		const lost = (task) => psql('SELECT coalesce(string_agg(l.status || \':\' || (l.delta = -c.amount ' +
+		    'AND l.cost = c.amount)::text, \',\' ORDER BY l.id), \'\') FROM usage_ledger l JOIN credit_reservations c ' +
+		    `ON c.id = l.reservation_id WHERE l.task_id = ${q(task)}`);
+		assert.equal(lost(r.body.task_id), 'lost:true', 'the cut job\'s hold settled at its amount');
+		assert.equal(psql(`SELECT j.cost = c.amount FROM openai_jobs j JOIN credit_reservations c ON ` +
+		    `c.task_id = j.task_id WHERE j.id = ${q(r.body.job_id)}`), 't', 'the job\'s cost is its lost hold');
+		// The generation: run again; the dead attempt's hold settled at
+		// its amount ('lost'), then the rerun's call (ok).
 		const g = await until('generation finished', () => {
 			const row = taskRow(gen);
 			return FINAL.includes(row.state) ? row : null;
 		}, 30000, 100);
 		assert.equal(g.state, 'SUCCESS', JSON.stringify(g));
 		assert.equal(g.attempts, 2);
-		assert.equal(psql(`SELECT count(*) FROM usage_ledger WHERE task_id = ${q(gen)}`), '1');
+		assert.equal(lost(gen).replace(/ok:(true|false)$/, 'ok'), 'lost:true,ok',
+		    'the dead attempt billed at its bound, the rerun at its cost');
 		let after = await checkBooks('after the kill');
 		// The two cut calls were not delivered whole (the fake notices
 		// when it next writes: the job's answer is 6 s late); the

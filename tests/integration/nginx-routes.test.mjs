@@ -7,10 +7,10 @@
 // of nginx/dev.conf (its answers carry X-Relais-Fallback: application).
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BASE, BUILD, STATE, TOP, getJSON, sleep } from './lib.mjs';
+import { BASE, BUILD, STATE, TOP, admin, auth, getJSON, sleep } from './lib.mjs';
 
 // The programs behind nginx/relais.conf: the test responder (echo) has its
 // own location in the stack and is no part of the shipped file.
@@ -241,6 +241,59 @@ test('through nginx: a method relais does not serve on its path is the applicati
 	assert.equal(r.status, 401);
 });
 
+// What a browser sends when it navigates (Chromium's Accept).
+const NAVIGATION = 'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8';
+
+test("through nginx: where EDxo serves the page, a navigation is the application's and fetch keeps relais' JSON", async () => {
+	// The routes that say so (RL_ROUTE_APP_PAGE), EDxo's settings pages,
+	// user administration and grille confirmation among them; relais' own
+	// /settings/usage and /settings/analyse/ai are not.
+	const flagged = routes.filter((r) => r.flags.includes('APP_PAGE'));
+	const paths = flagged.map((r) => r.pattern);
+	for (const p of ['/settings/chat_models', '/settings/ocr_prompts', '/settings/plan_cadre',
+	    '/settings/openai_models', '/settings/grille', '/settings/chat/ai', '/manage_users',
+	    '/edit_user/<int:id>', '/confirm_grille_import/<uuid:task_id>'])
+		assert.ok(paths.includes(p), `${p} is not flagged APP_PAGE`);
+	for (const p of ['/settings/usage', '/settings/analyse/ai'])
+		assert.ok(!paths.includes(p), `${p} is relais' own`);
+	assert.ok(flagged.every((r) => r.method === 'GET'), 'only GET routes hand a page over');
+	const token = await admin();
+	const problems = [];
+	for (const r of flagged) {
+		const path = samples(r.pattern)[0];
+		// The browser, signed in or not: EDxo's page (the stand-in's 404).
+		for (const headers of [{ Accept: NAVIGATION }, { Accept: NAVIGATION, ...auth(token) }]) {
+			const nav = await getJSON(path, { headers });
+			if (nav.status !== 404 || nav.headers.get('x-relais-fallback') !== 'application' ||
+			    nav.headers.get('x-request-id') !== null)
+				problems.push(`navigation ${path}: ${nav.status} ${nav.headers.get('x-relais-fallback')}, want the application`);
+		}
+		// fetch() (Accept */* or JSON): relais, its answer varying on Accept.
+		for (const accept of ['*/*', 'application/json']) {
+			const res = await getJSON(path, { headers: { Accept: accept, ...auth(token) } });
+			if (res.headers.get('x-relais-fallback') !== null || res.headers.get('x-request-id') === null)
+				problems.push(`fetch ${path} (${accept}): ${res.status} from the application, want relais`);
+			else if (!/\bAccept\b/.test(res.headers.get('vary') ?? ''))
+				problems.push(`fetch ${path} (${accept}): no Vary: Accept`);
+			else if (!/^(\/settings\/|\/manage_users$)/.test(path))
+				continue;
+			else if (res.status !== 200 || typeof res.body !== 'object')
+				problems.push(`fetch ${path} (${accept}): ${res.status} ${JSON.stringify(res.body)}, want its JSON`);
+		}
+	}
+	assert.deepEqual(problems, []);
+	// A page's POST stays relais' whatever the Accept (a form post):
+	// the value it holds, posted again.
+	const now = await getJSON('/settings/chat/ai', { headers: auth(token) });
+	assert.equal(now.status, 200);
+	const r = await getJSON('/settings/chat/ai', { method: 'POST', headers: { Accept: NAVIGATION,
+	    'Content-Type': 'application/x-www-form-urlencoded', ...auth(token) },
+	    body: new URLSearchParams({ verbosity: now.body.verbosity ?? '' }).toString() });
+	assert.equal(r.headers.get('x-relais-fallback'), null);
+	assert.equal(r.status, 200, JSON.stringify(r.body));
+	assert.deepEqual(r.body, now.body);
+});
+
 test("through nginx: relais' own pages and their scripts", async () => {
 	let r = await fetch(BASE + '/tasks/track/00000000-0000-4000-8000-000000000000');
 	assert.equal(r.status, 200);
@@ -271,6 +324,55 @@ test("through nginx: relais' admin page is static files, not the application", a
 	assert.equal(r.status, 404);
 	assert.equal(r.headers.get('x-relais-fallback'), null, 'a missing admin file is nginx\'s 404');
 	await r.text();
+});
+
+test('standalone.conf: on its own, relais answers a navigation to a page path itself', async () => {
+	// Only application.conf says an application is there.
+	assert.match(readFileSync(join(TOP, 'nginx', 'application.conf'), 'utf8'), /^fastcgi_param RELAIS_BESIDE_APPLICATION 1;$/m);
+	assert.doesNotMatch(readFileSync(join(TOP, 'nginx', 'standalone.conf'), 'utf8'), /RELAIS_BESIDE_APPLICATION/);
+	const dir = join(STATE, 'nginx-standalone-run');
+	mkdirSync(join(dir, 'tmp'), { recursive: true });
+	const port = 20000 + Math.floor(Math.random() * 30000);
+	writeFileSync(join(dir, 'nginx.conf'), `${process.getuid() === 0 ? 'user www-data;' : ''}
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log;
+daemon off;
+events {}
+http {
+	access_log off;
+	client_body_temp_path ${dir}/tmp;
+	fastcgi_temp_path ${dir}/tmp;
+	proxy_temp_path ${dir}/tmp;
+	server {
+		listen 127.0.0.1:${port};
+		include ${STATE}/nginx/relais.conf;
+		include ${TOP}/nginx/standalone.conf;
+	}
+}
+`);
+	const ngx = spawn('/usr/sbin/nginx', ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')],
+	    { stdio: 'ignore' });
+	try {
+		const token = await admin();
+		let r;
+		for (let i = 0; i < 100; i++) {
+			try {
+				r = await fetch(`http://127.0.0.1:${port}/settings/chat_models`,
+				    { headers: { Accept: NAVIGATION, ...auth(token) } });
+				break;
+			} catch {
+				await sleep(50);
+			}
+		}
+		assert.ok(r, 'the standalone nginx did not answer');
+		assert.equal(r.status, 200);
+		assert.equal(r.headers.get('x-relais-fallback'), null);
+		assert.match(r.headers.get('vary') ?? '', /Accept/);
+		assert.ok('chat_model' in await r.json());
+	} finally {
+		ngx.kill('SIGTERM');
+		await new Promise((res) => ngx.once('exit', res));
+	}
 });
 
 test('standalone.conf: relais on its own is valid nginx and answers the 404 the stack checks', () => {

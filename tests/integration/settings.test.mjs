@@ -902,3 +902,28 @@ test('an admin\'s change is what the next generation sends', { timeout: 30000 },
 		rec.server.close();
 	}
 });
+
+test('an administrator sets a new password: the way out for an account whose hash cannot be verified', async () => {
+	const u = await newUser({ prefix: 'pwreset', credits: '0.00' });
+	const name = psql(`SELECT username FROM users WHERE id = ${u.id}`);
+	// The importer's marker for "no usable hash" (sql/0014): refused as a
+	// wrong password, never a 500.
+	psql(`UPDATE users SET password_hash = '!' WHERE id = ${u.id}`);
+	let r = await postJSON('/auth/token', { username: name, password: 'correct horse' });
+	assert.equal(r.status, 401, JSON.stringify(r.body));
+	r = await post(`/edit_user/${u.id}`, { password: 'un nouveau départ' });
+	assert.equal(r.status, 200, JSON.stringify(r.body));
+	assert.equal(r.body.password_hash, undefined);
+	assert.match(psql(`SELECT password_hash FROM users WHERE id = ${u.id}`), /^\$argon2id\$/);
+	r = await postJSON('/auth/token', { username: name, password: 'un nouveau départ' });
+	assert.equal(r.status, 200, JSON.stringify(r.body));
+	// The audit row says it changed, never what it is.
+	const audit = psql(`SELECT coalesce(old_value::text, '') || '|' || new_value::text FROM audit_log ` +
+	    `WHERE table_name = 'users' AND row_id = '${u.id}' AND field = 'password'`);
+	assert.equal(audit, '|"set"');
+	// Too short is refused with the field named, nothing written.
+	const before = psql(`SELECT password_hash FROM users WHERE id = ${u.id}`);
+	r = await post(`/edit_user/${u.id}`, { password: 'court' });
+	assert.equal(r.status, 400, JSON.stringify(r.body));
+	assert.equal(psql(`SELECT password_hash FROM users WHERE id = ${u.id}`), before);
+});

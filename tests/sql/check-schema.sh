@@ -274,11 +274,11 @@ expect "plan de cours A25: evaluation weights link to capacités of the course's
 
 # --- seeded settings -----------------------------------------------------------
 
-expect "openai_models seeded with 14 models (11 in 0001, 3 in 0003); gpt-5 priced 1.25/0.125/10 per 1M" \
+expect "openai_models seeded with 17 models (11 in 0001, 3 in 0003, 3 audio in 0015); gpt-5 priced 1.25/0.125/10 per 1M" \
 	"SELECT (SELECT count(*) FROM openai_models) || ' '
 	     || input_price || '/' || cached_input_price || '/' || output_price
 	 FROM openai_models WHERE name = 'gpt-5'" \
-	"14 1.250000/0.125000/10.000000"
+	"17 1.250000/0.125000/10.000000"
 
 expect "settings seeded: 21 generation sections, 13 AI sections, 8 plan-de-cours prompts, one row per singleton" \
 	"SELECT (SELECT count(*) FROM global_generation_settings) || ' '
@@ -398,8 +398,15 @@ expect "every model has a provider, catalogue text, a context window and a 50 % 
 		AND display_name IS NOT NULL AND description IS NOT NULL
 		AND context_window > 0 AND cardinality(recommended_for) > 0
 		AND batch_discount_pct = 50) || '/' || count(*)
-	 FROM openai_models" \
+	 FROM openai_models WHERE audio_minute_price IS NULL" \
 	"14/14"
+
+expect "the audio models (0015): priced per minute, out of the router" \
+	"SELECT string_agg(name || ':' || audio_minute_price || ':'
+		|| coalesce(audio_input_price::text, '-') || ':' || router_enabled,
+		' ' ORDER BY name)
+	 FROM openai_models WHERE audio_minute_price IS NOT NULL" \
+	"gpt-4o-mini-transcribe:0.003000:3.000000:false gpt-4o-transcribe:0.006000:6.000000:false whisper-1:0.006000:-:false"
 
 expect "seed 001's catalogue entries, as the seed writes them" \
 	"SELECT string_agg(name || '|' || display_name || '|' || description

@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,6 +36,7 @@ int
 main(void)
 {
 	char		 line[RL_LOG_LINE_MAX], *big, *esc;
+	struct rl_log_ctx ctx;
 	json_t		*o;
 	size_t		 n, i;
 	const char	*p;
@@ -46,7 +48,7 @@ main(void)
 	big[RL_URI_MAX] = '\0';
 	big[0] = '/';
 	n = rl_log_format_request(line, "abc", "GET", big, NULL, 404, 12,
-	    "no route for /aaaa");
+	    "no route for /aaaa", NULL);
 	o = parse(line, n);
 	ok(o != NULL, "an %d-byte path gives one JSON line (%zu bytes)",
 	    RL_URI_MAX, n);
@@ -62,12 +64,24 @@ main(void)
 	/* Every field long, and every byte one that needs escaping. */
 	memset(esc, '"', RL_URI_MAX);
 	esc[RL_URI_MAX] = '\0';
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.user_id = 7;
+	ctx.calls = 2;
+	ctx.cost_micro = LLONG_MAX;
+	ctx.upstream_us = LLONG_MIN;
+	ctx.tokens_in = ctx.tokens_out = LLONG_MAX;
+	memset(ctx.model, '"', sizeof(ctx.model) - 1);
 	n = rl_log_format_request(line, esc, esc, esc, esc, 500,
-	    -1, esc);
+	    -1, esc, &ctx);
 	ok((o = parse(line, n)) != NULL, "quotes everywhere: still one "
 	    "JSON line (%zu bytes)", n);
 	ok(json_integer_value(json_object_get(o, "us")) == -1,
 	    "the duration is kept");
+	ok(json_integer_value(json_object_get(o, "cost_micro")) == LLONG_MAX &&
+	    json_integer_value(json_object_get(o, "tokens_out")) ==
+	    LLONG_MAX && json_integer_value(json_object_get(o,
+	    "upstream_us")) == LLONG_MIN && field(o, "model") != NULL,
+	    "the upstream figures survive the longest fields");
 	json_decref(o);
 	for (i = 0; i < RL_URI_MAX; i++)
 		esc[i] = (char)(1 + i % 31);
@@ -78,7 +92,7 @@ main(void)
 
 	/* Bytes that are not UTF-8 become U+FFFD; a cut never splits one. */
 	n = rl_log_format_request(line, "1", "GET", "/api/cours/\xff\xc3",
-	    NULL, 400, 1, NULL);
+	    NULL, 400, 1, NULL, NULL);
 	o = parse(line, n);
 	ok(o != NULL && strcmp(field(o, "path"),
 	    "/api/cours/\xef\xbf\xbd\xef\xbf\xbd") == 0,
@@ -87,9 +101,42 @@ main(void)
 	for (i = 0; i + 2 < RL_URI_MAX; i += 2)
 		memcpy(esc + i, "\xc3\xa9", 2);
 	esc[i] = '\0';
-	n = rl_log_format_request(line, "1", "GET", esc, NULL, 200, 1, esc);
+	n = rl_log_format_request(line, "1", "GET", esc, NULL, 200, 1, esc,
+	    NULL);
 	ok((o = parse(line, n)) != NULL, "a long run of 2-byte characters "
 	    "is cut at a character boundary");
+	json_decref(o);
+
+	/* Who asked, and what the upstream took: only when it was called. */
+	memset(&ctx, 0, sizeof(ctx));
+	n = rl_log_format_request(line, "1", "POST", "/x", "/x", 402, 5,
+	    "insufficient credits", &ctx);
+	o = parse(line, n);
+	ok(o != NULL && json_is_null(json_object_get(o, "user")) &&
+	    json_object_get(o, "cost_micro") == NULL &&
+	    json_object_get(o, "upstream_calls") == NULL,
+	    "a refused anonymous call: user null, no upstream figures");
+	json_decref(o);
+	ctx.user_id = 42;
+	ctx.calls = 1;
+	ctx.upstream_status = 200;
+	ctx.upstream_us = 1500;
+	ctx.tokens_in = 10;
+	ctx.tokens_out = 20;
+	ctx.cost_micro = 33;
+	memcpy(ctx.model, "gpt-5-mini", 11);
+	n = rl_log_format_request(line, "1", "POST", "/x", "/x", 200, 5,
+	    NULL, &ctx);
+	o = parse(line, n);
+	ok(o != NULL && json_integer_value(json_object_get(o, "user")) == 42 &&
+	    json_integer_value(json_object_get(o, "upstream_calls")) == 1 &&
+	    json_integer_value(json_object_get(o, "upstream_failed")) == 0 &&
+	    json_integer_value(json_object_get(o, "upstream_us")) == 1500 &&
+	    json_integer_value(json_object_get(o, "tokens_in")) == 10 &&
+	    json_integer_value(json_object_get(o, "tokens_out")) == 20 &&
+	    json_integer_value(json_object_get(o, "cost_micro")) == 33 &&
+	    strcmp(field(o, "model"), "gpt-5-mini") == 0,
+	    "a billed call: user, upstream time, tokens, cost and model");
 	json_decref(o);
 
 	/* The request id rides along on rl_log() lines. */
