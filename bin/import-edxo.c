@@ -44,6 +44,8 @@
 #define IMPORT_LOCK		"7237893470582156645"
 /* Columns of the widest table we import (PlanDeCours: 23). */
 #define MAXF			24
+/* An upsert built by upsert(): PlanDeCours' (23 columns) needs 2.9 KB. */
+#define UPSERT_MAX		4096
 /* Routine conversions summarised per table (column, rule). */
 #define MAXSUMS			48
 /* Numeric conversions of one row kept in edxo_import_conversions. */
@@ -121,7 +123,8 @@ struct tbl {
 	const char	*relais;
 	enum mode	 mode;
 	const char	*select;	/* SQLite, constant */
-	const char	*sql;		/* PostgreSQL; $n: n-th sent field */
+	const char	*sql;		/* PostgreSQL; $n: n-th sent field;
+					 * NULL: built by upsert() */
 	struct fld	 f[MAXF];
 };
 
@@ -184,12 +187,7 @@ static const struct tbl tables[T__MAX] = {
 [T_CEGEP] = {
 	"ListeCegep", "cegeps", M_ID,
 	    "SELECT * FROM \"ListeCegep\" ORDER BY rowid",
-	    "INSERT INTO cegeps AS t (id, nom, type, region) OVERRIDING "
-	    "SYSTEM VALUE VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO "
-	    "UPDATE SET (nom, type, region) = ROW(EXCLUDED.nom, "
-	    "EXCLUDED.type, EXCLUDED.region) WHERE (t.nom, t.type, "
-	    "t.region) IS DISTINCT FROM (EXCLUDED.nom, EXCLUDED.type, "
-	    "EXCLUDED.region) RETURNING xmax = 0",
+	    NULL,
 	{
 		{ "id", K_ID, -1, NULL, NULL, 0 },
 		{ "nom", K_NAME, -1, NULL, NULL, 0 },
@@ -199,11 +197,7 @@ static const struct tbl tables[T__MAX] = {
 [T_DEPT] = {
 	"Department", "departments", M_ID,
 	    "SELECT * FROM \"Department\" ORDER BY rowid",
-	    "INSERT INTO departments AS t (id, nom, cegep_id) "
-	    "OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3) ON CONFLICT "
-	    "(id) DO UPDATE SET (nom, cegep_id) = ROW(EXCLUDED.nom, "
-	    "EXCLUDED.cegep_id) WHERE (t.nom, t.cegep_id) IS DISTINCT "
-	    "FROM (EXCLUDED.nom, EXCLUDED.cegep_id) RETURNING xmax = 0",
+	    NULL,
 	{
 		{ "id", K_ID, -1, NULL, NULL, 0 },
 		{ "nom", K_NAME, -1, NULL, NULL, 0 },
@@ -212,11 +206,7 @@ static const struct tbl tables[T__MAX] = {
 [T_PMIN] = {
 	"ListeProgrammeMinisteriel", "programmes_ministeriels", M_ID,
 	    "SELECT * FROM \"ListeProgrammeMinisteriel\" ORDER BY rowid",
-	    "INSERT INTO programmes_ministeriels AS t (id, nom, code) "
-	    "OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3) ON CONFLICT "
-	    "(id) DO UPDATE SET (nom, code) = ROW(EXCLUDED.nom, "
-	    "EXCLUDED.code) WHERE (t.nom, t.code) IS DISTINCT FROM "
-	    "(EXCLUDED.nom, EXCLUDED.code) RETURNING xmax = 0",
+	    NULL,
 	{
 		{ "id", K_ID, -1, NULL, NULL, 0 },
 		{ "nom", K_NAME, -1, NULL, NULL, 0 },
@@ -225,18 +215,7 @@ static const struct tbl tables[T__MAX] = {
 [T_PROG] = {
 	"Programme", "programmes", M_ID,
 	    "SELECT * FROM \"Programme\" ORDER BY rowid",
-	    "INSERT INTO programmes AS t (id, nom, department_id, "
-	    "programme_ministeriel_id, cegep_id, variante) OVERRIDING "
-	    "SYSTEM VALUE VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT "
-	    "(id) DO UPDATE SET (nom, department_id, "
-	    "programme_ministeriel_id, cegep_id, variante) = "
-	    "ROW(EXCLUDED.nom, EXCLUDED.department_id, "
-	    "EXCLUDED.programme_ministeriel_id, EXCLUDED.cegep_id, "
-	    "EXCLUDED.variante) WHERE (t.nom, t.department_id, "
-	    "t.programme_ministeriel_id, t.cegep_id, t.variante) IS "
-	    "DISTINCT FROM (EXCLUDED.nom, EXCLUDED.department_id, "
-	    "EXCLUDED.programme_ministeriel_id, EXCLUDED.cegep_id, "
-	    "EXCLUDED.variante) RETURNING xmax = 0",
+	    NULL,
 	{
 		{ "id", K_ID, -1, NULL, NULL, 0 },
 		{ "nom", K_NAME, -1, NULL, NULL, 0 },
@@ -249,37 +228,7 @@ static const struct tbl tables[T__MAX] = {
 [T_USER] = {
 	"User", "users", M_ID,
 	    "SELECT * FROM \"User\" ORDER BY rowid",
-	    "INSERT INTO users AS t (id, username, password_hash, "
-	    "email, nom, prenom, image, role, is_first_connexion, "
-	    "openai_key_enc, api_token, api_token_expires_at, "
-	    "last_openai_response_id, cegep_id, department_id, "
-	    "reset_version, last_login) OVERRIDING SYSTEM VALUE VALUES "
-	    "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
-	    "$14, $15, $16, $17) ON CONFLICT (id) DO UPDATE SET "
-	    "(username, password_hash, email, nom, prenom, image, role, "
-	    "is_first_connexion, openai_key_enc, api_token, "
-	    "api_token_expires_at, last_openai_response_id, cegep_id, "
-	    "department_id, reset_version, last_login) = "
-	    "ROW(EXCLUDED.username, EXCLUDED.password_hash, "
-	    "EXCLUDED.email, EXCLUDED.nom, EXCLUDED.prenom, "
-	    "EXCLUDED.image, EXCLUDED.role, "
-	    "EXCLUDED.is_first_connexion, EXCLUDED.openai_key_enc, "
-	    "EXCLUDED.api_token, EXCLUDED.api_token_expires_at, "
-	    "EXCLUDED.last_openai_response_id, EXCLUDED.cegep_id, "
-	    "EXCLUDED.department_id, EXCLUDED.reset_version, "
-	    "EXCLUDED.last_login) WHERE (t.username, t.password_hash, "
-	    "t.email, t.nom, t.prenom, t.image, t.role, "
-	    "t.is_first_connexion, t.openai_key_enc, t.api_token, "
-	    "t.api_token_expires_at, t.last_openai_response_id, "
-	    "t.cegep_id, t.department_id, t.reset_version, "
-	    "t.last_login) IS DISTINCT FROM (EXCLUDED.username, "
-	    "EXCLUDED.password_hash, EXCLUDED.email, EXCLUDED.nom, "
-	    "EXCLUDED.prenom, EXCLUDED.image, EXCLUDED.role, "
-	    "EXCLUDED.is_first_connexion, EXCLUDED.openai_key_enc, "
-	    "EXCLUDED.api_token, EXCLUDED.api_token_expires_at, "
-	    "EXCLUDED.last_openai_response_id, EXCLUDED.cegep_id, "
-	    "EXCLUDED.department_id, EXCLUDED.reset_version, "
-	    "EXCLUDED.last_login) RETURNING xmax = 0",
+	    NULL,
 	{
 		{ "id", K_ID, -1, NULL, NULL, 0 },
 		{ "username", K_NAME, -1, NULL, NULL, F_UNIQUE },
@@ -312,14 +261,7 @@ static const struct tbl tables[T__MAX] = {
 [T_FIL] = {
 	"FilConducteur", "fil_conducteur", M_ID,
 	    "SELECT * FROM \"FilConducteur\" ORDER BY rowid",
-	    "INSERT INTO fil_conducteur AS t (id, programme_id, "
-	    "description, couleur) OVERRIDING SYSTEM VALUE VALUES ($1, "
-	    "$2, $3, $4) ON CONFLICT (id) DO UPDATE SET (programme_id, "
-	    "description, couleur) = ROW(EXCLUDED.programme_id, "
-	    "EXCLUDED.description, EXCLUDED.couleur) WHERE "
-	    "(t.programme_id, t.description, t.couleur) IS DISTINCT "
-	    "FROM (EXCLUDED.programme_id, EXCLUDED.description, "
-	    "EXCLUDED.couleur) RETURNING xmax = 0",
+	    NULL,
 	{
 		{ "id", K_ID, -1, NULL, NULL, 0 },
 		{ "programme_id", K_REF, T_PROG, NULL, NULL, 0 },
@@ -329,23 +271,7 @@ static const struct tbl tables[T__MAX] = {
 [T_COURS] = {
 	"Cours", "cours", M_ID,
 	    "SELECT * FROM \"Cours\" ORDER BY rowid",
-	    "INSERT INTO cours AS t (id, code, nom, nombre_unites, "
-	    "heures_theorie, heures_laboratoire, heures_travail_maison, "
-	    "fil_conducteur_id) OVERRIDING SYSTEM VALUE VALUES ($1, $2, "
-	    "$3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO UPDATE SET "
-	    "(code, nom, nombre_unites, heures_theorie, "
-	    "heures_laboratoire, heures_travail_maison, "
-	    "fil_conducteur_id) = ROW(EXCLUDED.code, EXCLUDED.nom, "
-	    "EXCLUDED.nombre_unites, EXCLUDED.heures_theorie, "
-	    "EXCLUDED.heures_laboratoire, "
-	    "EXCLUDED.heures_travail_maison, "
-	    "EXCLUDED.fil_conducteur_id) WHERE (t.code, t.nom, "
-	    "t.nombre_unites, t.heures_theorie, t.heures_laboratoire, "
-	    "t.heures_travail_maison, t.fil_conducteur_id) IS DISTINCT "
-	    "FROM (EXCLUDED.code, EXCLUDED.nom, EXCLUDED.nombre_unites, "
-	    "EXCLUDED.heures_theorie, EXCLUDED.heures_laboratoire, "
-	    "EXCLUDED.heures_travail_maison, "
-	    "EXCLUDED.fil_conducteur_id) RETURNING xmax = 0",
+	    NULL,
 	{
 		{ "id", K_ID, -1, NULL, NULL, 0 },
 		{ "code", K_NAME, -1, NULL, NULL, 0 },
@@ -372,15 +298,7 @@ static const struct tbl tables[T__MAX] = {
 [T_PREA] = {
 	"CoursPrealable", "cours_prealable", M_ID,
 	    "SELECT * FROM \"CoursPrealable\" ORDER BY rowid",
-	    "INSERT INTO cours_prealable AS t (id, cours_id, "
-	    "cours_prealable_id, note_necessaire) OVERRIDING SYSTEM "
-	    "VALUE VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO UPDATE "
-	    "SET (cours_id, cours_prealable_id, note_necessaire) = "
-	    "ROW(EXCLUDED.cours_id, EXCLUDED.cours_prealable_id, "
-	    "EXCLUDED.note_necessaire) WHERE (t.cours_id, "
-	    "t.cours_prealable_id, t.note_necessaire) IS DISTINCT FROM "
-	    "(EXCLUDED.cours_id, EXCLUDED.cours_prealable_id, "
-	    "EXCLUDED.note_necessaire) RETURNING xmax = 0",
+	    NULL,
 	{
 		{ "id", K_ID, -1, NULL, NULL, 0 },
 		{ "cours_id", K_REF, T_COURS, NULL, NULL, F_UNIQUE },
@@ -391,13 +309,7 @@ static const struct tbl tables[T__MAX] = {
 [T_COREQ] = {
 	"CoursCorequis", "cours_corequis", M_ID,
 	    "SELECT * FROM \"CoursCorequis\" ORDER BY rowid",
-	    "INSERT INTO cours_corequis AS t (id, cours_id, "
-	    "cours_corequis_id) OVERRIDING SYSTEM VALUE VALUES ($1, $2, "
-	    "$3) ON CONFLICT (id) DO UPDATE SET (cours_id, "
-	    "cours_corequis_id) = ROW(EXCLUDED.cours_id, "
-	    "EXCLUDED.cours_corequis_id) WHERE (t.cours_id, "
-	    "t.cours_corequis_id) IS DISTINCT FROM (EXCLUDED.cours_id, "
-	    "EXCLUDED.cours_corequis_id) RETURNING xmax = 0",
+	    NULL,
 	{
 		{ "id", K_ID, -1, NULL, NULL, 0 },
 		{ "cours_id", K_REF, T_COURS, NULL, NULL, F_UNIQUE },
@@ -407,19 +319,7 @@ static const struct tbl tables[T__MAX] = {
 [T_COMP] = {
 	"Competence", "competences", M_ID,
 	    "SELECT * FROM \"Competence\" ORDER BY rowid",
-	    "INSERT INTO competences AS t (id, programme_id, code, nom, "
-	    "criteria_de_performance, contexte_de_realisation) "
-	    "OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, $4, $5, $6) ON "
-	    "CONFLICT (id) DO UPDATE SET (programme_id, code, nom, "
-	    "criteria_de_performance, contexte_de_realisation) = "
-	    "ROW(EXCLUDED.programme_id, EXCLUDED.code, EXCLUDED.nom, "
-	    "EXCLUDED.criteria_de_performance, "
-	    "EXCLUDED.contexte_de_realisation) WHERE (t.programme_id, "
-	    "t.code, t.nom, t.criteria_de_performance, "
-	    "t.contexte_de_realisation) IS DISTINCT FROM "
-	    "(EXCLUDED.programme_id, EXCLUDED.code, EXCLUDED.nom, "
-	    "EXCLUDED.criteria_de_performance, "
-	    "EXCLUDED.contexte_de_realisation) RETURNING xmax = 0",
+	    NULL,
 	{
 		{ "id", K_ID, -1, NULL, NULL, 0 },
 		{ "programme_id", K_REF, T_PROG, NULL, NULL, F_UNIQUE },
@@ -441,12 +341,7 @@ static const struct tbl tables[T__MAX] = {
 [T_ELEM] = {
 	"ElementCompetence", "element_competence", M_ID,
 	    "SELECT * FROM \"ElementCompetence\" ORDER BY rowid",
-	    "INSERT INTO element_competence AS t (id, competence_id, "
-	    "nom) OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3) ON "
-	    "CONFLICT (id) DO UPDATE SET (competence_id, nom) = "
-	    "ROW(EXCLUDED.competence_id, EXCLUDED.nom) WHERE "
-	    "(t.competence_id, t.nom) IS DISTINCT FROM "
-	    "(EXCLUDED.competence_id, EXCLUDED.nom) RETURNING xmax = 0",
+	    NULL,
 	{
 		{ "id", K_ID, -1, NULL, NULL, 0 },
 		{ "competence_id", K_REF, T_COMP, NULL, NULL, 0 },
@@ -455,14 +350,7 @@ static const struct tbl tables[T__MAX] = {
 [T_CRIT] = {
 	"ElementCompetenceCriteria", "element_competence_criteria", M_ID,
 	    "SELECT * FROM \"ElementCompetenceCriteria\" ORDER BY rowid",
-	    "INSERT INTO element_competence_criteria AS t (id, "
-	    "element_competence_id, criteria) OVERRIDING SYSTEM VALUE "
-	    "VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET "
-	    "(element_competence_id, criteria) = "
-	    "ROW(EXCLUDED.element_competence_id, EXCLUDED.criteria) "
-	    "WHERE (t.element_competence_id, t.criteria) IS DISTINCT "
-	    "FROM (EXCLUDED.element_competence_id, EXCLUDED.criteria) "
-	    "RETURNING xmax = 0",
+	    NULL,
 	{
 		{ "id", K_ID, -1, NULL, NULL, 0 },
 		{ "element_competence_id", K_REF, T_ELEM, NULL, NULL, 0 },
@@ -471,15 +359,7 @@ static const struct tbl tables[T__MAX] = {
 [T_ECPC] = {
 	"ElementCompetenceParCours", "element_competence_par_cours", M_ID,
 	    "SELECT * FROM \"ElementCompetenceParCours\" ORDER BY rowid",
-	    "INSERT INTO element_competence_par_cours AS t (id, "
-	    "cours_id, element_competence_id, status) OVERRIDING SYSTEM "
-	    "VALUE VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO UPDATE "
-	    "SET (cours_id, element_competence_id, status) = "
-	    "ROW(EXCLUDED.cours_id, EXCLUDED.element_competence_id, "
-	    "EXCLUDED.status) WHERE (t.cours_id, "
-	    "t.element_competence_id, t.status) IS DISTINCT FROM "
-	    "(EXCLUDED.cours_id, EXCLUDED.element_competence_id, "
-	    "EXCLUDED.status) RETURNING xmax = 0",
+	    NULL,
 	{
 		{ "id", K_ID, -1, NULL, NULL, 0 },
 		{ "cours_id", K_REF, T_COURS, NULL, NULL, F_UNIQUE },
@@ -490,17 +370,7 @@ static const struct tbl tables[T__MAX] = {
 [T_CPC] = {
 	"CompetenceParCours", "competence_par_cours", M_ID,
 	    "SELECT * FROM \"CompetenceParCours\" ORDER BY rowid",
-	    "INSERT INTO competence_par_cours AS t (id, cours_id, "
-	    "competence_developpee_id, competence_atteinte_id) "
-	    "OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, $4) ON "
-	    "CONFLICT (id) DO UPDATE SET (cours_id, "
-	    "competence_developpee_id, competence_atteinte_id) = "
-	    "ROW(EXCLUDED.cours_id, EXCLUDED.competence_developpee_id, "
-	    "EXCLUDED.competence_atteinte_id) WHERE (t.cours_id, "
-	    "t.competence_developpee_id, t.competence_atteinte_id) IS "
-	    "DISTINCT FROM (EXCLUDED.cours_id, "
-	    "EXCLUDED.competence_developpee_id, "
-	    "EXCLUDED.competence_atteinte_id) RETURNING xmax = 0",
+	    NULL,
 	{
 		{ "id", K_ID, -1, NULL, NULL, 0 },
 		{ "cours_id", K_REF, T_COURS, NULL, NULL, 0 },
@@ -510,59 +380,7 @@ static const struct tbl tables[T__MAX] = {
 [T_PC] = {
 	"PlanCadre", "plan_cadre", M_ID,
 	    "SELECT * FROM \"PlanCadre\" ORDER BY rowid",
-	    "INSERT INTO plan_cadre AS t (id, cours_id, place_intro, "
-	    "objectif_terminal, structure_intro, "
-	    "structure_activites_theoriques, "
-	    "structure_activites_pratiques, "
-	    "structure_activites_prevues, eval_evaluation_sommative, "
-	    "eval_nature_evaluations_sommatives, "
-	    "eval_evaluation_de_la_langue, "
-	    "eval_evaluation_sommatives_apprentissages, "
-	    "additional_info, ai_model, modified_by_id, modified_at) "
-	    "OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, $4, $5, $6, "
-	    "$7, $8, $9, $10, $11, $12, $13, $14, $15, $16) ON CONFLICT "
-	    "(id) DO UPDATE SET (cours_id, place_intro, "
-	    "objectif_terminal, structure_intro, "
-	    "structure_activites_theoriques, "
-	    "structure_activites_pratiques, "
-	    "structure_activites_prevues, eval_evaluation_sommative, "
-	    "eval_nature_evaluations_sommatives, "
-	    "eval_evaluation_de_la_langue, "
-	    "eval_evaluation_sommatives_apprentissages, "
-	    "additional_info, ai_model, modified_by_id, modified_at) = "
-	    "ROW(EXCLUDED.cours_id, EXCLUDED.place_intro, "
-	    "EXCLUDED.objectif_terminal, EXCLUDED.structure_intro, "
-	    "EXCLUDED.structure_activites_theoriques, "
-	    "EXCLUDED.structure_activites_pratiques, "
-	    "EXCLUDED.structure_activites_prevues, "
-	    "EXCLUDED.eval_evaluation_sommative, "
-	    "EXCLUDED.eval_nature_evaluations_sommatives, "
-	    "EXCLUDED.eval_evaluation_de_la_langue, "
-	    "EXCLUDED.eval_evaluation_sommatives_apprentissages, "
-	    "EXCLUDED.additional_info, EXCLUDED.ai_model, "
-	    "EXCLUDED.modified_by_id, EXCLUDED.modified_at) WHERE "
-	    "(t.cours_id, t.place_intro, t.objectif_terminal, "
-	    "t.structure_intro, t.structure_activites_theoriques, "
-	    "t.structure_activites_pratiques, "
-	    "t.structure_activites_prevues, "
-	    "t.eval_evaluation_sommative, "
-	    "t.eval_nature_evaluations_sommatives, "
-	    "t.eval_evaluation_de_la_langue, "
-	    "t.eval_evaluation_sommatives_apprentissages, "
-	    "t.additional_info, t.ai_model, t.modified_by_id, "
-	    "t.modified_at) IS DISTINCT FROM (EXCLUDED.cours_id, "
-	    "EXCLUDED.place_intro, EXCLUDED.objectif_terminal, "
-	    "EXCLUDED.structure_intro, "
-	    "EXCLUDED.structure_activites_theoriques, "
-	    "EXCLUDED.structure_activites_pratiques, "
-	    "EXCLUDED.structure_activites_prevues, "
-	    "EXCLUDED.eval_evaluation_sommative, "
-	    "EXCLUDED.eval_nature_evaluations_sommatives, "
-	    "EXCLUDED.eval_evaluation_de_la_langue, "
-	    "EXCLUDED.eval_evaluation_sommatives_apprentissages, "
-	    "EXCLUDED.additional_info, EXCLUDED.ai_model, "
-	    "EXCLUDED.modified_by_id, EXCLUDED.modified_at) RETURNING "
-	    "xmax = 0",
+	    NULL,
 	{
 		{ "id", K_ID, -1, NULL, NULL, 0 },
 		{ "cours_id", K_REF, T_COURS, NULL, NULL, F_UNIQUE },
@@ -586,20 +404,7 @@ static const struct tbl tables[T__MAX] = {
 [T_PCCAP] = {
 	"PlanCadreCapacites", "plan_cadre_capacites", M_ID,
 	    "SELECT * FROM \"PlanCadreCapacites\" ORDER BY rowid",
-	    "INSERT INTO plan_cadre_capacites AS t (id, plan_cadre_id, "
-	    "capacite, description_capacite, ponderation_min, "
-	    "ponderation_max) OVERRIDING SYSTEM VALUE VALUES ($1, $2, "
-	    "$3, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET "
-	    "(plan_cadre_id, capacite, description_capacite, "
-	    "ponderation_min, ponderation_max) = "
-	    "ROW(EXCLUDED.plan_cadre_id, EXCLUDED.capacite, "
-	    "EXCLUDED.description_capacite, EXCLUDED.ponderation_min, "
-	    "EXCLUDED.ponderation_max) WHERE (t.plan_cadre_id, "
-	    "t.capacite, t.description_capacite, t.ponderation_min, "
-	    "t.ponderation_max) IS DISTINCT FROM "
-	    "(EXCLUDED.plan_cadre_id, EXCLUDED.capacite, "
-	    "EXCLUDED.description_capacite, EXCLUDED.ponderation_min, "
-	    "EXCLUDED.ponderation_max) RETURNING xmax = 0",
+	    NULL,
 	{
 		{ "id", K_ID, -1, NULL, NULL, 0 },
 		{ "plan_cadre_id", K_REF, T_PC, NULL, NULL, 0 },
@@ -613,12 +418,7 @@ static const struct tbl tables[T__MAX] = {
 	    "plan_cadre_capacite_savoirs_necessaires", M_ID,
 	    "SELECT * FROM \"PlanCadreCapaciteSavoirsNecessaires\""
 	    " ORDER BY rowid",
-	    "INSERT INTO plan_cadre_capacite_savoirs_necessaires AS t "
-	    "(id, capacite_id, texte) OVERRIDING SYSTEM VALUE VALUES "
-	    "($1, $2, $3) ON CONFLICT (id) DO UPDATE SET (capacite_id, "
-	    "texte) = ROW(EXCLUDED.capacite_id, EXCLUDED.texte) WHERE "
-	    "(t.capacite_id, t.texte) IS DISTINCT FROM "
-	    "(EXCLUDED.capacite_id, EXCLUDED.texte) RETURNING xmax = 0",
+	    NULL,
 	{
 		{ "id", K_ID, -1, NULL, NULL, 0 },
 		{ "capacite_id", K_REF, T_PCCAP, NULL, NULL, 0 },
@@ -628,16 +428,7 @@ static const struct tbl tables[T__MAX] = {
 	"PlanCadreCapaciteSavoirsFaire",
 	    "plan_cadre_capacite_savoirs_faire", M_ID,
 	    "SELECT * FROM \"PlanCadreCapaciteSavoirsFaire\" ORDER BY rowid",
-	    "INSERT INTO plan_cadre_capacite_savoirs_faire AS t (id, "
-	    "capacite_id, texte, cible, seuil_reussite) OVERRIDING "
-	    "SYSTEM VALUE VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) "
-	    "DO UPDATE SET (capacite_id, texte, cible, seuil_reussite) "
-	    "= ROW(EXCLUDED.capacite_id, EXCLUDED.texte, "
-	    "EXCLUDED.cible, EXCLUDED.seuil_reussite) WHERE "
-	    "(t.capacite_id, t.texte, t.cible, t.seuil_reussite) IS "
-	    "DISTINCT FROM (EXCLUDED.capacite_id, EXCLUDED.texte, "
-	    "EXCLUDED.cible, EXCLUDED.seuil_reussite) RETURNING xmax = "
-	    "0",
+	    NULL,
 	{
 		{ "id", K_ID, -1, NULL, NULL, 0 },
 		{ "capacite_id", K_REF, T_PCCAP, NULL, NULL, 0 },
@@ -650,12 +441,7 @@ static const struct tbl tables[T__MAX] = {
 	    "plan_cadre_capacite_moyens_evaluation", M_ID,
 	    "SELECT * FROM \"PlanCadreCapaciteMoyensEvaluation\""
 	    " ORDER BY rowid",
-	    "INSERT INTO plan_cadre_capacite_moyens_evaluation AS t "
-	    "(id, capacite_id, texte) OVERRIDING SYSTEM VALUE VALUES "
-	    "($1, $2, $3) ON CONFLICT (id) DO UPDATE SET (capacite_id, "
-	    "texte) = ROW(EXCLUDED.capacite_id, EXCLUDED.texte) WHERE "
-	    "(t.capacite_id, t.texte) IS DISTINCT FROM "
-	    "(EXCLUDED.capacite_id, EXCLUDED.texte) RETURNING xmax = 0",
+	    NULL,
 	{
 		{ "id", K_ID, -1, NULL, NULL, 0 },
 		{ "capacite_id", K_REF, T_PCCAP, NULL, NULL, 0 },
@@ -664,13 +450,7 @@ static const struct tbl tables[T__MAX] = {
 [T_PCSE] = {
 	"PlanCadreSavoirEtre", "plan_cadre_savoir_etre", M_ID,
 	    "SELECT * FROM \"PlanCadreSavoirEtre\" ORDER BY rowid",
-	    "INSERT INTO plan_cadre_savoir_etre AS t (id, "
-	    "plan_cadre_id, texte) OVERRIDING SYSTEM VALUE VALUES ($1, "
-	    "$2, $3) ON CONFLICT (id) DO UPDATE SET (plan_cadre_id, "
-	    "texte) = ROW(EXCLUDED.plan_cadre_id, EXCLUDED.texte) WHERE "
-	    "(t.plan_cadre_id, t.texte) IS DISTINCT FROM "
-	    "(EXCLUDED.plan_cadre_id, EXCLUDED.texte) RETURNING xmax = "
-	    "0",
+	    NULL,
 	{
 		{ "id", K_ID, -1, NULL, NULL, 0 },
 		{ "plan_cadre_id", K_REF, T_PC, NULL, NULL, 0 },
@@ -679,14 +459,7 @@ static const struct tbl tables[T__MAX] = {
 [T_PCOC] = {
 	"PlanCadreObjetsCibles", "plan_cadre_objets_cibles", M_ID,
 	    "SELECT * FROM \"PlanCadreObjetsCibles\" ORDER BY rowid",
-	    "INSERT INTO plan_cadre_objets_cibles AS t (id, "
-	    "plan_cadre_id, texte, description) OVERRIDING SYSTEM VALUE "
-	    "VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO UPDATE SET "
-	    "(plan_cadre_id, texte, description) = "
-	    "ROW(EXCLUDED.plan_cadre_id, EXCLUDED.texte, "
-	    "EXCLUDED.description) WHERE (t.plan_cadre_id, t.texte, "
-	    "t.description) IS DISTINCT FROM (EXCLUDED.plan_cadre_id, "
-	    "EXCLUDED.texte, EXCLUDED.description) RETURNING xmax = 0",
+	    NULL,
 	{
 		{ "id", K_ID, -1, NULL, NULL, 0 },
 		{ "plan_cadre_id", K_REF, T_PC, NULL, NULL, 0 },
@@ -696,14 +469,7 @@ static const struct tbl tables[T__MAX] = {
 [T_PCCR] = {
 	"PlanCadreCoursRelies", "plan_cadre_cours_relies", M_ID,
 	    "SELECT * FROM \"PlanCadreCoursRelies\" ORDER BY rowid",
-	    "INSERT INTO plan_cadre_cours_relies AS t (id, "
-	    "plan_cadre_id, texte, description) OVERRIDING SYSTEM VALUE "
-	    "VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO UPDATE SET "
-	    "(plan_cadre_id, texte, description) = "
-	    "ROW(EXCLUDED.plan_cadre_id, EXCLUDED.texte, "
-	    "EXCLUDED.description) WHERE (t.plan_cadre_id, t.texte, "
-	    "t.description) IS DISTINCT FROM (EXCLUDED.plan_cadre_id, "
-	    "EXCLUDED.texte, EXCLUDED.description) RETURNING xmax = 0",
+	    NULL,
 	{
 		{ "id", K_ID, -1, NULL, NULL, 0 },
 		{ "plan_cadre_id", K_REF, T_PC, NULL, NULL, 0 },
@@ -713,14 +479,7 @@ static const struct tbl tables[T__MAX] = {
 [T_PCCP] = {
 	"PlanCadreCoursPrealables", "plan_cadre_cours_prealables", M_ID,
 	    "SELECT * FROM \"PlanCadreCoursPrealables\" ORDER BY rowid",
-	    "INSERT INTO plan_cadre_cours_prealables AS t (id, "
-	    "plan_cadre_id, texte, description) OVERRIDING SYSTEM VALUE "
-	    "VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO UPDATE SET "
-	    "(plan_cadre_id, texte, description) = "
-	    "ROW(EXCLUDED.plan_cadre_id, EXCLUDED.texte, "
-	    "EXCLUDED.description) WHERE (t.plan_cadre_id, t.texte, "
-	    "t.description) IS DISTINCT FROM (EXCLUDED.plan_cadre_id, "
-	    "EXCLUDED.texte, EXCLUDED.description) RETURNING xmax = 0",
+	    NULL,
 	{
 		{ "id", K_ID, -1, NULL, NULL, 0 },
 		{ "plan_cadre_id", K_REF, T_PC, NULL, NULL, 0 },
@@ -730,14 +489,7 @@ static const struct tbl tables[T__MAX] = {
 [T_PCCC] = {
 	"PlanCadreCoursCorequis", "plan_cadre_cours_corequis", M_ID,
 	    "SELECT * FROM \"PlanCadreCoursCorequis\" ORDER BY rowid",
-	    "INSERT INTO plan_cadre_cours_corequis AS t (id, "
-	    "plan_cadre_id, texte, description) OVERRIDING SYSTEM VALUE "
-	    "VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO UPDATE SET "
-	    "(plan_cadre_id, texte, description) = "
-	    "ROW(EXCLUDED.plan_cadre_id, EXCLUDED.texte, "
-	    "EXCLUDED.description) WHERE (t.plan_cadre_id, t.texte, "
-	    "t.description) IS DISTINCT FROM (EXCLUDED.plan_cadre_id, "
-	    "EXCLUDED.texte, EXCLUDED.description) RETURNING xmax = 0",
+	    NULL,
 	{
 		{ "id", K_ID, -1, NULL, NULL, 0 },
 		{ "plan_cadre_id", K_REF, T_PC, NULL, NULL, 0 },
@@ -748,14 +500,7 @@ static const struct tbl tables[T__MAX] = {
 	"PlanCadreCompetencesCertifiees",
 	    "plan_cadre_competences_certifiees", M_ID,
 	    "SELECT * FROM \"PlanCadreCompetencesCertifiees\" ORDER BY rowid",
-	    "INSERT INTO plan_cadre_competences_certifiees AS t (id, "
-	    "plan_cadre_id, texte, description) OVERRIDING SYSTEM VALUE "
-	    "VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO UPDATE SET "
-	    "(plan_cadre_id, texte, description) = "
-	    "ROW(EXCLUDED.plan_cadre_id, EXCLUDED.texte, "
-	    "EXCLUDED.description) WHERE (t.plan_cadre_id, t.texte, "
-	    "t.description) IS DISTINCT FROM (EXCLUDED.plan_cadre_id, "
-	    "EXCLUDED.texte, EXCLUDED.description) RETURNING xmax = 0",
+	    NULL,
 	{
 		{ "id", K_ID, -1, NULL, NULL, 0 },
 		{ "plan_cadre_id", K_REF, T_PC, NULL, NULL, 0 },
@@ -766,14 +511,7 @@ static const struct tbl tables[T__MAX] = {
 	"PlanCadreCompetencesDeveloppees",
 	    "plan_cadre_competences_developpees", M_ID,
 	    "SELECT * FROM \"PlanCadreCompetencesDeveloppees\" ORDER BY rowid",
-	    "INSERT INTO plan_cadre_competences_developpees AS t (id, "
-	    "plan_cadre_id, texte, description) OVERRIDING SYSTEM VALUE "
-	    "VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO UPDATE SET "
-	    "(plan_cadre_id, texte, description) = "
-	    "ROW(EXCLUDED.plan_cadre_id, EXCLUDED.texte, "
-	    "EXCLUDED.description) WHERE (t.plan_cadre_id, t.texte, "
-	    "t.description) IS DISTINCT FROM (EXCLUDED.plan_cadre_id, "
-	    "EXCLUDED.texte, EXCLUDED.description) RETURNING xmax = 0",
+	    NULL,
 	{
 		{ "id", K_ID, -1, NULL, NULL, 0 },
 		{ "plan_cadre_id", K_REF, T_PC, NULL, NULL, 0 },
@@ -783,67 +521,7 @@ static const struct tbl tables[T__MAX] = {
 [T_PDC] = {
 	"PlanDeCours", "plan_de_cours", M_ID,
 	    "SELECT * FROM \"PlanDeCours\" ORDER BY rowid",
-	    "INSERT INTO plan_de_cours AS t (id, cours_id, "
-	    "department_id, session, campus, nom_enseignant, "
-	    "telephone_enseignant, courriel_enseignant, "
-	    "bureau_enseignant, presentation_du_cours, "
-	    "objectif_terminal_du_cours, organisation_et_methodes, "
-	    "accomodement, evaluation_formative_apprentissages, "
-	    "evaluation_expression_francais, seuil_reussite, "
-	    "place_et_role_du_cours, materiel, "
-	    "compatibility_percentage, recommendation_ameliore, "
-	    "recommendation_plan_cadre, modified_by_id, modified_at) "
-	    "OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, $4, $5, $6, "
-	    "$7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, "
-	    "$19, $20, $21, $22, $23) ON CONFLICT (id) DO UPDATE SET "
-	    "(cours_id, department_id, session, campus, nom_enseignant, "
-	    "telephone_enseignant, courriel_enseignant, "
-	    "bureau_enseignant, presentation_du_cours, "
-	    "objectif_terminal_du_cours, organisation_et_methodes, "
-	    "accomodement, evaluation_formative_apprentissages, "
-	    "evaluation_expression_francais, seuil_reussite, "
-	    "place_et_role_du_cours, materiel, "
-	    "compatibility_percentage, recommendation_ameliore, "
-	    "recommendation_plan_cadre, modified_by_id, modified_at) = "
-	    "ROW(EXCLUDED.cours_id, EXCLUDED.department_id, "
-	    "EXCLUDED.session, EXCLUDED.campus, "
-	    "EXCLUDED.nom_enseignant, EXCLUDED.telephone_enseignant, "
-	    "EXCLUDED.courriel_enseignant, EXCLUDED.bureau_enseignant, "
-	    "EXCLUDED.presentation_du_cours, "
-	    "EXCLUDED.objectif_terminal_du_cours, "
-	    "EXCLUDED.organisation_et_methodes, EXCLUDED.accomodement, "
-	    "EXCLUDED.evaluation_formative_apprentissages, "
-	    "EXCLUDED.evaluation_expression_francais, "
-	    "EXCLUDED.seuil_reussite, EXCLUDED.place_et_role_du_cours, "
-	    "EXCLUDED.materiel, EXCLUDED.compatibility_percentage, "
-	    "EXCLUDED.recommendation_ameliore, "
-	    "EXCLUDED.recommendation_plan_cadre, "
-	    "EXCLUDED.modified_by_id, EXCLUDED.modified_at) WHERE "
-	    "(t.cours_id, t.department_id, t.session, t.campus, "
-	    "t.nom_enseignant, t.telephone_enseignant, "
-	    "t.courriel_enseignant, t.bureau_enseignant, "
-	    "t.presentation_du_cours, t.objectif_terminal_du_cours, "
-	    "t.organisation_et_methodes, t.accomodement, "
-	    "t.evaluation_formative_apprentissages, "
-	    "t.evaluation_expression_francais, t.seuil_reussite, "
-	    "t.place_et_role_du_cours, t.materiel, "
-	    "t.compatibility_percentage, t.recommendation_ameliore, "
-	    "t.recommendation_plan_cadre, t.modified_by_id, "
-	    "t.modified_at) IS DISTINCT FROM (EXCLUDED.cours_id, "
-	    "EXCLUDED.department_id, EXCLUDED.session, EXCLUDED.campus, "
-	    "EXCLUDED.nom_enseignant, EXCLUDED.telephone_enseignant, "
-	    "EXCLUDED.courriel_enseignant, EXCLUDED.bureau_enseignant, "
-	    "EXCLUDED.presentation_du_cours, "
-	    "EXCLUDED.objectif_terminal_du_cours, "
-	    "EXCLUDED.organisation_et_methodes, EXCLUDED.accomodement, "
-	    "EXCLUDED.evaluation_formative_apprentissages, "
-	    "EXCLUDED.evaluation_expression_francais, "
-	    "EXCLUDED.seuil_reussite, EXCLUDED.place_et_role_du_cours, "
-	    "EXCLUDED.materiel, EXCLUDED.compatibility_percentage, "
-	    "EXCLUDED.recommendation_ameliore, "
-	    "EXCLUDED.recommendation_plan_cadre, "
-	    "EXCLUDED.modified_by_id, EXCLUDED.modified_at) RETURNING "
-	    "xmax = 0",
+	    NULL,
 	{
 		{ "id", K_ID, -1, NULL, NULL, 0 },
 		{ "cours_id", K_REF, T_COURS, NULL, NULL, F_UNIQUE },
@@ -873,21 +551,7 @@ static const struct tbl tables[T__MAX] = {
 [T_PDCCAL] = {
 	"PlanDeCoursCalendrier", "plan_de_cours_calendrier", M_ID,
 	    "SELECT * FROM \"PlanDeCoursCalendrier\" ORDER BY rowid",
-	    "INSERT INTO plan_de_cours_calendrier AS t (id, "
-	    "plan_de_cours_id, semaine, sujet, activites, "
-	    "travaux_hors_classe, evaluations) OVERRIDING SYSTEM VALUE "
-	    "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO "
-	    "UPDATE SET (plan_de_cours_id, semaine, sujet, activites, "
-	    "travaux_hors_classe, evaluations) = "
-	    "ROW(EXCLUDED.plan_de_cours_id, EXCLUDED.semaine, "
-	    "EXCLUDED.sujet, EXCLUDED.activites, "
-	    "EXCLUDED.travaux_hors_classe, EXCLUDED.evaluations) WHERE "
-	    "(t.plan_de_cours_id, t.semaine, t.sujet, t.activites, "
-	    "t.travaux_hors_classe, t.evaluations) IS DISTINCT FROM "
-	    "(EXCLUDED.plan_de_cours_id, EXCLUDED.semaine, "
-	    "EXCLUDED.sujet, EXCLUDED.activites, "
-	    "EXCLUDED.travaux_hors_classe, EXCLUDED.evaluations) "
-	    "RETURNING xmax = 0",
+	    NULL,
 	{
 		{ "id", K_ID, -1, NULL, NULL, 0 },
 		{ "plan_de_cours_id", K_REF, T_PDC, NULL, NULL, 0 },
@@ -900,15 +564,7 @@ static const struct tbl tables[T__MAX] = {
 [T_PDCMED] = {
 	"PlanDeCoursMediagraphie", "plan_de_cours_mediagraphie", M_ID,
 	    "SELECT * FROM \"PlanDeCoursMediagraphie\" ORDER BY rowid",
-	    "INSERT INTO plan_de_cours_mediagraphie AS t (id, "
-	    "plan_de_cours_id, reference_bibliographique) OVERRIDING "
-	    "SYSTEM VALUE VALUES ($1, $2, $3) ON CONFLICT (id) DO "
-	    "UPDATE SET (plan_de_cours_id, reference_bibliographique) = "
-	    "ROW(EXCLUDED.plan_de_cours_id, "
-	    "EXCLUDED.reference_bibliographique) WHERE "
-	    "(t.plan_de_cours_id, t.reference_bibliographique) IS "
-	    "DISTINCT FROM (EXCLUDED.plan_de_cours_id, "
-	    "EXCLUDED.reference_bibliographique) RETURNING xmax = 0",
+	    NULL,
 	{
 		{ "id", K_ID, -1, NULL, NULL, 0 },
 		{ "plan_de_cours_id", K_REF, T_PDC, NULL, NULL, 0 },
@@ -919,17 +575,7 @@ static const struct tbl tables[T__MAX] = {
 	    "plan_de_cours_disponibilite_enseignant", M_ID,
 	    "SELECT * FROM \"PlanDeCoursDisponibiliteEnseignant\""
 	    " ORDER BY rowid",
-	    "INSERT INTO plan_de_cours_disponibilite_enseignant AS t "
-	    "(id, plan_de_cours_id, jour_semaine, plage_horaire, lieu) "
-	    "OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, $4, $5) ON "
-	    "CONFLICT (id) DO UPDATE SET (plan_de_cours_id, "
-	    "jour_semaine, plage_horaire, lieu) = "
-	    "ROW(EXCLUDED.plan_de_cours_id, EXCLUDED.jour_semaine, "
-	    "EXCLUDED.plage_horaire, EXCLUDED.lieu) WHERE "
-	    "(t.plan_de_cours_id, t.jour_semaine, t.plage_horaire, "
-	    "t.lieu) IS DISTINCT FROM (EXCLUDED.plan_de_cours_id, "
-	    "EXCLUDED.jour_semaine, EXCLUDED.plage_horaire, "
-	    "EXCLUDED.lieu) RETURNING xmax = 0",
+	    NULL,
 	{
 		{ "id", K_ID, -1, NULL, NULL, 0 },
 		{ "plan_de_cours_id", K_REF, T_PDC, NULL, NULL, 0 },
@@ -940,17 +586,7 @@ static const struct tbl tables[T__MAX] = {
 [T_PDCEVAL] = {
 	"PlanDeCoursEvaluations", "plan_de_cours_evaluations", M_ID,
 	    "SELECT * FROM \"PlanDeCoursEvaluations\" ORDER BY rowid",
-	    "INSERT INTO plan_de_cours_evaluations AS t (id, "
-	    "plan_de_cours_id, titre_evaluation, description, semaine) "
-	    "OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, $4, $5) ON "
-	    "CONFLICT (id) DO UPDATE SET (plan_de_cours_id, "
-	    "titre_evaluation, description, semaine) = "
-	    "ROW(EXCLUDED.plan_de_cours_id, EXCLUDED.titre_evaluation, "
-	    "EXCLUDED.description, EXCLUDED.semaine) WHERE "
-	    "(t.plan_de_cours_id, t.titre_evaluation, t.description, "
-	    "t.semaine) IS DISTINCT FROM (EXCLUDED.plan_de_cours_id, "
-	    "EXCLUDED.titre_evaluation, EXCLUDED.description, "
-	    "EXCLUDED.semaine) RETURNING xmax = 0",
+	    NULL,
 	{
 		{ "id", K_ID, -1, NULL, NULL, 0 },
 		{ "plan_de_cours_id", K_REF, T_PDC, NULL, NULL, 0 },
@@ -962,15 +598,7 @@ static const struct tbl tables[T__MAX] = {
 	"PlanDeCoursEvaluationsCapacites",
 	    "plan_de_cours_evaluations_capacites", M_ID,
 	    "SELECT * FROM \"PlanDeCoursEvaluationsCapacites\" ORDER BY rowid",
-	    "INSERT INTO plan_de_cours_evaluations_capacites AS t (id, "
-	    "evaluation_id, capacite_id, ponderation) OVERRIDING SYSTEM "
-	    "VALUE VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO UPDATE "
-	    "SET (evaluation_id, capacite_id, ponderation) = "
-	    "ROW(EXCLUDED.evaluation_id, EXCLUDED.capacite_id, "
-	    "EXCLUDED.ponderation) WHERE (t.evaluation_id, "
-	    "t.capacite_id, t.ponderation) IS DISTINCT FROM "
-	    "(EXCLUDED.evaluation_id, EXCLUDED.capacite_id, "
-	    "EXCLUDED.ponderation) RETURNING xmax = 0",
+	    NULL,
 	{
 		{ "id", K_ID, -1, NULL, NULL, 0 },
 		{ "evaluation_id", K_REF, T_PDCEVAL, NULL, NULL, 0 },
@@ -1203,6 +831,119 @@ static const struct tbl tables[T__MAX] = {
 		{ "text_content", K_TEXT, -1, NULL, NULL, 0 },
 	} },
 };
+
+/*
+ * Columns relais names differently from EDxo; every other sent field
+ * keeps EDxo's name.
+ */
+static const struct {
+	enum tid	 tid;
+	const char	*edxo;
+	const char	*relais;
+} renamed[] = {
+	{ T_PROG, "liste_programme_ministeriel_id",
+	    "programme_ministeriel_id" },
+	{ T_USER, "password", "password_hash" },
+	{ T_USER, "openai_key", "openai_key_enc" },
+};
+
+/*
+ * The statement each table's rows are written with: tables[].sql, or the
+ * upsert built from the table's fields when that is NULL.  Hand-written
+ * statements remain where the shape differs: User_Programme and
+ * Competence_Programme (ON CONFLICT DO NOTHING), Cours_Programme and
+ * evaluation_savoirfaire (composite conflict target, no identity column),
+ * chat_history and plan_de_cours_prompt_settings (COALESCE on a
+ * timestamp), openai_models (extra SET expressions), and the singleton
+ * settings and global_generation_settings (UPDATE with casts).
+ */
+static const char	*stmt[T__MAX];
+static char		 upserts[T__MAX][UPSERT_MAX];
+
+static const char *
+relais_col(enum tid tid, const char *col)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(renamed) / sizeof(renamed[0]); i++)
+		if (renamed[i].tid == tid && strcmp(renamed[i].edxo, col) == 0)
+			return renamed[i].relais;
+	return col;
+}
+
+/* Appends pre and s to buf at *off; 0 when buf is too small. */
+static int
+put(char *buf, size_t len, size_t *off, const char *pre, const char *s)
+{
+	int	 n;
+
+	n = snprintf(buf + *off, len - *off, "%s%s", pre, s);
+	if (n < 0 || (size_t)n >= len - *off)
+		return 0;
+	*off += n;
+	return 1;
+}
+
+/*
+ * The sent fields' relais columns, comma-separated, each after pre; from
+ * the second on (the id) when rest; as $1, $2... when pre is NULL.
+ */
+static int
+put_cols(char *buf, size_t len, size_t *off, enum tid tid, const char *pre,
+    int rest)
+{
+	const struct fld	*f;
+	char			 num[16];
+	int			 i, n = 0;
+
+	for (i = rest; i < MAXF && tables[tid].f[i].col != NULL; i++) {
+		f = &tables[tid].f[i];
+		if (f->flags & F_NOPARAM)
+			continue;
+		n++;
+		if (n > 1 && !put(buf, len, off, "", ", "))
+			return 0;
+		if (pre == NULL) {
+			snprintf(num, sizeof(num), "$%d", n);
+			if (!put(buf, len, off, "", num))
+				return 0;
+		} else if (!put(buf, len, off, pre, relais_col(tid, f->col)))
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * The upsert of an M_ID table: insert with EDxo's id, or update the row
+ * with that id when a column differs; true when inserted.  Identifiers
+ * come only from the compile-time tables above, never from the SQLite
+ * file, so splicing them keeps the rule that values are only ever sent
+ * as parameters.  0 when the table does not fit the shape (a bug).
+ */
+static int
+upsert(enum tid tid, char *buf, size_t len)
+{
+	const struct tbl	*t = &tables[tid];
+	size_t			 off = 0;
+
+	if (t->mode != M_ID || strcmp(t->f[0].col, "id") != 0 ||
+	    (t->f[0].flags & F_NOPARAM))
+		return 0;
+	return put(buf, len, &off, "INSERT INTO ", t->relais) &&
+	    put(buf, len, &off, "", " AS t (") &&
+	    put_cols(buf, len, &off, tid, "", 0) &&
+	    put(buf, len, &off, "", ") OVERRIDING SYSTEM VALUE VALUES (") &&
+	    put_cols(buf, len, &off, tid, NULL, 0) &&
+	    put(buf, len, &off, "", ") ON CONFLICT (id) DO UPDATE SET (") &&
+	    put_cols(buf, len, &off, tid, "", 1) &&
+	    put(buf, len, &off, "", ") = ROW(") &&
+	    put_cols(buf, len, &off, tid, "EXCLUDED.", 1) &&
+	    put(buf, len, &off, "", ") WHERE (") &&
+	    put_cols(buf, len, &off, tid, "t.", 1) &&
+	    put(buf, len, &off, "", ") IS DISTINCT FROM (") &&
+	    put_cols(buf, len, &off, tid, "EXCLUDED.", 1) &&
+	    put(buf, len, &off, "", ") RETURNING xmax = 0");
+}
 
 /* A set of ids (a parent table's imported rows), sorted when complete. */
 struct idset {
@@ -2317,7 +2058,7 @@ write_row(struct imp *c, const char *const *p, int np, struct rl_error *e)
 	if (rl_db_exec("SAVEPOINT edxo_row", 0, NULL, NULL, e) != RL_OK)
 		return -1;
 	rl_error_clear(&re);
-	if (rl_db_exec(tables[c->tid].sql, np, p, &r, &re) != RL_OK ||
+	if (rl_db_exec(stmt[c->tid], np, p, &r, &re) != RL_OK ||
 	    write_keeps(c, &re) != RL_OK) {
 		rl_dbres_free(r);
 		if (re.code != RL_EDB)
@@ -2857,6 +2598,18 @@ main(int argc, char *argv[])
 			    "description (a bug)\n", i);
 			return 1;
 		}
+	for (i = 0; i < T__MAX; i++) {
+		if (tables[i].sql != NULL) {
+			stmt[i] = tables[i].sql;
+			continue;
+		}
+		if (!upsert(i, upserts[i], sizeof(upserts[i]))) {
+			fprintf(stderr, "relais-import-edxo: %s: no upsert "
+			    "(a bug)\n", tables[i].edxo);
+			return 1;
+		}
+		stmt[i] = upserts[i];
+	}
 	c.path = realpath(argv[optind], real) != NULL ? real : argv[optind];
 	rl_error_clear(&e);
 	if (open_edxo(&c, &e) != RL_OK)

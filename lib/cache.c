@@ -242,20 +242,12 @@ rl_cache_json(unsigned int mask, const char *sql, int nparams,
     const char *const *params, json_t **out, struct rl_error *e)
 {
 	struct rl_dbres	*r;
-	json_error_t	 je;
 	enum rl_err	 err;
 
 	*out = NULL;
 	if ((err = rl_cache_exec(mask, sql, nparams, params, &r, e)) != RL_OK)
 		return err;
-	if (rl_dbres_rows(r) == 0 || rl_dbres_isnull(r, 0, 0))
-		*out = json_null();
-	else if ((*out = json_loads(rl_dbres_get(r, 0, 0), JSON_DECODE_ANY,
-	    &je)) == NULL)
-		err = rl_error_set(e, RL_EDB, "database returned bad JSON: %s",
-		    je.text);
-	rl_dbres_free(r);
-	return err;
+	return rl_dbres_json(r, out, e);
 }
 
 /* A notification's payload, "<table>" or "<table>:<id>": bump it. */

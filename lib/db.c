@@ -632,12 +632,26 @@ rl_db_json(const char *sql, int nparams, const char *const *params,
     json_t **out, struct rl_error *e)
 {
 	struct rl_dbres	*r;
-	json_error_t	 je;
 	enum rl_err	 err;
 
 	*out = NULL;
 	if ((err = rl_db_exec(sql, nparams, params, &r, e)) != RL_OK)
 		return err;
+	return rl_dbres_json(r, out, e);
+}
+
+/*
+ * The first column of the first row of r as JSON (null with no row or a
+ * NULL), for the queries that build their answer in SQL; r is freed.
+ * Shared by rl_db_json and the cache's reads (lib/cache.c).
+ */
+enum rl_err
+rl_dbres_json(struct rl_dbres *r, json_t **out, struct rl_error *e)
+{
+	json_error_t	 je;
+	enum rl_err	 err = RL_OK;
+
+	*out = NULL;
 	if (rl_dbres_rows(r) == 0 || rl_dbres_isnull(r, 0, 0))
 		*out = json_null();
 	else if ((*out = json_loads(rl_dbres_get(r, 0, 0), JSON_DECODE_ANY,

@@ -30,6 +30,7 @@ void		 rl_db_stats_reset(void);
 
 enum rl_err	 rl_db_json(const char *sql, int nparams,
 		    const char *const *params, json_t **, struct rl_error *);
+enum rl_err	 rl_dbres_json(struct rl_dbres *, json_t **, struct rl_error *);
 enum rl_err	 rl_db_begin(struct rl_error *);
 enum rl_err	 rl_db_commit(struct rl_error *);
 void		 rl_db_rollback(void);

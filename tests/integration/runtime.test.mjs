@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
 import { spawnSync } from 'node:child_process';
-import { BASE, BUILD, STATE, getJSON, postJSON, raw, parseSSE, sleep } from './lib.mjs';
+import { BASE, BUILD, STATE, TOP, getJSON, postJSON, raw, parseSSE, sleep } from './lib.mjs';
 
 const uploadsLeft = () => fs.readdirSync(`${STATE}/tmp`).filter((f) => f.startsWith('relais-upload-'));
 
@@ -85,8 +85,13 @@ test('a route open to uploads still caps a JSON or form body at RL_BODY_MAX', as
 });
 
 test('a body over the nginx limit is 413 with the same error shape', async () => {
+	// One MiB past RL_NGINX_BODY_MAX_MB (nginx/relais.conf's
+	// client_max_body_size, generated from lib/bounds.h).
+	const mb = Number(/^#define RL_NGINX_BODY_MAX_MB\s+(\d+)/m.exec(
+	    fs.readFileSync(`${TOP}/lib/bounds.h`, 'utf8'))[1]);
+	assert.ok(mb >= 20, `RL_NGINX_BODY_MAX_MB ${mb}`);
 	const r = await raw('POST', '/_test/json', { 'Content-Type': 'application/json',
-	    'Content-Length': String(21 * 1024 * 1024) }, '');
+	    'Content-Length': String((mb + 1) * 1024 * 1024) }, '');
 	assert.equal(r.status, 413);
 	assert.equal(r.json.error.code, 'payload_too_large');
 });
@@ -313,7 +318,8 @@ test('the same binary answers as plain CGI', () => {
 	assert.equal(r.status, 0, r.stderr);
 	// The suite's environment has RELAIS_CHECK_RESPONSES=1: the verdict
 	// header comes too.
-	assert.match(r.stdout, /^Status: 200 OK\r\nContent-Type: application\/json\r\n(X-Relais-Response-Check: valid\r\n)?X-Request-Id: [0-9a-f]+\r\n\r\n/);
+	// Server-Timing (relais' own time) is sent in CGI too.
+	assert.match(r.stdout, /^Status: 200 OK\r\nContent-Type: application\/json\r\nServer-Timing: relais;dur=[0-9.]+, [^\r]*\r\n(X-Relais-Response-Check: valid\r\n)?X-Request-Id: [0-9a-f]+\r\n\r\n/);
 	const json = JSON.parse(r.stdout.split('\r\n\r\n')[1]);
 	assert.deepEqual(json.json, { x: 1 });
 	assert.deepEqual(json.query, { q: '1' });

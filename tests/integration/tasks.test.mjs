@@ -427,7 +427,7 @@ test('refusal, cut answer and non-JSON text: FAILURE, French messages, billed on
 	}
 });
 
-test('a worker killed mid-task: the task is taken again, completes once, billed once', { timeout: 60000 }, async () => {
+test('a worker killed mid-task: the task is taken again, completes once, each call billed once (the cut one at its bound)', { timeout: 60000 }, async () => {
 	const u = await user();
 	// Our own workers with a 2 s lease; the stack's worker is paused so
 	// that it cannot claim the task first.
@@ -462,14 +462,17 @@ test('a worker killed mid-task: the task is taken again, completes once, billed 
 		assert.equal(t.attempts, 2, 'run again once');
 		assert.match(fs.readFileSync(b.log, 'utf8'), /lost it at attempt 1 of 2: queued again/);
 		const l = ledger(id);
-		// The cut call never settled (its worker died): the rerun gives
-		// its hold back and is the one charge.  Under-charging a cut
-		// call beats charging twice.
-		assert.equal(l.length, 1, JSON.stringify(l));
-		assert.equal(l[0].status, 'ok');
-		assert.equal(psql(`SELECT count(*) FROM credit_reservations WHERE task_id = '${id}' AND state = 'settled'`), '1');
-		assert.equal(psql(`SELECT count(*) FROM credit_reservations WHERE task_id = '${id}' AND state = 'released'`), '1',
-		    'the dead attempt\'s hold was given back by the rerun');
+		// One row per upstream call (issue 17): the cut call never
+		// settled (its worker died), so the rerun settles its hold at
+		// the reserved bound ('lost': the provider bills what it
+		// streamed before the cut, never nothing), then its own call
+		// is 'ok'.  Nothing is released for free.
+		assert.equal(l.length, 2, JSON.stringify(l));
+		assert.deepEqual(l.map((x) => x.status), ['lost', 'ok']);
+		assert.ok(l[0].cost > l[1].cost, 'the lost row is the reserved bound');
+		assert.equal(psql(`SELECT count(*) FROM credit_reservations WHERE task_id = '${id}' AND state = 'settled'`), '2');
+		assert.equal(psql(`SELECT count(*) FROM credit_reservations WHERE task_id = '${id}' AND state = 'released'`), '0',
+		    'the dead attempt\'s hold was not given back');
 		assert.equal(openHolds(id), '0');
 		b.p.kill('SIGTERM');
 		await b.exited;
