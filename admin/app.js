@@ -574,9 +574,158 @@ const views = {
 		root.append(status, tableWrap, form.el);
 	} },
 
+	fournisseurs: { title: 'Fournisseurs', render: renderProviders },
 	utilisateurs: { title: 'Utilisateurs', render: renderUsers },
 	consommation: { title: 'Consommation', render: renderUsage },
+	limites: { title: 'Limites de requêtes', render: renderRateLimits },
 };
+
+// Upstream providers (/settings/providers): the list with their models, a
+// switch and a test per provider, and forms to add one, edit one and
+// assign a model with its prices.  Keys are never shown: only whether one
+// is stored and its last four characters.
+async function renderProviders(root) {
+	root.append(h('h2', { tabindex: '-1' }, 'Fournisseurs'),
+	    h('p', { class: 'intro' }, 'Chaque modèle est servi par un fournisseur ' +
+	    '(OpenAI ou une API compatible) avec son URL et sa clé. Un fournisseur ' +
+	    'désactivé refuse ses modèles. Prix en USD par million de jetons.'));
+	const wrap = h('div');
+	const status = h('p', { class: 'etat', role: 'status', 'aria-live': 'polite',
+	    id: 'fournisseurs-etat' });
+	const say = (msg) => {
+		status.textContent = msg;
+		announce(msg);
+	};
+	const KINDS = [['openai_compatible', 'Compatible OpenAI'], ['openai', 'OpenAI']];
+	let providers = [];
+	const choices = () => providers.map((p) => [String(p.id), p.name]);
+	const key = (k) => (k.set ? (k.last4 ? `…${k.last4}` : 'enregistrée') : 'aucune');
+	const act = (fn) => async (ev) => {
+		ev.target.disabled = true;
+		try {
+			await fn();
+		} catch (e) {
+			if (!e.handled)
+				say(`Erreur : ${e.message}`);
+		} finally {
+			ev.target.disabled = false;
+		}
+	};
+	const show = () => {
+		wrap.replaceChildren(h('table', { class: 'donnees', id: 'table-fournisseurs' },
+		    h('caption', null, `Fournisseurs (${providers.length})`),
+		    h('thead', null, h('tr', null,
+			h('th', { scope: 'col' }, 'Nom'),
+			h('th', { scope: 'col' }, 'Type'),
+			h('th', { scope: 'col' }, 'URL'),
+			h('th', { scope: 'col' }, 'Clé'),
+			h('th', { scope: 'col' }, 'État'),
+			h('th', { scope: 'col' }, 'Modèles (entrée / sortie)'),
+			h('th', { scope: 'col' }, 'Actions'))),
+		    h('tbody', null, providers.map((p) => h('tr', { 'data-fournisseur': p.name },
+			h('th', { scope: 'row' }, p.name),
+			h('td', null, p.kind === 'openai' ? 'OpenAI' : 'Compatible OpenAI'),
+			h('td', null, p.base_url ?? '(environnement)'),
+			h('td', { class: 'cle' }, key(p.api_key)),
+			h('td', { class: 'etat-fournisseur' }, p.enabled ? 'activé' : 'désactivé'),
+			h('td', null, p.models.length === 0 ? '—' : p.models.map((m) =>
+			    `${m.name} (${m.input_price} / ${m.output_price})` +
+			    (m.router_enabled ? '' : ' [hors routeur]')).join(', ')),
+			h('td', null,
+			    h('button', { type: 'button', class: 'secondaire',
+				'aria-label': `${p.enabled ? 'Désactiver' : 'Activer'} ${p.name}`,
+				onclick: act(async () => {
+					await api('POST', `/settings/providers/${p.id}`,
+					    { enabled: !p.enabled });
+					await refresh();
+					say(`Fournisseur ${p.name} ${p.enabled ? 'désactivé' : 'activé'}.`);
+				}) }, p.enabled ? 'Désactiver' : 'Activer'),
+			    ' ',
+			    h('button', { type: 'button', class: 'secondaire',
+				'aria-label': `Tester ${p.name}`, onclick: act(async () => {
+					say(`Test de ${p.name}…`);
+					const t = await api('POST', `/settings/providers/${p.id}/test`, {});
+					say(t.ok ? `${p.name} : réponse de ${t.model} en ${t.latency_ms} ms.` :
+					    `${p.name} : échec (${t.status || 'pas de réponse'}) après ` +
+					    `${t.latency_ms} ms : ${t.error.message}`);
+				}) }, 'Tester')))))));
+		for (const f of [edit, assign]) {
+			const sel = f.inputs.get('id').input;
+			const was = sel.value;
+			sel.replaceChildren(...choices().map(([v, l]) => h('option', { value: v }, l)));
+			if (was)
+				sel.value = was;
+		}
+	};
+	const refresh = async () => {
+		providers = (await api('GET', '/settings/providers')).providers || [];
+		show();
+	};
+	const add = makeForm('f-fournisseur', [
+		{ legend: 'Ajouter un fournisseur', fields: [
+			{ name: 'name', label: 'Nom (minuscules, chiffres, - et _)', required: true },
+			{ name: 'kind', label: 'Type', type: 'select', options: KINDS },
+			{ name: 'base_url', label: 'URL de base (https://…/v1)', required: true },
+			{ name: 'api_key', label: 'Clé d\'API', type: 'password', nullable: true },
+			{ name: 'enabled', label: 'Activé', type: 'checkbox' },
+		] },
+	], 'Ajouter');
+	add.onSubmit(async (v) => {
+		await api('POST', '/settings/providers', v);
+		add.el.reset();
+		await refresh();
+		return 'Fournisseur ajouté';
+	});
+	const edit = makeForm('f-fournisseur-modif', [
+		{ legend: 'Modifier un fournisseur', fields: [
+			{ name: 'id', label: 'Fournisseur', type: 'select', options: [] },
+			{ name: 'kind', label: 'Type', type: 'select', options: [['', '(inchangé)'], ...KINDS] },
+			{ name: 'base_url', label: 'URL de base (vide : inchangée)' },
+			{ name: 'api_key', label: 'Nouvelle clé d\'API (vide : inchangée)', type: 'password' },
+			{ name: 'remove_key', label: 'Supprimer la clé enregistrée', type: 'checkbox' },
+		] },
+	], 'Enregistrer');
+	edit.onSubmit(async (v) => {
+		const body = {};
+		if (v.kind !== '')
+			body.kind = v.kind;
+		if (v.base_url.trim() !== '')
+			body.base_url = v.base_url.trim();
+		if (v.remove_key)
+			body.api_key = null;
+		else if (v.api_key !== '')
+			body.api_key = v.api_key;
+		await api('POST', `/settings/providers/${v.id}`, body);
+		edit.inputs.get('api_key').input.value = '';
+		edit.inputs.get('remove_key').input.checked = false;
+		await refresh();
+		return 'Fournisseur enregistré';
+	});
+	const assign = makeForm('f-fournisseur-modele', [
+		{ legend: 'Assigner un modèle à un fournisseur', fields: [
+			{ name: 'id', label: 'Fournisseur', type: 'select', options: [] },
+			{ name: 'name', label: 'Nom du modèle', type: 'model', required: true },
+			{ name: 'input_price', label: 'Prix en entrée (USD / 1M jetons)',
+			  inputmode: 'decimal', required: true },
+			{ name: 'cached_input_price', label: 'Prix en entrée en cache (facultatif)',
+			  inputmode: 'decimal', nullable: true },
+			{ name: 'output_price', label: 'Prix en sortie (USD / 1M jetons)',
+			  inputmode: 'decimal', required: true },
+			{ name: 'router_enabled', label: 'Offert par /models', type: 'checkbox' },
+		] },
+	], 'Assigner');
+	assign.onSubmit(async (v) => {
+		const { id, ...body } = v;
+		await api('POST', `/settings/providers/${id}/models`, body);
+		await refresh();
+		return `Modèle ${v.name} assigné`;
+	});
+	add.inputs.get('enabled').input.checked = true;
+	assign.inputs.get('router_enabled').input.checked = true;
+	await refresh();
+	root.append(status, wrap, add.el, edit.el, assign.el);
+	loadModelList();
+}
 
 // Users: the list, a creation form, and an edit panel for one user.
 async function renderUsers(root) {
@@ -820,6 +969,69 @@ async function renderUsage(root) {
 	root.append(h('div', { class: 'champ' }, h('label', { for: 'conso-jours' }, 'Période'),
 	    sel), body);
 	await load();
+}
+
+// Request limits per role (GET/POST /settings/rate_limits): the limits in
+// force, a form to set a role's, and a button to give a role its defaults.
+async function renderRateLimits(root) {
+	root.append(h('h2', { tabindex: '-1' }, 'Limites de requêtes'));
+	const wrap = h('div');
+	const roleName = (r) => (ROLES.find(([v]) => v === r) || [r, r])[1];
+	const count = (n) => (n === 0 ? 'illimité' : String(n));
+	const show = (d) => {
+		const df = d.defaults || {};
+		wrap.replaceChildren(h('table', { class: 'donnees', id: 'table-limites' },
+		    h('caption', null, 'Requêtes permises par rôle et par période'),
+		    h('thead', null, h('tr', null,
+			h('th', { scope: 'col' }, 'Rôle'),
+			h('th', { scope: 'col', class: 'nombre' }, 'Par utilisateur'),
+			h('th', { scope: 'col', class: 'nombre' }, 'Par jeton d\'API'),
+			h('th', { scope: 'col', class: 'nombre' }, 'Période (s)'),
+			h('th', { scope: 'col' }, 'Origine'))),
+		    h('tbody', null, (d.roles || []).map((r) => h('tr', null,
+			h('th', { scope: 'row' }, roleName(r.role)),
+			h('td', { class: 'nombre' }, count(r.requests)),
+			h('td', { class: 'nombre' }, count(r.token_requests)),
+			h('td', { class: 'nombre' }, String(r.period_sec)),
+			h('td', null, r.custom ? 'personnalisée' : 'par défaut'))))),
+		    h('p', null, `Par défaut : ${count(df.requests)} requêtes ` +
+			`(${count(df.admin_requests)} pour un administrateur) par ` +
+			`${df.period_sec} s. 0 = illimité. Chaque serveur compte ` +
+			'les siennes.'));
+	};
+	const form = makeForm('f-limites', [
+		{ legend: 'Limites d\'un rôle', fields: [
+			{ name: 'role', label: 'Rôle', type: 'select', options: ROLES },
+			{ name: 'requests', label: 'Requêtes par utilisateur', inputmode: 'numeric',
+			  required: true },
+			{ name: 'token_requests', label: 'Requêtes par jeton d\'API (vide : les mêmes)',
+			  inputmode: 'numeric' },
+			{ name: 'period_sec', label: 'Période (secondes)', inputmode: 'numeric' },
+		] },
+	], 'Enregistrer', [h('button', { type: 'button', class: 'secondaire',
+	    id: 'f-limites-defaut' }, 'Rétablir les valeurs par défaut')]);
+	const num = (s) => (/^\s*\d+\s*$/.test(s) ? Number(s) : s);
+	form.onSubmit(async (v) => {
+		const body = { role: v.role, requests: num(v.requests) };
+		if (v.token_requests.trim() !== '')
+			body.token_requests = num(v.token_requests);
+		if (v.period_sec.trim() !== '')
+			body.period_sec = num(v.period_sec);
+		show(await api('POST', '/settings/rate_limits', body));
+		return 'Enregistré';
+	});
+	form.el.querySelector('#f-limites-defaut').addEventListener('click', async () => {
+		form.clear();
+		try {
+			show(await api('POST', '/settings/rate_limits',
+			    { role: form.values().role, requests: null }));
+			form.ok('Valeurs par défaut rétablies');
+		} catch (e) {
+			form.error(e);
+		}
+	});
+	show(await api('GET', '/settings/rate_limits'));
+	root.append(wrap, form.el);
 }
 
 // ---------------------------------------------------------------------

@@ -24,7 +24,11 @@
 # RELAIS_BUILD picks the build (./build by default, optimised; a
 # sanitizer build measures the sanitizers).  GW_ONLY=REGEX keeps the rows
 # whose name matches.  GW_STREAM_SECS (SECONDS) times each stream row.
-# Not measured here: Portkey.
+# Portkey's gateway side by side (npm @portkey-ai/gateway 1.15.2 with
+# @hono/node-server 1.14.1, installed once in GW_PORTKEY_DIR, bound to
+# 127.0.0.1 by bench/portkey-loopback.mjs) in front of the same fake:
+# portkey-c1, portkey-c64.  GW_PORTKEY=0 leaves it out; a failed install
+# is said and the rest goes on.
 set -euo pipefail
 . "$(dirname "$0")/../scripts/lib.sh"
 secs=${1:-10}
@@ -33,7 +37,11 @@ BUILD=${RELAIS_BUILD:-$RL_TOP/build}
 rl_build "$BUILD"
 STATE=$(mktemp -d "${TMPDIR:-/tmp}/relais-bench.XXXXXX"); chmod 755 "$STATE"
 PORT=$(rl_free_port)
-trap 'rl_stop; [ "${RELAIS_BENCH_KEEP:-0}" = 1 ] && echo "kept $STATE" || rm -rf "$STATE"' EXIT
+PK_PID=
+trap '[ -z "$PK_PID" ] || kill "$PK_PID"; rl_stop; [ "${RELAIS_BENCH_KEEP:-0}" = 1 ] && echo "kept $STATE" || rm -rf "$STATE"' EXIT
+# The per-user request limiter (ratelimit.md, 120 a minute) would answer
+# most of a bench's calls 429: unlimited here.
+export RELAIS_RATELIMIT_USER=0
 RL_PG_FSYNC=off rl_base "$BUILD"
 rl_demo
 unset RELAIS_OPENAI_API_KEY
@@ -64,6 +72,40 @@ head -1 "$STATE/tokens50" >"$STATE/tokens1"
 [ "$(grep -c . "$STATE/tokens50")" = 50 ] ||
 	rl_die "could not log the bench users in: $(cat "$STATE/login.out")"
 : >"$STATE/none"
+echo sk-bench >"$STATE/sk"
+
+PK_DIR=${GW_PORTKEY_DIR:-${TMPDIR:-/tmp}/relais-portkey}
+PK_JS=$PK_DIR/node_modules/@portkey-ai/gateway/build/start-server.js
+PK_URL=
+if [ "${GW_PORTKEY:-1}" = 1 ]; then
+	if [ ! -f "$PK_JS" ]; then
+		mkdir -p "$PK_DIR"
+		printf '%s\n' '{"name": "relais-bench-portkey", "private": true,' \
+		    '"dependencies": {"@portkey-ai/gateway": "1.15.2"},' \
+		    '"overrides": {"@hono/node-server": "1.14.1"}}' \
+		    >"$PK_DIR/package.json"
+		npm install --prefix "$PK_DIR" --no-audit --no-fund \
+		    >"$STATE/portkey-npm.log" 2>&1 ||
+			echo "portkey: npm install failed, not measured:" \
+			    "$(tail -3 "$STATE/portkey-npm.log")"
+	fi
+	if [ -f "$PK_JS" ]; then
+		pk_port=$(rl_free_port)
+		NODE_ENV=production node --import \
+		    "$RL_TOP/bench/portkey-loopback.mjs" "$PK_JS" \
+		    --port="$pk_port" --headless >"$STATE/portkey.log" 2>&1 &
+		PK_PID=$!
+		for i in $(seq 100); do
+			curl -fsS -o /dev/null "http://127.0.0.1:$pk_port/" &&
+			    PK_URL=http://127.0.0.1:$pk_port && break
+			sleep 0.1
+		done
+		[ -n "$PK_URL" ] || echo "portkey: did not start, not measured:" \
+		    "$(tail -3 "$STATE/portkey.log")"
+	fi
+fi
+PK_HEADERS="x-portkey-provider: openai
+x-portkey-custom-host: $RELAIS_OPENAI_BASE_URL"
 
 CHAT='{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Bonjour, quelle heure est-il ?"}]}'
 COMPLETION='{"message":"Bonjour, quelle heure est-il ?","model":"gpt-4o-mini","agent":"V2"}'
@@ -84,7 +126,8 @@ run() {
 	[[ $name =~ ${GW_ONLY:-.} ]] || return 0
 	out=$STATE/wrk-$name.out
 	t=$(( c < 2 ? 1 : 2 ))
-	GW_PATH=$path GW_BODY=$body GW_TOKENS=$tokens wrk -t"$t" -c"$c" \
+	GW_PATH=$path GW_BODY=$body GW_TOKENS=$tokens \
+	    GW_HEADERS=${GW_HDRS:-} wrk -t"$t" -c"$c" \
 	    -d"${secs}s" --latency -s "$RL_TOP/bench/gateway.lua" "$url" >"$out"
 	grep -q '^non-2xx responses: 0$' "$out" ||
 		{ cat "$out"; rl_die "$name: error answers"; }
@@ -106,6 +149,8 @@ printf '%-24s %10s %10s %10s %10s %10s\n' target req/s p50_ms p99_ms \
     +p50_ms +p99_ms
 for c in 1 64; do
 	run "direct-c$c" "$FAKE" /v1/chat/completions "$CHAT" "$STATE/none" "$c"
+	[ -z "$PK_URL" ] || GW_HDRS=$PK_HEADERS run "portkey-c$c" "$PK_URL" \
+	    /v1/chat/completions "$CHAT" "$STATE/sk" "$c"
 	run "completion-c$c" "$BASE" /completion "$COMPLETION" "$STATE/tokens1" "$c"
 	run "openai-chat-c$c" "$BASE" /ai/openai/chat/ "$CHAT" "$STATE/tokens1" "$c"
 done
@@ -132,7 +177,9 @@ open=$(q "SELECT count(*) FROM credit_reservations WHERE state = 'reserved'")
 printf 'billed calls: %d answered, %d ledger rows, %d holds open\n' \
     "$calls" "$rows" "$open"
 
-# Statements per /completion, as the server logs them.
+# Statements per /completion, as the server logs them (when GW_ONLY
+# keeps /completion).
+statements() {
 log=$STATE/pg/server.log
 q "ALTER SYSTEM SET log_min_duration_statement = 0" >/dev/null
 q "SELECT pg_reload_conf()" >/dev/null
@@ -162,6 +209,8 @@ tail -c +"$((from + 1))" "$log" | awk '
 		printf "per /completion (20 calls): %.1f statements, %.3f ms of database time; ", n / 20, t / 20
 		printf "of which the settlement (after the answer): %.1f, %.3f ms\n", sn / 20, st / 20
 	}'
+}
+[[ completion =~ ${GW_ONLY:-.} ]] && statements
 
 # Streams: the time to the first token (a frame with text), through
 # bench/ttff.mjs; its client costs more than wrk, so direct is measured

@@ -9,6 +9,9 @@
 #include <jansson.h>
 
 #include "aijob.h"
+#include "batch.h"
+#include "bounds.h"
+#include "conf.h"
 #include "gen.h"
 #include "imports.h"
 #include "log.h"
@@ -73,10 +76,32 @@ sweep(void)
 		    "ended without them", n);
 }
 
+/*
+ * Every RL_BATCH_POLL_MS (RELAIS_BATCH_POLL_MS): follow the open batches
+ * on OpenAI and collect those that ended (issue 21).
+ */
+static void
+poll_batches(void)
+{
+	struct rl_error	 e;
+	int		 n;
+
+	rl_error_clear(&e);
+	if (rl_batch_poll(&n, &e) != RL_OK)
+		rl_log_debug("relais-worker: batch poll: %s", e.msg);
+}
+
 int
 main(int argc, char *argv[])
 {
+	struct rl_error	 e;
+	int		 ms = RL_BATCH_POLL_MS;
 
+	rl_error_clear(&e);
+	if (rl_conf_int("RELAIS_BATCH_POLL_MS", 100, 24 * 3600 * 1000, &ms,
+	    &e) != RL_OK)
+		rl_log_warn("relais-worker: %s", e.msg);
+	rl_worker_set_poll(poll_batches, ms);
 	rl_worker_set_sweep(sweep);
 	return rl_worker_main(argc, argv, &worker);
 }

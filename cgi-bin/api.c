@@ -10,16 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conf.h"
 #include "db.h"
 #include "edxo.h"
 #include "fcgi.h"
 #include "log.h"
 #include "req.h"
 #include "resp.h"
-
-#ifndef RL_OPENAPI_FILE
-#define RL_OPENAPI_FILE	"/usr/local/share/relais/openapi.json"
-#endif
 
 /* The [{id, code, nom}] of cours "c" and compétences "k". */
 #define COURS_ITEM	"json_build_object('id', c.id, 'code', c.code, " \
@@ -285,9 +282,7 @@ load_openapi(struct rl_error *e)
 	json_t		*doc;
 	json_error_t	 je;
 
-	/* scripts/run and scripts/test point at the build's copy. */
-	if ((path = getenv("RELAIS_OPENAPI_FILE")) == NULL || *path == '\0')
-		path = RL_OPENAPI_FILE;
+	path = rl_conf->openapi_file;
 	if ((doc = json_load_file(path, JSON_REJECT_DUPLICATES, &je)) ==
 	    NULL || (openapi = json_dumps(doc, JSON_COMPACT)) == NULL)
 		rl_log_warn("api: %s: %s: GET /openapi.json answers 503",

@@ -24,6 +24,7 @@
 
 #include "ai.h"
 #include "buf.h"
+#include "cache.h"
 #include "chat.h"
 #include "credits.h"
 #include "crypto.h"
@@ -67,22 +68,29 @@
 	"LIMIT " XSTR(CHAT_HISTORY_ROWS) ") h)"
 
 /*
- * Everything a turn needs before its first call, in one round trip (each
- * one is on the way to the first token): the chat settings,
- * section_ai_settings('chat') overriding the chat_model_config singleton
- * (contract 4.1, L/H; an empty text is no setting), the thread's previous
- * response, and the history to replay when there is none.
+ * The chat settings, section_ai_settings('chat') overriding the
+ * chat_model_config singleton (contract 4.1, L/H; an empty text is no
+ * setting), from the in-process cache (cache.md): they change a few times
+ * a year and an admin's change is seen by the next turn.
  */
 #define SQL_SETTINGS							\
 	"SELECT coalesce(nullif(btrim(s.ai_model), ''), c.chat_model), " \
 	"nullif(btrim(s.system_prompt), ''), "				\
 	"coalesce(s.reasoning_effort, c.reasoning_effort), "		\
-	"coalesce(s.verbosity, c.verbosity), u.prev, "			\
-	"CASE WHEN u.prev IS NULL THEN " HISTORY " END "		\
+	"coalesce(s.verbosity, c.verbosity) "				\
 	"FROM chat_model_config c LEFT JOIN section_ai_settings s "	\
-	"ON s.section = 'chat' CROSS JOIN (SELECT (SELECT "		\
+	"ON s.section = 'chat' WHERE c.id = 1"
+
+/*
+ * The thread, read by the first hold's statement (rl_credits_reserve_read:
+ * the one round trip before the first call): [the previous response, the
+ * history to replay when there is none].
+ */
+#define SQL_THREAD							\
+	"SELECT json_build_array(t.prev, CASE WHEN t.prev IS NULL THEN " \
+	HISTORY " END) FROM (SELECT (SELECT "				\
 	"nullif(u.last_openai_response_id, '') FROM users u "		\
-	"WHERE u.id = $1::bigint) AS prev) u WHERE c.id = 1"
+	"WHERE u.id = $1::bigint) AS prev) t"
 
 /*
  * The turn's rows in order, and the thread's new state, in one statement
@@ -346,23 +354,19 @@ body_new(const struct turn *t, json_t *input, const char *prev,
 
 /*
  * The first call's input: the message, after the system prompt and the
- * history (text from SQL_SETTINGS) on a new thread.
+ * history (SQL_THREAD's array, copied) on a new thread.
  */
 static enum rl_err
-first_input(const char *system, const char *history, const char *message,
+first_input(const char *system, const json_t *history, const char *message,
     json_t **input, struct rl_error *e)
 {
-	json_error_t	 je;
 
 	if (history == NULL)
 		*input = json_array();
-	else if ((*input = json_loads(history, 0, &je)) == NULL)
-		return rl_error_set(e, RL_EDB, "history: %s", je.text);
-	else if (!json_is_array(*input)) {
-		json_decref(*input);
-		*input = NULL;
+	else if (!json_is_array(history))
 		return rl_error_set(e, RL_EDB, "history: not an array");
-	} else if (system != NULL && json_array_insert_new(*input, 0,
+	else if ((*input = json_deep_copy(history)) != NULL &&
+	    system != NULL && json_array_insert_new(*input, 0,
 	    json_pack("{s:s, s:[{s:s, s:s}]}", "role", "system", "content",
 	    "type", "input_text", "text", system)) == -1)
 		goto out;
@@ -375,6 +379,102 @@ out:
 	json_decref(*input);
 	*input = NULL;
 	return rl_error_set(e, RL_ENOMEM, NULL);
+}
+
+/*
+ * The first call's body for a thread that goes on (prev) or starts
+ * (history), and what it may cost; input is built from the parts.
+ */
+static enum rl_err
+first_body(struct turn *t, const char *system, const json_t *history,
+    const char *prev, const char *message, json_t **body, long long *bound,
+    struct rl_error *e)
+{
+	json_t		*input = NULL;
+	enum rl_err	 err;
+
+	*body = NULL;
+	if ((err = first_input(system, history, message, &input, e)) !=
+	    RL_OK)
+		return err;
+	if ((*body = body_new(t, input, prev, "auto")) == NULL)
+		return rl_error_set(e, RL_ENOMEM, NULL);
+	*bound = rl_ai_bound(&t->model, *body, CHAT_MAX_OUTPUT);
+	return RL_OK;
+}
+
+/*
+ * The first hold and the thread in one statement: the hold is sized
+ * before the thread is known, for the larger of a thread that goes on (a
+ * previous response id of CHAT_PREV_ID_MAX bytes) and a new one without
+ * history.  When the thread turns out to need more (a history to replay,
+ * a longer id), the hold is given back and taken again at the body's
+ * size: two more round trips, once per new thread with a past.
+ */
+static enum rl_err
+first_hold(struct turn *t, const char *system, const char *message,
+    json_t **body, long long *hold, struct rl_error *e)
+{
+	json_t		*thread = NULL, *b = NULL, *empty = NULL;
+	json_error_t	 je;
+	char		 ph[CHAT_PREV_ID_MAX + 1];
+	char		*value = NULL;
+	const char	*prev;
+	long long	 need, bound, alt;
+	enum rl_err	 err;
+
+	*body = NULL;
+	*hold = 0;
+	memset(ph, 'x', sizeof(ph) - 1);
+	ph[sizeof(ph) - 1] = '\0';
+	if ((empty = json_array()) == NULL) {
+		err = rl_error_set(e, RL_ENOMEM, NULL);
+		goto out;
+	}
+	if ((err = first_body(t, NULL, NULL, ph, message, &b, &bound, e)) !=
+	    RL_OK)
+		goto out;
+	json_decref(b);
+	if ((err = first_body(t, system, empty, NULL, message, &b, &alt,
+	    e)) != RL_OK)
+		goto out;
+	json_decref(b);
+	b = NULL;
+	if (alt > bound)
+		bound = alt;
+	if ((err = rl_credits_reserve_read(t->req->user->id, bound,
+	    t->model.name, t->req->id, SQL_THREAD, hold, &value, e)) !=
+	    RL_OK)
+		goto out;
+	if (value == NULL || (thread = json_loads(value, 0, &je)) == NULL ||
+	    !json_is_array(thread)) {
+		err = rl_error_set(e, RL_EDB, "thread: %s", value == NULL ?
+		    "null" : je.text);
+		goto out;
+	}
+	prev = json_string_value(json_array_get(thread, 0));
+	if ((err = first_body(t, system, prev != NULL ? NULL :
+	    json_array_get(thread, 1), prev, message, &b, &need, e)) != RL_OK)
+		goto out;
+	if (need > bound) {
+		rl_credits_release_sure(*hold);
+		*hold = 0;
+		if ((err = rl_ai_reserve(t->req->user->id, &t->model, need,
+		    t->req->id, NULL, hold, e)) != RL_OK)
+			goto out;
+	}
+	*body = b;
+	b = NULL;
+out:
+	if (err != RL_OK && *hold != 0) {
+		rl_credits_release_sure(*hold);
+		*hold = 0;
+	}
+	json_decref(b);
+	json_decref(empty);
+	json_decref(thread);
+	free(value);
+	return err;
 }
 
 /* Save the turn's rows and the thread's state; the client may be gone. */
@@ -504,9 +604,9 @@ chat_send(struct rl_req *req, struct rl_error *e)
 	struct turn		 t;
 	struct rl_dbres		*r = NULL;
 	struct rl_upstream_buf	 ub;
-	const char		*message, *system, *prev, *p[1];
-	json_t			*input = NULL, *body = NULL, *done;
-	char			 uid[32], last_id[96];
+	const char		*message, *system;
+	json_t			*body = NULL, *done;
+	char			 last_id[CHAT_PREV_ID_MAX + 1];
 	long long		 hold = 0;
 	enum rl_err		 err;
 	int			 ok;
@@ -524,9 +624,8 @@ chat_send(struct rl_req *req, struct rl_error *e)
 		goto out;
 	}
 
-	(void)snprintf(uid, sizeof(uid), "%lld", req->user->id);
-	p[0] = uid;
-	if ((err = rl_db_exec(SQL_SETTINGS, 1, p, &r, e)) != RL_OK)
+	if ((err = rl_cache_exec(RL_CACHE_T(RL_CACHE_SETTINGS), SQL_SETTINGS,
+	    0, NULL, &r, e)) != RL_OK)
 		goto out;
 	if (rl_dbres_rows(r) != 1) {
 		err = rl_error_set(e, RL_EINTERNAL, "no chat_model_config");
@@ -535,7 +634,6 @@ chat_send(struct rl_req *req, struct rl_error *e)
 	system = rl_dbres_isnull(r, 0, 1) ? NULL : rl_dbres_get(r, 0, 1);
 	t.effort = rl_dbres_isnull(r, 0, 2) ? NULL : rl_dbres_get(r, 0, 2);
 	t.verbosity = rl_dbres_isnull(r, 0, 3) ? NULL : rl_dbres_get(r, 0, 3);
-	prev = rl_dbres_isnull(r, 0, 4) ? NULL : rl_dbres_get(r, 0, 4);
 	if ((err = rl_model_lookup(rl_dbres_get(r, 0, 0), &t.model, e)) !=
 	    RL_OK)
 		goto out;
@@ -544,12 +642,7 @@ chat_send(struct rl_req *req, struct rl_error *e)
 	    RL_OK)
 		goto out;
 	rl_wipe(ub.api_key, sizeof(ub.api_key));
-	if ((err = first_input(system, prev != NULL ? NULL :
-	    rl_dbres_get(r, 0, 5), message, &input, e)) != RL_OK)
-		goto out;
-	body = body_new(&t, input, prev, "auto");
-	input = NULL;
-	if (body == NULL || (t.rows = json_array()) == NULL) {
+	if ((t.rows = json_array()) == NULL) {
 		err = rl_error_set(e, RL_ENOMEM, NULL);
 		goto out;
 	}
@@ -557,9 +650,7 @@ chat_send(struct rl_req *req, struct rl_error *e)
 	 * The first hold is taken before the stream opens, so that a user
 	 * without credits gets a plain error answer, not a stream.
 	 */
-	if ((err = rl_ai_reserve(req->user->id, &t.model, rl_ai_bound(
-	    &t.model, body, CHAT_MAX_OUTPUT), req->id, NULL, &hold, e)) !=
-	    RL_OK)
+	if ((err = first_hold(&t, system, message, &body, &hold, e)) != RL_OK)
 		goto out;
 	if ((t.sse = rl_sse_open(req, e)) == NULL) {
 		err = e->code;
@@ -588,7 +679,6 @@ out:
 	if (hold != 0)
 		rl_credits_release_sure(hold);
 	rl_dbres_free(r);
-	json_decref(input);
 	json_decref(body);
 	json_decref(t.rows);
 	json_decref(t.outputs);

@@ -17,20 +17,7 @@ enum rl_err	 chat_completion(struct rl_req *, struct rl_error *);
 enum rl_err	 chat_agents(struct rl_req *, struct rl_error *);
 enum rl_err	 chat_models(struct rl_req *, struct rl_error *);
 
-/*
- * The body's limits (200 history turns, 100 sources, a project id of 128
- * characters) are its request schema's, with their reasons:
- * lib/schemas/requests/chat.completion.json.
- */
-
-/*
- * Context: at most this many passages (paragraphs of at most 1500
- * characters, sql/0005_router.sql) and this many bytes of passage text,
- * about 6,000 tokens: room for the answer in the smallest context window
- * offered (gpt-3.5-turbo, 16k) once some history is added.
- */
-#define COMPLETION_PASSAGES	8
-#define COMPLETION_CONTEXT_MAX	(24 * 1024)
+/* The completion's own limits live with it, in lib/router.c. */
 
 /* chat.c and chat_tools.c: EDxo's chat. */
 
@@ -46,6 +33,12 @@ enum rl_err	 chat_models(struct rl_req *, struct rl_error *);
 #define CHAT_MAX_OUTPUT		2048
 /* History rows replayed when the thread has no previous response. */
 #define CHAT_HISTORY_ROWS	10
+/*
+ * The previous response id the first hold is sized for, in bytes, before
+ * the reservation's statement reads the thread (OpenAI's are about 55): a
+ * longer one, or a history to replay, is reserved again at its size.
+ */
+#define CHAT_PREV_ID_MAX	95
 /* A chat message, in bytes: a long paste, far below RL_BODY_MAX. */
 #define CHAT_MESSAGE_MAX	(64 * 1024)
 /* A tool's string argument: course codes and names are short. */

@@ -5,40 +5,24 @@
  *	GET  /agents		the system prompt profiles (router_agents)
  *	GET  /models		the models the router offers
  *
- * A completion is one Chat Completions call (so that any OpenAI-compatible
- * provider, Mistral included, can serve it) paid through rl_ai_call: the
- * agent's system prompt, the passages of the project's documents that
- * PostgreSQL full-text search ranks first, the conversation history and
- * the message.  The answer carries usage, the price in the router's
- * currency (exact: integer micro-units throughout) and emission estimates
- * (docs/emissions.md).
+ * The completion itself (model and agent rules, context, upstream body,
+ * the billed call, price and emissions) is lib/router.c, which the
+ * realtime WebSocket shares; this file answers it over HTTP: one JSON
+ * answer, or server-sent events.
  */
 #include "config.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "ai.h"
-#include "arena.h"
-#include "cache.h"
 #include "chat.h"
 #include "db.h"
 #include "models.h"
 #include "req.h"
 #include "resp.h"
+#include "router.h"
 #include "sse.h"
-
-/* Ledger feature of every call made here. */
-#define COMPLETION_FEATURE	"completion"
-
-/*
- * Energy per 1,000 output tokens when router_energy has no row for a
- * name, not even the empty prefix (an admin deleted it): the "medium"
- * class of docs/emissions.md rather than zero, which would be dishonest.
- */
-#define ENERGY_FALLBACK_KWH	0.001
 
 /*
  * Stream frames print amounts (micro-units as doubles) with 15 significant
@@ -49,32 +33,6 @@
  */
 #define DUMP_FLAGS		(JSON_COMPACT | JSON_REAL_PRECISION(15))
 
-__extension__ typedef unsigned __int128	u128;
-
-/* What the request asks for, borrowed from req->json. */
-struct creq {
-	const char	*message;
-	const char	*model;
-	const char	*agent;		/* NULL: the default agent */
-	int		 stream;
-	json_t		*temperature;	/* NULL: the model's default */
-	json_t		*history;	/* array or NULL */
-	const char	*project;	/* NULL: no documents */
-	json_t		*sources;	/* non-empty array or NULL */
-};
-
-/* The router's settings row and the model's energy. */
-struct factors {
-	char		 currency[4];
-	long long	 rate_micro;	/* currency micro-units per USD */
-	double		 grid_kg_kwh;
-	double		 water_l_kwh;
-	double		 car_kg_km;
-	double		 tgv_kg_km;
-	double		 phone_kwh;
-	double		 kwh_per_1k;
-};
-
 /* A streamed completion: where the frames go. */
 struct stream {
 	struct rl_req	*req;
@@ -83,415 +41,6 @@ struct stream {
 	const char	*agent;
 	enum rl_err	 err;		/* why the stream was stopped */
 };
-
-static long long
-now_us(void)
-{
-	struct timespec	 ts;
-
-	/* The runtime's clock: req->start_us is on the same one. */
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-/* Absent and null are the same thing in a Pydantic body. */
-static json_t *
-opt(const json_t *body, const char *key)
-{
-	json_t	*v = json_object_get(body, key);
-
-	return json_is_null(v) ? NULL : v;
-}
-
-/*
- * The body as its request schema (chat.completion) let it through: typed,
- * the stream default filled.  What is left to check is the one rule across
- * two fields, which a schema does not say.
- */
-static enum rl_err
-parse(const json_t *b, struct creq *c, struct rl_error *e)
-{
-
-	memset(c, 0, sizeof(*c));
-	c->message = json_string_value(json_object_get(b, "message"));
-	c->model = json_string_value(json_object_get(b, "model"));
-	c->agent = json_string_value(opt(b, "agent"));
-	c->stream = json_is_true(opt(b, "stream"));
-	c->temperature = opt(b, "temperature");
-	c->history = opt(b, "conversation_history");
-	c->project = json_string_value(opt(b, "project_id"));
-	if ((c->sources = opt(b, "sources")) != NULL &&
-	    json_array_size(c->sources) == 0)
-		c->sources = NULL;
-	if (c->sources != NULL && c->project == NULL)
-		return rl_error_field(e, RL_EVALIDATION, "sources",
-		    "sources: project_id is required with sources");
-	return RL_OK;
-}
-
-/* The model, which must be in the catalogue and offered by the router. */
-static enum rl_err
-model_get(const char *name, struct rl_model *m, struct rl_error *e)
-{
-	struct rl_dbres	*r = NULL;
-	const char	*p[1];
-	enum rl_err	 err;
-
-	p[0] = name;
-	if ((err = rl_cache_exec(RL_CACHE_T(RL_CACHE_MODELS),
-	    "SELECT router_enabled FROM openai_models WHERE name = $1", 1, p,
-	    &r, e)) != RL_OK)
-		goto out;
-	if (rl_dbres_rows(r) == 0 || rl_dbres_get(r, 0, 0)[0] != 't') {
-		err = rl_error_field(e, RL_EINVAL, "model", "model %.64s is "
-		    "not offered (GET /models lists the models)", name);
-		goto out;
-	}
-	if ((err = rl_model_lookup(name, m, e)) != RL_OK)
-		rl_error_where(e, "model");
-out:
-	rl_dbres_free(r);
-	return err;
-}
-
-/* The agent's type (the default one when none is named) and prompt. */
-static enum rl_err
-agent_get(struct rl_req *req, const char *name, const char **type,
-    const char **prompt, struct rl_error *e)
-{
-	struct rl_dbres	*r = NULL;
-	const char	*p[1];
-	enum rl_err	 err;
-
-	p[0] = name;
-	if ((err = rl_cache_exec(RL_CACHE_T(RL_CACHE_ROUTER),
-	    "SELECT type, system_prompt, available "
-	    "FROM router_agents WHERE CASE WHEN $1::text IS NULL THEN "
-	    "is_default ELSE type = $1 END", 1, p, &r, e)) != RL_OK)
-		goto out;
-	if (rl_dbres_rows(r) == 0) {
-		err = name == NULL ? rl_error_set(e, RL_EUNAVAIL, "no default "
-		    "agent is configured") : rl_error_field(e, RL_EINVAL,
-		    "agent", "unknown agent %.32s (GET /agents lists them)",
-		    name);
-		goto out;
-	}
-	if (rl_dbres_get(r, 0, 2)[0] != 't') {
-		err = rl_error_field(e, RL_EINVAL, "agent", "agent %.32s is "
-		    "not available", rl_dbres_get(r, 0, 0));
-		goto out;
-	}
-	*type = rl_arena_strdup(req->arena, rl_dbres_get(r, 0, 0));
-	*prompt = rl_arena_strdup(req->arena, rl_dbres_get(r, 0, 1));
-	if (*type == NULL || *prompt == NULL)
-		err = rl_error_set(e, RL_ENOMEM, "out of memory");
-out:
-	rl_dbres_free(r);
-	return err;
-}
-
-static double
-col_f(const struct rl_dbres *r, int c)
-{
-
-	return strtod(rl_dbres_get(r, 0, c), NULL);
-}
-
-/* The settings row and the energy of the longest matching name prefix. */
-static enum rl_err
-factors_get(const char *model, struct factors *f, struct rl_error *e)
-{
-	struct rl_dbres	*r = NULL;
-	const char	*p[1];
-	enum rl_err	 err;
-
-	p[0] = model;
-	if ((err = rl_cache_exec(RL_CACHE_T(RL_CACHE_ROUTER),
-	    "SELECT s.currency, s.usd_rate::text, "
-	    "s.grid_kgco2_per_kwh, s.water_l_per_kwh, s.car_kgco2_per_km, "
-	    "s.tgv_kgco2_per_km, s.smartphone_kwh_per_charge, "
-	    "(SELECT g.kwh_per_1k_output FROM router_energy g "
-	    "WHERE left($1, length(g.prefix)) = g.prefix "
-	    "ORDER BY length(g.prefix) DESC LIMIT 1) "
-	    "FROM router_settings s WHERE s.id = 1", 1, p, &r, e)) != RL_OK)
-		goto out;
-	if (rl_dbres_rows(r) != 1 ||
-	    rl_micro_parse(rl_dbres_get(r, 0, 1), &f->rate_micro) == -1) {
-		err = rl_error_set(e, RL_EDB, "router_settings: no usable row");
-		goto out;
-	}
-	(void)snprintf(f->currency, sizeof(f->currency), "%s",
-	    rl_dbres_get(r, 0, 0));
-	f->grid_kg_kwh = col_f(r, 2);
-	f->water_l_kwh = col_f(r, 3);
-	f->car_kg_km = col_f(r, 4);
-	f->tgv_kg_km = col_f(r, 5);
-	f->phone_kwh = col_f(r, 6);
-	f->kwh_per_1k = rl_dbres_isnull(r, 0, 7) ? ENERGY_FALLBACK_KWH :
-	    col_f(r, 7);
-out:
-	rl_dbres_free(r);
-	return err;
-}
-
-/*
- * The named documents must exist in the project and be visible to the
- * user; a wrong id is the client's mistake, said by name, not an empty
- * context that looks like an answer.
- */
-static enum rl_err
-sources_check(long long uid, const struct creq *c, const char *ids,
-    struct rl_error *e)
-{
-	struct rl_dbres	*r = NULL;
-	char		 u[32];
-	const char	*p[3];
-	enum rl_err	 err;
-
-	(void)snprintf(u, sizeof(u), "%lld", uid);
-	p[0] = c->project;
-	p[1] = u;
-	p[2] = ids;
-	if ((err = rl_db_exec("SELECT s.id FROM jsonb_array_elements_text("
-	    "$3::jsonb) WITH ORDINALITY AS s (id, k) WHERE NOT EXISTS ("
-	    "SELECT 1 FROM router_documents d WHERE d.id = s.id::uuid AND "
-	    "d.project_id = $1 AND (d.owner_id IS NULL OR "
-	    "d.owner_id = $2::bigint)) ORDER BY s.k LIMIT 1", 3, p, &r,
-	    e)) != RL_OK)
-		goto out;
-	if (rl_dbres_rows(r) > 0)
-		err = rl_error_field(e, RL_EINVAL, "sources", "document %s "
-		    "is not in project %s", rl_dbres_get(r, 0, 0), c->project);
-out:
-	rl_dbres_free(r);
-	return err;
-}
-
-/*
- * The passages of a project (of the named documents, else of every
- * document the user sees) that match any word of the message, best first,
- * then the others in passage order; hit says which matched.  The OR query
- * is built from the message's own lexemes (French stemming, stop words
- * dropped), each quoted as tsquery input wants, rather than with
- * plainto_tsquery, which ANDs them; a message of stop words only gives no
- * query (NULL: nothing matches) instead of PostgreSQL's NOTICE about an
- * empty one, which would land in the log.
- */
-#define PASSAGES_SQL							\
-	"WITH q AS (SELECT (SELECT string_agg("				\
-	"'''' || replace(replace(l, '\\', '\\\\'), '''', '''''') || '''', " \
-	"' | ') "							\
-	"FROM unnest(tsvector_to_array(to_tsvector('french', $4))) "	\
-	"AS l)::tsquery AS t) "						\
-	"SELECT d.id, d.title, p.ord, p.content, "			\
-	"coalesce(p.tsv @@ q.t, false)::int AS hit "			\
-	"FROM router_passages p "					\
-	"JOIN router_documents d ON d.id = p.document_id, q "		\
-	"WHERE d.project_id = $1 AND (d.owner_id IS NULL OR "		\
-	"d.owner_id = $2::bigint) AND "					\
-	"(jsonb_array_length($3::jsonb) = 0 OR d.id IN "		\
-	"(SELECT jsonb_array_elements_text($3::jsonb)::uuid)) "	\
-	"ORDER BY coalesce(p.tsv @@ q.t, false) DESC, "			\
-	"coalesce(ts_rank_cd(p.tsv, q.t), 0) DESC, "			\
-	"p.ord, d.created_at, d.id LIMIT $5::integer"
-
-/*
- * The context message: the passages full-text search ranks first for the
- * message (any of its words, French stemming), from the named documents
- * or, without sources, from every document of the project the user sees.
- * When no passage matches (a question such as "summarise the project"
- * names no term of the text), the documents' first passages are sent
- * instead.  *ctx is NULL when the project has no passage at all.
- */
-static enum rl_err
-context_get(struct rl_req *req, const struct creq *c, char **ctx,
-    struct rl_error *e)
-{
-	struct rl_dbres	*r = NULL;
-	json_t		*none = NULL;
-	char		 u[32], lim[16], *ids = NULL, *buf = NULL, *nb;
-	const char	*p[5], *body, *title;
-	size_t		 len = 0, cap = 0, n, used = 0;
-	int		 i, k = 0, matched;
-	enum rl_err	 err;
-
-	*ctx = NULL;
-	if ((none = json_array()) == NULL || (ids = json_dumps(c->sources !=
-	    NULL ? c->sources : none, JSON_COMPACT)) == NULL) {
-		err = rl_error_set(e, RL_ENOMEM, "out of memory");
-		goto out;
-	}
-	if (c->sources != NULL &&
-	    (err = sources_check(req->user->id, c, ids, e)) != RL_OK)
-		goto out;
-	(void)snprintf(u, sizeof(u), "%lld", req->user->id);
-	(void)snprintf(lim, sizeof(lim), "%d", COMPLETION_PASSAGES);
-	p[0] = c->project;
-	p[1] = u;
-	p[2] = ids;
-	p[3] = c->message;
-	p[4] = lim;
-	if ((err = rl_db_exec(PASSAGES_SQL, 5, p, &r, e)) != RL_OK)
-		goto out;
-	matched = rl_dbres_rows(r) > 0 && rl_dbres_get(r, 0, 4)[0] == '1';
-	for (i = 0; i < rl_dbres_rows(r); i++) {
-		if (matched && rl_dbres_get(r, i, 4)[0] != '1')
-			break;
-		body = rl_dbres_get(r, i, 3);
-		title = rl_dbres_get(r, i, 1);
-		if (used + strlen(body) > COMPLETION_CONTEXT_MAX && k > 0)
-			break;
-		n = strlen(title) + strlen(body) + 128;
-		if (len + n + 1 > cap) {
-			cap = (len + n + 1) * 2;
-			if ((nb = realloc(buf, cap)) == NULL) {
-				err = rl_error_set(e, RL_ENOMEM,
-				    "out of memory");
-				goto out;
-			}
-			buf = nb;
-		}
-		len += (size_t)snprintf(buf + len, cap - len, "\n\n[%d] %s "
-		    "(document %s, passage %s)\n%s", ++k, title,
-		    rl_dbres_get(r, i, 0), rl_dbres_get(r, i, 2), body);
-		used += strlen(body);
-	}
-	if (k > 0) {
-		n = strlen(c->project) + len + 128;
-		if ((*ctx = rl_arena_alloc(req->arena, n)) == NULL) {
-			err = rl_error_set(e, RL_ENOMEM, "out of memory");
-			goto out;
-		}
-		(void)snprintf(*ctx, n, "Extraits des documents du projet %s "
-		    ":%s", c->project, buf);
-	}
-out:
-	rl_dbres_free(r);
-	json_decref(none);
-	free(ids);
-	free(buf);
-	return err;
-}
-
-/* system (agent), system (documents), the history, then the message. */
-static json_t *
-messages(const char *prompt, const char *ctx, const struct creq *c)
-{
-	json_t		*a, *m;
-	size_t		 i;
-
-	if ((a = json_array()) == NULL)
-		return NULL;
-	if (json_array_append_new(a, json_pack("{s:s, s:s}", "role",
-	    "system", "content", prompt)) == -1 ||
-	    (ctx != NULL && json_array_append_new(a, json_pack("{s:s, s:s}",
-	    "role", "system", "content", ctx)) == -1))
-		goto fail;
-	json_array_foreach(c->history, i, m)
-		if (json_array_append_new(a, json_pack("{s:O, s:O}", "role",
-		    json_object_get(m, "role"), "content",
-		    json_object_get(m, "content"))) == -1)
-			goto fail;
-	if (json_array_append_new(a, json_pack("{s:s, s:s}", "role", "user",
-	    "content", c->message)) == -1)
-		goto fail;
-	return a;
-fail:
-	json_decref(a);
-	return NULL;
-}
-
-/*
- * The Chat Completions body: the model's defaults with the client's
- * temperature (auto-configuration refuses it, naming the field, for a
- * model that takes none), the shaped messages.  *max is the output cap.
- */
-static enum rl_err
-upstream_body(const struct rl_model *m, const struct creq *c,
-    const json_t *msgs, json_t **body, long long *max, struct rl_error *e)
-{
-	json_t		*params = NULL, *eff = NULL, *errbody = NULL, *shaped;
-	json_t		*v;
-	enum rl_err	 err;
-
-	*body = NULL;
-	if ((params = json_object()) == NULL || (c->temperature != NULL &&
-	    json_object_set(params, "temperature", c->temperature) == -1)) {
-		err = rl_error_set(e, RL_ENOMEM, "out of memory");
-		goto out;
-	}
-	if ((err = rl_model_configure(m, params, &eff, &errbody, e)) !=
-	    RL_OK)
-		goto out;
-	if ((v = json_object_get(eff, "max_completion_tokens")) == NULL)
-		v = json_object_get(eff, "max_tokens");
-	*max = json_integer_value(v);
-	if ((shaped = rl_model_messages(m, msgs)) == NULL ||
-	    json_object_set_new(eff, "messages", shaped) == -1 ||
-	    json_object_set_new(eff, "model", json_string(m->name)) == -1) {
-		err = rl_error_set(e, RL_ENOMEM, "out of memory");
-		goto out;
-	}
-	*body = eff;
-	eff = NULL;
-out:
-	json_decref(params);
-	json_decref(eff);
-	json_decref(errbody);
-	return err;
-}
-
-/* Micro-USD to micro-units of the currency, half up. */
-static long long
-convert(long long usd_micro, long long rate_micro)
-{
-
-	return (long long)(((u128)usd_micro * (u128)rate_micro + 500000) /
-	    1000000);
-}
-
-static double
-amount(long long micro)
-{
-
-	return (double)micro / 1e6;
-}
-
-/*
- * Price, emissions and equivalences of a call; the same object feeds the
- * plain answer's metadata and the last stream frame.  The total is the
- * call's cost at our prices (the ledger's cost), converted; input is its
- * input part and output the rest, so that input + output = total exactly.
- */
-static json_t *
-impact(const struct rl_ai *ai, const struct factors *f, const char *model,
-    long long start_us)
-{
-	struct rl_usage	 in;
-	long long	 total, input;
-	double		 kwh, kg;
-
-	in = ai->call.usage;
-	in.output_tokens = 0;
-	in.reasoning_tokens = 0;
-	total = convert(ai->cost_micro, f->rate_micro);
-	input = convert(rl_cost_micro(ai->model, &in, 0), f->rate_micro);
-	if (input > total)
-		input = total;
-	kwh = (double)ai->call.usage.output_tokens / 1000.0 * f->kwh_per_1k;
-	kg = kwh * f->grid_kg_kwh;
-	return json_pack("{s:f, s:f, s:f, s:{s:s, s:f, s:{s:{s:f, s:f, s:f}}}, "
-	    "s:{s:f, s:f, s:f, s:f}}",
-	    "latency_s", (double)((now_us() - start_us) / 1000) / 1000.0,
-	    "emissions_kgCO2eq", kg,
-	    "emissions_gCO2eq", kg * 1000.0,
-	    "pricing", "currency", f->currency, "total_cost", amount(total),
-	    "by_model", model, "input", amount(input), "output",
-	    amount(total - input), "total", amount(total),
-	    "equivalences", "water_liters", kwh * f->water_l_kwh,
-	    "car_km", kg / f->car_kg_km, "tgv_km", kg / f->tgv_kg_km,
-	    "smartphone_charges", kwh / f->phone_kwh);
-}
 
 static enum rl_err
 send_frame(struct rl_sse *sse, json_t *v)
@@ -537,31 +86,15 @@ on_event(void *arg, const struct rl_oa_event *ev)
 	return 0;
 }
 
-static json_t *
-usage_json(const struct rl_usage *u)
-{
-
-	return json_pack("{s:I, s:I, s:I}", "input_tokens",
-	    (json_int_t)u->input_tokens, "output_tokens",
-	    (json_int_t)u->output_tokens, "total_tokens",
-	    (json_int_t)(u->input_tokens + u->output_tokens));
-}
-
 /* The last frame: done, with usage, price and estimates (and an error). */
 static enum rl_err
-stream_end(struct stream *s, const struct rl_ai *ai, const struct factors *f,
-    long long start_us, enum rl_err err, const struct rl_error *ce)
+stream_end(struct stream *s, const struct rl_router *r, enum rl_err err,
+    const struct rl_error *ce)
 {
 	json_t		*meta, *frame;
 
-	meta = json_pack("{s:s, s:s, s:o, s:{s:o}}", "model", s->model,
-	    "agent", s->agent, "usage", usage_json(&ai->call.usage),
-	    "usage_by_model", s->model, usage_json(&ai->call.usage));
-	if (meta == NULL || json_object_update_new(meta, impact(ai, f,
-	    s->model, start_us)) == -1) {
-		json_decref(meta);
+	if ((meta = rl_router_done(r)) == NULL)
 		return RL_ENOMEM;
-	}
 	if ((frame = json_pack("{s:s, s:b, s:o}", "content", "", "done", 1,
 	    "metadata", meta)) == NULL)
 		return RL_ENOMEM;
@@ -574,25 +107,23 @@ stream_end(struct stream *s, const struct rl_ai *ai, const struct factors *f,
 
 /* The plain answer, the seed's shape. */
 static enum rl_err
-answer(struct rl_req *req, const struct rl_ai *ai, const struct factors *f,
-    const struct creq *c, const char *agent)
+answer(struct rl_req *req, const struct rl_router *r)
 {
-	const struct rl_usage *u = &ai->call.usage;
-	json_t		*msg, *text, *meta;
+	const struct rl_usage *u = &r->ai.call.usage;
+	const char	*text;
+	json_t		*meta;
 
-	msg = json_object_get(json_array_get(json_object_get(ai->call.answer,
-	    "choices"), 0), "message");
-	text = json_object_get(msg, "content");
+	text = rl_router_text(r);
 	meta = json_pack("{s:I}", "message_count", (json_int_t)(2 +
-	    json_array_size(c->history)));
-	if (meta == NULL || json_object_update_new(meta, impact(ai, f,
-	    c->model, req->start_us)) == -1) {
+	    json_array_size(r->in.history)));
+	if (meta == NULL || json_object_update_new(meta,
+	    rl_router_impact(r)) == -1) {
 		json_decref(meta);
 		return RL_ENOMEM;
 	}
 	return rl_resp_json_new(req, 200, json_pack("{s:s, s:s, s:s, "
-	    "s:{s:I, s:I, s:I}, s:o}", "response", json_is_string(text) ?
-	    json_string_value(text) : "", "model", c->model, "agent", agent,
+	    "s:{s:I, s:I, s:I}, s:o}", "response", text != NULL ? text : "",
+	    "model", r->in.model, "agent", r->agent,
 	    "usage", "prompt_tokens", (json_int_t)u->input_tokens,
 	    "completion_tokens", (json_int_t)u->output_tokens,
 	    "total_tokens", (json_int_t)(u->input_tokens + u->output_tokens),
@@ -602,63 +133,33 @@ answer(struct rl_req *req, const struct rl_ai *ai, const struct factors *f,
 enum rl_err
 chat_completion(struct rl_req *req, struct rl_error *e)
 {
-	struct creq	 c;
-	struct rl_model	 m;
-	struct factors	 f;
-	struct rl_ai	 ai;
+	struct rl_router r;
 	struct stream	 s;
 	struct rl_error	 ce;
-	const char	*agent = NULL, *prompt = NULL, *text;
-	char		*ctx = NULL;
-	json_t		*msgs = NULL, *body = NULL;
-	long long	 max = 0, hold = 0;
+	const char	*text;
 	enum rl_err	 err;
 
-	memset(&ai, 0, sizeof(ai));
+	memset(&r, 0, sizeof(r));
 	memset(&s, 0, sizeof(s));
-	if ((err = parse(req->json, &c, e)) != RL_OK ||
-	    (err = model_get(c.model, &m, e)) != RL_OK ||
-	    (err = agent_get(req, c.agent, &agent, &prompt, e)) != RL_OK ||
-	    (err = factors_get(m.name, &f, e)) != RL_OK ||
-	    (c.project != NULL && (err = context_get(req, &c, &ctx, e)) !=
-	    RL_OK))
+	r.start_us = req->start_us;
+	if ((err = rl_router_parse(req->json, &r.in, e)) != RL_OK ||
+	    (err = rl_router_prepare(&r, req->arena, req->user->id, req->id,
+	    e)) != RL_OK)
 		goto out;
-	if ((msgs = messages(prompt, ctx, &c)) == NULL) {
-		err = rl_error_set(e, RL_ENOMEM, "out of memory");
-		goto out;
-	}
-	if ((err = upstream_body(&m, &c, msgs, &body, &max, e)) != RL_OK)
-		goto out;
-
-	ai.user_id = req->user->id;
-	ai.feature = COMPLETION_FEATURE;
-	ai.request_id = req->id;
-	ai.model = &m;
-	ai.max_output = max;
-	ai.later = 1;	/* the ledger row is written after the answer */
-	ai.call.path = "/chat/completions";
-	ai.call.body = body;
-	if (!c.stream) {
-		if ((err = rl_ai_call(&ai, e)) == RL_OK)
-			err = answer(req, &ai, &f, &c, agent);
+	if (!r.in.stream) {
+		if ((err = rl_router_call(&r, NULL, NULL, e)) == RL_OK)
+			err = answer(req, &r);
 		goto out;
 	}
 
-	/*
-	 * Streamed: hold the money first, so that a user without credits
-	 * hears 402 rather than a stream that ends at once.
-	 */
-	if ((err = rl_ai_reserve(ai.user_id, &m, rl_ai_bound(&m, body, max),
-	    req->id, NULL, &hold, e)) != RL_OK)
+	/* Streamed: the money is held before anything is sent. */
+	if ((err = rl_router_reserve(&r, e)) != RL_OK)
 		goto out;
-	ai.hold_id = hold;	/* rl_ai_call consumes it, whatever happens */
 	s.req = req;
-	s.model = c.model;
-	s.agent = agent;
-	ai.call.on_event = on_event;
-	ai.call.arg = &s;
+	s.model = r.in.model;
+	s.agent = r.agent;
 	rl_error_clear(&ce);
-	err = rl_ai_call(&ai, &ce);
+	err = rl_router_call(&r, on_event, &s, &ce);
 	if (s.sse == NULL && err != RL_OK) {
 		/* Nothing was streamed: an ordinary error answer. */
 		*e = ce;
@@ -677,9 +178,7 @@ chat_completion(struct rl_req *req, struct rl_error *e)
 			err = e->code;
 			goto out;
 		}
-		if ((text = json_string_value(json_object_get(json_object_get(
-		    json_array_get(json_object_get(ai.call.answer, "choices"),
-		    0), "message"), "content"))) != NULL && *text != '\0' &&
+		if ((text = rl_router_text(&r)) != NULL && *text != '\0' &&
 		    send_frame(s.sse, json_pack("{s:s, s:b, s:{s:s, s:s}}",
 		    "content", text, "done", 0, "metadata", "model", s.model,
 		    "agent", s.agent)) != RL_OK) {
@@ -688,8 +187,7 @@ chat_completion(struct rl_req *req, struct rl_error *e)
 		}
 	}
 	/* An upstream failure mid-stream ends it with an error frame. */
-	if (stream_end(&s, &ai, &f, req->start_us, err, &ce) != RL_OK ||
-	    err != RL_OK) {
+	if (stream_end(&s, &r, err, &ce) != RL_OK || err != RL_OK) {
 		if (err == RL_OK)
 			err = rl_error_set(e, RL_EGONE, "client went away");
 		else
@@ -697,9 +195,7 @@ chat_completion(struct rl_req *req, struct rl_error *e)
 	}
 	rl_sse_close(s.sse);
 out:
-	rl_ai_free(&ai);
-	json_decref(msgs);
-	json_decref(body);
+	rl_router_free(&r);
 	return err;
 }
 
@@ -722,6 +218,7 @@ chat_agents(struct rl_req *req, struct rl_error *e)
  * Every model is called through Chat Completions, which streams for every
  * chat model of OpenAI and of the compatible providers: supports_streaming
  * is true for all.  A row without a context window gets its family's.
+ * A disabled provider's models are not offered (a call to one is refused).
  */
 enum rl_err
 chat_models(struct rl_req *req, struct rl_error *e)
@@ -736,7 +233,8 @@ chat_models(struct rl_req *req, struct rl_error *e)
 	    "coalesce(description, display_name, name), "
 	    "'supports_streaming', true, 'context_window', context_window) "
 	    "ORDER BY provider, name), '[]') FROM openai_models "
-	    "WHERE router_enabled", 0, NULL, &models, e)) != RL_OK)
+	    "WHERE router_enabled AND provider IN (SELECT name FROM providers "
+	    "WHERE enabled)", 0, NULL, &models, e)) != RL_OK)
 		return err;
 	json_array_foreach(models, i, row)
 		if (json_is_null(json_object_get(row, "context_window"))) {

@@ -408,42 +408,27 @@ keep(struct stream *s, const json_t *chunk)
 }
 
 /*
- * Forward each upstream chunk once (a chunk of several choices comes as
- * several events), under our id; the usage chunk only when the client
- * asked for it (stream_options.include_usage).  The stream opens on the
- * first event, so that everything failing before (credits, key, an
- * upstream refusal) is an ordinary error with its status.
+ * What both streamed routes do with an upstream event: open the stream
+ * at the first one (so that everything failing before is an ordinary
+ * error with its status), send frame (NULL: nothing) under event, and
+ * stop when the client has gone.  1 stops the call, s->err saying why.
  */
 static int
-on_event(void *arg, const struct rl_oa_event *ev)
+forward(struct stream *s, const char *event, const json_t *frame)
 {
-	struct stream	*s = arg;
 	struct rl_error	 e;
-	json_t		*d = ev->data;
 	char		*out;
-	int		 usage_only;
 
 	if (s->sse == NULL && (s->sse = rl_sse_open(s->req, &e)) == NULL) {
 		s->err = RL_EGONE;
 		return 1;
 	}
-	if (!json_is_object(d) || ev->type == NULL ||
-	    strcmp(ev->type, "chunk") != 0 ||
-	    json_object_get(d, SENT_MARK) != NULL)
-		return rl_sse_gone(s->sse) ? (s->err = RL_EGONE, 1) : 0;
-	keep(s, d);
-	usage_only = json_array_size(json_object_get(d, "choices")) == 0 &&
-	    json_object_get(d, "usage") != NULL;
-	(void)json_object_set_new(d, "id", json_string(s->c->id));
-	(void)json_object_set_new(d, "model", json_string(s->c->m.name));
-	(void)json_object_set_new(d, "created", json_integer(s->c->created));
-	if (!s->c->include_usage)
-		(void)json_object_del(d, "usage");
-	out = usage_only && !s->c->include_usage ? NULL :
-	    json_dumps(d, JSON_COMPACT);
-	(void)json_object_set_new(d, SENT_MARK, json_true());
-	if (out != NULL) {
-		s->err = rl_sse_send(s->sse, NULL, NULL, out);
+	if (frame != NULL) {
+		if ((out = json_dumps(frame, JSON_COMPACT)) == NULL) {
+			s->err = RL_ENOMEM;
+			return 1;
+		}
+		s->err = rl_sse_send(s->sse, event, NULL, out);
 		free(out);
 		if (s->err != RL_OK)
 			return 1;
@@ -453,6 +438,35 @@ on_event(void *arg, const struct rl_oa_event *ev)
 		return 1;
 	}
 	return 0;
+}
+
+/*
+ * Forward each upstream chunk once (a chunk of several choices comes as
+ * several events), under our id; the usage chunk only when the client
+ * asked for it (stream_options.include_usage).
+ */
+static int
+on_event(void *arg, const struct rl_oa_event *ev)
+{
+	struct stream	*s = arg;
+	json_t		*d = ev->data;
+	int		 usage_only, rc;
+
+	if (!json_is_object(d) || ev->type == NULL ||
+	    strcmp(ev->type, "chunk") != 0 ||
+	    json_object_get(d, SENT_MARK) != NULL)
+		return forward(s, NULL, NULL);
+	keep(s, d);
+	usage_only = json_array_size(json_object_get(d, "choices")) == 0 &&
+	    json_object_get(d, "usage") != NULL;
+	(void)json_object_set_new(d, "id", json_string(s->c->id));
+	(void)json_object_set_new(d, "model", json_string(s->c->m.name));
+	(void)json_object_set_new(d, "created", json_integer(s->c->created));
+	if (!s->c->include_usage)
+		(void)json_object_del(d, "usage");
+	rc = forward(s, NULL, usage_only && !s->c->include_usage ? NULL : d);
+	(void)json_object_set_new(d, SENT_MARK, json_true());
+	return rc;
 }
 
 /* The answer a stream leaves to store: its choices as one message each. */
@@ -480,6 +494,36 @@ stream_choices(struct stream *s)
 }
 
 /*
+ * A streamed call (ai->call.on_event set, s its argument) and what its
+ * start decides, the same for both streamed routes.  *streaming = 0:
+ * nothing more is to be sent and the result is the answer (an ordinary
+ * error when no frame went out, the provider's 429 as ours; RL_EGONE when
+ * the client left; or the stream that could not open).  *streaming = 1:
+ * the stream is open and the caller ends it; the result is the call's
+ * own, and ce its error for the caller's error frame.
+ */
+static enum rl_err
+stream_call(struct rl_ai *ai, struct stream *s, struct rl_error *ce,
+    int *streaming, struct rl_error *e)
+{
+	enum rl_err	 err;
+
+	*streaming = 0;
+	rl_error_clear(ce);
+	err = rl_ai_call(ai, ce);
+	if (s->sse == NULL && err != RL_OK) {
+		*e = *ce;
+		return call_error(ai, err, e);
+	}
+	if (err == RL_EGONE || s->err == RL_EGONE)
+		return rl_error_set(e, RL_EGONE, "client went away");
+	if (s->sse == NULL && (s->sse = rl_sse_open(s->req, e)) == NULL)
+		return e->code;
+	*streaming = 1;
+	return err;
+}
+
+/*
  * stream: true.  The money is held first, so that a user without
  * credits hears 402 rather than a stream that ends at once; a stream the
  * client cuts is billed for what was used (rl_ai_call, "partial").  A
@@ -496,7 +540,7 @@ create_stream(struct rl_req *req, struct create *c, struct rl_error *e)
 	long long	 hold = 0;
 	char		*out;
 	enum rl_err	 err;
-	int		 i;
+	int		 i, streaming;
 
 	memset(&ai, 0, sizeof(ai));
 	memset(&s, 0, sizeof(s));
@@ -518,22 +562,9 @@ create_stream(struct rl_req *req, struct create *c, struct rl_error *e)
 	ai.call.arg = &s;
 	s.req = req;
 	s.c = c;
-	rl_error_clear(&ce);
-	err = rl_ai_call(&ai, &ce);
-	if (s.sse == NULL && err != RL_OK) {
-		/* Nothing was streamed: an ordinary error answer. */
-		*e = ce;
-		err = call_error(&ai, err, e);
+	err = stream_call(&ai, &s, &ce, &streaming, e);
+	if (!streaming)
 		goto out;
-	}
-	if (err == RL_EGONE || s.err == RL_EGONE) {
-		err = rl_error_set(e, RL_EGONE, "client went away");
-		goto out;
-	}
-	if (s.sse == NULL && (s.sse = rl_sse_open(req, e)) == NULL) {
-		err = e->code;
-		goto out;
-	}
 	if (err != RL_OK) {
 		frame = json_pack("{s:{s:s, s:s, s:n, s:s}}", "error",
 		    "message", ce.msg[0] != '\0' ? ce.msg : rl_strerror(err),
@@ -964,29 +995,10 @@ static int
 on_response_event(void *arg, const struct rl_oa_event *ev)
 {
 	struct stream	*s = arg;
-	struct rl_error	 e;
-	char		*out;
 
-	if (s->sse == NULL && (s->sse = rl_sse_open(s->req, &e)) == NULL) {
-		s->err = RL_EGONE;
-		return 1;
-	}
-	if (json_is_object(ev->data) && ev->type != NULL &&
-	    strcmp(ev->type, "[DONE]") != 0) {
-		if ((out = json_dumps(ev->data, JSON_COMPACT)) == NULL) {
-			s->err = RL_ENOMEM;
-			return 1;
-		}
-		s->err = rl_sse_send(s->sse, ev->type, NULL, out);
-		free(out);
-		if (s->err != RL_OK)
-			return 1;
-	}
-	if (rl_sse_gone(s->sse)) {
-		s->err = RL_EGONE;
-		return 1;
-	}
-	return 0;
+	return forward(s, ev->type, json_is_object(ev->data) &&
+	    ev->type != NULL && strcmp(ev->type, "[DONE]") != 0 ?
+	    ev->data : NULL);
 }
 
 /*
@@ -1006,6 +1018,7 @@ responses(struct rl_req *req, struct rl_error *e)
 	const char	*name;
 	long long	 max, hold = 0;
 	enum rl_err	 err;
+	int		 streaming;
 
 	memset(&ai, 0, sizeof(ai));
 	memset(&s, 0, sizeof(s));
@@ -1058,21 +1071,9 @@ responses(struct rl_req *req, struct rl_error *e)
 	ai.call.on_event = on_response_event;
 	ai.call.arg = &s;
 	s.req = req;
-	rl_error_clear(&ce);
-	err = rl_ai_call(&ai, &ce);
-	if (s.sse == NULL && err != RL_OK) {
-		*e = ce;
-		err = call_error(&ai, err, e);
+	err = stream_call(&ai, &s, &ce, &streaming, e);
+	if (!streaming)
 		goto out;
-	}
-	if (err == RL_EGONE || s.err == RL_EGONE) {
-		err = rl_error_set(e, RL_EGONE, "client went away");
-		goto out;
-	}
-	if (s.sse == NULL && (s.sse = rl_sse_open(req, e)) == NULL) {
-		err = e->code;
-		goto out;
-	}
 	if (err != RL_OK) {
 		(void)rl_sse_send(s.sse, "error", NULL, "{\"type\":\"error\","
 		    "\"code\":\"upstream_error\",\"message\":\"the provider "

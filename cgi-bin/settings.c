@@ -338,6 +338,18 @@ static const struct rl_route routes[] = {
 	/* relais' own: no page of EDxo's here. */
 	{ "GET", "/settings/usage", settings_get_usage, "settings.usage",
 	    RL_ROUTE_ADMIN, 0 },
+	/* Upstream providers (settings_providers.c), relais' own too. */
+	{ "GET", "/settings/providers", settings_get_providers, NULL,
+	    RL_ROUTE_ADMIN, 0 },
+	{ "POST", "/settings/providers", settings_post_provider,
+	    "settings.provider_new", RL_ROUTE_ADMIN | RL_ROUTE_JSON, 0 },
+	{ "POST", "/settings/providers/<int:id>", settings_edit_provider,
+	    "settings.provider_edit", RL_ROUTE_ADMIN | RL_ROUTE_JSON, 0 },
+	{ "POST", "/settings/providers/<int:id>/models",
+	    settings_provider_model, "settings.provider_model",
+	    RL_ROUTE_ADMIN | RL_ROUTE_JSON, 0 },
+	{ "POST", "/settings/providers/<int:id>/test", settings_test_provider,
+	    "settings.provider_test", RL_ROUTE_ADMIN | RL_ROUTE_JSON, 0 },
 
 	/*
 	 * Per-feature AI settings (section_ai_settings, EDxo L/H's pages):
@@ -372,6 +384,11 @@ static const struct rl_route routes[] = {
 	    settings_edit_user, "settings.edit_user"),
 	{ "POST", "/edit_user/<int:id>/credits", settings_post_credits,
 	    "settings.credits", RL_ROUTE_ADMIN | FORMS, 0 },
+	/* Request limits per role (settings_ratelimit.c). */
+	{ "GET", "/settings/rate_limits", settings_get_rate_limits, NULL,
+	    RL_ROUTE_ADMIN, 0 },
+	{ "POST", "/settings/rate_limits", settings_post_rate_limits,
+	    "settings.rate_limits", RL_ROUTE_ADMIN | RL_ROUTE_JSON, 0 },
 };
 
 static const struct rl_program program = {

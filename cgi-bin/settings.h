@@ -30,12 +30,24 @@ enum rl_err	 settings_post_model(struct rl_req *, struct rl_error *);
 enum rl_err	 settings_delete_model(struct rl_req *, struct rl_error *);
 enum rl_err	 settings_get_usage(struct rl_req *, struct rl_error *);
 
+/* settings_providers.c: upstream providers and their models. */
+enum rl_err	 settings_get_providers(struct rl_req *, struct rl_error *);
+enum rl_err	 settings_post_provider(struct rl_req *, struct rl_error *);
+enum rl_err	 settings_edit_provider(struct rl_req *, struct rl_error *);
+enum rl_err	 settings_provider_model(struct rl_req *, struct rl_error *);
+enum rl_err	 settings_test_provider(struct rl_req *, struct rl_error *);
+
 /* settings_users.c: user administration. */
 enum rl_err	 settings_get_users(struct rl_req *, struct rl_error *);
 enum rl_err	 settings_post_user(struct rl_req *, struct rl_error *);
 enum rl_err	 settings_get_user(struct rl_req *, struct rl_error *);
 enum rl_err	 settings_edit_user(struct rl_req *, struct rl_error *);
 enum rl_err	 settings_post_credits(struct rl_req *, struct rl_error *);
+
+/* settings_ratelimit.c: each role's request limits. */
+enum rl_err	 settings_get_rate_limits(struct rl_req *, struct rl_error *);
+enum rl_err	 settings_post_rate_limits(struct rl_req *,
+		    struct rl_error *);
 
 /*
  * What a settings value needs beyond its route's request schema

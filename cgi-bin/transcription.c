@@ -10,11 +10,12 @@
  *
  * An upload is checked before anything is paid or sent: its size, its
  * extension, its magic bytes (which must agree), and the duration its
- * container declares (lib/audio.c).  The duration is what the call is
- * reserved on; the settlement uses what the upstream reports (seconds for
- * a model priced per minute, tokens for the gpt-4o transcribe family), so
- * a lying header costs its sender at most the difference the hold allows.
- * One usage_ledger row per upstream call, as everywhere (lib/credits.c).
+ * container declares (lib/audio.c).  The call is billed like every other,
+ * through rl_ai_call (lib/ai.c, kind RL_AI_AUDIO): reserved on that
+ * duration, settled on what the upstream reports (seconds for a model
+ * priced per minute, tokens for the gpt-4o transcribe family), so a lying
+ * header costs its sender at most the difference the hold allows.  One
+ * usage_ledger row per upstream call, as everywhere (lib/credits.c).
  */
 #include "config.h"
 
@@ -23,24 +24,18 @@
 
 #include <ctype.h>
 #include <fcntl.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "arena.h"
+#include "ai.h"
 #include "audio.h"
 #include "bounds.h"
-#include "credits.h"
-#include "crypto.h"
 #include "db.h"
 #include "fcgi.h"
-#include "log.h"
-#include "metrics.h"
 #include "models.h"
-#include "openai.h"
 #include "req.h"
 #include "resp.h"
 #include "route.h"
@@ -89,11 +84,8 @@ struct job {
 	struct rl_req		*req;
 	const char		*feature;
 	struct rl_model		 model;
-	long long		 minute_price;	/* micro-USD per minute */
-	long long		 audio_price;	/* per 1M audio tokens, -1:
-						   priced per minute */
+	struct rl_ai_audio	 audio;		/* prices, parsed duration */
 	const struct rl_upload	*upload;
-	long long		 ms;		/* parsed duration */
 	const char		*language;	/* asked, or NULL */
 };
 
@@ -104,18 +96,6 @@ env_or(const char *name, const char *def)
 
 	v = getenv(name);
 	return v != NULL && *v != '\0' ? v : def;
-}
-
-/* ceil(a * b / d) for the non-negative amounts of this file. */
-static long long
-muldiv_ceil(long long a, long long b, long long d)
-{
-	__extension__ unsigned __int128	 n;
-
-	if (a <= 0 || b <= 0)
-		return 0;
-	n = (unsigned __int128)a * (unsigned __int128)b;
-	return (long long)((n + (unsigned __int128)d - 1) / d);
 }
 
 /*
@@ -136,90 +116,20 @@ prices(struct job *j, const char *name, struct rl_error *e)
 	if ((err = rl_db_exec(SQL_PRICES, 1, p, &r, e)) != RL_OK)
 		goto out;
 	if (rl_dbres_rows(r) < 1 || rl_dbres_isnull(r, 0, 0) ||
-	    rl_micro_parse(rl_dbres_get(r, 0, 0), &j->minute_price) == -1) {
+	    rl_micro_parse(rl_dbres_get(r, 0, 0), &j->audio.minute_price) ==
+	    -1) {
 		err = rl_error_set(e, RL_EINTERNAL, "model %s has no audio "
 		    "price (openai_models.audio_minute_price)", name);
 		goto out;
 	}
-	j->audio_price = -1;
-	if (!rl_dbres_isnull(r, 0, 1) &&
-	    rl_micro_parse(rl_dbres_get(r, 0, 1), &j->audio_price) == -1)
+	j->audio.token_price = -1;
+	if (!rl_dbres_isnull(r, 0, 1) && rl_micro_parse(rl_dbres_get(r, 0,
+	    1), &j->audio.token_price) == -1)
 		err = rl_error_set(e, RL_EINTERNAL, "model %s: bad audio "
 		    "price", name);
 out:
 	rl_dbres_free(r);
 	return err;
-}
-
-/*
- * The hold: the parsed duration at the minute price for a model billed
- * by duration; for a token-billed one, the most tokens that much audio
- * can make (RL_AUDIO_TOKENS_PER_SEC in, RL_AUDIO_TEXT_TOKENS_PER_SEC
- * out plus RL_AUDIO_TEXT_TOKENS_MIN), at its prices.  At least one
- * micro-dollar.
- */
-static long long
-bound(const struct job *j)
-{
-	long long	 b, sec;
-
-	/* Whole seconds: whisper-1 reports (and bills) them rounded up. */
-	sec = (j->ms + 999) / 1000;
-	if (j->audio_price < 0)
-		b = muldiv_ceil(sec, j->minute_price, 60);
-	else
-		b = muldiv_ceil(sec * RL_AUDIO_TOKENS_PER_SEC, j->audio_price,
-		    1000000) + muldiv_ceil(sec * RL_AUDIO_TEXT_TOKENS_PER_SEC +
-		    RL_AUDIO_TEXT_TOKENS_MIN, j->model.price_out, 1000000);
-	return b < 1 ? 1 : b;
-}
-
-/*
- * The cost of what the upstream reports: {type: "duration", seconds} at
- * the minute price; {type: "tokens", input_tokens, output_tokens,
- * input_token_details: {audio_tokens, text_tokens}} at the token prices.
- * No usage in a good answer: the parsed duration at the minute price
- * (what OpenAI lists as the model's estimate), usage->reported 0.
- */
-static long long
-cost(const struct job *j, const json_t *answer, int ok, struct rl_usage *u)
-{
-	const json_t	*us, *det;
-	const char	*type;
-	long long	 audio, text, ms;
-	double		 sec;
-
-	memset(u, 0, sizeof(*u));
-	us = json_object_get(answer, "usage");
-	type = json_string_value(json_object_get(us, "type"));
-	if (type != NULL && strcmp(type, "duration") == 0 &&
-	    json_is_number(json_object_get(us, "seconds"))) {
-		sec = json_number_value(json_object_get(us, "seconds"));
-		ms = sec > 0 && sec < RL_AUDIO_SECONDS_MAX ?
-		    (long long)ceil(sec * 1000) : 0;
-		u->reported = 1;
-		return muldiv_ceil(ms, j->minute_price, 60000);
-	}
-	if (type != NULL && strcmp(type, "tokens") == 0) {
-		u->input_tokens = json_integer_value(json_object_get(us,
-		    "input_tokens"));
-		u->output_tokens = json_integer_value(json_object_get(us,
-		    "output_tokens"));
-		det = json_object_get(us, "input_token_details");
-		audio = json_integer_value(json_object_get(det,
-		    "audio_tokens"));
-		text = json_integer_value(json_object_get(det, "text_tokens"));
-		/* Without details every input token counts as audio. */
-		if (det == NULL)
-			audio = u->input_tokens, text = 0;
-		u->reported = 1;
-		return muldiv_ceil(audio, j->audio_price >= 0 ?
-		    j->audio_price : j->model.price_in, 1000000) +
-		    muldiv_ceil(text, j->model.price_in, 1000000) +
-		    muldiv_ceil(u->output_tokens, j->model.price_out,
-		    1000000);
-	}
-	return ok ? muldiv_ceil(j->ms, j->minute_price, 60000) : 0;
 }
 
 /* What the client gets for language: a code when we know the name. */
@@ -241,97 +151,56 @@ language(const struct job *j, const json_t *answer)
 }
 
 /*
- * Reserve, call, settle.  A call refused before it reached the upstream
- * releases its hold; any other is settled, failed ones included, after
- * the answer (rl_credits_settle_later) as /completion's are.
+ * One billed call (rl_ai_call): a call refused before it reached the
+ * upstream releases its hold; any other is settled, failed ones
+ * included, after the answer (later) as /completion's are.
  */
 static enum rl_err
 call(struct job *j, struct rl_error *e)
 {
-	struct rl_upstream_buf	 ub;
-	struct rl_oa_call	 c;
-	struct rl_charge	 ch;
-	struct rl_error		 se;
-	json_t			*form = NULL, *dur;
-	long long		 hold = 0, charged, cst;
-	int			 queued, duration_billed;
-	enum rl_err		 err, serr;
+	struct rl_ai	 ai;
+	json_t		*form, *dur;
+	enum rl_err	 err;
 
-	memset(&ub, 0, sizeof(ub));
-	memset(&c, 0, sizeof(c));
-	duration_billed = j->audio_price < 0;
-	if ((err = rl_model_upstream(&j->model, j->req->user->id, &ub,
-	    e)) != RL_OK)
-		goto out;
+	memset(&ai, 0, sizeof(ai));
 	/* whisper-1 says its language and duration in verbose_json only. */
 	form = json_pack("{s:s, s:s}", "model", j->model.name,
-	    "response_format", duration_billed ? "verbose_json" : "json");
+	    "response_format", j->audio.token_price < 0 ? "verbose_json" :
+	    "json");
 	if (form == NULL || (j->language != NULL && json_object_set_new(form,
 	    "language", json_string(j->language)) == -1)) {
 		err = rl_error_set(e, RL_ENOMEM, "transcription form");
 		goto out;
 	}
-	if ((err = rl_credits_reserve(j->req->user->id, bound(j),
-	    j->model.name, j->req->id, NULL, &hold, e)) != RL_OK)
+	ai.user_id = j->req->user->id;
+	ai.feature = j->feature;
+	ai.request_id = j->req->id;
+	ai.model = &j->model;
+	ai.later = 1;
+	ai.kind = RL_AI_AUDIO;
+	ai.audio = j->audio;
+	ai.call.path = "/audio/transcriptions";
+	ai.call.upload_path = j->upload->path;
+	ai.call.upload_name = j->upload->filename;
+	ai.call.form = form;
+	if ((err = rl_ai_call(&ai, e)) != RL_OK)
 		goto out;
-	c.path = "/audio/transcriptions";
-	c.upload_path = j->upload->path;
-	c.upload_name = j->upload->filename;
-	c.form = form;
-	rl_metrics_upstream_begin();
-	err = rl_oa_call(&ub.up, &c, e);
-	rl_metrics_upstream_end();
-	if (c.status == 0 && c.attempts == 0)
-		goto out;		/* never sent: the hold goes back */
-
-	/*
-	 * A failed call costs what its answer reports, nothing when it
-	 * reports nothing (an error body, a timeout): no text came back.
-	 */
-	memset(&ch, 0, sizeof(ch));
-	cst = cost(j, c.answer, err == RL_OK, &ch.usage);
-	rl_log_upstream(j->model.name, c.status, err != RL_OK,
-	    c.latency_ms * 1000, ch.usage.input_tokens,
-	    ch.usage.output_tokens, cst);
-	ch.model = j->model.name;
-	ch.provider = ub.name;
-	ch.feature = j->feature;
-	ch.request_id = j->req->id;
-	ch.upstream_request_id = c.request_id[0] != '\0' ? c.request_id :
-	    NULL;
-	ch.status = err == RL_OK ? "ok" : "failed";
-	ch.cost_micro = cst;
-	ch.latency_ms = c.latency_ms;
-	serr = rl_credits_settle_later(hold, j->req->user->id, &ch, &charged,
-	    &queued, &se);
-	hold = 0;
-	if (serr != RL_OK) {
-		rl_log_error("settlement of a transcription (user %lld, %lld "
-		    "micro-USD) failed: %s", j->req->user->id, cst, se.msg);
-		if (err == RL_OK)
-			err = rl_error_set(e, serr, "%s", se.msg);
-	}
-	if (err != RL_OK)
-		goto out;
-	if (!json_is_string(json_object_get(c.answer, "text"))) {
+	if (!json_is_string(json_object_get(ai.call.answer, "text"))) {
 		err = rl_error_set(e, RL_EUPSTREAM, "transcription answer "
 		    "without text");
 		goto out;
 	}
 	/* The upstream's duration when it gives one, else the header's. */
-	dur = json_object_get(c.answer, "duration");
+	dur = json_object_get(ai.call.answer, "duration");
 	err = rl_resp_json_new(j->req, 200, json_pack("{s:O, s:o, s:f, s:s}",
-	    "text", json_object_get(c.answer, "text"),
-	    "language", language(j, c.answer),
+	    "text", json_object_get(ai.call.answer, "text"),
+	    "language", language(j, ai.call.answer),
 	    "duration", json_is_number(dur) ? json_number_value(dur) :
-	    (double)j->ms / 1000.0,
+	    (double)j->audio.ms / 1000.0,
 	    "model", j->model.name));
 out:
-	if (hold != 0)
-		rl_credits_release_sure(hold);
 	json_decref(form);
-	rl_oa_call_free(&c);
-	rl_wipe(ub.api_key, sizeof(ub.api_key));
+	rl_ai_free(&ai);
 	return err;
 }
 
@@ -377,7 +246,8 @@ check(struct job *j, struct rl_error *e)
 		    rl_audio_name(ext), rl_audio_name(fmt));
 		goto out;
 	}
-	if ((err = rl_audio_duration(fmt, m, u->size, &j->ms, &ae)) != RL_OK)
+	if ((err = rl_audio_duration(fmt, m, u->size, &j->audio.ms,
+	    &ae)) != RL_OK)
 		err = rl_error_field(e, RL_EVALIDATION, "file", "Durée "
 		    "illisible : %.200s", ae.msg);
 out:
@@ -443,11 +313,11 @@ meeting(struct rl_req *req, struct rl_error *e)
 	if ((err = lang_param(&j, e)) != RL_OK ||
 	    (err = check(&j, e)) != RL_OK)
 		return err;
-	if (j.ms > max * 1000)
+	if (j.audio.ms > max * 1000)
 		return rl_error_field(e, RL_EVALIDATION,
 		    "max_duration_seconds", "Enregistrement de %.1f s, plus "
 		    "long que max_duration_seconds (%lld s).",
-		    (double)j.ms / 1000.0, max);
+		    (double)j.audio.ms / 1000.0, max);
 	if ((err = prices(&j, env_or("RELAIS_MEETING_TRANSCRIPTION_MODEL",
 	    MEETING_MODEL_DEFAULT), e)) != RL_OK)
 		return err;

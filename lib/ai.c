@@ -4,9 +4,11 @@
  */
 #include "config.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "ai.h"
+#include "bounds.h"
 #include "credits.h"
 #include "crypto.h"
 #include "log.h"
@@ -60,6 +62,93 @@ rl_ai_reserve(long long user_id, const struct rl_model *m, long long bound,
 	    task_id, hold_id, e);
 }
 
+/* ceil(a * b / d) for the non-negative amounts of the audio prices. */
+static long long
+muldiv_ceil(long long a, long long b, long long d)
+{
+	__extension__ unsigned __int128	 n;
+
+	if (a <= 0 || b <= 0)
+		return 0;
+	n = (unsigned __int128)a * (unsigned __int128)b;
+	return (long long)((n + (unsigned __int128)d - 1) / d);
+}
+
+/*
+ * A transcription's hold: the declared duration at the minute price for
+ * a model billed by duration; for a token-billed one, the most tokens
+ * that much audio can make (RL_AUDIO_TOKENS_PER_SEC in,
+ * RL_AUDIO_TEXT_TOKENS_PER_SEC out plus RL_AUDIO_TEXT_TOKENS_MIN), at
+ * its prices.  At least one micro-dollar.
+ */
+static long long
+audio_bound(const struct rl_ai *ai)
+{
+	const struct rl_ai_audio	*a = &ai->audio;
+	long long			 b, sec;
+
+	/* Whole seconds: whisper-1 reports (and bills) them rounded up. */
+	sec = (a->ms + 999) / 1000;
+	if (a->token_price < 0)
+		b = muldiv_ceil(sec, a->minute_price, 60);
+	else
+		b = muldiv_ceil(sec * RL_AUDIO_TOKENS_PER_SEC, a->token_price,
+		    1000000) + muldiv_ceil(sec * RL_AUDIO_TEXT_TOKENS_PER_SEC +
+		    RL_AUDIO_TEXT_TOKENS_MIN, ai->model->price_out, 1000000);
+	return b < 1 ? 1 : b;
+}
+
+/*
+ * A transcription's cost, from what the answer reports: {type:
+ * "duration", seconds} at the minute price; {type: "tokens",
+ * input_tokens, output_tokens, input_token_details: {audio_tokens,
+ * text_tokens}} at the token prices (without details every input token
+ * counts as audio).  A good answer without usage: the declared duration
+ * at the minute price (what OpenAI lists as the model's estimate).  The
+ * call's usage becomes what was billed, for the ledger.
+ */
+static long long
+audio_cost(struct rl_ai *ai, int ok)
+{
+	const struct rl_ai_audio	*a = &ai->audio;
+	struct rl_usage			*u = &ai->call.usage;
+	const json_t			*us, *det;
+	const char			*type;
+	long long			 audio, text, ms;
+	double				 sec;
+
+	memset(u, 0, sizeof(*u));
+	us = json_object_get(ai->call.answer, "usage");
+	type = json_string_value(json_object_get(us, "type"));
+	if (type != NULL && strcmp(type, "duration") == 0 &&
+	    json_is_number(json_object_get(us, "seconds"))) {
+		sec = json_number_value(json_object_get(us, "seconds"));
+		ms = sec > 0 && sec < RL_AUDIO_SECONDS_MAX ?
+		    (long long)ceil(sec * 1000) : 0;
+		u->reported = 1;
+		return muldiv_ceil(ms, a->minute_price, 60000);
+	}
+	if (type != NULL && strcmp(type, "tokens") == 0) {
+		u->input_tokens = json_integer_value(json_object_get(us,
+		    "input_tokens"));
+		u->output_tokens = json_integer_value(json_object_get(us,
+		    "output_tokens"));
+		det = json_object_get(us, "input_token_details");
+		audio = json_integer_value(json_object_get(det,
+		    "audio_tokens"));
+		text = json_integer_value(json_object_get(det, "text_tokens"));
+		if (det == NULL)
+			audio = u->input_tokens, text = 0;
+		u->reported = 1;
+		return muldiv_ceil(audio, a->token_price >= 0 ?
+		    a->token_price : ai->model->price_in, 1000000) +
+		    muldiv_ceil(text, ai->model->price_in, 1000000) +
+		    muldiv_ceil(u->output_tokens, ai->model->price_out,
+		    1000000);
+	}
+	return ok ? muldiv_ceil(a->ms, a->minute_price, 60000) : 0;
+}
+
 /* What the ledger says about a call that returned err. */
 static const char *
 outcome(const struct rl_oa_call *c, enum rl_err err)
@@ -94,11 +183,13 @@ rl_ai_call(struct rl_ai *ai, struct rl_error *e)
 	long long		 hold = ai->hold_id;
 
 	memset(&ub, 0, sizeof(ub));
-	if ((err = rl_model_upstream(ai->model, ai->user_id, &ub, e)) != RL_OK)
+	if ((err = ai->provider != NULL ? rl_provider_upstream(ai->provider,
+	    &ub, e) : rl_model_upstream(ai->model, ai->user_id, &ub, e)) !=
+	    RL_OK)
 		goto out;
 	if (hold == 0) {
-		ai->bound_micro = rl_ai_bound(ai->model, ai->call.body,
-		    ai->max_output);
+		ai->bound_micro = ai->kind == RL_AI_AUDIO ? audio_bound(ai) :
+		    rl_ai_bound(ai->model, ai->call.body, ai->max_output);
 		if ((err = rl_ai_reserve(ai->user_id, ai->model,
 		    ai->bound_micro, ai->request_id, ai->task_id, &hold,
 		    e)) != RL_OK)
@@ -111,7 +202,8 @@ rl_ai_call(struct rl_ai *ai, struct rl_error *e)
 
 	if (!reached(&ai->call))
 		goto out;
-	ai->cost_micro = rl_cost_micro(ai->model, &ai->call.usage, 0);
+	ai->cost_micro = ai->kind == RL_AI_AUDIO ? audio_cost(ai, err ==
+	    RL_OK) : rl_cost_micro(ai->model, &ai->call.usage, 0);
 	/* The request's log line adds up what its calls took and cost. */
 	rl_log_upstream(ai->model->name, ai->call.status, err != RL_OK,
 	    ai->call.latency_ms * 1000, ai->call.usage.input_tokens,

@@ -23,6 +23,26 @@
 #include "models.h"
 #include "openai.h"
 
+/*
+ * How a call is priced: what it reserves before and what it costs after.
+ * Text is tokens at the model's prices (rl_ai_bound, rl_cost_micro); a
+ * transcription is minutes of audio, or audio and text tokens for the
+ * gpt-4o transcribe family, reserved on the duration its container
+ * declares and settled on what the answer reports.
+ */
+enum rl_ai_kind {
+	RL_AI_TEXT = 0,
+	RL_AI_AUDIO
+};
+
+/* RL_AI_AUDIO: the recording and its model's audio prices. */
+struct rl_ai_audio {
+	long long		 ms;		/* the declared duration */
+	long long		 minute_price;	/* micro-USD per minute */
+	long long		 token_price;	/* per 1M audio input tokens,
+						   -1: priced per minute */
+};
+
 struct rl_ai {
 	/* In. */
 	long long		 user_id;
@@ -30,11 +50,16 @@ struct rl_ai {
 	const char		*request_id;	/* ours, or NULL */
 	const char		*task_id;	/* uuid or NULL */
 	const struct rl_model	*model;
+	const char		*provider;	/* NULL: the model's; else
+						   this one, even disabled
+						   (an admin's test) */
 	long long		 max_output;	/* output cap sent upstream */
 	long long		 hold_id;	/* 0: reserve here */
 	int			 later;		/* settle after the answer:
 						   queued, off the request's
 						   path (credits.h) */
+	enum rl_ai_kind		 kind;
+	struct rl_ai_audio	 audio;		/* RL_AI_AUDIO */
 	struct rl_oa_call	 call;		/* what to send; answer */
 
 	/* Out. */

@@ -264,6 +264,10 @@ out:
 	return err;
 }
 
+static enum rl_err	 run_now(const char *, long long, const json_t *,
+			    const struct rl_model *, const json_t *, json_t *,
+			    const char *, json_t **, struct rl_error *);
+
 enum rl_err
 rl_aijob_submit(long long user_id, json_t *body, const char *request_id,
     json_t **answer, json_t **errbody, struct rl_error *e)
@@ -302,8 +306,9 @@ rl_aijob_submit(long long user_id, json_t *body, const char *request_id,
 	if (json_is_true(json_object_get(body, "async")))
 		err = queue(id, user_id, body, &m, eff, ubody, request_id,
 		    answer, e);
-	else if ((err = store(id, user_id, body, &m, eff, 0, e)) == RL_OK)
-		err = rl_aijob_run(id, 0, request_id, NULL, answer, e);
+	else
+		err = run_now(id, user_id, body, &m, eff, ubody, request_id,
+		    answer, e);
 out:
 	json_decref(params);
 	json_decref(eff);
@@ -355,9 +360,11 @@ answer_of(const char *id, const struct rl_model *m, const json_t *eff,
  * the retry queue (credits.h) when the database is away as the run ends.
  */
 #define OUTCOME_NP	12
+/* A synchronous job's row, written whole after its call (run_now). */
+#define RECORD_NP	18
 
 struct outcome {
-	char	*p[OUTCOME_NP];
+	char	*p[RECORD_NP];
 };
 
 static void
@@ -366,7 +373,7 @@ outcome_free(void *arg)
 	struct outcome	*o = arg;
 	int		 i;
 
-	for (i = 0; i < OUTCOME_NP; i++)
+	for (i = 0; i < RECORD_NP; i++)
 		free(o->p[i]);
 	free(o);
 }
@@ -462,6 +469,142 @@ finish(const char *id, const char *claimed, const struct rl_ai *ai,
 	(void)snprintf(what, sizeof(what), "outcome of job %s", id);
 	rl_log_warn("%s not recorded (%s); queued for retry", what, e->msg);
 	return rl_credits_later(what, outcome_write, o, outcome_free, e);
+}
+
+/*
+ * A synchronous job's row, whole: the request as store() writes it and
+ * the outcome as finish() does, in one INSERT.  A retry whose first commit
+ * landed (only its answer was lost) finds the row and writes nothing.
+ */
+static enum rl_err
+record_write(void *arg, struct rl_error *e)
+{
+	struct outcome	*o = arg;
+
+	return rl_db_exec("INSERT INTO openai_jobs (id, user_id, description, "
+	    "model, generation, messages, params, temperature, max_tokens, "
+	    "max_completion_tokens, reasoning_effort, messages_format, tools, "
+	    "response_format, is_async, status, result, openai_id, "
+	    "prompt_tokens, completion_tokens, total_tokens, "
+	    "reasoning_tokens, cost, execution_time_ms, error, error_code, "
+	    "created_at, started_at, finished_at) VALUES ($1, $2::bigint, "
+	    "$3, $4, $5, $6::jsonb, $7::jsonb, "
+	    "($7::jsonb->>'temperature')::numeric, "
+	    "($7::jsonb->>'max_tokens')::integer, "
+	    "($7::jsonb->>'max_completion_tokens')::integer, "
+	    "$7::jsonb->>'reasoning_effort', $8, $7::jsonb->'tools', "
+	    "$7::jsonb->'response_format', false, $9, $10::jsonb, $11, "
+	    "$12::bigint, $13::bigint, $12::bigint + $13::bigint, "
+	    "$14::bigint, $15::numeric, $16::integer, $17, $18, "
+	    "now() - $16::integer * interval '1 millisecond', "
+	    "now() - $16::integer * interval '1 millisecond', now()) "
+	    "ON CONFLICT (id) DO NOTHING", RECORD_NP,
+	    (const char *const *)o->p, NULL, e);
+}
+
+/*
+ * Record a synchronous job after its call; queued and retried like an
+ * outcome when the database is away (the client gets its answer).
+ */
+static enum rl_err
+record(const char *id, long long user_id, const json_t *body,
+    const struct rl_model *m, const json_t *eff, const struct rl_ai *ai,
+    const json_t *answer, enum rl_err err, const struct rl_error *ce,
+    long long ms, struct rl_error *e)
+{
+	const struct rl_usage *u = &ai->call.usage;
+	struct outcome	*o;
+	char		 uid[24], in[24], outt[24], rs[24], cost[32], t[24];
+	char		 what[64];
+	enum rl_err	 rc;
+
+	if ((o = calloc(1, sizeof(*o))) == NULL)
+		return rl_error_set(e, RL_ENOMEM, "out of memory");
+	(void)snprintf(uid, sizeof(uid), "%lld", user_id);
+	(void)snprintf(in, sizeof(in), "%lld", u->input_tokens);
+	(void)snprintf(outt, sizeof(outt), "%lld", u->output_tokens);
+	(void)snprintf(rs, sizeof(rs), "%lld", u->reasoning_tokens);
+	(void)snprintf(t, sizeof(t), "%lld", ms);
+	o->p[5] = json_dumps(json_object_get(body, "messages"), JSON_COMPACT);
+	o->p[6] = json_dumps(eff, JSON_COMPACT);
+	if (answer != NULL)
+		o->p[9] = json_dumps(answer, JSON_COMPACT);
+	if (o->p[5] == NULL || o->p[6] == NULL ||
+	    (answer != NULL && o->p[9] == NULL) ||
+	    dup_param(o, 0, id) == -1 || dup_param(o, 1, uid) == -1 ||
+	    dup_param(o, 2, json_string_value(json_object_get(body,
+	    "description"))) == -1 ||
+	    dup_param(o, 3, m->name) == -1 ||
+	    dup_param(o, 4, m->generation_new ? "new" : "legacy") == -1 ||
+	    dup_param(o, 7, m->structured ? "structured" : "legacy") == -1 ||
+	    dup_param(o, 8, err == RL_OK ? "completed" : "failed") == -1 ||
+	    dup_param(o, 10, ai->call.response_id[0] != '\0' ?
+	    ai->call.response_id : NULL) == -1 ||
+	    dup_param(o, 11, ai->settled ? in : NULL) == -1 ||
+	    dup_param(o, 12, ai->settled ? outt : NULL) == -1 ||
+	    dup_param(o, 13, ai->settled ? rs : NULL) == -1 ||
+	    dup_param(o, 14, ai->settled ? rl_micro_fmt(ai->cost_micro, cost,
+	    sizeof(cost)) : NULL) == -1 ||
+	    dup_param(o, 15, t) == -1 ||
+	    dup_param(o, 16, err == RL_OK ? NULL : ce->msg) == -1 ||
+	    dup_param(o, 17, err == RL_OK ? NULL : rl_err_token(err)) == -1) {
+		outcome_free(o);
+		return rl_error_set(e, RL_ENOMEM, "out of memory");
+	}
+	rc = record_write(o, e);
+	if (!rl_credits_retryable(rc, e)) {
+		outcome_free(o);
+		return rc;
+	}
+	(void)snprintf(what, sizeof(what), "job %s", id);
+	rl_log_warn("%s not recorded (%s); queued for retry", what, e->msg);
+	return rl_credits_later(what, record_write, o, outcome_free, e);
+}
+
+/*
+ * A synchronous job.  Nobody can ask for it before its answer (its id is
+ * in that answer), so its row is written once, with its outcome, after
+ * the call, and the call's reservation is the one round trip before the
+ * upstream request (issue 17; the row used to be inserted pending and
+ * claimed first: two more).  The row is written before the answer goes
+ * out, so reading the job back right after finds it.  A process killed
+ * during the call leaves no row, only its hold (money.md).
+ */
+static enum rl_err
+run_now(const char *id, long long user_id, const json_t *body,
+    const struct rl_model *m, const json_t *eff, json_t *ubody,
+    const char *request_id, json_t **answer, struct rl_error *e)
+{
+	struct rl_ai	 ai;
+	struct rl_error	 fe;
+	long long	 t0, ms;
+	enum rl_err	 err;
+
+	memset(&ai, 0, sizeof(ai));
+	ai.user_id = user_id;
+	ai.feature = "ai_openai.chat";
+	ai.request_id = request_id;
+	ai.model = m;
+	ai.max_output = max_output(eff);
+	/* The client waits: settle after its answer. */
+	ai.later = 1;
+	ai.call.path = "/chat/completions";
+	ai.call.body = ubody;
+	t0 = rl_now_us();
+	err = rl_ai_call(&ai, e);
+	ms = (rl_now_us() - t0) / 1000;
+	if (err == RL_OK && (*answer = answer_of(id, m, eff, &ai, ms)) ==
+	    NULL)
+		err = rl_error_set(e, RL_ENOMEM, "out of memory");
+	if (record(id, user_id, body, m, eff, &ai, *answer, err, e, ms,
+	    &fe) != RL_OK)
+		rl_log_error("job %s: not recorded: %s", id, fe.msg);
+	if (err != RL_OK) {
+		json_decref(*answer);
+		*answer = NULL;
+	}
+	rl_ai_free(&ai);
+	return err;
 }
 
 enum rl_err

@@ -447,6 +447,28 @@ edxo_verify(struct rl_req *req, const char *s, struct rl_user **out,
 static enum rl_err	basic_verify(struct rl_req *, const char *,
 			    struct rl_user **, struct rl_error *);
 
+/*
+ * A Bearer token met outside the request's headers (the realtime
+ * WebSocket's auth message, bin/realtime.c): an access token (a JWT) or
+ * an API token, checked as rl_auth_resolve checks them; req needs only
+ * its arena.
+ */
+enum rl_err
+rl_auth_bearer(struct rl_req *req, const char *tok, struct rl_error *e)
+{
+	struct rl_user	*u = NULL;
+	enum rl_err	 err;
+
+	req->user = NULL;
+	if (strchr(tok, '.') != NULL)
+		err = jwt_verify(req, tok, &u, e);
+	else
+		err = api_token_verify(req, tok, &u, e);
+	if (err == RL_OK)
+		req->user = u;
+	return err;
+}
+
 enum rl_err
 rl_auth_resolve(struct rl_req *req, struct rl_error *e)
 {

@@ -56,6 +56,9 @@ enum rl_err	 rl_auth_jwt_parse(struct rl_arena *, const char *, long long,
 enum rl_err	 rl_auth_api_token_new(struct rl_req *, long long,
 		    const char **, const char **, struct rl_error *);
 enum rl_err	 rl_auth_init(struct rl_error *);
+/* A Bearer token given outside a header: req->user, or RL_EAUTH. */
+enum rl_err	 rl_auth_bearer(struct rl_req *, const char *,
+		    struct rl_error *);
 /* The runtime's CSRF check of a write, once its body is read. */
 enum rl_err	 rl_auth_csrf(struct rl_req *, struct rl_error *);
 

@@ -516,4 +516,112 @@
 #define RL_TMPL_BLOCK_DEPTH	32
 #define RL_TMPL_FIELD_MAX	128
 
+/*
+ * Request limits (lib/ratelimit.c, docs/internals/ratelimit.md).
+ * RL_RATELIMIT_SLOTS: buckets in the shared table of a host, 8 bytes
+ * each (512 KiB): a bucket lives only while it is not full again, so this
+ * is the users and API tokens active within one period, with room for
+ * open addressing to stay short.  A power of two.
+ * RL_RATELIMIT_PROBE: slots looked at for one key; a window holding that
+ * many live buckets of other keys lets the request through uncounted.
+ * RL_RATELIMIT_CAS_TRIES: compare-and-swap attempts on one bucket before
+ * giving up the same way (a lost race means another request counted).
+ * RL_RATELIMIT_USER_DEFAULT, _ADMIN_DEFAULT: requests per period for a
+ * role without a rate_limits row (RELAIS_RATELIMIT_USER, _ADMIN): two a
+ * second on average, a minute's burst, is more than a person in the
+ * application makes; an admin's pages load more at once.
+ * RL_RATELIMIT_PERIOD_SEC: the default window; _PERIOD_MAX one day.
+ * RL_RATELIMIT_REQUESTS_MAX: per period, what an admin may set; the
+ * table counts in milliseconds, so a bucket never passes 1,000 requests
+ * a second whatever it is set to (100,000 a minute counts as 60,000).
+ */
+#define RL_RATELIMIT_SLOTS		65536
+#define RL_RATELIMIT_PROBE		16
+#define RL_RATELIMIT_CAS_TRIES		64
+#define RL_RATELIMIT_USER_DEFAULT	120
+#define RL_RATELIMIT_ADMIN_DEFAULT	600
+#define RL_RATELIMIT_PERIOD_SEC		60
+#define RL_RATELIMIT_PERIOD_MAX		86400
+#define RL_RATELIMIT_REQUESTS_MAX	100000
+
+/*
+ * The realtime WebSocket (bin/realtime.c, /realtime/ws).
+ * RL_REALTIME_MSG_MAX: one client message, fragments joined.  The
+ * largest legitimate one is an SDP offer (a browser's is 3-6 KiB, one
+ * with many candidates under 16 KiB) or a question as long as
+ * /completion's message; past it the connection is closed with 1009.
+ * RL_REALTIME_SDP_MAX: the offer inside it.
+ * RL_REALTIME_RATE: messages per second and connection; a client that
+ * pings every 30 s and asks a question now and then sends far fewer.
+ * Past it a message gets an error event and is not run.
+ * RL_REALTIME_IDLE_SEC: no message for this long closes the connection
+ * (1000, "idle timeout"); the seed's client pings every 30 s.  nginx's
+ * proxy_read_timeout (scripts/mknginx) is longer, so relais decides.
+ * RELAIS_REALTIME_IDLE_SEC may lower it (the tests).
+ * RL_REALTIME_AUTH_SEC: an upgrade without a Bearer token must send its
+ * auth message within this; else closed with 1008.
+ * RL_REALTIME_CONN_MAX: connections held by one process; each idle one
+ * costs a file descriptor and about 1 KiB.
+ * RL_REALTIME_JOBS_MAX: messages and offers running at once (a thread
+ * and a database connection each); past it a message gets "busy".
+ * RL_REALTIME_QUEUE_MAX: bytes of events waiting for a slow client;
+ * past it the running answer is stopped, as for a client gone.
+ */
+#define RL_REALTIME_MSG_MAX	(64 * 1024)
+#define RL_REALTIME_SDP_MAX	(32 * 1024)
+#define RL_REALTIME_RATE	10
+#define RL_REALTIME_IDLE_SEC	300
+#define RL_REALTIME_AUTH_SEC	10
+#define RL_REALTIME_CONN_MAX	1024
+#define RL_REALTIME_JOBS_MAX	16
+#define RL_REALTIME_QUEUE_MAX	(1024 * 1024)
+
+/*
+ * Batch generation (lib/batch.c, issue 21).
+ * RL_BATCH_ITEMS_MAX: lines of one batch.  Each line is a task and a
+ * credit hold written in the launch's one transaction; a programme
+ * session has a few dozen plans of ten sections, and OpenAI's own cap
+ * (50 000 lines) is far above what one transaction should hold.
+ * RL_BATCH_PLANS_MAX: plans one launch may name.
+ * RL_BATCH_FILE_MAX: an output or error file read back at collect; a
+ * line is one answer (RL_GEN_MAX_OUTPUT tokens, about 64 KiB of JSON).
+ * RL_BATCH_POLL_MS: the worker's refresh of open batches; OpenAI's batches
+ * take minutes to hours, so twice a minute follows them closely enough
+ * and costs one GET per open batch.  RELAIS_BATCH_POLL_MS may change it
+ * (the tests).
+ * RL_BATCH_POLL_MAX: batches one poll pass refreshes.
+ * RL_BATCH_COLLECT_STALE_SEC: a collect that started this long ago and
+ * never finished (its process died) may be taken over.
+ */
+#define RL_BATCH_ITEMS_MAX		2000
+#define RL_BATCH_PLANS_MAX		500
+#define RL_BATCH_FILE_MAX		(256 * 1024 * 1024)
+#define RL_BATCH_POLL_MS		30000
+#define RL_BATCH_POLL_MAX		100
+#define RL_BATCH_COLLECT_STALE_SEC	600
+/* GET /batch without limit (its request schema caps limit at 200). */
+#define RL_BATCH_LIST_DEFAULT		50
+/*
+ * Exports and clean-up of batches (cgi-bin/batch_export.c).
+ * RL_BATCH_CLEANUP_DAYS: POST /batch/cleanup without days: finished
+ * batches older than a month leave the history (the seed's "anciens
+ * processus"); the request schema caps days at ten years.
+ * RL_BATCH_CLEANUP_MAX: batches one clean-up takes.  Each costs up to
+ * three DELETE calls to OpenAI inside one request, which must end within
+ * RL_REQUEST_TIMEOUT_SEC; the rest go with the next clean-up.
+ * RL_BATCH_EXPORT_ROWS, RL_BATCH_EXPORT_MAX: batches and bytes of one
+ * history export (a user launches a few batches a week; a row is under
+ * 1 KiB).
+ * RL_BATCH_RESULTS_MAX: a Markdown results file, the same as what one
+ * Word document's body may hold (RL_ZIP_ENTRY_MAX, rl_docxw's cap).
+ * RL_BATCH_TABLE_COLS_MAX: a list of objects wider than this is shown
+ * object by object rather than as a table (a calendar has five columns).
+ */
+#define RL_BATCH_CLEANUP_DAYS		30
+#define RL_BATCH_CLEANUP_MAX		50
+#define RL_BATCH_EXPORT_ROWS		10000
+#define RL_BATCH_EXPORT_MAX		(16 * 1024 * 1024)
+#define RL_BATCH_RESULTS_MAX		(32 * 1024 * 1024)
+#define RL_BATCH_TABLE_COLS_MAX		12
+
 #endif /* RL_BOUNDS_H */

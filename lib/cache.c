@@ -53,6 +53,7 @@ static const struct {
 	{ "grille_prompt_settings", RL_CACHE_SETTINGS },
 	{ "ocr_prompt_settings", RL_CACHE_SETTINGS },
 	{ "plan_cadre_import_prompt_settings", RL_CACHE_SETTINGS },
+	{ "rate_limits", RL_CACHE_SETTINGS },	/* lib/ratelimit.c */
 };
 
 /* One cached result: its key is the statement's text and parameters. */

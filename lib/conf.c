@@ -21,6 +21,9 @@
 #ifndef RL_SCHEMADIR
 #define RL_SCHEMADIR	"/usr/local/share/relais/schemas"
 #endif
+#ifndef RL_OPENAPI_FILE
+#define RL_OPENAPI_FILE	"/usr/local/share/relais/openapi.json"
+#endif
 
 static struct rl_conf	 conf;
 static char		 conf_upstream[256];
@@ -76,6 +79,8 @@ rl_conf_load(int default_threads, struct rl_error *e)
 	conf.tmpdir = env("RELAIS_TMPDIR", env("TMPDIR", "/tmp"));
 	conf.schema_dir = env("RELAIS_SCHEMA_DIR", RL_SCHEMADIR);
 	conf.page_dir = env("RELAIS_PAGE_DIR", RL_PAGEDIR);
+	/* scripts/run and scripts/test point at the build's copy. */
+	conf.openapi_file = env("RELAIS_OPENAPI_FILE", RL_OPENAPI_FILE);
 
 	conf.threads = default_threads > 0 ? default_threads :
 	    RL_THREADS_DEFAULT;

@@ -16,6 +16,7 @@ struct rl_conf {
 	const char	*tmpdir;	/* RELAIS_TMPDIR */
 	const char	*schema_dir;	/* RELAIS_SCHEMA_DIR */
 	const char	*page_dir;	/* RELAIS_PAGE_DIR: pages/ */
+	const char	*openapi_file;	/* RELAIS_OPENAPI_FILE */
 	int		 threads;	/* RELAIS_THREADS */
 	int		 db_pool;	/* RELAIS_DB_POOL */
 	int		 log_level;	/* RELAIS_LOG_LEVEL, enum rl_loglevel */

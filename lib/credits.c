@@ -74,17 +74,36 @@ out:
 	return err;
 }
 
-enum rl_err
-rl_credits_reserve(long long user_id, long long micro, const char *model,
-    const char *request_id, const char *task_id, long long *hold_id,
-    struct rl_error *e)
+/*
+ * The reservation: lock the user row where credits - held >= $2, insert
+ * the hold from the row it returned (the trigger then raises held); the
+ * second column tells a missing user from one without the money, the
+ * third is the caller's read (NULL without one).
+ */
+#define RESERVE_SQL(read)						\
+	"WITH u AS MATERIALIZED (SELECT id FROM users "			\
+	"WHERE id = $1::bigint AND credits - held >= $2::numeric "	\
+	"FOR UPDATE), h AS (INSERT INTO credit_reservations (user_id, "	\
+	"amount, model, request_id, task_id) SELECT id, $2::numeric, $3, " \
+	"$4, $5::uuid FROM u RETURNING id) "				\
+	"SELECT (SELECT id FROM h), EXISTS (SELECT 1 FROM users WHERE "	\
+	"id = $1::bigint), " read
+
+static enum rl_err
+reserve(long long user_id, long long micro, const char *model,
+    const char *request_id, const char *task_id, const char *read,
+    long long *hold_id, char **value, struct rl_error *e)
 {
 	struct rl_dbres	*r = NULL;
 	char		 uid[32], amount[32];
+	char		*sql = NULL;
 	const char	*p[5];
+	size_t		 n;
 	enum rl_err	 err;
 
 	*hold_id = 0;
+	if (value != NULL)
+		*value = NULL;
 	if (micro <= 0)
 		return rl_error_set(e, RL_EINVAL, "a hold must be positive");
 	(void)snprintf(uid, sizeof(uid), "%lld", user_id);
@@ -95,18 +114,21 @@ rl_credits_reserve(long long user_id, long long micro, const char *model,
 	p[3] = request_id;
 	p[4] = task_id;
 	/*
-	 * One statement, its own transaction, one round trip before the
-	 * upstream call.  The hold is inserted only from the user row u
-	 * locked (the trigger then raises held); the last column tells a
-	 * missing user from one without the money.
+	 * The caller's read is a constant expression: the same text on
+	 * every call, so it is prepared once per connection like the rest.
 	 */
-	if ((err = rl_db_exec("WITH u AS MATERIALIZED (SELECT id FROM users "
-	    "WHERE id = $1::bigint AND credits - held >= $2::numeric "
-	    "FOR UPDATE), h AS (INSERT INTO credit_reservations (user_id, "
-	    "amount, model, request_id, task_id) SELECT id, $2::numeric, $3, "
-	    "$4, $5::uuid FROM u RETURNING id) "
-	    "SELECT (SELECT id FROM h), EXISTS (SELECT 1 FROM users WHERE "
-	    "id = $1::bigint)", 5, p, &r, e)) != RL_OK)
+	if (read != NULL) {
+		n = sizeof(RESERVE_SQL("(") ")") + strlen(read);
+		if ((sql = malloc(n)) == NULL)
+			return rl_error_set(e, RL_ENOMEM, "out of memory");
+		(void)snprintf(sql, n, "%s(%s)", RESERVE_SQL(""), read);
+	}
+	/*
+	 * One statement, its own transaction, one round trip before the
+	 * upstream call.
+	 */
+	if ((err = rl_db_exec(sql != NULL ? sql : RESERVE_SQL("NULL"), 5, p,
+	    &r, e)) != RL_OK)
 		goto out;
 	if (!rl_dbres_isnull(r, 0, 0))
 		*hold_id = strtoll(rl_dbres_get(r, 0, 0), NULL, 10);
@@ -114,9 +136,38 @@ rl_credits_reserve(long long user_id, long long micro, const char *model,
 		err = rl_error_set(e, RL_ENOTFOUND, MSG_NO_USER);
 	else
 		err = rl_error_set(e, RL_ECREDITS, MSG_NO_CREDITS);
+	if (err == RL_OK && value != NULL && !rl_dbres_isnull(r, 0, 2) &&
+	    (*value = strdup(rl_dbres_get(r, 0, 2))) == NULL)
+		err = rl_error_set(e, RL_ENOMEM, "out of memory");
+	/* The hold is taken: what cannot be returned gives it back. */
+	if (err != RL_OK && *hold_id != 0) {
+		rl_credits_release_sure(*hold_id);
+		*hold_id = 0;
+	}
 out:
+	free(sql);
 	rl_dbres_free(r);
 	return err;
+}
+
+enum rl_err
+rl_credits_reserve(long long user_id, long long micro, const char *model,
+    const char *request_id, const char *task_id, long long *hold_id,
+    struct rl_error *e)
+{
+
+	return reserve(user_id, micro, model, request_id, task_id, NULL,
+	    hold_id, NULL, e);
+}
+
+enum rl_err
+rl_credits_reserve_read(long long user_id, long long micro,
+    const char *model, const char *request_id, const char *read,
+    long long *hold_id, char **value, struct rl_error *e)
+{
+
+	return reserve(user_id, micro, model, request_id, NULL, read,
+	    hold_id, value, e);
 }
 
 static long long

@@ -34,6 +34,18 @@ enum rl_err	 rl_credits_reserve(long long user_id, long long micro,
 		    const char *model, const char *request_id,
 		    const char *task_id, long long *hold_id,
 		    struct rl_error *);
+/*
+ * rl_credits_reserve, and a read of the caller's in the same statement
+ * (the same round trip): read is a constant SQL query over $1, the user's
+ * id, returning one value (chat's thread: its previous response id, the
+ * history to replay).  *value is that value as a new string (free(3)), or
+ * NULL for SQL NULL; both *hold_id and *value are unset unless RL_OK.  The
+ * read sees the database as the statement began.
+ */
+enum rl_err	 rl_credits_reserve_read(long long user_id, long long micro,
+		    const char *model, const char *request_id,
+		    const char *read, long long *hold_id, char **value,
+		    struct rl_error *);
 /* Debit min(cost, balance), write the ledger row, close the hold. */
 enum rl_err	 rl_credits_settle(long long hold_id, long long user_id,
 		    const struct rl_charge *, long long *charged_micro,

@@ -201,26 +201,35 @@ rl_random_bytes(void *buf, size_t n)
 }
 
 /*
+ * The n bytes at p as 2 * n lowercase hex digits and a NUL; out must hold
+ * 2 * n + 1 bytes.  libsodium's encoder runs in constant time, which
+ * matters for the MACs lib/flask.c prints before comparing them.
+ */
+void
+rl_hex_encode(const void *p, size_t n, char *out)
+{
+
+	(void)sodium_bin2hex(out, 2 * n + 1, p, n);
+}
+
+/*
  * out must hold 2 * n + 1 bytes.  Random bytes go through a small local
  * buffer that is wiped, so a token never lingers on the stack.
  */
 void
 rl_random_hex(char *out, size_t n)
 {
-	static const char	 hex[] = "0123456789abcdef";
-	unsigned char		 buf[64];
-	size_t			 i, chunk;
+	unsigned char	 buf[64];
+	size_t		 chunk;
 
+	*out = '\0';
 	while (n > 0) {
 		chunk = n < sizeof(buf) ? n : sizeof(buf);
 		randombytes_buf(buf, chunk);
-		for (i = 0; i < chunk; i++) {
-			*out++ = hex[buf[i] >> 4];
-			*out++ = hex[buf[i] & 0x0f];
-		}
+		rl_hex_encode(buf, chunk, out);
+		out += 2 * chunk;
 		n -= chunk;
 	}
-	*out = '\0';
 	sodium_memzero(buf, sizeof(buf));
 }
 

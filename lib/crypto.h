@@ -21,6 +21,7 @@ int		 rl_crypto_have_key(void);
 
 void		 rl_random_bytes(void *, size_t);
 void		 rl_random_hex(char *, size_t);
+void		 rl_hex_encode(const void *, size_t, char *);
 
 enum rl_err	 rl_password_hash(const char *, char [RL_PWHASH_MAX],
 		    struct rl_error *);

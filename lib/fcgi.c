@@ -47,6 +47,7 @@
 #include "metrics.h"
 #include "openai.h"
 #include "multipart.h"
+#include "ratelimit.h"
 #include "req.h"
 #include "resp.h"
 #include "schema.h"
@@ -516,6 +517,9 @@ prepare(struct rl_req *req, struct rl_error *e)
 		if (!role_ok(req->route->flags, req->user))
 			return rl_error_set(e, RL_EFORBIDDEN,
 			    "your role may not use %s", req->route->pattern);
+		/* Counted once the user is known, before any body is read. */
+		if ((err = rl_ratelimit_check(req, e)) != RL_OK)
+			return err;
 	}
 	err = read_body(req, e);
 	/*
@@ -913,6 +917,11 @@ rl_main(int argc, char *argv[], const struct rl_program *p)
 		return 1;
 	if (rl_start(prog->name, prog->needs_db) == -1)
 		return 1;
+	/* Every process of the host shares one table of request counters. */
+	if (rl_ratelimit_open(NULL, &e) != RL_OK) {
+		rl_log_error("%s", e.msg);
+		return 1;
+	}
 	/* EDxo's key, when one is configured: a bad file stops us here. */
 	if (prog->needs_db && rl_flask_init(&e) != RL_OK) {
 		rl_log_error("%s", e.msg);

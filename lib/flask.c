@@ -244,19 +244,6 @@ parse_id(const char *s, size_t n, long long *out)
 	return 0;
 }
 
-static void
-tohex(const unsigned char *p, size_t n, char *out)
-{
-	static const char	 hex[] = "0123456789abcdef";
-	size_t			 i;
-
-	for (i = 0; i < n; i++) {
-		out[2 * i] = hex[p[i] >> 4];
-		out[2 * i + 1] = hex[p[i] & 0x0f];
-	}
-	out[2 * n] = '\0';
-}
-
 /* zlib.decompress of n bytes into a malloc'd, capped, NUL-ended buffer. */
 static enum rl_err
 inflate_payload(const unsigned char *in, size_t n, const char *what,
@@ -462,7 +449,7 @@ rl_flask_remember(const struct rl_flask_key *k, const char *value,
 	hmac_sha512_update(&h, idlen, (const uint8_t *)value);
 	hmac_sha512_digest(&h, SHA512_DIGEST_SIZE, mac);
 	rl_wipe(&h, sizeof(h));
-	tohex(mac, sizeof(mac), hex);
+	rl_hex_encode(mac, sizeof(mac), hex);
 	same = len - idlen - 1 == 2 * SHA512_DIGEST_SIZE &&
 	    rl_memeq(hex, bar + 1, 2 * SHA512_DIGEST_SIZE);
 	if (!same)
@@ -594,7 +581,7 @@ rl_werkzeug_verify(const char *hash, const char *pw)
 	}
 	if (rc == -1)
 		return -1;
-	tohex(dk, dklen, got);
+	rl_hex_encode(dk, dklen, got);
 	rc = strlen(hex) == 2 * dklen && rl_memeq(got, hex, 2 * dklen);
 	rl_wipe(dk, sizeof(dk));
 	rl_wipe(got, sizeof(got));

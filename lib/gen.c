@@ -17,6 +17,7 @@
  */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -680,6 +681,48 @@ out:
 	rl_buf_free(&r.reasoning);
 	json_decref(first);
 	json_decref(input);
+	return err;
+}
+
+/*
+ * A batch line's body: the synchronous path's request (rl_gen_body of
+ * the first input), minus "stream", which the Batch API refuses.
+ */
+json_t *
+rl_gen_batch_body(const struct rl_gen *g, const struct rl_model *m)
+{
+	json_t	*input, *b;
+
+	if ((input = rl_gen_input(g)) == NULL)
+		return NULL;
+	b = rl_gen_body(g, m, input);
+	json_decref(input);
+	if (b != NULL)
+		(void)json_object_del(b, "stream");
+	return b;
+}
+
+/*
+ * Check a Responses object obtained elsewhere (a batch's output line) as
+ * a call's answer is checked: the same take_answer, so a batch result
+ * is held to exactly what a synchronous one is.
+ */
+enum rl_err
+rl_gen_answer(struct rl_gen *g, const json_t *response, struct rl_error *e)
+{
+	struct rl_oa_call	 c;
+	struct run		 r;
+	enum rl_err		 err;
+
+	memset(&c, 0, sizeof(c));
+	memset(&r, 0, sizeof(r));
+	rl_buf_init(&r.text, TEXT_MAX);
+	rl_buf_init(&r.reasoning, TEXT_MAX);
+	r.g = g;
+	c.answer = (json_t *)(uintptr_t)response;
+	err = take_answer(g, &r, &c, e);
+	rl_buf_free(&r.text);
+	rl_buf_free(&r.reasoning);
 	return err;
 }
 

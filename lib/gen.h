@@ -148,6 +148,19 @@ char		*rl_gen_errors_text(const json_t *, const char *name);
 enum rl_err	 rl_gen_task(struct rl_task *, json_t **, struct rl_error *);
 
 /*
+ * The Batch API's side of a generation (lib/edxo/batch.c): the body of one
+ * JSONL line, exactly the synchronous request without "stream" (a new
+ * reference, NULL when out of memory); and the checks of an answer
+ * (refusal, cut answer, not JSON, schema) applied to a Responses object
+ * read from a batch's output file: RL_OK with g->result (schema) or
+ * g->text; RL_EVALIDATION with g->errors; RL_EUPSTREAM.
+ */
+json_t		*rl_gen_batch_body(const struct rl_gen *,
+		    const struct rl_model *);
+enum rl_err	 rl_gen_answer(struct rl_gen *, const json_t *response,
+		    struct rl_error *);
+
+/*
  * usage as EDxo's results carry it: {input_tokens, output_tokens, cost
  * (USD, 6 decimals, as a number), model}.  A new reference.
  */

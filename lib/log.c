@@ -239,6 +239,38 @@ rl_log_format(char out[RL_LOG_LINE_MAX], enum rl_loglevel lv,
 	return finish(&l, out);
 }
 
+/*
+ * What a request line and a task line end with alike: the user, the
+ * upstream figures of the calls made for it, and the error.
+ */
+static void
+putctx(struct line *l, const struct rl_log_ctx *ctx, const char *err)
+{
+
+	/* null rather than absent: jq's group_by sees anonymous calls. */
+	if (ctx != NULL && ctx->user_id != 0)
+		putf(l, ",\"user\":%lld", ctx->user_id);
+	else
+		put(l, ",\"user\":null", 12);
+	/* Only a line whose calls reached the upstream has these. */
+	if (ctx != NULL && ctx->calls > 0) {
+		/* One field a putf: each fits its 64-byte buffer. */
+		putf(l, ",\"upstream_calls\":%d", ctx->calls);
+		putf(l, ",\"upstream_failed\":%d", ctx->failed);
+		putf(l, ",\"upstream_status\":%d", ctx->upstream_status);
+		putf(l, ",\"upstream_us\":%lld", ctx->upstream_us);
+		putf(l, ",\"tokens_in\":%lld", ctx->tokens_in);
+		putf(l, ",\"tokens_out\":%lld", ctx->tokens_out);
+		putf(l, ",\"cost_micro\":%lld", ctx->cost_micro);
+		put(l, ",\"model\":", 9);
+		putstr(l, ctx->model, RL_LOG_ID_MAX);
+	}
+	if (err != NULL) {
+		put(l, ",\"error\":", 9);
+		putstr(l, err, sizeof(l->buf));
+	}
+}
+
 size_t
 rl_log_format_request(char out[RL_LOG_LINE_MAX], const char *id,
     const char *method, const char *path, const char *route, int status,
@@ -256,28 +288,31 @@ rl_log_format_request(char out[RL_LOG_LINE_MAX], const char *id,
 	put(&l, ",\"route\":", 9);
 	putstr(&l, route != NULL ? route : "", RL_LOG_PATH_MAX);
 	putf(&l, ",\"status\":%d,\"us\":%lld", status, us);
-	/* null rather than absent: jq's group_by sees anonymous calls. */
-	if (ctx != NULL && ctx->user_id != 0)
-		putf(&l, ",\"user\":%lld", ctx->user_id);
-	else
-		put(&l, ",\"user\":null", 12);
-	/* Only a request that reached the upstream has these. */
-	if (ctx != NULL && ctx->calls > 0) {
-		/* One field a putf: each fits its 64-byte buffer. */
-		putf(&l, ",\"upstream_calls\":%d", ctx->calls);
-		putf(&l, ",\"upstream_failed\":%d", ctx->failed);
-		putf(&l, ",\"upstream_status\":%d", ctx->upstream_status);
-		putf(&l, ",\"upstream_us\":%lld", ctx->upstream_us);
-		putf(&l, ",\"tokens_in\":%lld", ctx->tokens_in);
-		putf(&l, ",\"tokens_out\":%lld", ctx->tokens_out);
-		putf(&l, ",\"cost_micro\":%lld", ctx->cost_micro);
-		put(&l, ",\"model\":", 9);
-		putstr(&l, ctx->model, RL_LOG_ID_MAX);
-	}
-	if (err != NULL) {
-		put(&l, ",\"error\":", 9);
-		putstr(&l, err, sizeof(l.buf));
-	}
+	putctx(&l, ctx, err);
+	return finish(&l, out);
+}
+
+size_t
+rl_log_format_task(char out[RL_LOG_LINE_MAX], const char *id,
+    const char *name, int attempt, const char *state, long long us,
+    const char *err, const struct rl_log_ctx *ctx)
+{
+	struct line	 l;
+
+	/* No state: the outcome could not be written (worker.c says why). */
+	stamp(&l, state != NULL ? RL_LOG_INFO : RL_LOG_WARN);
+	put(&l, ",\"req\":", 7);
+	putstr(&l, id, RL_LOG_ID_MAX);
+	put(&l, ",\"task\":", 8);
+	putstr(&l, name, RL_LOG_PATH_MAX);
+	putf(&l, ",\"attempt\":%d", attempt);
+	if (state != NULL) {
+		put(&l, ",\"state\":", 9);
+		putstr(&l, state, RL_LOG_ID_MAX);
+	} else
+		put(&l, ",\"state\":null", 13);
+	putf(&l, ",\"us\":%lld", us);
+	putctx(&l, ctx, err);
 	return finish(&l, out);
 }
 
@@ -308,5 +343,23 @@ rl_log_request(const char *id, const char *method, const char *path,
 		return;
 	n = rl_log_format_request(buf, id, method, path, route, status, us,
 	    err, &curctx);
+	(void)write(STDERR_FILENO, buf, n);
+}
+
+/*
+ * The worker's line for a task it ran, with what rl_log_set_request(id)
+ * and rl_log_set_user() started and rl_ai_call() added up on this thread.
+ */
+void
+rl_log_task(const char *id, const char *name, int attempt,
+    const char *state, long long us, const char *err)
+{
+	char	 buf[RL_LOG_LINE_MAX];
+	size_t	 n;
+
+	if (loglevel < RL_LOG_INFO && state != NULL)
+		return;
+	n = rl_log_format_task(buf, id, name, attempt, state, us, err,
+	    &curctx);
 	(void)write(STDERR_FILENO, buf, n);
 }

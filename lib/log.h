@@ -22,10 +22,11 @@ int	rl_log_parselevel(const char *, enum rl_loglevel *);
 void	rl_log(enum rl_loglevel, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 /*
- * What a request's line says beyond its HTTP facts: who asked, and what
- * its upstream calls took and cost.  Thread-local like the request id:
- * rl_log_set_request() clears it, the runtime names the user, and
- * lib/ai.c adds every call it makes for the request (rl_log_upstream).
+ * What a request's (or a task's) line says beyond its own facts: who
+ * asked, and what its upstream calls took and cost.  Thread-local like
+ * the request id: rl_log_set_request() clears it, the runtime (the
+ * worker, for a task) names the user, and lib/ai.c adds every call it
+ * makes on the thread (rl_log_upstream).
  */
 struct rl_log_ctx {
 	long long	 user_id;	/* 0: nobody signed in */
@@ -42,6 +43,13 @@ struct rl_log_ctx {
 void	rl_log_request(const char *id, const char *method, const char *path,
 	    const char *route, int status, long long us, const char *err);
 /*
+ * relais-worker's line for a task: its id as "req", its kind, attempt,
+ * the state written (NULL: none could be), and the same user and upstream
+ * figures as a request line.
+ */
+void	rl_log_task(const char *id, const char *name, int attempt,
+	    const char *state, long long us, const char *err);
+/*
  * The request this thread serves (the runtime sets it, NULL when done):
  * every rl_log() line from the thread then carries its "req" id, so a
  * database error logged deep in a module meets its request line.
@@ -53,9 +61,9 @@ void	rl_log_upstream(const char *model, int status, int failed,
 	    long long cost_micro);
 
 /*
- * The line builders behind rl_log() and rl_log_request(), for tests and
- * the fuzzer: fill out with one complete JSON line ending in "\n" and
- * return its length, never more than RL_LOG_LINE_MAX.
+ * The line builders behind rl_log(), rl_log_request() and rl_log_task(),
+ * for tests and the fuzzer: fill out with one complete JSON line ending
+ * in "\n" and return its length, never more than RL_LOG_LINE_MAX.
  */
 size_t	rl_log_format(char out[RL_LOG_LINE_MAX], enum rl_loglevel,
 	    const char *req, const char *msg);
@@ -63,6 +71,9 @@ size_t	rl_log_format_request(char out[RL_LOG_LINE_MAX], const char *id,
 	    const char *method, const char *path, const char *route,
 	    int status, long long us, const char *err,
 	    const struct rl_log_ctx *);
+size_t	rl_log_format_task(char out[RL_LOG_LINE_MAX], const char *id,
+	    const char *name, int attempt, const char *state, long long us,
+	    const char *err, const struct rl_log_ctx *);
 
 #define rl_log_error(...)	rl_log(RL_LOG_ERROR, __VA_ARGS__)
 #define rl_log_warn(...)	rl_log(RL_LOG_WARN, __VA_ARGS__)

@@ -693,8 +693,13 @@ out:
 	return err;
 }
 
-enum rl_err
-rl_model_upstream(const struct rl_model *m, long long user_id,
+/*
+ * The upstream of provider name: model is the model a call is for (NULL:
+ * an admin's test, which may reach a disabled provider), user_id the user
+ * whose own key counts (0: none).
+ */
+static enum rl_err
+resolve(const char *name, const struct rl_model *m, long long user_id,
     struct rl_upstream_buf *ub, struct rl_error *e)
 {
 	struct rl_dbres	*r = NULL;
@@ -707,23 +712,37 @@ rl_model_upstream(const struct rl_model *m, long long user_id,
 	ub->up.name = ub->name;
 	ub->up.base_url = ub->base_url;
 	ub->up.api_key = ub->api_key;
-	(void)snprintf(ub->name, sizeof(ub->name), "%s", m->provider[0] !=
-	    '\0' ? m->provider : "openai");
+	if (strlen(name) >= sizeof(ub->name))
+		return rl_error_set(e, RL_EINVAL, "Fournisseur inconnu: %.32s",
+		    name);
+	(void)snprintf(ub->name, sizeof(ub->name), "%s", name);
 	openai = strcmp(ub->name, "openai") == 0;
 	(void)snprintf(uid, sizeof(uid), "%lld", user_id);
 	p[0] = ub->name;
 	p[1] = uid;
-	/* The user's own key counts for OpenAI only: it is an OpenAI key. */
+	/*
+	 * The user's own key counts for an OpenAI provider only: it is an
+	 * OpenAI key.  Through the cache, so that choosing the provider adds
+	 * no round trip, and an admin's change (a NOTIFY) holds from the
+	 * next call on.
+	 */
 	if ((err = rl_cache_exec(RL_CACHE_T(RL_CACHE_PROVIDERS) |
 	    RL_CACHE_T(RL_CACHE_USERS), "SELECT p.base_url, "
 	    "encode(p.api_key_enc, "
-	    "'hex'), CASE WHEN p.name = 'openai' THEN (SELECT "
+	    "'hex'), CASE WHEN p.kind = 'openai' THEN (SELECT "
 	    "encode(u.openai_key_enc, 'hex') FROM users u WHERE u.id = "
-	    "$2::bigint) END FROM providers p WHERE p.name = $1", 2, p, &r,
-	    e)) != RL_OK)
+	    "$2::bigint) END, p.enabled FROM providers p WHERE p.name = $1",
+	    2, p, &r, e)) != RL_OK)
 		goto out;
 	if (rl_dbres_rows(r) == 0) {
 		err = rl_error_set(e, RL_EINVAL, "Fournisseur inconnu: %s",
+		    ub->name);
+		goto out;
+	}
+	/* Refused before anything is reserved or sent. */
+	if (m != NULL && rl_dbres_get(r, 0, 3)[0] != 't') {
+		err = rl_error_field(e, RL_EINVAL, "model", "model %s is not "
+		    "available: its provider %s is disabled", m->name,
 		    ub->name);
 		goto out;
 	}
@@ -768,4 +787,21 @@ out:
 	if (err != RL_OK)
 		rl_wipe(ub->api_key, sizeof(ub->api_key));
 	return err;
+}
+
+enum rl_err
+rl_model_upstream(const struct rl_model *m, long long user_id,
+    struct rl_upstream_buf *ub, struct rl_error *e)
+{
+
+	return resolve(m->provider[0] != '\0' ? m->provider : "openai", m,
+	    user_id, ub, e);
+}
+
+enum rl_err
+rl_provider_upstream(const char *name, struct rl_upstream_buf *ub,
+    struct rl_error *e)
+{
+
+	return resolve(name, NULL, 0, ub, e);
 }

@@ -78,11 +78,12 @@ json_t		*rl_model_messages(const struct rl_model *, const json_t *);
 /*
  * Where a model's calls go and with which key: the provider's base URL
  * (providers.base_url; for "openai" RELAIS_OPENAI_BASE_URL when NULL) and
- * the user's own key (users.openai_key_enc, provider "openai" only), else
- * the institution's (providers.api_key_enc; for "openai"
+ * the user's own key (users.openai_key_enc, providers of kind "openai"
+ * only), else the institution's (providers.api_key_enc; for "openai"
  * RELAIS_OPENAI_API_KEY).  No key at all: RL_ENOKEY "Clé OpenAI non
  * configurée.", its own code so that callers tell it from a bad request
- * without reading the message.  The strings live in the buffer.
+ * without reading the message.  A disabled provider: RL_EINVAL on the
+ * field "model".  The strings live in the buffer.
  */
 struct rl_upstream_buf {
 	struct rl_upstream	 up;
@@ -94,5 +95,11 @@ struct rl_upstream_buf {
 
 enum rl_err	 rl_model_upstream(const struct rl_model *, long long user_id,
 		    struct rl_upstream_buf *, struct rl_error *);
+/*
+ * The same for a provider by name, enabled or not, with the institution's
+ * key only: an admin's test of a provider before it is switched on.
+ */
+enum rl_err	 rl_provider_upstream(const char *, struct rl_upstream_buf *,
+		    struct rl_error *);
 
 #endif

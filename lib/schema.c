@@ -2295,24 +2295,10 @@ v_combinators(struct vctx *v, const struct snode *n, json_t **cur,
 	size_t		 i, nok;
 	int		 r, ok = 1;
 
-	if (n->ref != NULL) {
+	/* $ref (as i = 0), then each allOf: each coerces what the next sees. */
+	for (i = n->ref != NULL ? 0 : 1; i <= n->nallof; i++) {
 		o = NULL;
-		r = v_node(v, n->ref, *cur, &o);
-		if (r == -1) {
-			json_decref(o);
-			return -1;
-		}
-		if (r == 0) {
-			json_decref(o);
-			ok = 0;
-			if (v->errors == NULL)
-				return 0;
-		} else
-			take(cur, o);
-	}
-	for (i = 0; i < n->nallof; i++) {
-		o = NULL;
-		r = v_node(v, n->allof[i], *cur, &o);
+		r = v_node(v, i == 0 ? n->ref : n->allof[i - 1], *cur, &o);
 		if (r == -1) {
 			json_decref(o);
 			return -1;

@@ -120,6 +120,8 @@ static atomic_int	 running;	/* runners still in their loop */
 static atomic_int	 dbdown;	/* last claim failed (for logs) */
 static atomic_int	 failed;	/* a -1 run met an error */
 static void		(*sweeper)(void);	/* rl_worker_set_sweep */
+static void		(*poller)(void);	/* rl_worker_set_poll */
+static long		 poll_ms;
 
 /*
  * Wake-ups.  The listener adds one hint per notification (at most one per
@@ -424,11 +426,15 @@ run(int slot, struct rl_task *t)
 	struct rl_error			 e, we;
 	const char			*state, *done = NULL;
 	char				*text = NULL;
+	char				 why[2 * RL_ERRMSG_MAX];
 	long long			 start = rl_now_us();
 	enum rl_err			 err;
 
 	rl_error_clear(&e);
 	rl_error_clear(&we);
+	/* Lines the task logs carry its id; its calls add up for its line. */
+	rl_log_set_request(t->id);
+	rl_log_set_user(t->user_id);
 	if (t->cancelled)
 		/* Cancelled while queued: it never runs. */
 		err = RL_OK;
@@ -471,16 +477,16 @@ run(int slot, struct rl_task *t)
 	free(text);
 	hold(slot, "");
 
+	/* One line a task, like a request's: who, what it cost, the end. */
 	if (done == NULL)
-		rl_log_warn("task %s %s attempt %d: %s", t->id, t->name,
-		    t->attempt, we.msg);
+		(void)snprintf(why, sizeof(why), "outcome not written: %s",
+		    we.msg);
 	else if (err != RL_OK)
-		rl_log_info("task %s %s attempt %d: %s in %lld ms: %s: %s",
-		    t->id, t->name, t->attempt, done,
-		    (rl_now_us() - start) / 1000, rl_err_token(err), e.msg);
-	else
-		rl_log_info("task %s %s attempt %d: %s in %lld ms", t->id,
-		    t->name, t->attempt, done, (rl_now_us() - start) / 1000);
+		(void)snprintf(why, sizeof(why), "%s: %s", rl_err_token(err),
+		    e.msg);
+	rl_log_task(t->id, t->name, t->attempt, done, rl_now_us() - start,
+	    done == NULL || err != RL_OK ? why : NULL);
+	rl_log_set_request(NULL);
 	rl_db_request_end();
 }
 
@@ -599,6 +605,23 @@ keeper(void *arg)
 		lease(leasestr);
 		reap();
 		rl_db_request_end();
+	}
+	return NULL;
+}
+
+/* The program's periodic poll (rl_worker_set_poll), until quitting. */
+static void *
+polling(void *arg)
+{
+
+	(void)arg;
+	for (;;) {
+		pause_ms(poll_ms);
+		if (atomic_load(&quitting))
+			break;
+		poller();
+		rl_db_request_end();
+		rl_oa_thread_end();
 	}
 	return NULL;
 }
@@ -871,6 +894,8 @@ rl_worker_main(int argc, char *argv[], const struct rl_worker *w)
 	struct rl_error		 e;
 	int			 c, i, n = 0, nopt = 0, rc = 1, waited;
 	int			 have_listener = 0, have_keeper = 0;
+	int			 have_poller = 0;
+	pthread_t		 ptid;
 
 	wk = w;
 	rl_error_clear(&e);
@@ -955,6 +980,13 @@ rl_worker_main(int argc, char *argv[], const struct rl_worker *w)
 		if (rl_cache_start(&e) != RL_OK)
 			rl_log_warn("%s: %s", wk->name, e.msg);
 	}
+	if (!once && poller != NULL) {
+		if (pthread_create(&ptid, NULL, polling, NULL) != 0)
+			rl_log_error("%s: cannot start the poll thread",
+			    wk->name);
+		else
+			have_poller = 1;
+	}
 	if ((n = start_runners(tids, nrunners)) == 0)
 		goto out;
 	rl_log_info("%s: %d threads, lease %d s, worker %s%s", wk->name, n,
@@ -978,6 +1010,8 @@ out:
 	pthread_mutex_unlock(&wake_mu);
 	if (have_keeper)
 		pthread_join(ktid, NULL);
+	if (have_poller)
+		pthread_join(ptid, NULL);
 	if (have_listener)
 		pthread_join(ltid, NULL);
 	if (atomic_load(&running) > 0) {
@@ -1004,6 +1038,14 @@ rl_worker_set_sweep(void (*fn)(void))
 {
 
 	sweeper = fn;
+}
+
+void
+rl_worker_set_poll(void (*fn)(void), long ms)
+{
+
+	poller = fn;
+	poll_ms = ms;
 }
 
 enum rl_err
@@ -1183,6 +1225,69 @@ out:
 	rl_dbres_free(r);
 	free(pl);
 	free(rs);
+	return err;
+}
+
+/*
+ * Work done outside the queue (a Batch API line, lib/edxo/batch.c): a
+ * task in PROGRESS with no lease and no worker, which no runner claims
+ * and no reaper takes, until rl_task_end_outside() finishes it.  In the
+ * caller's transaction when one is open.
+ */
+enum rl_err
+rl_task_start_outside(const char *name, long long user_id,
+    const json_t *payload, const char *message, char id[37],
+    struct rl_error *e)
+{
+	static const char	 sql[] =
+	    "INSERT INTO tasks (name, user_id, payload, state, started_at, "
+	    "meta) VALUES ($1, $2::bigint, $3::jsonb, 'PROGRESS', now(), "
+	    "jsonb_build_object('message', $4::text)) RETURNING id";
+	const char		*p[4];
+	char			 uid[24], *pl;
+	struct rl_dbres		*r = NULL;
+	enum rl_err		 err;
+
+	id[0] = '\0';
+	(void)snprintf(uid, sizeof(uid), "%lld", user_id);
+	if ((pl = json_dumps(payload, JSON_COMPACT)) == NULL)
+		return rl_error_set(e, RL_ENOMEM, "out of memory");
+	p[0] = name;
+	p[1] = uid;
+	p[2] = pl;
+	p[3] = message;
+	if ((err = rl_db_exec(sql, 4, p, &r, e)) == RL_OK)
+		err = inserted_id(r, id, e);
+	rl_dbres_free(r);
+	free(pl);
+	return err;
+}
+
+enum rl_err
+rl_task_end_outside(const char *id, const json_t *result, enum rl_err why,
+    const char *msg, struct rl_error *e)
+{
+	static const char	 sql[] =
+	    "UPDATE tasks SET state = CASE WHEN $2::jsonb IS NULL THEN "
+	    "'FAILURE' ELSE 'SUCCESS' END, result = coalesce($2::jsonb, "
+	    "$3::jsonb) WHERE id = $1::uuid AND state = 'PROGRESS' AND "
+	    "worker IS NULL";
+	const char		*p[3];
+	char			*res = NULL, *fail = NULL;
+	enum rl_err		 err;
+
+	if (result != NULL)
+		res = json_dumps(result, JSON_COMPACT);
+	else
+		fail = error_result(why, msg != NULL ? msg : "");
+	if (res == NULL && fail == NULL)
+		return rl_error_set(e, RL_ENOMEM, "out of memory");
+	p[0] = id;
+	p[1] = res;
+	p[2] = fail;
+	err = rl_db_exec(sql, 3, p, NULL, e);
+	free(res);
+	free(fail);
 	return err;
 }
 

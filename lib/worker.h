@@ -70,6 +70,12 @@ int		 rl_worker_main(int, char *[], const struct rl_worker *);
  * Set before rl_worker_main.
  */
 void		 rl_worker_set_sweep(void (*)(void));
+/*
+ * A function run every ms in its own thread while the worker runs (not
+ * with -1): relais-worker's refresh of open batches (rl_batch_poll).
+ * Set before rl_worker_main.
+ */
+void		 rl_worker_set_poll(void (*)(void), long ms);
 
 /*
  * From a task function: publish meta (an object, merged into tasks.meta
@@ -111,6 +117,17 @@ enum rl_err	 rl_task_record_done(const char *name, long long user_id,
  * *was and *now its state before and after (static strings).
  * RL_ENOTFOUND when there is no such task for this user.
  */
+/*
+ * Work done outside the queue (the Batch API, lib/edxo/batch.c): a task
+ * in PROGRESS with no lease, never claimed nor reaped, and its end:
+ * SUCCESS with result, or (result NULL) FAILURE with the worker's error
+ * result for why and msg.  Only a task still in PROGRESS is ended.
+ */
+enum rl_err	 rl_task_start_outside(const char *name, long long user_id,
+		    const json_t *payload, const char *message, char id[37],
+		    struct rl_error *);
+enum rl_err	 rl_task_end_outside(const char *id, const json_t *result,
+		    enum rl_err why, const char *msg, struct rl_error *);
 enum rl_err	 rl_task_cancel(const char *id, long long user_id, int admin,
 		    const char **was, const char **now, struct rl_error *);
 

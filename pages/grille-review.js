@@ -10,11 +10,7 @@
 	const P = RelaisPages;
 	const el = P.el;
 	const $ = (x) => document.getElementById(x);
-	const pid = P.pathPart(1);
-	const tid = P.pathPart(4);
-	const base = `/programme/${encodeURIComponent(pid)}`;
-	$('task-id').textContent = tid;
-	$('programme-link').href = base;
+	const { pid, tid, base } = P.programmeReview();
 
 	const list = (a) => (Array.isArray(a) && a.length ? a.join(', ') : '—');
 	const num = (n) => (typeof n === 'number' ? n.toLocaleString('fr-CA', { maximumFractionDigits: 2 }) : '—');
@@ -103,13 +99,7 @@
 	// The grid, once the task has ended: opened while it runs, the page
 	// follows it first.
 	async function load() {
-		let { body: s } = await P.api('GET', `/tasks/status/${encodeURIComponent(tid)}`);
-		if (!P.FINAL.includes(s.state)) {
-			P.say('info', 'La génération n\'est pas terminée : la grille s\'affichera à la fin.');
-			s = await P.follow(tid, () => {});
-		}
-		if (s.state !== 'SUCCESS')
-			throw new Error(P.taskMessage(s));
+		await P.taskDone(tid, 'La génération n\'est pas terminée : la grille s\'affichera à la fin.');
 		return (await P.api('GET', `${base}/grille/review/${encodeURIComponent(tid)}`)).body;
 	}
 

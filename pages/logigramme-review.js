@@ -11,11 +11,7 @@
 	const P = RelaisPages;
 	const el = P.el;
 	const $ = (x) => document.getElementById(x);
-	const pid = P.pathPart(1);
-	const tid = P.pathPart(4);
-	const base = `/programme/${encodeURIComponent(pid)}`;
-	$('task-id').textContent = tid;
-	$('programme-link').href = base;
+	const { pid, tid, base } = P.programmeReview();
 
 	const TYPES = [
 		['developpe', 'Développée significativement'],
@@ -35,13 +31,7 @@
 	}
 
 	async function task() {
-		let { body: s } = await P.api('GET', `/tasks/status/${encodeURIComponent(tid)}`);
-		if (!P.FINAL.includes(s.state)) {
-			P.say('info', 'La génération n\'est pas terminée : les liens s\'afficheront à la fin.');
-			s = await P.follow(tid, () => {});
-		}
-		if (s.state !== 'SUCCESS')
-			throw new Error(P.taskMessage(s));
+		const s = await P.taskDone(tid, 'La génération n\'est pas terminée : les liens s\'afficheront à la fin.');
 		const r = s.result || {};
 		if (String(r.programme_id) !== pid || !r.result || !Array.isArray(r.result.links))
 			throw new Error('Cette tâche n\'est pas une génération du logigramme de ce programme.');

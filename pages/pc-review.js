@@ -310,15 +310,8 @@
 	// page follows it first (and asks the review route nothing that
 	// would only answer 409).
 	async function load(wait) {
-		if (wait) {
-			let { body: s } = await P.api('GET', `/tasks/status/${encodeURIComponent(taskId)}`);
-			if (!P.FINAL.includes(s.state)) {
-				P.say('info', 'La génération n\'est pas terminée : la proposition s\'affichera à la fin.');
-				s = await P.follow(taskId, () => {});
-			}
-			if (s.state !== 'SUCCESS')
-				throw new Error(P.taskMessage(s));
-		}
+		if (wait)
+			await P.taskDone(taskId, 'La génération n\'est pas terminée : la proposition s\'affichera à la fin.');
 		return (await P.api('GET', `${base}/review?task_id=${encodeURIComponent(taskId)}`)).body;
 	}
 

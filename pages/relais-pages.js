@@ -133,3 +133,30 @@ RelaisPages.taskMessage = (s) => {
 			return m;
 	return s && s.state === 'REVOKED' ? 'La tâche a été annulée.' : 'La tâche n\'a pas abouti.';
 };
+
+// A review page's task, once it has ended with success: opened while it
+// runs, the page says `waiting` and follows it first; a task that ended
+// otherwise throws its French text.  Resolves the last status object.
+RelaisPages.taskDone = async (taskId, waiting) => {
+	const P = RelaisPages;
+	let { body: s } = await P.api('GET', `/tasks/status/${encodeURIComponent(taskId)}`);
+	if (!P.FINAL.includes(s.state)) {
+		P.say('info', waiting);
+		s = await P.follow(taskId, () => {});
+	}
+	if (s.state !== 'SUCCESS')
+		throw new Error(P.taskMessage(s));
+	return s;
+};
+
+// The programme review pages (/programme/<id>/<what>/review/<task_id>:
+// grille, logigramme): the ids their path names, shown in the page's
+// #task-id and #programme-link; {pid, tid, base}.
+RelaisPages.programmeReview = () => {
+	const pid = RelaisPages.pathPart(1);
+	const tid = RelaisPages.pathPart(4);
+	const base = `/programme/${encodeURIComponent(pid)}`;
+	document.getElementById('task-id').textContent = tid;
+	document.getElementById('programme-link').href = base;
+	return { pid, tid, base };
+};

@@ -16,7 +16,7 @@ RL_PROGRAMS=${RL_PROGRAMS:-$(sed -n 's/^cgibin_PROGRAMS[ +]*= *//p' \
 RL_DEBS="build-essential autoconf automake libtool pkg-config nginx \
 postgresql-15 libpq-dev libjansson-dev libsodium-dev libfcgi-dev \
 libcurl4-openssl-dev libzip-dev libexpat1-dev libmicrohttpd-dev curl \
-nettle-dev zlib1g-dev libsqlite3-dev sqlite3 \
+nettle-dev zlib1g-dev libsqlite3-dev sqlite3 libwebsockets-dev \
 python3 python3-sqlalchemy python3-psycopg2 python3-requests"
 
 rl_log() { printf '%s\n' "relais: $*" >&2; }
@@ -255,6 +255,22 @@ rl_worker() {
 		sleep 0.1
 	done
 	rl_log "worker not listening yet (see $log)"
+}
+
+# rl_realtime BUILDDIR [path]: the realtime WebSocket (/realtime/ws), on
+# the socket nginx/relais.conf names; stopped by its pid file as the rest.
+rl_realtime() {
+	local path=${2:-$1/bin/relais-realtime} s="$STATE/run/realtime/realtime.sock" i
+	mkdir -p "$STATE/run/realtime"
+	rm -f "$s"
+	rl_supervised realtime "$path" -s "$s"
+	for i in $(seq 100); do
+		[ -S "$s" ] && return 0
+		kill -0 "$(cat "$STATE/pids/realtime.pid")" 2>/dev/null ||
+			{ tail -5 "$STATE/log/realtime.log"; rl_die "realtime exited"; }
+		sleep 0.1
+	done
+	rl_die "realtime: no socket"
 }
 
 # nginx: the shipped relais.conf and application.conf with this state

@@ -22,7 +22,7 @@ for p in $debs; do
 	fi
 done
 for u in relais@.service relais@.socket relais-worker.service \
-    relais-migrate.service relais.conf; do
+    relais-migrate.service relais-realtime.service relais.conf; do
 	n=$((n + 1))
 	if [ -f "$top_srcdir/systemd/$u.in" ]; then
 		echo "ok $n - systemd/$u.in exists"

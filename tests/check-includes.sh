@@ -28,6 +28,7 @@ check nettle/sha1.h lib/flask.c
 check nettle/sha2.h lib/flask.c
 check zlib.h lib/flask.c
 check sqlite3.h bin/import-edxo.c
+check libwebsockets.h bin/realtime.c
 n=$((n + 1))
 if grep -l '#include "extern.h"' cgi-bin/*.c bin/*.c >/dev/null 2>&1; then
 	echo "not ok $n - a program includes extern.h"; fail=1

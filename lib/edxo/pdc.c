@@ -967,13 +967,11 @@ rl_pdc_prompt_from(const json_t *j, struct rl_pdc_prompt *pp,
 /* ------------------------------------------------------------------ */
 
 enum rl_err
-rl_pdc_generate(enum rl_pdc_kind k, int sync, const struct rl_pdc_prompt *pp,
+rl_pdc_gen_for(enum rl_pdc_kind k, int sync, const struct rl_pdc_prompt *pp,
     long long user_id, const char *request_id, struct rl_task *t,
     struct rl_gen *g, struct rl_error *e)
 {
 	const char	*schema, *name;
-	const json_t	*v;
-	enum rl_err	 err;
 
 	switch (k) {
 	case RL_PDC_FIELD:
@@ -1009,10 +1007,14 @@ rl_pdc_generate(enum rl_pdc_kind k, int sync, const struct rl_pdc_prompt *pp,
 	if ((g->schema = rl_schema_get(schema)) == NULL)
 		return rl_error_set(e, RL_EINTERNAL, "schema %s not loaded",
 		    schema);
-	if ((err = rl_gen_run(g, e)) != RL_OK)
-		return err;
+	return RL_OK;
+}
+
+enum rl_err
+rl_pdc_answer_check(enum rl_pdc_kind k, const json_t *v, struct rl_error *e)
+{
+
 	/* An answer with nothing to write is EDxo's "Aucune donnée". */
-	v = g->result;
 	if ((k == RL_PDC_FIELD && (str(v, "champ_description") == NULL ||
 	    *str(v, "champ_description") == '\0')) ||
 	    (k == RL_PDC_CALENDAR &&
@@ -1022,6 +1024,21 @@ rl_pdc_generate(enum rl_pdc_kind k, int sync, const struct rl_pdc_prompt *pp,
 		return rl_error_set(e, RL_EUPSTREAM, "Aucune donnée reçue du "
 		    "modèle.");
 	return RL_OK;
+}
+
+enum rl_err
+rl_pdc_generate(enum rl_pdc_kind k, int sync, const struct rl_pdc_prompt *pp,
+    long long user_id, const char *request_id, struct rl_task *t,
+    struct rl_gen *g, struct rl_error *e)
+{
+	enum rl_err	 err;
+
+	if ((err = rl_pdc_gen_for(k, sync, pp, user_id, request_id, t, g,
+	    e)) != RL_OK)
+		return err;
+	if ((err = rl_gen_run(g, e)) != RL_OK)
+		return err;
+	return rl_pdc_answer_check(k, g->result, e);
 }
 
 /* ------------------------------------------------------------------ */

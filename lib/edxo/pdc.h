@@ -152,6 +152,20 @@ enum rl_err	 rl_pdc_generate(enum rl_pdc_kind, int sync,
 		    struct rl_error *);
 
 /*
+ * The two halves of rl_pdc_generate, for the Batch API (lib/edxo/batch.c),
+ * which sends the same request later and checks the answer it reads
+ * from a file: fill g exactly as a generation of kind k would (g is
+ * zeroed first; strings are borrowed from pp), and refuse an answer with
+ * nothing to write (RL_EUPSTREAM "Aucune donnée reçue du modèle.").
+ */
+enum rl_err	 rl_pdc_gen_for(enum rl_pdc_kind, int sync,
+		    const struct rl_pdc_prompt *, long long user_id,
+		    const char *request_id, struct rl_task *, struct rl_gen *,
+		    struct rl_error *);
+enum rl_err	 rl_pdc_answer_check(enum rl_pdc_kind, const json_t *,
+		    struct rl_error *);
+
+/*
  * The task result of an answer: status, ids, the new values under EDxo's
  * keys and the old ones under old_*, validation_url, reasoning_summary,
  * usage.  A new reference.

@@ -434,38 +434,27 @@ proposed_of(const json_t *answer, const json_t *keep)
 }
 
 enum rl_err
-rl_plancadre_task(struct rl_task *t, json_t **result, struct rl_error *e)
+rl_plancadre_gen_for(long long user_id, long long plan_id,
+    const json_t *payload, struct rl_plancadre_gen *pg, struct rl_error *e)
 {
-	struct rl_gen		 g;
-	struct rl_schema	*schema = NULL;
-	json_t			*ctx = NULL, *settings = NULL, *sj = NULL;
-	json_t			*asked = NULL, *keep = NULL, *proposed = NULL;
-	json_t			*req = NULL, *row, *entry;
+	struct rl_gen		*g = &pg->g;
+	json_t			*asked = NULL, *req = NULL, *row, *entry;
 	const json_t		*targets, *cur, *data;
 	const struct sec	*s;
 	const char		*p[3], *mode, *add, *section;
-	char			 uid[32], id[32], url[128], cost[32];
+	char			 uid[32], id[32];
 	char			*rendered = NULL, *reqtext = NULL;
-	char			*prompt = NULL;
-	long long		 plan_id;
 	size_t			 i;
-	int			 improve;
 	enum rl_err		 err;
 
-	memset(&g, 0, sizeof(g));
-	*result = NULL;
-	if (!json_is_integer(json_object_get(t->payload, "plan_id"))) {
-		err = rl_error_set(e, RL_EINVAL, "payload: plan_id manquant");
-		goto out;
-	}
-	plan_id = json_integer_value(json_object_get(t->payload, "plan_id"));
-	mode = json_string_value(json_object_get(t->payload, "mode"));
-	improve = mode != NULL && (strcmp(mode, "improve") == 0 ||
+	memset(pg, 0, sizeof(*pg));
+	pg->plan_id = plan_id;
+	mode = json_string_value(json_object_get(payload, "mode"));
+	pg->improve = mode != NULL && (strcmp(mode, "improve") == 0 ||
 	    strcmp(mode, "wand") == 0);
-	targets = json_object_get(t->payload, "target_columns");
-	add = json_string_value(json_object_get(t->payload,
-	    "additional_info"));
-	(void)snprintf(uid, sizeof(uid), "%lld", t->user_id);
+	targets = json_object_get(payload, "target_columns");
+	add = json_string_value(json_object_get(payload, "additional_info"));
+	(void)snprintf(uid, sizeof(uid), "%lld", user_id);
 	(void)snprintf(id, sizeof(id), "%lld", plan_id);
 	p[0] = uid;
 	p[1] = "t";
@@ -480,23 +469,23 @@ rl_plancadre_task(struct rl_task *t, json_t **result, struct rl_error *e)
 	    "FROM global_generation_settings g), '[]')) "
 	    "FROM plan_cadre pc JOIN cours c ON c.id = pc.cours_id "
 	    "WHERE pc.id = $3::bigint AND $1::bigint IS NOT NULL "
-	    "AND $2::boolean", 3, p, &ctx, e)) != RL_OK)
+	    "AND $2::boolean", 3, p, &pg->ctx, e)) != RL_OK)
 		goto out;
-	if (json_is_null(ctx)) {
+	if (json_is_null(pg->ctx)) {
 		err = rl_error_set(e, RL_ENOTFOUND, "Plan-cadre introuvable.");
 		goto out;
 	}
-	cur = json_object_get(ctx, "current");
-	data = json_object_get(ctx, "data");
+	cur = json_object_get(pg->ctx, "current");
+	data = json_object_get(pg->ctx, "data");
 
 	/* The sections asked for, each with its rendered instruction. */
 	asked = json_array();
-	keep = json_object();
-	if (asked == NULL || keep == NULL) {
+	pg->keep = json_object();
+	if (asked == NULL || pg->keep == NULL) {
 		err = rl_error_set(e, RL_ENOMEM, "out of memory");
 		goto out;
 	}
-	json_array_foreach(json_object_get(ctx, "sections"), i, row) {
+	json_array_foreach(json_object_get(pg->ctx, "sections"), i, row) {
 		section = json_string_value(json_object_get(row, "section"));
 		if (!json_is_true(json_object_get(row, "use_ai")) ||
 		    (s = sec_of_target(json_string_value(json_object_get(row,
@@ -521,12 +510,12 @@ rl_plancadre_task(struct rl_task *t, json_t **result, struct rl_error *e)
 			err = rl_error_set(e, RL_ENOMEM, "out of memory");
 			goto out;
 		}
-		if (improve && s->kind != K_CAPSUB)
+		if (pg->improve && s->kind != K_CAPSUB)
 			(void)json_object_set_new(entry, "current_content",
 			    current_of(s, cur) != NULL ? json_deep_copy(
 			    current_of(s, cur)) : json_null());
 		(void)json_array_append_new(asked, entry);
-		(void)json_object_set_new(keep, s->kind == K_CAPSUB ?
+		(void)json_object_set_new(pg->keep, s->kind == K_CAPSUB ?
 		    "capacites" : s->key, json_true());
 	}
 	if (json_array_size(asked) == 0) {
@@ -535,77 +524,115 @@ rl_plancadre_task(struct rl_task *t, json_t **result, struct rl_error *e)
 		    "demandée.");
 		goto out;
 	}
-	if ((err = rl_generation_settings(improve ? "plan_cadre_improve" :
-	    "plan_cadre", t->payload, &settings, e)) != RL_OK)
+	if ((err = rl_generation_settings(pg->improve ? "plan_cadre_improve" :
+	    "plan_cadre", payload, &pg->settings, e)) != RL_OK)
 		goto out;
-	if ((sj = restricted_schema(keep)) == NULL ||
-	    (req = json_pack("{s:s, s:O, s:O}", "mode", improve ? "improve" :
-	    "generate", "sections", asked, "cours", data)) == NULL ||
-	    (improve && json_object_set(req, "plans_cadres_relies",
-	    json_object_get(ctx, "related")) == -1)) {
+	if ((pg->sj = restricted_schema(pg->keep)) == NULL ||
+	    (req = json_pack("{s:s, s:O, s:O}", "mode", pg->improve ?
+	    "improve" : "generate", "sections", asked, "cours", data)) ==
+	    NULL || (pg->improve && json_object_set(req,
+	    "plans_cadres_relies", json_object_get(pg->ctx, "related")) ==
+	    -1)) {
 		err = rl_error_set(e, RL_ENOMEM, "out of memory");
 		goto out;
 	}
 	if ((reqtext = json_dumps(req, JSON_INDENT(1) |
 	    JSON_PRESERVE_ORDER)) == NULL ||
-	    asprintf(&prompt, "%s\nDemande (JSON) :\n%s%s%s",
+	    asprintf(&pg->prompt, "%s\nDemande (JSON) :\n%s%s%s",
 	    PLAN_CADRE_INSTRUCTIONS, reqtext,
 	    add != NULL && *add != '\0' ? "\n\nInformations "
 	    "complémentaires : " : "", add != NULL ? add : "") == -1) {
-		prompt = NULL;
+		pg->prompt = NULL;
 		err = rl_error_set(e, RL_ENOMEM, "out of memory");
 		goto out;
 	}
-	g.user_id = t->user_id;
-	g.feature = "generate_plan_cadre_content";
-	g.task = t;
-	g.message = "Génération du plan-cadre en cours...";
-	rl_gen_settings(&g, settings);
-	g.prompt = prompt;
-	if ((err = rl_gen_run_schema(&g, sj, "PlanCadreAIResponse", &schema,
-	    e)) != RL_OK)
-		goto out;
-	if ((proposed = proposed_of(g.result, keep)) == NULL) {
-		err = rl_error_set(e, RL_ENOMEM, "out of memory");
+	if ((pg->schema = rl_schema_compile(pg->sj, RL_SCHEMA_LAX, e)) ==
+	    NULL) {
+		err = e->code;
 		goto out;
 	}
-	(void)snprintf(url, sizeof(url), "/plan_cadre/%lld/review?task_id=%s",
-	    plan_id, t->id);
-	(void)rl_micro_fmt(g.cost_micro, cost, sizeof(cost));
-	{
-		char	 msg[160];
-		json_t	*sections = json_array();
-
-		json_object_foreach(keep, section, row)
-			(void)json_array_append_new(sections,
-			    json_string(section));
-		(void)snprintf(msg, sizeof(msg), "Aperçu prêt : rien n'est "
-		    "enregistré avant la validation. Coût: %s crédits.",
-		    cost);
-		*result = json_pack("{s:s, s:s, s:I, s:O, s:b, s:O, s:s, "
-		    "s:s?, s:o, s:s, s:o}", "status", "success",
-		    "message", msg, "plan_id", (json_int_t)plan_id,
-		    "cours_id", json_object_get(ctx, "cours_id"),
-		    "preview", 1, "proposed", proposed,
-		    "validation_url", url, "reasoning_summary", g.reasoning,
-		    "usage", rl_gen_usage_json(&g), "mode", improve ?
-		    "improve" : "generate", "sections", sections);
-	}
-	if (*result == NULL)
-		err = rl_error_set(e, RL_ENOMEM, "out of memory");
+	g->user_id = user_id;
+	g->feature = "generate_plan_cadre_content";
+	g->message = "Génération du plan-cadre en cours...";
+	rl_gen_settings(g, pg->settings);
+	g->prompt = pg->prompt;
+	g->schema = pg->schema;
+	g->schema_json = pg->sj;
+	g->name = "PlanCadreAIResponse";
+	g->strict = 1;
 out:
-	rl_gen_free(&g);
-	rl_schema_free(schema);
 	free(rendered);
 	free(reqtext);
-	free(prompt);
-	json_decref(ctx);
-	json_decref(settings);
-	json_decref(sj);
 	json_decref(asked);
-	json_decref(keep);
-	json_decref(proposed);
 	json_decref(req);
+	return err;
+}
+
+json_t *
+rl_plancadre_preview(const struct rl_plancadre_gen *pg, const char *task_id)
+{
+	const struct rl_gen	*g = &pg->g;
+	json_t			*proposed, *sections, *v, *r;
+	const char		*section;
+	char			 url[128], cost[32], msg[160];
+
+	if ((proposed = proposed_of(g->result, pg->keep)) == NULL ||
+	    (sections = json_array()) == NULL) {
+		json_decref(proposed);
+		return NULL;
+	}
+	(void)snprintf(url, sizeof(url), "/plan_cadre/%lld/review?task_id=%s",
+	    pg->plan_id, task_id);
+	(void)rl_micro_fmt(g->cost_micro, cost, sizeof(cost));
+	json_object_foreach(pg->keep, section, v)
+		(void)json_array_append_new(sections, json_string(section));
+	(void)snprintf(msg, sizeof(msg), "Aperçu prêt : rien n'est "
+	    "enregistré avant la validation. Coût: %s crédits.", cost);
+	r = json_pack("{s:s, s:s, s:I, s:O, s:b, s:o, s:s, s:s?, s:o, s:s, "
+	    "s:o}", "status", "success", "message", msg, "plan_id",
+	    (json_int_t)pg->plan_id, "cours_id", json_object_get(pg->ctx,
+	    "cours_id"), "preview", 1, "proposed", proposed,
+	    "validation_url", url, "reasoning_summary", g->reasoning,
+	    "usage", rl_gen_usage_json(g), "mode", pg->improve ? "improve" :
+	    "generate", "sections", sections);
+	return r;
+}
+
+void
+rl_plancadre_gen_free(struct rl_plancadre_gen *pg)
+{
+
+	rl_gen_free(&pg->g);
+	rl_schema_free(pg->schema);
+	free(pg->prompt);
+	json_decref(pg->ctx);
+	json_decref(pg->settings);
+	json_decref(pg->sj);
+	json_decref(pg->keep);
+	memset(pg, 0, sizeof(*pg));
+}
+
+enum rl_err
+rl_plancadre_task(struct rl_task *t, json_t **result, struct rl_error *e)
+{
+	struct rl_plancadre_gen	 pg;
+	enum rl_err		 err;
+
+	memset(&pg, 0, sizeof(pg));
+	*result = NULL;
+	if (!json_is_integer(json_object_get(t->payload, "plan_id")))
+		return rl_error_set(e, RL_EINVAL, "payload: plan_id manquant");
+	if ((err = rl_plancadre_gen_for(t->user_id, json_integer_value(
+	    json_object_get(t->payload, "plan_id")), t->payload, &pg, e)) !=
+	    RL_OK)
+		goto out;
+	pg.g.task = t;
+	if ((err = rl_gen_run(&pg.g, e)) != RL_OK)
+		goto out;
+	if ((*result = rl_plancadre_preview(&pg, t->id)) == NULL)
+		err = rl_error_set(e, RL_ENOMEM, "out of memory");
+out:
+	rl_plancadre_gen_free(&pg);
 	return err;
 }
 

@@ -21,6 +21,7 @@
 
 #include <jansson.h>
 
+#include "gen.h"
 #include "relais.h"
 
 struct rl_task;
@@ -52,6 +53,33 @@ int		 rl_plancadre_target_valid(const char *);
  */
 enum rl_err	 rl_plancadre_task(struct rl_task *, json_t **,
 		    struct rl_error *);
+
+/*
+ * The task's two halves, shared with the Batch API (lib/edxo/batch.c), which
+ * sends the same request later: rl_plancadre_gen_for loads plan plan_id
+ * (no access check: the caller made it) and fills pg->g from a payload of
+ * the task's shape exactly as the task does (prompt, settings, the
+ * restricted schema, compiled); rl_plancadre_preview builds the task's
+ * result from pg->g.result (and usage, cost, reasoning) for task_id.
+ * rl_plancadre_gen_free releases pg, g included.
+ */
+struct rl_plancadre_gen {
+	struct rl_gen		 g;
+	long long		 plan_id;
+	int			 improve;
+	json_t			*ctx;		/* plan, data, sections */
+	json_t			*settings;	/* model, effort... */
+	json_t			*sj;		/* the schema sent */
+	json_t			*keep;		/* {section: true} asked */
+	struct rl_schema	*schema;	/* sj compiled */
+	char			*prompt;
+};
+enum rl_err	 rl_plancadre_gen_for(long long user_id, long long plan_id,
+		    const json_t *payload, struct rl_plancadre_gen *,
+		    struct rl_error *);
+json_t		*rl_plancadre_preview(const struct rl_plancadre_gen *,
+		    const char *task_id);
+void		 rl_plancadre_gen_free(struct rl_plancadre_gen *);
 
 /*
  * What EDxo keeps of a start (not the wand's, a one-off instruction): the

@@ -149,3 +149,54 @@ test('sign-in errors are shown and the form stays usable', async () => {
 	await page.locator('#connexion-password-err:not(:empty)').waitFor();
 	await page.context().close();
 });
+
+test('admin: the "Fournisseurs" section adds, masks, tests and switches a provider', async () => {
+	const page = await newPage();
+	await signIn(page, 'admin@demo.relais');
+	await go(page, 'Fournisseurs');
+	// The shipped Mistral entry, disabled.
+	const mistral = page.locator('#table-fournisseurs tr[data-fournisseur="mistralai"]');
+	await mistral.waitFor();
+	assert.equal(await mistral.locator('td.etat-fournisseur').textContent(), 'désactivé');
+	assert.match(await mistral.textContent(), /mistral-large-latest/);
+
+	const name = `nav${Date.now().toString(36)}`;
+	const key = `key-navigateur-${name}-LMNO`;
+	await page.getByLabel('Nom (minuscules, chiffres, - et _)').fill(name);
+	await page.getByLabel('URL de base (https://…/v1)').fill('http://127.0.0.1:9/v1');
+	await page.getByLabel('Clé d\'API', { exact: true }).fill(key);
+	await page.getByRole('button', { name: 'Ajouter', exact: true }).click();
+	await page.locator('#f-fournisseur-etat', { hasText: 'Fournisseur ajouté' }).waitFor();
+	const row = page.locator(`#table-fournisseurs tr[data-fournisseur="${name}"]`);
+	await row.waitFor();
+	assert.equal(await row.locator('td.cle').textContent(), '…LMNO');
+	assert.equal(await row.locator('td.etat-fournisseur').textContent(), 'activé');
+	assert.ok(!(await page.content()).includes(key), 'the clear key is in the page');
+
+	// Its test: no model yet, said in the status line.
+	await row.getByRole('button', { name: `Tester ${name}` }).click();
+	await page.locator('#fournisseurs-etat', { hasText: 'Erreur' }).waitFor();
+	assert.match(await page.locator('#fournisseurs-etat').textContent(), /has no model/);
+
+	// Switched off, then on again.
+	await row.getByRole('button', { name: `Désactiver ${name}` }).click();
+	await page.locator('#fournisseurs-etat', { hasText: `Fournisseur ${name} désactivé.` }).waitFor();
+	assert.equal(await page.locator(`#table-fournisseurs tr[data-fournisseur="${name}"] td.etat-fournisseur`)
+	    .textContent(), 'désactivé');
+	await page.locator(`#table-fournisseurs tr[data-fournisseur="${name}"]`)
+	    .getByRole('button', { name: `Activer ${name}` }).click();
+	await page.locator('#fournisseurs-etat', { hasText: `Fournisseur ${name} activé.` }).waitFor();
+	await page.context().close();
+	assert.deepEqual(pageErrors, []);
+});
+
+test('professeur: "Accès refusé" on the "Fournisseurs" section', async () => {
+	const page = await newPage();
+	await signIn(page, 'prof@demo.relais');
+	await go(page, 'Fournisseurs');
+	await page.locator('#vue .refus').waitFor();
+	assert.equal(await page.locator('#vue .refus').textContent(), 'Accès refusé');
+	assert.equal(await page.locator('#vue form').count(), 0);
+	await page.context().close();
+	assert.deepEqual(pageErrors, []);
+});

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { newPage as browserPage, useBrowser } from './lib.mjs';
-import { BASE, PASSWORD, STATE, auth, demoProgramme, getJSON, newUser, psql, q, uniq } from '../integration/lib.mjs';
+import { BASE, PASSWORD, STATE, auth, getJSON, newUser, pdcContent, pdcFixture, psql, q } from '../integration/lib.mjs';
 
 useBrowser();
 
@@ -33,47 +33,11 @@ async function signIn(page) {
 	return { user, csrf: (await r.json()).csrf_token };
 }
 
-// A cours of the demo programme with a plan-cadre (two capacités) and an
-// A25 plan de cours with one row in every list.
-function fixture() {
-	const cours = psql(`INSERT INTO cours (code, nom) VALUES (${q(`REV-${uniq()}`)}, 'Circuits de révision') RETURNING id`);
-	psql(`INSERT INTO cours_programme (cours_id, programme_id, session) VALUES (${cours}, ${demoProgramme()}, 1)`);
-	const pc = psql(`INSERT INTO plan_cadre (cours_id, place_intro, objectif_terminal) VALUES (${cours}, ` +
-	    `'Cours de base', 'Analyser des circuits') RETURNING id`);
-	const cap1 = psql(`INSERT INTO plan_cadre_capacites (plan_cadre_id, capacite, description_capacite, ` +
-	    `ponderation_min, ponderation_max) VALUES (${pc}, 'Analyser des circuits simples', 'Mesures', 40, 60) RETURNING id`);
-	const cap2 = psql(`INSERT INTO plan_cadre_capacites (plan_cadre_id, capacite, description_capacite, ` +
-	    `ponderation_min, ponderation_max) VALUES (${pc}, 'Concevoir un montage', 'Composants', 40, 60) RETURNING id`);
-	const plan = psql(`INSERT INTO plan_de_cours (cours_id, session, presentation_du_cours, materiel, nom_enseignant) ` +
-	    `VALUES (${cours}, 'A25', 'Ancienne présentation', 'Multimètre', 'Ancien nom') RETURNING id`);
-	psql(`INSERT INTO plan_de_cours_calendrier (plan_de_cours_id, semaine, sujet, activites) ` +
-	    `VALUES (${plan}, 1, 'Ancien sujet', 'Ancienne activité')`);
-	psql(`INSERT INTO plan_de_cours_mediagraphie (plan_de_cours_id, reference_bibliographique) VALUES (${plan}, 'Ancien livre')`);
-	psql(`INSERT INTO plan_de_cours_disponibilite_enseignant (plan_de_cours_id, jour_semaine, plage_horaire, lieu) ` +
-	    `VALUES (${plan}, 'Lundi', '13 h à 15 h', 'B-101')`);
-	const ev = psql(`INSERT INTO plan_de_cours_evaluations (plan_de_cours_id, titre_evaluation, semaine) ` +
-	    `VALUES (${plan}, 'Ancien examen', 7) RETURNING id`);
-	psql(`INSERT INTO plan_de_cours_evaluations_capacites (evaluation_id, capacite_id, ponderation) ` +
-	    `VALUES (${ev}, ${cap1}, '30 %')`);
-	return { cours: Number(cours), plan: Number(plan), cap1: Number(cap1), cap2: Number(cap2) };
-}
-
-// What a plan holds, without row ids and the modified_* stamps.
-function content(plan) {
-	return JSON.parse(psql(`SELECT json_build_object(` +
-	    `'plan', (SELECT to_jsonb(d) - 'modified_at' - 'modified_by_id' FROM plan_de_cours d WHERE d.id = ${plan}), ` +
-	    `'cal', (SELECT json_agg(json_build_object('semaine', k.semaine, 'sujet', k.sujet, 'activites', k.activites, ` +
-	    `'travaux_hors_classe', k.travaux_hors_classe, 'evaluations', k.evaluations) ORDER BY k.id) ` +
-	    `FROM plan_de_cours_calendrier k WHERE k.plan_de_cours_id = ${plan}), ` +
-	    `'med', (SELECT json_agg(m.reference_bibliographique ORDER BY m.id) FROM plan_de_cours_mediagraphie m ` +
-	    `WHERE m.plan_de_cours_id = ${plan}), ` +
-	    `'dis', (SELECT json_agg(json_build_array(a.jour_semaine, a.plage_horaire, a.lieu) ORDER BY a.id) ` +
-	    `FROM plan_de_cours_disponibilite_enseignant a WHERE a.plan_de_cours_id = ${plan}), ` +
-	    `'ev', (SELECT json_agg(json_build_object('t', v.titre_evaluation, 'd', v.description, 's', v.semaine, ` +
-	    `'c', (SELECT json_agg(json_build_array(c.capacite_id, c.ponderation) ORDER BY c.id) ` +
-	    `FROM plan_de_cours_evaluations_capacites c WHERE c.evaluation_id = v.id)) ORDER BY v.id) ` +
-	    `FROM plan_de_cours_evaluations v WHERE v.plan_de_cours_id = ${plan}))`));
-}
+// A cours of the demo programme with its plan-cadre and an A25 plan de
+// cours with one row in every list, the teacher and the calendar's
+// activity filled: the page shows them as the current side.
+const fixture = () => pdcFixture({ prefix: 'REV', nom: 'Circuits de révision', teacher: 'Ancien nom',
+    activity: 'Ancienne activité' });
 
 // EDxo's plan-de-cours page (view_plan_de_cours.html) reduced to what
 // starts a generation, served in place of EDxo's Flask: its "Générer le
@@ -125,7 +89,7 @@ test('generate as EDxo does, open the validation_url, see old vs new, confirm (w
 	const { page, errors } = await newPage();
 	const { csrf } = await signIn(page);
 	const f = fixture();
-	const before = content(f.plan);
+	const before = pdcContent(f.plan);
 
 	const edxo = `/cours/${f.cours}/plan_de_cours/A25/`;
 	await page.route(`${BASE}${edxo}`, (route) => route.fulfill({ status: 200,
@@ -141,7 +105,7 @@ test('generate as EDxo does, open the validation_url, see old vs new, confirm (w
 	const taskId = href.slice(href.indexOf('task_id=') + 'task_id='.length);
 	assert.equal(await page.evaluate(() => sessionStorage.getItem('currentTaskId')), taskId);
 	const result = JSON.parse(psql(`SELECT result FROM tasks WHERE id = ${q(taskId)}`));
-	assert.deepEqual(content(f.plan), before, 'the task wrote nothing');
+	assert.deepEqual(pdcContent(f.plan), before, 'the task wrote nothing');
 
 	// The review page: every part the task produced, "Actuel" beside
 	// "Proposé".
@@ -184,7 +148,7 @@ test('generate as EDxo does, open the validation_url, see old vs new, confirm (w
 	assert.equal(await page.getByRole('button', { name: 'Rejeter la proposition' }).count(), 1);
 	await page.getByRole('button', { name: 'Confirmer les changements' }).click();
 	await page.locator('#status', { hasText: 'Les changements sont enregistrés dans le plan de cours.' }).waitFor();
-	const written = content(f.plan);
+	const written = pdcContent(f.plan);
 	for (const [k, v] of Object.entries(result.fields))
 		assert.equal(written.plan[k], v, k);
 	assert.deepEqual(written.cal.map((c) => [c.semaine, c.sujet]),
@@ -205,7 +169,7 @@ test('generate as EDxo does, open the validation_url, see old vs new, confirm (w
 	await revert.focus();
 	await page.keyboard.press('Enter');
 	await page.locator('#status', { hasText: "L'ancien contenu du plan de cours est rétabli." }).waitFor();
-	assert.deepEqual(content(f.plan), before);
+	assert.deepEqual(pdcContent(f.plan), before);
 	assert.equal(await side(pres, 'actuel').locator('pre').textContent(), 'Ancienne présentation');
 	assert.deepEqual(await side(cal, 'actuel').locator('tbody tr').allTextContents(),
 	    ['1Ancien sujetAncienne activité']);
@@ -226,7 +190,7 @@ test('an import preview: teacher, médiagraphie and disponibilités shown, confi
 	const { page, errors } = await newPage();
 	const { user } = await signIn(page);
 	const f = fixture();
-	const before = content(f.plan);
+	const before = pdcContent(f.plan);
 	const cur = (await getJSON(`/plan_de_cours/review/${f.plan}/current`, { headers: auth(user.token) })).body;
 	// The DOCX import task's result (import program), as it records it.
 	const preview = (n) => ({
@@ -273,7 +237,7 @@ test('an import preview: teacher, médiagraphie and disponibilités shown, confi
 
 	await page.getByRole('button', { name: 'Confirmer les changements' }).click();
 	await page.locator('#status', { hasText: 'Les changements sont enregistrés' }).waitFor();
-	const written = content(f.plan);
+	const written = pdcContent(f.plan);
 	assert.deepEqual([written.plan.presentation_du_cours, written.plan.nom_enseignant,
 	    written.plan.courriel_enseignant, written.plan.materiel],
 	    ['Présentation importée 1', 'Marie Curie', 'mc@example.org', 'Multimètre']);
@@ -282,7 +246,7 @@ test('an import preview: teacher, médiagraphie and disponibilités shown, confi
 	assert.deepEqual(written.ev, [{ t: 'Examen 1', d: 'Théorie', s: 5, c: [[f.cap2, '20 %']] }]);
 	await page.getByRole('button', { name: "Rétablir l'ancien contenu" }).click();
 	await page.locator('#status', { hasText: "L'ancien contenu du plan de cours est rétabli." }).waitFor();
-	assert.deepEqual(content(f.plan), before);
+	assert.deepEqual(pdcContent(f.plan), before);
 
 	// A second preview, rejected before anything was written.
 	const id2 = task(2);
@@ -290,7 +254,7 @@ test('an import preview: teacher, médiagraphie and disponibilités shown, confi
 	await page.waitForSelector('body[data-pret="1"]');
 	await page.getByRole('button', { name: 'Rejeter la proposition' }).click();
 	await page.locator('#status', { hasText: "La proposition est rejetée ; le plan de cours n'a pas changé." }).waitFor();
-	assert.deepEqual(content(f.plan), before);
+	assert.deepEqual(pdcContent(f.plan), before);
 	assert.equal(JSON.parse(psql(`SELECT meta FROM tasks WHERE id = ${q(id2)}`)).review, 'revert');
 
 	await page.context().close();

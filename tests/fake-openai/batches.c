@@ -32,7 +32,22 @@ struct batch {
 	long		 failed;
 	long long	 cancel_ms;	/* 0 unless cancelled */
 	int		 finished;	/* files made, status terminal */
+	/*
+	 * Directives read from the input file (a test puts them in a
+	 * prompt): lines whose custom_id contains fail go to the error
+	 * file, the first time the fake sees that custom_id (a resume then
+	 * succeeds); those containing invalid get a schema-invalid answer;
+	 * expire ends the batch "expired", no line answered.
+	 */
+	char		 fail[DIRECTIVE_VALUE_MAX];
+	char		 invalid[DIRECTIVE_VALUE_MAX];
+	int		 expire;
 };
+
+/* The custom_ids failed once by X-Fake-Batch-Fail. */
+#define FAILED_ONCE_MAX		4096
+static char		*failed_once[FAILED_ONCE_MAX];
+static size_t		 nfailed_once;
 
 static pthread_mutex_t	 batches_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct batch	*batches[MAX_BATCHES];
@@ -89,6 +104,50 @@ error_line(json_t *custom_id, const char *code, const char *msg)
 	    "error", "code", code, "message", msg);
 }
 
+/*
+ * "X-Fake-Batch-<name>: value" inside a "[[...]]" of the input file;
+ * "" when absent.  The value ends at ";" or "]]".
+ */
+static void
+file_directive(const char *data, size_t len, const char *name, char *out,
+    size_t outsz)
+{
+	char key[64];
+	const char *p, *v, *end = data + len;
+	size_t n;
+
+	out[0] = '\0';
+	snprintf(key, sizeof(key), "X-Fake-Batch-%s:", name);
+	if ((p = memmem(data, len, key, strlen(key))) == NULL)
+		return;
+	for (v = p + strlen(key); v < end && *v == ' '; v++)
+		continue;
+	for (n = 0; v + n < end && v[n] != ';' && v[n] != ']' &&
+	    v[n] != '"' && n + 1 < outsz; n++)
+		continue;
+	while (n > 0 && v[n - 1] == ' ')
+		n--;
+	memcpy(out, v, n);
+	out[n] = '\0';
+}
+
+/* Fail this custom_id now, once only (X-Fake-Batch-Fail). */
+static int
+fail_once(const struct batch *b, const char *cid)
+{
+	size_t i;
+
+	if (b->fail[0] == '\0' || strstr(cid, b->fail) == NULL)
+		return 0;
+	for (i = 0; i < nfailed_once; i++)
+		if (strcmp(failed_once[i], cid) == 0)
+			return 0;
+	if (nfailed_once < FAILED_ONCE_MAX &&
+	    (failed_once[nfailed_once] = strdup(cid)) != NULL)
+		nfailed_once++;
+	return 1;
+}
+
 /* Answer one JSONL line of the input file into out or err. */
 static void
 run_line(struct batch *b, const char *endpoint, const char *line,
@@ -126,8 +185,19 @@ run_line(struct batch *b, const char *endpoint, const char *line,
 		json_decref(req);
 		return;
 	}
+	if (fail_once(b, json_string_value(cid))) {
+		append(&b->err, &b->errlen, error_line(cid, "server_error",
+		    "The server had an error processing this request "
+		    "(X-Fake-Batch-Fail)."));
+		b->failed++;
+		json_decref(req);
+		return;
+	}
 	memset(&k, 0, sizeof(k));
 	k.chunks = fake_config.chunks;
+	if (b->invalid[0] != '\0' && strstr(json_string_value(cid),
+	    b->invalid) != NULL)
+		k.fault = FAULT_SCHEMA_INVALID;
 	if (strcmp(endpoint, "/v1/responses") == 0)
 		ans = responses_answer(body, &k, &e);
 	else
@@ -196,6 +266,15 @@ batch_refresh(struct batch *b)
 		return;
 	}
 	n = step > 0 ? (long)((now - b->created_ms) / step) : 3;
+	if (b->expire && n >= 2) {
+		json_object_set_new(o, "status", json_string("expired"));
+		set_time(o, "expired_at", b->created_ms + 2 * step);
+		json_object_set_new(o, "request_counts", json_pack("{s:I,s:i,"
+		    "s:I}", "total", (json_int_t)b->total, "completed", 0,
+		    "failed", (json_int_t)b->total));
+		b->finished = 1;
+		return;
+	}
 	if (n >= 1) {
 		json_object_set_new(o, "status", json_string("in_progress"));
 		set_time(o, "in_progress_at", b->created_ms + step);
@@ -298,7 +377,21 @@ handle_batches_create(struct req *r, json_t *body)
 	make_id(b->id, sizeof(b->id), "batch_");
 	b->created_ms = now_ms();
 	b->step_ms = r->k.batch_step_ms;
+	{
+		char v[DIRECTIVE_VALUE_MAX];
+
+		file_directive(data, len, "Fail", b->fail, sizeof(b->fail));
+		file_directive(data, len, "Invalid", b->invalid,
+		    sizeof(b->invalid));
+		file_directive(data, len, "Expire", v, sizeof(v));
+		b->expire = v[0] != '\0';
+		file_directive(data, len, "Step-Ms", v, sizeof(v));
+		if (v[0] != '\0')
+			b->step_ms = strtol(v, NULL, 10);
+	}
+	pthread_mutex_lock(&batches_lock);
 	run_input(b, endpoint, data, len);
+	pthread_mutex_unlock(&batches_lock);
 	free(data);
 	b->obj = json_pack("{s:s,s:s,s:s,s:n,s:s,s:s,s:s,s:n,s:n,s:I,s:n,"
 	    "s:I,s:n,s:n,s:n,s:n,s:n,s:n,s:{s:i,s:i,s:i},s:O}",

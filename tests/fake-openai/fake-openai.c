@@ -46,7 +46,9 @@ struct config fake_config = {
 	0,	/* ttft_ms */
 	0,	/* chunk_ms */
 	8,	/* chunks */
-	500	/* batch_step_ms */
+	500,	/* batch_step_ms */
+	NULL,	/* api_key */
+	NULL	/* name */
 };
 
 /* Distinct X-Fake-Tag counters kept before the table is reset. */
@@ -81,7 +83,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: fake-openai --listen 127.0.0.1:PORT "
 	    "[--ttft-ms N] [--chunk-ms N] [--chunks N] "
-	    "[--batch-step-ms N]\n");
+	    "[--batch-step-ms N] [--api-key KEY] [--name NAME]\n");
 	exit(2);
 }
 
@@ -661,6 +663,15 @@ dispatch(struct req *r, const char *url, const char *method)
 		    "reject-me. You can find your API key at "
 		    "https://platform.openai.com/account/api-keys.", NULL,
 		    "invalid_api_key");
+	/* Two fakes as two providers: each takes its own key only. */
+	if (fake_config.api_key != NULL && strncmp(url, "/v1/", 4) == 0 &&
+	    (auth == NULL || strncmp(auth, "Bearer ", 7) != 0 ||
+	    strcmp(auth + 7, fake_config.api_key) != 0))
+		return reply_error(r, MHD_HTTP_UNAUTHORIZED,
+		    "invalid_request_error", "Incorrect API key provided. "
+		    "You can find your API key at "
+		    "https://platform.openai.com/account/api-keys.", NULL,
+		    "invalid_api_key");
 	if (strcmp(url, "/health") == 0)
 		return reply_raw(r, MHD_HTTP_OK, "text/plain", xstrdup("ok\n"),
 		    3);
@@ -728,6 +739,8 @@ dispatch(struct req *r, const char *url, const char *method)
 		return handle_batches_cancel(r, id);
 	if (post && strcmp(url, "/v1/audio/transcriptions") == 0)
 		return handle_transcription(r);
+	if (post && strcmp(url, "/v1/realtime/calls") == 0)
+		return handle_realtime_call(r);
 	return not_found(r, method, url);
 }
 
@@ -946,6 +959,10 @@ main(int argc, char *argv[])
 			fake_config.chunks = flag_value(opt, val);
 		else if (strcmp(opt, "--batch-step-ms") == 0)
 			fake_config.batch_step_ms = flag_value(opt, val);
+		else if (strcmp(opt, "--api-key") == 0)
+			fake_config.api_key = val;
+		else if (strcmp(opt, "--name") == 0)
+			fake_config.name = val;
 		else
 			usage();
 	}

@@ -50,6 +50,10 @@ struct config {
 	long	chunk_ms;
 	long	chunks;
 	long	batch_step_ms;
+	/* --api-key: the one key accepted on /v1/ (NULL: any). */
+	const char *api_key;
+	/* --name: "[name] " opens every generated text answer. */
+	const char *name;
 };
 
 /* Per-request knobs: defaults overridden by X-Fake-* headers. */
@@ -183,6 +187,7 @@ enum MHD_Result	 handle_files_get(struct req *, const char *);
 enum MHD_Result	 handle_files_content(struct req *, const char *);
 enum MHD_Result	 handle_files_delete(struct req *, const char *);
 enum MHD_Result	 handle_transcription(struct req *);
+enum MHD_Result	 handle_realtime_call(struct req *);
 enum MHD_Result	 handle_audio_stats(struct req *);
 int		 files_get_copy(const char *, char **, size_t *);
 json_t		*files_put(const char *, const char *, const char *, size_t);

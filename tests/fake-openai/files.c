@@ -615,3 +615,62 @@ handle_transcription(struct req *r)
 	free(fmt);
 	return reply_json(r, MHD_HTTP_OK, v);
 }
+
+/*
+ * POST /v1/realtime/calls: OpenAI's WebRTC SDP exchange (multipart: the
+ * caller's offer in "sdp", the session as JSON in "session").  The answer
+ * is an SDP document (201, application/sdp) whose session line names the
+ * offer's, so a test sees that its own offer went through; a body that is
+ * not an offer is the 400 OpenAI gives.
+ */
+enum MHD_Result
+handle_realtime_call(struct req *r)
+{
+	struct part parts[MAX_PARTS];
+	char *sdp, *session, *out, *o, *eol;
+	json_t *sj;
+	size_t cap;
+	int n;
+
+	if ((n = parse_form(r, parts)) < 0)
+		return reply_error(r, MHD_HTTP_BAD_REQUEST,
+		    "invalid_request_error", "Expected a multipart/form-data "
+		    "body.", NULL, NULL);
+	if ((sdp = part_text(find_part(parts, n, "sdp"))) == NULL)
+		return missing(r, "sdp");
+	if (strncmp(sdp, "v=0", 3) != 0) {
+		free(sdp);
+		return reply_error(r, MHD_HTTP_BAD_REQUEST,
+		    "invalid_request_error", "Invalid SDP offer.", "sdp",
+		    "invalid_offer");
+	}
+	session = part_text(find_part(parts, n, "session"));
+	sj = session != NULL ? json_loads(session, 0, NULL) : NULL;
+	free(session);
+	if (session != NULL && !json_is_object(sj)) {
+		json_decref(sj);
+		free(sdp);
+		return reply_error(r, MHD_HTTP_BAD_REQUEST,
+		    "invalid_request_error", "session must be a JSON object.",
+		    "session", NULL);
+	}
+	/* The offer's origin line, echoed: o=- ... of the caller. */
+	o = strstr(sdp, "\no=");
+	if (o != NULL && (eol = strpbrk(o + 1, "\r\n")) != NULL)
+		*eol = '\0';
+	cap = 512 + (o != NULL ? strlen(o) : 0);
+	out = malloc(cap);
+	if (out == NULL) {
+		json_decref(sj);
+		free(sdp);
+		return MHD_NO;
+	}
+	snprintf(out, cap, "v=0\r\no=- 4227147428 1719357865 IN IP4 "
+	    "127.0.0.1\r\ns=fake-openai %s\r\na=x-offer:%s\r\nt=0 0\r\n"
+	    "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=setup:active\r\n"
+	    "a=rtpmap:111 opus/48000/2\r\n", json_str(sj, "model") != NULL ?
+	    json_str(sj, "model") : "gpt-realtime", o != NULL ? o + 3 : "-");
+	json_decref(sj);
+	free(sdp);
+	return reply_raw(r, 201, "application/sdp", out, strlen(out));
+}

@@ -328,7 +328,7 @@ plan_text(struct plan *p, const char *model, int variant, json_t *schema,
     int json_object, const struct knobs *k)
 {
 	json_t *v, *w;
-	char *t;
+	char *t, tag[256];
 
 	p->is_tool = 0;
 	if (schema != NULL || json_object) {
@@ -355,6 +355,11 @@ plan_text(struct plan *p, const char *model, int variant, json_t *schema,
 		return;
 	}
 	p->pieces = words_pieces(model, k->chunks, variant);
+	/* --name tags the answer, so a test sees which fake gave it. */
+	if (fake_config.name != NULL) {
+		snprintf(tag, sizeof(tag), "[%.200s] ", fake_config.name);
+		json_array_insert_new(p->pieces, 0, json_string(tag));
+	}
 	p->text = join_pieces(p->pieces);
 }
 

@@ -1,10 +1,11 @@
 /*
  * fuzz_log.c: libFuzzer harness for the log line builders of lib/log.c.
  * The input is split on NUL bytes into the fields of a request line (id,
- * method, path, route, error) and a message line.  Properties beyond "no
- * crash": each line fits RL_LOG_LINE_MAX, ends in "\n", parses as one
- * JSON object, and a path that is valid UTF-8 without controls comes back
- * unchanged or as a prefix of itself followed by the "…" mark.
+ * method, path, route, error), a task line (id, kind, state, error) and
+ * a message line.  Properties beyond "no crash": each line fits
+ * RL_LOG_LINE_MAX, ends in "\n", parses as one JSON object, and a path
+ * that is valid UTF-8 without controls comes back unchanged or as a
+ * prefix of itself followed by the "…" mark.
  *
  * Build (DIR holds an empty config.h for a hand build):
  *   clang -fsanitize=fuzzer,address,undefined -IDIR -Ilib \
@@ -93,6 +94,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    strncmp(got, f[2], glen - 3) != 0))
 			abort();
 	}
+	json_decref(o);
+
+	n = rl_log_format_task(line, f[0], f[1], (int)size, size % 2 ? f[2] :
+	    NULL, (long long)size, f[4], &ctx);
+	if ((o = parse(line, n)) == NULL ||
+	    json_string_value(json_object_get(o, "task")) == NULL)
+		abort();
 	json_decref(o);
 
 	n = rl_log_format(line, RL_LOG_INFO, f[0], f[2]);

@@ -203,8 +203,8 @@ test('models: the enabled catalogue with provider, streaming and context window'
 	let r = await getJSON('/models', { headers: auth(u.token) });
 	assert.equal(r.status, 200, JSON.stringify(r.body));
 	assert.deepEqual(Object.keys(r.body), ['models', 'total']);
-	const names = psql('SELECT string_agg(name, \',\' ORDER BY name) FROM openai_models WHERE router_enabled')
-	    .split(',');
+	const names = psql('SELECT string_agg(name, \',\' ORDER BY name) FROM openai_models WHERE router_enabled ' +
+	    'AND provider IN (SELECT name FROM providers WHERE enabled)').split(',');
 	assert.deepEqual(r.body.models.map((m) => m.name).sort(), names.sort());
 	assert.equal(r.body.total, names.length);
 	for (const m of r.body.models) {

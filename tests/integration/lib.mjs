@@ -223,3 +223,53 @@ export async function recorder(tag) {
 	psql(`INSERT INTO openai_models (name, input_price, output_price, provider) VALUES ('${rec.model}', 1, 2, '${name}')`);
 	return rec;
 }
+
+// A cours of the demo programme with a plan-cadre (two capacités, a
+// savoir-faire under the first) and an A25 plan de cours with one row in
+// every list, for the plan-de-cours suites (plandecours, browser
+// pdc-review).  prefix and nom name the cours; teacher and activity fill
+// nom_enseignant and the calendar's activites (NULL when not given).
+// {cours, pc, cap1, cap2, sf1, plan, ev}, as numbers.
+export function pdcFixture({ prefix = 'PDC', nom = 'Électronique de test', teacher = null, activity = null } = {}) {
+	const cours = psql(`INSERT INTO cours (code, nom) VALUES (${q(`${prefix}-${uniq()}`)}, ${q(nom)}) RETURNING id`);
+	psql(`INSERT INTO cours_programme (cours_id, programme_id, session) VALUES (${cours}, ${demoProgramme()}, 1)`);
+	const pc = psql(`INSERT INTO plan_cadre (cours_id, place_intro, objectif_terminal) VALUES (${cours}, ` +
+	    `'Cours de base', 'Analyser des circuits') RETURNING id`);
+	const cap1 = psql(`INSERT INTO plan_cadre_capacites (plan_cadre_id, capacite, description_capacite, ` +
+	    `ponderation_min, ponderation_max) VALUES (${pc}, 'Analyser des circuits simples', 'Mesures', 40, 60) RETURNING id`);
+	const cap2 = psql(`INSERT INTO plan_cadre_capacites (plan_cadre_id, capacite, description_capacite, ` +
+	    `ponderation_min, ponderation_max) VALUES (${pc}, 'Concevoir un montage', 'Choix des composants', 40, 60) RETURNING id`);
+	const sf1 = psql(`INSERT INTO plan_cadre_capacite_savoirs_faire (capacite_id, texte, cible, seuil_reussite) ` +
+	    `VALUES (${cap1}, 'Mesurer une tension', 'Mesure exacte et autonome', 'Mesure avec aide') RETURNING id`);
+	const opt = (v) => (v === null ? 'NULL' : q(v));
+	const plan = psql(`INSERT INTO plan_de_cours (cours_id, session, presentation_du_cours, materiel, nom_enseignant) ` +
+	    `VALUES (${cours}, 'A25', 'Ancienne présentation', 'Multimètre', ${opt(teacher)}) RETURNING id`);
+	psql(`INSERT INTO plan_de_cours_calendrier (plan_de_cours_id, semaine, sujet, activites) ` +
+	    `VALUES (${plan}, 1, 'Ancien sujet', ${opt(activity)})`);
+	psql(`INSERT INTO plan_de_cours_mediagraphie (plan_de_cours_id, reference_bibliographique) VALUES (${plan}, 'Ancien livre')`);
+	psql(`INSERT INTO plan_de_cours_disponibilite_enseignant (plan_de_cours_id, jour_semaine, plage_horaire, lieu) ` +
+	    `VALUES (${plan}, 'Lundi', '13 h à 15 h', 'B-101')`);
+	const ev = psql(`INSERT INTO plan_de_cours_evaluations (plan_de_cours_id, titre_evaluation, semaine) ` +
+	    `VALUES (${plan}, 'Ancien examen', 7) RETURNING id`);
+	psql(`INSERT INTO plan_de_cours_evaluations_capacites (evaluation_id, capacite_id, ponderation) VALUES (${ev}, ${cap1}, '30 %')`);
+	return { cours: Number(cours), pc: Number(pc), cap1: Number(cap1), cap2: Number(cap2), sf1: Number(sf1),
+	    plan: Number(plan), ev: Number(ev) };
+}
+
+// What a plan de cours holds, without row ids and the modified_* stamps:
+// a revert must bring back exactly this.
+export function pdcContent(plan) {
+	return JSON.parse(psql(`SELECT json_build_object(` +
+	    `'plan', (SELECT to_jsonb(d) - 'modified_at' - 'modified_by_id' FROM plan_de_cours d WHERE d.id = ${plan}), ` +
+	    `'cal', (SELECT json_agg(json_build_object('semaine', k.semaine, 'sujet', k.sujet, 'activites', k.activites, ` +
+	    `'travaux_hors_classe', k.travaux_hors_classe, 'evaluations', k.evaluations) ORDER BY k.id) ` +
+	    `FROM plan_de_cours_calendrier k WHERE k.plan_de_cours_id = ${plan}), ` +
+	    `'med', (SELECT json_agg(m.reference_bibliographique ORDER BY m.id) FROM plan_de_cours_mediagraphie m ` +
+	    `WHERE m.plan_de_cours_id = ${plan}), ` +
+	    `'dis', (SELECT json_agg(json_build_array(a.jour_semaine, a.plage_horaire, a.lieu) ORDER BY a.id) ` +
+	    `FROM plan_de_cours_disponibilite_enseignant a WHERE a.plan_de_cours_id = ${plan}), ` +
+	    `'ev', (SELECT json_agg(json_build_object('t', v.titre_evaluation, 'd', v.description, 's', v.semaine, ` +
+	    `'c', (SELECT json_agg(json_build_array(c.capacite_id, c.ponderation) ORDER BY c.id) ` +
+	    `FROM plan_de_cours_evaluations_capacites c WHERE c.evaluation_id = v.id)) ORDER BY v.id) ` +
+	    `FROM plan_de_cours_evaluations v WHERE v.plan_de_cours_id = ${plan}))`));
+}

@@ -10,14 +10,14 @@ import { join } from 'node:path';
 import { STATE, auth, newUser, postJSON, psql, until } from './lib.mjs';
 
 // The request line of request id in program's log, once it is written
-// (after the answer has gone).
-function line(program, id) {
+// (after the answer has gone); with key 'task', the worker's line of a task.
+function line(program, id, key = 'status') {
 	return until(`log line of ${id}`, () => {
 		for (const l of readFileSync(join(STATE, 'log', `${program}.log`), 'utf8').split('\n')) {
 			if (!l.startsWith('{'))
 				continue;
 			const o = JSON.parse(l);
-			if (o.req === id && 'status' in o)
+			if (o.req === id && key in o)
 				return o;
 		}
 		return null;
@@ -78,4 +78,32 @@ test('a refused call: the user and the error, no upstream figures', async () => 
 	assert.equal(a.user, null);
 	assert.equal(a.status, 401);
 	assert.ok(a.error);
+});
+
+test('a task the worker billed: its line has the user, the kind and the same figures as the ledger', async () => {
+	const u = await newUser({ prefix: 'log-task', credits: '2.00' });
+	const r = await postJSON('/ai/openai/chat/', { model: 'gpt-4o-mini', messages, async: true }, auth(u.token));
+	assert.equal(r.status, 202, JSON.stringify(r.body));
+	const id = r.body.task_id;
+	const o = await line('worker', id, 'task');
+	assert.equal(o.level, 'info');
+	assert.equal(o.task, 'openai.chat');
+	assert.equal(o.attempt, 1);
+	assert.equal(o.state, 'SUCCESS');
+	assert.equal(o.user, u.id);
+	assert.ok(Number.isInteger(o.us) && o.us > 0, `us ${o.us}`);
+	assert.equal(o.upstream_calls, 1);
+	assert.equal(o.upstream_failed, 0);
+	assert.equal(o.upstream_status, 200);
+	assert.equal(o.model, 'gpt-4o-mini');
+	assert.ok(o.upstream_us > 0 && o.upstream_us <= o.us, `upstream ${o.upstream_us} of ${o.us}`);
+	assert.equal(o.error, undefined);
+	assert.equal(o.method, undefined, 'a task line, not a request line');
+	const row = await until('ledger row', () => psql(`SELECT input_tokens,
+	    output_tokens, (cost * 1000000)::bigint FROM usage_ledger
+	    WHERE task_id = '${id}' AND kind = 'openai_call'`));
+	const [tin, tout, cost] = row.split('|').map(Number);
+	assert.ok(tin > 0 && tout > 0, `ledger tokens ${tin}/${tout}`);
+	assert.deepEqual([o.tokens_in, o.tokens_out, o.cost_micro], [tin, tout, cost]);
+	assert.ok(o.cost_micro > 0);
 });

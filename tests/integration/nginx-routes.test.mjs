@@ -159,7 +159,10 @@ test('every route goes to its own program, by exactly one location', () => {
 			problems.push(`location ${l.kind} ${l.arg} claims a whole prefix`);
 	}
 	assert.deepEqual([...new Set(problems)], []);
-	assert.deepEqual(locs.filter((l) => l.program === null).map((l) => `${l.kind} ${l.arg}`), ['^~ /admin/', '^~ /relais-pages/']);
+	// The static files, and the realtime WebSocket (a proxied daemon,
+	// bin/realtime.c, not a FastCGI route).
+	assert.deepEqual(locs.filter((l) => l.program === null).map((l) => `${l.kind} ${l.arg}`),
+	    ['^~ /admin/', '^~ /relais-pages/', '= /realtime/ws']);
 });
 
 test("the application's pages are not relais'", () => {

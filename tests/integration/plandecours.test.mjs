@@ -5,40 +5,13 @@
 // and plan de cours created here with psql, so runs never share rows.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { admin, auth, demoProgramme, getJSON, newUser, postJSON, psql, q, recorder, uniq, waitTask } from './lib.mjs';
+import { admin, auth, getJSON, newUser, pdcContent, pdcFixture, postJSON, psql, q, recorder, uniq, waitTask } from './lib.mjs';
 
 const FIELDS = ['presentation_du_cours', 'objectif_terminal_du_cours', 'organisation_et_methodes',
     'accomodement', 'evaluation_formative_apprentissages', 'evaluation_expression_francais',
     'materiel', 'seuil_reussite'];
 // A fresh user of the demo programme (member = false: of none).
 const user = ({ credits = '5.00', role = 'professeur', member = true } = {}) => newUser({ prefix: 'pdc', credits, role, member });
-
-// A cours of the demo programme with a plan-cadre (two capacités, their
-// savoirs-faire) and an A25 plan de cours with one row in every list.
-function fixture() {
-	const code = `PDC-${uniq()}`;
-	const cours = psql(`INSERT INTO cours (code, nom) VALUES (${q(code)}, 'Électronique de test') RETURNING id`);
-	psql(`INSERT INTO cours_programme (cours_id, programme_id, session) VALUES (${cours}, ${demoProgramme()}, 1)`);
-	const pc = psql(`INSERT INTO plan_cadre (cours_id, place_intro, objectif_terminal) VALUES (${cours}, ` +
-	    `'Cours de base', 'Analyser des circuits') RETURNING id`);
-	const cap1 = psql(`INSERT INTO plan_cadre_capacites (plan_cadre_id, capacite, description_capacite, ` +
-	    `ponderation_min, ponderation_max) VALUES (${pc}, 'Analyser des circuits simples', 'Mesures', 40, 60) RETURNING id`);
-	const cap2 = psql(`INSERT INTO plan_cadre_capacites (plan_cadre_id, capacite, description_capacite, ` +
-	    `ponderation_min, ponderation_max) VALUES (${pc}, 'Concevoir un montage', 'Choix des composants', 40, 60) RETURNING id`);
-	const sf1 = psql(`INSERT INTO plan_cadre_capacite_savoirs_faire (capacite_id, texte, cible, seuil_reussite) ` +
-	    `VALUES (${cap1}, 'Mesurer une tension', 'Mesure exacte et autonome', 'Mesure avec aide') RETURNING id`);
-	const plan = psql(`INSERT INTO plan_de_cours (cours_id, session, presentation_du_cours, materiel) ` +
-	    `VALUES (${cours}, 'A25', 'Ancienne présentation', 'Multimètre') RETURNING id`);
-	psql(`INSERT INTO plan_de_cours_calendrier (plan_de_cours_id, semaine, sujet) VALUES (${plan}, 1, 'Ancien sujet')`);
-	psql(`INSERT INTO plan_de_cours_mediagraphie (plan_de_cours_id, reference_bibliographique) VALUES (${plan}, 'Ancien livre')`);
-	psql(`INSERT INTO plan_de_cours_disponibilite_enseignant (plan_de_cours_id, jour_semaine, plage_horaire, lieu) ` +
-	    `VALUES (${plan}, 'Lundi', '13 h à 15 h', 'B-101')`);
-	const ev = psql(`INSERT INTO plan_de_cours_evaluations (plan_de_cours_id, titre_evaluation, semaine) ` +
-	    `VALUES (${plan}, 'Ancien examen', 7) RETURNING id`);
-	psql(`INSERT INTO plan_de_cours_evaluations_capacites (evaluation_id, capacite_id, ponderation) VALUES (${ev}, ${cap1}, '30 %')`);
-	return { cours: Number(cours), pc: Number(pc), cap1: Number(cap1), cap2: Number(cap2), sf1: Number(sf1),
-	    plan: Number(plan), ev: Number(ev) };
-}
 
 // Everything a plan de cours holds, as one JSON text: two dumps are equal
 // exactly when nothing was written.
@@ -108,7 +81,7 @@ const postUrlenc = (u, path, fields) => getJSON(path, { method: 'POST',
 
 test('generate_content: a section from the stored template, nothing written, billed once', async () => {
 	const u = await user();
-	const f = fixture();
+	const f = pdcFixture();
 	const before = dump(f.plan);
 	const r = await post(u, '/generate_content', { field_name: 'presentation_du_cours',
 	    current_value: 'Texte actuel', cours_id: f.cours, session: 'A25' });
@@ -135,7 +108,7 @@ test('generate_content: a section from the stored template, nothing written, bil
 
 test('a missing template variable: 400 naming it, nothing queued, paid or written', async () => {
 	const u = await user();
-	const f = fixture();
+	const f = pdcFixture();
 	const before = dump(f.plan);
 	const saved = psql("SELECT prompt_template FROM plan_de_cours_prompt_settings WHERE field_name = 'presentation_du_cours'");
 	psql("UPDATE plan_de_cours_prompt_settings SET prompt_template = prompt_template || ' {variable_inconnue}' " +
@@ -158,7 +131,7 @@ test('a missing template variable: 400 naming it, nothing queued, paid or writte
 
 test('improve a field: a preview with the old values; confirm writes that field only, once', { timeout: 30000 }, async () => {
 	const u = await user();
-	const f = fixture();
+	const f = pdcFixture();
 	const before = JSON.parse(dump(f.plan));
 	const id = await startTask(u, `/api/plan_de_cours/${f.plan}/improve/presentation_du_cours`,
 	    { additional_info: 'Ton chaleureux' });
@@ -200,7 +173,7 @@ test('improve a field: a preview with the old values; confirm writes that field 
 
 test('calendar task: revert leaves the database as it was, then the task cannot be confirmed', { timeout: 30000 }, async () => {
 	const u = await user();
-	const f = fixture();
+	const f = pdcFixture();
 	const before = dump(f.plan);
 	const id = await startTask(u, `/api/plan_de_cours/${f.plan}/generate_calendar`, { additional_info: 'Semaine 8 : relâche' });
 	const t = await finished(id);
@@ -220,7 +193,7 @@ test('calendar task: revert leaves the database as it was, then the task cannot 
 
 test('calendar task confirmed: the calendar is exactly the preview, the rest untouched', { timeout: 30000 }, async () => {
 	const u = await user();
-	const f = fixture();
+	const f = pdcFixture();
 	const before = JSON.parse(dump(f.plan));
 	const id = await startTask(u, `/api/plan_de_cours/${f.plan}/generate_calendar`, {
 	    existing_calendriers: [{ semaine: 1, sujet: 'Intro' }] });
@@ -240,7 +213,7 @@ test('calendar task confirmed: the calendar is exactly the preview, the rest unt
 
 test('evaluations task: capacités resolved against the plan-cadre, confirm writes them', { timeout: 30000 }, async () => {
 	const u = await user();
-	const f = fixture();
+	const f = pdcFixture();
 	const id = await startTask(u, `/api/plan_de_cours/${f.plan}/generate_evaluations`, {});
 	const t = await finished(id);
 	assert.equal(t.state, 'SUCCESS', JSON.stringify(t.result));
@@ -265,7 +238,7 @@ test('evaluations task: capacités resolved against the plan-cadre, confirm writ
 
 test('whole plan task: fields, calendar and evaluations; confirm writes exactly the preview', { timeout: 30000 }, async () => {
 	const u = await user();
-	const f = fixture();
+	const f = pdcFixture();
 	const before = JSON.parse(dump(f.plan));
 	const id = await startTask(u, `/api/plan_de_cours/${f.plan}/generate`, { additional_info: 'Deux laboratoires' });
 	const t = await finished(id);
@@ -288,7 +261,7 @@ test('whole plan task: fields, calendar and evaluations; confirm writes exactly 
 
 test('generate_all_start and generate_all_status: EDxo\'s legacy shapes', { timeout: 30000 }, async () => {
 	const u = await user();
-	const f = fixture();
+	const f = pdcFixture();
 	let r = await post(u, '/generate_all_start', { cours_id: f.cours, session: 'A25' });
 	assert.equal(r.status, 200, JSON.stringify(r.body));
 	assert.deepEqual(Object.keys(r.body).sort(), ['success', 'task_id']);
@@ -313,7 +286,7 @@ test('generate_all_start and generate_all_status: EDxo\'s legacy shapes', { time
 
 test('generate_all and generate_calendar (sync): written at once, EDxo\'s answers', { timeout: 30000 }, async () => {
 	const u = await user();
-	const f = fixture();
+	const f = pdcFixture();
 	let r = await post(u, '/generate_all', { cours_id: f.cours, session: 'A25' });
 	assert.equal(r.status, 200, JSON.stringify(r.body));
 	assert.deepEqual(Object.keys(r.body).sort(), ['calendriers', 'evaluations', 'fields']);
@@ -337,7 +310,7 @@ test('generate_all and generate_calendar (sync): written at once, EDxo\'s answer
 
 test('schema-invalid and invalid-json answers: a clean failure, nothing written', { timeout: 60000 }, async () => {
 	const u = await user();
-	const f = fixture();
+	const f = pdcFixture();
 	const before = dump(f.plan);
 	let r = await post(u, '/generate_all', { cours_id: f.cours, session: 'A25',
 	    additional_info: '[[X-Fake-Fault: schema-invalid]]' });
@@ -361,7 +334,7 @@ test('schema-invalid and invalid-json answers: a clean failure, nothing written'
 
 test('credits and key: EDxo\'s French errors and statuses, nothing written', async () => {
 	const broke = await user({ credits: '0.00' });
-	const f = fixture();
+	const f = pdcFixture();
 	const before = dump(f.plan);
 	let r = await post(broke, '/generate_content', { field_name: 'presentation_du_cours', cours_id: f.cours, session: 'A25' });
 	assert.equal(r.status, 403, JSON.stringify(r.body));
@@ -386,7 +359,7 @@ test('credits and key: EDxo\'s French errors and statuses, nothing written', asy
 });
 
 test('verifier: admin|coordo only, two passes billed, three columns written', { timeout: 30000 }, async () => {
-	const f = fixture();
+	const f = pdcFixture();
 	const prof = await user();
 	let r = await post(prof, `/gestion_programme/update_verifier_plan_cours/${f.plan}`, {});
 	assert.equal(r.status, 403);
@@ -424,7 +397,7 @@ test('what is sent upstream: the rendered template, the section\'s system prompt
 	const rec = await recorder('pdc');
 	try {
 		const u = await user();
-		const f = fixture();
+		const f = pdcFixture();
 		const code = psql(`SELECT code FROM cours WHERE id = ${f.cours}`);
 		const system = psql("SELECT system_prompt FROM section_ai_settings WHERE section = 'plan_de_cours'");
 		let r = await post(u, '/generate_all', { cours_id: f.cours, session: 'A25', ai_model: rec.model,
@@ -451,7 +424,7 @@ test('what is sent upstream: the rendered template, the section\'s system prompt
 		const saved = psql("SELECT ai_model FROM plan_de_cours_prompt_settings WHERE field_name = 'presentation_du_cours'");
 		psql(`UPDATE plan_de_cours_prompt_settings SET ai_model = '${rec.model}' WHERE field_name = 'presentation_du_cours'`);
 		// A plan /generate_all has not rewritten.
-		const g = fixture();
+		const g = pdcFixture();
 		let id;
 		try {
 			id = await startTask(u, `/api/plan_de_cours/${g.plan}/improve/presentation_du_cours`,
@@ -513,8 +486,8 @@ test('what is sent upstream: the rendered template, the section\'s system prompt
 
 test('apply is generic over the preview keys: an import preview (teacher, lists, labels) in one transaction', async () => {
 	const u = await user();
-	const f = fixture();
-	const other = fixture();
+	const f = pdcFixture();
+	const other = pdcFixture();
 	const before = JSON.parse(dump(f.plan));
 	// A DOCX import preview as the import task returns it.
 	const preview = {
@@ -561,7 +534,7 @@ test('apply is generic over the preview keys: an import preview (teacher, lists,
 
 test('a missing prompt row: EDxo\'s 500 for the calendar and the verifier, nothing paid', async () => {
 	const u = await user({ role: 'coordo' });
-	const f = fixture();
+	const f = pdcFixture();
 	const before = dump(f.plan);
 	const cal = psql("SELECT json_build_object('t', prompt_template, 'm', ai_model, 'v', context_variables) " +
 	    "FROM plan_de_cours_prompt_settings WHERE field_name = 'calendrier'");
@@ -591,7 +564,7 @@ test('a missing prompt row: EDxo\'s 500 for the calendar and the verifier, nothi
 
 test('FormData and urlencoded bodies: every POST route answers as it does to JSON', { timeout: 60000 }, async () => {
 	const u = await user({ credits: '20.00' });
-	const f = fixture();
+	const f = pdcFixture();
 	// A page's form carries its CSRF token: a field no schema lists.
 	const csrf = { csrf_token: 'ignored' };
 	const content = { field_name: 'presentation_du_cours', current_value: 'Texte actuel', cours_id: f.cours,
@@ -643,7 +616,7 @@ test('FormData and urlencoded bodies: every POST route answers as it does to JSO
 
 test('a bad field: the same 400 naming it from JSON and FormData, EDxo\'s wording for session', async () => {
 	const u = await user();
-	const f = fixture();
+	const f = pdcFixture();
 	const bad = { field_name: 'presentation_du_cours', cours_id: 'douze', session: 'A25' };
 	const j = await post(u, '/generate_content', bad);
 	assert.equal(j.status, 400, JSON.stringify(j.body));
@@ -674,27 +647,9 @@ test('a bad field: the same 400 naming it from JSON and FormData, EDxo\'s wordin
 	assert.equal(taskCount(u), 0);
 });
 
-// What a plan holds, without row ids and the modified_* stamps: a revert
-// must bring back exactly this.
-function content(plan) {
-	return JSON.parse(psql(`SELECT json_build_object(` +
-	    `'plan', (SELECT to_jsonb(d) - 'modified_at' - 'modified_by_id' FROM plan_de_cours d WHERE d.id = ${plan}), ` +
-	    `'cal', (SELECT json_agg(json_build_object('semaine', k.semaine, 'sujet', k.sujet, 'activites', k.activites, ` +
-	    `'travaux_hors_classe', k.travaux_hors_classe, 'evaluations', k.evaluations) ORDER BY k.id) ` +
-	    `FROM plan_de_cours_calendrier k WHERE k.plan_de_cours_id = ${plan}), ` +
-	    `'med', (SELECT json_agg(m.reference_bibliographique ORDER BY m.id) FROM plan_de_cours_mediagraphie m ` +
-	    `WHERE m.plan_de_cours_id = ${plan}), ` +
-	    `'dis', (SELECT json_agg(json_build_array(a.jour_semaine, a.plage_horaire, a.lieu) ORDER BY a.id) ` +
-	    `FROM plan_de_cours_disponibilite_enseignant a WHERE a.plan_de_cours_id = ${plan}), ` +
-	    `'ev', (SELECT json_agg(json_build_object('t', v.titre_evaluation, 'd', v.description, 's', v.semaine, ` +
-	    `'c', (SELECT json_agg(json_build_array(c.capacite_id, c.ponderation) ORDER BY c.id) ` +
-	    `FROM plan_de_cours_evaluations_capacites c WHERE c.evaluation_id = v.id)) ORDER BY v.id) ` +
-	    `FROM plan_de_cours_evaluations v WHERE v.plan_de_cours_id = ${plan}))`));
-}
-
 test('the review page: text/html with the strict CSP, for the validation_url a task returns', { timeout: 30000 }, async () => {
 	const u = await user();
-	const f = fixture();
+	const f = pdcFixture();
 	const id = await startTask(u, `/api/plan_de_cours/${f.plan}/improve/materiel`, {});
 	const t = await finished(id);
 	assert.equal(t.state, 'SUCCESS', JSON.stringify(t.result));
@@ -725,7 +680,7 @@ test('the review page: text/html with the strict CSP, for the validation_url a t
 
 test('current: what the plan holds now, 404 for a plan the user does not see or that does not exist', async () => {
 	const u = await user();
-	const f = fixture();
+	const f = pdcFixture();
 	const r = await getJSON(`/plan_de_cours/review/${f.plan}/current`, { headers: auth(u.token) });
 	assert.equal(r.status, 200, JSON.stringify(r.body));
 	assert.equal(r.body.plan_id, f.plan);
@@ -748,7 +703,7 @@ test('current: what the plan holds now, 404 for a plan the user does not see or 
 
 test('apply: an unknown plan or one the user does not see is refused, nothing written, the task stays open', { timeout: 30000 }, async () => {
 	const u = await user();
-	const f = fixture();
+	const f = pdcFixture();
 	const id = await startTask(u, `/api/plan_de_cours/${f.plan}/generate_calendar`, {});
 	assert.equal((await finished(id)).state, 'SUCCESS');
 	const before = dump(f.plan);
@@ -768,21 +723,21 @@ test('apply: an unknown plan or one the user does not see is refused, nothing wr
 
 test('confirm then revert: the plan is written, then exactly its old content is back; each once', { timeout: 30000 }, async () => {
 	const u = await user();
-	const f = fixture();
-	const before = content(f.plan);
+	const f = pdcFixture();
+	const before = pdcContent(f.plan);
 	const id = await startTask(u, `/api/plan_de_cours/${f.plan}/generate`, {});
 	const t = await finished(id);
 	assert.equal(t.state, 'SUCCESS', JSON.stringify(t.result));
 	let r = await apply(u, f, { action: 'confirm', task_id: id });
 	assert.equal(r.status, 200, JSON.stringify(r.body));
-	const written = content(f.plan);
+	const written = pdcContent(f.plan);
 	assert.equal(written.plan.presentation_du_cours, t.result.fields.presentation_du_cours);
 	assert.notDeepEqual(written, before);
 	assert.equal(JSON.parse(psql(`SELECT meta FROM tasks WHERE id = '${id}'`)).review, 'confirm');
 	r = await apply(u, f, { action: 'revert', task_id: id });
 	assert.equal(r.status, 200, JSON.stringify(r.body));
 	assert.deepEqual(r.body, { success: true, redirect_url: `/cours/${f.cours}/plan_de_cours/A25/` });
-	assert.deepEqual(content(f.plan), before);
+	assert.deepEqual(pdcContent(f.plan), before);
 	assert.equal(JSON.parse(psql(`SELECT meta FROM tasks WHERE id = '${id}'`)).review, 'revert');
 	assert.equal(JSON.parse(psql(`SELECT modified_by_id FROM plan_de_cours WHERE id = ${f.plan}`)), u.id);
 	// Neither can happen twice, nor a confirm after the revert.
@@ -791,14 +746,14 @@ test('confirm then revert: the plan is written, then exactly its old content is 
 		assert.equal(r.status, 409, JSON.stringify(r.body));
 		assert.equal(typeof r.body.error, 'string');
 	}
-	assert.deepEqual(content(f.plan), before);
+	assert.deepEqual(pdcContent(f.plan), before);
 });
 
 test('revert of an import preview: teacher columns, empty values and every list come back as they were', async () => {
 	const u = await user();
-	const f = fixture();
+	const f = pdcFixture();
 	psql(`UPDATE plan_de_cours SET nom_enseignant = 'Ancien nom', bureau_enseignant = '', accomodement = NULL WHERE id = ${f.plan}`);
-	const before = content(f.plan);
+	const before = pdcContent(f.plan);
 	const cur = (await getJSON(`/plan_de_cours/review/${f.plan}/current`, { headers: auth(u.token) })).body;
 	const preview = {
 		status: 'success', preview: true, plan_id: f.plan, cours_id: f.cours, session: 'A25',
@@ -815,14 +770,14 @@ test('revert of an import preview: teacher columns, empty values and every list 
 	    `${q(JSON.stringify(preview))}::jsonb) RETURNING id`);
 	let r = await apply(u, f, { action: 'confirm', task_id: id });
 	assert.equal(r.status, 200, JSON.stringify(r.body));
-	const written = content(f.plan);
+	const written = pdcContent(f.plan);
 	assert.deepEqual([written.plan.nom_enseignant, written.plan.bureau_enseignant, written.plan.accomodement,
 	    written.plan.materiel], ['Marie Curie', 'C-204', 'Mesures importées', 'Multimètre']);
 	assert.deepEqual(written.med, ['Nouveau livre']);
 	assert.equal(written.dis, null);
 	r = await apply(u, f, { action: 'revert', task_id: id });
 	assert.equal(r.status, 200, JSON.stringify(r.body));
-	const back = content(f.plan);
+	const back = pdcContent(f.plan);
 	assert.deepEqual(back, before);
 	// '' and NULL come back as they were, not as each other.
 	assert.equal(back.plan.bureau_enseignant, '');

@@ -80,6 +80,10 @@ function enqueue(name, payloads, extra = {}) {
 	return out.split('\n');
 }
 
+// The worker's line for task id (lib/log.c, rl_log_task).
+const taskLines = (w, id) => fs.readFileSync(w.log, 'utf8').split('\n').filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l)).filter((o) => o.req === id && 'task' in o);
+
 function rows(ids) {
 	const out = psql(`SELECT coalesce(json_agg(json_build_object('id', id, 'state', state, ` +
 	    `'result', result, 'meta', meta, 'attempts', attempts, 'worker', worker, 'seq', seq, ` +
@@ -129,8 +133,12 @@ test('a task runs and its result is stored; SIGTERM exits 0', { timeout: 30000 }
 	assert.equal(t.lease_until, null, 'no lease once finished');
 	assert.ok(t.started >= t.created && t.finished >= t.started, 'timestamps set in order');
 	assert.deepEqual(await stop(w), { code: 0, signal: null });
-	assert.match(fs.readFileSync(w.log, 'utf8'), /"level":"info","msg":"task [0-9a-f-]{36} test\.echo attempt 1: SUCCESS in \d+ ms"/,
-	    'one JSON log line per task');
+	const lines = taskLines(w, id);
+	assert.equal(lines.length, 1, 'one JSON log line per task');
+	const [o] = lines;
+	assert.deepEqual([o.level, o.task, o.attempt, o.state, o.user, o.error, o.upstream_calls],
+	    ['info', 'test.echo', 1, 'SUCCESS', Number(userId()), undefined, undefined]);
+	assert.ok(Number.isInteger(o.us) && o.us > 0, `us ${o.us}`);
 });
 
 test('a failing task ends FAILURE with {status, message, error, code}: a French message EDxo shows', { timeout: 30000 }, async () => {
@@ -144,6 +152,8 @@ test('a failing task ends FAILURE with {status, message, error, code}: a French 
 	    error: 'le modèle a refusé', code: 'upstream_error' });
 	assert.equal(t.attempts, 1);
 	await stop(w);
+	const [o] = taskLines(w, id);
+	assert.deepEqual([o.state, o.error], ['FAILURE', 'upstream_error: le modèle a refusé']);
 });
 
 test('a task queued while the worker is idle starts within a second (LISTEN, not the 5 s poll)', { timeout: 30000 }, async () => {

@@ -274,11 +274,11 @@ expect "plan de cours A25: evaluation weights link to capacités of the course's
 
 # --- seeded settings -----------------------------------------------------------
 
-expect "openai_models seeded with 17 models (11 in 0001, 3 in 0003, 3 audio in 0015); gpt-5 priced 1.25/0.125/10 per 1M" \
+expect "openai_models seeded with 20 models (11 in 0001, 3 in 0003, 3 audio in 0015, 3 Mistral in 0018); gpt-5 priced 1.25/0.125/10 per 1M" \
 	"SELECT (SELECT count(*) FROM openai_models) || ' '
 	     || input_price || '/' || cached_input_price || '/' || output_price
 	 FROM openai_models WHERE name = 'gpt-5'" \
-	"17 1.250000/0.125000/10.000000"
+	"20 1.250000/0.125000/10.000000"
 
 expect "settings seeded: 21 generation sections, 13 AI sections, 8 plan-de-cours prompts, one row per singleton" \
 	"SELECT (SELECT count(*) FROM global_generation_settings) || ' '
@@ -388,17 +388,25 @@ fi
 
 # --- 0003: providers, catalogue, ledger details, chat jobs ----------------------
 
-expect "providers seeded with 'openai' only, URL and key from the environment" \
-	"SELECT string_agg(name || ':' || (base_url IS NULL) || ':'
-		|| (api_key_enc IS NULL), ' ') FROM providers" \
-	"openai:true:true"
+expect "providers seeded with 'openai' (URL and key from the environment) and, in 0018, a disabled Mistral without a key" \
+	"SELECT string_agg(name || ':' || kind || ':' || enabled || ':'
+		|| coalesce(base_url, '-') || ':' || (api_key_enc IS NULL), ' '
+		ORDER BY id) FROM providers" \
+	"openai:openai:true:-:true mistralai:openai_compatible:false:https://api.mistral.ai/v1:true"
+
+expect "0018: the Mistral models of seed 004, priced, on mistralai, offered once it is enabled" \
+	"SELECT string_agg(name || ':' || provider || ':' || input_price || '/'
+		|| output_price || ':' || router_enabled, ' ' ORDER BY name)
+	 FROM openai_models WHERE name LIKE 'mistral-%'" \
+	"mistral-large-latest:mistralai:2.000000/6.000000:true mistral-medium-latest:mistralai:0.400000/2.000000:true mistral-small-latest:mistralai:0.100000/0.300000:true"
 
 expect "every model has a provider, catalogue text, a context window and a 50 % batch discount" \
 	"SELECT count(*) FILTER (WHERE provider = 'openai'
 		AND display_name IS NOT NULL AND description IS NOT NULL
 		AND context_window > 0 AND cardinality(recommended_for) > 0
 		AND batch_discount_pct = 50) || '/' || count(*)
-	 FROM openai_models WHERE audio_minute_price IS NULL" \
+	 FROM openai_models WHERE audio_minute_price IS NULL
+		AND provider = 'openai'" \
 	"14/14"
 
 expect "the audio models (0015): priced per minute, out of the router" \
@@ -461,9 +469,10 @@ expect "https anywhere and http to loopback are accepted" \
 		('local4', 'http://127.0.0.1:11434/v1'),
 		('local6', 'http://[::1]:8080/v1'),
 		('localname', 'http://localhost/v1');
-	 SELECT count(*) FROM providers;
+	 SELECT count(*) FROM providers WHERE name IN ('mistral', 'local4',
+		'local6', 'localname');
 	 ROLLBACK" \
-	"5"
+	"4"
 
 rejects "ledger status is ok, failed or partial" 23514 \
 	"INSERT INTO usage_ledger (user_id, kind, model, cost, delta,

@@ -14,37 +14,7 @@
 #include "relais.h"
 #include "crypto.h"
 #include "harness.h"
-
-static void
-tohex(const unsigned char *p, size_t n, char *out)
-{
-	static const char	 hex[] = "0123456789abcdef";
-	size_t			 i;
-
-	for (i = 0; i < n; i++) {
-		out[2 * i] = hex[p[i] >> 4];
-		out[2 * i + 1] = hex[p[i] & 0x0f];
-	}
-	out[2 * n] = '\0';
-}
-
-/* Writes n bytes to a new file in dir with the given mode. */
-static int
-writekey(const char *path, const void *buf, size_t n, mode_t mode)
-{
-	FILE	*f;
-	int	 rc = 0;
-
-	if ((f = fopen(path, "w")) == NULL)
-		return -1;
-	if (fwrite(buf, 1, n, f) != n)
-		rc = -1;
-	if (fclose(f) != 0)
-		rc = -1;
-	if (chmod(path, mode) == -1)
-		rc = -1;
-	return rc;
-}
+#include "util.h"
 
 static void
 test_password(void)
@@ -92,23 +62,23 @@ test_secretbox(const char *dir)
 
 	rl_random_bytes(key, sizeof(key));
 	(void)snprintf(path, sizeof(path), "%s/loose.key", dir);
-	ok(writekey(path, key, sizeof(key), 0644) == 0, "write 0644 key");
+	ok(writefile(path, key, sizeof(key), 0644) == 0, "write 0644 key");
 	ok(rl_crypto_load_key(path, &e) == RL_EINVAL && !rl_crypto_have_key(),
 	    "0644 key refused");
 	ok(strstr(e.msg, path) != NULL && strstr(e.msg, "0644") != NULL,
 	    "message names path and mode: %s", e.msg);
 	(void)snprintf(path, sizeof(path), "%s/short.key", dir);
-	ok(writekey(path, key, sizeof(key) - 1, 0600) == 0 &&
+	ok(writefile(path, key, sizeof(key) - 1, 0600) == 0 &&
 	    rl_crypto_load_key(path, &e) == RL_EINVAL &&
 	    strstr(e.msg, path) != NULL, "31-byte key refused: %s", e.msg);
 	(void)snprintf(path, sizeof(path), "%s/missing.key", dir);
 	ok(rl_crypto_load_key(path, &e) == RL_EIO &&
 	    strstr(e.msg, path) != NULL, "missing key file: %s", e.msg);
 	(void)snprintf(path, sizeof(path), "%s/ro.key", dir);
-	ok(writekey(path, key, sizeof(key), 0400) == 0 &&
+	ok(writefile(path, key, sizeof(key), 0400) == 0 &&
 	    rl_crypto_load_key(path, &e) == RL_OK, "0400 key accepted");
 	(void)snprintf(path, sizeof(path), "%s/good.key", dir);
-	ok(writekey(path, key, sizeof(key), 0600) == 0 &&
+	ok(writefile(path, key, sizeof(key), 0600) == 0 &&
 	    rl_crypto_load_key(path, &e) == RL_OK && rl_crypto_have_key(),
 	    "0600 key accepted");
 
@@ -162,6 +132,29 @@ test_random(void)
 }
 
 static void
+test_hex(void)
+{
+	static const unsigned char	 b[] = { 0x00, 0x0f, 0xa5, 0xff };
+	char				 hex[2 * 100 + 2];
+	size_t				 i, bad = 0;
+
+	memset(hex, 'Z', sizeof(hex));
+	rl_hex_encode(b, sizeof(b), hex);
+	ok(strcmp(hex, "000fa5ff") == 0 && hex[9] == 'Z',
+	    "hex_encode: lowercase, two digits a byte, NUL, nothing more");
+	rl_hex_encode(b, 0, hex);
+	ok(hex[0] == '\0', "hex_encode of 0 bytes is empty");
+	/* Past rl_random_hex's 64-byte chunk: the pieces join up. */
+	memset(hex, 'Z', sizeof(hex));
+	rl_random_hex(hex, 100);
+	for (i = 0; i < 200; i++)
+		if (strchr("0123456789abcdef", hex[i]) == NULL || hex[i] == 0)
+			bad++;
+	ok(bad == 0 && hex[200] == '\0' && hex[201] == 'Z',
+	    "random_hex of 100 bytes: 200 hex digits across two chunks");
+}
+
+static void
 test_hash(void)
 {
 	unsigned char	 out[RL_SHA256_BYTES], key[131];
@@ -170,24 +163,24 @@ test_hash(void)
 	    "Test Using Larger Than Block-Size Key - Hash Key First";
 
 	rl_sha256("abc", 3, out);
-	tohex(out, sizeof(out), hex);
+	rl_hex_encode(out, sizeof(out), hex);
 	ok(strcmp(hex, "ba7816bf8f01cfea414140de5dae2223"
 	    "b00361a396177a9cb410ff61f20015ad") == 0, "SHA-256(\"abc\")");
 
 	memset(key, 0x0b, 20);
 	rl_hmac_sha256(key, 20, "Hi There", 8, out);
-	tohex(out, sizeof(out), hex);
+	rl_hex_encode(out, sizeof(out), hex);
 	ok(strcmp(hex, "b0344c61d8db38535ca8afceaf0bf12b"
 	    "881dc200c9833da726e9376c2e32cff7") == 0,
 	    "HMAC-SHA256 RFC 4231 test case 1");
 	rl_hmac_sha256("Jefe", 4, "what do ya want for nothing?", 28, out);
-	tohex(out, sizeof(out), hex);
+	rl_hex_encode(out, sizeof(out), hex);
 	ok(strcmp(hex, "5bdcc146bf60754e6a042426089575c7"
 	    "5a003f089d2739839dec58b964ec3843") == 0,
 	    "HMAC-SHA256 RFC 4231 test case 2 (4-byte key)");
 	memset(key, 0xaa, sizeof(key));
 	rl_hmac_sha256(key, sizeof(key), tc6, strlen(tc6), out);
-	tohex(out, sizeof(out), hex);
+	rl_hex_encode(out, sizeof(out), hex);
 	ok(strcmp(hex, "60e431591ee0b67f0d8a26aacbf5b77f"
 	    "8e0bc6213728c5140546040f0ee37f54") == 0,
 	    "HMAC-SHA256 RFC 4231 test case 6 (131-byte key)");
@@ -293,6 +286,7 @@ main(void)
 	test_secretbox(dir);
 	test_password();
 	test_random();
+	test_hex();
 	test_hash();
 	test_base64();
 	test_memeq();

@@ -20,6 +20,7 @@
 #include "crypto.h"
 #include "flask.h"
 #include "harness.h"
+#include "util.h"
 
 static const char *
 str(const json_t *o, const char *k)
@@ -218,22 +219,6 @@ refusals(const struct rl_flask_key *k, long long now)
 	    "remember cookie \"|\" refused");
 	ok(rl_flask_key_new("", 0, &k2, &e) == RL_EINVAL && k2 == NULL,
 	    "empty SECRET_KEY refused");
-}
-
-/* A file of n bytes with the given mode; 0 or -1. */
-static int
-writefile(const char *path, const char *buf, size_t n, mode_t mode)
-{
-	FILE	*f;
-	int	 rc = 0;
-
-	if ((f = fopen(path, "w")) == NULL)
-		return -1;
-	if (fwrite(buf, 1, n, f) != n)
-		rc = -1;
-	if (fclose(f) != 0 || chmod(path, mode) == -1)
-		rc = -1;
-	return rc;
 }
 
 /*

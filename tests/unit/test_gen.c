@@ -17,32 +17,7 @@
 #include "models.h"
 #include "schema.h"
 #include "harness.h"
-
-static json_t *
-J(const char *text)
-{
-	json_error_t	 je;
-	json_t		*j;
-
-	if ((j = json_loads(text, JSON_DECODE_ANY, &je)) == NULL)
-		diag("bad test JSON: %s: %s", je.text, text);
-	return j;
-}
-
-static void
-same(const json_t *got, const char *want, const char *what)
-{
-	json_t	*w = J(want);
-	char	*g;
-
-	if (!ok(got != NULL && w != NULL && json_equal(got, w), "%s", what)) {
-		g = got != NULL ? json_dumps(got, JSON_SORT_KEYS) : NULL;
-		diag("got  %s", g != NULL ? g : "NULL");
-		diag("want %s", want);
-		free(g);
-	}
-	json_decref(w);
-}
+#include "util.h"
 
 static void
 test_bodies(void)

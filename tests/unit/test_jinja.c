@@ -17,6 +17,7 @@
 
 #include "bounds.h"
 #include "harness.h"
+#include "util.h"
 #include "jinja.h"
 
 static json_t	*ctx;
@@ -43,23 +44,6 @@ check(const char *t, const char *want, enum rl_err code, const char *what)
 			    out ? out : "NULL");
 	}
 	free(out);
-}
-
-/* head, then unit n times, then tail; malloc'd (exits on failure). */
-static char *
-repeat(const char *head, const char *unit, size_t n, const char *tail)
-{
-	size_t	 hl = strlen(head), ul = strlen(unit), tl = strlen(tail), i;
-	char	*s, *p;
-
-	if ((s = malloc(hl + ul * n + tl + 1)) == NULL)
-		exit(1);
-	memcpy(s, head, hl);
-	p = s + hl;
-	for (i = 0; i < n; i++, p += ul)
-		memcpy(p, unit, ul);
-	memcpy(p, tail, tl + 1);
-	return s;
 }
 
 /*

@@ -139,6 +139,42 @@ main(void)
 	    "a billed call: user, upstream time, tokens, cost and model");
 	json_decref(o);
 
+	/* A task's line: the same tail as a request's. */
+	n = rl_log_format_task(line, "0b5f7c1e-0000-4000-8000-000000000001",
+	    "openai.chat", 2, "SUCCESS", 7, NULL, &ctx);
+	o = parse(line, n);
+	ok(o != NULL && strcmp(field(o, "level"), "info") == 0 &&
+	    strcmp(field(o, "task"), "openai.chat") == 0 &&
+	    json_integer_value(json_object_get(o, "attempt")) == 2 &&
+	    strcmp(field(o, "state"), "SUCCESS") == 0 &&
+	    json_integer_value(json_object_get(o, "us")) == 7 &&
+	    json_integer_value(json_object_get(o, "user")) == 42 &&
+	    json_integer_value(json_object_get(o, "cost_micro")) == 33 &&
+	    strcmp(field(o, "model"), "gpt-5-mini") == 0 &&
+	    json_object_get(o, "error") == NULL &&
+	    json_object_get(o, "method") == NULL,
+	    "a task line: id, kind, attempt, state, user and upstream "
+	    "figures");
+	json_decref(o);
+	n = rl_log_format_task(line, "t", "x", 1, NULL, 1, "outcome not "
+	    "written", NULL);
+	o = parse(line, n);
+	ok(o != NULL && strcmp(field(o, "level"), "warn") == 0 &&
+	    json_is_null(json_object_get(o, "state")) &&
+	    json_is_null(json_object_get(o, "user")) &&
+	    strcmp(field(o, "error"), "outcome not written") == 0,
+	    "a task whose outcome was not written: warn, state null");
+	json_decref(o);
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.calls = 1;
+	memset(ctx.model, '"', sizeof(ctx.model) - 1);
+	n = rl_log_format_task(line, esc, esc, INT_MIN, esc, LLONG_MIN, esc,
+	    &ctx);
+	ok((o = parse(line, n)) != NULL && json_integer_value(
+	    json_object_get(o, "us")) == LLONG_MIN, "a task line of long "
+	    "fields: still one JSON line (%zu bytes)", n);
+	json_decref(o);
+
 	/* The request id rides along on rl_log() lines. */
 	n = rl_log_format(line, RL_LOG_WARN, "deadbeef", "hello \"x\"\n");
 	o = parse(line, n);

@@ -14,6 +14,7 @@
 
 #include "bounds.h"
 #include "harness.h"
+#include "util.h"
 #include "pdc.h"
 #include "tmpl.h"
 
@@ -177,23 +178,6 @@ test_check(void)
 	ok(checks("{% if x %}", vars, RL_EINVAL, 1, "% if x %", NULL),
 	    "check: Jinja in a str.format template");
 	ok(checks(NULL, vars, RL_OK, 0, NULL, NULL), "check: no template");
-}
-
-/* head, then unit n times, then tail; malloc'd (exits on failure). */
-static char *
-repeat(const char *head, const char *unit, size_t n, const char *tail)
-{
-	size_t	 hl = strlen(head), ul = strlen(unit), tl = strlen(tail), i;
-	char	*s, *p;
-
-	if ((s = malloc(hl + ul * n + tl + 1)) == NULL)
-		exit(1);
-	memcpy(s, head, hl);
-	p = s + hl;
-	for (i = 0; i < n; i++, p += ul)
-		memcpy(p, unit, ul);
-	memcpy(p, tail, tl + 1);
-	return s;
 }
 
 static void
