@@ -275,16 +275,27 @@ batch_refresh(struct batch *b)
 		b->finished = 1;
 		return;
 	}
-	if (n >= 1) {
+	if (n == 1) {
+		/*
+		 * Lines finish through the step, as OpenAI reports running
+		 * counts: a client can show progress and a time left.
+		 */
+		long long done = now - b->created_ms - step;
+
 		json_object_set_new(o, "status", json_string("in_progress"));
 		set_time(o, "in_progress_at", b->created_ms + step);
-		json_object_set_new(o, "request_counts", json_pack("{s:I,s:i,"
-		    "s:i}", "total", (json_int_t)b->total, "completed", 0,
-		    "failed", 0));
+		json_object_set_new(o, "request_counts", json_pack("{s:I,s:I,"
+		    "s:I}", "total", (json_int_t)b->total, "completed",
+		    (json_int_t)(b->ok * done / step), "failed",
+		    (json_int_t)(b->failed * done / step)));
 	}
 	if (n >= 2) {
 		json_object_set_new(o, "status", json_string("finalizing"));
+		set_time(o, "in_progress_at", b->created_ms + step);
 		set_time(o, "finalizing_at", b->created_ms + 2 * step);
+		json_object_set_new(o, "request_counts", json_pack("{s:I,s:I,"
+		    "s:I}", "total", (json_int_t)b->total, "completed",
+		    (json_int_t)b->ok, "failed", (json_int_t)b->failed));
 	}
 	if (n < 3)
 		return;

@@ -124,6 +124,18 @@ test('ten plan-de-cours sections end to end: launch, progress, collected, previe
 	let r = await get(u, `/batch/${b.id}`);
 	assert.equal(r.status, 200);
 	assert.equal(typeof r.body.batch.progress_pct, 'number');
+	// Running counts (the fake finishes lines through its 4 s step): a
+	// part done gives a percentage between 0 and 100 and a time left.
+	const part = await until('running counts', async () => {
+		const x = await post(u, `/batch/${b.id}/refresh`);
+		assert.equal(x.status, 200, JSON.stringify(x.body));
+		const xb = x.body.batch;
+		assert.notEqual(xb.status, 'collected', JSON.stringify(xb));
+		return xb.status === 'in_progress' && xb.completed > 0 &&
+		    xb.completed < xb.total ? xb : null;
+	}, 20000, 150);
+	assert.ok(part.progress_pct > 0 && part.progress_pct < 100, JSON.stringify(part));
+	assert.ok(Number.isInteger(part.eta_seconds) && part.eta_seconds > 0, JSON.stringify(part));
 	assert.equal(r.body.raw.id, b.openai_batch_id);
 	// The button and the poller at once: collected exactly once.
 	await until('completed upstream', () => ['completed', 'collected'].includes(psql(`SELECT status FROM gen_batches WHERE id = ${b.id}`)), 20000, 100);

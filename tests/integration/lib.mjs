@@ -171,12 +171,12 @@ export async function newUser({ prefix, role = 'professeur', credits = '5.00', m
 // The fake upstream's answer to a prompt sent to `model`.
 export const sentence = (model) => `Bonjour! Ceci est une réponse simulée de ${model}.`;
 
-// Call fn every `every` ms until it returns something truthy; that value
-// (fails after `ms` ms).
+// Call fn (which may be async) every `every` ms until it returns something
+// truthy; that value (fails after `ms` ms).
 export async function until(what, fn, ms = 15000, every = 50) {
 	let v;
 	for (const end = Date.now() + ms; Date.now() < end; await sleep(every))
-		if ((v = fn()))
+		if ((v = await fn()))
 			return v;
 	assert.fail(`${what}: not after ${ms} ms`);
 }
