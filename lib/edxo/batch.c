@@ -237,7 +237,20 @@ payload_of(const char *kind, long long user_id, long long plan_id,
 	in.verbosity = str(opt, "verbosity");
 	if ((err = rl_pdc_load(user_id, 1, plan_id, 0, NULL, &p, e)) != RL_OK)
 		return err;
-	if ((err = rl_pdc_prompt(&p, &in, &pp, e)) == RL_OK) {
+	if ((err = rl_pdc_prompt(&p, &in, &pp, e)) == RL_OK &&
+	    in.ai_model != NULL && in.ai_model[0] != '\0') {
+		/*
+		 * A field's prompt row names its model and the synchronous
+		 * path keeps it; a batch has one model for every line, so
+		 * the launch's choice wins.
+		 */
+		free(pp.model);
+		if ((pp.model = strdup(in.ai_model)) == NULL) {
+			rl_pdc_prompt_free(&pp);
+			err = rl_error_set(e, RL_ENOMEM, "out of memory");
+		}
+	}
+	if (err == RL_OK) {
 		l->task_name = rl_pdc_task_name(in.kind);
 		l->payload = json_pack("{s:I, s:o}", "plan_id",
 		    (json_int_t)plan_id, "prompt", rl_pdc_prompt_json(&pp));
@@ -636,6 +649,17 @@ rl_batch_launch(long long user_id, const char *kind, const json_t *items,
 		    "demandée.");
 		goto out;
 	}
+	/* One batch file, one model: OpenAI refuses a mix at validation. */
+	for (i = 1; i < n; i++)
+		if (strcmp(ls[i].model, ls[0].model) != 0) {
+			err = rl_error_field(e, RL_EINVAL, "model", "Les "
+			    "sections demandées utilisent des modèles "
+			    "différents (%s pour %s, %s pour %s) ; un lot "
+			    "n'en prend qu'un : précisez « model » ou "
+			    "lancez-les séparément.", ls[0].model,
+			    ls[0].section, ls[i].model, ls[i].section);
+			goto out;
+		}
 	if ((err = hold_all(user_id, kind, options, parent_id, ls, n, id,
 	    e)) != RL_OK) {
 		*id = 0;

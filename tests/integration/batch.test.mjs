@@ -323,6 +323,26 @@ test('bad input: clear 4xx, nothing uploaded, nothing held', { timeout: 60000 },
 	assert.equal(state(outsider), o0);
 	assert.equal(await files(), n0);
 
+	// Sections whose settings name different models: one batch takes one
+	// model (400 on model, nothing held); the launch's model makes one.
+	const was = psql(`SELECT ai_model FROM plan_de_cours_prompt_settings WHERE field_name = 'presentation_du_cours'`);
+	assert.notEqual(was, 'gpt-4o');
+	psql(`UPDATE plan_de_cours_prompt_settings SET ai_model = 'gpt-4o' WHERE field_name = 'presentation_du_cours'`);
+	try {
+		const mixed = { kind: 'plan_de_cours', plan_ids: [f.plan], sections: ['presentation_du_cours', 'objectif_terminal_du_cours'] };
+		r = await post(u, '/batch', mixed);
+		assert.equal(r.status, 400, JSON.stringify(r.body));
+		assert.equal(r.body.error.field, 'model');
+		assert.match(r.body.error.message, /gpt-4o/);
+		assert.equal(state(u), s0);
+		assert.equal(await files(), n0);
+		const one = (await launch(u, { ...mixed, model: 'gpt-5' })).batch;
+		assert.deepEqual((await inputLines(one.id)).map((l) => l.body.model), ['gpt-5', 'gpt-5']);
+		await collected(u, one.id);
+	} finally {
+		psql(`UPDATE plan_de_cours_prompt_settings SET ai_model = '${was}' WHERE field_name = 'presentation_du_cours'`);
+	}
+
 	// Another user's batch is not found, whatever the action.
 	const b = (await launch(u, { kind: 'plan_de_cours', plan_ids: [f.plan], sections: ['materiel'] })).batch;
 	for (const [m, path] of [['GET', `/batch/${b.id}`], ['POST', `/batch/${b.id}/refresh`], ['POST', `/batch/${b.id}/cancel`],
