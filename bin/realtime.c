@@ -44,6 +44,7 @@
 #include "log.h"
 #include "models.h"
 #include "openai.h"
+#include "ratelimit.h"
 #include "req.h"
 #include "router.h"
 #include "start.h"
@@ -81,6 +82,7 @@ struct conn {
 	struct lws	*wsi;		/* NULL once closed */
 	int		 refs;		/* the loop's, a running job's */
 	long long	 uid;		/* 0: not authenticated yet */
+	enum rl_role	 role;		/* uid's, for its request limit */
 	int		 busy;		/* a message or offer is running */
 	int		 close_code;	/* close once the queue is sent */
 	const char	*close_why;
@@ -447,8 +449,10 @@ authenticate(struct conn *c, const char *tok, struct rl_error *e)
 	req.env = env;
 	if ((req.arena = rl_arena_new()) == NULL)
 		return rl_error_set(e, RL_ENOMEM, NULL);
-	if ((err = rl_auth_bearer(&req, tok, e)) == RL_OK)
+	if ((err = rl_auth_bearer(&req, tok, e)) == RL_OK) {
 		c->uid = req.user->id;
+		c->role = req.user->role;
+	}
 	rl_arena_free(req.arena);
 	rl_db_request_end();
 	return err;
@@ -461,6 +465,28 @@ close_now(struct lws *wsi, enum lws_close_status code, const char *why)
 	lws_close_reason(wsi, code, (unsigned char *)(uintptr_t)why,
 	    strlen(why));
 	return -1;
+}
+
+/*
+ * A message or offer reaches the provider: count it in its user's bucket,
+ * the one every program of the host shares (lib/ratelimit.c), so that
+ * the WebSocket is no way around the HTTP routes' limit.  0: refused,
+ * the client told.
+ */
+static int
+counted(struct conn *c)
+{
+	struct rl_ratelimit_state	 st;
+	struct rl_error			 e;
+	long				 period;
+	enum rl_err			 err;
+
+	rl_error_clear(&e);
+	if ((err = rl_ratelimit_count(c->uid, c->role, NULL, &st, &period,
+	    &e)) == RL_OK)
+		return 1;
+	(void)send_error(c, err, e.msg);
+	return 0;
 }
 
 /* Payload checks of the two kinds that run on a job. */
@@ -557,12 +583,12 @@ handle(struct lws *wsi, struct conn *c, const char *s, size_t len)
 	else if (strcmp(type, "message") == 0) {
 		if ((bad = message_bad(p)) != NULL)
 			(void)send_error(c, RL_EVALIDATION, bad);
-		else
+		else if (counted(c))
 			job_start(c, JOB_MESSAGE, p);
 	} else if (strcmp(type, "offer") == 0) {
 		if ((bad = offer_bad(p)) != NULL)
 			(void)send_error(c, RL_EVALIDATION, bad);
-		else
+		else if (counted(c))
 			job_start(c, JOB_OFFER, p);
 	} else if (strcmp(type, "auth") == 0)
 		(void)send_error(c, RL_EINVAL, "already authenticated");
@@ -828,7 +854,8 @@ setup(void)
 		call_model = v;
 	if (rl_start(PROG, 1) == -1)
 		return -1;
-	if (rl_auth_init(&e) != RL_OK) {
+	if (rl_auth_init(&e) != RL_OK ||
+	    rl_ratelimit_open(NULL, &e) != RL_OK) {
 		rl_log_error("%s: %s", PROG, e.msg);
 		return -1;
 	}

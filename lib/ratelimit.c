@@ -398,35 +398,35 @@ header_long(struct rl_req *req, const char *name, long v)
 }
 
 enum rl_err
-rl_ratelimit_check(struct rl_req *req, struct rl_error *e)
+rl_ratelimit_count(long long uid, enum rl_role role, const char *token,
+    struct rl_ratelimit_state *show, long *period_sec, struct rl_error *e)
 {
 	struct rl_ratelimit_rule	 r;
-	struct rl_ratelimit_state	 su, st, *show;
-	const char			*tok;
+	struct rl_ratelimit_state	 su, st;
 	char				 ukey[32], *tkey = NULL;
 	size_t				 tlen = 0;
 	long long			 now;
 	struct timespec			 ts;
 
-	if (req->user == NULL)
-		return RL_OK;
-	rule_for(req->user->role, &r);
+	rule_for(role, &r);
+	*period_sec = r.period_sec;
 	/* Wall time: the one clock every process of the host shares. */
 	clock_gettime(CLOCK_REALTIME, &ts);
 	now = (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 
-	(void)snprintf(ukey, sizeof(ukey), "u:%lld", req->user->id);
+	(void)snprintf(ukey, sizeof(ukey), "u:%lld", uid);
 	rl_ratelimit_take(ukey, strlen(ukey), r.requests, r.period_sec, now,
 	    &su);
 	memset(&st, 0, sizeof(st));
 	st.allowed = 1;
-	if (su.allowed && (tok = token_of(req)) != NULL) {
-		tlen = strlen(tok) + 2;
-		if ((tkey = rl_arena_alloc(req->arena, tlen + 1)) == NULL)
+	if (su.allowed && token != NULL) {
+		tlen = strlen(token) + 2;
+		if ((tkey = malloc(tlen + 1)) == NULL)
 			return rl_error_set(e, RL_ENOMEM, NULL);
-		(void)snprintf(tkey, tlen + 1, "t:%s", tok);
+		(void)snprintf(tkey, tlen + 1, "t:%s", token);
 		rl_ratelimit_take(tkey, tlen, r.token_requests, r.period_sec,
 		    now, &st);
+		free(tkey);
 		/* Refused: the user's bucket did not serve either. */
 		if (!st.allowed)
 			rl_ratelimit_give(ukey, strlen(ukey), r.requests,
@@ -435,26 +435,49 @@ rl_ratelimit_check(struct rl_req *req, struct rl_error *e)
 
 	/* The bucket that binds: refused, else the one with less left. */
 	if (!su.allowed)
-		show = &su;
+		*show = su;
 	else if (!st.allowed)
-		show = &st;
+		*show = st;
 	else if (su.limit == 0 || (st.limit != 0 &&
 	    st.remaining < su.remaining))
-		show = &st;
+		*show = st;
 	else
-		show = &su;
-	if (show->limit == 0)
-		return RL_OK;	/* unlimited: nothing to count down */
-	if (header_long(req, "X-RateLimit-Limit", show->limit) != RL_OK ||
-	    header_long(req, "X-RateLimit-Remaining", show->remaining) !=
-	    RL_OK || header_long(req, "X-RateLimit-Reset", show->reset) !=
-	    RL_OK)
-		return rl_error_set(e, RL_ENOMEM, NULL);
+		*show = su;
 	if (show->allowed)
 		return RL_OK;
-	if (header_long(req, "Retry-After", show->retry_after) != RL_OK)
-		return rl_error_set(e, RL_ENOMEM, NULL);
 	return rl_error_set(e, RL_ERATELIMIT, "%s rate limit reached (%ld "
-	    "requests per %ld s); retry in %ld s", show == &st ? "API token" :
+	    "requests per %ld s); retry in %ld s", !st.allowed ? "API token" :
 	    "user", show->limit, r.period_sec, show->retry_after);
+}
+
+enum rl_err
+rl_ratelimit_check(struct rl_req *req, struct rl_error *e)
+{
+	struct rl_ratelimit_state	 show;
+	struct rl_error			 ce;
+	long				 period;
+	enum rl_err			 err;
+
+	if (req->user == NULL)
+		return RL_OK;
+	rl_error_clear(&ce);
+	err = rl_ratelimit_count(req->user->id, req->user->role,
+	    token_of(req), &show, &period, &ce);
+	if (err != RL_OK && err != RL_ERATELIMIT) {
+		*e = ce;
+		return err;
+	}
+	if (show.limit == 0)
+		return RL_OK;	/* unlimited: nothing to count down */
+	if (header_long(req, "X-RateLimit-Limit", show.limit) != RL_OK ||
+	    header_long(req, "X-RateLimit-Remaining", show.remaining) !=
+	    RL_OK || header_long(req, "X-RateLimit-Reset", show.reset) !=
+	    RL_OK)
+		return rl_error_set(e, RL_ENOMEM, NULL);
+	if (err == RL_OK)
+		return RL_OK;
+	if (header_long(req, "Retry-After", show.retry_after) != RL_OK)
+		return rl_error_set(e, RL_ENOMEM, NULL);
+	*e = ce;
+	return err;
 }

@@ -54,6 +54,16 @@ void		 rl_ratelimit_give(const void *key, size_t len,
 		    long requests, long period_sec, long long now_us);
 
 /*
+ * Count one request of user uid (role's limits) in the user's bucket and,
+ * when token is not NULL, in that API token's: RL_OK, or RL_ERATELIMIT
+ * with the reason.  *show is the bucket that binds (the refused one, else
+ * the one with less left); *period_sec the role's window.  Shared by the
+ * runtime and the realtime program, so one user has one limit per host.
+ */
+enum rl_err	 rl_ratelimit_count(long long uid, enum rl_role,
+		    const char *token, struct rl_ratelimit_state *show,
+		    long *period_sec, struct rl_error *);
+/*
  * The runtime's check after auth, before the handler: counts the
  * request in its user's bucket and its API token's, adds the
  * X-RateLimit-* headers, and RL_ERATELIMIT (with Retry-After) when a

@@ -10,7 +10,7 @@
 // RELAIS_REALTIME_AUTH_SEC=2).
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { BASE, newUser, psql, sentence, until } from './lib.mjs';
+import { BASE, admin, auth, getJSON, newUser, postJSON, psql, sentence, until } from './lib.mjs';
 
 const URL_WS = BASE.replace(/^http/, 'ws') + '/realtime/ws';
 const IDLE_SEC = 4;
@@ -280,4 +280,36 @@ test('an idle connection is closed after the idle timeout', async () => {
 	const s = (Date.now() - t0) / 1000;
 	assert.deepEqual([cl.code, cl.reason], [1000, 'idle timeout']);
 	assert.ok(s >= IDLE_SEC - 1 && s < IDLE_SEC + 5, `closed after ${s} s`);
+});
+
+test('a message counts in its user\'s request limit, the bucket the HTTP routes use', async () => {
+	// lib/ratelimit.c: one table per host; 3 requests a minute for cp.
+	const a = auth(await admin());
+	let r = await postJSON('/settings/rate_limits', { role: 'cp', requests: 3, period_sec: 60 }, a);
+	assert.equal(r.status, 200, JSON.stringify(r.body));
+	try {
+		const u = await newUser({ prefix: 'wsrl', role: 'cp' });
+		for (const left of ['2', '1']) {
+			r = await getJSON('/me', { headers: auth(u.token) });
+			assert.equal(r.status, 200);
+			assert.equal(r.headers.get('x-ratelimit-remaining'), left);
+		}
+		const c = await ready(u.token);
+		c.send({ type: 'message', payload: { text: 'Bonjour', model: 'gpt-4o-mini' } });
+		await c.next('done');
+		c.send({ type: 'message', payload: { text: 'Encore', model: 'gpt-4o-mini' } });
+		const err = await c.next('error');
+		assert.equal(err.payload.code, 'rate_limited', JSON.stringify(err));
+		assert.match(err.payload.message, /retry in \d+ s/);
+		// Refused, not disconnected; and the HTTP side sees the bucket empty.
+		c.send({ type: 'ping', payload: {} });
+		await c.next('pong');
+		r = await getJSON('/me', { headers: auth(u.token) });
+		assert.equal(r.status, 429);
+		c.ws.close(1000);
+		await c.closing;
+	} finally {
+		r = await postJSON('/settings/rate_limits', { role: 'cp', requests: null }, a);
+		assert.equal(r.status, 200, JSON.stringify(r.body));
+	}
 });
