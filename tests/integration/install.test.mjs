@@ -95,15 +95,15 @@ test('make install: programs, tools, units, environment file, data and man pages
 		fs.accessSync(inRoot(path.join(dirs.cgibindir, n)), fs.constants.X_OK);
 		assert.ok(fs.existsSync(inRoot(path.join(dirs.mandir, 'man8', `${n}.8`))), `${n}.8`);
 	}
-	for (const t of ['relais-migrate', 'relais-worker', 'relais-adduser'])
+	for (const t of ['relais-migrate', 'relais-worker', 'relais-adduser', 'relais-realtime'])
 		fs.accessSync(inRoot(path.join(dirs.bindir, t)), fs.constants.X_OK);
 	for (const u of ['relais@.service', 'relais@.socket', 'relais-worker.service',
-	    'relais-migrate.service', 'relais.target'])
+	    'relais-migrate.service', 'relais-realtime.service', 'relais.target'])
 		assert.ok(fs.existsSync(inRoot(path.join(dirs.systemdunitdir, u))), u);
 	const target = fs.readFileSync(inRoot(path.join(dirs.systemdunitdir, 'relais.target')), 'utf8');
 	for (const n of names)
 		assert.match(target, new RegExp(`^Wants=relais@${n}\\.socket relais@${n}\\.service$`, 'm'));
-	assert.match(target, /^Wants=relais-worker\.service$/m);
+	assert.match(target, /^Wants=relais-worker\.service relais-realtime\.service$/m);
 	const unit = fs.readFileSync(inRoot(path.join(dirs.systemdunitdir, 'relais@.service')), 'utf8');
 	assert.match(unit, new RegExp(`^ExecStart=${dirs.cgibindir}/%i$`, 'm'));
 	for (const h of ['ProtectSystem=strict', 'PrivateTmp=yes', 'NoNewPrivileges=yes',
