@@ -4,15 +4,14 @@
 // refusals (extension or magic bytes: 415; unreadable duration: 422; too
 // big: 413 and nothing kept in RELAIS_TMPDIR; too long for the meeting:
 // 422 with nothing sent upstream), the money (one ledger row, the amount
-// from what the upstream reported), /health up and down, and the seed's
-// own Python and TypeScript clients.
+// from what the upstream reported) and /health up and down.  The seed's
+// own Python and TypeScript clients run in seed-clients.test.mjs.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { auth, BASE, getJSON, newUser, PASSWORD, psql, STATE, TOP, until } from './lib.mjs';
+import { auth, getJSON, newUser, psql, STATE, until } from './lib.mjs';
 
 const FAKE = process.env.FAKE_OPENAI_BASE_URL.replace(/\/v1$/, '');
 const TMP = process.env.RELAIS_TMPDIR ?? `${STATE}/tmp`;
@@ -271,30 +270,6 @@ test('no credits: 402 and nothing sent', async () => {
 	assert.equal(r.status, 402, JSON.stringify(r.body));
 	assert.equal(r.body.error.code, 'insufficient_credits');
 	assert.equal((await fakeAudio()).requests, before);
-});
-
-test('the seed\'s Python (requests) and TypeScript (fetch) clients', async () => {
-	const u = await newUser({ prefix: 'tr' });
-	const name = psql(`SELECT username FROM users WHERE id = ${u.id}`);
-	const dir = mkdtempSync(join(tmpdir(), 'tr-'));
-	try {
-		const path = join(dir, 'audio.mp3');
-		writeFileSync(path, mp3(100));
-		const env = { ...process.env, RELAIS_BASE: BASE, RELAIS_USERNAME: name, RELAIS_PASSWORD: PASSWORD };
-		for (const cmd of [['python3', `${TOP}/tests/integration/transcription_client.py`],
-		    [process.execPath, `${TOP}/tests/integration/transcription_client.mjs`]]) {
-			const out = execFileSync(cmd[0], [cmd[1], path], { encoding: 'utf8', timeout: 60000, env });
-			const lines = out.trim().split('\n');
-			const res = JSON.parse(lines.at(-1));
-			assert.match(lines[0], /transcription simulée de audio\.mp3/, cmd[0]);
-			assert.equal(res.transcription.model, 'whisper-1', out);
-			assert.equal(res.meeting.model, 'gpt-4o-transcribe', out);
-			assert.equal(res.meeting.duration, 2.613, out);
-		}
-		await until('four ledger rows', () => rows(u) === 4 && openHolds(u) === 0);
-	} finally {
-		rmSync(dir, { recursive: true, force: true });
-	}
 });
 
 test('GET /health: the seed\'s shape, 503 unhealthy while PostgreSQL is down', async () => {
