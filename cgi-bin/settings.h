@@ -101,6 +101,13 @@ struct settings_page {
 	const char			*conflict_field; /* unique column */
 };
 
+/*
+ * An API key an admin may store (a user's OpenAI key, a provider's): the
+ * upstream buffer (struct rl_upstream_buf) holds 511 characters.
+ */
+#define SETTINGS_KEY_MIN	8
+#define SETTINGS_KEY_MAX	511
+
 /* Shared helpers (settings_pages.c). */
 enum rl_err	 settings_field_error(struct rl_error *, enum rl_err,
 		    const char *, const char *, ...)
@@ -111,6 +118,8 @@ enum rl_err	 settings_apply(struct rl_req *, const struct settings_page *,
 		    const char *, json_t *, struct rl_error *);
 enum rl_err	 settings_audit(struct rl_req *, const char *, const char *,
 		    const char *, const json_t *, const json_t *,
+		    struct rl_error *);
+enum rl_err	 settings_seal_key(const char *, const char *, char **,
 		    struct rl_error *);
 int		 settings_decimal(const json_t *, int, int, char *, size_t);
 const char	*settings_id_string(struct rl_req *, long long);

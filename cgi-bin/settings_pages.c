@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "crypto.h"
 #include "db.h"
 #include "fcgi.h"
 #include "jinja.h"
@@ -1431,4 +1432,36 @@ settings_get_usage(struct rl_req *req, struct rl_error *e)
 	    e)) != RL_OK)
 		return err;
 	return rl_resp_json_new(req, 200, out);
+}
+
+/*
+ * Seal key, the value of the body's field, for a *_enc column: *hex (to
+ * free) is the box in hex.  Keys are printable ASCII without spaces;
+ * anything else is a paste gone wrong, refused on the field.
+ */
+enum rl_err
+settings_seal_key(const char *field, const char *key, char **hex,
+    struct rl_error *e)
+{
+	unsigned char	*box;
+	size_t		 i, len = strlen(key), boxlen;
+	enum rl_err	 err;
+
+	*hex = NULL;
+	if (len < SETTINGS_KEY_MIN || len > SETTINGS_KEY_MAX)
+		return settings_field_error(e, RL_EINVAL, field, "%s: want %d "
+		    "to %d characters", field, SETTINGS_KEY_MIN,
+		    SETTINGS_KEY_MAX);
+	for (i = 0; i < len; i++)
+		if (key[i] <= ' ' || key[i] > '~')
+			return settings_field_error(e, RL_EINVAL, field, "%s: "
+			    "printable characters only, no spaces", field);
+	if ((err = rl_secretbox_seal(key, len, &box, &boxlen, e)) != RL_OK)
+		return err;
+	if ((*hex = malloc(2 * boxlen + 1)) == NULL)
+		err = rl_error_set(e, RL_ENOMEM, NULL);
+	else
+		rl_hex_encode(box, boxlen, *hex);
+	free(box);
+	return err;
 }

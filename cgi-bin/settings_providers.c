@@ -22,9 +22,6 @@
 #include "resp.h"
 #include "settings.h"
 
-/* A key's length: the buffer of struct rl_upstream_buf holds 511. */
-#define KEY_MIN		8
-#define KEY_MAX		511
 /* Characters of a key an answer may show. */
 #define KEY_SHOWN	4
 
@@ -53,46 +50,17 @@
 	    "FROM openai_models m WHERE m.provider = p.name), "		\
 	    "'created_at', p.created_at, 'updated_at', p.updated_at)"
 
-static char *
-hex_encode(const unsigned char *p, size_t n)
-{
-	static const char	 digits[] = "0123456789abcdef";
-	char			*s;
-	size_t			 i;
-
-	if ((s = malloc(2 * n + 1)) == NULL)
-		return NULL;
-	for (i = 0; i < n; i++) {
-		s[2 * i] = digits[p[i] >> 4];
-		s[2 * i + 1] = digits[p[i] & 0xf];
-	}
-	s[2 * n] = '\0';
-	return s;
-}
-
 /* The sealed key as hex (*hex, to free) and its last characters. */
 static enum rl_err
 seal_key(const char *key, char **hex, char last[KEY_SHOWN + 1],
     struct rl_error *e)
 {
-	unsigned char	*box;
-	size_t		 i, len = strlen(key), boxlen;
 	enum rl_err	 err;
 
-	*hex = NULL;
-	if (len < KEY_MIN || len > KEY_MAX)
-		return settings_field_error(e, RL_EINVAL, "api_key",
-		    "api_key: want %d to %d characters", KEY_MIN, KEY_MAX);
-	for (i = 0; i < len; i++)
-		if (key[i] <= ' ' || key[i] > '~')
-			return settings_field_error(e, RL_EINVAL, "api_key",
-			    "api_key: printable characters only, no spaces");
-	if ((err = rl_secretbox_seal(key, len, &box, &boxlen, e)) != RL_OK)
-		return err;
-	*hex = hex_encode(box, boxlen);
-	free(box);
-	(void)snprintf(last, KEY_SHOWN + 1, "%s", key + len - KEY_SHOWN);
-	return *hex == NULL ? rl_error_set(e, RL_ENOMEM, NULL) : RL_OK;
+	if ((err = settings_seal_key("api_key", key, hex, e)) == RL_OK)
+		(void)snprintf(last, KEY_SHOWN + 1, "%s",
+		    key + strlen(key) - KEY_SHOWN);
+	return err;
 }
 
 /* The name rule of the providers CHECK, so that a 400 comes first. */

@@ -18,10 +18,6 @@
 #include "resp.h"
 #include "settings.h"
 
-/* The longest key we store; OpenAI's project keys are under 200. */
-#define KEY_MAX		512
-#define KEY_MIN		8
-
 /*
  * What an admin sees of a user.  The sealed key travels as hex to be
  * replaced by its mask in C (mask()): only this program holds the master
@@ -68,23 +64,6 @@ static const struct settings_page create_page = {
 	"/manage_users", "users", NULL, NULL, NULL, NULL, create_fields,
 	sizeof(create_fields) / sizeof(create_fields[0]), 0, NULL
 };
-
-static char *
-hex_encode(const unsigned char *p, size_t n)
-{
-	static const char	 digits[] = "0123456789abcdef";
-	char			*s;
-	size_t			 i;
-
-	if ((s = malloc(2 * n + 1)) == NULL)
-		return NULL;
-	for (i = 0; i < n; i++) {
-		s[2 * i] = digits[p[i] >> 4];
-		s[2 * i + 1] = digits[p[i] & 0xf];
-	}
-	s[2 * n] = '\0';
-	return s;
-}
 
 /*
  * Replace openai_key_enc by openai_key: "sk-…" and the key's last four
@@ -292,32 +271,6 @@ settings_get_user(struct rl_req *req, struct rl_error *e)
 }
 
 /*
- * Seal a new key, or NULL to clear it.  Keys are printable ASCII without
- * spaces; anything else is a paste gone wrong.
- */
-static enum rl_err
-seal_key(const char *key, char **hex, struct rl_error *e)
-{
-	unsigned char	*box;
-	size_t		 i, len = strlen(key), boxlen;
-	enum rl_err	 err;
-
-	*hex = NULL;
-	if (len < KEY_MIN || len > KEY_MAX)
-		return settings_field_error(e, RL_EINVAL, "openai_key",
-		    "openai_key: want %d to %d characters", KEY_MIN, KEY_MAX);
-	for (i = 0; i < len; i++)
-		if (key[i] <= ' ' || key[i] > '~')
-			return settings_field_error(e, RL_EINVAL, "openai_key",
-			    "openai_key: printable characters only, no spaces");
-	if ((err = rl_secretbox_seal(key, len, &box, &boxlen, e)) != RL_OK)
-		return err;
-	*hex = hex_encode(box, boxlen);
-	free(box);
-	return *hex == NULL ? rl_error_set(e, RL_ENOMEM, NULL) : RL_OK;
-}
-
-/*
  * The key itself never reaches the audit log: only whether one was there
  * before and whether it is now set or cleared.
  */
@@ -409,7 +362,8 @@ settings_edit_user(struct rl_req *req, struct rl_error *e)
 		setkey = 1;
 		key = json_string_value(k);
 		if (key != NULL && *key != '\0' &&
-		    (err = seal_key(key, &hex, e)) != RL_OK)
+		    (err = settings_seal_key("openai_key", key, &hex, e)) !=
+		    RL_OK)
 			goto out;
 		(void)json_object_del(patch, "openai_key");
 	}
