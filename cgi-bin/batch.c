@@ -205,10 +205,9 @@ options_of(struct rl_req *req)
 static enum rl_err
 launch(struct rl_req *req, struct rl_error *e)
 {
-	const char *const	*def;
 	const json_t		*secs, *v, *s;
 	json_t			*ids = NULL, *items = NULL, *opt = NULL;
-	const char		*kind;
+	const char		*kind, *def;
 	long long		 id;
 	size_t			 i, j;
 	enum rl_err		 err;
@@ -252,17 +251,17 @@ launch(struct rl_req *req, struct rl_error *e)
 		err = rl_error_set(e, RL_ENOMEM, "out of memory");
 		goto out;
 	}
-	def = rl_batch_default_sections(kind);
 	json_array_foreach(ids, i, v) {
 		if (secs != NULL)
 			json_array_foreach(secs, j, s)
 				(void)json_array_append_new(items, json_pack(
 				    "{s:O, s:O}", "plan_id", v, "section", s));
 		else
-			for (j = 0; def[j] != NULL; j++)
+			for (j = 0; (def = rl_batch_section(kind, j)) !=
+			    NULL; j++)
 				(void)json_array_append_new(items, json_pack(
 				    "{s:O, s:s}", "plan_id", v, "section",
-				    def[j]));
+				    def));
 	}
 	if ((err = rl_batch_launch(req->user->id, kind, items, opt,
 	    secs != NULL, 0, &id, e)) != RL_OK)

@@ -717,13 +717,12 @@ results_body(struct sink *s, json_t *b)
 static enum rl_err
 sections_array(const char *kind, struct rl_buf *b, struct rl_error *e)
 {
-	const char *const	*sec;
-	size_t			 i;
+	const char	*sec;
+	size_t		 i;
 
-	sec = rl_batch_default_sections(kind);
 	(void)rl_buf_addstr(b, "{");
-	for (i = 0; sec != NULL && sec[i] != NULL; i++)
-		(void)rl_buf_addf(b, "%s\"%s\"", i > 0 ? "," : "", sec[i]);
+	for (i = 0; (sec = rl_batch_section(kind, i)) != NULL; i++)
+		(void)rl_buf_addf(b, "%s\"%s\"", i > 0 ? "," : "", sec);
 	(void)rl_buf_addstr(b, "}");
 	if (rl_buf_err(b) != RL_OK)
 		return rl_error_set(e, rl_buf_err(b), "out of memory");

@@ -55,25 +55,9 @@
 	"'sections', coalesce((SELECT json_agg(DISTINCT s.section) "	\
 	"FROM gen_batch_items s WHERE s.batch_id = b.id), '[]'))"
 
-/* Sections of a plan de cours: the fields, then the two lists. */
-static const char *const pdc_sections[] = {
-	"presentation_du_cours", "objectif_terminal_du_cours",
-	"organisation_et_methodes", "accomodement",
-	"evaluation_formative_apprentissages",
-	"evaluation_expression_francais", "materiel", "seuil_reussite",
-	"calendriers", "evaluations", NULL
-};
-
-/* Sections of a plan-cadre (rl_plancadre_target_valid's). */
-static const char *const pc_sections[] = {
-	"place_intro", "objectif_terminal", "structure_intro",
-	"structure_activites_theoriques", "structure_activites_pratiques",
-	"structure_activites_prevues", "eval_evaluation_sommative",
-	"eval_nature_evaluations_sommatives", "eval_evaluation_de_la_langue",
-	"eval_evaluation_sommatives_apprentissages", "competences_developpees",
-	"competences_certifiees", "cours_corequis", "objets_cibles",
-	"cours_relies", "cours_prealables", "savoir_etre", "capacites", NULL
-};
+/* A plan de cours' two generated lists, after its fields. */
+static const char *const pdc_lists[] = { "calendriers", "evaluations" };
+#define NPDC_LISTS	(sizeof(pdc_lists) / sizeof(pdc_lists[0]))
 
 /* One line being launched. */
 struct line {
@@ -113,23 +97,31 @@ rl_batch_kind_ok(const char *kind)
 	    strcmp(kind, RL_BATCH_KIND_PDC) == 0);
 }
 
-const char *const *
-rl_batch_default_sections(const char *kind)
+const char *
+rl_batch_section(const char *kind, size_t i)
 {
 
-	return strcmp(kind, RL_BATCH_KIND_PC) == 0 ? pc_sections :
-	    pdc_sections;
+	if (strcmp(kind, RL_BATCH_KIND_PC) == 0)
+		return rl_plancadre_target(i);
+	if (i < rl_pdc_nfields)
+		return rl_pdc_fields[i];
+	i -= rl_pdc_nfields;
+	return i < NPDC_LISTS ? pdc_lists[i] : NULL;
 }
 
 int
 rl_batch_section_ok(const char *kind, const char *section)
 {
-	const char *const	*s;
+	size_t	 i;
 
 	if (!rl_batch_kind_ok(kind) || section == NULL)
 		return 0;
-	for (s = rl_batch_default_sections(kind); *s != NULL; s++)
-		if (strcmp(*s, section) == 0)
+	if (strcmp(kind, RL_BATCH_KIND_PC) == 0)
+		return rl_plancadre_target_valid(section);
+	if (rl_pdc_field_ok(section))
+		return 1;
+	for (i = 0; i < NPDC_LISTS; i++)
+		if (strcmp(section, pdc_lists[i]) == 0)
 			return 1;
 	return 0;
 }

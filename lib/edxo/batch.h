@@ -36,12 +36,12 @@
 int		 rl_batch_kind_ok(const char *);
 int		 rl_batch_section_ok(const char *kind, const char *section);
 /*
- * The sections a launch without a list asks for: every plan-de-cours
- * field, the calendar and the evaluations; every plan-cadre section (the
- * ones whose generation settings leave the AI off are skipped).  A
- * NULL-terminated list.
+ * The i-th section a launch without a list asks for, NULL past the last:
+ * every plan-de-cours field (rl_pdc_fields), the calendar and the
+ * evaluations; every plan-cadre section (rl_plancadre_target; the ones
+ * whose generation settings leave the AI off are skipped at launch).
  */
-const char *const *rl_batch_default_sections(const char *kind);
+const char	*rl_batch_section(const char *kind, size_t);
 
 /*
  * Launch a batch for user_id: items [{plan_id, section}] (checked by the

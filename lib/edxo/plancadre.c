@@ -278,6 +278,17 @@ rl_plancadre_target_valid(const char *name)
 	return s != NULL && s->kind != K_CAPSUB;
 }
 
+const char *
+rl_plancadre_target(size_t i)
+{
+	size_t	 j;
+
+	for (j = 0; j < NSECS; j++)
+		if (secs[j].kind != K_CAPSUB && i-- == 0)
+			return secs[j].key;
+	return NULL;
+}
+
 /* The section key of a global_generation_settings target. */
 static const struct sec *
 sec_of_target(const char *target)

@@ -44,6 +44,8 @@ struct rl_task;
  * capacites.
  */
 int		 rl_plancadre_target_valid(const char *);
+/* The i-th section a target may name, in table order; NULL past the last. */
+const char	*rl_plancadre_target(size_t);
 
 /*
  * The task.  Payload {plan_id, mode: "generate" | "improve" | "wand",
