@@ -1021,50 +1021,10 @@ function signedOut(msg) {
 }
 
 function initLogin() {
-	const form = $('#form-connexion');
-	const top = $('#form-connexion-erreur');
-	const fields = { username: $('#connexion-username'), password: $('#connexion-password') };
-	form.addEventListener('submit', async (ev) => {
-		ev.preventDefault();
-		top.textContent = '';
-		for (const [k, i] of Object.entries(fields)) {
-			i.removeAttribute('aria-invalid');
-			$(`#connexion-${k}-err`).textContent = '';
-		}
-		const btn = form.querySelector('button');
-		btn.disabled = true;
-		try {
-			const d = await api('POST', '/login', { username: fields.username.value.trim(),
-			    password: fields.password.value });
-			fields.password.value = '';
-			signedIn(d.user, d.csrf_token);
-			announce(`Connecté : ${d.user.username}`);
-			await render(true);
-		} catch (e) {
-			let msg = e.message;
-			if (e.status === 401)
-				msg = 'Nom d’utilisateur ou mot de passe incorrect.';
-			else if (e.status === 429)
-				msg = FRENCH.too_many_requests;
-			const f = e.field && fields[e.field];
-			if (f) {
-				f.setAttribute('aria-invalid', 'true');
-				$(`#connexion-${e.field}-err`).textContent = msg;
-				f.focus();
-			} else {
-				top.textContent = msg;
-			}
-			announce(`Erreur : ${msg}`);
-		} finally {
-			btn.disabled = false;
-		}
-	});
-	$('#deconnexion').addEventListener('click', async () => {
-		try {
-			await api('POST', '/logout', {});
-		} catch { /* the session is gone either way */ }
-		signedOut('Vous êtes déconnecté.');
-		$('#connexion-username').focus();
+	initSignIn(async (d) => {
+		signedIn(d.user, d.csrf_token);
+		announce(`Connecté : ${d.user.username}`);
+		await render(true);
 	});
 }
 

@@ -468,35 +468,9 @@ function signedOut(msg) {
 }
 
 function initLogin() {
-	const form = $('#form-connexion');
-	const top = $('#form-connexion-erreur');
-	form.addEventListener('submit', async (ev) => {
-		ev.preventDefault();
-		top.textContent = '';
-		const btn = form.querySelector('button');
-		btn.disabled = true;
-		try {
-			const d = await api('POST', '/login', {
-			    username: $('#connexion-username').value.trim(),
-			    password: $('#connexion-password').value });
-			$('#connexion-password').value = '';
-			await signedIn(d.user, d.csrf_token);
-			announce(`Connecté : ${d.user.username}`);
-		} catch (e) {
-			const msg = e.status === 401 ?
-			    'Nom d’utilisateur ou mot de passe incorrect.' : e.message;
-			top.textContent = msg;
-			announce(`Erreur : ${msg}`);
-		} finally {
-			btn.disabled = false;
-		}
-	});
-	$('#deconnexion').addEventListener('click', async () => {
-		try {
-			await api('POST', '/logout', {});
-		} catch { /* the session is gone either way */ }
-		signedOut('Vous êtes déconnecté.');
-		$('#connexion-username').focus();
+	initSignIn(async (d) => {
+		await signedIn(d.user, d.csrf_token);
+		announce(`Connecté : ${d.user.username}`);
 	});
 }
 

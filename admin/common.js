@@ -136,3 +136,52 @@ async function download(path) {
 	setTimeout(() => URL.revokeObjectURL(url), 10000);
 	return name;
 }
+
+// The sign-in form and the sign-out button both pages share (#form-connexion,
+// #connexion-username/-password with their "-err" lines, #deconnexion):
+// after(d) runs with /login's answer, and shows the page for d.user.
+function initSignIn(after) {
+	const form = $('#form-connexion');
+	const top = $('#form-connexion-erreur');
+	const fields = { username: $('#connexion-username'), password: $('#connexion-password') };
+	form.addEventListener('submit', async (ev) => {
+		ev.preventDefault();
+		top.textContent = '';
+		for (const [k, i] of Object.entries(fields)) {
+			i.removeAttribute('aria-invalid');
+			$(`#connexion-${k}-err`).textContent = '';
+		}
+		const btn = form.querySelector('button');
+		btn.disabled = true;
+		try {
+			const d = await api('POST', '/login', { username: fields.username.value.trim(),
+			    password: fields.password.value });
+			fields.password.value = '';
+			await after(d);
+		} catch (e) {
+			let msg = e.message;
+			if (e.status === 401)
+				msg = 'Nom d’utilisateur ou mot de passe incorrect.';
+			else if (e.status === 429)
+				msg = FRENCH.too_many_requests;
+			const f = e.field && fields[e.field];
+			if (f) {
+				f.setAttribute('aria-invalid', 'true');
+				$(`#connexion-${e.field}-err`).textContent = msg;
+				f.focus();
+			} else {
+				top.textContent = msg;
+			}
+			announce(`Erreur : ${msg}`);
+		} finally {
+			btn.disabled = false;
+		}
+	});
+	$('#deconnexion').addEventListener('click', async () => {
+		try {
+			await api('POST', '/logout', {});
+		} catch { /* the session is gone either way */ }
+		signedOut('Vous êtes déconnecté.');
+		$('#connexion-username').focus();
+	});
+}
