@@ -377,6 +377,13 @@
  */
 #define RL_CREDITS_GROUP_MAX		16
 #define RL_CREDITS_LATER_MAX		(4 * RL_CREDITS_GROUP_MAX)
+/*
+ * How long a deferred settlement waits for others to share its group
+ * commit (credits.c, linger): at low concurrency, one wake-up and one
+ * commit per RL_CREDITS_GROUP_LINGER_US of calls instead of per call.
+ * The hold stays counted in held meanwhile.
+ */
+#define RL_CREDITS_GROUP_LINGER_US	3000
 
 /*
  * Distinct statement texts a program prepares (db.c's registry; a

@@ -5,12 +5,13 @@
  *
  * Three rules keep the money exact under any number of concurrent callers:
  *
- *  - users.held is the sum of the user's open holds, kept by a trigger
- *    on credit_reservations (sql/0010_held.sql).  A reservation is one
- *    statement that locks the user row where credits - held covers the
- *    amount and inserts the hold: concurrent reservations queue on the
- *    row, and READ COMMITTED re-checks the condition on the row as the
- *    one before left it, so no two spend the same money.
+ *  - users.held is the sum of the user's open holds, kept by the
+ *    statements here (relais' sessions say so, db.c; a trigger keeps it
+ *    for any other session, sql/0010 and 0019).  A reservation is one
+ *    statement that raises held on the user row where credits - held
+ *    covers the amount and inserts the hold: concurrent reservations
+ *    queue on the row, and READ COMMITTED re-checks the condition on the
+ *    row as the one before left it, so no two spend the same money.
  *  - Locks are taken in one order, the hold before its user: settle and
  *    release lock the hold, then the user row; reserve and adjust lock
  *    only the user row (a new hold is nobody else's yet).  No cycle, so
@@ -75,17 +76,18 @@ out:
 }
 
 /*
- * The reservation: lock the user row where credits - held >= $2, insert
- * the hold from the row it returned (the trigger then raises held); the
- * second column tells a missing user from one without the money, the
- * third is the caller's read (NULL without one).
+ * The reservation: raise held on the user row where credits - held >= $2,
+ * insert the hold from the row it returned; the second column tells a
+ * missing user from one without the money, the third is the caller's
+ * read (NULL without one).  This session keeps held itself (db.c), so the
+ * trigger of sql/0010 does not run: one row version, no PL/pgSQL call.
  */
 #define RESERVE_SQL(read)						\
-	"WITH u AS MATERIALIZED (SELECT id FROM users "			\
+	"WITH u AS (UPDATE users SET held = held + $2::numeric "	\
 	"WHERE id = $1::bigint AND credits - held >= $2::numeric "	\
-	"FOR UPDATE), h AS (INSERT INTO credit_reservations (user_id, "	\
-	"amount, model, request_id, task_id) SELECT id, $2::numeric, $3, " \
-	"$4, $5::uuid FROM u RETURNING id) "				\
+	"RETURNING id), h AS (INSERT INTO credit_reservations "		\
+	"(user_id, amount, model, request_id, task_id) SELECT id, "	\
+	"$2::numeric, $3, $4, $5::uuid FROM u RETURNING id) "		\
 	"SELECT (SELECT id FROM h), EXISTS (SELECT 1 FROM users WHERE "	\
 	"id = $1::bigint), " read
 
@@ -203,8 +205,10 @@ enum settle_how {
  * before.  A released hold with no ledger row is settled all the same:
  * the call's outcome is known and someone gave the hold back without it
  * (the rerun of a task whose lease lapsed while this settlement waited
- * for the database).  The trigger takes a reserved hold's amount out of
- * held at the end of the statement.  A task purged since the call
+ * for the database).  u takes a reserved hold's amount out of held in
+ * the same row version as the debit (this session keeps held itself,
+ * db.c; before sql/0019 a trigger did it with a second update of the
+ * user row).  A task purged since the call
  * started is recorded as no task.
  */
 #define SETTLE_SQL							\
@@ -214,8 +218,10 @@ enum settle_how {
 	"c.amount), u.credits) AS debit FROM users u JOIN c ON "	\
 	"u.id = c.user_id WHERE u.id = $1::bigint AND "			\
 	"c.state = ANY ($17::text[]) FOR UPDATE OF u), "		\
-	"u AS (UPDATE users SET credits = users.credits - o.debit "	\
-	"FROM o WHERE users.id = o.id RETURNING users.credits), "	\
+	"u AS (UPDATE users SET credits = users.credits - o.debit, "	\
+	"held = users.held - CASE c.state WHEN 'reserved' THEN c.amount " \
+	"ELSE 0 END FROM o, c WHERE users.id = o.id "			\
+	"RETURNING users.credits), "					\
 	"h AS (UPDATE credit_reservations SET state = 'settled', "	\
 	"settled_at = now() FROM u WHERE credit_reservations.id = "	\
 	"$2::bigint RETURNING credit_reservations.id), "		\
@@ -346,12 +352,15 @@ rl_credits_release(long long hold_id, struct rl_error *e)
 	(void)snprintf(hid, sizeof(hid), "%lld", hold_id);
 	p[0] = hid;
 	/*
-	 * One statement: the hold, then (the trigger) its amount leaves the
-	 * user's held; the balance does not change.
+	 * One statement: the hold, then its amount leaves the user's held
+	 * (this session keeps held itself, db.c); the balance does not
+	 * change.  The hold's row is locked first, as everywhere.
 	 */
-	if ((err = rl_db_exec("UPDATE credit_reservations SET state = "
-	    "'released', settled_at = now() WHERE id = $1::bigint AND "
-	    "state = 'reserved'", 1, p, &r, e)) != RL_OK)
+	if ((err = rl_db_exec("WITH h AS (UPDATE credit_reservations SET "
+	    "state = 'released', settled_at = now() WHERE id = $1::bigint "
+	    "AND state = 'reserved' RETURNING user_id, amount) "
+	    "UPDATE users SET held = users.held - h.amount FROM h "
+	    "WHERE users.id = h.user_id", 1, p, &r, e)) != RL_OK)
 		goto out;
 	if (rl_dbres_affected(r) == 1)
 		goto out;
@@ -641,6 +650,43 @@ group(struct later **g, int n)
 	return 0;
 }
 
+/*
+ * Wait, later_mu held, until there is something to write.  A group commit
+ * pays one transaction and one flush for many calls, but only when the
+ * calls are there together: at low concurrency each settlement would be
+ * written alone the moment it was queued, a wake-up and a commit per
+ * call.  So a young settlement at the head waits for company, until
+ * RL_CREDITS_GROUP_LINGER_US after it was queued or until a whole group
+ * is queued (enqueue wakes this thread only then, or when the queue was
+ * empty).  Its hold stays in held meanwhile: the money cannot be spent
+ * twice, it is only out of reach a little longer.
+ */
+static void
+linger(void)
+{
+	struct timespec	 until;
+	long long	 left;
+
+	for (;;) {
+		while (later_head == NULL)
+			pthread_cond_wait(&later_cv, &later_mu);
+		if (later_head->fn != settle_job_run || later_n >= GROUP_MAX)
+			return;
+		left = later_head->since_us + RL_CREDITS_GROUP_LINGER_US -
+		    rl_now_us();
+		if (left <= 0)
+			return;
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_sec += left / 1000000;
+		until.tv_nsec += (left % 1000000) * 1000;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		(void)pthread_cond_timedwait(&later_cv, &later_mu, &until);
+	}
+}
+
 static void *
 drainer(void *arg)
 {
@@ -656,8 +702,7 @@ drainer(void *arg)
 	rl_db_own();
 	for (;;) {
 		pthread_mutex_lock(&later_mu);
-		while (later_head == NULL)
-			pthread_cond_wait(&later_cv, &later_mu);
+		linger();
 		n = 0;
 		for (l = later_head; l != NULL && n < GROUP_MAX &&
 		    l->fn == settle_job_run; l = l->next)
@@ -797,7 +842,13 @@ enqueue(const char *what, rl_credits_later_fn fn, void *arg,
 		later_head = l;
 	later_tail = l;
 	later_n++;
-	pthread_cond_broadcast(&later_cv);
+	/*
+	 * The drainer waits for a first write, or lingers until a group is
+	 * whole (linger): a wake-up per call would cost the context switch
+	 * the grouping saves.
+	 */
+	if (later_n == 1 || later_n == GROUP_MAX || fn != settle_job_run)
+		pthread_cond_broadcast(&later_cv);
 	pthread_mutex_unlock(&later_mu);
 	return RL_OK;
 }

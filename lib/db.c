@@ -220,8 +220,13 @@ connect_db(struct conn **out, struct rl_error *e)
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return rl_error_set(e, RL_ENOMEM, NULL);
-	(void)snprintf(opts, sizeof(opts), "-c statement_timeout=%d",
-	    RL_DB_STATEMENT_TIMEOUT_MS);
+	/*
+	 * relais.keeps_held: this session's money statements (credits.c)
+	 * keep users.held themselves, so the trigger that does it for
+	 * other sessions stays out of their way (sql/0019).
+	 */
+	(void)snprintf(opts, sizeof(opts), "-c statement_timeout=%d "
+	    "-c relais.keeps_held=on", RL_DB_STATEMENT_TIMEOUT_MS);
 	keys[0] = "dbname";
 	vals[0] = rl_conf->database_url;
 	keys[1] = "connect_timeout";

@@ -61,18 +61,24 @@ extern char	**environ;
 
 static const struct rl_program	*prog;
 static int			 listenfd = -1;
-static pthread_mutex_t		 accept_mu = PTHREAD_MUTEX_INITIALIZER;
 static atomic_int		 active;
 static atomic_int		 stopping;
 
 static enum rl_err	metrics_answer(struct rl_req *, struct rl_error *);
 
-/* FastCGI side of struct rl_io. */
+/*
+ * FastCGI side of struct rl_io.  The context is the thread's connection:
+ * libfcgi's request and how much of its input the handler read.
+ */
+struct conn {
+	FCGX_Request		r;
+	unsigned long long	nread;
+};
 
 static int
 fcgi_write(void *ctx, const void *buf, size_t len)
 {
-	FCGX_Request	*r = ctx;
+	FCGX_Request	*r = &((struct conn *)ctx)->r;
 
 	if (len > INT32_MAX)
 		return -1;
@@ -82,7 +88,7 @@ fcgi_write(void *ctx, const void *buf, size_t len)
 static int
 fcgi_flush(void *ctx)
 {
-	FCGX_Request	*r = ctx;
+	FCGX_Request	*r = &((struct conn *)ctx)->r;
 
 	return FCGX_FFlush(r->out) == 0 ? 0 : -1;
 }
@@ -90,14 +96,15 @@ fcgi_flush(void *ctx)
 static ssize_t
 fcgi_read(void *ctx, void *buf, size_t len)
 {
-	FCGX_Request	*r = ctx;
+	struct conn	*c = ctx;
 	int		 n;
 
 	if (len > INT32_MAX)
 		len = INT32_MAX;
-	n = FCGX_GetStr(buf, (int)len, r->in);
-	if (n == 0 && FCGX_GetError(r->in) != 0)
+	n = FCGX_GetStr(buf, (int)len, c->r.in);
+	if (n == 0 && FCGX_GetError(c->r.in) != 0)
 		return -1;
+	c->nread += (unsigned long long)n;
 	return n;
 }
 
@@ -108,7 +115,7 @@ fcgi_read(void *ctx, void *buf, size_t len)
 static int
 fcgi_gone(void *ctx)
 {
-	FCGX_Request	*r = ctx;
+	FCGX_Request	*r = &((struct conn *)ctx)->r;
 	struct pollfd	 pfd;
 
 	pfd.fd = r->ipcFd;
@@ -598,32 +605,61 @@ serve(char **env, struct rl_io *io)
 #endif
 }
 
+/*
+ * libfcgi closes a connection by shutting down its side and reading until
+ * nginx closes its own, so that unread input cannot turn the close into a
+ * reset that loses the answer: a wait for nginx on every request.  When
+ * the handler read the whole body, the end of the input (the empty
+ * FCGI_STDIN record nginx sends right after the body) is read here, and
+ * with nothing left unread a plain close(2) does: a detached request.  A
+ * body left unread (refused before it was read) keeps libfcgi's close.
+ */
+static void
+finish(struct conn *c)
+{
+	const char		*cl;
+	unsigned long long	 clen = 0;
+
+	if ((cl = FCGX_GetParam("CONTENT_LENGTH", c->r.envp)) != NULL)
+		clen = strtoull(cl, NULL, 10);
+	if (c->nread == clen && !FCGX_HasSeenEOF(c->r.in))
+		(void)FCGX_GetChar(c->r.in);
+	c->r.detached = FCGX_HasSeenEOF(c->r.in) == EOF;
+	FCGX_Finish_r(&c->r);
+	c->nread = 0;
+}
+
 static void *
 worker(void *arg)
 {
-	FCGX_Request	 r;
+	struct conn	 c;
 	struct rl_io	 io = { fcgi_write, fcgi_flush, fcgi_read, fcgi_gone,
 			    NULL };
 	int		 rc;
 
 	(void)arg;
-	if (FCGX_InitRequest(&r, listenfd, 0) != 0) {
+	memset(&c, 0, sizeof(c));
+	if (FCGX_InitRequest(&c.r, listenfd, 0) != 0) {
 		rl_log_error("FCGX_InitRequest failed");
 		return NULL;
 	}
-	io.ctx = &r;
+	io.ctx = &c;
+	/*
+	 * Every thread blocks in accept(2) on the one socket, without the
+	 * mutex of libfcgi's threaded example: Linux wakes one waiter per
+	 * connection, and a mutex handed from thread to thread cost a
+	 * wake-up per request.
+	 */
 	for (;;) {
-		pthread_mutex_lock(&accept_mu);
-		rc = atomic_load(&stopping) ? -1 : FCGX_Accept_r(&r);
-		pthread_mutex_unlock(&accept_mu);
+		rc = atomic_load(&stopping) ? -1 : FCGX_Accept_r(&c.r);
 		if (rc < 0)
 			break;
 		atomic_fetch_add(&active, 1);
-		serve(r.envp, &io);
-		FCGX_Finish_r(&r);
+		serve(c.r.envp, &io);
+		finish(&c);
 		atomic_fetch_sub(&active, 1);
 	}
-	FCGX_Free(&r, 1);
+	FCGX_Free(&c.r, 1);
 	rl_oa_thread_end();
 	return NULL;
 }
@@ -795,7 +831,7 @@ serve_fastcgi(const char *sockpath)
 	rl_log_info("%s: signal %d, stopping", prog->name, sig);
 	atomic_store(&stopping, 1);
 	FCGX_ShutdownPending();
-	/* Wakes the thread blocked in accept(2); the others see stopping. */
+	/* Wakes the threads blocked in accept(2); the others see stopping. */
 	(void)shutdown(listenfd, SHUT_RDWR);
 	if (sockpath != NULL)
 		(void)unlink(sockpath);
@@ -805,8 +841,8 @@ serve_fastcgi(const char *sockpath)
 	if (atomic_load(&active) > 0)
 		rl_log_warn("%s: %d requests still running at exit",
 		    prog->name, atomic_load(&active));
-	/* Threads blocked on the accept mutex or mid-stream are not joined:
-	 * exiting the process ends them. */
+	/* Threads mid-stream are not joined: exiting the process ends
+	 * them. */
 	free(tids);
 	return 0;
 }

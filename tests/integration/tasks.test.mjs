@@ -351,11 +351,15 @@ test('cancel: a queued task is REVOKED at once and never runs', async () => {
 	// Credits held for it when it was queued (as an async chat job does).
 	const hold = psql(`INSERT INTO credit_reservations (user_id, amount, model, task_id) ` +
 	    `VALUES (${u.id}, 0.5, 'gpt-4o', '${id}') RETURNING id`);
+	// A hold opened outside relais: the trigger keeps held (sql/0019).
+	assert.equal(psql(`SELECT held FROM users WHERE id = ${u.id}`), '0.500000');
 	const r = await postJSON(`/tasks/cancel/${id}`, {}, auth(u.token));
 	assert.equal(r.status, 202);
 	assert.equal(r.body.state, 'REVOKED');
 	assert.equal(psql(`SELECT state FROM credit_reservations WHERE id = ${hold}`), 'released',
 	    'the hold of a task that will never run is given back');
+	// ... and relais' release, which keeps held itself, takes it out once.
+	assert.equal(psql(`SELECT held FROM users WHERE id = ${u.id}`), '0.000000');
 	assert.equal(ledger(id).length, 0, 'nothing charged');
 	const t = taskRow(id);
 	assert.equal(t.state, 'REVOKED');
