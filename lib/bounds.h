@@ -384,6 +384,12 @@
  * The hold stays counted in held meanwhile.
  */
 #define RL_CREDITS_GROUP_LINGER_US	3000
+/*
+ * The longest array literal of a group's settlements (credits.c, one per
+ * column): RL_CREDITS_GROUP_MAX elements of at most a few hundred bytes
+ * (ids, model, upstream ids).  A group past it is written one by one.
+ */
+#define RL_CREDITS_GROUP_SQL_MAX	(64 * 1024)
 
 /*
  * Distinct statement texts a program prepares (db.c's registry; a

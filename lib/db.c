@@ -33,6 +33,7 @@
 
 #include <libpq-fe.h>
 
+#include "buf.h"
 #include "conf.h"
 #include "db.h"
 #include "bounds.h"
@@ -848,4 +849,43 @@ rl_db_exec_script(const char *sql, struct rl_error *e)
 	PQclear(res);
 	release(c);
 	return RL_OK;
+}
+
+void
+rl_db_array_begin(struct rl_buf *b)
+{
+
+	(void)rl_buf_addstr(b, "{");
+}
+
+/*
+ * Every element is double-quoted with backslash before " and \, so no
+ * text can end the element, the array or be read as NULL.
+ */
+void
+rl_db_array_add(struct rl_buf *b, const char *v)
+{
+	const char	*p;
+	size_t		 n = rl_buf_len(b);
+
+	if (n > 0 && rl_buf_str(b)[n - 1] != '{')
+		(void)rl_buf_addstr(b, ",");
+	if (v == NULL) {
+		(void)rl_buf_addstr(b, "NULL");
+		return;
+	}
+	(void)rl_buf_addstr(b, "\"");
+	for (p = v; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\')
+			(void)rl_buf_addstr(b, "\\");
+		(void)rl_buf_add(b, p, 1);
+	}
+	(void)rl_buf_addstr(b, "\"");
+}
+
+void
+rl_db_array_end(struct rl_buf *b)
+{
+
+	(void)rl_buf_addstr(b, "}");
 }

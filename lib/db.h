@@ -48,4 +48,15 @@ void		 rl_db_disconnect(void);
 /* This thread keeps a connection of its own, outside the pool. */
 void		 rl_db_own(void);
 
+/*
+ * A PostgreSQL array literal, one element at a time, for a statement that
+ * takes many rows as one parameter ($1::bigint[] with unnest): begin
+ * writes "{", add one element (NULL for SQL NULL; any text, quoted), end
+ * "}".  Errors stay in the buffer (rl_buf_err).
+ */
+struct rl_buf;
+void		 rl_db_array_begin(struct rl_buf *);
+void		 rl_db_array_add(struct rl_buf *, const char *);
+void		 rl_db_array_end(struct rl_buf *);
+
 #endif

@@ -59,6 +59,11 @@ function checkTables(r) {
 	    'AND (model <> \'gpt-4o\' OR provider <> \'openai\' OR feature <> \'money-stress\' ' +
 	    'OR status IS NULL OR latency_ms IS NULL ' +
 	    'OR request_id NOT IN (\'money-stress\', \'money-stress-later\'))'), '0');
+	// A deferred settlement's upstream id went through a group's array
+	// literal (credits.c) and came out byte for byte.
+	assert.equal(psql(`SELECT count(*) FROM usage_ledger WHERE user_id = ${id} ` +
+	    'AND request_id = \'money-stress-later\' AND upstream_response_id IS DISTINCT FROM ' +
+	    '\'resp_"q\\,{x} NULL\''), '0');
 	assert.equal(psql(`SELECT count(*) FROM credit_reservations WHERE user_id = ${id} ` +
 	    'AND (state = \'reserved\') <> (settled_at IS NULL)'), '0');
 	// held is the sum of the open holds, kept by the statements that

@@ -50,6 +50,12 @@
 #define STRESS_DRAIN_MS		120000
 /* The request id of deferred settlements, to find their rows. */
 #define STRESS_LATER_ID		"money-stress-later"
+/*
+ * A deferred settlement's upstream id, with what an array literal must
+ * quote (a group's settlements travel as arrays, credits.c): the ledger
+ * must keep it byte for byte.
+ */
+#define STRESS_LATER_RESP	"resp_\"q\\,{x} NULL"
 
 struct worker {
 	pthread_t	 t;
@@ -159,6 +165,7 @@ one(struct worker *w)
 		 * charge is read back from the ledger either way (stress()).
 		 */
 		ch.request_id = STRESS_LATER_ID;
+		ch.upstream_response_id = STRESS_LATER_RESP;
 		if (rl_credits_settle_later(hold, w->uid, &ch, &charged,
 		    &queued, &e) != RL_OK)
 			fail(w, "deferred settlement", &e);
