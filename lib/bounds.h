@@ -390,6 +390,12 @@
  * (ids, model, upstream ids).  A group past it is written one by one.
  */
 #define RL_CREDITS_GROUP_SQL_MAX	(64 * 1024)
+/*
+ * Reservations one statement writes together (credits.c): those that
+ * waited while the statement before was in flight.  Each of their users'
+ * rows is locked until it commits, a few hundred microseconds.
+ */
+#define RL_CREDITS_RESERVE_GROUP_MAX	32
 
 /*
  * Distinct statement texts a program prepares (db.c's registry; a

@@ -32,6 +32,7 @@
 
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,14 +154,222 @@ out:
 	return err;
 }
 
+/*
+ * Reservations in groups.  Every request thread's reservation was a
+ * statement and a commit of its own: under load PostgreSQL spent most of
+ * a billed call's time preparing, checking and committing reservations
+ * one at a time.  Now, while one reservation statement of this process
+ * is in flight, the next ones wait in a queue, and when it returns the
+ * first of them writes them all in one statement (the group commit of
+ * databases' own logs).  A reservation that finds nothing in flight is
+ * written at once, alone, as before: at low load nothing waits.
+ *
+ * Per user the group grants in queue order while the running sum of its
+ * amounts fits credits - held on the locked row; a reservation refused
+ * that way is tried again alone, so a refusal means what it meant
+ * before: this reservation, on its own, does not fit.  Users are locked
+ * in id order, the order of the settlement groups.  A thread inside a
+ * transaction reserves alone in it (a batch's holds commit with the
+ * batch).
+ */
+#define RESERVE_GROUP_SQL						\
+	"WITH g AS (SELECT * FROM unnest($1::bigint[], $2::numeric[], "	\
+	"$3::text[], $4::text[], $5::uuid[]) WITH ORDINALITY AS g "	\
+	"(uid, amount, model, rid, task, n)), "				\
+	"o AS MATERIALIZED (SELECT id, credits - held AS avail FROM "	\
+	"users WHERE id IN (SELECT uid FROM g) ORDER BY id FOR "	\
+	"UPDATE), "							\
+	"a AS MATERIALIZED (SELECT g.*, sum(g.amount) OVER (PARTITION BY " \
+	"g.uid ORDER BY g.n) <= o.avail AS fits FROM g JOIN o ON "	\
+	"o.id = g.uid), "						\
+	"k AS MATERIALIZED (SELECT a.*, nextval(pg_get_serial_sequence(" \
+	"'credit_reservations', 'id')) AS hold FROM a WHERE fits), "	\
+	"u AS (UPDATE users SET held = users.held + t.amount FROM "	\
+	"(SELECT uid, sum(amount) AS amount FROM k GROUP BY uid) t "	\
+	"WHERE users.id = t.uid RETURNING users.id), "			\
+	"h AS (INSERT INTO credit_reservations (id, user_id, amount, "	\
+	"model, request_id, task_id) OVERRIDING SYSTEM VALUE SELECT "	\
+	"hold, uid, amount, model, rid, task FROM k WHERE uid IN "	\
+	"(SELECT id FROM u) RETURNING id) "				\
+	"SELECT h.id, o.id IS NOT NULL FROM g LEFT JOIN k ON "		\
+	"k.n = g.n LEFT JOIN h ON h.id = k.hold LEFT JOIN o ON "	\
+	"o.id = g.uid "							\
+	"ORDER BY g.n"
+
+enum rsv_state { RSV_WAIT, RSV_LEAD, RSV_DONE };
+
+/* A reservation waiting for a group, and its answer. */
+struct rsv {
+	struct rsv	*next;
+	long long	 user_id;
+	long long	 micro;
+	const char	*model;
+	const char	*request_id;
+	const char	*task_id;
+	long long	 hold_id;
+	enum rl_err	 err;
+	struct rl_error	 e;
+	int		 grouped;	/* the size of its group */
+	enum rsv_state	 state;
+	pthread_cond_t	 cv;
+};
+
+static pthread_mutex_t	 rsv_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct rsv	*rsv_head, *rsv_tail;
+static int		 rsv_busy;	/* a reservation statement in flight */
+static atomic_llong	 rsv_grouped, settle_grouped;
+
+void
+rl_credits_grouped(long long *reservations, long long *settlements)
+{
+
+	*reservations = atomic_load(&rsv_grouped);
+	*settlements = atomic_load(&settle_grouped);
+}
+
+/* rsv_mu held: the first waiter leads the next group, or nobody waits. */
+static void
+rsv_next(void)
+{
+
+	if (rsv_head == NULL) {
+		rsv_busy = 0;
+		return;
+	}
+	rsv_head->state = RSV_LEAD;
+	pthread_cond_signal(&rsv_head->cv);
+}
+
+/* Write the n reservations of b in one statement; each gets its answer. */
+static void
+rsv_group(struct rsv **b, int n)
+{
+	struct rl_buf	 a[5];
+	struct rl_dbres	*r = NULL;
+	struct rl_error	 e;
+	const char	*p[5];
+	char		 uid[32], amount[32];
+	enum rl_err	 err = RL_OK;
+	int		 i, k;
+
+	rl_error_clear(&e);
+	for (k = 0; k < 5; k++) {
+		rl_buf_init(&a[k], RL_CREDITS_GROUP_SQL_MAX);
+		rl_db_array_begin(&a[k]);
+	}
+	for (i = 0; i < n; i++) {
+		(void)snprintf(uid, sizeof(uid), "%lld", b[i]->user_id);
+		rl_micro_fmt(b[i]->micro, amount, sizeof(amount));
+		rl_db_array_add(&a[0], uid);
+		rl_db_array_add(&a[1], amount);
+		rl_db_array_add(&a[2], b[i]->model);
+		rl_db_array_add(&a[3], b[i]->request_id);
+		rl_db_array_add(&a[4], b[i]->task_id);
+	}
+	for (k = 0; k < 5 && err == RL_OK; k++) {
+		rl_db_array_end(&a[k]);
+		if ((err = rl_buf_err(&a[k])) != RL_OK)
+			(void)rl_error_set(&e, err, "a group of %d "
+			    "reservations is too long", n);
+		p[k] = rl_buf_str(&a[k]);
+	}
+	if (err == RL_OK && (err = rl_db_exec(RESERVE_GROUP_SQL, 5, p, &r,
+	    &e)) == RL_OK && rl_dbres_rows(r) != n)
+		err = rl_error_set(&e, RL_EINTERNAL, "a group of %d "
+		    "reservations answered %d rows", n, rl_dbres_rows(r));
+	for (i = 0; i < n; i++) {
+		b[i]->grouped = n;
+		rl_error_clear(&b[i]->e);
+		if (err != RL_OK) {
+			b[i]->err = err;
+			b[i]->e = e;
+		} else if (!rl_dbres_isnull(r, i, 0)) {
+			b[i]->hold_id = strtoll(rl_dbres_get(r, i, 0), NULL,
+			    10);
+			b[i]->err = RL_OK;
+		} else if (rl_dbres_get(r, i, 1)[0] != 't')
+			b[i]->err = rl_error_set(&b[i]->e, RL_ENOTFOUND,
+			    MSG_NO_USER);
+		else
+			b[i]->err = rl_error_set(&b[i]->e, RL_ECREDITS,
+			    MSG_NO_CREDITS);
+	}
+	if (err == RL_OK && n > 1)
+		atomic_fetch_add(&rsv_grouped, n);
+	rl_dbres_free(r);
+	for (k = 0; k < 5; k++)
+		rl_buf_free(&a[k]);
+}
+
 enum rl_err
 rl_credits_reserve(long long user_id, long long micro, const char *model,
     const char *request_id, const char *task_id, long long *hold_id,
     struct rl_error *e)
 {
+	struct rsv	 me, *b[RL_CREDITS_RESERVE_GROUP_MAX], *l;
+	long long	 t0;
+	enum rl_err	 err;
+	int		 i, n = 0;
 
-	return reserve(user_id, micro, model, request_id, task_id, NULL,
-	    hold_id, NULL, e);
+	if (micro <= 0 || rl_db_in_transaction())
+		return reserve(user_id, micro, model, request_id, task_id,
+		    NULL, hold_id, NULL, e);
+	pthread_mutex_lock(&rsv_mu);
+	if (!rsv_busy) {
+		rsv_busy = 1;
+		pthread_mutex_unlock(&rsv_mu);
+		err = reserve(user_id, micro, model, request_id, task_id,
+		    NULL, hold_id, NULL, e);
+		pthread_mutex_lock(&rsv_mu);
+		rsv_next();
+		pthread_mutex_unlock(&rsv_mu);
+		return err;
+	}
+	t0 = rl_now_us();
+	memset(&me, 0, sizeof(me));
+	me.user_id = user_id;
+	me.micro = micro;
+	me.model = model;
+	me.request_id = request_id;
+	me.task_id = task_id;
+	me.state = RSV_WAIT;
+	pthread_cond_init(&me.cv, NULL);
+	if (rsv_tail != NULL)
+		rsv_tail->next = &me;
+	else
+		rsv_head = &me;
+	rsv_tail = &me;
+	while (me.state == RSV_WAIT)
+		pthread_cond_wait(&me.cv, &rsv_mu);
+	if (me.state == RSV_LEAD) {
+		/* This one is the head: it writes the queue as it stands. */
+		for (l = rsv_head; l != NULL &&
+		    n < RL_CREDITS_RESERVE_GROUP_MAX; l = l->next)
+			b[n++] = l;
+		rsv_head = l;
+		if (l == NULL)
+			rsv_tail = NULL;
+		pthread_mutex_unlock(&rsv_mu);
+		rsv_group(b, n);
+		pthread_mutex_lock(&rsv_mu);
+		for (i = 1; i < n; i++) {
+			b[i]->state = RSV_DONE;
+			pthread_cond_signal(&b[i]->cv);
+		}
+		rsv_next();
+	} else
+		/* Another thread's round trip, waited for here. */
+		rl_db_stats_add(rl_now_us() - t0);
+	pthread_mutex_unlock(&rsv_mu);
+	pthread_cond_destroy(&me.cv);
+	/* Refused beside others: on its own it might fit. */
+	if (me.err == RL_ECREDITS && me.grouped > 1)
+		return reserve(user_id, micro, model, request_id, task_id,
+		    NULL, hold_id, NULL, e);
+	*hold_id = me.err == RL_OK ? me.hold_id : 0;
+	if (me.err != RL_OK)
+		*e = me.e;
+	return me.err;
 }
 
 enum rl_err
@@ -775,6 +984,7 @@ group(struct later **g, int n)
 	}
 	for (i = 0; i < n; i++)
 		done(s[i], err[i], &es[i]);
+	atomic_fetch_add(&settle_grouped, n);
 	rc = 0;
 out:
 	rl_dbres_free(r);

@@ -141,4 +141,12 @@ size_t		 rl_credits_pending(void);
 /* Wait up to ms for the queue to empty; 0 when it did, else -1. */
 int		 rl_credits_drain(long ms);
 
+/*
+ * Reservations and deferred settlements written in groups of two or more
+ * since the process started: the tests check that their concurrency did
+ * reach the group statements.
+ */
+void		 rl_credits_grouped(long long *reservations,
+		    long long *settlements);
+
 #endif

@@ -532,6 +532,22 @@ rl_db_stats(int *n, long long *us)
 }
 
 void
+rl_db_stats_add(long long us)
+{
+
+	nrt++;
+	rt_us += us;
+}
+
+int
+rl_db_in_transaction(void)
+{
+
+	return pinned != NULL &&
+	    PQtransactionStatus(pinned->pg) != PQTRANS_IDLE;
+}
+
+void
 rl_db_stats_reset(void)
 {
 

@@ -47,6 +47,13 @@ void		 rl_db_request_end(void);
 void		 rl_db_disconnect(void);
 /* This thread keeps a connection of its own, outside the pool. */
 void		 rl_db_own(void);
+/* This thread has a transaction open (rl_db_begin, not yet ended). */
+int		 rl_db_in_transaction(void);
+/*
+ * Count a round trip another thread made for this one (a reservation
+ * written in a group, credits.c) in this thread's Server-Timing figures.
+ */
+void		 rl_db_stats_add(long long us);
 
 /*
  * A PostgreSQL array literal, one element at a time, for a statement that

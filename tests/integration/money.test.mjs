@@ -105,6 +105,9 @@ test('money: 64 threads on a small balance, refusals and caps included', () => {
 	checkStress(r);
 	assert.ok(r.refused > 0, 'a balance this small must refuse some holds');
 	assert.ok(r.settled > 0);
+	// 64 threads on one row: reservations met in flight and were
+	// written in groups (credits.c), refusals among them included.
+	assert.ok(r.reserve_grouped > 0, 'no reservation was written in a group');
 });
 
 test('money: 64 threads on an ample balance, every cost charged in full', () => {
@@ -126,6 +129,7 @@ test('money: 64 threads, half the settlements deferred to the queue\'s group com
 	// Most went through the queue (the rest were settled at once while
 	// it was behind: 64 threads outrun its one thread).
 	assert.ok(r.later_queued > 0, 'no settlement was queued');
+	assert.ok(r.settle_grouped > 0, 'no settlement was written in a group');
 	assert.ok(Number(psql(`SELECT count(*) FROM usage_ledger WHERE user_id = ${r.user_id} ` +
 	    'AND request_id = \'money-stress-later\'')) > 0, 'no deferred settlement was written');
 });
