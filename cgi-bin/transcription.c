@@ -33,6 +33,7 @@
 #include "ai.h"
 #include "audio.h"
 #include "bounds.h"
+#include "cache.h"
 #include "db.h"
 #include "fcgi.h"
 #include "models.h"
@@ -113,7 +114,9 @@ prices(struct job *j, const char *name, struct rl_error *e)
 	if ((err = rl_model_lookup(name, &j->model, e)) != RL_OK)
 		goto out;
 	p[0] = name;
-	if ((err = rl_db_exec(SQL_PRICES, 1, p, &r, e)) != RL_OK)
+	/* openai_models rarely changes: cached, as its row just above. */
+	if ((err = rl_cache_exec(RL_CACHE_T(RL_CACHE_MODELS), SQL_PRICES, 1,
+	    p, &r, e)) != RL_OK)
 		goto out;
 	if (rl_dbres_rows(r) < 1 || rl_dbres_isnull(r, 0, 0) ||
 	    rl_micro_parse(rl_dbres_get(r, 0, 0), &j->audio.minute_price) ==

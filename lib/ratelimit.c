@@ -68,24 +68,46 @@ static uint64_t		*slots;
 static int		 def_user = RL_RATELIMIT_USER_DEFAULT;
 static int		 def_admin = RL_RATELIMIT_ADMIN_DEFAULT;
 
-/* FNV-1a, then a 64-bit finaliser so index and fingerprint both mix. */
+/*
+ * FNV-1a, then a 64-bit finaliser so index and fingerprint both mix.  FNV
+ * runs byte by byte, so a key in two parts (a prefix and a token) hashes
+ * as their concatenation without being copied into one buffer.
+ */
+#define FNV_OFFSET	0xcbf29ce484222325ULL
+
 static uint64_t
-hash(const void *key, size_t len)
+fnv(uint64_t h, const void *key, size_t len)
 {
 	const unsigned char	*p = key;
-	uint64_t		 h = 0xcbf29ce484222325ULL;
 	size_t			 i;
 
 	for (i = 0; i < len; i++) {
 		h ^= p[i];
 		h *= 0x100000001b3ULL;
 	}
+	return h;
+}
+
+static uint64_t
+mixed(uint64_t h)
+{
+
 	h ^= h >> 33;
 	h *= 0xff51afd7ed558ccdULL;
 	h ^= h >> 33;
 	h *= 0xc4ceb9fe1a85ec53ULL;
 	h ^= h >> 33;
+	/* Fingerprint 0 would let an empty word pass for a bucket. */
+	if ((h >> TAT_BITS) == 0)
+		h |= UINT64_C(1) << TAT_BITS;
 	return h;
+}
+
+static uint64_t
+hash(const void *key, size_t len)
+{
+
+	return mixed(fnv(FNV_OFFSET, key, len));
 }
 
 static uint64_t
@@ -259,11 +281,12 @@ fresh(long requests, uint64_t t, struct rl_ratelimit_state *st)
 	st->reset = secs_up(t);
 }
 
-void
-rl_ratelimit_take(const void *key, size_t len, long requests,
-    long period_sec, long long now_us, struct rl_ratelimit_state *st)
+/* rl_ratelimit_take on the bucket of hash h. */
+static void
+take(uint64_t h, long requests, long period_sec, long long now_us,
+    struct rl_ratelimit_state *st)
 {
-	uint64_t	*p, h, now, tat, newtat, old, tau, t, fp;
+	uint64_t	*p, now, tat, newtat, old, tau, t, fp;
 	int		 mine, tries;
 
 	/* tat and newtat: how far ahead of now, in ticks. */
@@ -280,10 +303,6 @@ rl_ratelimit_take(const void *key, size_t len, long requests,
 		fresh(requests, t, st);
 		return;
 	}
-	h = hash(key, len);
-	/* Fingerprint 0 would let an empty word pass for a bucket. */
-	if ((h >> TAT_BITS) == 0)
-		h |= UINT64_C(1) << TAT_BITS;
 	fp = h >> TAT_BITS;
 	now = ticks(now_us);
 	for (tries = 0; tries < RL_RATELIMIT_CAS_TRIES; tries++) {
@@ -316,10 +335,18 @@ rl_ratelimit_take(const void *key, size_t len, long requests,
 }
 
 void
-rl_ratelimit_give(const void *key, size_t len, long requests,
-    long period_sec, long long now_us)
+rl_ratelimit_take(const void *key, size_t len, long requests,
+    long period_sec, long long now_us, struct rl_ratelimit_state *st)
 {
-	uint64_t	*p, h, now, old, tau, t, tat;
+
+	take(hash(key, len), requests, period_sec, now_us, st);
+}
+
+/* rl_ratelimit_give on the bucket of hash h. */
+static void
+give(uint64_t h, long requests, long period_sec, long long now_us)
+{
+	uint64_t	*p, now, old, tau, t, tat;
 	int		 mine, tries;
 
 	if (requests <= 0 || period_sec <= 0 || slots == NULL)
@@ -327,9 +354,6 @@ rl_ratelimit_give(const void *key, size_t len, long requests,
 	tau = (uint64_t)period_sec * TICKS_PER_SEC;
 	if ((t = tau / (uint64_t)requests) == 0)
 		t = 1;
-	h = hash(key, len);
-	if ((h >> TAT_BITS) == 0)
-		h |= UINT64_C(1) << TAT_BITS;
 	now = ticks(now_us);
 	for (tries = 0; tries < RL_RATELIMIT_CAS_TRIES; tries++) {
 		if ((p = find(h, now, &mine, &old)) == NULL || !mine)
@@ -340,6 +364,14 @@ rl_ratelimit_give(const void *key, size_t len, long requests,
 		    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 			return;
 	}
+}
+
+void
+rl_ratelimit_give(const void *key, size_t len, long requests,
+    long period_sec, long long now_us)
+{
+
+	give(hash(key, len), requests, period_sec, now_us);
 }
 
 /*
@@ -403,8 +435,8 @@ rl_ratelimit_count(long long uid, enum rl_role role, const char *token,
 {
 	struct rl_ratelimit_rule	 r;
 	struct rl_ratelimit_state	 su, st;
-	char				 ukey[32], *tkey = NULL;
-	size_t				 tlen = 0;
+	char				 ukey[32];
+	uint64_t			 uh;
 	long long			 now;
 	struct timespec			 ts;
 
@@ -415,22 +447,17 @@ rl_ratelimit_count(long long uid, enum rl_role role, const char *token,
 	now = (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 
 	(void)snprintf(ukey, sizeof(ukey), "u:%lld", uid);
-	rl_ratelimit_take(ukey, strlen(ukey), r.requests, r.period_sec, now,
-	    &su);
+	uh = hash(ukey, strlen(ukey));
+	take(uh, r.requests, r.period_sec, now, &su);
 	memset(&st, 0, sizeof(st));
 	st.allowed = 1;
 	if (su.allowed && token != NULL) {
-		tlen = strlen(token) + 2;
-		if ((tkey = malloc(tlen + 1)) == NULL)
-			return rl_error_set(e, RL_ENOMEM, NULL);
-		(void)snprintf(tkey, tlen + 1, "t:%s", token);
-		rl_ratelimit_take(tkey, tlen, r.token_requests, r.period_sec,
-		    now, &st);
-		free(tkey);
+		/* The bucket of "t:" and the token, hashed in two parts. */
+		take(mixed(fnv(fnv(FNV_OFFSET, "t:", 2), token,
+		    strlen(token))), r.token_requests, r.period_sec, now, &st);
 		/* Refused: the user's bucket did not serve either. */
 		if (!st.allowed)
-			rl_ratelimit_give(ukey, strlen(ukey), r.requests,
-			    r.period_sec, now);
+			give(uh, r.requests, r.period_sec, now);
 	}
 
 	/* The bucket that binds: refused, else the one with less left. */
