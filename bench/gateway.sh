@@ -19,7 +19,8 @@
 # row after; the script checks the ledger has one row per call and no
 # hold is left open.  Then the statement log of 20 sequential /completion
 # calls (log_min_duration_statement = 0): statements and database time
-# per call, as PostgreSQL reports them.
+# per call, as PostgreSQL reports them.  Each request row also says how
+# much CPU PostgreSQL, relais and nginx spent per request (/proc).
 #
 # RELAIS_BUILD picks the build (./build by default, optimised; a
 # sanitizer build measures the sanitizers).  GW_ONLY=REGEX keeps the rows
@@ -119,16 +120,46 @@ ms() {
 		printf "%.3f", n }'
 }
 
-declare -A P50 P99
+# CPU time so far of PostgreSQL, relais' programs (run from the build,
+# the fake upstream aside) and nginx, in clock ticks: "pg N", "relais N",
+# "nginx N".
+cpu_snap() {
+	local p exe g
+	for p in /proc/[0-9]*; do
+		exe=$(readlink "$p/exe" 2>/dev/null) || continue
+		case $exe in
+		*/postgres) g=pg ;;
+		"$BUILD"/tests/*) continue ;;	# the fake upstream
+		"$BUILD"/*) g=relais ;;
+		*/nginx) g=nginx ;;
+		*) continue ;;
+		esac
+		awk -v g="$g" '{ s = $0; sub(/^.*\) /, "", s); split(s, f, " ");
+		    print g, f[12] + f[13] }' "$p/stat" 2>/dev/null
+	done | awk '{ t[$1] += $2 } END { for (g in t) print g, t[g] }'
+}
+TICK_MS=$(awk -v h="$(getconf CLK_TCK)" 'BEGIN { print 1000 / h }')
+
+declare -A P50 P99 CPU
 # run NAME URL PATH BODY TOKENS CONNECTIONS
 run() {
 	local name=$1 url=$2 path=$3 body=$4 tokens=$5 c=$6 out t
 	[[ $name =~ ${GW_ONLY:-.} ]] || return 0
 	out=$STATE/wrk-$name.out
 	t=$(( c < 2 ? 1 : 2 ))
+	cpu_snap >"$STATE/cpu-before"
 	GW_PATH=$path GW_BODY=$body GW_TOKENS=$tokens \
 	    GW_HEADERS=${GW_HDRS:-} wrk -t"$t" -c"$c" \
 	    -d"${secs}s" --latency -s "$RL_TOP/bench/gateway.lua" "$url" >"$out"
+	cpu_snap >"$STATE/cpu-after"
+	# Milliseconds of CPU per answered request, per group.
+	CPU[$name]=$(awk -v n="$(awk '/requests in/ { print $1 }' "$out")" \
+	    -v ms="$TICK_MS" 'NR == FNR { b[$1] = $2; next }
+	    { d[$1] = $2 - b[$1] }
+	    END { if (n == 0) n = 1
+	        printf "%.3f %.3f %.3f", d["pg"] * ms / n,
+	        d["relais"] * ms / n, d["nginx"] * ms / n }' \
+	    "$STATE/cpu-before" "$STATE/cpu-after")
 	grep -q '^non-2xx responses: 0$' "$out" ||
 		{ cat "$out"; rl_die "$name: error answers"; }
 	P50[$name]=$(ms "$(awk '$1 == "50%" { print $2 }' "$out")")
@@ -137,16 +168,20 @@ run() {
 	    "$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$out")" \
 	    "${P50[$name]}" "${P99[$name]}"
 	case $name in
-	direct*) printf '\n' ;;
+	direct*) printf ' %10s %10s' '' '' ;;
 	*)	awk -v a="${P50[$name]}" -v b="${P99[$name]}" \
 		    -v da="${P50[direct-c$c]:-0}" -v db="${P99[direct-c$c]:-0}" \
-		    'BEGIN { printf " %+10.3f %+10.3f\n", a - da, b - db }' ;;
+		    'BEGIN { printf " %+10.3f %+10.3f", a - da, b - db }' ;;
 	esac
+	printf ' %7s %7s %7s\n' ${CPU[$name]}
 }
 
 before=$(q "SELECT count(*) FROM usage_ledger WHERE kind = 'openai_call'")
-printf '%-24s %10s %10s %10s %10s %10s\n' target req/s p50_ms p99_ms \
-    +p50_ms +p99_ms
+# cpu_*: milliseconds of CPU per answered request of PostgreSQL, relais'
+# programs and nginx during the row (from /proc; the fake and wrk not
+# counted).
+printf '%-24s %10s %10s %10s %10s %10s %7s %7s %7s\n' target req/s p50_ms \
+    p99_ms +p50_ms +p99_ms cpu_pg cpu_rl cpu_ngx
 for c in 1 64; do
 	run "direct-c$c" "$FAKE" /v1/chat/completions "$CHAT" "$STATE/none" "$c"
 	[ -z "$PK_URL" ] || GW_HDRS=$PK_HEADERS run "portkey-c$c" "$PK_URL" \
