@@ -26,7 +26,7 @@
  * first, with backoff, until each write lands or is refused for good.
  * Retrying is safe because both writes are idempotent by hold id.  The
  * same thread writes the settlements a request deferred until after its
- * answer (rl_credits_settle_later), several in one transaction.
+ * answer (rl_credits_settle_later), several in one statement.
  */
 #include "config.h"
 
@@ -155,6 +155,63 @@ out:
 }
 
 /*
+ * A group statement's parameters: one PostgreSQL array literal per
+ * column, filled a row at a time, for RESERVE_GROUP_SQL and GROUP_SQL
+ * (their rows go in through unnest).
+ */
+#define ARRAYS_MAX	16
+
+struct arrays {
+	struct rl_buf	a[ARRAYS_MAX];
+	int		ncol;
+};
+
+static void
+arrays_init(struct arrays *x, int ncol)
+{
+	int	 k;
+
+	x->ncol = ncol;
+	for (k = 0; k < ncol; k++) {
+		rl_buf_init(&x->a[k], RL_CREDITS_GROUP_SQL_MAX);
+		rl_db_array_begin(&x->a[k]);
+	}
+}
+
+/* One row: v holds a value (or NULL) per column. */
+static void
+arrays_row(struct arrays *x, const char *const *v)
+{
+	int	 k;
+
+	for (k = 0; k < x->ncol; k++)
+		rl_db_array_add(&x->a[k], v[k]);
+}
+
+/* Run sql with the arrays as $1..$ncol; the arrays are freed either way. */
+static enum rl_err
+arrays_exec(struct arrays *x, const char *sql, struct rl_dbres **r,
+    struct rl_error *e)
+{
+	const char	*p[ARRAYS_MAX];
+	enum rl_err	 err = RL_OK;
+	int		 k;
+
+	for (k = 0; k < x->ncol; k++) {
+		rl_db_array_end(&x->a[k]);
+		if (err == RL_OK && (err = rl_buf_err(&x->a[k])) != RL_OK)
+			(void)rl_error_set(e, err, "a group's parameters "
+			    "are too long");
+		p[k] = rl_buf_str(&x->a[k]);
+	}
+	if (err == RL_OK)
+		err = rl_db_exec(sql, x->ncol, p, r, e);
+	for (k = 0; k < x->ncol; k++)
+		rl_buf_free(&x->a[k]);
+	return err;
+}
+
+/*
  * Reservations in groups.  Every request thread's reservation was a
  * statement and a commit of its own: under load PostgreSQL spent most of
  * a billed call's time preparing, checking and committing reservations
@@ -244,37 +301,28 @@ rsv_next(void)
 static void
 rsv_group(struct rsv **b, int n)
 {
-	struct rl_buf	 a[5];
+	struct arrays	 x;
 	struct rl_dbres	*r = NULL;
 	struct rl_error	 e;
-	const char	*p[5];
+	const char	*v[5];
 	char		 uid[32], amount[32];
-	enum rl_err	 err = RL_OK;
-	int		 i, k;
+	enum rl_err	 err;
+	int		 i;
 
 	rl_error_clear(&e);
-	for (k = 0; k < 5; k++) {
-		rl_buf_init(&a[k], RL_CREDITS_GROUP_SQL_MAX);
-		rl_db_array_begin(&a[k]);
-	}
+	arrays_init(&x, 5);
 	for (i = 0; i < n; i++) {
 		(void)snprintf(uid, sizeof(uid), "%lld", b[i]->user_id);
 		rl_micro_fmt(b[i]->micro, amount, sizeof(amount));
-		rl_db_array_add(&a[0], uid);
-		rl_db_array_add(&a[1], amount);
-		rl_db_array_add(&a[2], b[i]->model);
-		rl_db_array_add(&a[3], b[i]->request_id);
-		rl_db_array_add(&a[4], b[i]->task_id);
+		v[0] = uid;
+		v[1] = amount;
+		v[2] = b[i]->model;
+		v[3] = b[i]->request_id;
+		v[4] = b[i]->task_id;
+		arrays_row(&x, v);
 	}
-	for (k = 0; k < 5 && err == RL_OK; k++) {
-		rl_db_array_end(&a[k]);
-		if ((err = rl_buf_err(&a[k])) != RL_OK)
-			(void)rl_error_set(&e, err, "a group of %d "
-			    "reservations is too long", n);
-		p[k] = rl_buf_str(&a[k]);
-	}
-	if (err == RL_OK && (err = rl_db_exec(RESERVE_GROUP_SQL, 5, p, &r,
-	    &e)) == RL_OK && rl_dbres_rows(r) != n)
+	if ((err = arrays_exec(&x, RESERVE_GROUP_SQL, &r, &e)) == RL_OK &&
+	    rl_dbres_rows(r) != n)
 		err = rl_error_set(&e, RL_EINTERNAL, "a group of %d "
 		    "reservations answered %d rows", n, rl_dbres_rows(r));
 	for (i = 0; i < n; i++) {
@@ -297,8 +345,6 @@ rsv_group(struct rsv **b, int n)
 	if (err == RL_OK && n > 1)
 		atomic_fetch_add(&rsv_grouped, n);
 	rl_dbres_free(r);
-	for (k = 0; k < 5; k++)
-		rl_buf_free(&a[k]);
 }
 
 enum rl_err
@@ -449,12 +495,6 @@ enum settle_how {
 	"SELECT (SELECT (-delta)::text FROM l), (SELECT state FROM c), "\
 	"(SELECT user_id FROM c)"
 
-/*
- * Settle one hold: the statement, then what its answer means.  *closed is
- * 1 when the hold was closed before (settled; released too for
- * SETTLE_DEAD), which callers tell apart from other conflicts.  Runs in
- * the caller's transaction when one is open (a group commit).
- */
 /* A charge's numbers as the ledger takes them, in text. */
 struct charge_text {
 	char	tin[32], tcached[32], tout[32], treason[32];
@@ -485,6 +525,12 @@ charge_text(const struct rl_charge *ch, struct charge_text *t)
 	rl_micro_fmt(ch->cost_micro, t->cost, sizeof(t->cost));
 }
 
+/*
+ * Settle one hold: the statement, then what its answer means.  *closed is
+ * 1 when the hold was closed before (settled; released too for
+ * SETTLE_DEAD), which callers tell apart from other conflicts.  Runs in
+ * the caller's transaction when one is open.
+ */
 static enum rl_err
 settle(long long hold_id, long long user_id, const struct rl_charge *ch,
     enum settle_how how, long long *charged_micro, int *closed,
@@ -894,7 +940,7 @@ done(const struct later *l, enum rl_err err, const struct rl_error *e)
 	"LEFT JOIN l ON l.reservation_id = g.hold LEFT JOIN c ON "	\
 	"c.id = g.hold ORDER BY g.n"
 
-/* The group's parameters: one array literal per column of GROUP_SQL. */
+/* The columns of GROUP_SQL's arrays. */
 enum { GROUP_COLS = 16 };
 
 /*
@@ -911,12 +957,12 @@ group(struct later **g, int n)
 {
 	struct later		*s[GROUP_MAX];
 	struct settle_job	*j;
-	struct rl_buf		 a[GROUP_COLS];
+	struct arrays		 x;
 	struct rl_dbres		*r = NULL;
 	struct rl_error		 e, es[GROUP_MAX];
 	struct charge_text	 t;
 	enum rl_err		 err[GROUP_MAX];
-	const char		*p[GROUP_COLS], *v[GROUP_COLS];
+	const char		*v[GROUP_COLS];
 	char			 uid[32], hid[32];
 	int			 i, k, rc = -1;
 
@@ -928,10 +974,7 @@ group(struct later **g, int n)
 			s[k] = s[k - 1];
 		s[k] = g[i];
 	}
-	for (k = 0; k < GROUP_COLS; k++) {
-		rl_buf_init(&a[k], RL_CREDITS_GROUP_SQL_MAX);
-		rl_db_array_begin(&a[k]);
-	}
+	arrays_init(&x, GROUP_COLS);
 	for (i = 0; i < n; i++) {
 		j = s[i]->arg;
 		charge_text(&j->ch, &t);
@@ -953,17 +996,10 @@ group(struct later **g, int n)
 		v[13] = j->ch.upstream_request_id;
 		v[14] = j->ch.upstream_response_id;
 		v[15] = j->ch.task_id;
-		for (k = 0; k < GROUP_COLS; k++)
-			rl_db_array_add(&a[k], v[k]);
-	}
-	for (k = 0; k < GROUP_COLS; k++) {
-		rl_db_array_end(&a[k]);
-		if (rl_buf_err(&a[k]) != RL_OK)
-			goto out;
-		p[k] = rl_buf_str(&a[k]);
+		arrays_row(&x, v);
 	}
 	rl_error_clear(&e);
-	if (rl_db_exec(GROUP_SQL, GROUP_COLS, p, &r, &e) != RL_OK ||
+	if (arrays_exec(&x, GROUP_SQL, &r, &e) != RL_OK ||
 	    rl_dbres_rows(r) != n)
 		goto out;
 	for (i = 0; i < n; i++) {
@@ -988,8 +1024,6 @@ group(struct later **g, int n)
 	rc = 0;
 out:
 	rl_dbres_free(r);
-	for (k = 0; k < GROUP_COLS; k++)
-		rl_buf_free(&a[k]);
 	return rc;
 }
 
@@ -1019,13 +1053,7 @@ linger(void)
 		    rl_now_us();
 		if (left <= 0)
 			return;
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_sec += left / 1000000;
-		until.tv_nsec += (left % 1000000) * 1000;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
+		rl_deadline_us(left, &until);
 		(void)pthread_cond_timedwait(&later_cv, &later_mu, &until);
 	}
 }

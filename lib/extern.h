@@ -56,21 +56,28 @@ rl_now_us(void)
 }
 
 /*
- * The monotonic time ms milliseconds from now, for pthread_cond_timedwait
- * on a condition made with CLOCK_MONOTONIC (the worker's wake-ups, the
- * credits retry queue).
+ * The monotonic time us microseconds (ms milliseconds) from now, for
+ * pthread_cond_timedwait on a condition made with CLOCK_MONOTONIC (the
+ * worker's wake-ups, the credits retry queue and its groups' wait).
  */
 static inline void
-rl_deadline(long ms, struct timespec *ts)
+rl_deadline_us(long long us, struct timespec *ts)
 {
 
 	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_sec += ms / 1000;
-	ts->tv_nsec += (ms % 1000) * 1000000L;
+	ts->tv_sec += us / 1000000;
+	ts->tv_nsec += (us % 1000000) * 1000L;
 	if (ts->tv_nsec >= 1000000000L) {
 		ts->tv_sec++;
 		ts->tv_nsec -= 1000000000L;
 	}
+}
+
+static inline void
+rl_deadline(long ms, struct timespec *ts)
+{
+
+	rl_deadline_us((long long)ms * 1000, ts);
 }
 
 /*
