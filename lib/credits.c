@@ -56,6 +56,10 @@
 #define GROUP_MAX	RL_CREDITS_GROUP_MAX
 #define LATER_MAX	RL_CREDITS_LATER_MAX
 
+/* What rl_credits_stats reports. */
+static atomic_llong	 n_rsv_alone, n_rsv_grouped;
+static atomic_llong	 n_settle_grouped, n_settle_queued, n_settle_inline;
+
 /* Lock the user row; its balance in micro-USD. */
 static enum rl_err
 lock_user(const char *uid, long long *credits, struct rl_error *e)
@@ -134,9 +138,10 @@ reserve(long long user_id, long long micro, const char *model,
 	if ((err = rl_db_exec(sql != NULL ? sql : RESERVE_SQL("NULL"), 5, p,
 	    &r, e)) != RL_OK)
 		goto out;
-	if (!rl_dbres_isnull(r, 0, 0))
+	if (!rl_dbres_isnull(r, 0, 0)) {
 		*hold_id = strtoll(rl_dbres_get(r, 0, 0), NULL, 10);
-	else if (rl_dbres_get(r, 0, 1)[0] != 't')
+		atomic_fetch_add(&n_rsv_alone, 1);
+	} else if (rl_dbres_get(r, 0, 1)[0] != 't')
 		err = rl_error_set(e, RL_ENOTFOUND, MSG_NO_USER);
 	else
 		err = rl_error_set(e, RL_ECREDITS, MSG_NO_CREDITS);
@@ -274,14 +279,16 @@ struct rsv {
 static pthread_mutex_t	 rsv_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct rsv	*rsv_head, *rsv_tail;
 static int		 rsv_busy;	/* a reservation statement in flight */
-static atomic_llong	 rsv_grouped, settle_grouped;
 
 void
-rl_credits_grouped(long long *reservations, long long *settlements)
+rl_credits_stats(struct rl_credits_stats *st)
 {
 
-	*reservations = atomic_load(&rsv_grouped);
-	*settlements = atomic_load(&settle_grouped);
+	st->reserved_alone = atomic_load(&n_rsv_alone);
+	st->reserved_grouped = atomic_load(&n_rsv_grouped);
+	st->settled_grouped = atomic_load(&n_settle_grouped);
+	st->settled_queued = atomic_load(&n_settle_queued);
+	st->settled_inline = atomic_load(&n_settle_inline);
 }
 
 /* rsv_mu held: the first waiter leads the next group, or nobody waits. */
@@ -342,8 +349,8 @@ rsv_group(struct rsv **b, int n)
 			b[i]->err = rl_error_set(&b[i]->e, RL_ECREDITS,
 			    MSG_NO_CREDITS);
 	}
-	if (err == RL_OK && n > 1)
-		atomic_fetch_add(&rsv_grouped, n);
+	if (err == RL_OK)
+		atomic_fetch_add(n > 1 ? &n_rsv_grouped : &n_rsv_alone, n);
 	rl_dbres_free(r);
 }
 
@@ -1020,7 +1027,7 @@ group(struct later **g, int n)
 	}
 	for (i = 0; i < n; i++)
 		done(s[i], err[i], &es[i]);
-	atomic_fetch_add(&settle_grouped, n);
+	atomic_fetch_add(&n_settle_grouped, n);
 	rc = 0;
 out:
 	rl_dbres_free(r);
@@ -1286,6 +1293,8 @@ settle_job_run(void *arg, struct rl_error *e)
 	 */
 	if (err == RL_ECONFLICT && closed)
 		err = RL_OK;
+	if (err == RL_OK)
+		atomic_fetch_add(&n_settle_queued, 1);
 	return err;
 }
 
@@ -1351,6 +1360,8 @@ rl_credits_settle_sure(long long hold_id, long long user_id,
 
 	*queued = 0;
 	err = rl_credits_settle(hold_id, user_id, ch, charged_micro, e);
+	if (err == RL_OK)
+		atomic_fetch_add(&n_settle_inline, 1);
 	if (!rl_credits_retryable(err, e))
 		return err;
 	if ((j = settle_job_new(hold_id, user_id, ch)) == NULL)

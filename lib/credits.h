@@ -142,11 +142,18 @@ size_t		 rl_credits_pending(void);
 int		 rl_credits_drain(long ms);
 
 /*
- * Reservations and deferred settlements written in groups of two or more
- * since the process started: the tests check that their concurrency did
- * reach the group statements.
+ * Money writes since the process started, by how they were written: an
+ * operator sees on /metrics whether the group statements carry the load,
+ * and the tests that their concurrency reached them.
  */
-void		 rl_credits_grouped(long long *reservations,
-		    long long *settlements);
+struct rl_credits_stats {
+	long long	 reserved_alone;	/* a statement of its own */
+	long long	 reserved_grouped;	/* a group of two or more */
+	long long	 settled_grouped;	/* the queue, a group */
+	long long	 settled_queued;	/* the queue, one at a time */
+	long long	 settled_inline;	/* the caller's own thread */
+};
+
+void		 rl_credits_stats(struct rl_credits_stats *);
 
 #endif

@@ -223,6 +223,7 @@ char *
 rl_metrics_text(void)
 {
 	struct rl_cache_stats	 cs;
+	struct rl_credits_stats	 st;
 	struct rl_buf		 b;
 	enum kind		 k;
 	char			*s;
@@ -263,6 +264,24 @@ rl_metrics_text(void)
 	    "waiting for the background writer.\n# TYPE relais_credits_queue "
 	    "gauge\nrelais_credits_queue{program=\"%s\"} %zu\n", m.prog,
 	    rl_credits_pending());
+	rl_credits_stats(&st);
+	(void)rl_buf_addf(&b, "# HELP relais_credits_reservations_total "
+	    "Holds taken: in a statement of their own, or in a group's.\n"
+	    "# TYPE relais_credits_reservations_total counter\n"
+	    "relais_credits_reservations_total{program=\"%s\",how=\"alone\"} "
+	    "%lld\nrelais_credits_reservations_total{program=\"%s\","
+	    "how=\"group\"} %lld\n", m.prog, st.reserved_alone, m.prog,
+	    st.reserved_grouped);
+	(void)rl_buf_addf(&b, "# HELP relais_credits_settlements_total "
+	    "Settlements written: by the background writer in a group or "
+	    "one at a time, or in line by the caller's thread.\n"
+	    "# TYPE relais_credits_settlements_total counter\n"
+	    "relais_credits_settlements_total{program=\"%s\",how=\"group\"} "
+	    "%lld\nrelais_credits_settlements_total{program=\"%s\","
+	    "how=\"queue\"} %lld\nrelais_credits_settlements_total{"
+	    "program=\"%s\",how=\"inline\"} %lld\n", m.prog,
+	    st.settled_grouped, m.prog, st.settled_queued, m.prog,
+	    st.settled_inline);
 	s = rl_buf_take(&b, NULL);
 	rl_buf_free(&b);
 	return s;

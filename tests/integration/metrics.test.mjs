@@ -140,6 +140,24 @@ test('/metrics/<program>: Prometheus text, histograms per route, for every progr
 	const calls = samples.find((x) => x.name === 'relais_upstream_requests_total');
 	const pre = samples.find((x) => x.name === 'relais_db_round_trips_before_upstream_total');
 	assert.ok(calls.value >= 1 && pre.value >= calls.value, JSON.stringify({ calls, pre }));
+	// Money writes by how they were written: the call above took a
+	// hold, and its settlement lands on the queue's thread soon after.
+	const hows = (list, name) => list.filter((x) => x.name === name)
+	    .map((x) => x.labels.how).sort().join(',');
+	const total = (list, name) => list.filter((x) => x.name === name)
+	    .reduce((a, x) => a + x.value, 0);
+	assert.equal(types.relais_credits_reservations_total, 'counter');
+	assert.equal(hows(samples, 'relais_credits_reservations_total'), 'alone,group');
+	assert.ok(total(samples, 'relais_credits_reservations_total') >= 1, 'a hold counted');
+	let settled = 0;
+	for (let i = 0; i < 50 && settled === 0; i++) {
+		const s = parseMetrics(await metricsText()).samples;
+		assert.equal(hows(s, 'relais_credits_settlements_total'), 'group,inline,queue');
+		settled = total(s, 'relais_credits_settlements_total');
+		if (settled === 0)
+			await new Promise((res) => setTimeout(res, 100));
+	}
+	assert.ok(settled >= 1, 'no settlement counted');
 	// Every program answers its own.
 	for (const p of ['settings', 'api', 'openai', 'import', 'tasks', 'plandecours', 'evaluation', 'generation'])
 		assert.ok(parseMetrics(await metricsText(`/metrics/${p}`)).samples.length > 0, p);

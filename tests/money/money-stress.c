@@ -278,7 +278,8 @@ stress(int argc, char *argv[])
 	char		 uid[32], b1[32], b2[32], b3[32], b4[32];
 	const char	*p[1], *first = NULL;
 	long long	 balance = 50000, max_hold = 2000, user = 0;
-	long long	 sum[14], v, grouped[2];
+	struct rl_credits_stats	 st;
+	long long	 sum[14], v;
 	int		 c, i, threads = STRESS_THREADS, later_pct = 0;
 	int		 iterations = STRESS_ITERATIONS;
 
@@ -403,15 +404,15 @@ stress(int argc, char *argv[])
 	    "errors", (json_int_t)sum[8], "cost", micro(sum[9], b2,
 	    sizeof(b2)), "charged", micro(sum[10], b3, sizeof(b3)),
 	    "cap_loss", micro(sum[11], b4, sizeof(b4)), "first_error", first);
-	rl_credits_grouped(&grouped[0], &grouped[1]);
+	rl_credits_stats(&st);
 	if (out != NULL && (json_object_set_new(out, "later_charged",
 	    json_integer((json_int_t)sum[12])) == -1 ||
 	    json_object_set_new(out, "later_queued",
 	    json_integer((json_int_t)sum[13])) == -1 ||
 	    json_object_set_new(out, "reserve_grouped",
-	    json_integer((json_int_t)grouped[0])) == -1 ||
+	    json_integer((json_int_t)st.reserved_grouped)) == -1 ||
 	    json_object_set_new(out, "settle_grouped",
-	    json_integer((json_int_t)grouped[1])) == -1)) {
+	    json_integer((json_int_t)st.settled_grouped)) == -1)) {
 		json_decref(out);
 		out = NULL;
 	}
