@@ -399,6 +399,25 @@
  * rows is locked until it commits, a few hundred microseconds.
  */
 #define RL_CREDITS_RESERVE_GROUP_MAX	32
+/*
+ * Standing holds (credits.c, "spares"): holds the background thread takes
+ * ahead for a user who is calling, so that the next call draws one in
+ * memory instead of a reservation round trip before its upstream request.
+ * At most RL_CREDITS_SPARES_MAX per user and process, for at most
+ * RL_CREDITS_SPARE_USERS users at a time, each RL_CREDITS_SPARE_PCT % of
+ * the largest bound the user asked lately; given back after
+ * RL_CREDITS_SPARE_IDLE_MS without a call.  Taken only while the user
+ * keeps RL_CREDITS_SPARE_MARGIN more calls of that size free beyond them,
+ * so a user near the end of a balance reserves call by call as before.
+ * A process killed with SIGKILL leaves its spares open, and the sweep
+ * bills each at its amount like any hold of a dead process (money.md):
+ * the limits bound that exposure.
+ */
+#define RL_CREDITS_SPARES_MAX		8
+#define RL_CREDITS_SPARE_USERS		128
+#define RL_CREDITS_SPARE_PCT		125
+#define RL_CREDITS_SPARE_IDLE_MS	1000
+#define RL_CREDITS_SPARE_MARGIN		8
 
 /*
  * Distinct statement texts a program prepares (db.c's registry; a

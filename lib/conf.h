@@ -27,6 +27,7 @@ struct rl_conf {
 	int		 check_responses;
 	int		 upstream_idle_sec; /* RELAIS_UPSTREAM_IDLE_SEC */
 	int		 sse_heartbeat_sec; /* RELAIS_SSE_HEARTBEAT_SEC */
+	int		 credit_spares;	/* RELAIS_CREDITS_SPARES, 0: none */
 };
 
 /* The process-wide configuration, valid after rl_conf_load(). */

@@ -30,6 +30,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -40,6 +41,7 @@
 
 #include "bounds.h"
 #include "buf.h"
+#include "conf.h"
 #include "credits.h"
 #include "db.h"
 #include "extern.h"
@@ -57,7 +59,7 @@
 #define LATER_MAX	RL_CREDITS_LATER_MAX
 
 /* What rl_credits_stats reports. */
-static atomic_llong	 n_rsv_alone, n_rsv_grouped;
+static atomic_llong	 n_rsv_alone, n_rsv_grouped, n_rsv_spare;
 static atomic_llong	 n_settle_grouped, n_settle_queued, n_settle_inline;
 
 /* Lock the user row; its balance in micro-USD. */
@@ -236,14 +238,14 @@ arrays_exec(struct arrays *x, const char *sql, struct rl_dbres **r,
  */
 #define RESERVE_GROUP_SQL						\
 	"WITH g AS (SELECT * FROM unnest($1::bigint[], $2::numeric[], "	\
-	"$3::text[], $4::text[], $5::uuid[]) WITH ORDINALITY AS g "	\
-	"(uid, amount, model, rid, task, n)), "				\
+	"$3::text[], $4::text[], $5::uuid[], $6::numeric[]) WITH "	\
+	"ORDINALITY AS g (uid, amount, model, rid, task, margin, n)), "	\
 	"o AS MATERIALIZED (SELECT id, credits - held AS avail FROM "	\
 	"users WHERE id IN (SELECT uid FROM g) ORDER BY id FOR "	\
 	"UPDATE), "							\
 	"a AS MATERIALIZED (SELECT g.*, sum(g.amount) OVER (PARTITION BY " \
-	"g.uid ORDER BY g.n) <= o.avail AS fits FROM g JOIN o ON "	\
-	"o.id = g.uid), "						\
+	"g.uid ORDER BY g.n) + g.margin <= o.avail AS fits FROM g "	\
+	"JOIN o ON o.id = g.uid), "					\
 	"k AS MATERIALIZED (SELECT a.*, nextval(pg_get_serial_sequence(" \
 	"'credit_reservations', 'id')) AS hold FROM a WHERE fits), "	\
 	"u AS (UPDATE users SET held = users.held + t.amount FROM "	\
@@ -286,6 +288,7 @@ rl_credits_stats(struct rl_credits_stats *st)
 
 	st->reserved_alone = atomic_load(&n_rsv_alone);
 	st->reserved_grouped = atomic_load(&n_rsv_grouped);
+	st->reserved_spare = atomic_load(&n_rsv_spare);
 	st->settled_grouped = atomic_load(&n_settle_grouped);
 	st->settled_queued = atomic_load(&n_settle_queued);
 	st->settled_inline = atomic_load(&n_settle_inline);
@@ -311,13 +314,13 @@ rsv_group(struct rsv **b, int n)
 	struct arrays	 x;
 	struct rl_dbres	*r = NULL;
 	struct rl_error	 e;
-	const char	*v[5];
+	const char	*v[6];
 	char		 uid[32], amount[32];
 	enum rl_err	 err;
 	int		 i;
 
 	rl_error_clear(&e);
-	arrays_init(&x, 5);
+	arrays_init(&x, 6);
 	for (i = 0; i < n; i++) {
 		(void)snprintf(uid, sizeof(uid), "%lld", b[i]->user_id);
 		rl_micro_fmt(b[i]->micro, amount, sizeof(amount));
@@ -326,6 +329,7 @@ rsv_group(struct rsv **b, int n)
 		v[2] = b[i]->model;
 		v[3] = b[i]->request_id;
 		v[4] = b[i]->task_id;
+		v[5] = "0";
 		arrays_row(&x, v);
 	}
 	if ((err = arrays_exec(&x, RESERVE_GROUP_SQL, &r, &e)) == RL_OK &&
@@ -354,6 +358,8 @@ rsv_group(struct rsv **b, int n)
 	rl_dbres_free(r);
 }
 
+static long long	 spare_take(long long, long long, const char *);
+
 enum rl_err
 rl_credits_reserve(long long user_id, long long micro, const char *model,
     const char *request_id, const char *task_id, long long *hold_id,
@@ -367,6 +373,10 @@ rl_credits_reserve(long long user_id, long long micro, const char *model,
 	if (micro <= 0 || rl_db_in_transaction())
 		return reserve(user_id, micro, model, request_id, task_id,
 		    NULL, hold_id, NULL, e);
+	/* A task's holds name it (the sweep, a rerun): never a spare. */
+	if (task_id == NULL &&
+	    (*hold_id = spare_take(user_id, micro, model)) != 0)
+		return RL_OK;
 	pthread_mutex_lock(&rsv_mu);
 	if (!rsv_busy) {
 		rsv_busy = 1;
@@ -836,6 +846,273 @@ static struct later	*later_head, *later_tail;
 static size_t		 later_n;
 static int		 later_thread;	/* the drainer runs */
 
+/*
+ * Standing holds ("spares").  At low concurrency the reservation's round
+ * trip is most of what relais adds to a call: PostgreSQL's backend sleeps
+ * between calls and has to be woken for it.  So for a user who is
+ * calling, the queue's thread takes a few holds ahead (the group
+ * reservation statement, off the request's time), and the next call
+ * draws one in memory: no round trip before its upstream request.  A
+ * drawn spare is an ordinary hold from then on, settled or released by
+ * its call; the sizes and counts are bounded (bounds.h), spares nobody
+ * drew for RL_CREDITS_SPARE_IDLE_MS are given back, and all of them at a
+ * clean exit.  A SIGKILL leaves them open, billed by the sweep at their
+ * amount like any hold of a dead process (money.md).
+ */
+struct spare_user {
+	long long	 user_id;	/* 0: a free slot */
+	long long	 want;		/* the largest bound since the refill */
+	long long	 size;		/* what a spare holds, set by refill */
+	long long	 last_us;	/* the last draw or miss */
+	long long	 refused_us;	/* the last refill refused */
+	int		 asked;		/* draws and misses since the refill */
+	int		 warm;		/* called again within the idle time */
+	int		 n;
+	long long	 id[RL_CREDITS_SPARES_MAX];
+	long long	 amount[RL_CREDITS_SPARES_MAX];
+	char		 model[64];
+};
+
+static pthread_mutex_t	 spare_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct spare_user spares[RL_CREDITS_SPARE_USERS];
+static int		 spare_kicked;	/* later_mu: refill wanted */
+static atomic_int	 spare_users;	/* slots in use */
+
+static void	 later_init(void);
+
+/* spare_mu held: the user's slot, a free one when make, or NULL. */
+static struct spare_user *
+spare_slot(long long user_id, int make)
+{
+	struct spare_user	*free_slot = NULL;
+	size_t			 i;
+
+	for (i = 0; i < RL_CREDITS_SPARE_USERS; i++) {
+		if (spares[i].user_id == user_id)
+			return &spares[i];
+		if (spares[i].user_id == 0 && free_slot == NULL)
+			free_slot = &spares[i];
+	}
+	if (!make || free_slot == NULL)
+		return NULL;
+	memset(free_slot, 0, sizeof(*free_slot));
+	free_slot->user_id = user_id;
+	atomic_fetch_add(&spare_users, 1);
+	return free_slot;
+}
+
+/* Wake the queue's thread for a refill. */
+static void
+spare_kick(void)
+{
+
+	pthread_mutex_lock(&later_mu);
+	if (!spare_kicked) {
+		spare_kicked = 1;
+		pthread_cond_broadcast(&later_cv);
+	}
+	pthread_mutex_unlock(&later_mu);
+}
+
+/*
+ * A spare of the user's covering micro: its id, or 0.  Either way the
+ * call is counted as demand, which the next refill answers.
+ */
+static long long
+spare_take(long long user_id, long long micro, const char *model)
+{
+	struct spare_user	*u;
+	long long		 hold = 0, now;
+	int			 i, kick;
+
+	if (rl_conf->credit_spares == 0)
+		return 0;
+	(void)pthread_once(&later_once, later_init);
+	now = rl_now_us();
+	pthread_mutex_lock(&spare_mu);
+	if ((u = spare_slot(user_id, 1)) == NULL) {
+		pthread_mutex_unlock(&spare_mu);
+		return 0;
+	}
+	/*
+	 * Spares only for a user calling again within the idle time: one
+	 * who calls now and then (a teacher at a page) would have each
+	 * spare given back unused, three statements for one call.
+	 */
+	u->warm = u->last_us != 0 &&
+	    now - u->last_us < RL_CREDITS_SPARE_IDLE_MS * 1000LL;
+	u->asked++;
+	u->last_us = now;
+	if (micro > u->want)
+		u->want = micro;
+	if (model != NULL)
+		(void)snprintf(u->model, sizeof(u->model), "%s", model);
+	for (i = u->n - 1; i >= 0; i--)
+		if (u->amount[i] >= micro) {
+			hold = u->id[i];
+			u->id[i] = u->id[u->n - 1];
+			u->amount[i] = u->amount[u->n - 1];
+			u->n--;
+			break;
+		}
+	/* Woken when half gone, not at every draw. */
+	kick = u->warm && u->n <= rl_conf->credit_spares / 2;
+	pthread_mutex_unlock(&spare_mu);
+	if (kick)
+		spare_kick();
+	if (hold != 0)
+		atomic_fetch_add(&n_rsv_spare, 1);
+	return hold;
+}
+
+struct spare_ask {
+	long long	 user_id;
+	long long	 amount;
+	char		 model[64];
+};
+
+/*
+ * The queue's thread: give back what went idle or is too small for what
+ * the users ask now, then take what the calling users will need, in one
+ * group reservation statement.  A refusal (the user's margin is gone) is
+ * an answer, not a fault: that user's calls reserve one by one.
+ */
+static void
+spare_refill(void)
+{
+	struct spare_ask	 ask[RL_CREDITS_RESERVE_GROUP_MAX];
+	long long		 drop[RL_CREDITS_SPARE_USERS];
+	struct arrays		 x;
+	struct rl_dbres		*r = NULL;
+	struct rl_error		 e;
+	struct spare_user	*u;
+	const char		*v[6];
+	char			 uid[32], amount[32], margin[32];
+	long long		 now = rl_now_us(), hold;
+	int			 i, k, na = 0, nd = 0, need, target;
+
+	pthread_mutex_lock(&spare_mu);
+	for (i = 0; i < RL_CREDITS_SPARE_USERS; i++) {
+		u = &spares[i];
+		if (u->user_id == 0)
+			continue;
+		for (k = u->n - 1; k >= 0 && nd < RL_CREDITS_SPARE_USERS;
+		    k--) {
+			if (now - u->last_us < RL_CREDITS_SPARE_IDLE_MS *
+			    1000LL && u->amount[k] >= u->size)
+				continue;
+			drop[nd++] = u->id[k];
+			u->id[k] = u->id[u->n - 1];
+			u->amount[k] = u->amount[u->n - 1];
+			u->n--;
+		}
+		if (now - u->last_us >= RL_CREDITS_SPARE_IDLE_MS * 1000LL) {
+			if (u->n == 0) {
+				u->user_id = 0;
+				atomic_fetch_sub(&spare_users, 1);
+			}
+			continue;
+		}
+		/* Sized for the largest call since the last refill. */
+		if (u->asked > 0) {
+			u->size = u->want / 100 * RL_CREDITS_SPARE_PCT;
+			if (u->size < u->want)
+				u->size = u->want;
+			u->want = 0;
+		}
+		/*
+		 * Enough for twice the calls since the last refill; none
+		 * for a while after a refusal (the margin is gone).
+		 */
+		target = u->warm && now - u->refused_us >=
+		    RL_CREDITS_SPARE_IDLE_MS * 1000LL ? 2 * u->asked : 0;
+		if (target > 0 && target < 2)
+			target = 2;
+		if (target > rl_conf->credit_spares)
+			target = rl_conf->credit_spares;
+		u->asked = 0;
+		for (need = target - u->n; need > 0 &&
+		    na < RL_CREDITS_RESERVE_GROUP_MAX; need--) {
+			ask[na].user_id = u->user_id;
+			ask[na].amount = u->size;
+			(void)snprintf(ask[na].model, sizeof(ask[na].model),
+			    "%s", u->model);
+			na++;
+		}
+	}
+	pthread_mutex_unlock(&spare_mu);
+
+	for (i = 0; i < nd; i++)
+		rl_credits_release_sure(drop[i]);
+	nd = 0;
+	if (na == 0)
+		return;
+	rl_error_clear(&e);
+	arrays_init(&x, 6);
+	for (i = 0; i < na; i++) {
+		(void)snprintf(uid, sizeof(uid), "%lld", ask[i].user_id);
+		rl_micro_fmt(ask[i].amount, amount, sizeof(amount));
+		rl_micro_fmt(ask[i].amount * RL_CREDITS_SPARE_MARGIN, margin,
+		    sizeof(margin));
+		v[0] = uid;
+		v[1] = amount;
+		v[2] = ask[i].model[0] != '\0' ? ask[i].model : NULL;
+		v[3] = "spare";
+		v[4] = NULL;
+		v[5] = margin;
+		arrays_row(&x, v);
+	}
+	if (arrays_exec(&x, RESERVE_GROUP_SQL, &r, &e) != RL_OK ||
+	    rl_dbres_rows(r) != na) {
+		rl_log_warn("spare holds not taken: %s", e.msg);
+		goto out;
+	}
+	pthread_mutex_lock(&spare_mu);
+	for (i = 0; i < na; i++) {
+		u = spare_slot(ask[i].user_id, 0);
+		if (rl_dbres_isnull(r, i, 0)) {
+			if (u != NULL)
+				u->refused_us = now;
+			continue;
+		}
+		hold = strtoll(rl_dbres_get(r, i, 0), NULL, 10);
+		if (u != NULL && u->n < RL_CREDITS_SPARES_MAX) {
+			u->id[u->n] = hold;
+			u->amount[u->n] = ask[i].amount;
+			u->n++;
+			hold = 0;
+		}
+		if (hold != 0)
+			drop[nd++] = hold;	/* nd <= na: room */
+	}
+	pthread_mutex_unlock(&spare_mu);
+	/* Taken for a slot gone meanwhile: back at once. */
+	for (i = 0; i < nd; i++)
+		rl_credits_release_sure(drop[i]);
+out:
+	rl_dbres_free(r);
+}
+
+/* At exit: every spare back. */
+static void
+spare_release_all(void)
+{
+	long long	 hold;
+	int		 i;
+
+	for (i = 0; i < RL_CREDITS_SPARE_USERS; i++) {
+		for (;;) {
+			pthread_mutex_lock(&spare_mu);
+			hold = spares[i].n > 0 ? spares[i].id[--spares[i].n] :
+			    0;
+			pthread_mutex_unlock(&spare_mu);
+			if (hold == 0)
+				break;
+			rl_credits_release_sure(hold);
+		}
+	}
+}
+
 /* A settlement waiting in the queue: the charge and its strings, owned. */
 struct settle_job {
 	long long		 hold_id;
@@ -1052,9 +1329,19 @@ linger(void)
 	long long	 left;
 
 	for (;;) {
-		while (later_head == NULL)
-			pthread_cond_wait(&later_cv, &later_mu);
-		if (later_head->fn != settle_job_run || later_n >= GROUP_MAX)
+		while (later_head == NULL && !spare_kicked) {
+			if (atomic_load(&spare_users) == 0) {
+				pthread_cond_wait(&later_cv, &later_mu);
+				continue;
+			}
+			/* Spares out: look at them again when idle. */
+			rl_deadline(RL_CREDITS_SPARE_IDLE_MS, &until);
+			if (pthread_cond_timedwait(&later_cv, &later_mu,
+			    &until) == ETIMEDOUT)
+				spare_kicked = 1;
+		}
+		if (spare_kicked || later_head->fn != settle_job_run ||
+		    later_n >= GROUP_MAX)
 			return;
 		left = later_head->since_us + RL_CREDITS_GROUP_LINGER_US -
 		    rl_now_us();
@@ -1073,7 +1360,7 @@ drainer(void *arg)
 	struct later	*l, *g[GROUP_MAX];
 	enum rl_err	 err;
 	long		 wait;
-	int		 i, n;
+	int		 i, n, kicked;
 
 	(void)arg;
 	/* Settlements free holds: never wait behind requests for the pool. */
@@ -1081,6 +1368,8 @@ drainer(void *arg)
 	for (;;) {
 		pthread_mutex_lock(&later_mu);
 		linger();
+		kicked = spare_kicked;
+		spare_kicked = 0;
 		n = 0;
 		for (l = later_head; l != NULL && n < GROUP_MAX &&
 		    l->fn == settle_job_run; l = l->next)
@@ -1088,6 +1377,12 @@ drainer(void *arg)
 		l = later_head;
 		pthread_mutex_unlock(&later_mu);
 
+		if (kicked) {
+			spare_refill();
+			rl_db_request_end();
+		}
+		if (l == NULL)
+			continue;
 		if (n > 1 && group(g, n) == 0) {
 			rl_db_request_end();
 			pthread_mutex_lock(&later_mu);
@@ -1151,6 +1446,7 @@ drain_at_exit(void)
 {
 	size_t	 n;
 
+	spare_release_all();
 	if (rl_credits_drain(RL_CREDITS_DRAIN_SEC * 1000L) == 0)
 		return;
 	n = rl_credits_pending();

@@ -149,6 +149,7 @@ int		 rl_credits_drain(long ms);
 struct rl_credits_stats {
 	long long	 reserved_alone;	/* a statement of its own */
 	long long	 reserved_grouped;	/* a group of two or more */
+	long long	 reserved_spare;	/* a standing hold drawn */
 	long long	 settled_grouped;	/* the queue, a group */
 	long long	 settled_queued;	/* the queue, one at a time */
 	long long	 settled_inline;	/* the caller's own thread */

@@ -266,12 +266,15 @@ rl_metrics_text(void)
 	    rl_credits_pending());
 	rl_credits_stats(&st);
 	(void)rl_buf_addf(&b, "# HELP relais_credits_reservations_total "
-	    "Holds taken: in a statement of their own, or in a group's.\n"
+	    "Holds taken: in a statement of their own, in a group's, or drawn "
+	    "from the standing holds taken ahead (no round trip).\n"
 	    "# TYPE relais_credits_reservations_total counter\n"
 	    "relais_credits_reservations_total{program=\"%s\",how=\"alone\"} "
 	    "%lld\nrelais_credits_reservations_total{program=\"%s\","
-	    "how=\"group\"} %lld\n", m.prog, st.reserved_alone, m.prog,
-	    st.reserved_grouped);
+	    "how=\"group\"} %lld\nrelais_credits_reservations_total{"
+	    "program=\"%s\",how=\"spare\"} %lld\n", m.prog,
+	    st.reserved_alone, m.prog, st.reserved_grouped, m.prog,
+	    st.reserved_spare);
 	(void)rl_buf_addf(&b, "# HELP relais_credits_settlements_total "
 	    "Settlements written: by the background writer in a group or "
 	    "one at a time, or in line by the caller's thread.\n"

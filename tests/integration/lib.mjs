@@ -168,6 +168,15 @@ export async function newUser({ prefix, role = 'professeur', credits = '5.00', m
 	return { id, token: await login(name, PASSWORD) };
 }
 
+// The keeper's sweep of holds nobody will close (rl_credits_sweep), run
+// once now by tests/money/money-stress: {err, closed}.
+export function sweep() {
+	return JSON.parse(execFileSync(`${BUILD}/tests/money/money-stress`, ['sweep'], {
+		encoding: 'utf8', timeout: 60000,
+		env: { ...process.env, RELAIS_DATABASE_URL: `host=${PGHOST} port=5432 user=relais dbname=relais`,
+		    RELAIS_SECRET_KEY_FILE: `${STATE}/secret.key` } }));
+}
+
 // The fake upstream's answer to a prompt sent to `model`.
 export const sentence = (model) => `Bonjour! Ceci est une réponse simulée de ${model}.`;
 

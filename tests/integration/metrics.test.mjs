@@ -147,7 +147,7 @@ test('/metrics/<program>: Prometheus text, histograms per route, for every progr
 	const total = (list, name) => list.filter((x) => x.name === name)
 	    .reduce((a, x) => a + x.value, 0);
 	assert.equal(types.relais_credits_reservations_total, 'counter');
-	assert.equal(hows(samples, 'relais_credits_reservations_total'), 'alone,group');
+	assert.equal(hows(samples, 'relais_credits_reservations_total'), 'alone,group,spare');
 	assert.ok(total(samples, 'relais_credits_reservations_total') >= 1, 'a hold counted');
 	let settled = 0;
 	for (let i = 0; i < 50 && settled === 0; i++) {

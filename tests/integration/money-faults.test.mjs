@@ -16,7 +16,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { execFileSync, spawn } from 'node:child_process';
-import { BASE, BUILD, FINAL, PGHOST, STATE, auth, newUser, postJSON, psql, q, sleep, taskRow, uniq, until } from './lib.mjs';
+import { BASE, BUILD, FINAL, STATE, auth, newUser, postJSON, psql, q, sleep, sweep, taskRow, uniq, until } from './lib.mjs';
 
 const TAG = `mf${uniq()}`;
 const FAKE = process.env.FAKE_OPENAI_BASE_URL.replace(/\/v1$/, '');
@@ -309,13 +309,6 @@ async function killLoad(u, i, slow) {
 	} catch {
 		return 0;	/* cut by the kill */
 	}
-}
-
-function sweep() {
-	return JSON.parse(execFileSync(`${BUILD}/tests/money/money-stress`, ['sweep'], {
-		encoding: 'utf8', timeout: 60000,
-		env: { ...process.env, RELAIS_DATABASE_URL: `host=${PGHOST} port=5432 user=relais dbname=relais`,
-		    RELAIS_SECRET_KEY_FILE: `${STATE}/secret.key` } }));
 }
 
 test('chat program SIGKILLed under load: every hold billed once at most its bound, none given back', { timeout: 120000 }, async () => {

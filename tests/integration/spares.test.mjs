@@ -1,0 +1,132 @@
+// Standing holds (RELAIS_CREDITS_SPARES, lib/credits.c "spares"): for a
+// user calling again, the queue's thread takes a few holds ahead and the
+// next call draws one in memory, with no round trip to PostgreSQL before
+// its upstream request.  Off by default; this suite starts an instance of
+// the chat program of its own with them on (as two-instances does) and
+// talks FastCGI to it, then checks what the money rules demand of them:
+// one ledger row per call, every drawn spare settled once, the others
+// given back when the user goes idle, none for a user near the end of a
+// balance, and after a SIGKILL each left open billed by the sweep at its
+// amount like any hold of a dead process.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { spawn } from 'node:child_process';
+import { fcgi as fcgiTo } from './fcgi.mjs';
+import { BUILD, STATE, auth, newUser, psql, sleep, sweep, uniq, until } from './lib.mjs';
+
+const SOCK = `${STATE}/run/chat-spares-${process.pid}.sock`;
+const LOG = `${STATE}/log/chat-spares.log`;
+const SPARES = 4;
+let child;
+
+const fcgi = (...a) => fcgiTo(SOCK, ...a);
+
+test.before(async () => {
+	fs.appendFileSync(LOG, '');
+	const fd = fs.openSync(LOG, 'a');
+	child = spawn(`${BUILD}/cgi-bin/chat`, ['-s', SOCK], { stdio: ['ignore', fd, fd],
+	    env: { ...process.env, RELAIS_CREDITS_SPARES: String(SPARES) } });
+	fs.closeSync(fd);
+	await until('the spares instance listening', async () => {
+		if (!fs.existsSync(SOCK))
+			return false;
+		const r = await fcgi('GET', '/metrics/chat', { remote: null });
+		return /relais_cache_listening\{[^}]*\} 1/.test(r.body);
+	}, 20000, 100);
+});
+
+test.after(async () => {
+	if (child !== undefined && child.exitCode === null && child.signalCode === null) {
+		child.kill('SIGTERM');
+		await new Promise((r) => child.once('exit', r));
+	}
+});
+
+// One /completion; its round trips before the upstream call.
+async function call(u, i) {
+	const r = await fcgi('POST', '/completion', { headers: auth(u.token),
+	    body: { message: `Encore ${i} ${uniq()}`, model: 'gpt-4o-mini', agent: 'V2' } });
+	assert.equal(r.status, 200, JSON.stringify(r.body));
+	const m = /db-before-upstream;desc="(\d+)"/.exec(r.headers['server-timing']);
+	assert.ok(m, r.headers['server-timing']);
+	return Number(m[1]);
+}
+
+const count = (u, where) => Number(psql(`SELECT count(*) FROM credit_reservations WHERE user_id = ${u.id} ` +
+    `AND ${where}`));
+const ledgerRows = (u) => Number(psql(`SELECT count(*) FROM usage_ledger WHERE user_id = ${u.id} ` +
+    'AND kind = \'openai_call\''));
+
+// The balance is what was put in plus the ledger, held is 0.
+function exact(u, credits) {
+	assert.equal(psql(`SELECT credits = ${credits} + coalesce((SELECT sum(delta) FROM usage_ledger WHERE ` +
+	    `user_id = ${u.id} AND kind = 'openai_call'), 0) AND held = 0 FROM users WHERE id = ${u.id}`), 't');
+}
+
+test('a user calling again draws standing holds: no round trip before the call, one ledger row each, the rest given back', async () => {
+	const u = await newUser({ prefix: 'sp', credits: '5.00' });
+	const before = [];
+	for (let i = 0; i < 12; i++)
+		before.push(await call(u, i));
+	assert.ok(before[0] >= 1, `the first call reserves: ${before}`);
+	const drawn = before.filter((n) => n === 0).length;
+	assert.ok(drawn >= 1, `no call drew a spare: ${before}`);
+	const r = await fcgi('GET', '/metrics/chat', { remote: null });
+	const spare = /relais_credits_reservations_total\{[^}]*how="spare"\} (\d+)/.exec(r.body);
+	assert.ok(spare && Number(spare[1]) >= drawn, r.body);
+
+	// Each drawn spare is the hold of one call, settled with its row.
+	await until('every call settled', () => ledgerRows(u) === 12, 15000, 50);
+	assert.equal(count(u, 'state = \'settled\' AND request_id = \'spare\''), drawn);
+	assert.equal(count(u, 'state = \'settled\''), 12);
+	assert.equal(psql(`SELECT count(*) FROM credit_reservations c JOIN usage_ledger l ON ` +
+	    `l.reservation_id = c.id WHERE c.user_id = ${u.id} AND c.state = 'settled'`), '12');
+
+	// Idle: the spares nobody drew go back, without a ledger row.
+	await until('spares given back', () => count(u, 'state = \'reserved\'') === 0, 10000, 100);
+	assert.equal(psql(`SELECT count(*) FROM credit_reservations c LEFT JOIN usage_ledger l ON ` +
+	    `l.reservation_id = c.id WHERE c.user_id = ${u.id} AND c.state = 'released' AND ` +
+	    '(c.request_id IS DISTINCT FROM \'spare\' OR l.id IS NOT NULL)'), '0');
+	exact(u, '5.00');
+});
+
+test('near the end of a balance no spare is taken: each call reserves for itself', async () => {
+	// A call holds about 0.0008 USD here: 0.006 is less than the margin
+	// of RL_CREDITS_SPARE_MARGIN (8) calls that a spare must leave free.
+	// (Below what an admin may grant: set in the table.)
+	const u = await newUser({ prefix: 'spp', credits: '0.00' });
+	psql(`UPDATE users SET credits = 0.006 WHERE id = ${u.id}`);
+	for (let i = 0; i < 5; i++)
+		assert.ok(await call(u, i) >= 1, 'a call drew a spare near the end of its balance');
+	await sleep(300);
+	assert.equal(count(u, 'request_id = \'spare\''), 0);
+	await until('every call settled', () => ledgerRows(u) === 5, 15000, 50);
+	await until('no hold open', () => count(u, 'state = \'reserved\'') === 0, 10000, 100);
+	exact(u, '0.006');
+});
+
+test('SIGKILL with spares out: the sweep bills each at its amount, a lost row, none given back', async () => {
+	const u = await newUser({ prefix: 'spk', credits: '5.00' });
+	for (let i = 0; i < 8; i++)
+		await call(u, i);
+	await until('spares out', () => count(u, 'state = \'reserved\' AND request_id = \'spare\'') > 0, 5000, 20);
+	await until('the calls settled', () => ledgerRows(u) === 8, 15000, 20);
+	child.kill('SIGKILL');
+	await new Promise((r) => child.once('exit', r));
+
+	const open = psql(`SELECT string_agg(id || ':' || amount, ' ' ORDER BY id) FROM credit_reservations ` +
+	    `WHERE user_id = ${u.id} AND state = 'reserved'`);
+	assert.ok(open !== '', 'no spare left open by the kill');
+	assert.equal(count(u, 'state = \'reserved\' AND request_id IS DISTINCT FROM \'spare\''), 0);
+	psql(`UPDATE credit_reservations SET created_at = now() - interval '2 hours' WHERE user_id = ${u.id} ` +
+	    'AND state = \'reserved\'');
+	const sw = sweep();
+	assert.equal(sw.err, 'ok', JSON.stringify(sw));
+	assert.equal(count(u, 'state = \'reserved\''), 0);
+	assert.equal(count(u, 'state = \'released\''), 0, 'a spare given back for free');
+	assert.equal(psql('SELECT string_agg(c.id || \':\' || l.cost, \' \' ORDER BY c.id) FROM ' +
+	    'credit_reservations c JOIN usage_ledger l ON l.reservation_id = c.id WHERE ' +
+	    `c.user_id = ${u.id} AND l.status = 'lost' AND l.cost = c.amount AND -l.delta = c.amount`), open);
+	exact(u, '5.00');
+});
