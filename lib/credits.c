@@ -877,6 +877,7 @@ static pthread_mutex_t	 spare_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct spare_user spares[RL_CREDITS_SPARE_USERS];
 static int		 spare_kicked;	/* later_mu: refill wanted */
 static atomic_int	 spare_users;	/* slots in use */
+static long long	 spare_looked_us; /* the drainer's last refill */
 
 static void	 later_init(void);
 
@@ -1368,7 +1369,10 @@ drainer(void *arg)
 	for (;;) {
 		pthread_mutex_lock(&later_mu);
 		linger();
-		kicked = spare_kicked;
+		/* Also when busy with settlements: idle spares go back. */
+		kicked = spare_kicked || (atomic_load(&spare_users) > 0 &&
+		    rl_now_us() - spare_looked_us >=
+		    RL_CREDITS_SPARE_IDLE_MS * 1000LL);
 		spare_kicked = 0;
 		n = 0;
 		for (l = later_head; l != NULL && n < GROUP_MAX &&
@@ -1378,6 +1382,7 @@ drainer(void *arg)
 		pthread_mutex_unlock(&later_mu);
 
 		if (kicked) {
+			spare_looked_us = rl_now_us();
 			spare_refill();
 			rl_db_request_end();
 		}
