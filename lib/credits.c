@@ -878,6 +878,7 @@ static struct spare_user spares[RL_CREDITS_SPARE_USERS];
 static int		 spare_kicked;	/* later_mu: refill wanted */
 static atomic_int	 spare_users;	/* slots in use */
 static long long	 spare_looked_us; /* the drainer's last refill */
+static int		 spare_closing;	/* spare_mu: exiting, none taken */
 
 static void	 later_init(void);
 
@@ -931,7 +932,7 @@ spare_take(long long user_id, long long micro, const char *model)
 	(void)pthread_once(&later_once, later_init);
 	now = rl_now_us();
 	pthread_mutex_lock(&spare_mu);
-	if ((u = spare_slot(user_id, 1)) == NULL) {
+	if (spare_closing || (u = spare_slot(user_id, 1)) == NULL) {
 		pthread_mutex_unlock(&spare_mu);
 		return 0;
 	}
@@ -1077,7 +1078,8 @@ spare_refill(void)
 			continue;
 		}
 		hold = strtoll(rl_dbres_get(r, i, 0), NULL, 10);
-		if (u != NULL && u->n < RL_CREDITS_SPARES_MAX) {
+		if (u != NULL && !spare_closing &&
+		    u->n < RL_CREDITS_SPARES_MAX) {
 			u->id[u->n] = hold;
 			u->amount[u->n] = ask[i].amount;
 			u->n++;
@@ -1087,20 +1089,23 @@ spare_refill(void)
 			drop[nd++] = hold;	/* nd <= na: room */
 	}
 	pthread_mutex_unlock(&spare_mu);
-	/* Taken for a slot gone meanwhile: back at once. */
+	/* Taken for a slot gone meanwhile, or at exit: back at once. */
 	for (i = 0; i < nd; i++)
 		rl_credits_release_sure(drop[i]);
 out:
 	rl_dbres_free(r);
 }
 
-/* At exit: every spare back. */
+/* At exit: every spare back, and none taken after. */
 static void
 spare_release_all(void)
 {
 	long long	 hold;
 	int		 i;
 
+	pthread_mutex_lock(&spare_mu);
+	spare_closing = 1;
+	pthread_mutex_unlock(&spare_mu);
 	for (i = 0; i < RL_CREDITS_SPARE_USERS; i++) {
 		for (;;) {
 			pthread_mutex_lock(&spare_mu);
