@@ -26,7 +26,9 @@
  * first, with backoff, until each write lands or is refused for good.
  * Retrying is safe because both writes are idempotent by hold id.  The
  * same thread writes the settlements a request deferred until after its
- * answer (rl_credits_settle_later), several in one statement.
+ * answer (rl_credits_settle_later), several in one statement, and, when
+ * RELAIS_CREDITS_SPARES asks for them, takes standing holds ahead for the
+ * users who are calling ("spares" below).
  */
 #include "config.h"
 

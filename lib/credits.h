@@ -28,7 +28,8 @@ struct rl_charge {
 
 /*
  * RL_ECREDITS when available (credits - held, the open holds) < amount.
- * One statement: one round trip before the call.
+ * One statement: one round trip before the call; none when a standing
+ * hold of the user's covers it (RELAIS_CREDITS_SPARES, credits.md).
  */
 enum rl_err	 rl_credits_reserve(long long user_id, long long micro,
 		    const char *model, const char *request_id,
