@@ -71,6 +71,16 @@ struct line {
 	char		 task_id[37];
 };
 
+/*
+ * The plan the lines before loaded: a plan's sections come one after the
+ * other, and each would read the same plan again (a query per section).
+ */
+struct plan_memo {
+	int		 loaded;
+	long long	 plan_id;
+	struct rl_pdc	 p;
+};
+
 /* Everything one line's generation needs, either kind. */
 struct one {
 	int			 pc;
@@ -189,10 +199,9 @@ one_from_payload(struct one *o, int pc, long long user_id,
 /* The synchronous payload of one line: what its task would be given. */
 static enum rl_err
 payload_of(const char *kind, long long user_id, long long plan_id,
-    const char *section, const json_t *opt, struct line *l,
-    struct rl_error *e)
+    const char *section, const json_t *opt, struct plan_memo *pm,
+    struct line *l, struct rl_error *e)
 {
-	struct rl_pdc		 p;
 	struct rl_pdc_input	 in;
 	struct rl_pdc_prompt	 pp;
 	const char		*field, *v;
@@ -227,9 +236,17 @@ payload_of(const char *kind, long long user_id, long long plan_id,
 	in.ai_model = str(opt, "model");
 	in.effort = str(opt, "reasoning_effort");
 	in.verbosity = str(opt, "verbosity");
-	if ((err = rl_pdc_load(user_id, 1, plan_id, 0, NULL, &p, e)) != RL_OK)
-		return err;
-	if ((err = rl_pdc_prompt(&p, &in, &pp, e)) == RL_OK &&
+	if (!pm->loaded || pm->plan_id != plan_id) {
+		if (pm->loaded)
+			rl_pdc_free(&pm->p);
+		pm->loaded = 0;
+		if ((err = rl_pdc_load(user_id, 1, plan_id, 0, NULL, &pm->p,
+		    e)) != RL_OK)
+			return err;
+		pm->loaded = 1;
+		pm->plan_id = plan_id;
+	}
+	if ((err = rl_pdc_prompt(&pm->p, &in, &pp, e)) == RL_OK &&
 	    in.ai_model != NULL && in.ai_model[0] != '\0') {
 		/*
 		 * A field's prompt row names its model and the synchronous
@@ -253,7 +270,6 @@ payload_of(const char *kind, long long user_id, long long plan_id,
 			    json_string(field));
 		rl_pdc_prompt_free(&pp);
 	}
-	rl_pdc_free(&p);
 	return err;
 }
 
@@ -569,6 +585,7 @@ rl_batch_launch(long long user_id, const char *kind, const json_t *items,
     const json_t *options, int explicit, long long parent_id, long long *id,
     struct rl_error *e)
 {
+	struct plan_memo pm;
 	struct line	*ls = NULL;
 	const json_t	*it;
 	FILE		*f = NULL;
@@ -579,6 +596,7 @@ rl_batch_launch(long long user_id, const char *kind, const json_t *items,
 
 	*id = 0;
 	path[0] = '\0';
+	memset(&pm, 0, sizeof(pm));
 	nitems = json_array_size(items);
 	if (nitems == 0)
 		return rl_error_field(e, RL_EINVAL, "plan_ids", "Sélection "
@@ -609,7 +627,7 @@ rl_batch_launch(long long user_id, const char *kind, const json_t *items,
 		    strcmp(kind, RL_BATCH_KIND_PC) == 0 ? "pc" : "pdc",
 		    l->plan_id, l->section);
 		if ((err = payload_of(kind, user_id, l->plan_id, l->section,
-		    options, l, e)) == RL_OK)
+		    options, &pm, l, e)) == RL_OK)
 			err = render(kind, user_id, l, f, e);
 		if (err == RL_EINVAL && !explicit &&
 		    strcmp(kind, RL_BATCH_KIND_PC) == 0) {
@@ -669,6 +687,8 @@ out:
 	for (i = 0; i < n; i++)
 		json_decref(ls[i].payload);
 	free(ls);
+	if (pm.loaded)
+		rl_pdc_free(&pm.p);
 	return err;
 }
 
