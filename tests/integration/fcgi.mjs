@@ -1,6 +1,10 @@
-// A FastCGI client, as nginx talks to a program's socket: for the tests
-// that start a program instance of their own (two-instances, spares).
+// A FastCGI client, as nginx talks to a program's socket, and an instance
+// of the chat program of a test's own: for two-instances and spares.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import net from 'node:net';
+import { spawn } from 'node:child_process';
+import { BUILD, STATE, until } from './lib.mjs';
 
 // FastCGI (https://fastcgi-archives.github.io/FastCGI_Specification.html):
 // BEGIN_REQUEST as a responder, PARAMS, STDIN, then STDOUT until
@@ -78,4 +82,33 @@ export function fcgi(sock, method, path, { headers = {}, body, remote = '127.0.0
 		chunks.push(record(5, Buffer.alloc(0)));
 		s.write(Buffer.concat(chunks));
 	});
+}
+
+// The chat program started on a socket of its own (chat-<name>), its log
+// beside the stack's, with env added to the test's; ready once it
+// listens on its cache channel.  {child, call (fcgi on its socket),
+// stop (SIGTERM, unless it has exited)}.
+export async function chatInstance(name, env = {}) {
+	const sock = `${STATE}/run/chat-${name}-${process.pid}.sock`;
+	const log = `${STATE}/log/chat-${name}.log`;
+	fs.appendFileSync(log, '');
+	const fd = fs.openSync(log, 'a');
+	const child = spawn(`${BUILD}/cgi-bin/chat`, ['-s', sock], { stdio: ['ignore', fd, fd],
+	    env: { ...process.env, ...env } });
+	fs.closeSync(fd);
+	const call = (...a) => fcgi(sock, ...a);
+	await until(`chat-${name} listening on its cache channel`, async () => {
+		if (!fs.existsSync(sock))
+			return false;
+		const r = await call('GET', '/metrics/chat', { remote: null });
+		assert.equal(r.status, 200, 'its /metrics on its own socket, without nginx, needs no account');
+		return /relais_cache_listening\{[^}]*\} 1/.test(r.body);
+	}, 20000, 100);
+	const stop = async () => {
+		if (child.exitCode === null && child.signalCode === null) {
+			child.kill('SIGTERM');
+			await new Promise((r) => child.once('exit', r));
+		}
+	};
+	return { child, call, stop };
 }

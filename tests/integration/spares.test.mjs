@@ -10,37 +10,21 @@
 // amount like any hold of a dead process.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import { spawn } from 'node:child_process';
-import { fcgi as fcgiTo } from './fcgi.mjs';
-import { BUILD, STATE, auth, newUser, psql, sleep, sweep, uniq, until } from './lib.mjs';
+import { chatInstance } from './fcgi.mjs';
+import { auth, newUser, psql, sleep, sweep, uniq, until } from './lib.mjs';
 
-const SOCK = `${STATE}/run/chat-spares-${process.pid}.sock`;
-const LOG = `${STATE}/log/chat-spares.log`;
 const SPARES = 4;
-let child;
+let inst;
 
-const fcgi = (...a) => fcgiTo(SOCK, ...a);
+const fcgi = (...a) => inst.call(...a);
 
 test.before(async () => {
-	fs.appendFileSync(LOG, '');
-	const fd = fs.openSync(LOG, 'a');
-	child = spawn(`${BUILD}/cgi-bin/chat`, ['-s', SOCK], { stdio: ['ignore', fd, fd],
-	    env: { ...process.env, RELAIS_CREDITS_SPARES: String(SPARES) } });
-	fs.closeSync(fd);
-	await until('the spares instance listening', async () => {
-		if (!fs.existsSync(SOCK))
-			return false;
-		const r = await fcgi('GET', '/metrics/chat', { remote: null });
-		return /relais_cache_listening\{[^}]*\} 1/.test(r.body);
-	}, 20000, 100);
+	inst = await chatInstance('spares', { RELAIS_CREDITS_SPARES: String(SPARES) });
 });
 
 test.after(async () => {
-	if (child !== undefined && child.exitCode === null && child.signalCode === null) {
-		child.kill('SIGTERM');
-		await new Promise((r) => child.once('exit', r));
-	}
+	if (inst !== undefined)
+		await inst.stop();
 });
 
 // One /completion; its round trips before the upstream call.
@@ -112,8 +96,8 @@ test('SIGKILL with spares out: the sweep bills each at its amount, a lost row, n
 		await call(u, i);
 	await until('spares out', () => count(u, 'state = \'reserved\' AND request_id = \'spare\'') > 0, 5000, 20);
 	await until('the calls settled', () => ledgerRows(u) === 8, 15000, 20);
-	child.kill('SIGKILL');
-	await new Promise((r) => child.once('exit', r));
+	inst.child.kill('SIGKILL');
+	await new Promise((r) => inst.child.once('exit', r));
 
 	const open = psql(`SELECT string_agg(id || ':' || amount, ' ' ORDER BY id) FROM credit_reservations ` +
 	    `WHERE user_id = ${u.id} AND state = 'reserved'`);

@@ -8,16 +8,12 @@
 // next request must see each.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import { spawn } from 'node:child_process';
-import { fcgi as fcgiTo } from './fcgi.mjs';
-import { BUILD, STATE, admin, auth, newUser, postJSON, psql, q, sleep, uniq, until } from './lib.mjs';
+import { chatInstance } from './fcgi.mjs';
+import { admin, auth, newUser, postJSON, psql, q, sleep, uniq, until } from './lib.mjs';
 
-const SOCK = `${STATE}/run/chat-two-${process.pid}.sock`;
-const LOG = `${STATE}/log/chat-two.log`;
-let child;
+let inst;
 
-const fcgi = (...a) => fcgiTo(SOCK, ...a);
+const fcgi = (...a) => inst.call(...a);
 
 const metricsB = async () => {
 	const r = await fcgi('GET', '/metrics/chat', { remote: null });
@@ -26,22 +22,12 @@ const metricsB = async () => {
 };
 
 test.before(async () => {
-	fs.appendFileSync(LOG, '');
-	const fd = fs.openSync(LOG, 'a');
-	child = spawn(`${BUILD}/cgi-bin/chat`, ['-s', SOCK], { stdio: ['ignore', fd, fd], env: process.env });
-	fs.closeSync(fd);
-	await until('instance B listening on its cache channel', async () => {
-		if (!fs.existsSync(SOCK))
-			return false;
-		return /relais_cache_listening\{[^}]*\} 1/.test(await metricsB());
-	}, 20000, 100);
+	inst = await chatInstance('two');
 });
 
 test.after(async () => {
-	if (child !== undefined && child.exitCode === null) {
-		child.kill('SIGTERM');
-		await new Promise((r) => child.once('exit', r));
-	}
+	if (inst !== undefined)
+		await inst.stop();
 });
 
 const completeB = (u, model, text) => fcgi('POST', '/completion', { headers: auth(u.token),
