@@ -875,6 +875,8 @@ struct spare_user {
 	char		 model[64];
 };
 
+#define SPARE_IDLE_US	(RL_CREDITS_SPARE_IDLE_MS * 1000LL)
+
 static pthread_mutex_t	 spare_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct spare_user spares[RL_CREDITS_SPARE_USERS];
 static int		 spare_kicked;	/* later_mu: refill wanted */
@@ -903,6 +905,18 @@ spare_slot(long long user_id, int make)
 	free_slot->user_id = user_id;
 	atomic_fetch_add(&spare_users, 1);
 	return free_slot;
+}
+
+/* spare_mu held: take spare k out of u's (the last moves in); its id. */
+static long long
+spare_out(struct spare_user *u, int k)
+{
+	long long	 hold = u->id[k];
+
+	u->id[k] = u->id[u->n - 1];
+	u->amount[k] = u->amount[u->n - 1];
+	u->n--;
+	return hold;
 }
 
 /* Wake the queue's thread for a refill. */
@@ -943,8 +957,7 @@ spare_take(long long user_id, long long micro, const char *model)
 	 * who calls now and then (a teacher at a page) would have each
 	 * spare given back unused, three statements for one call.
 	 */
-	u->warm = u->last_us != 0 &&
-	    now - u->last_us < RL_CREDITS_SPARE_IDLE_MS * 1000LL;
+	u->warm = u->last_us != 0 && now - u->last_us < SPARE_IDLE_US;
 	u->asked++;
 	u->last_us = now;
 	if (micro > u->want)
@@ -953,10 +966,7 @@ spare_take(long long user_id, long long micro, const char *model)
 		(void)snprintf(u->model, sizeof(u->model), "%s", model);
 	for (i = u->n - 1; i >= 0; i--)
 		if (u->amount[i] >= micro) {
-			hold = u->id[i];
-			u->id[i] = u->id[u->n - 1];
-			u->amount[i] = u->amount[u->n - 1];
-			u->n--;
+			hold = spare_out(u, i);
 			break;
 		}
 	/* Woken when half gone, not at every draw. */
@@ -1002,15 +1012,12 @@ spare_refill(void)
 			continue;
 		for (k = u->n - 1; k >= 0 && nd < RL_CREDITS_SPARE_USERS;
 		    k--) {
-			if (now - u->last_us < RL_CREDITS_SPARE_IDLE_MS *
-			    1000LL && u->amount[k] >= u->size)
+			if (now - u->last_us < SPARE_IDLE_US &&
+			    u->amount[k] >= u->size)
 				continue;
-			drop[nd++] = u->id[k];
-			u->id[k] = u->id[u->n - 1];
-			u->amount[k] = u->amount[u->n - 1];
-			u->n--;
+			drop[nd++] = spare_out(u, k);
 		}
-		if (now - u->last_us >= RL_CREDITS_SPARE_IDLE_MS * 1000LL) {
+		if (now - u->last_us >= SPARE_IDLE_US) {
 			if (u->n == 0) {
 				u->user_id = 0;
 				atomic_fetch_sub(&spare_users, 1);
@@ -1028,8 +1035,8 @@ spare_refill(void)
 		 * Enough for twice the calls since the last refill; none
 		 * for a while after a refusal (the margin is gone).
 		 */
-		target = u->warm && now - u->refused_us >=
-		    RL_CREDITS_SPARE_IDLE_MS * 1000LL ? 2 * u->asked : 0;
+		target = u->warm && now - u->refused_us >= SPARE_IDLE_US ?
+		    2 * u->asked : 0;
 		if (target > 0 && target < 2)
 			target = 2;
 		if (target > rl_conf->credit_spares)
@@ -1111,8 +1118,8 @@ spare_release_all(void)
 	for (i = 0; i < RL_CREDITS_SPARE_USERS; i++) {
 		for (;;) {
 			pthread_mutex_lock(&spare_mu);
-			hold = spares[i].n > 0 ? spares[i].id[--spares[i].n] :
-			    0;
+			hold = spares[i].n > 0 ? spare_out(&spares[i],
+			    spares[i].n - 1) : 0;
 			pthread_mutex_unlock(&spare_mu);
 			if (hold == 0)
 				break;
@@ -1342,11 +1349,14 @@ linger(void)
 				pthread_cond_wait(&later_cv, &later_mu);
 				continue;
 			}
-			/* Spares out: look at them again when idle. */
+			/*
+			 * Spares out: back to the drainer once idle, which
+			 * looks at them when a refill is that old.
+			 */
 			rl_deadline(RL_CREDITS_SPARE_IDLE_MS, &until);
 			if (pthread_cond_timedwait(&later_cv, &later_mu,
 			    &until) == ETIMEDOUT)
-				spare_kicked = 1;
+				return;
 		}
 		if (spare_kicked || later_head->fn != settle_job_run ||
 		    later_n >= GROUP_MAX)
@@ -1376,10 +1386,10 @@ drainer(void *arg)
 	for (;;) {
 		pthread_mutex_lock(&later_mu);
 		linger();
-		/* Also when busy with settlements: idle spares go back. */
+		/* Kicked, or the last refill as old as the idle time (also
+		 * when busy with settlements): idle spares go back. */
 		kicked = spare_kicked || (atomic_load(&spare_users) > 0 &&
-		    rl_now_us() - spare_looked_us >=
-		    RL_CREDITS_SPARE_IDLE_MS * 1000LL);
+		    rl_now_us() - spare_looked_us >= SPARE_IDLE_US);
 		spare_kicked = 0;
 		n = 0;
 		for (l = later_head; l != NULL && n < GROUP_MAX &&
