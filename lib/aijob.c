@@ -17,6 +17,7 @@
 #include "ai.h"
 #include "aijob.h"
 #include "bounds.h"
+#include "buf.h"
 #include "credits.h"
 #include "crypto.h"
 #include "db.h"
@@ -503,6 +504,107 @@ record_write(void *arg, struct rl_error *e)
 }
 
 /*
+ * Synchronous jobs' records in batches: under load each was a statement
+ * and a commit of its own before its answer, and PostgreSQL spent more
+ * on them (the table's sixteen checks compiled, its triggers and indexes
+ * readied, a commit) than on the call's money.  One INSERT takes the
+ * rows of those waiting (rl_db_batch_do), RECORD_NP columns as arrays;
+ * each row stays the same as record_write's alone.  The rows go in by
+ * user: each row's key check locks its user's row (FOR KEY SHARE), and
+ * taken in another order than the money statements' (credits.c, users
+ * by id) a batch and a group of reservations deadlocked.
+ */
+#define RECORD_BATCH_SQL						\
+	"INSERT INTO openai_jobs (id, user_id, description, model, "	\
+	"generation, messages, params, temperature, max_tokens, "	\
+	"max_completion_tokens, reasoning_effort, messages_format, "	\
+	"tools, response_format, is_async, status, result, openai_id, "	\
+	"prompt_tokens, completion_tokens, total_tokens, "		\
+	"reasoning_tokens, cost, execution_time_ms, error, "		\
+	"error_code, created_at, started_at, finished_at) SELECT id, "	\
+	"uid, descr, "							\
+	"model, gen, msgs, params, (params->>'temperature')::numeric, "	\
+	"(params->>'max_tokens')::integer, "				\
+	"(params->>'max_completion_tokens')::integer, "		\
+	"params->>'reasoning_effort', fmt, params->'tools', "		\
+	"params->'response_format', false, status, result, oid, tin, "	\
+	"tout, tin + tout, treason, cost, ms, err, code, "		\
+	"now() - ms * interval '1 millisecond', "			\
+	"now() - ms * interval '1 millisecond', now() FROM unnest("	\
+	"$1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], " \
+	"$6::jsonb[], $7::jsonb[], $8::text[], $9::text[], $10::jsonb[], " \
+	"$11::text[], $12::bigint[], $13::bigint[], $14::bigint[], "	\
+	"$15::numeric[], $16::integer[], $17::text[], $18::text[]) AS "	\
+	"r (id, uid, descr, model, gen, msgs, params, fmt, status, "	\
+	"result, oid, tin, tout, treason, cost, ms, err, code) "	\
+	"ORDER BY uid ON CONFLICT (id) DO NOTHING"
+
+/* A record waiting for its batch, and its answer. */
+struct record_item {
+	struct outcome	*o;
+	enum rl_err	 err;
+	struct rl_error	 e;
+};
+
+static void
+record_one(void *arg)
+{
+	struct record_item	*it = arg;
+
+	it->err = record_write(it->o, &it->e);
+}
+
+/*
+ * n records in one statement.  When it fails (a row refused, the
+ * database away) each is written alone: one bad row costs only its own.
+ */
+static void
+record_many(void **a, int n)
+{
+	struct rl_buf		 b[RECORD_NP];
+	struct record_item	*it;
+	struct rl_error		 e;
+	const char		*p[RECORD_NP];
+	enum rl_err		 err = RL_OK;
+	int			 i, k;
+
+	if (n == 1) {
+		record_one(a[0]);
+		return;
+	}
+	for (k = 0; k < RECORD_NP; k++) {
+		rl_buf_init(&b[k], RL_AIJOB_RECORD_BATCH_BYTES);
+		rl_db_array_begin(&b[k]);
+	}
+	for (i = 0; i < n; i++) {
+		it = a[i];
+		for (k = 0; k < RECORD_NP; k++)
+			rl_db_array_add(&b[k], it->o->p[k]);
+	}
+	rl_error_clear(&e);
+	for (k = 0; k < RECORD_NP; k++) {
+		rl_db_array_end(&b[k]);
+		if (err == RL_OK && (err = rl_buf_err(&b[k])) != RL_OK)
+			(void)rl_error_set(&e, err, "records too long");
+		p[k] = rl_buf_str(&b[k]);
+	}
+	if (err == RL_OK)
+		err = rl_db_exec(RECORD_BATCH_SQL, RECORD_NP, p, NULL, &e);
+	for (k = 0; k < RECORD_NP; k++)
+		rl_buf_free(&b[k]);
+	for (i = 0; i < n; i++) {
+		it = a[i];
+		if (err == RL_OK)
+			it->err = RL_OK;
+		else
+			record_one(it);
+	}
+}
+
+static struct rl_db_batch records = RL_DB_BATCH_INIT(
+    RL_AIJOB_RECORD_GROUP_MAX, record_one, record_many);
+
+/*
  * Record a synchronous job after its call; queued and retried like an
  * outcome when the database is away (the client gets its answer).
  */
@@ -515,6 +617,7 @@ record(const char *id, long long user_id, const json_t *body,
 	const struct rl_usage *u = &ai->call.usage;
 	struct outcome	*o;
 	char		 uid[24], in[24], outt[24], rs[24], cost[32], t[24];
+	struct record_item	 it;
 	char		 what[64];
 	enum rl_err	 rc;
 
@@ -551,7 +654,12 @@ record(const char *id, long long user_id, const json_t *body,
 		outcome_free(o);
 		return rl_error_set(e, RL_ENOMEM, "out of memory");
 	}
-	rc = record_write(o, e);
+	memset(&it, 0, sizeof(it));
+	it.o = o;
+	rl_error_clear(&it.e);
+	rl_db_batch_do(&records, &it);
+	rc = it.err;
+	*e = it.e;
 	if (!rl_credits_retryable(rc, e)) {
 		outcome_free(o);
 		return rc;

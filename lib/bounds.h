@@ -400,6 +400,15 @@
  */
 #define RL_CREDITS_RESERVE_GROUP_MAX	32
 /*
+ * Rows of a batch of like writes (db.c, rl_db_batch_do): the most any
+ * batch may take at once, and what a synchronous AI job's record takes
+ * (aijob.c: its row is written before its answer, which carries its id).
+ */
+#define RL_DB_BATCH_MAX			64
+#define RL_AIJOB_RECORD_GROUP_MAX	32
+/* A batch of records whose columns take more is written a row at a time. */
+#define RL_AIJOB_RECORD_BATCH_BYTES	(1024 * 1024)
+/*
  * Standing holds (credits.c, "spares"): holds the background thread takes
  * ahead for a user who is calling, so that the next call draws one in
  * memory instead of a reservation round trip before its upstream request.

@@ -227,8 +227,9 @@ arrays_exec(struct arrays *x, const char *sql, struct rl_dbres **r,
  * one at a time.  Now, while one reservation statement of this process
  * is in flight, the next ones wait in a queue, and when it returns the
  * first of them writes them all in one statement (the group commit of
- * databases' own logs).  A reservation that finds nothing in flight is
- * written at once, alone, as before: at low load nothing waits.
+ * databases' own logs, rl_db_batch_do).  A reservation that finds
+ * nothing in flight is written at once, alone, as before: at low load
+ * nothing waits.
  *
  * Per user the group grants in queue order while the running sum of its
  * amounts fits credits - held on the locked row; a reservation refused
@@ -265,11 +266,8 @@ arrays_exec(struct arrays *x, const char *sql, struct rl_dbres **r,
 	"o.id = g.uid "							\
 	"ORDER BY g.n"
 
-enum rsv_state { RSV_WAIT, RSV_LEAD, RSV_DONE };
-
-/* A reservation waiting for a group, and its answer. */
+/* A reservation of a group, and its answer. */
 struct rsv {
-	struct rsv	*next;
 	long long	 user_id;
 	long long	 micro;
 	const char	*model;
@@ -279,13 +277,13 @@ struct rsv {
 	enum rl_err	 err;
 	struct rl_error	 e;
 	int		 grouped;	/* the size of its group */
-	enum rsv_state	 state;
-	pthread_cond_t	 cv;
 };
 
-static pthread_mutex_t	 rsv_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct rsv	*rsv_head, *rsv_tail;
-static int		 rsv_busy;	/* a reservation statement in flight */
+static void	 rsv_one(void *);
+static void	 rsv_group(void **, int);
+
+static struct rl_db_batch rsv_batch = RL_DB_BATCH_INIT(
+    RL_CREDITS_RESERVE_GROUP_MAX, rsv_one, rsv_group);
 
 void
 rl_credits_stats(struct rl_credits_stats *st)
@@ -299,23 +297,11 @@ rl_credits_stats(struct rl_credits_stats *st)
 	st->settled_inline = atomic_load(&n_settle_inline);
 }
 
-/* rsv_mu held: the first waiter leads the next group, or nobody waits. */
-static void
-rsv_next(void)
-{
-
-	if (rsv_head == NULL) {
-		rsv_busy = 0;
-		return;
-	}
-	rsv_head->state = RSV_LEAD;
-	pthread_cond_signal(&rsv_head->cv);
-}
-
 /* Write the n reservations of b in one statement; each gets its answer. */
 static void
-rsv_group(struct rsv **b, int n)
+rsv_group(void **a, int n)
 {
+	struct rsv	*b[RL_DB_BATCH_MAX];
 	struct arrays	 x;
 	struct rl_dbres	*r = NULL;
 	struct rl_error	 e;
@@ -327,6 +313,7 @@ rsv_group(struct rsv **b, int n)
 	rl_error_clear(&e);
 	arrays_init(&x, 6);
 	for (i = 0; i < n; i++) {
+		b[i] = a[i];
 		(void)snprintf(uid, sizeof(uid), "%lld", b[i]->user_id);
 		rl_micro_fmt(b[i]->micro, amount, sizeof(amount));
 		v[0] = uid;
@@ -365,15 +352,23 @@ rsv_group(struct rsv **b, int n)
 
 static long long	 spare_take(long long, long long, const char *);
 
+/* A reservation written alone: nothing else was in flight. */
+static void
+rsv_one(void *arg)
+{
+	struct rsv	*me = arg;
+
+	me->grouped = 1;
+	me->err = reserve(me->user_id, me->micro, me->model,
+	    me->request_id, me->task_id, NULL, &me->hold_id, NULL, &me->e);
+}
+
 enum rl_err
 rl_credits_reserve(long long user_id, long long micro, const char *model,
     const char *request_id, const char *task_id, long long *hold_id,
     struct rl_error *e)
 {
-	struct rsv	 me, *b[RL_CREDITS_RESERVE_GROUP_MAX], *l;
-	long long	 t0;
-	enum rl_err	 err;
-	int		 i, n = 0;
+	struct rsv	 me;
 
 	if (micro <= 0 || rl_db_in_transaction())
 		return reserve(user_id, micro, model, request_id, task_id,
@@ -382,54 +377,14 @@ rl_credits_reserve(long long user_id, long long micro, const char *model,
 	if (task_id == NULL &&
 	    (*hold_id = spare_take(user_id, micro, model)) != 0)
 		return RL_OK;
-	pthread_mutex_lock(&rsv_mu);
-	if (!rsv_busy) {
-		rsv_busy = 1;
-		pthread_mutex_unlock(&rsv_mu);
-		err = reserve(user_id, micro, model, request_id, task_id,
-		    NULL, hold_id, NULL, e);
-		pthread_mutex_lock(&rsv_mu);
-		rsv_next();
-		pthread_mutex_unlock(&rsv_mu);
-		return err;
-	}
-	t0 = rl_now_us();
 	memset(&me, 0, sizeof(me));
 	me.user_id = user_id;
 	me.micro = micro;
 	me.model = model;
 	me.request_id = request_id;
 	me.task_id = task_id;
-	me.state = RSV_WAIT;
-	pthread_cond_init(&me.cv, NULL);
-	if (rsv_tail != NULL)
-		rsv_tail->next = &me;
-	else
-		rsv_head = &me;
-	rsv_tail = &me;
-	while (me.state == RSV_WAIT)
-		pthread_cond_wait(&me.cv, &rsv_mu);
-	if (me.state == RSV_LEAD) {
-		/* This one is the head: it writes the queue as it stands. */
-		for (l = rsv_head; l != NULL &&
-		    n < RL_CREDITS_RESERVE_GROUP_MAX; l = l->next)
-			b[n++] = l;
-		rsv_head = l;
-		if (l == NULL)
-			rsv_tail = NULL;
-		pthread_mutex_unlock(&rsv_mu);
-		rsv_group(b, n);
-		pthread_mutex_lock(&rsv_mu);
-		for (i = 1; i < n; i++) {
-			b[i]->state = RSV_DONE;
-			pthread_cond_signal(&b[i]->cv);
-		}
-		rsv_next();
-	} else
-		/* Another thread's round trip, waited for here. */
-		rl_db_stats_add(rl_now_us() - t0);
-	pthread_mutex_unlock(&rsv_mu);
-	pthread_cond_destroy(&me.cv);
+	rl_error_clear(&me.e);
+	rl_db_batch_do(&rsv_batch, &me);
 	/* Refused beside others: on its own it might fit. */
 	if (me.err == RL_ECREDITS && me.grouped > 1)
 		return reserve(user_id, micro, model, request_id, task_id,

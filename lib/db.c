@@ -555,6 +555,84 @@ rl_db_stats_reset(void)
 	rt_us = 0;
 }
 
+enum batch_state { BATCH_WAIT, BATCH_LEAD, BATCH_DONE };
+
+struct rl_db_batch_item {
+	struct rl_db_batch_item	*next;
+	void			*arg;
+	enum batch_state	 state;
+	pthread_cond_t		 cv;
+};
+
+/* b->mu held: the first waiter writes the next batch, or nobody waits. */
+static void
+batch_next(struct rl_db_batch *b)
+{
+
+	if (b->head == NULL) {
+		b->busy = 0;
+		return;
+	}
+	b->head->state = BATCH_LEAD;
+	pthread_cond_signal(&b->head->cv);
+}
+
+void
+rl_db_batch_do(struct rl_db_batch *b, void *arg)
+{
+	struct rl_db_batch_item	 me, *l, *it[RL_DB_BATCH_MAX];
+	void			*a[RL_DB_BATCH_MAX];
+	long long		 t0;
+	int			 i, n = 0;
+
+	pthread_mutex_lock(&b->mu);
+	if (!b->busy) {
+		/* Nothing in flight: at low load nothing waits. */
+		b->busy = 1;
+		pthread_mutex_unlock(&b->mu);
+		b->one(arg);
+		pthread_mutex_lock(&b->mu);
+		batch_next(b);
+		pthread_mutex_unlock(&b->mu);
+		return;
+	}
+	t0 = mono_us();
+	me.next = NULL;
+	me.arg = arg;
+	me.state = BATCH_WAIT;
+	pthread_cond_init(&me.cv, NULL);
+	if (b->tail != NULL)
+		b->tail->next = &me;
+	else
+		b->head = &me;
+	b->tail = &me;
+	while (me.state == BATCH_WAIT)
+		pthread_cond_wait(&me.cv, &b->mu);
+	if (me.state == BATCH_LEAD) {
+		/* This one is the head: it writes the queue as it stands. */
+		for (l = b->head; l != NULL && n < b->max &&
+		    n < RL_DB_BATCH_MAX; l = l->next) {
+			it[n] = l;
+			a[n++] = l->arg;
+		}
+		b->head = l;
+		if (l == NULL)
+			b->tail = NULL;
+		pthread_mutex_unlock(&b->mu);
+		b->many(a, n);
+		pthread_mutex_lock(&b->mu);
+		for (i = 1; i < n; i++) {
+			it[i]->state = BATCH_DONE;
+			pthread_cond_signal(&it[i]->cv);
+		}
+		batch_next(b);
+	} else
+		/* Another thread's round trip, waited for here. */
+		rl_db_stats_add(mono_us() - t0);
+	pthread_mutex_unlock(&b->mu);
+	pthread_cond_destroy(&me.cv);
+}
+
 /*
  * Run one parameterised statement.  On success *out (when not NULL) holds
  * the result, to be freed with rl_dbres_free().

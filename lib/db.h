@@ -7,6 +7,7 @@
 #ifndef RL_DB_H
 #define RL_DB_H
 
+#include <pthread.h>
 #include <stddef.h>
 
 #include <jansson.h>
@@ -65,5 +66,27 @@ struct rl_buf;
 void		 rl_db_array_begin(struct rl_buf *);
 void		 rl_db_array_add(struct rl_buf *, const char *);
 void		 rl_db_array_end(struct rl_buf *);
+
+/*
+ * Like writes from many threads, one statement at a time (the group
+ * commit of databases' own logs).  rl_db_batch_do(b, arg) returns once
+ * arg is written: alone by one(arg) when none of b's statements is in
+ * flight, or else, once the one in flight returns, by the first thread
+ * waiting, for all those waiting (at most max, RL_DB_BATCH_MAX) with
+ * many(args, n).  Each leaves its answer in its args.  A waiter's wait is
+ * counted as its database time.
+ */
+struct rl_db_batch_item;
+struct rl_db_batch {
+	pthread_mutex_t		 mu;
+	struct rl_db_batch_item	*head, *tail;
+	int			 busy;	/* a statement in flight */
+	int			 max;
+	void			(*one)(void *);
+	void			(*many)(void **, int);
+};
+#define RL_DB_BATCH_INIT(max, one, many)				\
+	{ PTHREAD_MUTEX_INITIALIZER, NULL, NULL, 0, (max), (one), (many) }
+void		 rl_db_batch_do(struct rl_db_batch *, void *);
 
 #endif

@@ -316,3 +316,46 @@ test('64 concurrent callers: the ledger accounts for every micro-dollar', async 
 	assert.equal(psql(`SELECT count(*) FROM credit_reservations WHERE user_id = ${u.id} AND state = 'settled'`),
 	    String(ok.length));
 });
+
+test('32 concurrent synchronous jobs of four users: records written in batches, each row whole and read back at once', async () => {
+	// While one job's record is being written, the next ones wait and go
+	// in together (lib/aijob.c, rl_db_batch_do); rows committed by one
+	// statement share their xmin.  Each must still be the row a record
+	// written alone would be, and readable as soon as its answer is out.
+	// Four users, their calls interleaved: a batch's key checks lock its
+	// users' rows while the same calls' reservations and settlements lock
+	// them too (in another order, they deadlocked).
+	const us = await Promise.all([1, 2, 3, 4].map(() => user('5.00')));
+	const rs = await Promise.all(Array.from({ length: 32 }, (_, i) => chat(us[i % 4], {
+	    model: 'gpt-4o', description: `Lot ${i}`,
+	    messages: [{ role: 'user', content: `Question numéro ${i}, avec "guillemets", {accolades} et \\ barre.` }] })
+	    .then(async (r) => ({ r, back: r.status === 200 ? await getJSON(`/ai/openai/jobs/${r.body.job_id}`,
+	        { headers: auth(us[i % 4].token) }) : null }))));
+	for (const { r, back } of rs) {
+		assert.equal(r.status, 200, JSON.stringify(r.body));
+		assert.equal(back.status, 200, `job ${r.body.job_id} not readable right after its answer`);
+		assert.deepEqual(back.body, r.body);
+	}
+	const ids = rs.map(({ r }) => `'${r.body.job_id}'`).join(',');
+	const [rows, xmins] = psql(`SELECT count(*) || '|' || count(DISTINCT xmin::text) FROM openai_jobs ` +
+	    `WHERE id IN (${ids})`).split('|').map(Number);
+	assert.equal(rows, 32);
+	assert.ok(xmins < 32, 'every record was a statement of its own: no batch');
+	// Whole rows: the columns computed from the parameters and the usage.
+	assert.equal(psql(`SELECT count(*) FROM openai_jobs WHERE id IN (${ids}) AND NOT (status = 'completed' ` +
+	    'AND temperature = 0.7 AND max_tokens = 1000 AND max_completion_tokens IS NULL ' +
+	    'AND messages_format = \'legacy\' AND generation = \'legacy\' AND is_async = false ' +
+	    'AND total_tokens = prompt_tokens + completion_tokens AND cost > 0 ' +
+	    `AND created_at <= finished_at AND user_id IN (${us.map((u) => u.id).join(',')}))`), '0');
+	// Each row its own request's text, byte for byte through the arrays.
+	const all = psql(`SELECT string_agg(description || '|' || (messages->0->>'content') || '|' || ` +
+	    `(result->'result'->>'completion'), E'\\n' ORDER BY description) FROM openai_jobs WHERE id IN (${ids})`);
+	assert.equal(all.split('\n').length, 32);
+	for (const line of all.split('\n')) {
+		const [d, content, completion] = line.split('|');
+		const i = Number(/^Lot (\d+)$/.exec(d)[1]);
+		assert.equal(psql(`SELECT user_id FROM openai_jobs WHERE id = '${rs[i].r.body.job_id}'`), String(us[i % 4].id));
+		assert.equal(content, `Question numéro ${i}, avec "guillemets", {accolades} et \\ barre.`);
+		assert.equal(completion, sentence('gpt-4o'));
+	}
+});
