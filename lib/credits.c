@@ -248,7 +248,7 @@ arrays_exec(struct arrays *x, const char *sql, struct rl_dbres **r,
 	"o AS MATERIALIZED (SELECT x.id, x.credits - x.held AS avail "	\
 	"FROM (SELECT DISTINCT uid FROM g ORDER BY uid) q CROSS JOIN "	\
 	"LATERAL (SELECT id, credits, held FROM users WHERE id = q.uid " \
-	"FOR UPDATE) x), "						\
+	"FOR NO KEY UPDATE) x), "					\
 	"a AS MATERIALIZED (SELECT g.*, sum(g.amount) OVER (PARTITION BY " \
 	"g.uid ORDER BY g.n) + g.margin <= o.avail AS fits FROM g "	\
 	"JOIN o ON o.id = g.uid), "					\
@@ -450,7 +450,7 @@ enum settle_how {
 	"o AS MATERIALIZED (SELECT u.id, least(coalesce($11::numeric, "	\
 	"c.amount), u.credits) AS debit FROM users u JOIN c ON "	\
 	"u.id = c.user_id WHERE u.id = $1::bigint AND "			\
-	"c.state = ANY ($17::text[]) FOR UPDATE OF u), "		\
+	"c.state = ANY ($17::text[]) FOR NO KEY UPDATE OF u), "	\
 	"u AS (UPDATE users SET credits = users.credits - o.debit, "	\
 	"held = users.held - CASE c.state WHEN 'reserved' THEN c.amount " \
 	"ELSE 0 END FROM o, c WHERE users.id = o.id "			\
@@ -1139,7 +1139,12 @@ done(const struct later *l, enum rl_err err, const struct rl_error *e)
  * of its time on a settlement.
  *
  * c locks the holds (id order), o then their users (id order): the one
- * lock order of this file.  c looks each hold up by its key, one at a
+ * lock order of this file.  Users are locked FOR NO KEY UPDATE, the lock
+ * an UPDATE of their balance takes anyway: money statements on one user
+ * still go one after the other, but a row that only names the user (a
+ * job's record, whose key check takes FOR KEY SHARE) no longer waits for
+ * them; under FOR UPDATE it did, and /ai/openai/chat/ at c=64 gave 2,200
+ * calls/s against 2,500.  c looks each hold up by its key, one at a
  * time, in id order (a lateral select with a FOR UPDATE of its own is
  * never merged into a join).  Written "id IN (SELECT hold FROM g)", it
  * got a hash join over a sequential scan of every hold ever taken
@@ -1174,7 +1179,7 @@ done(const struct later *l, enum rl_err err, const struct rl_error *e)
 	"c.id = g.hold AND c.user_id = g.uid WHERE c.state IN "		\
 	"('reserved', 'released')), "					\
 	"o AS MATERIALIZED (SELECT id, credits FROM users WHERE id IN "	\
-	"(SELECT uid FROM v) ORDER BY id FOR UPDATE), "			\
+	"(SELECT uid FROM v) ORDER BY id FOR NO KEY UPDATE), "		\
 	"d AS MATERIALIZED (SELECT v.*, o.credits AS bal, "		\
 	"greatest(0, least(v.cost, o.credits - coalesce(sum(v.cost) "	\
 	"OVER (PARTITION BY v.uid ORDER BY v.n ROWS BETWEEN UNBOUNDED "	\
