@@ -555,8 +555,9 @@ record_one(void *arg)
 }
 
 /*
- * n records in one statement.  When it fails (a row refused, the
- * database away) each is written alone: one bad row costs only its own.
+ * n records in one statement.  When it fails each is written alone (one
+ * bad row costs only its own, a deadlock is tried again at once), unless
+ * the database is away: then each gets that answer and is queued.
  */
 static void
 record_many(void **a, int n)
@@ -596,7 +597,10 @@ record_many(void **a, int n)
 		it = a[i];
 		if (err == RL_OK)
 			it->err = RL_OK;
-		else
+		else if (err == RL_EDBDOWN || err == RL_EUNAVAIL) {
+			it->err = err;
+			it->e = e;
+		} else
 			record_one(it);
 	}
 }
