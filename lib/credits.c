@@ -237,7 +237,7 @@ arrays_exec(struct arrays *x, const char *sql, struct rl_dbres **r,
  * before: this reservation, on its own, does not fit.  Users are locked
  * in id order, the order of the settlement groups, each looked up by its
  * key as GROUP_SQL looks up its holds (whatever the statistics say of
- * the table's size).  A thread inside a
+ * the table's size), FOR NO KEY UPDATE as there.  A thread inside a
  * transaction reserves alone in it (a batch's holds commit with the
  * batch).
  */
