@@ -17,7 +17,6 @@
 #include "ai.h"
 #include "aijob.h"
 #include "bounds.h"
-#include "buf.h"
 #include "credits.h"
 #include "crypto.h"
 #include "db.h"
@@ -539,6 +538,8 @@ record_write(void *arg, struct rl_error *e)
 	"result, oid, tin, tout, treason, cost, ms, err, code) "	\
 	"ORDER BY uid ON CONFLICT (id) DO NOTHING"
 
+_Static_assert(RECORD_NP <= RL_DB_ARRAYS_MAX, "a record's columns as arrays");
+
 /* A record waiting for its batch, and its answer. */
 struct record_item {
 	struct outcome	*o;
@@ -562,37 +563,23 @@ record_one(void *arg)
 static void
 record_many(void **a, int n)
 {
-	struct rl_buf		 b[RECORD_NP];
+	struct rl_db_arrays	 x;
 	struct record_item	*it;
 	struct rl_error		 e;
-	const char		*p[RECORD_NP];
-	enum rl_err		 err = RL_OK;
-	int			 i, k;
+	enum rl_err		 err;
+	int			 i;
 
 	if (n == 1) {
 		record_one(a[0]);
 		return;
 	}
-	for (k = 0; k < RECORD_NP; k++) {
-		rl_buf_init(&b[k], RL_AIJOB_RECORD_BATCH_BYTES);
-		rl_db_array_begin(&b[k]);
-	}
+	rl_db_arrays_init(&x, RECORD_NP, RL_AIJOB_RECORD_BATCH_BYTES);
 	for (i = 0; i < n; i++) {
 		it = a[i];
-		for (k = 0; k < RECORD_NP; k++)
-			rl_db_array_add(&b[k], it->o->p[k]);
+		rl_db_arrays_row(&x, (const char *const *)it->o->p);
 	}
 	rl_error_clear(&e);
-	for (k = 0; k < RECORD_NP; k++) {
-		rl_db_array_end(&b[k]);
-		if (err == RL_OK && (err = rl_buf_err(&b[k])) != RL_OK)
-			(void)rl_error_set(&e, err, "records too long");
-		p[k] = rl_buf_str(&b[k]);
-	}
-	if (err == RL_OK)
-		err = rl_db_exec(RECORD_BATCH_SQL, RECORD_NP, p, NULL, &e);
-	for (k = 0; k < RECORD_NP; k++)
-		rl_buf_free(&b[k]);
+	err = rl_db_arrays_exec(&x, RECORD_BATCH_SQL, NULL, &e);
 	for (i = 0; i < n; i++) {
 		it = a[i];
 		if (err == RL_OK)

@@ -405,6 +405,8 @@
  * (aijob.c: its row is written before its answer, which carries its id).
  */
 #define RL_DB_BATCH_MAX			64
+/* Columns of a group statement's array parameters (db.h, rl_db_arrays). */
+#define RL_DB_ARRAYS_MAX		18
 #define RL_AIJOB_RECORD_GROUP_MAX	32
 /* A batch of records whose columns take more is written a row at a time. */
 #define RL_AIJOB_RECORD_BATCH_BYTES	(1024 * 1024)

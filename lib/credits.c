@@ -164,63 +164,6 @@ out:
 }
 
 /*
- * A group statement's parameters: one PostgreSQL array literal per
- * column, filled a row at a time, for RESERVE_GROUP_SQL and GROUP_SQL
- * (their rows go in through unnest).
- */
-#define ARRAYS_MAX	16
-
-struct arrays {
-	struct rl_buf	a[ARRAYS_MAX];
-	int		ncol;
-};
-
-static void
-arrays_init(struct arrays *x, int ncol)
-{
-	int	 k;
-
-	x->ncol = ncol;
-	for (k = 0; k < ncol; k++) {
-		rl_buf_init(&x->a[k], RL_CREDITS_GROUP_SQL_MAX);
-		rl_db_array_begin(&x->a[k]);
-	}
-}
-
-/* One row: v holds a value (or NULL) per column. */
-static void
-arrays_row(struct arrays *x, const char *const *v)
-{
-	int	 k;
-
-	for (k = 0; k < x->ncol; k++)
-		rl_db_array_add(&x->a[k], v[k]);
-}
-
-/* Run sql with the arrays as $1..$ncol; the arrays are freed either way. */
-static enum rl_err
-arrays_exec(struct arrays *x, const char *sql, struct rl_dbres **r,
-    struct rl_error *e)
-{
-	const char	*p[ARRAYS_MAX];
-	enum rl_err	 err = RL_OK;
-	int		 k;
-
-	for (k = 0; k < x->ncol; k++) {
-		rl_db_array_end(&x->a[k]);
-		if (err == RL_OK && (err = rl_buf_err(&x->a[k])) != RL_OK)
-			(void)rl_error_set(e, err, "a group's parameters "
-			    "are too long");
-		p[k] = rl_buf_str(&x->a[k]);
-	}
-	if (err == RL_OK)
-		err = rl_db_exec(sql, x->ncol, p, r, e);
-	for (k = 0; k < x->ncol; k++)
-		rl_buf_free(&x->a[k]);
-	return err;
-}
-
-/*
  * Reservations in groups.  Every request thread's reservation was a
  * statement and a commit of its own: under load PostgreSQL spent most of
  * a billed call's time preparing, checking and committing reservations
@@ -266,6 +209,33 @@ arrays_exec(struct arrays *x, const char *sql, struct rl_dbres **r,
 	"o.id = g.uid "							\
 	"ORDER BY g.n"
 
+/*
+ * One row of RESERVE_GROUP_SQL's arrays, its columns in the statement's
+ * order ($1..$6): margin is what the user must keep free beyond the
+ * hold (a spare's; 0 for a request's own).
+ */
+enum { RESERVE_GROUP_COLS = 6 };
+
+static void
+reserve_row(struct rl_db_arrays *x, long long user_id, long long micro,
+    const char *model, const char *request_id, const char *task_id,
+    long long margin_micro)
+{
+	const char	*v[RESERVE_GROUP_COLS];
+	char		 uid[32], amount[32], margin[32];
+
+	(void)snprintf(uid, sizeof(uid), "%lld", user_id);
+	rl_micro_fmt(micro, amount, sizeof(amount));
+	rl_micro_fmt(margin_micro, margin, sizeof(margin));
+	v[0] = uid;
+	v[1] = amount;
+	v[2] = model;
+	v[3] = request_id;
+	v[4] = task_id;
+	v[5] = margin;
+	rl_db_arrays_row(x, v);
+}
+
 /* A reservation of a group, and its answer. */
 struct rsv {
 	long long	 user_id;
@@ -301,30 +271,21 @@ rl_credits_stats(struct rl_credits_stats *st)
 static void
 rsv_group(void **a, int n)
 {
-	struct rsv	*b[RL_DB_BATCH_MAX];
-	struct arrays	 x;
-	struct rl_dbres	*r = NULL;
-	struct rl_error	 e;
-	const char	*v[6];
-	char		 uid[32], amount[32];
-	enum rl_err	 err;
-	int		 i;
+	struct rsv		*b[RL_DB_BATCH_MAX];
+	struct rl_db_arrays	 x;
+	struct rl_dbres		*r = NULL;
+	struct rl_error		 e;
+	enum rl_err		 err;
+	int			 i;
 
 	rl_error_clear(&e);
-	arrays_init(&x, 6);
+	rl_db_arrays_init(&x, RESERVE_GROUP_COLS, RL_CREDITS_GROUP_SQL_MAX);
 	for (i = 0; i < n; i++) {
 		b[i] = a[i];
-		(void)snprintf(uid, sizeof(uid), "%lld", b[i]->user_id);
-		rl_micro_fmt(b[i]->micro, amount, sizeof(amount));
-		v[0] = uid;
-		v[1] = amount;
-		v[2] = b[i]->model;
-		v[3] = b[i]->request_id;
-		v[4] = b[i]->task_id;
-		v[5] = "0";
-		arrays_row(&x, v);
+		reserve_row(&x, b[i]->user_id, b[i]->micro, b[i]->model,
+		    b[i]->request_id, b[i]->task_id, 0);
 	}
-	if ((err = arrays_exec(&x, RESERVE_GROUP_SQL, &r, &e)) == RL_OK &&
+	if ((err = rl_db_arrays_exec(&x, RESERVE_GROUP_SQL, &r, &e)) == RL_OK &&
 	    rl_dbres_rows(r) != n)
 		err = rl_error_set(&e, RL_EINTERNAL, "a group of %d "
 		    "reservations answered %d rows", n, rl_dbres_rows(r));
@@ -954,12 +915,10 @@ spare_refill(void)
 {
 	struct spare_ask	 ask[RL_CREDITS_RESERVE_GROUP_MAX];
 	long long		 drop[RL_CREDITS_SPARE_USERS];
-	struct arrays		 x;
+	struct rl_db_arrays	 x;
 	struct rl_dbres		*r = NULL;
 	struct rl_error		 e;
 	struct spare_user	*u;
-	const char		*v[6];
-	char			 uid[32], amount[32], margin[32];
 	long long		 now = rl_now_us(), hold;
 	int			 i, k, na = 0, nd = 0, need, target;
 
@@ -1017,21 +976,12 @@ spare_refill(void)
 	if (na == 0)
 		return;
 	rl_error_clear(&e);
-	arrays_init(&x, 6);
-	for (i = 0; i < na; i++) {
-		(void)snprintf(uid, sizeof(uid), "%lld", ask[i].user_id);
-		rl_micro_fmt(ask[i].amount, amount, sizeof(amount));
-		rl_micro_fmt(ask[i].amount * RL_CREDITS_SPARE_MARGIN, margin,
-		    sizeof(margin));
-		v[0] = uid;
-		v[1] = amount;
-		v[2] = ask[i].model[0] != '\0' ? ask[i].model : NULL;
-		v[3] = "spare";
-		v[4] = NULL;
-		v[5] = margin;
-		arrays_row(&x, v);
-	}
-	if (arrays_exec(&x, RESERVE_GROUP_SQL, &r, &e) != RL_OK ||
+	rl_db_arrays_init(&x, RESERVE_GROUP_COLS, RL_CREDITS_GROUP_SQL_MAX);
+	for (i = 0; i < na; i++)
+		reserve_row(&x, ask[i].user_id, ask[i].amount,
+		    ask[i].model[0] != '\0' ? ask[i].model : NULL, "spare",
+		    NULL, ask[i].amount * RL_CREDITS_SPARE_MARGIN);
+	if (rl_db_arrays_exec(&x, RESERVE_GROUP_SQL, &r, &e) != RL_OK ||
 	    rl_dbres_rows(r) != na) {
 		rl_log_warn("spare holds not taken: %s", e.msg);
 		goto out;
@@ -1213,6 +1163,7 @@ done(const struct later *l, enum rl_err err, const struct rl_error *e)
 
 /* The columns of GROUP_SQL's arrays. */
 enum { GROUP_COLS = 16 };
+_Static_assert(GROUP_COLS <= RL_DB_ARRAYS_MAX, "GROUP_SQL's arrays");
 
 /*
  * A group commit: the n settlements of g (queue order) in one statement,
@@ -1228,7 +1179,7 @@ group(struct later **g, int n)
 {
 	struct later		*s[GROUP_MAX];
 	struct settle_job	*j;
-	struct arrays		 x;
+	struct rl_db_arrays	 x;
 	struct rl_dbres		*r = NULL;
 	struct rl_error		 e, es[GROUP_MAX];
 	struct charge_text	 t;
@@ -1245,7 +1196,7 @@ group(struct later **g, int n)
 			s[k] = s[k - 1];
 		s[k] = g[i];
 	}
-	arrays_init(&x, GROUP_COLS);
+	rl_db_arrays_init(&x, GROUP_COLS, RL_CREDITS_GROUP_SQL_MAX);
 	for (i = 0; i < n; i++) {
 		j = s[i]->arg;
 		charge_text(&j->ch, &t);
@@ -1267,10 +1218,10 @@ group(struct later **g, int n)
 		v[13] = j->ch.upstream_request_id;
 		v[14] = j->ch.upstream_response_id;
 		v[15] = j->ch.task_id;
-		arrays_row(&x, v);
+		rl_db_arrays_row(&x, v);
 	}
 	rl_error_clear(&e);
-	if (arrays_exec(&x, GROUP_SQL, &r, &e) != RL_OK ||
+	if (rl_db_arrays_exec(&x, GROUP_SQL, &r, &e) != RL_OK ||
 	    rl_dbres_rows(r) != n)
 		goto out;
 	for (i = 0; i < n; i++) {

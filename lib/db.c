@@ -983,3 +983,48 @@ rl_db_array_end(struct rl_buf *b)
 
 	(void)rl_buf_addstr(b, "}");
 }
+
+void
+rl_db_arrays_init(struct rl_db_arrays *x, int ncol, size_t max)
+{
+	int	 k;
+
+	x->ncol = ncol;
+	for (k = 0; k < ncol; k++) {
+		rl_buf_init(&x->a[k], max);
+		rl_db_array_begin(&x->a[k]);
+	}
+}
+
+void
+rl_db_arrays_row(struct rl_db_arrays *x, const char *const *v)
+{
+	int	 k;
+
+	for (k = 0; k < x->ncol; k++)
+		rl_db_array_add(&x->a[k], v[k]);
+}
+
+enum rl_err
+rl_db_arrays_exec(struct rl_db_arrays *x, const char *sql,
+    struct rl_dbres **r, struct rl_error *e)
+{
+	const char	*p[RL_DB_ARRAYS_MAX];
+	enum rl_err	 err = RL_OK;
+	int		 k;
+
+	if (r != NULL)
+		*r = NULL;
+	for (k = 0; k < x->ncol; k++) {
+		rl_db_array_end(&x->a[k]);
+		if (err == RL_OK && (err = rl_buf_err(&x->a[k])) != RL_OK)
+			(void)rl_error_set(e, err, "a group's parameters "
+			    "are too long");
+		p[k] = rl_buf_str(&x->a[k]);
+	}
+	if (err == RL_OK)
+		err = rl_db_exec(sql, x->ncol, p, r, e);
+	for (k = 0; k < x->ncol; k++)
+		rl_buf_free(&x->a[k]);
+	return err;
+}

@@ -12,6 +12,8 @@
 
 #include <jansson.h>
 
+#include "bounds.h"
+#include "buf.h"
 #include "relais.h"
 
 struct rl_dbres;
@@ -62,10 +64,26 @@ void		 rl_db_stats_add(long long us);
  * writes "{", add one element (NULL for SQL NULL; any text, quoted), end
  * "}".  Errors stay in the buffer (rl_buf_err).
  */
-struct rl_buf;
 void		 rl_db_array_begin(struct rl_buf *);
 void		 rl_db_array_add(struct rl_buf *, const char *);
 void		 rl_db_array_end(struct rl_buf *);
+
+/*
+ * A group statement's parameters: one array literal per column (at most
+ * RL_DB_ARRAYS_MAX, each at most max bytes), filled a row at a time
+ * (v holds a value or NULL per column), then run with the arrays as
+ * $1..$ncol (the statement's rows go in through unnest); exec frees the
+ * arrays either way, and a column past max is an error, nothing sent.
+ */
+struct rl_db_arrays {
+	struct rl_buf	 a[RL_DB_ARRAYS_MAX];
+	int		 ncol;
+};
+void		 rl_db_arrays_init(struct rl_db_arrays *, int ncol,
+		    size_t max);
+void		 rl_db_arrays_row(struct rl_db_arrays *, const char *const *);
+enum rl_err	 rl_db_arrays_exec(struct rl_db_arrays *, const char *,
+		    struct rl_dbres **, struct rl_error *);
 
 /*
  * Like writes from many threads, one statement at a time (the group
