@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,9 +88,13 @@ rl_resp_header(struct rl_req *req, const char *name, const char *val)
 	return RL_OK;
 }
 
-/* Send status and headers; the body follows through rl_resp_write(). */
-enum rl_err
-rl_resp_begin(struct rl_req *req, int status, const char *ctype)
+/*
+ * Send status and headers.  A body of known length says so (len >= 0): nginx
+ * then passes the answer on as it stands, where without a length it would
+ * re-frame it in chunks and send their terminator in a write of its own.
+ */
+static enum rl_err
+head(struct rl_req *req, int status, const char *ctype, long long len)
 {
 	struct rl_resp_hdr	*h;
 	char			 line[256], timing[160];
@@ -113,6 +118,12 @@ rl_resp_begin(struct rl_req *req, int status, const char *ctype)
 	if (out(req, "Server-Timing: ", 15) == -1 ||
 	    out(req, timing, strlen(timing)) == -1 || out(req, "\r\n", 2) == -1)
 		return RL_EGONE;
+	if (len >= 0) {
+		n = snprintf(line, sizeof(line), "Content-Length: %lld\r\n",
+		    len);
+		if (out(req, line, (size_t)n) == -1)
+			return RL_EGONE;
+	}
 	for (h = req->hdrs; h != NULL; h = h->next)
 		if (out(req, h->name, strlen(h->name)) == -1 ||
 		    out(req, ": ", 2) == -1 ||
@@ -120,6 +131,14 @@ rl_resp_begin(struct rl_req *req, int status, const char *ctype)
 		    out(req, "\r\n", 2) == -1)
 			return RL_EGONE;
 	return out(req, "\r\n", 2) == -1 ? RL_EGONE : RL_OK;
+}
+
+/* Send status and headers; the body follows through rl_resp_write(). */
+enum rl_err
+rl_resp_begin(struct rl_req *req, int status, const char *ctype)
+{
+
+	return head(req, status, ctype, -1);
 }
 
 enum rl_err
@@ -151,7 +170,9 @@ rl_resp_send(struct rl_req *req, int status, const char *ctype,
 {
 	enum rl_err	 err;
 
-	if ((err = rl_resp_begin(req, status, ctype)) != RL_OK)
+	if (len > (size_t)LLONG_MAX)
+		return RL_EINVAL;
+	if ((err = head(req, status, ctype, (long long)len)) != RL_OK)
 		return err;
 	if (len > 0 && strcmp(req->method, "HEAD") != 0)
 		return rl_resp_write(req, body, len);

@@ -21,6 +21,23 @@ test('query string, cookies and headers reach the handler', async () => {
 	assert.match(r.body.id, /^[0-9a-f]{32}$/, 'nginx request id');
 });
 
+test('an answer of known length carries Content-Length: one piece, no chunks', async () => {
+	// A JSON answer (é: the length counts bytes, not characters) and an
+	// error; nginx passes the length on instead of re-framing in chunks.
+	for (const [path, status] of [['/_test/echo?c=%C3%A9t%C3%A9', 200],
+	    ['/_test/no-such-route', 404]]) {
+		const r = await raw('GET', path, {});
+		assert.equal(r.status, status, path);
+		assert.equal(r.headers['transfer-encoding'], undefined, path);
+		assert.equal(r.headers['content-length'],
+		    String(Buffer.byteLength(r.text)), path);
+		assert.ok(r.text.length > 0 && r.json !== null, path);
+	}
+	// A stream's length is not known: it stays without one.
+	const s = await raw('GET', '/_test/sse?n=1&ms=1', {});
+	assert.equal(s.headers['content-length'], undefined);
+});
+
 test('JSON body parsed; duplicate keys, bad JSON and deep nesting refused', async () => {
 	let r = await postJSON('/_test/json', { message: 'Bonjour', n: [1, { a: null }] });
 	assert.equal(r.status, 200);
@@ -319,8 +336,11 @@ test('the same binary answers as plain CGI', () => {
 	// The suite's environment has RELAIS_CHECK_RESPONSES=1: the verdict
 	// header comes too.
 	// Server-Timing (relais' own time) is sent in CGI too.
-	assert.match(r.stdout, /^Status: 200 OK\r\nContent-Type: application\/json\r\nServer-Timing: relais;dur=[0-9.]+, [^\r]*\r\n(X-Relais-Response-Check: valid\r\n)?X-Request-Id: [0-9a-f]+\r\n\r\n/);
-	const json = JSON.parse(r.stdout.split('\r\n\r\n')[1]);
+	const m = r.stdout.match(/^Status: 200 OK\r\nContent-Type: application\/json\r\nServer-Timing: relais;dur=[0-9.]+, [^\r]*\r\nContent-Length: ([0-9]+)\r\n(X-Relais-Response-Check: valid\r\n)?X-Request-Id: [0-9a-f]+\r\n\r\n/);
+	assert.ok(m, r.stdout);
+	const text = r.stdout.split('\r\n\r\n')[1];
+	assert.equal(Number(m[1]), Buffer.byteLength(text), 'Content-Length');
+	const json = JSON.parse(text);
 	assert.deepEqual(json.json, { x: 1 });
 	assert.deepEqual(json.query, { q: '1' });
 });
