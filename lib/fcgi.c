@@ -808,7 +808,10 @@ serve_fastcgi(const char *sockpath)
 	 * accept, and glibc answers a request that large by first merging
 	 * every small chunk the previous request freed into its fastbins
 	 * (malloc_consolidate): a twentieth of a billed call's CPU time.
-	 * Small chunks still come from the per-thread cache first.
+	 * Small chunks still come from the per-thread cache first.  Built
+	 * with jemalloc (configure), malloc is not glibc's and this and the
+	 * malloc_trim below touch an unused heap: jemalloc has no fastbins
+	 * and gives freed pages back itself, over time (its decay).
 	 */
 	(void)mallopt(M_MXFAST, 0);
 #endif

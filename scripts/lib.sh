@@ -16,7 +16,7 @@ RL_PROGRAMS=${RL_PROGRAMS:-$(sed -n 's/^cgibin_PROGRAMS[ +]*= *//p' \
 RL_DEBS="build-essential autoconf automake libtool pkg-config nginx \
 postgresql-15 libpq-dev libjansson-dev libsodium-dev libfcgi-dev \
 libcurl4-openssl-dev libzip-dev libexpat1-dev libmicrohttpd-dev curl \
-nettle-dev zlib1g-dev libsqlite3-dev sqlite3 libwebsockets-dev \
+nettle-dev zlib1g-dev libsqlite3-dev sqlite3 libwebsockets-dev libjemalloc-dev \
 python3 python3-sqlalchemy python3-psycopg2 python3-requests"
 
 rl_log() { printf '%s\n' "relais: $*" >&2; }

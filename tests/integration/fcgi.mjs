@@ -84,16 +84,16 @@ export function fcgi(sock, method, path, { headers = {}, body, remote = '127.0.0
 	});
 }
 
-// The chat program started on a socket of its own (chat-<name>), its log
-// beside the stack's, with env added to the test's; ready once it
-// listens on its cache channel.  {child, call (fcgi on its socket),
-// stop (SIGTERM, unless it has exited)}.
-export async function chatInstance(name, env = {}) {
+// The chat program (of the suite's build, or of build) started on a
+// socket of its own (chat-<name>), its log beside the stack's, with env
+// added to the test's; ready once it listens on its cache channel.
+// {child, call (fcgi on its socket), stop (SIGTERM, unless it has exited)}.
+export async function chatInstance(name, env = {}, build = BUILD) {
 	const sock = `${STATE}/run/chat-${name}-${process.pid}.sock`;
 	const log = `${STATE}/log/chat-${name}.log`;
 	fs.appendFileSync(log, '');
 	const fd = fs.openSync(log, 'a');
-	const child = spawn(`${BUILD}/cgi-bin/chat`, ['-s', sock], { stdio: ['ignore', fd, fd],
+	const child = spawn(`${build}/cgi-bin/chat`, ['-s', sock], { stdio: ['ignore', fd, fd],
 	    env: { ...process.env, ...env } });
 	fs.closeSync(fd);
 	const call = (...a) => fcgi(sock, ...a);
