@@ -588,8 +588,10 @@ expect "deleting a plan-cadre removes its tree and grid rows, keeps evaluations"
 
 # --- indexes ------------------------------------------------------------------------
 
-# A foreign key is covered when a non-partial index starts with exactly its
-# columns (in any order).
+# A foreign key is covered when an index starts with exactly its columns
+# (in any order) and is not partial, or, for a one-column key, only leaves
+# out the rows where the column is NULL (the referential actions' lookup,
+# "$1 = col", implies col IS NOT NULL, so a generic plan uses it too).
 expect "every foreign key column has an index" \
 	"WITH fk AS (
 		SELECT c.conrelid::regclass::text AS tbl,
@@ -599,7 +601,15 @@ expect "every foreign key column has an index" \
 			  AND a.attnum = ANY (c.conkey)) AS cols,
 		       EXISTS (
 			SELECT 1 FROM pg_index i
-			WHERE i.indrelid = c.conrelid AND i.indpred IS NULL
+			WHERE i.indrelid = c.conrelid
+			  AND (i.indpred IS NULL OR
+			       (cardinality(c.conkey) = 1 AND
+				pg_get_expr(i.indpred, i.indrelid) =
+				'(' || (SELECT quote_ident(a.attname)
+					FROM pg_attribute a
+					WHERE a.attrelid = c.conrelid
+					  AND a.attnum = c.conkey[1]) ||
+				' IS NOT NULL)'))
 			  AND (i.indkey::int2[])[0:cardinality(c.conkey) - 1]
 				@> c.conkey
 			  AND c.conkey
