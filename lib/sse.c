@@ -140,10 +140,16 @@ rl_sse_open(struct rl_req *req, struct rl_error *e)
 		rl_error_set(e, RL_ENOMEM, NULL);
 		return NULL;
 	}
+	/*
+	 * Not flushed: every caller sends a frame at once (an "open", the
+	 * first token), and the head goes out in the same write, so that
+	 * nginx reads and passes on both in one wake-up.  The heartbeat
+	 * would flush it anyway within RL_SSE_HEARTBEAT_SEC.
+	 */
 	if (rl_resp_header(req, "Cache-Control", "no-cache") != RL_OK ||
 	    rl_resp_header(req, "X-Accel-Buffering", "no") != RL_OK ||
 	    rl_resp_begin(req, 200, "text/event-stream; charset=utf-8") !=
-	    RL_OK || rl_resp_flush(req) != RL_OK) {
+	    RL_OK) {
 		free(s);
 		rl_error_set(e, RL_EGONE, NULL);
 		return NULL;
