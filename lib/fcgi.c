@@ -891,9 +891,8 @@ metrics_answer(struct rl_req *req, struct rl_error *e)
 
 	if ((s = rl_metrics_text()) == NULL)
 		return rl_error_set(e, RL_ENOMEM, NULL);
-	if ((err = rl_resp_begin(req, 200,
-	    "text/plain; version=0.0.4; charset=utf-8")) == RL_OK)
-		err = rl_resp_write(req, s, strlen(s));
+	err = rl_resp_send(req, 200, "text/plain; version=0.0.4; charset=utf-8",
+	    s, strlen(s));
 	free(s);
 	return err;
 }
