@@ -387,7 +387,7 @@
  * The hold stays counted in held meanwhile.  Each group statement costs
  * its backend 0.3-1 ms of CPU that the next calls share the cores with:
  * one call at a time (800/s), 10 ms instead of 3 (groups of about eight,
- * not three) took 0.07-0.15 ms off the added p50, side by side on one
+ * not three) took 0.04-0.15 ms off the added p50, side by side on one
  * bench stack.  Under load groups fill before the linger ends; a crash
  * loses the queue either way (RL_CREDITS_LATER_MAX bounds it).
  */
