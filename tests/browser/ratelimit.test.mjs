@@ -31,7 +31,7 @@ test('admin: request limits of a role, set, refused, back to the defaults', asyn
 	await page.getByLabel('Rôle', { exact: true }).selectOption('invite');
 	await page.getByLabel('Requêtes par utilisateur').fill('7');
 	await page.getByLabel('Période (secondes)').fill('30');
-	await page.getByRole('button', { name: 'Enregistrer' }).click();
+	await page.locator('#f-limites').getByRole('button', { name: 'Enregistrer' }).click();
 	await page.locator('#f-limites-etat', { hasText: 'Enregistré' }).waitFor();
 	assert.deepEqual(await row.locator('td').allTextContents(), ['7', '7', '30', 'personnalisée']);
 	assert.equal(psql("SELECT requests || '/' || period_sec FROM rate_limits WHERE role = 'invite'"),
@@ -39,7 +39,7 @@ test('admin: request limits of a role, set, refused, back to the defaults', asyn
 
 	// A value the route refuses: said beside the field, nothing saved.
 	await page.getByLabel('Requêtes par utilisateur').fill('-3');
-	await page.getByRole('button', { name: 'Enregistrer' }).click();
+	await page.locator('#f-limites').getByRole('button', { name: 'Enregistrer' }).click();
 	await page.waitForFunction(() => document.querySelector('#f-limites-erreur').textContent !== '' ||
 	    document.querySelector('#f-limites-requests-err').textContent !== '');
 	assert.equal(psql("SELECT requests FROM rate_limits WHERE role = 'invite'"), '7');
