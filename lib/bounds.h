@@ -425,9 +425,10 @@
  * RL_CREDITS_SPARE_IDLE_MS without a call.  Taken only while the user
  * keeps RL_CREDITS_SPARE_MARGIN more calls of that size free beyond them,
  * so a user near the end of a balance reserves call by call as before.
- * A process killed with SIGKILL leaves its spares open, and the sweep
- * bills each at its amount like any hold of a dead process (money.md):
- * the limits bound that exposure.
+ * The table is a shared file mapping (sparefile.c): after a SIGKILL the
+ * next start gives back the spares it lists; only a power cut leaves them
+ * to the sweep, which bills each at its amount (money.md): the limits
+ * bound that exposure.
  */
 #define RL_CREDITS_SPARES_MAX		8
 #define RL_CREDITS_SPARE_USERS		128

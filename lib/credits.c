@@ -36,6 +36,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,7 @@
 #include "extern.h"
 #include "log.h"
 #include "models.h"
+#include "sparefile.h"
 
 #define MSG_NO_CREDITS	"Crédits insuffisants pour cette opération."
 #define MSG_NO_USER	"Utilisateur introuvable"
@@ -777,8 +779,16 @@ static int		 later_thread;	/* the drainer runs */
  * drawn spare is an ordinary hold from then on, settled or released by
  * its call; the sizes and counts are bounded (bounds.h), spares nobody
  * drew for RL_CREDITS_SPARE_IDLE_MS are given back, and all of them at a
- * clean exit.  A SIGKILL leaves them open, billed by the sweep at their
- * amount like any hold of a dead process (money.md).
+ * clean exit.
+ *
+ * The table lives in a shared file mapping (sparefile.c), so a SIGKILL
+ * does not take it along: the next program to start on the host gives
+ * back the spares the dead process still listed, and only those.  A
+ * spare leaves the table before its call is made (the store is in the
+ * file before the draw returns), so a spare the file still lists was
+ * never drawn; a drawn one whose process died is an ordinary hold of a
+ * dead process, billed by the sweep at its amount (money.md).  Without
+ * the file (CGI, or it cannot be made) no spare is taken.
  */
 struct spare_user {
 	long long	 user_id;	/* 0: a free slot */
@@ -797,13 +807,15 @@ struct spare_user {
 #define SPARE_IDLE_US	(RL_CREDITS_SPARE_IDLE_MS * 1000LL)
 
 static pthread_mutex_t	 spare_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct spare_user spares[RL_CREDITS_SPARE_USERS];
+/* RL_CREDITS_SPARE_USERS slots in the file; NULL: no spares here. */
+static struct spare_user *spares;
 static int		 spare_kicked;	/* later_mu: refill wanted */
 static atomic_int	 spare_users;	/* slots in use */
 static long long	 spare_looked_us; /* the drainer's last refill */
 static int		 spare_closing;	/* spare_mu: exiting, none taken */
 
 static void	 later_init(void);
+static int	 spare_give_back(long long);
 
 /* spare_mu held: the user's slot, a free one when make, or NULL. */
 static struct spare_user *
@@ -862,7 +874,7 @@ spare_take(long long user_id, long long micro, const char *model)
 	long long		 hold = 0, now;
 	int			 i, kick;
 
-	if (rl_conf->credit_spares == 0)
+	if (rl_conf->credit_spares == 0 || spares == NULL)
 		return 0;
 	(void)pthread_once(&later_once, later_init);
 	now = rl_now_us();
@@ -883,8 +895,9 @@ spare_take(long long user_id, long long micro, const char *model)
 		u->want = micro;
 	if (model != NULL)
 		(void)snprintf(u->model, sizeof(u->model), "%s", model);
+	/* Amount 0: being given back (spare_refill), not to be drawn. */
 	for (i = u->n - 1; i >= 0; i--)
-		if (u->amount[i] >= micro) {
+		if (u->amount[i] > 0 && u->amount[i] >= micro) {
 			hold = spare_out(u, i);
 			break;
 		}
@@ -922,6 +935,14 @@ spare_refill(void)
 	long long		 now = rl_now_us(), hold;
 	int			 i, k, na = 0, nd = 0, need, target;
 
+	if (spares == NULL)
+		return;
+	/*
+	 * What goes back stays in the table, marked undrawable (amount 0),
+	 * until its release landed (spare_forget): killed meanwhile, the
+	 * next start gives it back.  One the database did not take stays
+	 * marked and is tried again at the next refill.
+	 */
 	pthread_mutex_lock(&spare_mu);
 	for (i = 0; i < RL_CREDITS_SPARE_USERS; i++) {
 		u = &spares[i];
@@ -930,9 +951,10 @@ spare_refill(void)
 		for (k = u->n - 1; k >= 0 && nd < RL_CREDITS_SPARE_USERS;
 		    k--) {
 			if (now - u->last_us < SPARE_IDLE_US &&
-			    u->amount[k] >= u->size)
+			    u->amount[k] >= u->size && u->amount[k] > 0)
 				continue;
-			drop[nd++] = spare_out(u, k);
+			u->amount[k] = 0;
+			drop[nd++] = u->id[k];
 		}
 		if (now - u->last_us >= SPARE_IDLE_US) {
 			if (u->n == 0) {
@@ -971,7 +993,7 @@ spare_refill(void)
 	pthread_mutex_unlock(&spare_mu);
 
 	for (i = 0; i < nd; i++)
-		rl_credits_release_sure(drop[i]);
+		spare_give_back(drop[i]);
 	nd = 0;
 	if (na == 0)
 		return;
@@ -1013,27 +1035,171 @@ out:
 	rl_dbres_free(r);
 }
 
-/* At exit: every spare back, and none taken after. */
+/*
+ * Give back a spare still in the table (marked, or at exit: none is
+ * drawn then), and take it out once the database has it: released now,
+ * or closed already.  0 when it stays (the database is away).
+ */
+static int
+spare_give_back(long long hold)
+{
+	struct rl_error	 e;
+	enum rl_err	 err;
+	int		 i, k;
+
+	rl_error_clear(&e);
+	err = rl_credits_release(hold, &e);
+	if (err != RL_OK && err != RL_ECONFLICT && err != RL_ENOTFOUND) {
+		rl_log_warn("spare hold %lld not given back yet: %s", hold,
+		    e.msg);
+		return 0;
+	}
+	pthread_mutex_lock(&spare_mu);
+	for (i = 0; i < RL_CREDITS_SPARE_USERS; i++)
+		for (k = 0; k < spares[i].n; k++)
+			if (spares[i].id[k] == hold) {
+				(void)spare_out(&spares[i], k);
+				break;
+			}
+	pthread_mutex_unlock(&spare_mu);
+	return 1;
+}
+
+/* The k-th spare of slot i, or 0. */
+static long long
+spare_nth(int i, int k)
+{
+	long long	 hold;
+
+	pthread_mutex_lock(&spare_mu);
+	hold = k < spares[i].n ? spares[i].id[k] : 0;
+	pthread_mutex_unlock(&spare_mu);
+	return hold;
+}
+
+/*
+ * At exit: every spare back, and none taken after.  The file goes with
+ * them; one the database did not take keeps it, for the next start.
+ */
 static void
 spare_release_all(void)
 {
 	long long	 hold;
-	int		 i;
+	int		 i, k, left = 0;
 
+	if (spares == NULL)
+		return;
 	pthread_mutex_lock(&spare_mu);
 	spare_closing = 1;
 	pthread_mutex_unlock(&spare_mu);
-	for (i = 0; i < RL_CREDITS_SPARE_USERS; i++) {
-		for (;;) {
-			pthread_mutex_lock(&spare_mu);
-			hold = spares[i].n > 0 ? spare_out(&spares[i],
-			    spares[i].n - 1) : 0;
-			pthread_mutex_unlock(&spare_mu);
-			if (hold == 0)
-				break;
-			rl_credits_release_sure(hold);
+	for (i = 0; i < RL_CREDITS_SPARE_USERS; i++)
+		for (k = 0; (hold = spare_nth(i, k)) != 0;)
+			if (!spare_give_back(hold)) {
+				k++;
+				left++;
+			}
+	rl_sparefile_exit(left == 0);
+}
+
+/*
+ * Give back, in one statement, the spares a dead process's table still
+ * lists: each only while it is still open, a spare ("spare" request id)
+ * and the user's the table says (a table of another database would name
+ * holds that are not its own; the file's key already says it is ours).
+ * Holds are locked before their users, as everywhere.
+ */
+#define RECOVER_SQL							\
+	"WITH d AS (SELECT * FROM unnest($1::bigint[], $2::bigint[]) "	\
+	"AS d (hold, uid)), h AS (UPDATE credit_reservations c SET "	\
+	"state = 'released', settled_at = now() FROM d WHERE "		\
+	"c.id = d.hold AND c.user_id = d.uid AND c.request_id = 'spare' " \
+	"AND c.state = 'reserved' RETURNING c.user_id, c.amount), "	\
+	"u AS (UPDATE users SET held = users.held - s.amount FROM "	\
+	"(SELECT user_id, sum(amount) AS amount FROM h GROUP BY "	\
+	"user_id) s WHERE users.id = s.user_id RETURNING users.id) "	\
+	"SELECT count(*) FROM h"
+
+static enum rl_err
+spare_recover(const void *map, size_t size, void *arg, struct rl_error *e)
+{
+	const struct spare_user	*t = map;
+	struct rl_db_arrays	 x;
+	struct rl_dbres		*r = NULL;
+	const char		*v[2];
+	char			 hid[32], uid[32];
+	long long		*given = arg;
+	int			 i, k;
+	enum rl_err		 err;
+
+	(void)size;	/* the file's size was checked against ours */
+	rl_db_arrays_init(&x, 2, RL_CREDITS_GROUP_SQL_MAX);
+	v[0] = hid;
+	v[1] = uid;
+	for (i = 0; i < RL_CREDITS_SPARE_USERS; i++)
+		for (k = 0; t[i].user_id > 0 && k < t[i].n &&
+		    k < RL_CREDITS_SPARES_MAX; k++) {
+			(void)snprintf(hid, sizeof(hid), "%lld", t[i].id[k]);
+			(void)snprintf(uid, sizeof(uid), "%lld",
+			    t[i].user_id);
+			rl_db_arrays_row(&x, v);
 		}
+	if ((err = rl_db_arrays_exec(&x, RECOVER_SQL, &r, e)) == RL_OK)
+		*given += strtoll(rl_dbres_get(r, 0, 0), NULL, 10);
+	rl_dbres_free(r);
+	return err;
+}
+
+/*
+ * What a table file is about: its layout (a build whose table differs
+ * must not read it) and the database its hold ids are of.  FNV-1a.
+ */
+static uint64_t
+spare_key(void)
+{
+	char		 buf[512];
+	uint64_t	 h = 14695981039346656037ULL;
+	const char	*p;
+
+	(void)snprintf(buf, sizeof(buf), "%zu %d %d %s",
+	    sizeof(struct spare_user), RL_CREDITS_SPARE_USERS,
+	    RL_CREDITS_SPARES_MAX, rl_conf->database_url != NULL ?
+	    rl_conf->database_url : "");
+	for (p = buf; *p != '\0'; p++) {
+		h ^= (unsigned char)*p;
+		h *= 1099511628211ULL;
 	}
+	return h;
+}
+
+void
+rl_credits_spares_start(const char *prog)
+{
+	struct rl_error	 e;
+	char		 dir[PATH_MAX];
+	long long	 given = 0;
+	int		 files;
+	size_t		 size = sizeof(struct spare_user) *
+			    RL_CREDITS_SPARE_USERS;
+
+	rl_error_clear(&e);
+	(void)snprintf(dir, sizeof(dir), "%s/spares", rl_conf->tmpdir);
+	/* Whatever this process's own setting: the dead one's may differ. */
+	if (rl_sparefile_recover(dir, size, spare_key(), spare_recover,
+	    &given, &files, &e) != RL_OK)
+		rl_log_warn("spare holds of dead processes not given back "
+		    "(the next start tries again): %s", e.msg);
+	if (files > 0)
+		rl_log_info("spare holds: %lld given back, listed by %d "
+		    "dead processes", given, files);
+	rl_db_request_end();
+	if (rl_conf->credit_spares == 0)
+		return;
+	if ((spares = rl_sparefile_open(dir, prog, size, spare_key(),
+	    &e)) == NULL) {
+		rl_log_warn("spare holds off: %s", e.msg);
+		return;
+	}
+	(void)atexit(spare_release_all);
 }
 
 /* A settlement waiting in the queue: the charge and its strings, owned. */
@@ -1391,7 +1557,6 @@ drain_at_exit(void)
 {
 	size_t	 n;
 
-	spare_release_all();
 	if (rl_credits_drain(RL_CREDITS_DRAIN_SEC * 1000L) == 0)
 		return;
 	n = rl_credits_pending();

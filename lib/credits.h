@@ -120,6 +120,13 @@ enum rl_err	 rl_credits_settle_later(long long hold_id, long long user_id,
 /* Release now or queue it; a hold already closed is fine.  Logs. */
 void		 rl_credits_release_sure(long long hold_id);
 /*
+ * FastCGI start-up (fcgi.c), before the threads: give back the standing
+ * holds that dead processes on this host still listed as undrawn (files
+ * under RELAIS_TMPDIR/spares), then, when RELAIS_CREDITS_SPARES asks for
+ * them, make this process's own table.  Without it no spare is taken.
+ */
+void		 rl_credits_spares_start(const char *prog);
+/*
  * Give back every open hold of a task revoked before it ran, each as
  * rl_credits_release_sure; *n how many.  An error only when the holds
  * could not be read: the sweep releases them later.

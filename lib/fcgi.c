@@ -37,6 +37,7 @@
 #include "auth.h"
 #include "cache.h"
 #include "conf.h"
+#include "credits.h"
 #include "db.h"
 #include "extern.h"
 #include "fcgi.h"
@@ -832,6 +833,8 @@ serve_fastcgi(const char *sockpath)
 		rl_log_error("%s", e.msg);
 		return 1;
 	}
+	if (prog->needs_db)
+		rl_credits_spares_start(prog->name);
 	if ((tids = calloc((size_t)rl_conf->threads, sizeof(*tids))) == NULL)
 		return 1;
 	pthread_attr_init(&attr);
