@@ -206,7 +206,7 @@ rl_ai_call(struct rl_ai *ai, struct rl_error *e)
 	    RL_OK) : rl_cost_micro(ai->model, &ai->call.usage, 0);
 	/* The request's log line adds up what its calls took and cost. */
 	rl_log_upstream(ai->model->name, ai->call.status, err != RL_OK,
-	    ai->call.latency_ms * 1000, ai->call.usage.input_tokens,
+	    ai->call.latency_us, ai->call.usage.input_tokens,
 	    ai->call.usage.output_tokens, ai->cost_micro);
 	memset(&ch, 0, sizeof(ch));
 	ch.model = ai->model->name;

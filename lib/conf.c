@@ -105,7 +105,7 @@ rl_conf_load(int default_threads, struct rl_error *e)
 	if (rl_conf_int("RELAIS_UPSTREAM_IDLE_SEC", 1, 3600,
 	    &conf.upstream_idle_sec, e) != RL_OK)
 		return RL_EINVAL;
-	conf.credit_spares = 0;
+	conf.credit_spares = RL_CREDITS_SPARES_DEFAULT;
 	if (rl_conf_int("RELAIS_CREDITS_SPARES", 0, RL_CREDITS_SPARES_MAX,
 	    &conf.credit_spares, e) != RL_OK)
 		return RL_EINVAL;

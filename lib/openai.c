@@ -1493,7 +1493,7 @@ rl_oa_call(const struct rl_upstream *up, struct rl_oa_call *c,
 	c->status = c->attempts = c->started = c->stopped = 0;
 	memset(&c->usage, 0, sizeof(c->usage));
 	c->request_id[0] = c->response_id[0] = c->finish[0] = '\0';
-	c->latency_ms = c->ttft_ms = 0;
+	c->latency_ms = c->latency_us = c->ttft_ms = 0;
 
 	if ((err = rl_oa_init(e)) != RL_OK)
 		goto out;
@@ -1544,7 +1544,8 @@ rl_oa_call(const struct rl_upstream *up, struct rl_oa_call *c,
 		c->usage.output_tokens = x.deltas;
 	}
 out:
-	c->latency_ms = (rl_now_us() - x.t0) / 1000;
+	c->latency_us = rl_now_us() - x.t0;
+	c->latency_ms = c->latency_us / 1000;
 	xfer_reset(&x);
 	req_free(&rq);
 	return err;

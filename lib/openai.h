@@ -135,6 +135,7 @@ struct rl_oa_call {
 	int		 started;	/* events were delivered */
 	int		 stopped;	/* the callback or a stop ended it */
 	long long	 latency_ms;	/* whole call, retries included */
+	long long	 latency_us;	/* the same in microseconds (logs) */
 	long long	 ttft_ms;	/* first delta (text, reasoning or
 					   tool arguments), streams */
 };

@@ -1,8 +1,8 @@
 // Standing holds (RELAIS_CREDITS_SPARES, lib/credits.c "spares"): for a
 // user calling again, the queue's thread takes a few holds ahead and the
 // next call draws one in memory, with no round trip to PostgreSQL before
-// its upstream request.  Off by default; this suite starts an instance of
-// the chat program of its own with them on (as two-instances does) and
+// its upstream request.  On by default; this suite starts an instance of
+// the chat program of its own with a known count (as two-instances does) and
 // talks FastCGI to it, then checks what the money rules demand of them:
 // one ledger row per call, every drawn spare settled once, the others
 // given back when the user goes idle, none for a user near the end of a
