@@ -30,7 +30,7 @@
 # 127.0.0.1 by bench/portkey-loopback.mjs) in front of the same fake:
 # portkey-c1, portkey-c64.  GW_PORTKEY=0 leaves it out; a failed install
 # is said and the rest goes on.
-# RELAIS_CREDITS_SPARES=N (4 by default, 0 off) sets the standing holds:
+# RELAIS_CREDITS_SPARES=N (8 by default, 0 off) sets the standing holds:
 # no reservation round trip before a call of a user calling again
 # (docs/internals/credits.md); the first line says which.
 set -euo pipefail
@@ -183,7 +183,7 @@ before=$(q "SELECT count(*) FROM usage_ledger WHERE kind = 'openai_call'")
 # cpu_*: milliseconds of CPU per answered request of PostgreSQL, relais'
 # programs and nginx during the row (from /proc; the fake and wrk not
 # counted).
-echo "standing holds per user (RELAIS_CREDITS_SPARES): ${RELAIS_CREDITS_SPARES:-4, the default}"
+echo "standing holds per user (RELAIS_CREDITS_SPARES): ${RELAIS_CREDITS_SPARES:-8, the default}"
 printf '%-24s %10s %10s %10s %10s %10s %7s %7s %7s\n' target req/s p50_ms \
     p99_ms +p50_ms +p99_ms cpu_pg cpu_rl cpu_ngx
 for c in 1 64; do

@@ -53,6 +53,12 @@ enum rl_err	 rl_auth_jwt_make(struct rl_arena *, long long, const char *,
 		    enum rl_role, long long, const char **, struct rl_error *);
 enum rl_err	 rl_auth_jwt_parse(struct rl_arena *, const char *, long long,
 		    struct rl_jwt_claims *, struct rl_error *);
+/*
+ * rl_auth_jwt_parse through a cache of tokens already verified (by their
+ * whole text; exp still checked against now): what Bearer auth calls.
+ */
+enum rl_err	 rl_auth_jwt_check(struct rl_arena *, const char *, long long,
+		    struct rl_jwt_claims *, struct rl_error *);
 enum rl_err	 rl_auth_api_token_new(struct rl_req *, long long,
 		    const char **, const char **, struct rl_error *);
 enum rl_err	 rl_auth_init(struct rl_error *);

@@ -69,8 +69,8 @@ rl_crypto_init(struct rl_error *e)
 
 /*
  * A keyed hash (BLAKE2b under the process key) of a secret a process
- * keeps for a while, a verified Basic credential: a memory dump shows no
- * password, and nothing else can recompute the hash.
+ * keeps for a while, a verified Basic credential or access token: a
+ * memory dump shows neither, and nothing else can recompute the hash.
  */
 void
 rl_crypto_khash(const void *msg, size_t len,

@@ -243,6 +243,46 @@ test_jwt(void)
 	rl_arena_free(a);
 }
 
+/* The cache of verified tokens answers what the parse would, always. */
+static void
+test_jwt_cache(void)
+{
+	struct rl_arena		*a;
+	struct rl_jwt_claims	 c;
+	struct rl_error		 e;
+	const char		*t1, *t2;
+	char			*bad;
+	int			 i, good = 1;
+
+	if ((a = rl_arena_new()) == NULL)
+		abort();
+	ok(rl_auth_jwt_make(a, 7, "un@demo.relais", RL_ROLE_PROFESSEUR, 2000,
+	    &t1, &e) == RL_OK && rl_auth_jwt_make(a, 8, "deux@demo.relais",
+	    RL_ROLE_ADMIN, 2000, &t2, &e) == RL_OK, "make two tokens");
+	/* Each twice (a miss, then a hit), alternately. */
+	for (i = 0; i < 4; i++) {
+		if (rl_auth_jwt_check(a, i % 2 ? t2 : t1, 2000, &c, &e) !=
+		    RL_OK || c.uid != (i % 2 ? 8 : 7) || c.exp != 2000 +
+		    RL_JWT_TTL_SEC || strcmp(c.sub, i % 2 ?
+		    "deux@demo.relais" : "un@demo.relais") != 0)
+			good = 0;
+	}
+	ok(good, "each token gets its own claims, cached or not");
+	ok(rl_auth_jwt_check(a, t1, 2000 + RL_JWT_TTL_SEC, &c, &e) ==
+	    RL_EAUTH && strcmp(e.msg, "token expired") == 0,
+	    "a cached token expires at its exp");
+	bad = rl_arena_strdup(a, t1);
+	bad[strlen(bad) - 2] = bad[strlen(bad) - 2] == 'A' ? 'B' : 'A';
+	ok(rl_auth_jwt_check(a, bad, 2000, &c, &e) == RL_EAUTH,
+	    "a cached token's text with a changed signature is refused");
+	bad[strlen(bad) - 1] = '\0';
+	ok(rl_auth_jwt_check(a, bad, 2000, &c, &e) == RL_EAUTH,
+	    "and so is a prefix of it");
+	ok(rl_auth_jwt_check(a, t1, 2000, &c, &e) == RL_OK && c.uid == 7,
+	    "the token itself still passes");
+	rl_arena_free(a);
+}
+
 int
 main(void)
 {
@@ -256,5 +296,6 @@ main(void)
 	test_lengths();
 	test_rules();
 	test_jwt();
+	test_jwt_cache();
 	return done();
 }
