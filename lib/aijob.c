@@ -475,7 +475,20 @@ finish(const char *id, const char *claimed, const struct rl_ai *ai,
  * A synchronous job's row, whole: the request as store() writes it and
  * the outcome as finish() does, in one INSERT.  A retry whose first commit
  * landed (only its answer was lost) finds the row and writes nothing.
+ *
+ * Its commit does not wait for the disk (ASYNC_COMMIT): the row is on the
+ * path of the answer, which carries its id, so it must be visible before
+ * the answer leaves (a commit is, at once, flushed or not), but nothing
+ * of money is in it: the hold and the ledger row are written by their
+ * own synchronous statements, and the call's ledger row, committed after
+ * it, flushes the log up to it.  A PostgreSQL crash can lose the row of
+ * a call answered in the last fraction of a second, never its billing;
+ * reading it back then says 404.  With fsync on that is one disk flush
+ * (0.13 ms on the bench machine) less before every answer.
  */
+#define ASYNC_COMMIT							\
+	"(SELECT set_config('synchronous_commit', 'off', true)) AS sc"
+
 static enum rl_err
 record_write(void *arg, struct rl_error *e)
 {
@@ -487,7 +500,7 @@ record_write(void *arg, struct rl_error *e)
 	    "response_format, is_async, status, result, openai_id, "
 	    "prompt_tokens, completion_tokens, total_tokens, "
 	    "reasoning_tokens, cost, execution_time_ms, error, error_code, "
-	    "created_at, started_at, finished_at) VALUES ($1, $2::bigint, "
+	    "created_at, started_at, finished_at) SELECT $1, $2::bigint, "
 	    "$3, $4, $5, $6::jsonb, $7::jsonb, "
 	    "($7::jsonb->>'temperature')::numeric, "
 	    "($7::jsonb->>'max_tokens')::integer, "
@@ -497,8 +510,8 @@ record_write(void *arg, struct rl_error *e)
 	    "$12::bigint, $13::bigint, $12::bigint + $13::bigint, "
 	    "$14::bigint, $15::numeric, $16::integer, $17, $18, "
 	    "now() - $16::integer * interval '1 millisecond', "
-	    "now() - $16::integer * interval '1 millisecond', now()) "
-	    "ON CONFLICT (id) DO NOTHING", RECORD_NP,
+	    "now() - $16::integer * interval '1 millisecond', now() "
+	    "FROM " ASYNC_COMMIT " ON CONFLICT (id) DO NOTHING", RECORD_NP,
 	    (const char *const *)o->p, NULL, e);
 }
 
@@ -536,6 +549,7 @@ record_write(void *arg, struct rl_error *e)
 	"$15::numeric[], $16::integer[], $17::text[], $18::text[]) AS "	\
 	"r (id, uid, descr, model, gen, msgs, params, fmt, status, "	\
 	"result, oid, tin, tout, treason, cost, ms, err, code) "	\
+	"CROSS JOIN " ASYNC_COMMIT " "					\
 	"ORDER BY uid ON CONFLICT (id) DO NOTHING"
 
 _Static_assert(RECORD_NP <= RL_DB_ARRAYS_MAX, "a record's columns as arrays");
