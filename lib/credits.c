@@ -358,14 +358,40 @@ rl_credits_reserve(long long user_id, long long micro, const char *model,
 	return me.err;
 }
 
+/*
+ * With a spare covering it, the read goes alone: a SELECT that writes and
+ * commits nothing, where the reservation's statement raised held,
+ * inserted the hold and committed (chat's turn: 0.6 ms of its first
+ * token's time against 0.15).
+ */
 enum rl_err
 rl_credits_reserve_read(long long user_id, long long micro,
     const char *model, const char *request_id, const char *read,
     long long *hold_id, char **value, struct rl_error *e)
 {
+	struct rl_dbres	*r = NULL;
+	const char	*p[1];
+	char		 uid[32];
+	enum rl_err	 err;
 
-	return reserve(user_id, micro, model, request_id, NULL, read,
-	    hold_id, value, e);
+	if (micro <= 0 || rl_db_in_transaction() ||
+	    (*hold_id = spare_take(user_id, micro, model)) == 0)
+		return reserve(user_id, micro, model, request_id, NULL, read,
+		    hold_id, value, e);
+	*value = NULL;
+	(void)snprintf(uid, sizeof(uid), "%lld", user_id);
+	p[0] = uid;
+	if ((err = rl_db_exec(read, 1, p, &r, e)) == RL_OK &&
+	    rl_dbres_rows(r) == 1 && !rl_dbres_isnull(r, 0, 0) &&
+	    (*value = strdup(rl_dbres_get(r, 0, 0))) == NULL)
+		err = rl_error_set(e, RL_ENOMEM, "out of memory");
+	/* The spare is drawn: what cannot be returned gives it back. */
+	if (err != RL_OK) {
+		rl_credits_release_sure(*hold_id);
+		*hold_id = 0;
+	}
+	rl_dbres_free(r);
+	return err;
 }
 
 static long long

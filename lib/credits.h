@@ -41,7 +41,8 @@ enum rl_err	 rl_credits_reserve(long long user_id, long long micro,
  * id, returning one value (chat's thread: its previous response id, the
  * history to replay).  *value is that value as a new string (free(3)), or
  * NULL for SQL NULL; both *hold_id and *value are unset unless RL_OK.  The
- * read sees the database as the statement began.
+ * read sees the database as the statement began.  When a standing hold
+ * covers the call, the read runs alone (it writes nothing).
  */
 enum rl_err	 rl_credits_reserve_read(long long user_id, long long micro,
 		    const char *model, const char *request_id,

@@ -92,6 +92,36 @@ test('near the end of a balance no spare is taken: each call reserves for itself
 	exact(u, '0.006');
 });
 
+test('/chat/send draws them too: its thread read alone, each turn billed once, the thread goes on', async () => {
+	const u = await newUser({ prefix: 'spc', credits: '5.00' });
+	const draws = async () => {
+		const r = await fcgi('GET', '/metrics/chat', { remote: null });
+		const m = /relais_credits_reservations_total\{[^}]*how="spare"\} (\d+)/.exec(r.body);
+		return m ? Number(m[1]) : 0;
+	};
+	const d0 = await draws();
+	const ids = [];
+	for (let i = 0; i < 8; i++) {
+		const r = await fcgi('POST', '/chat/send', { headers: auth(u.token),
+		    body: { message: `Tour ${i} ${uniq()}` } });
+		assert.equal(r.status, 200, String(r.body));
+		assert.match(String(r.body), /"type":"done"/, String(r.body));
+		ids.push(psql(`SELECT coalesce(last_openai_response_id, '') FROM users WHERE id = ${u.id}`));
+	}
+	assert.ok(await draws() - d0 >= 1, 'no turn drew a spare');
+	// Each turn went on from the one before (a new response id each).
+	assert.equal(new Set(ids.filter(Boolean)).size, 8, ids.join(' '));
+	// A turn may take more than one call (a tool round): one row each,
+	// each on a hold of its own, none left open.
+	await until('turns settled, spares given back', () => count(u, 'state = \'reserved\'') === 0, 15000, 100);
+	const rows = ledgerRows(u);
+	assert.ok(rows >= 8, `${rows} ledger rows for 8 turns`);
+	assert.equal(psql(`SELECT count(DISTINCT c.id) FROM credit_reservations c JOIN usage_ledger l ON ` +
+	    `l.reservation_id = c.id WHERE c.user_id = ${u.id} AND c.state = 'settled'`), String(rows));
+	assert.equal(count(u, 'state = \'settled\''), rows);
+	exact(u, '5.00');
+});
+
 // This instance's table of spares (lib/sparefile.c): one file per
 // process, named by program and pid.
 const TMPDIR = process.env.RELAIS_TMPDIR ?? `${STATE}/tmp`;
