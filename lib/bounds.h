@@ -433,9 +433,10 @@
  * keeps RL_CREDITS_SPARE_MARGIN more calls of that size free beyond them,
  * so a user near the end of a balance reserves call by call as before.
  * The table is a shared file mapping (sparefile.c): after a SIGKILL the
- * next start gives back the spares it lists; only a power cut leaves them
- * to the sweep, which bills each at its amount (money.md): the limits
- * bound that exposure.
+ * next start gives back the spares it lists; only a power cut or a
+ * kernel crash (a table of an earlier boot is not trusted) leaves them to
+ * the sweep, which bills each at its amount (money.md): the limits bound
+ * that exposure.
  */
 #define RL_CREDITS_SPARES_MAX		8
 /*

@@ -5,9 +5,12 @@
  * on the path of a billed call (a draw), and a store to memory costs
  * nothing there, where a system call costs a context switch's worth on
  * this kind of machine.  The kernel owns the pages of a MAP_SHARED file
- * mapping, so a store survives the process that made it (not a power
- * cut: nothing is synced, and after one the sweep bills what the file
- * forgot, as it did before the file).
+ * mapping, so a store survives the process that made it.  Not a power
+ * cut or a kernel crash: the file on disk is then whatever was last
+ * written back, and could still list a spare drawn since, whose call was
+ * made.  So the head names the boot (the kernel's boot_id): a file of an
+ * earlier boot is never handed over, and the sweep bills what it listed,
+ * as it did before the file.
  */
 #include "config.h"
 
@@ -29,15 +32,33 @@
 #include "sparefile.h"
 
 #define SUFFIX		".spares"
-#define MAGIC		"rlspare1"
+#define MAGIC		"rlspare2"
+#define BOOT_ID		"/proc/sys/kernel/random/boot_id"
+#define BOOT_LEN	36	/* a UUID's text */
+#define BOOT_SIZE	40	/* its room in the head */
 
 /* The file's first bytes; the caller's bytes follow. */
 struct head {
 	char		 magic[8];
 	uint64_t	 key;
 	uint64_t	 size;
-	uint64_t	 unused;
+	char		 boot[BOOT_SIZE];	/* BOOT_LEN, NUL-padded */
 };
+
+/* This boot's id into boot (zeroed, then BOOT_LEN bytes); -1 if none. */
+static int
+boot_id(char boot[BOOT_SIZE])
+{
+	int	 fd;
+	ssize_t	 n;
+
+	memset(boot, 0, BOOT_SIZE);
+	if ((fd = open(BOOT_ID, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	n = read(fd, boot, BOOT_LEN);
+	(void)close(fd);
+	return n == BOOT_LEN ? 0 : -1;
+}
 
 static int		 own_fd = -1;
 static char		 own_path[PATH_MAX];
@@ -46,12 +67,17 @@ void *
 rl_sparefile_open(const char *dir, const char *prog, size_t size,
     uint64_t key, struct rl_error *e)
 {
-	char		 tmp[PATH_MAX];
+	char		 tmp[PATH_MAX], boot[BOOT_SIZE];
 	struct head	*h;
 	void		*map = MAP_FAILED;
 	size_t		 len = sizeof(struct head) + size;
 	int		 fd = -1, n, m, rc;
 
+	if (boot_id(boot) == -1) {
+		(void)rl_error_set(e, RL_EIO, "%s: cannot read the boot id",
+		    BOOT_ID);
+		return NULL;
+	}
 	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
 		(void)rl_error_set(e, RL_EIO, "%s: %s", dir, strerror(errno));
 		return NULL;
@@ -89,6 +115,7 @@ rl_sparefile_open(const char *dir, const char *prog, size_t size,
 	memcpy(h->magic, MAGIC, sizeof(h->magic));
 	h->key = key;
 	h->size = size;
+	memcpy(h->boot, boot, sizeof(h->boot));
 	if (rename(tmp, own_path) == -1)
 		goto fail;
 	own_fd = fd;
@@ -124,8 +151,8 @@ rl_sparefile_exit(int drop)
  * (e set).
  */
 static int
-recover_one(int dfd, const char *name, size_t size, uint64_t key,
-    rl_sparefile_fn fn, void *arg, struct rl_error *e)
+recover_one(int dfd, const char *name, const char *boot, size_t size,
+    uint64_t key, rl_sparefile_fn fn, void *arg, struct rl_error *e)
 {
 	struct head	 h;
 	struct stat	 st;
@@ -150,6 +177,13 @@ recover_one(int dfd, const char *name, size_t size, uint64_t key,
 	    h.size != size) {
 		rl_log_warn("spare holds: %s is of another kind or database, "
 		    "left alone", name);
+		goto out;
+	}
+	/* Of an earlier boot: maybe stale, the sweep bills what it lists. */
+	if (memcmp(h.boot, boot, sizeof(h.boot)) != 0) {
+		rl_log_warn("spare holds: %s was written before this boot: "
+		    "removed, the sweep bills its holds", name);
+		(void)unlinkat(dfd, name, 0);
 		goto out;
 	}
 	if ((buf = malloc(size)) == NULL ||
@@ -180,11 +214,16 @@ rl_sparefile_recover(const char *dir, size_t size, uint64_t key,
 {
 	DIR		*d;
 	struct dirent	*de;
+	char		 boot[BOOT_SIZE];
 	size_t		 len;
 	enum rl_err	 err = RL_OK;
 	int		 rc;
 
 	*n = 0;
+	/* Without the boot id nothing can be trusted: the sweep bills. */
+	if (boot_id(boot) == -1)
+		return rl_error_set(e, RL_EIO, "%s: cannot read the boot id",
+		    BOOT_ID);
 	if ((d = opendir(dir)) == NULL)
 		return errno == ENOENT ? RL_OK : rl_error_set(e, RL_EIO,
 		    "%s: %s", dir, strerror(errno));
@@ -193,7 +232,8 @@ rl_sparefile_recover(const char *dir, size_t size, uint64_t key,
 		if (len <= sizeof(SUFFIX) - 1 || strcmp(de->d_name + len -
 		    (sizeof(SUFFIX) - 1), SUFFIX) != 0)
 			continue;
-		rc = recover_one(dirfd(d), de->d_name, size, key, fn, arg, e);
+		rc = recover_one(dirfd(d), de->d_name, boot, size, key, fn,
+		    arg, e);
 		if (rc == 1)
 			(*n)++;
 		else if (rc == -1) {

@@ -120,7 +120,9 @@ int
 main(void)
 {
 	struct rl_error	 e;
-	char		 path[sizeof(dir) + 32];
+	DIR		*d;
+	struct dirent	*de;
+	char		 path[sizeof(dir) + 256];
 	pid_t		 pid;
 	int		 fd;
 
@@ -155,6 +157,27 @@ main(void)
 	refuse = 0;
 	ok(recover(KEY, SIZE) == 1 && strcmp(seen, "hold 43") == 0 &&
 	    files(".spares") == 0, "which hands it over");
+
+	/*
+	 * A file of an earlier boot (a power cut, a kernel crash): what
+	 * was written back may be stale, so it is never handed over.  The
+	 * boot id is the head's fourth field, at byte 24.
+	 */
+	ok((pid = owner(KEY, "hold 44")) > 0, "an owner of an earlier boot");
+	kill_owner(pid);
+	(void)snprintf(path, sizeof(path), "%s", dir);
+	if ((d = opendir(dir)) != NULL) {
+		while ((de = readdir(d)) != NULL)
+			if (strstr(de->d_name, ".spares") != NULL)
+				(void)snprintf(path, sizeof(path), "%s/%s",
+				    dir, de->d_name);
+		(void)closedir(d);
+	}
+	fd = open(path, O_WRONLY);
+	ok(fd != -1 && pwrite(fd, "00000000", 8, 24) == 8 && close(fd) == 0,
+	    "its boot id changed");
+	ok(recover(KEY, SIZE) == 0 && calls == 0 && files(".spares") == 0,
+	    "is not handed over, and removed");
 
 	/* This process's own file is locked by this process. */
 	ok(rl_sparefile_open(dir, "self", SIZE, KEY, &e) != NULL,
