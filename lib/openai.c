@@ -143,10 +143,6 @@ struct rl_oa_stop {
 static __thread struct rl_oa_stop *tl_stop;
 static __thread rl_oa_check_cb tl_check;
 static __thread void	*tl_check_arg;
-/* This thread's hook around a piece of an event stream, and if in one. */
-static __thread rl_oa_piece_cb tl_piece;
-static __thread void	*tl_piece_arg;
-static __thread int	 tl_in_piece;
 
 struct rl_oa_stop *
 rl_oa_stop_new(void)
@@ -205,23 +201,6 @@ rl_oa_thread_stop(struct rl_oa_stop *st, rl_oa_check_cb check, void *arg)
 	tl_stop = st;
 	tl_check = check;
 	tl_check_arg = arg;
-}
-
-/*
- * Set inside a piece (an event stream opened at its first frame, from a
- * frame callback), the hook's pair holds all the same: the old one's
- * piece ends and the new one's begins here.
- */
-void
-rl_oa_thread_piece(rl_oa_piece_cb cb, void *arg)
-{
-
-	if (tl_in_piece && tl_piece != NULL)
-		tl_piece(tl_piece_arg, 1);
-	tl_piece = cb;
-	tl_piece_arg = arg;
-	if (tl_in_piece && tl_piece != NULL)
-		tl_piece(tl_piece_arg, 0);
 }
 
 /* Should the call stop now?  Its own stops, then the thread's. */
@@ -875,13 +854,7 @@ on_write(char *p, size_t sz, size_t nm, void *arg)
 		}
 		return n;
 	}
-	tl_in_piece = 1;
-	if (tl_piece != NULL)
-		tl_piece(tl_piece_arg, 0);
 	rc = rl_sseparse_feed(x->sse, p, n, on_frame, x, &e);
-	if (tl_piece != NULL)
-		tl_piece(tl_piece_arg, 1);
-	tl_in_piece = 0;
 	if (rc == RL_OK)
 		return n;
 	/* A stop from the callback or a bad frame set their own state. */

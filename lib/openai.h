@@ -89,15 +89,6 @@ int		 rl_oa_stop_raised(struct rl_oa_stop *);
  */
 void		 rl_oa_thread_stop(struct rl_oa_stop *, rl_oa_check_cb,
 		    void *);
-/*
- * Around each piece of an event stream a call of this thread reads:
- * cb(arg, 0) before its frames go to the call's callbacks, cb(arg, 1)
- * after, always in pairs (also when set or cleared inside a piece); NULL
- * clears it.  An event stream to the client (lib/sse.c) writes the frames
- * of one piece in one write.
- */
-typedef void	(*rl_oa_piece_cb)(void *, int);
-void		 rl_oa_thread_piece(rl_oa_piece_cb, void *);
 
 struct rl_oa_call {
 	/* Request. */

@@ -31,8 +31,6 @@ struct rl_sse {
 	pthread_mutex_t	 mu;
 	time_t		 last;		/* last write, monotonic seconds */
 	int		 gone;
-	int		 batch;		/* inside an upstream piece (piece) */
-	int		 pending;	/* written in it, not flushed yet */
 	struct rl_sse	*prev, *next;	/* heartbeat list */
 };
 
@@ -58,10 +56,6 @@ put(struct rl_sse *s, const char *a, size_t alen, const char *b, size_t blen,
 	enum rl_err	 err = RL_OK;
 
 	pthread_mutex_lock(&s->mu);
-	if (flush && s->batch) {
-		flush = 0;
-		s->pending = 1;
-	}
 	if (s->gone)
 		err = RL_EGONE;
 	else if (rl_resp_write(s->req, a, alen) != RL_OK ||
@@ -130,34 +124,6 @@ client_gone(void *arg)
 }
 
 /*
- * Around each piece of the upstream's event stream this thread reads
- * (rl_oa_thread_piece): the frames it yields go out in one write at its
- * end, and the client is polled for a hang-up once per piece rather than
- * twice per frame.  Under load a model's deltas arrive several to a read
- * (the fake upstream sends a whole answer in one): one write and one
- * wake-up of nginx for them instead of one each.  A piece is parsed in
- * microseconds, so no frame waits on the network for its flush.
- */
-static void
-piece(void *arg, int end)
-{
-	struct rl_sse	*s = arg;
-
-	pthread_mutex_lock(&s->mu);
-	if (!end) {
-		if (!s->gone && rl_req_client_gone(s->req))
-			s->gone = 1;
-		s->batch = 1;
-	} else {
-		s->batch = 0;
-		if (s->pending && !s->gone && rl_resp_flush(s->req) != RL_OK)
-			s->gone = 1;
-		s->pending = 0;
-	}
-	pthread_mutex_unlock(&s->mu);
-}
-
-/*
  * Answer 200 with an event stream.  The stream belongs to the request; the
  * runtime closes it when the handler returns.
  */
@@ -200,7 +166,6 @@ rl_sse_open(struct rl_req *req, struct rl_error *e)
 	pthread_mutex_unlock(&list_mu);
 	/* Released with the request, in this thread (rl_sse_release). */
 	rl_oa_thread_stop(NULL, client_gone, s);
-	rl_oa_thread_piece(piece, s);
 	return s;
 }
 
@@ -288,8 +253,7 @@ rl_sse_gone(struct rl_sse *s)
 	int	 gone;
 
 	pthread_mutex_lock(&s->mu);
-	/* Within a piece: polled at its start (piece). */
-	if (!s->gone && !s->batch && rl_req_client_gone(s->req))
+	if (!s->gone && rl_req_client_gone(s->req))
 		s->gone = 1;
 	gone = s->gone;
 	pthread_mutex_unlock(&s->mu);
@@ -322,7 +286,6 @@ rl_sse_release(struct rl_req *req)
 	if (s == NULL)
 		return;
 	rl_oa_thread_stop(NULL, NULL, NULL);
-	rl_oa_thread_piece(NULL, NULL);
 	rl_sse_close(s);
 	pthread_mutex_destroy(&s->mu);
 	free(s);
