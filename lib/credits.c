@@ -46,6 +46,7 @@
 #include "buf.h"
 #include "conf.h"
 #include "credits.h"
+#include "crypto.h"
 #include "db.h"
 #include "extern.h"
 #include "log.h"
@@ -900,7 +901,8 @@ spare_take(long long user_id, long long micro, const char *model)
 	long long		 hold = 0, now;
 	int			 i, kick;
 
-	if (rl_conf->credit_spares == 0 || spares == NULL)
+	/* No table: spares off, or a CGI run (rl_credits_spares_start). */
+	if (spares == NULL)
 		return 0;
 	(void)pthread_once(&later_once, later_init);
 	now = rl_now_us();
@@ -970,7 +972,7 @@ spare_refill(void)
 		return;
 	/*
 	 * What goes back stays in the table, marked undrawable (amount 0),
-	 * until its release landed (spare_forget): killed meanwhile, the
+	 * until its release landed (spare_give_back): killed meanwhile, the
 	 * next start gives it back.  One the database did not take stays
 	 * marked and is tried again at the next refill.
 	 */
@@ -1182,24 +1184,23 @@ spare_recover(const void *map, size_t size, void *arg, struct rl_error *e)
 
 /*
  * What a table file is about: its layout (a build whose table differs
- * must not read it) and the database its hold ids are of.  FNV-1a.
+ * must not read it) and the database its hold ids are of; the first
+ * bytes of their SHA-256.
  */
 static uint64_t
 spare_key(void)
 {
+	unsigned char	 d[RL_SHA256_BYTES];
 	char		 buf[512];
-	uint64_t	 h = 14695981039346656037ULL;
-	const char	*p;
+	uint64_t	 key;
 
 	(void)snprintf(buf, sizeof(buf), "%zu %d %d %s",
 	    sizeof(struct spare_user), RL_CREDITS_SPARE_USERS,
 	    RL_CREDITS_SPARES_MAX, rl_conf->database_url != NULL ?
 	    rl_conf->database_url : "");
-	for (p = buf; *p != '\0'; p++) {
-		h ^= (unsigned char)*p;
-		h *= 1099511628211ULL;
-	}
-	return h;
+	rl_sha256(buf, strlen(buf), d);
+	memcpy(&key, d, sizeof(key));
+	return key;
 }
 
 void
@@ -1208,6 +1209,7 @@ rl_credits_spares_start(const char *prog)
 	struct rl_error	 e;
 	char		 dir[PATH_MAX];
 	long long	 given = 0;
+	uint64_t	 key = spare_key();
 	int		 files;
 	size_t		 size = sizeof(struct spare_user) *
 			    RL_CREDITS_SPARE_USERS;
@@ -1215,7 +1217,7 @@ rl_credits_spares_start(const char *prog)
 	rl_error_clear(&e);
 	(void)snprintf(dir, sizeof(dir), "%s/spares", rl_conf->tmpdir);
 	/* Whatever this process's own setting: the dead one's may differ. */
-	if (rl_sparefile_recover(dir, size, spare_key(), spare_recover,
+	if (rl_sparefile_recover(dir, size, key, spare_recover,
 	    &given, &files, &e) != RL_OK)
 		rl_log_warn("spare holds of dead processes not given back "
 		    "(the next start tries again): %s", e.msg);
@@ -1225,8 +1227,8 @@ rl_credits_spares_start(const char *prog)
 	rl_db_request_end();
 	if (rl_conf->credit_spares == 0)
 		return;
-	if ((spares = rl_sparefile_open(dir, prog, size, spare_key(),
-	    &e)) == NULL) {
+	if ((spares = rl_sparefile_open(dir, prog, size, key, &e)) ==
+	    NULL) {
 		rl_log_warn("spare holds off: %s", e.msg);
 		return;
 	}
