@@ -86,7 +86,8 @@ chat_plan(json_t *body, const struct knobs *k, struct plan *p, long *n)
 	} else if (rft != NULL && strcmp(rft, "json_object") == 0)
 		json_object = 1;
 
-	if (strcmp(role, "user") == 0 && (fn = pick_tool(body)) != NULL)
+	if (strcmp(role, "user") == 0 && !k->tools_off &&
+	    (fn = pick_tool(body)) != NULL)
 		plan_tool(p, json_str(fn, "name"),
 		    json_object_get(fn, "parameters"), k);
 	else

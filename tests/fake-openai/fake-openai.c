@@ -366,6 +366,7 @@ static void
 read_knobs(struct req *r)
 {
 	struct knobs *k = &r->k;
+	const char *v;
 
 	k->ttft_ms = parse_long(knob(r, "X-Fake-TTFT-Ms"),
 	    fake_config.ttft_ms, 0, MAX_DELAY_MS);
@@ -377,6 +378,8 @@ read_knobs(struct req *r)
 	    fake_config.batch_step_ms, 0, MAX_DELAY_MS);
 	k->cached_tokens = parse_long(knob(r, "X-Fake-Cached-Tokens"),
 	    0, 0, HEADER_NUM_MAX);
+	k->tools_off = (v = knob(r, "X-Fake-Tools")) != NULL &&
+	    strcmp(v, "off") == 0;
 	k->fault = parse_fault(knob(r, "X-Fake-Fault"));
 	if (k->fault != FAULT_NONE && !fault_applies(r))
 		k->fault = FAULT_NONE;

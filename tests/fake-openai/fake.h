@@ -63,6 +63,7 @@ struct knobs {
 	long		chunks;
 	long		batch_step_ms;
 	long		cached_tokens;
+	int		tools_off;	/* answer text though tools are offered */
 	enum fault	fault;
 };
 

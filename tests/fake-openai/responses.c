@@ -226,7 +226,8 @@ resp_plan(json_t *body, const struct knobs *k, struct plan *p)
 		variant = 1;
 	last = json_is_array(input) ?
 	    json_array_get(input, json_array_size(input) - 1) : NULL;
-	if (variant == 0 && (json_is_string(input) || is_user_message(last)) &&
+	if (variant == 0 && !k->tools_off &&
+	    (json_is_string(input) || is_user_message(last)) &&
 	    (fn = pick_function(body)) != NULL)
 		plan_tool(p, json_str(fn, "name"),
 		    json_object_get(fn, "parameters"), k);
