@@ -101,6 +101,12 @@
  */
 #define RL_THREADS_DEFAULT	64
 #define RL_THREADS_MAX		4096
+/*
+ * Threads blocked in accept(2) at once; the other idle ones wait their
+ * turn, the last to go idle first (fcgi.md).  Two: one takes the next
+ * connection while the other is being woken to replace it.
+ */
+#define RL_ACCEPTORS		2
 #if !defined(__has_feature)
 #define RL_HAS_FEATURE(x)	0
 #else
