@@ -14,7 +14,15 @@
 #
 #   direct-stream      the fake's streamed /v1/chat/completions
 #   completion-stream  POST /completion with stream: true
-#   chat-send          POST /chat/send (EDxo's chat turn, Responses API)
+#   direct-responses   the fake's streamed /v1/responses, sent the very
+#                      request relais makes for a chat turn (its tools,
+#                      the thread's previous_response_id)
+#   chat-send          POST /chat/send (EDxo's chat turn, Responses API),
+#                      a turn the model answers without a tool (the
+#                      message carries the fake's [[X-Fake-Tools: off]])
+#   chat-send-tools    the same, the fake calling a tool first: two
+#                      upstream calls and the tool's read before the
+#                      first token (no added column: no direct match)
 #  Every relais call is billed: a hold before it, a ledger
 # row after; the script checks the ledger has one row per call and no
 # hold is left open.  Then the statement log of 20 sequential /completion
@@ -256,14 +264,18 @@ tail -c +"$((from + 1))" "$log" | awk '
 # with it too and the difference is relais'.
 SCHAT='{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"Bonjour, quelle heure est-il ?"}]}'
 SCOMPLETION='{"message":"Bonjour, quelle heure est-il ?","model":"gpt-4o-mini","agent":"V2","stream":true}'
-SEND='{"message":"Bonjour, quelle heure est-il ?"}'
+SEND='{"message":"Bonjour, quelle heure est-il ? [[X-Fake-Tools: off]]"}'
+SEND_TOOLS='{"message":"Bonjour, quelle heure est-il ?"}'
 declare -A T50 T99
-# stream NAME URL PATH BODY TOKENS CONNECTIONS MATCH
+# stream NAME URL PATH BODY TOKENS CONNECTIONS MATCH [DIRECT]: DIRECT is
+# the row the added columns subtract (direct-stream-cC by default, "-"
+# for none); a direct row's DIRECT is ttff.mjs' mode instead.
 stream() {
-	local name=$1 c=$6 out
+	local name=$1 c=$6 out base=${8:-direct-stream-c$6} mode=
 	[[ $name =~ ${GW_ONLY:-.} ]] || return 0
+	[[ $name = direct* ]] && mode=${8:-}
 	out=$(node "$RL_TOP/bench/ttff.mjs" "$2" "$3" "$4" "$5" "$c" \
-	    "${GW_STREAM_SECS:-$secs}" "$7")
+	    "${GW_STREAM_SECS:-$secs}" "$7" $mode)
 	set -- $out
 	[ "$4" = 0 ] || rl_die "$name: $4 streams failed"
 	T50[$name]=$2
@@ -271,10 +283,32 @@ stream() {
 	printf '%-24s %10s %10s %10s' "$name" "$1" "$2" "$3"
 	case $name in
 	direct*) printf '\n' ;;
-	*)	awk -v a="$2" -v b="$3" -v da="${T50[direct-stream-c$c]:-0}" \
-		    -v db="${T99[direct-stream-c$c]:-0}" \
+	*)	[ "$base" = - ] && { printf ' %10s %10s\n' - -; return 0; }
+		awk -v a="$2" -v b="$3" -v da="${T50[$base]:-0}" \
+		    -v db="${T99[$base]:-0}" \
 		    'BEGIN { printf " %+10.3f %+10.3f\n", a - da, b - db }' ;;
 	esac
+}
+# The request relais sends upstream for a chat turn that goes on a
+# thread: two turns, then the fake's copy of the last (GET /_fake/last).
+# bench/ttff.mjs sends it in "chain" mode: each request goes on from the
+# response its loop got last, as relais' turns do.
+turn_body() {
+	local tok
+	tok=$(head -1 "$1")
+	for _ in 1 2; do
+		curl -sS -N -o /dev/null -H "Authorization: Bearer $tok" \
+		    -H 'Content-Type: application/json' -d "$SEND" \
+		    "$BASE/chat/send"
+	done
+	curl -sS "$FAKE/_fake/last" | node -e '
+		let s = ""; process.stdin.on("data", (d) => s += d);
+		process.stdin.on("end", () => {
+			const b = JSON.parse(s);
+			if (!b.previous_response_id || !Array.isArray(b.tools))
+				process.exit(1);
+			process.stdout.write(JSON.stringify(b));
+		});' || rl_die "no chat turn request to replay"
 }
 printf '%-24s %10s %10s %10s %10s %10s\n' 'stream (first token)' \
     streams/s p50_ms p99_ms +p50_ms +p99_ms
@@ -284,8 +318,15 @@ for c in 1 64; do
 	    "$STATE/none" "$c" "$TOKEN"
 	stream "completion-stream-c$c" "$BASE" /completion "$SCOMPLETION" \
 	    "$STATE/tokens1" "$c" "$TOKEN"
-	stream "chat-send-c$c" "$BASE" /chat/send "$SEND" "$STATE/tokens1" \
-	    "$c" "$TOKEN"
+	if [[ chat-send-c$c =~ ${GW_ONLY:-.} ]]; then
+		GW_ONLY=. stream "direct-responses-c$c" "$FAKE" /v1/responses \
+		    "$(turn_body "$STATE/tokens1")" "$STATE/none" "$c" \
+		    'response\.output_text\.delta' chain
+		stream "chat-send-c$c" "$BASE" /chat/send "$SEND" \
+		    "$STATE/tokens1" "$c" "$TOKEN" "direct-responses-c$c"
+	fi
+	stream "chat-send-tools-c$c" "$BASE" /chat/send "$SEND_TOOLS" \
+	    "$STATE/tokens1" "$c" "$TOKEN" -
 done
 stream chat-send-c64-50u "$BASE" /chat/send "$SEND" "$STATE/tokens50" 64 \
-    "$TOKEN"
+    "$TOKEN" direct-responses-c64

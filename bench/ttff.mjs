@@ -5,11 +5,16 @@
 // matches the regular expression MATCH (the first token), then the stream
 // is read to its end (so the call finishes and is billed).  Prints one
 // line: streams/s, p50 and p99 of the time to first token in ms, errors.
-// Keep-alive connections, as wrk's.
+// Keep-alive connections, as wrk's.  With an eighth argument "chain"
+// each loop is a conversation of the Responses API: BODY's
+// previous_response_id is, from its second request on, the id of the
+// response that loop got last (as a chat thread goes on), so that the
+// upstream's own work is what it is for a thread's turn.
 import http from 'node:http';
 import fs from 'node:fs';
 
-const [url, path, body, tokfile, c, secs, match] = process.argv.slice(2);
+const [url, path, body, tokfile, c, secs, match, mode] = process.argv.slice(2);
+const chain = mode === 'chain';
 const re = new RegExp(match);
 const tokens = fs.readFileSync(tokfile, 'utf8').split('\n').filter((t) => t !== '');
 const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
@@ -18,9 +23,11 @@ const now = () => Number(process.hrtime.bigint()) / 1e6;
 const times = [];
 let n = 0, errors = 0;
 
-function one() {
+function one(loop) {
+	const b = chain && loop.prev ?
+	    JSON.stringify({ ...JSON.parse(body), previous_response_id: loop.prev }) : body;
 	return new Promise((resolve) => {
-		const h = { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) };
+		const h = { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(b) };
 		if (tokens.length > 0)
 			h.Authorization = `Bearer ${tokens[n++ % tokens.length]}`;
 		const t0 = now();
@@ -35,6 +42,12 @@ function one() {
 						t = now() - t0;
 				}
 			});
+			if (chain)
+				res.on('data', (d) => {
+					const m = /"response":\{"id":"(resp_[^"]+)"/.exec(d);
+					if (m !== null)
+						loop.prev = m[1];
+				});
 			res.on('end', () => {
 				if (res.statusCode !== 200 || t === null)
 					errors++;
@@ -47,15 +60,16 @@ function one() {
 			errors++;
 			resolve();
 		});
-		req.end(body);
+		req.end(b);
 	});
 }
 
 const until = now() + Number(secs) * 1000;
 const t0 = now();
 await Promise.all(Array.from({ length: Number(c) }, async () => {
+	const loop = { prev: null };
 	while (now() < until)
-		await one();
+		await one(loop);
 }));
 const el = (now() - t0) / 1000;
 times.sort((a, b) => a - b);

@@ -71,6 +71,13 @@ static json_t		*fault_counts;	/* key -> requests already faulted */
 static pthread_mutex_t	stats_lock = PTHREAD_MUTEX_INITIALIZER;
 static json_t		*stats_tags;	/* tag -> {requests, answered, ...} */
 static long		 stats_requests, stats_answered, stats_cut;
+/*
+ * The body of the last generation request (GET /_fake/last): what a
+ * program in front of the fake sent, so a benchmark can send the same
+ * request directly and compare.
+ */
+static char		*last_body;
+static size_t		 last_len;
 
 static const char *const model_ids[] = {
 	"gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-4.1-mini", "gpt-4.1-nano",
@@ -647,6 +654,37 @@ handle_stats(struct req *r)
 	return reply_json(r, MHD_HTTP_OK, o);
 }
 
+static void
+keep_last(const struct req *r)
+{
+	char *copy;
+
+	if ((copy = malloc(r->len + 1)) == NULL)
+		return;
+	memcpy(copy, r->body, r->len);
+	copy[r->len] = '\0';
+	pthread_mutex_lock(&stats_lock);
+	free(last_body);
+	last_body = copy;
+	last_len = r->len;
+	pthread_mutex_unlock(&stats_lock);
+}
+
+static enum MHD_Result
+handle_last(struct req *r)
+{
+	char *copy;
+	size_t len;
+
+	pthread_mutex_lock(&stats_lock);
+	len = last_len;
+	copy = xstrdup(last_body != NULL ? last_body : "null");
+	if (last_body == NULL)
+		len = 4;
+	pthread_mutex_unlock(&stats_lock);
+	return reply_raw(r, MHD_HTTP_OK, "application/json", copy, len);
+}
+
 static enum MHD_Result
 dispatch(struct req *r, const char *url, const char *method)
 {
@@ -682,11 +720,14 @@ dispatch(struct req *r, const char *url, const char *method)
 		return handle_stats(r);
 	if (strcmp(url, "/_fake/audio") == 0 && strcmp(method, "GET") == 0)
 		return handle_audio_stats(r);
+	if (strcmp(url, "/_fake/last") == 0 && strcmp(method, "GET") == 0)
+		return handle_last(r);
 	read_knobs(r);
 	if (strcmp(method, "POST") == 0 &&
 	    (strcmp(url, "/v1/chat/completions") == 0 ||
 	    strcmp(url, "/v1/responses") == 0)) {
 		r->billable = 1;
+		keep_last(r);
 		snprintf(r->tag, sizeof(r->tag), "%s",
 		    knob(r, "X-Fake-Tag") != NULL ? knob(r, "X-Fake-Tag") :
 		    "");
