@@ -15,7 +15,7 @@
  * The schema version (highest sql/NNNN_*.sql) this build needs.  Programs
  * refuse to start on an older database.
  */
-#define RL_SCHEMA_VERSION	21
+#define RL_SCHEMA_VERSION	22
 
 /*
  * Every failure a lib function or a handler can report.  The parallel table

@@ -562,6 +562,34 @@ expect "jobs go with their user; a purged task leaves the job with no task" \
 	"4 0
 2"
 
+# A job's row takes no lock on its user's row (0022): with the row held
+# FOR UPDATE by another transaction (as a money statement holds it), the
+# INSERT goes through at once.  With the foreign key of 0003 it waited
+# for the lock (FOR KEY SHARE), here until lock_timeout.
+q "BEGIN; SELECT 1 FROM users WHERE username = 'prof' FOR UPDATE;
+   SELECT pg_sleep(5) /* holder */; COMMIT" >/dev/null &
+holder=$!
+for _ in $(seq 100); do
+	[ "$(q "SELECT count(*) FROM pg_stat_activity
+		WHERE query LIKE '%pg_sleep(5) /* holder */%'
+		AND state = 'active' AND pid <> pg_backend_pid()")" = 1 ] && break
+	sleep 0.05
+done
+expect "a job's row is written while its user's row is locked" \
+	"SET lock_timeout = '1s';
+	 BEGIN;
+	 INSERT INTO openai_jobs (id, user_id, model, generation, messages,
+		messages_format)
+	 SELECT 'ai_job_00000000000000aa', id, 'o3', 'new', '[]', 'structured'
+	 FROM users WHERE username = 'prof';
+	 SELECT count(*) FROM openai_jobs WHERE id = 'ai_job_00000000000000aa';
+	 ROLLBACK" \
+	"1"
+q "SELECT pg_cancel_backend(pid) FROM pg_stat_activity
+   WHERE query LIKE '%pg_sleep(5) /* holder */%' AND pid <> pg_backend_pid()" \
+   >/dev/null
+wait "$holder" 2>/dev/null || true
+
 out=$(q "SET enable_seqscan = off;
 	 EXPLAIN (COSTS OFF) SELECT id FROM openai_jobs WHERE user_id = 1
 	 ORDER BY created_at DESC LIMIT 20")
