@@ -27,6 +27,7 @@
 #include "bounds.h"
 #include "cache.h"
 #include "db.h"
+#include "extern.h"
 #include "log.h"
 
 #define CHANNEL		"relais_cache"
@@ -88,7 +89,6 @@ make_key(const char *sql, int n, const char *const *params, size_t *len,
     uint32_t *hash)
 {
 	size_t		 sl = strlen(sql) + 1, cap = sl, off, pl;
-	uint32_t	 h = 2166136261u;
 	char		*k;
 	long long	 l;
 	int		 i;
@@ -107,10 +107,8 @@ make_key(const char *sql, int n, const char *const *params, size_t *len,
 		memcpy(k + off, params[i] != NULL ? params[i] : "", pl);
 		off += pl;
 	}
-	for (off = 0; off < cap; off++)
-		h = (h ^ (unsigned char)k[off]) * 16777619u;
 	*len = cap;
-	*hash = h;
+	*hash = rl_fnv1a32(k, cap);
 	return k;
 }
 

@@ -36,6 +36,7 @@
 #include "buf.h"
 #include "conf.h"
 #include "db.h"
+#include "extern.h"
 #include "bounds.h"
 #include "log.h"
 
@@ -137,18 +138,6 @@ pqerr(struct rl_error *e, enum rl_err code, const char *what,
 	return code;
 }
 
-/* FNV-1a over the text and the parameter count. */
-static uint32_t
-sql_hash(const char *sql, size_t len, int nparams)
-{
-	uint32_t	 h = 2166136261u;
-	size_t		 i;
-
-	for (i = 0; i < len; i++)
-		h = (h ^ (unsigned char)sql[i]) * 16777619u;
-	return (h ^ (uint32_t)nparams) * 16777619u;
-}
-
 /*
  * The registry index of a statement, registering it on first sight; 0
  * when the registry is full (the statement then runs unnamed).  The text
@@ -158,7 +147,8 @@ static int
 prep_id(const char *sql, int nparams)
 {
 	size_t		 len = strlen(sql), i;
-	uint32_t	 h = sql_hash(sql, len, nparams);
+	/* The count is checked on a match: the text tells them apart. */
+	uint32_t	 h = rl_fnv1a32(sql, len);
 	int		 id = 0;
 
 	pthread_mutex_lock(&reg.mu);

@@ -8,6 +8,7 @@
 
 #include <sys/types.h>
 
+#include <stdint.h>
 #include <time.h>
 
 #include "relais.h"
@@ -40,6 +41,37 @@ void	rl_sse_release(struct rl_req *);
 
 /* auth.c: resolve the credentials of a request (issue #3 adds schemes). */
 enum rl_err	rl_auth_resolve(struct rl_req *, struct rl_error *);
+
+/*
+ * FNV-1a, 64 bits, for the in-process hash tables: the statement
+ * registry (db.c), the cache's keys (cache.c), the request limiter's
+ * buckets (ratelimit.c, which mixes it further).  Byte by byte, so a key
+ * in parts hashes as their concatenation: start from RL_FNV_OFFSET and
+ * feed each part in turn.
+ */
+#define RL_FNV_OFFSET	0xcbf29ce484222325ULL
+
+static inline uint64_t
+rl_fnv1a(uint64_t h, const void *key, size_t len)
+{
+	const unsigned char	*p = key;
+	size_t			 i;
+
+	for (i = 0; i < len; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+/* Its 32-bit fold, for tables indexed by a 32-bit hash. */
+static inline uint32_t
+rl_fnv1a32(const void *key, size_t len)
+{
+	uint64_t	 h = rl_fnv1a(RL_FNV_OFFSET, key, len);
+
+	return (uint32_t)(h ^ (h >> 32));
+}
 
 /*
  * Microseconds on the monotonic clock, for durations and deadlines.  Here,

@@ -36,6 +36,7 @@
 #include "cache.h"
 #include "conf.h"
 #include "db.h"
+#include "extern.h"
 #include "log.h"
 #include "ratelimit.h"
 #include "resp.h"
@@ -69,25 +70,9 @@ static int		 def_user = RL_RATELIMIT_USER_DEFAULT;
 static int		 def_admin = RL_RATELIMIT_ADMIN_DEFAULT;
 
 /*
- * FNV-1a, then a 64-bit finaliser so index and fingerprint both mix.  FNV
- * runs byte by byte, so a key in two parts (a prefix and a token) hashes
- * as their concatenation without being copied into one buffer.
+ * FNV-1a (extern.h), then a 64-bit finaliser so index and fingerprint
+ * both mix.
  */
-#define FNV_OFFSET	0xcbf29ce484222325ULL
-
-static uint64_t
-fnv(uint64_t h, const void *key, size_t len)
-{
-	const unsigned char	*p = key;
-	size_t			 i;
-
-	for (i = 0; i < len; i++) {
-		h ^= p[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
 static uint64_t
 mixed(uint64_t h)
 {
@@ -107,7 +92,7 @@ static uint64_t
 hash(const void *key, size_t len)
 {
 
-	return mixed(fnv(FNV_OFFSET, key, len));
+	return mixed(rl_fnv1a(RL_FNV_OFFSET, key, len));
 }
 
 static uint64_t
@@ -453,7 +438,7 @@ rl_ratelimit_count(long long uid, enum rl_role role, const char *token,
 	st.allowed = 1;
 	if (su.allowed && token != NULL) {
 		/* The bucket of "t:" and the token, hashed in two parts. */
-		take(mixed(fnv(fnv(FNV_OFFSET, "t:", 2), token,
+		take(mixed(rl_fnv1a(rl_fnv1a(RL_FNV_OFFSET, "t:", 2), token,
 		    strlen(token))), r.token_requests, r.period_sec, now, &st);
 		/* Refused: the user's bucket did not serve either. */
 		if (!st.allowed)
