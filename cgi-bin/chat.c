@@ -407,9 +407,10 @@ first_body(struct turn *t, const char *system, const json_t *history,
  * The first hold and the thread in one statement: the hold is sized
  * before the thread is known, for the larger of a thread that goes on (a
  * previous response id of CHAT_PREV_ID_MAX bytes) and a new one without
- * history.  When the thread turns out to need more (a history to replay,
- * a longer id), the hold is given back and taken again at the body's
- * size: two more round trips, once per new thread with a past.
+ * history (the system prompt): one body with both bounds either.  When
+ * the thread turns out to need more (a history to replay, a longer id),
+ * the hold is given back and taken again at the body's size: two more
+ * round trips, once per new thread with a past.
  */
 static enum rl_err
 first_hold(struct turn *t, const char *system, const char *message,
@@ -420,7 +421,7 @@ first_hold(struct turn *t, const char *system, const char *message,
 	char		 ph[CHAT_PREV_ID_MAX + 1];
 	char		*value = NULL;
 	const char	*prev;
-	long long	 need, bound, alt;
+	long long	 need, bound;
 	enum rl_err	 err;
 
 	*body = NULL;
@@ -431,17 +432,11 @@ first_hold(struct turn *t, const char *system, const char *message,
 		err = rl_error_set(e, RL_ENOMEM, NULL);
 		goto out;
 	}
-	if ((err = first_body(t, NULL, NULL, ph, message, &b, &bound, e)) !=
-	    RL_OK)
-		goto out;
-	json_decref(b);
-	if ((err = first_body(t, system, empty, NULL, message, &b, &alt,
+	if ((err = first_body(t, system, empty, ph, message, &b, &bound,
 	    e)) != RL_OK)
 		goto out;
 	json_decref(b);
 	b = NULL;
-	if (alt > bound)
-		bound = alt;
 	if ((err = rl_credits_reserve_read(t->req->user->id, bound,
 	    t->model.name, t->req->id, SQL_THREAD, hold, &value, e)) !=
 	    RL_OK)

@@ -8,6 +8,7 @@
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -266,12 +267,15 @@ chat_tool_run(const struct rl_user *u, const char *name, const char *args,
 	return s;
 }
 
+static pthread_once_t	 tools_once = PTHREAD_ONCE_INIT;
+static json_t		*tools;
+
 /* The five strict function tools, as the Responses API takes them. */
-json_t *
-chat_tools(void)
+static void
+tools_make(void)
 {
 
-	return json_pack("["
+	tools = json_pack("["
 	    "{s:s, s:s, s:s, s:b, s:{s:s, s:{s:{s:s, s:s}}, s:[s], s:b}},"
 	    "{s:s, s:s, s:s, s:b, s:{s:s, s:{s:{s:s, s:s}, s:{s:s, s:s}}, "
 	    "s:[s, s], s:b}},"
@@ -312,4 +316,18 @@ chat_tools(void)
 	    "code du cours).",
 	    "strict", 1, "parameters", "type", "object", "properties",
 	    "required", "additionalProperties", 0);
+}
+
+/*
+ * A reference to the one copy, made at the first call: each turn's body
+ * holds it, and nothing writes into a body once built (jansson counts
+ * references atomically).  Built for every body, it was three times
+ * sixty-odd nodes per turn before the first token.  NULL: out of memory.
+ */
+json_t *
+chat_tools(void)
+{
+
+	(void)pthread_once(&tools_once, tools_make);
+	return json_incref(tools);
 }
