@@ -108,7 +108,8 @@ if [ "${GW_PORTKEY:-1}" = 1 ]; then
 		    --port="$pk_port" --headless >"$STATE/portkey.log" 2>&1 &
 		PK_PID=$!
 		for i in $(seq 100); do
-			curl -fsS -o /dev/null "http://127.0.0.1:$pk_port/" &&
+			curl -fsS -o /dev/null "http://127.0.0.1:$pk_port/" \
+			    2>/dev/null &&
 			    PK_URL=http://127.0.0.1:$pk_port && break
 			sleep 0.1
 		done
