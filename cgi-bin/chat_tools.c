@@ -321,8 +321,9 @@ tools_make(void)
 /*
  * A reference to the one copy, made at the first call: each turn's body
  * holds it, and nothing writes into a body once built (jansson counts
- * references atomically).  Built for every body, it was three times
- * sixty-odd nodes per turn before the first token.  NULL: out of memory.
+ * references atomically, and since 2.13 dumps without marking the value:
+ * configure.ac).  Built for every body, it was three times sixty-odd
+ * nodes per turn before the first token.  NULL: out of memory.
  */
 json_t *
 chat_tools(void)
