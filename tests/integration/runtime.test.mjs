@@ -324,6 +324,31 @@ test('SSE: 300 concurrent streams all complete', async () => {
 	assert.deepEqual([...new Set(counts)], [4]);
 });
 
+// Only RL_ACCEPTORS threads wait in accept(2), the other idle ones on a
+// stack (fcgi.md): each connection taken calls one of them in.  200
+// streams opened together must all be served at once, every first frame
+// (sent as a stream opens) before any stream ends (3 s later), not a few
+// at a time behind two acceptors.
+test('SSE: 200 streams opened together are all served at once', async () => {
+	const u = new URL(BASE + '/_test/sse?n=2&ms=1500');
+	const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
+	const one = () => new Promise((resolve, reject) => {
+		let first = null;
+		const req = http.get({ host: u.hostname, port: u.port, path: u.pathname + u.search,
+		    agent }, (res) => {
+			res.on('data', () => { first ??= Date.now(); });
+			res.on('end', () => resolve({ status: res.statusCode, first, end: Date.now() }));
+		});
+		req.on('error', reject);
+	});
+	const r = await Promise.all(Array.from({ length: 200 }, one));
+	assert.deepEqual([...new Set(r.map((x) => x.status))], [200]);
+	const lastFirst = Math.max(...r.map((x) => x.first));
+	const firstEnd = Math.min(...r.map((x) => x.end));
+	assert.ok(lastFirst < firstEnd, `a stream opened ${lastFirst - firstEnd} ms after another ended`);
+	agent.destroy();
+});
+
 test('the same binary answers as plain CGI', () => {
 	const body = '{"x":1}';
 	const r = spawnSync(`${BUILD}/tests/echo/echo`, [], {
