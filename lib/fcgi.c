@@ -75,8 +75,8 @@ static enum rl_err	metrics_answer(struct rl_req *, struct rl_error *);
  * (a third more time per call at one client).  So only RL_ACCEPTORS
  * threads wait in accept(2); the others wait here, on a stack, and the
  * one that went idle last is the next to take an acceptor's place.  At
- * one client two threads take turns; under load every thread is busy
- * and none waits here.
+ * one client three threads take turns (two in accept(2), one serving);
+ * under load every thread is busy and none waits here.
  */
 struct idler {
 	pthread_cond_t	 cv;
