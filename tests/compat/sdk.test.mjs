@@ -366,6 +366,34 @@ test('responses function-call flow with previous_response_id', async () => {
 	    e.param === 'previous_response_id' && e.code === 'previous_response_not_found');
 });
 
+// X-Fake-Tools: off, a model that needs none of the tools it is offered;
+// GET /_fake/last, the body of the last generation request (the
+// benchmark sends relais' own upstream request directly with it).
+test('X-Fake-Tools: off answers text; /_fake/last gives the last request', async () => {
+	const tools = [{ type: 'function', name: 'get_weather', parameters: weatherParams,
+	    strict: true }];
+	const r = await client.responses.create({
+		model: 'gpt-4o-mini', tools, input: 'Météo à Lyon ?',
+	}, { headers: { 'X-Fake-Tools': 'off' } });
+	assert.equal(r.output.find((o) => o.type === 'function_call'), undefined);
+	assert.equal(r.output_text, GREETING);
+	// The same knob as an in-body directive, in a chat completion.
+	const c = await client.chat.completions.create({
+		model: 'gpt-4o-mini', tools: [{ type: 'function', function: { name: 'get_weather',
+		    parameters: weatherParams } }],
+		messages: [{ role: 'user', content: 'Météo ? [[X-Fake-Tools: off]]' }],
+	});
+	assert.equal(c.choices[0].finish_reason, 'stop');
+	assert.equal(c.choices[0].message.tool_calls, undefined);
+	const last = await (await fetch(baseURL.replace(/\/v1$/, '') + '/_fake/last')).json();
+	assert.equal(last.model, 'gpt-4o-mini');
+	assert.equal(last.messages[0].content, 'Météo ? [[X-Fake-Tools: off]]');
+	assert.equal(last.tools[0].function.name, 'get_weather');
+	// Without the knob, the first tool is called, as before.
+	const t = await client.responses.create({ model: 'gpt-4o-mini', tools, input: 'Météo ?' });
+	assert.ok(t.output.find((o) => o.type === 'function_call'));
+});
+
 test('files: upload, retrieve, content, list, delete', async () => {
 	const body = Buffer.from('première ligne\nseconde ligne\n');
 	const f = await client.files.create({

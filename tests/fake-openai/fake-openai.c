@@ -661,7 +661,8 @@ keep_last(const struct req *r)
 
 	if ((copy = malloc(r->len + 1)) == NULL)
 		return;
-	memcpy(copy, r->body, r->len);
+	if (r->len > 0)
+		memcpy(copy, r->body, r->len);
 	copy[r->len] = '\0';
 	pthread_mutex_lock(&stats_lock);
 	free(last_body);
@@ -677,11 +678,18 @@ handle_last(struct req *r)
 	size_t len;
 
 	pthread_mutex_lock(&stats_lock);
-	len = last_len;
-	copy = xstrdup(last_body != NULL ? last_body : "null");
-	if (last_body == NULL)
+	if (last_body == NULL) {
+		copy = xstrdup("null");
 		len = 4;
+	} else if ((copy = malloc(last_len + 1)) != NULL) {
+		/* The bytes as they came, a NUL inside included. */
+		memcpy(copy, last_body, last_len + 1);
+		len = last_len;
+	}
 	pthread_mutex_unlock(&stats_lock);
+	if (copy == NULL)
+		return reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR,
+		    "server_error", "out of memory", NULL, NULL);
 	return reply_raw(r, MHD_HTTP_OK, "application/json", copy, len);
 }
 
