@@ -522,9 +522,11 @@ record_write(void *arg, struct rl_error *e)
  * readied, a commit) than on the call's money.  One INSERT takes the
  * rows of those waiting (rl_db_batch_do), RECORD_NP columns as arrays;
  * each row stays the same as record_write's alone.  The rows go in by
- * user: each row's key check locks its user's row (FOR KEY SHARE), and
- * taken in another order than the money statements' (credits.c, users
- * by id) a batch and a group of reservations deadlocked.
+ * user: while user_id referenced users (until sql/0022) each row's key
+ * check locked its user's row (FOR KEY SHARE), and taken in another
+ * order than the money statements' (credits.c, users by id) a batch and
+ * a group of reservations deadlocked.  Nothing locks a user's row here
+ * now; the order stays, harmless, should a reference come back.
  */
 #define RECORD_BATCH_SQL						\
 	"INSERT INTO openai_jobs (id, user_id, description, model, "	\
