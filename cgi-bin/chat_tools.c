@@ -271,11 +271,11 @@ static pthread_once_t	 tools_once = PTHREAD_ONCE_INIT;
 static json_t		*tools;
 
 /* The five strict function tools, as the Responses API takes them. */
-static void
-tools_make(void)
+static json_t *
+tools_new(void)
 {
 
-	tools = json_pack("["
+	return json_pack("["
 	    "{s:s, s:s, s:s, s:b, s:{s:s, s:{s:{s:s, s:s}}, s:[s], s:b}},"
 	    "{s:s, s:s, s:s, s:b, s:{s:s, s:{s:{s:s, s:s}, s:{s:s, s:s}}, "
 	    "s:[s, s], s:b}},"
@@ -318,17 +318,26 @@ tools_make(void)
 	    "required", "additionalProperties", 0);
 }
 
+static void
+tools_make(void)
+{
+
+	tools = tools_new();
+}
+
 /*
  * A reference to the one copy, made at the first call: each turn's body
  * holds it, and nothing writes into a body once built (jansson counts
  * references atomically, and since 2.13 dumps without marking the value:
  * configure.ac).  Built for every body, it was three times sixty-odd
- * nodes per turn before the first token.  NULL: out of memory.
+ * nodes per turn before the first token.  Should that first build have
+ * run out of memory, each call builds its own, as before.  NULL: out of
+ * memory.
  */
 json_t *
 chat_tools(void)
 {
 
 	(void)pthread_once(&tools_once, tools_make);
-	return json_incref(tools);
+	return tools != NULL ? json_incref(tools) : tools_new();
 }

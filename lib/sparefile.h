@@ -14,7 +14,7 @@
 #include "relais.h"
 
 /*
- * This process's file, dir/prog.pid.spares, size bytes of zeroes mapped
+ * This process's file, dir/prog.pid.time.spares, size bytes of zeroes mapped
  * shared: a store to it is in the kernel's page cache at once, so a
  * process killed right after still leaves it in the file.  The file is
  * locked (flock) for the life of the process: the lock is how another
