@@ -268,15 +268,14 @@ SCOMPLETION='{"message":"Bonjour, quelle heure est-il ?","model":"gpt-4o-mini","
 SEND='{"message":"Bonjour, quelle heure est-il ? [[X-Fake-Tools: off]]"}'
 SEND_TOOLS='{"message":"Bonjour, quelle heure est-il ?"}'
 declare -A T50 T99
-# stream NAME URL PATH BODY TOKENS CONNECTIONS MATCH [DIRECT]: DIRECT is
-# the row the added columns subtract (direct-stream-cC by default, "-"
-# for none); a direct row's DIRECT is ttff.mjs' mode instead.
+# stream NAME URL PATH BODY TOKENS CONNECTIONS MATCH [DIRECT [MODE]]:
+# DIRECT is the row the added columns subtract (direct-stream-cC by
+# default, "-" for none), MODE ttff.mjs' mode ("chain").
 stream() {
-	local name=$1 c=$6 out base=${8:-direct-stream-c$6} mode=
+	local name=$1 c=$6 out base=${8:-direct-stream-c$6}
 	[[ $name =~ ${GW_ONLY:-.} ]] || return 0
-	[[ $name = direct* ]] && mode=${8:-}
 	out=$(node "$RL_TOP/bench/ttff.mjs" "$2" "$3" "$4" "$5" "$c" \
-	    "${GW_STREAM_SECS:-$secs}" "$7" $mode)
+	    "${GW_STREAM_SECS:-$secs}" "$7" ${9:-})
 	set -- $out
 	[ "$4" = 0 ] || rl_die "$name: $4 streams failed"
 	T50[$name]=$2
@@ -322,7 +321,7 @@ for c in 1 64; do
 	if [[ chat-send-c$c =~ ${GW_ONLY:-.} ]]; then
 		GW_ONLY=. stream "direct-responses-c$c" "$FAKE" /v1/responses \
 		    "$(turn_body "$STATE/tokens1")" "$STATE/none" "$c" \
-		    'response\.output_text\.delta' chain
+		    'response\.output_text\.delta' - chain
 		stream "chat-send-c$c" "$BASE" /chat/send "$SEND" \
 		    "$STATE/tokens1" "$c" "$TOKEN" "direct-responses-c$c"
 	fi

@@ -15,6 +15,7 @@ import fs from 'node:fs';
 
 const [url, path, body, tokfile, c, secs, match, mode] = process.argv.slice(2);
 const chain = mode === 'chain';
+const template = chain ? JSON.parse(body) : null;
 const re = new RegExp(match);
 const tokens = fs.readFileSync(tokfile, 'utf8').split('\n').filter((t) => t !== '');
 const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
@@ -25,7 +26,7 @@ let n = 0, errors = 0;
 
 function one(loop) {
 	const b = chain && loop.prev ?
-	    JSON.stringify({ ...JSON.parse(body), previous_response_id: loop.prev }) : body;
+	    JSON.stringify({ ...template, previous_response_id: loop.prev }) : body;
 	return new Promise((resolve) => {
 		const h = { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(b) };
 		if (tokens.length > 0)
