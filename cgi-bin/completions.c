@@ -410,29 +410,21 @@ keep(struct stream *s, const json_t *chunk)
 /*
  * What both streamed routes do with an upstream event: open the stream
  * at the first one (so that everything failing before is an ordinary
- * error with its status), send frame (NULL: nothing) under event, and
+ * error with its status), send data (NULL: nothing) under event, and
  * stop when the client has gone.  1 stops the call, s->err saying why.
  */
 static int
-forward(struct stream *s, const char *event, const json_t *frame)
+forward(struct stream *s, const char *event, const char *data)
 {
 	struct rl_error	 e;
-	char		*out;
 
 	if (s->sse == NULL && (s->sse = rl_sse_open(s->req, &e)) == NULL) {
 		s->err = RL_EGONE;
 		return 1;
 	}
-	if (frame != NULL) {
-		if ((out = json_dumps(frame, JSON_COMPACT)) == NULL) {
-			s->err = RL_ENOMEM;
-			return 1;
-		}
-		s->err = rl_sse_send(s->sse, event, NULL, out);
-		free(out);
-		if (s->err != RL_OK)
-			return 1;
-	}
+	if (data != NULL &&
+	    (s->err = rl_sse_send(s->sse, event, NULL, data)) != RL_OK)
+		return 1;
 	if (rl_sse_gone(s->sse)) {
 		s->err = RL_EGONE;
 		return 1;
@@ -450,6 +442,7 @@ on_event(void *arg, const struct rl_oa_event *ev)
 {
 	struct stream	*s = arg;
 	json_t		*d = ev->data;
+	char		*out = NULL;
 	int		 usage_only, rc;
 
 	if (!json_is_object(d) || ev->type == NULL ||
@@ -464,7 +457,13 @@ on_event(void *arg, const struct rl_oa_event *ev)
 	(void)json_object_set_new(d, "created", json_integer(s->c->created));
 	if (!s->c->include_usage)
 		(void)json_object_del(d, "usage");
-	rc = forward(s, NULL, usage_only && !s->c->include_usage ? NULL : d);
+	if ((!usage_only || s->c->include_usage) &&
+	    (out = json_dumps(d, JSON_COMPACT)) == NULL) {
+		s->err = RL_ENOMEM;
+		return 1;
+	}
+	rc = forward(s, NULL, out);
+	free(out);
 	(void)json_object_set_new(d, SENT_MARK, json_true());
 	return rc;
 }
@@ -990,15 +989,18 @@ model(struct rl_req *req, struct rl_error *e)
 	return rl_resp_json_new(req, 200, v);
 }
 
-/* Forward each Responses event as it came: "event: <type>". */
+/*
+ * Forward each Responses event as it came, its bytes under "event:
+ * <type>": the client gets the upstream's frame, nothing parsed and
+ * written again (the response's copies are not even parsed, openai.h).
+ */
 static int
 on_response_event(void *arg, const struct rl_oa_event *ev)
 {
 	struct stream	*s = arg;
 
-	return forward(s, ev->type, json_is_object(ev->data) &&
-	    ev->type != NULL && strcmp(ev->type, "[DONE]") != 0 ?
-	    ev->data : NULL);
+	return forward(s, ev->type, ev->type != NULL &&
+	    strcmp(ev->type, "[DONE]") != 0 ? ev->raw : NULL);
 }
 
 /*

@@ -98,6 +98,7 @@ struct xfer {
 	int			 done;		/* final event received */
 	int			 halted;	/* a stop or check ended it */
 	long			 sent;		/* request bytes sent */
+	const struct rl_sse_frame *frame;	/* the frame being read */
 	enum rl_err		 serr;		/* error found in the body */
 	char			 smsg[RL_ERRMSG_MAX];
 	char			 errbuf[CURL_ERROR_SIZE];
@@ -618,6 +619,26 @@ is_delta(enum rl_oa_ev k)
 	    k == RL_OA_EV_TOOL_ARGS;
 }
 
+/* An event of the frame being read, nothing known of it yet. */
+static void
+event_init(struct rl_oa_event *ev, const struct xfer *x)
+{
+
+	memset(ev, 0, sizeof(*ev));
+	ev->raw = x->frame->data;
+	ev->rawlen = x->frame->datalen;
+}
+
+json_t *
+rl_oa_event_json(const struct rl_oa_event *ev)
+{
+
+	if (ev->data != NULL)
+		return json_incref(ev->data);
+	return ev->raw == NULL ? NULL : json_loadb(ev->raw, ev->rawlen, 0,
+	    NULL);
+}
+
 /* Hand one event to the caller; 1 when it asked to stop. */
 static int
 deliver(struct xfer *x, const struct rl_oa_event *ev)
@@ -655,7 +676,7 @@ responses_event(struct xfer *x, json_t *j, const char *type)
 	struct rl_oa_event	 ev;
 	json_t			*r;
 
-	memset(&ev, 0, sizeof(ev));
+	event_init(&ev, x);
 	ev.type = type;
 	ev.data = j;
 	ev.index = (int)json_integer_value(json_object_get(j,
@@ -711,7 +732,7 @@ chat_chunk(struct xfer *x, json_t *j)
 	/* The answer of a chat stream is its last chunk. */
 	json_decref(c->answer);
 	c->answer = json_incref(j);
-	memset(&ev, 0, sizeof(ev));
+	event_init(&ev, x);
 	ev.type = "chunk";
 	ev.data = j;
 	json_array_foreach(json_object_get(j, "choices"), i, ch) {
@@ -766,6 +787,123 @@ chat_chunk(struct xfer *x, json_t *j)
 	return deliver(x, &ev);
 }
 
+/*
+ * The bytes of a frame not parsed (openai.h): past the value at p, which
+ * is not checked, or NULL when it does not end.  A string is read to its
+ * closing quote; a scalar ends at what follows it.
+ */
+static const char *
+skip_string(const char *p, const char *end)
+{
+
+	for (p++; p < end; p++)
+		if (*p == '\\')
+			p++;
+		else if (*p == '"')
+			return p + 1;
+	return NULL;
+}
+
+static const char *
+skip_ws(const char *p, const char *end)
+{
+
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' ||
+	    *p == '\r'))
+		p++;
+	return p;
+}
+
+static const char *
+skip_value(const char *p, const char *end)
+{
+	int	 depth = 0;
+
+	while (p < end) {
+		if (*p == '"') {
+			if ((p = skip_string(p, end)) == NULL || depth == 0)
+				return p;
+			continue;
+		}
+		if (*p == '{' || *p == '[')
+			depth++;
+		else if (*p == '}' || *p == ']') {
+			if (depth == 0)
+				return p;
+			if (--depth == 0)
+				return p + 1;
+		} else if (depth == 0 && (*p == ',' || *p == ' ' ||
+		    *p == '\t' || *p == '\n' || *p == '\r'))
+			return p;
+		p++;
+	}
+	return depth == 0 ? p : NULL;
+}
+
+/*
+ * The value of member key (no escapes in it) of the object at p, or
+ * NULL: the other members are skipped, not built.
+ */
+static const char *
+member(const char *p, const char *end, const char *key)
+{
+	const char	*k;
+	size_t		 klen = strlen(key);
+	int		 match;
+
+	p = skip_ws(p, end);
+	if (p == end || *p++ != '{')
+		return NULL;
+	for (;;) {
+		p = skip_ws(p, end);
+		if (p == end || *p != '"')
+			return NULL;
+		k = p + 1;
+		if ((p = skip_string(p, end)) == NULL)
+			return NULL;
+		match = (size_t)(p - 1 - k) == klen &&
+		    memcmp(k, key, klen) == 0;
+		p = skip_ws(p, end);
+		if (p == end || *p != ':')
+			return NULL;
+		p = skip_ws(p + 1, end);
+		if (match)
+			return p;
+		if ((p = skip_value(p, end)) == NULL)
+			return NULL;
+		p = skip_ws(p, end);
+		if (p == end || *p != ',')
+			return NULL;
+		p++;
+	}
+}
+
+/*
+ * The response id of a copy (response.created...), read off its bytes
+ * into the call's; -1 when it is not where it should be, or escaped: the
+ * frame is parsed then, as any other.
+ */
+static int
+copy_id(struct rl_oa_call *c, const struct rl_sse_frame *f)
+{
+	const char	*end = f->data + f->datalen, *v, *q;
+	size_t		 n;
+
+	if ((strcmp(f->event, "response.created") != 0 &&
+	    strcmp(f->event, "response.in_progress") != 0 &&
+	    strcmp(f->event, "response.queued") != 0) ||
+	    (v = member(f->data, end, "response")) == NULL ||
+	    (v = member(v, end, "id")) == NULL || v == end || *v != '"' ||
+	    (q = skip_string(v, end)) == NULL)
+		return -1;
+	n = (size_t)(q - v) - 2;
+	if (n >= sizeof(c->response_id) || memchr(v + 1, '\\', n) != NULL)
+		return -1;
+	memcpy(c->response_id, v + 1, n);
+	c->response_id[n] = '\0';
+	return 0;
+}
+
 static int
 on_frame(void *arg, const struct rl_sse_frame *f)
 {
@@ -776,7 +914,12 @@ on_frame(void *arg, const struct rl_sse_frame *f)
 	const char		*type;
 	int			 rc;
 
-	memset(&ev, 0, sizeof(ev));
+	x->frame = f;
+	event_init(&ev, x);
+	if (copy_id(x->call, f) == 0) {
+		ev.type = f->event;
+		return deliver(x, &ev);
+	}
 	if (strcmp(f->data, "[DONE]") == 0) {
 		if (x->done)
 			return 0;

@@ -55,8 +55,21 @@ struct rl_oa_event {
 	const char	*delta;		/* text of a delta, else NULL */
 	size_t		 deltalen;
 	int		 index;		/* chat: choice; else output_index */
-	json_t		*data;		/* the whole frame, borrowed */
+	json_t		*data;		/* the whole frame, borrowed; NULL
+					   for a copy not parsed (below) */
+	const char	*raw;		/* the frame's data as it came, NUL-
+					   terminated; NULL for [DONE] */
+	size_t		 rawlen;
 };
+
+/*
+ * response.created, .in_progress and .queued carry a copy of the whole
+ * response (instructions, tools: kilobytes) and say nothing the stream
+ * does not say again but its id, so they are not parsed: the id is read
+ * off the bytes, data is NULL, and a callback that wants the frame calls
+ * rl_oa_event_json (a new reference; NULL when it is not JSON).
+ */
+json_t		*rl_oa_event_json(const struct rl_oa_event *);
 
 /* Return 0 to go on, non-zero to stop the transfer (client gone). */
 typedef int	(*rl_oa_event_cb)(void *, const struct rl_oa_event *);

@@ -136,14 +136,21 @@ test('responses.create: plain and streamed', async () => {
 	assert.equal(r.output_text, sentence('gpt-4o-mini'));
 	const s = await u.openai.responses.create({ model: 'gpt-4o-mini', input: 'Bonjour', stream: true });
 	const types = [];
+	const ids = {};
 	let text = '';
 	for await (const ev of s) {
 		types.push(ev.type);
+		if (ev.response !== undefined)
+			ids[ev.type] = ev.response.id;
 		if (ev.type === 'response.output_text.delta')
 			text += ev.delta;
 	}
-	assert.equal(types[0], 'response.created');
+	assert.deepEqual(types.slice(0, 2), ['response.created', 'response.in_progress']);
 	assert.equal(types.at(-1), 'response.completed');
+	// The copies go through unparsed (lib/openai.h): still the same response.
+	assert.match(ids['response.created'], /^resp_/);
+	assert.equal(ids['response.in_progress'], ids['response.created']);
+	assert.equal(ids['response.completed'], ids['response.created']);
 	assert.equal(text, sentence('gpt-4o-mini'));
 	await until('two ledger rows', () => psql(`SELECT count(*) FROM usage_ledger WHERE user_id = ${u.id} AND feature = 'api.responses'`) === '2');
 });

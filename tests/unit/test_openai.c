@@ -253,6 +253,7 @@ enum step {
 	S_CHAT,		/* a chat stream with usage, then [DONE] */
 	S_HOLD,		/* two events, then wait for the client to leave */
 	S_GARBAGE,	/* 200 application/json that is not JSON */
+	S_COPIES,	/* a Responses stream whose copies test the reading */
 	S_SILENT	/* nothing at all: wait for the client to leave */
 };
 
@@ -374,6 +375,25 @@ static const char stream_body[] =
     "\"object\":\"response\",\"status\":\"completed\",\"usage\":"
     "{\"input_tokens\":5,\"output_tokens\":2}}}\n\n";
 
+/*
+ * The response's copies, read off their bytes (openai.c, copy_id): the
+ * created one hides "response" and "id" in strings and nested values
+ * before its own; the in_progress one escapes its id, so it is parsed.
+ */
+static const char copies_body[] =
+    "event: response.created\n"
+    "data: {\"type\":\"response.created\",\"sequence_number\":0,"
+    "\"tools\":[{\"d\":\"a \\\"}\\\" ],\\\\\",\"response\":{\"id\":\"no\"}}],"
+    "\"n\":-1.5e3,\"t\":true, \"response\" : {\"object\":\"response\","
+    "\"x\":{\"id\":\"no\"},\"id\":\"resp_w\",\"status\":\"in_progress\"}}\n\n"
+    "event: response.in_progress\n"
+    "data: {\"type\":\"response.in_progress\",\"response\":"
+    "{\"id\":\"resp_\\u0065\"}}\n\n"
+    "event: response.completed\n"
+    "data: {\"type\":\"response.completed\",\"response\":{\"id\":\"resp_e\","
+    "\"object\":\"response\",\"status\":\"completed\",\"usage\":"
+    "{\"input_tokens\":5,\"output_tokens\":0}}}\n\n";
+
 static const char chat_body[] =
     "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\","
     "\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\","
@@ -438,8 +458,11 @@ serve_step(struct srv *s, int fd, enum step st)
 		}
 		return send_str(fd, "0\r\n\r\n") == -1;
 	case S_CHAT:
+	case S_COPIES:
 		if (send_str(fd, SSE_HEAD) == -1 ||
-		    send_chunk(fd, chat_body, sizeof(chat_body) - 1) == -1)
+		    send_chunk(fd, st == S_CHAT ? chat_body : copies_body,
+		    st == S_CHAT ? sizeof(chat_body) - 1 :
+		    sizeof(copies_body) - 1) == -1)
 			return 1;
 		return send_str(fd, "0\r\n\r\n") == -1;
 	case S_SILENT:
@@ -525,6 +548,10 @@ struct seen {
 	int	 stop_after;
 	char	 text[256];
 	char	 args[256];
+	const struct rl_oa_call *c;
+	char	 ids[256];	/* the call's response id after each event */
+	char	 parsed[64];	/* 1 when the event came parsed, else 0 */
+	char	 copy[256];	/* response.id of rl_oa_event_json */
 };
 
 static int
@@ -533,8 +560,24 @@ on_event(void *arg, const struct rl_oa_event *ev)
 	struct seen	*s = arg;
 	size_t		 l;
 
+	json_t		*j;
+
 	s->n[ev->kind]++;
 	s->total++;
+	if (s->c != NULL) {
+		l = strlen(s->ids);
+		(void)snprintf(s->ids + l, sizeof(s->ids) - l, "%s;",
+		    s->c->response_id);
+		l = strlen(s->parsed);
+		(void)snprintf(s->parsed + l, sizeof(s->parsed) - l, "%d",
+		    ev->data != NULL);
+		j = rl_oa_event_json(ev);
+		l = strlen(s->copy);
+		(void)snprintf(s->copy + l, sizeof(s->copy) - l, "%s;",
+		    json_string_value(json_object_get(json_object_get(j,
+		    "response"), "id")));
+		json_decref(j);
+	}
 	if (ev->kind == RL_OA_EV_TEXT || ev->kind == RL_OA_EV_TOOL_ARGS) {
 		l = strlen(ev->kind == RL_OA_EV_TEXT ? s->text : s->args);
 		(void)snprintf((ev->kind == RL_OA_EV_TEXT ? s->text :
@@ -549,7 +592,7 @@ test_server(void)
 {
 	static const enum step script[] = {
 		S_JSON, S_JSON, S_STREAM, S_CHAT, S_HOLD, S_JSON,
-		S_503, S_JSON, S_400, S_GARBAGE,
+		S_503, S_JSON, S_400, S_GARBAGE, S_COPIES,
 	};
 	struct srv		 s;
 	struct rl_upstream	 up = { "test", NULL, "sk-test" };
@@ -637,6 +680,8 @@ test_server(void)
 	rc = rl_oa_call(&up, &c, &e);
 	ok(rc == RL_EGONE && c.stopped == 1 && c.started == 1 &&
 	    seen.total == 2, "stop after 2 events: RL_EGONE, stopped");
+	ok(strcmp(c.response_id, "resp_s") == 0, "stopped: the response id "
+	    "of response.created, which was not parsed (%s)", c.response_id);
 	ok(c.usage.reported == 0 && c.usage.output_tokens == 1 &&
 	    c.usage.input_tokens == 1,
 	    "stopped: usage counted (1 delta, ceil(2 / 4) in)");
@@ -664,6 +709,25 @@ test_server(void)
 	rc = rl_oa_call(&up, &c, &e);
 	ok(rc == RL_EUPSTREAM && c.status == 200 && c.answer == NULL,
 	    "200 with garbage JSON: RL_EUPSTREAM (%s)", e.msg);
+
+	/* The response's copies: read off their bytes, or parsed. */
+	memset(&seen, 0, sizeof(seen));
+	seen.c = &c;
+	body = J("{\"model\":\"gpt-4o\",\"input\":\"hello\"}");
+	c.path = "/responses";
+	c.body = body;
+	c.on_event = on_event;
+	c.arg = &seen;
+	rc = rl_oa_call(&up, &c, &e);
+	ok(rc == RL_OK && strcmp(seen.ids, "resp_w;resp_e;resp_e;") == 0,
+	    "copies: the response id after each event (%s)", seen.ids);
+	ok(strcmp(seen.parsed, "011") == 0 && strcmp(seen.copy,
+	    "resp_w;resp_e;resp_e;") == 0, "copies: created not parsed, "
+	    "in_progress parsed (escaped id), rl_oa_event_json gives both "
+	    "(%s, %s)", seen.parsed, seen.copy);
+	c.on_event = NULL;
+	c.body = NULL;
+	json_decref(body);
 	rl_oa_call_free(&c);
 	srv_stop(&s);
 	ok(s.requests == (int)(sizeof(script) / sizeof(script[0])),
