@@ -1149,18 +1149,27 @@ build_body(const struct rl_oa_call *c, int chat, struct req *rq,
 	if (!json_is_object(c->body))
 		return rl_error_set(e, RL_EINVAL, "a streamed call needs a "
 		    "JSON object body");
-	if ((copy = json_deep_copy(c->body)) == NULL)
+	/*
+	 * The caller's body stays untouched: a copy of its top level (and
+	 * of stream_options, written too), the rest shared, not copied
+	 * through (a chat turn's five tools were most of its body).
+	 */
+	if ((copy = json_copy((json_t *)(uintptr_t)c->body)) == NULL)
 		goto out;
 	if (json_object_set_new(copy, "stream", json_true()) == -1)
 		goto out;
 	if (chat) {
 		so = json_object_get(copy, "stream_options");
-		if (json_is_object(so)) {
-			if (json_object_set_new(so, "include_usage",
-			    json_true()) == -1)
-				goto out;
-		} else if (json_object_set_new(copy, "stream_options",
-		    json_pack("{s:b}", "include_usage", 1)) == -1)
+		so = json_is_object(so) ? json_copy(so) : json_object();
+		if (so == NULL)
+			goto out;
+		if (json_object_set_new(so, "include_usage", json_true()) ==
+		    -1) {
+			json_decref(so);
+			goto out;
+		}
+		/* Taken even when it fails. */
+		if (json_object_set_new(copy, "stream_options", so) == -1)
 			goto out;
 	}
 	rq->body = json_dumps(copy, JSON_COMPACT);

@@ -671,6 +671,9 @@ test_server(void)
 	    json_integer_value(json_object_get(json_object_get(sent,
 	    "stream_options"), "x")) == 1,
 	    "chat stream: include_usage added to stream_options");
+	ok(json_object_get(body, "stream") == NULL &&
+	    json_object_size(json_object_get(body, "stream_options")) == 1,
+	    "chat stream: the caller's body and its stream_options untouched");
 	json_decref(sent);
 
 	/* Stopped by the callback: the connection is closed at once. */
