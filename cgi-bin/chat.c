@@ -353,90 +353,56 @@ body_new(const struct turn *t, json_t *input, const char *prev,
 }
 
 /*
- * The first call's input: the message, after the system prompt and the
- * history (SQL_THREAD's array, copied) on a new thread.
+ * The first call's body for a new thread without history: the system
+ * prompt, then the message.
  */
-static enum rl_err
-first_input(const char *system, const json_t *history, const char *message,
-    json_t **input, struct rl_error *e)
+static json_t *
+first_body(struct turn *t, const char *system, const char *message)
 {
+	json_t	*input;
 
-	if (history == NULL)
-		*input = json_array();
-	else if (!json_is_array(history))
-		return rl_error_set(e, RL_EDB, "history: not an array");
-	else if ((*input = json_deep_copy(history)) != NULL &&
-	    system != NULL && json_array_insert_new(*input, 0,
-	    json_pack("{s:s, s:[{s:s, s:s}]}", "role", "system", "content",
-	    "type", "input_text", "text", system)) == -1)
-		goto out;
-	if (*input == NULL || json_array_append_new(*input,
-	    json_pack("{s:s, s:[{s:s, s:s}]}", "role", "user", "content",
-	    "type", "input_text", "text", message)) == -1)
-		goto out;
-	return RL_OK;
-out:
-	json_decref(*input);
-	*input = NULL;
-	return rl_error_set(e, RL_ENOMEM, NULL);
+	if ((input = json_array()) == NULL ||
+	    (system != NULL && json_array_append_new(input, json_pack("{s:s, "
+	    "s:[{s:s, s:s}]}", "role", "system", "content", "type",
+	    "input_text", "text", system)) == -1) ||
+	    json_array_append_new(input, json_pack("{s:s, s:[{s:s, s:s}]}",
+	    "role", "user", "content", "type", "input_text", "text",
+	    message)) == -1) {
+		json_decref(input);
+		return NULL;
+	}
+	return body_new(t, input, NULL, "auto");
 }
 
 /*
- * The first call's body for a thread that goes on (prev) or starts
- * (history), and what it may cost; input is built from the parts.
- */
-static enum rl_err
-first_body(struct turn *t, const char *system, const json_t *history,
-    const char *prev, const char *message, json_t **body, long long *bound,
-    struct rl_error *e)
-{
-	json_t		*input = NULL;
-	enum rl_err	 err;
-
-	*body = NULL;
-	if ((err = first_input(system, history, message, &input, e)) !=
-	    RL_OK)
-		return err;
-	if ((*body = body_new(t, input, prev, "auto")) == NULL)
-		return rl_error_set(e, RL_ENOMEM, NULL);
-	*bound = rl_ai_bound(&t->model, *body, CHAT_MAX_OUTPUT);
-	return RL_OK;
-}
-
-/*
- * The first hold and the thread in one statement: the hold is sized
- * before the thread is known, for the larger of a thread that goes on (a
- * previous response id of CHAT_PREV_ID_MAX bytes) and a new one without
- * history (the system prompt): one body with both bounds either.  When
- * the thread turns out to need more (a history to replay, a longer id),
- * the hold is given back and taken again at the body's size: two more
- * round trips, once per new thread with a past.
+ * The first hold and the thread in one statement.  The hold is sized on
+ * the body of a new thread without history, built once: a thread that
+ * goes on needs no more (it drops the system prompt, which the thread
+ * holds, and adds a previous response id, which bills nothing), so that
+ * body only changes.  A new thread with a past replays its history before
+ * the message; when that needs more, the hold is given back and taken
+ * again at the body's size: two more round trips, once per new thread
+ * with a past.
  */
 static enum rl_err
 first_hold(struct turn *t, const char *system, const char *message,
     json_t **body, long long *hold, struct rl_error *e)
 {
-	json_t		*thread = NULL, *b = NULL, *empty = NULL;
+	json_t		*thread = NULL, *b = NULL, *input, *history, *item;
 	json_error_t	 je;
-	char		 ph[CHAT_PREV_ID_MAX + 1];
 	char		*value = NULL;
 	const char	*prev;
 	long long	 need, bound;
+	size_t		 i, at;
 	enum rl_err	 err;
 
 	*body = NULL;
 	*hold = 0;
-	memset(ph, 'x', sizeof(ph) - 1);
-	ph[sizeof(ph) - 1] = '\0';
-	if ((empty = json_array()) == NULL) {
+	if ((b = first_body(t, system, message)) == NULL) {
 		err = rl_error_set(e, RL_ENOMEM, NULL);
 		goto out;
 	}
-	if ((err = first_body(t, system, empty, ph, message, &b, &bound,
-	    e)) != RL_OK)
-		goto out;
-	json_decref(b);
-	b = NULL;
+	bound = rl_ai_bound(&t->model, b, CHAT_MAX_OUTPUT);
 	if ((err = rl_credits_reserve_read(t->req->user->id, bound,
 	    t->model.name, t->req->id, SQL_THREAD, hold, &value, e)) !=
 	    RL_OK)
@@ -447,16 +413,34 @@ first_hold(struct turn *t, const char *system, const char *message,
 		    "null" : je.text);
 		goto out;
 	}
+	input = json_object_get(b, "input");
 	prev = json_string_value(json_array_get(thread, 0));
-	if ((err = first_body(t, system, prev != NULL ? NULL :
-	    json_array_get(thread, 1), prev, message, &b, &need, e)) != RL_OK)
-		goto out;
-	if (need > bound) {
-		rl_credits_release_sure(*hold);
-		*hold = 0;
-		if ((err = rl_ai_reserve(t->req->user->id, &t->model, need,
-		    t->req->id, NULL, hold, e)) != RL_OK)
+	history = json_array_get(thread, 1);
+	if (prev != NULL) {
+		if ((system != NULL && json_array_remove(input, 0) == -1) ||
+		    json_object_set_new(b, "previous_response_id",
+		    json_string(prev)) == -1) {
+			err = rl_error_set(e, RL_ENOMEM, NULL);
 			goto out;
+		}
+	} else if (!json_is_array(history)) {
+		err = rl_error_set(e, RL_EDB, "history: not an array");
+		goto out;
+	} else if (json_array_size(history) > 0) {
+		at = system != NULL ? 1 : 0;
+		json_array_foreach(history, i, item)
+			if (json_array_insert(input, at + i, item) == -1) {
+				err = rl_error_set(e, RL_ENOMEM, NULL);
+				goto out;
+			}
+		if ((need = rl_ai_bound(&t->model, b, CHAT_MAX_OUTPUT)) >
+		    bound) {
+			rl_credits_release_sure(*hold);
+			*hold = 0;
+			if ((err = rl_ai_reserve(t->req->user->id, &t->model,
+			    need, t->req->id, NULL, hold, e)) != RL_OK)
+				goto out;
+		}
 	}
 	*body = b;
 	b = NULL;
@@ -466,7 +450,6 @@ out:
 		*hold = 0;
 	}
 	json_decref(b);
-	json_decref(empty);
 	json_decref(thread);
 	free(value);
 	return err;

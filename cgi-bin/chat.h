@@ -34,9 +34,8 @@ enum rl_err	 chat_models(struct rl_req *, struct rl_error *);
 /* History rows replayed when the thread has no previous response. */
 #define CHAT_HISTORY_ROWS	10
 /*
- * The previous response id the first hold is sized for, in bytes, before
- * the reservation's statement reads the thread (OpenAI's are about 55): a
- * longer one, or a history to replay, is reserved again at its size.
+ * The longest response id a turn keeps for the next, in bytes (OpenAI's
+ * are about 55; the upstream client keeps 95, struct rl_oa_call).
  */
 #define CHAT_PREV_ID_MAX	95
 /* A chat message, in bytes: a long paste, far below RL_BODY_MAX. */

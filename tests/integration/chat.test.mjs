@@ -373,6 +373,32 @@ test('history replay is bounded to the last 10 rows', async () => {
 	    [4, 5, 6, 7, 8, 9, 10, 11, 12, 13].map((i) => `ligne ${i}`));
 });
 
+test('a replayed history is paid for before the stream: too long for the credits, a plain refusal', async () => {
+	// Credits for 200,000 input tokens: far more than the turn's own body
+	// (system prompt, message, tools, 2,048 output tokens), far less
+	// than the 400,000 bytes of history it must replay.
+	const credits = costMicro(PLAIN, 200000, 0);
+	const u = await user((Number(credits) / 1e6).toFixed(6));
+	const values = [];
+	for (let i = 0; i < 10; i++)
+		values.push(`(${u.id}, '${i % 2 ? 'assistant' : 'user'}', repeat('x', 40000), now() + interval '${i} ms')`);
+	psql(`INSERT INTO chat_history (user_id, role, content, timestamp) VALUES ${values.join(', ')}`);
+	proxy.mode = { toolChoice: 'none' };
+	const r = await send(u, 'Et maintenant ?');
+	// EDxo's answer for a chat without credits (RL_ROUTE_EDXO): 403.
+	assert.equal(r.status, 403, r.text);
+	assert.equal(r.json.code, 'insufficient_credits');
+	assert.equal(proxy.requests.length, 0);
+	assert.equal(openHolds(u.id), '0');
+	assert.equal(balance(u.id), credits);
+	assert.equal(rows(u.id).length, 10);
+	// Without that history the same credits pay for the turn.
+	psql(`DELETE FROM chat_history WHERE user_id = ${u.id}`);
+	const ok = await send(u, 'Et maintenant ?');
+	assert.equal(ok.status, 200, ok.text);
+	assert.equal(proxy.requests.length, 1);
+});
+
 // A course the user may see, with a plan de cours and a plan-cadre whose code
 // contains "exemple", the string the fake puts in synthesised arguments.
 function course(u) {
