@@ -261,76 +261,125 @@ out:
 }
 
 /*
- * Access tokens already verified.  A client sends the same token on every
- * call for its hour, and verifying it again (two HMACs, two base64
- * decodes, two JSON parses) was 6 % of a billed call's CPU in the chat
- * program.  A slot keeps only what the token itself says (uid, exp,
- * sub), which its text and the key fix for good; who the user is now
- * (role, disabled) is read afterwards as before (user_by_id), and exp is
- * checked against the clock at every use.  Tokens are known by their
- * keyed hash (rl_crypto_khash, as the Basic cache below), which also
- * picks the slot: a client can evict another's token (one verification
- * more), never borrow it.
+ * Credentials already verified, two kinds: access tokens (their claims)
+ * and Basic headers (below).  An entry is known by the keyed hash of the
+ * credential's text (rl_crypto_khash, a per-process key), which also
+ * picks its slot: a client can evict another's entry (one verification
+ * more), never borrow it.  It keeps the user id, until when it holds (in
+ * the kind's own clock) and a few bytes of the kind's; a miss costs one
+ * verification, never a refusal.
  */
-struct jwt_slot {
+#define SEEN_VAL	RL_JWT_CACHE_SUB_MAX
+
+struct seen_slot {
 	pthread_mutex_t	 mu;
-	unsigned char	 key[RL_SHA256_BYTES];	/* khash of the token */
+	unsigned char	 key[RL_SHA256_BYTES];
 	long long	 uid;			/* 0: free */
-	long long	 exp;
-	char		 sub[RL_JWT_CACHE_SUB_MAX];
+	long long	 until;
+	unsigned char	 val[SEEN_VAL];
 };
 
-static struct jwt_slot	 jwt_slots[RL_JWT_CACHE_SLOTS];
-static pthread_once_t	 jwt_once = PTHREAD_ONCE_INIT;
+struct seen {
+	struct seen_slot *slots;
+	size_t		  n;
+};
 
+static struct seen_slot	 jwt_slots[RL_JWT_CACHE_SLOTS];
+static struct seen_slot	 basic_slots[RL_BASIC_CACHE_SLOTS];
+static struct seen	 jwt_seen = { jwt_slots, RL_JWT_CACHE_SLOTS };
+static struct seen	 basic_seen = { basic_slots, RL_BASIC_CACHE_SLOTS };
+static pthread_once_t	 seen_once = PTHREAD_ONCE_INIT;
+
+/* The mutexes of both kinds' slots. */
 static void
-jwt_slots_init(void)
+seen_init(void)
 {
 	size_t	 i;
 
 	for (i = 0; i < RL_JWT_CACHE_SLOTS; i++)
 		pthread_mutex_init(&jwt_slots[i].mu, NULL);
+	for (i = 0; i < RL_BASIC_CACHE_SLOTS; i++)
+		pthread_mutex_init(&basic_slots[i].mu, NULL);
 }
 
+static struct seen_slot *
+seen_slot(struct seen *c, const unsigned char *key)
+{
+
+	(void)pthread_once(&seen_once, seen_init);
+	return &c->slots[((size_t)key[0] << 8 | key[1]) % c->n];
+}
+
+/* The user id of key while now < its until, and its bytes; 0: none. */
+static long long
+seen_get(struct seen *c, const unsigned char *key, long long now,
+    long long *until, unsigned char *val)
+{
+	struct seen_slot	*s = seen_slot(c, key);
+	long long		 uid = 0;
+
+	pthread_mutex_lock(&s->mu);
+	if (s->uid != 0 && s->until > now &&
+	    rl_memeq(s->key, key, RL_SHA256_BYTES)) {
+		uid = s->uid;
+		*until = s->until;
+		memcpy(val, s->val, SEEN_VAL);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return uid;
+}
+
+/* Keep key for uid until then with val (SEEN_VAL bytes); uid 0 forgets. */
+static void
+seen_put(struct seen *c, const unsigned char *key, long long uid,
+    long long until, const unsigned char *val)
+{
+	struct seen_slot	*s = seen_slot(c, key);
+
+	pthread_mutex_lock(&s->mu);
+	if (uid == 0) {
+		if (rl_memeq(s->key, key, RL_SHA256_BYTES))
+			s->uid = 0;
+	} else {
+		memcpy(s->key, key, RL_SHA256_BYTES);
+		s->uid = uid;
+		s->until = until;
+		memcpy(s->val, val, SEEN_VAL);
+	}
+	pthread_mutex_unlock(&s->mu);
+}
+
+/*
+ * Access tokens already verified.  A client sends the same token on every
+ * call for its hour, and verifying it again (two HMACs, two base64
+ * decodes, two JSON parses) was 6 % of a billed call's CPU in the chat
+ * program.  An entry keeps only what the token itself says (uid, exp,
+ * sub), which its text and the key fix for good; who the user is now
+ * (role, disabled) is read afterwards as before (user_by_id), and exp is
+ * checked against the clock at every use.
+ */
 enum rl_err
 rl_auth_jwt_check(struct rl_arena *a, const char *tok, long long now,
     struct rl_jwt_claims *c, struct rl_error *e)
 {
-	struct jwt_slot	*s;
-	unsigned char	 key[RL_SHA256_BYTES];
-	char		 sub[RL_JWT_CACHE_SUB_MAX];
+	unsigned char	 key[RL_SHA256_BYTES], sub[SEEN_VAL];
 	size_t		 len = strnlen(tok, RL_JWT_MAX + 1);
-	int		 hit = 0;
 	enum rl_err	 err;
 
 	if (len > RL_JWT_MAX)
 		return rl_auth_jwt_parse(a, tok, now, c, e);
-	(void)pthread_once(&jwt_once, jwt_slots_init);
 	rl_crypto_khash(tok, len, key);
-	s = &jwt_slots[((size_t)key[0] << 8 | key[1]) % RL_JWT_CACHE_SLOTS];
-	pthread_mutex_lock(&s->mu);
-	if (s->uid != 0 && rl_memeq(s->key, key, sizeof(key)) &&
-	    s->exp > now) {
-		c->uid = s->uid;
-		c->exp = s->exp;
-		memcpy(sub, s->sub, sizeof(sub));
-		hit = 1;
-	}
-	pthread_mutex_unlock(&s->mu);
-	if (hit) {
-		if ((c->sub = rl_arena_strdup(a, sub)) == NULL)
+	if ((c->uid = seen_get(&jwt_seen, key, now, &c->exp, sub)) != 0) {
+		if ((c->sub = rl_arena_strdup(a, (char *)sub)) == NULL)
 			return rl_error_set(e, RL_ENOMEM, NULL);
 		return RL_OK;
 	}
 	if ((err = rl_auth_jwt_parse(a, tok, now, c, e)) != RL_OK ||
-	    c->uid == 0 || strlen(c->sub) >= sizeof(s->sub))
+	    c->uid == 0 || strlen(c->sub) >= sizeof(sub))
 		return err;
-	pthread_mutex_lock(&s->mu);
-	memcpy(s->key, key, sizeof(key));
-	s->uid = c->uid;
-	s->exp = c->exp;
-	(void)snprintf(s->sub, sizeof(s->sub), "%s", c->sub);
-	pthread_mutex_unlock(&s->mu);
+	memset(sub, 0, sizeof(sub));
+	memcpy(sub, c->sub, strlen(c->sub));
+	seen_put(&jwt_seen, key, c->uid, c->exp, sub);
 	return RL_OK;
 }
 
@@ -1041,66 +1090,35 @@ out:
  * password of every request, checked by rl_auth_password, so a failure
  * counts toward the login limits like any other.  argon2id is slow on
  * purpose, so a verified header is remembered for RL_BASIC_CACHE_SEC as
- * a keyed hash (rl_crypto_khash, a per-process key) beside a keyed hash
- * of the account's password hash as it was read before the check: a
- * password changed since no longer matches that stamp, and the next
- * request is checked in full.  RL_BASIC_CACHE_SLOTS entries, the oldest
- * replaced; a miss costs one check, never a refusal.
+ * a verified credential (above), with a keyed hash of the account's
+ * password hash as it was read before the check: a password changed
+ * since no longer matches that stamp, and the next request is checked in
+ * full.  RL_BASIC_CACHE_SLOTS entries.
  */
-struct basic_slot {
-	unsigned char	 key[RL_SHA256_BYTES];	/* khash of the header */
-	unsigned char	 stamp[RL_SHA256_BYTES]; /* khash of the pw hash */
-	long long	 uid;			/* 0: free */
-	long long	 until_us;		/* rl_now_us() */
-};
-
-static struct basic_slot	 basic_cache[RL_BASIC_CACHE_SLOTS];
-static pthread_mutex_t		 basic_mu = PTHREAD_MUTEX_INITIALIZER;
-
 /* The user id a header was verified for, and its stamp; 0: none. */
 static long long
 basic_cached(const unsigned char *key, unsigned char *stamp)
 {
-	long long	 uid = 0, now = rl_now_us();
-	size_t		 i;
+	unsigned char	 val[SEEN_VAL];
+	long long	 until, uid;
 
-	pthread_mutex_lock(&basic_mu);
-	for (i = 0; i < RL_BASIC_CACHE_SLOTS; i++)
-		if (basic_cache[i].uid != 0 && basic_cache[i].until_us > now &&
-		    rl_memeq(basic_cache[i].key, key, RL_SHA256_BYTES)) {
-			uid = basic_cache[i].uid;
-			memcpy(stamp, basic_cache[i].stamp, RL_SHA256_BYTES);
-			break;
-		}
-	pthread_mutex_unlock(&basic_mu);
+	if ((uid = seen_get(&basic_seen, key, rl_now_us(), &until, val)) != 0)
+		memcpy(stamp, val, RL_SHA256_BYTES);
 	return uid;
 }
 
-/* Remember a header (uid != 0), or forget it (uid 0). */
+/* Remember a header for RL_BASIC_CACHE_SEC (uid != 0), or forget it. */
 static void
 basic_remember(const unsigned char *key, const unsigned char *stamp,
     long long uid)
 {
-	size_t		 i, pick = 0;
-	long long	 now = rl_now_us();
+	unsigned char	 val[SEEN_VAL];
 
-	pthread_mutex_lock(&basic_mu);
-	for (i = 0; i < RL_BASIC_CACHE_SLOTS; i++) {
-		if (basic_cache[i].uid != 0 &&
-		    rl_memeq(basic_cache[i].key, key, RL_SHA256_BYTES)) {
-			pick = i;
-			break;
-		}
-		if (basic_cache[i].until_us < basic_cache[pick].until_us)
-			pick = i;
-	}
-	memcpy(basic_cache[pick].key, key, RL_SHA256_BYTES);
+	memset(val, 0, sizeof(val));
 	if (stamp != NULL)
-		memcpy(basic_cache[pick].stamp, stamp, RL_SHA256_BYTES);
-	basic_cache[pick].uid = uid;
-	basic_cache[pick].until_us = uid == 0 ? 0 :
-	    now + (long long)RL_BASIC_CACHE_SEC * 1000000;
-	pthread_mutex_unlock(&basic_mu);
+		memcpy(val, stamp, RL_SHA256_BYTES);
+	seen_put(&basic_seen, key, uid, rl_now_us() +
+	    (long long)RL_BASIC_CACHE_SEC * 1000000, val);
 }
 
 static void
