@@ -587,6 +587,21 @@ on_event(void *arg, const struct rl_oa_event *ev)
 	return s->stop_after > 0 && s->total >= s->stop_after;
 }
 
+/* A streamed Responses call of body, its events counted in seen. */
+static enum rl_err
+responses_stream(const struct rl_upstream *up, struct rl_oa_call *c,
+    json_t *body, struct seen *seen, struct rl_error *e)
+{
+
+	memset(seen, 0, sizeof(*seen));
+	seen->c = c;
+	c->path = "/responses";
+	c->body = body;
+	c->on_event = on_event;
+	c->arg = seen;
+	return rl_oa_call(up, c, e);
+}
+
 static void
 test_server(void)
 {
@@ -623,13 +638,8 @@ test_server(void)
 	    s.accepts);
 
 	/* A Responses stream split over many small writes. */
-	memset(&seen, 0, sizeof(seen));
 	body = J("{\"model\":\"gpt-4o\",\"input\":\"hello\"}");
-	c.path = "/responses";
-	c.body = body;
-	c.on_event = on_event;
-	c.arg = &seen;
-	rc = rl_oa_call(&up, &c, &e);
+	rc = responses_stream(&up, &c, body, &seen, &e);
 	ok(rc == RL_OK && seen.n[RL_OA_EV_TEXT] == 2 &&
 	    strcmp(seen.text, "Bonjour") == 0 &&
 	    seen.n[RL_OA_EV_ITEM_DONE] == 1 && seen.n[RL_OA_EV_DONE] == 1 &&
@@ -714,14 +724,8 @@ test_server(void)
 	    "200 with garbage JSON: RL_EUPSTREAM (%s)", e.msg);
 
 	/* The response's copies: read off their bytes, or parsed. */
-	memset(&seen, 0, sizeof(seen));
-	seen.c = &c;
 	body = J("{\"model\":\"gpt-4o\",\"input\":\"hello\"}");
-	c.path = "/responses";
-	c.body = body;
-	c.on_event = on_event;
-	c.arg = &seen;
-	rc = rl_oa_call(&up, &c, &e);
+	rc = responses_stream(&up, &c, body, &seen, &e);
 	ok(rc == RL_OK && strcmp(seen.ids, "resp_w;resp_e;resp_e;") == 0,
 	    "copies: the response id after each event (%s)", seen.ids);
 	ok(strcmp(seen.parsed, "011") == 0 && strcmp(seen.copy,
