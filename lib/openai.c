@@ -788,10 +788,13 @@ chat_chunk(struct xfer *x, json_t *j)
 }
 
 /*
- * The bytes of a frame not parsed (openai.h): past the value at p, which
- * is not checked, or NULL when it does not end.  A string is read to its
- * closing quote; a scalar ends at what follows it.
+ * A walk over the bytes of a frame not parsed (openai.h), to find one
+ * member: each function returns where what it skips ends, or NULL when
+ * it does not.  Nothing is checked; a frame that is not JSON may give a
+ * wrong place, never a read past end.
  */
+
+/* Past the string at p (at its opening quote). */
 static const char *
 skip_string(const char *p, const char *end)
 {
@@ -814,6 +817,7 @@ skip_ws(const char *p, const char *end)
 	return p;
 }
 
+/* Past the value at p: a string, an object or array, or a scalar. */
 static const char *
 skip_value(const char *p, const char *end)
 {
