@@ -455,6 +455,12 @@
 #define RL_CREDITS_SPARE_PCT		125
 #define RL_CREDITS_SPARE_IDLE_MS	1000
 #define RL_CREDITS_SPARE_MARGIN		8
+/*
+ * A spare file is made under a ".new" name and renamed once locked, a
+ * few microseconds; one still there, unlocked, this long after it was
+ * written is a process's killed in between: removed by the next start.
+ */
+#define RL_SPAREFILE_ORPHAN_SEC		60
 
 /*
  * Distinct statement texts a program prepares (db.c's registry; a

@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bounds.h"
 #include "log.h"
 #include "sparefile.h"
 
@@ -208,6 +209,29 @@ out:
 	return rc;
 }
 
+/*
+ * A file still under its ".new" name: its process was killed between
+ * making it and renaming it, and it lists nothing (it is filled only once
+ * renamed).  Removed when nobody holds it and it is older than
+ * RL_SPAREFILE_ORPHAN_SEC: a process making its own right now holds it
+ * within microseconds of creating it, and is not that slow.
+ */
+static void
+orphan_one(int dfd, const char *name)
+{
+	struct stat	 st;
+	int		 fd;
+
+	if ((fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) ==
+	    -1)
+		return;
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0 && fstat(fd, &st) == 0 &&
+	    S_ISREG(st.st_mode) &&
+	    st.st_mtime < time(NULL) - RL_SPAREFILE_ORPHAN_SEC)
+		(void)unlinkat(dfd, name, 0);
+	(void)close(fd);
+}
+
 enum rl_err
 rl_sparefile_recover(const char *dir, size_t size, uint64_t key,
     rl_sparefile_fn fn, void *arg, int *n, struct rl_error *e)
@@ -229,6 +253,11 @@ rl_sparefile_recover(const char *dir, size_t size, uint64_t key,
 		    "%s: %s", dir, strerror(errno));
 	while ((de = readdir(d)) != NULL) {
 		len = strlen(de->d_name);
+		if (len > sizeof(SUFFIX ".new") - 1 && strcmp(de->d_name + len -
+		    (sizeof(SUFFIX ".new") - 1), SUFFIX ".new") == 0) {
+			orphan_one(dirfd(d), de->d_name);
+			continue;
+		}
 		if (len <= sizeof(SUFFIX) - 1 || strcmp(de->d_name + len -
 		    (sizeof(SUFFIX) - 1), SUFFIX) != 0)
 			continue;

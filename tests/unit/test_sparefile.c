@@ -7,6 +7,8 @@
  */
 #include "config.h"
 
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <dirent.h>
@@ -14,8 +16,10 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "bounds.h"
 #include "harness.h"
 #include "sparefile.h"
 
@@ -122,9 +126,10 @@ main(void)
 	struct rl_error	 e;
 	DIR		*d;
 	struct dirent	*de;
+	struct timespec	 old, times[2];
 	char		 path[sizeof(dir) + 256];
 	pid_t		 pid;
-	int		 fd;
+	int		 fd, held;
 
 	if (mkdtemp(dir) == NULL) {
 		ok(0, "mkdtemp");
@@ -193,6 +198,35 @@ main(void)
 	ok(fd != -1 && close(fd) == 0, "an empty file");
 	ok(recover(KEY, SIZE) == 0 && calls == 0 && files(".spares") == 0,
 	    "is removed, not handed over");
+
+	/*
+	 * Files left under their ".new" name (a process killed between
+	 * making its file and renaming it): an old one nobody holds goes;
+	 * a young one (a process making its own now) or one held stays.
+	 */
+	old.tv_sec = time(NULL) - RL_SPAREFILE_ORPHAN_SEC - 5;
+	old.tv_nsec = 0;
+	times[0] = times[1] = old;
+	(void)snprintf(path, sizeof(path), "%s/t.1.3.spares.new", dir);
+	fd = open(path, O_WRONLY | O_CREAT, 0600);
+	ok(fd != -1 && futimens(fd, times) == 0 && close(fd) == 0,
+	    "an old .new file nobody holds");
+	(void)snprintf(path, sizeof(path), "%s/t.1.4.spares.new", dir);
+	fd = open(path, O_WRONLY | O_CREAT, 0600);
+	ok(fd != -1 && close(fd) == 0, "a young one");
+	(void)snprintf(path, sizeof(path), "%s/t.1.5.spares.new", dir);
+	held = open(path, O_WRONLY | O_CREAT, 0600);
+	ok(held != -1 && futimens(held, times) == 0 &&
+	    flock(held, LOCK_EX | LOCK_NB) == 0, "an old one held");
+	ok(recover(KEY, SIZE) == 0 && calls == 0 &&
+	    files(".spares.new") == 2, "the old one nobody holds is removed");
+	(void)snprintf(path, sizeof(path), "%s/t.1.3.spares.new", dir);
+	ok(access(path, F_OK) == -1, "that one");
+	(void)close(held);
+	(void)snprintf(path, sizeof(path), "%s/t.1.4.spares.new", dir);
+	(void)unlink(path);
+	(void)snprintf(path, sizeof(path), "%s/t.1.5.spares.new", dir);
+	(void)unlink(path);
 	(void)rmdir(dir);
 	return done();
 }
