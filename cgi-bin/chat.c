@@ -352,6 +352,15 @@ body_new(const struct turn *t, json_t *input, const char *prev,
 	return b;
 }
 
+/* One input message of text, as EDxo sends it; NULL: out of memory. */
+static json_t *
+input_item(const char *role, const char *text)
+{
+
+	return json_pack("{s:s, s:[{s:s, s:s}]}", "role", role, "content",
+	    "type", "input_text", "text", text);
+}
+
 /*
  * The first call's body for a new thread without history: the system
  * prompt, then the message.
@@ -361,12 +370,9 @@ first_body(struct turn *t, const char *system, const char *message)
 {
 	json_t	*input;
 
-	if ((input = json_array()) == NULL ||
-	    (system != NULL && json_array_append_new(input, json_pack("{s:s, "
-	    "s:[{s:s, s:s}]}", "role", "system", "content", "type",
-	    "input_text", "text", system)) == -1) ||
-	    json_array_append_new(input, json_pack("{s:s, s:[{s:s, s:s}]}",
-	    "role", "user", "content", "type", "input_text", "text",
+	if ((input = json_array()) == NULL || (system != NULL &&
+	    json_array_append_new(input, input_item("system", system)) ==
+	    -1) || json_array_append_new(input, input_item("user",
 	    message)) == -1) {
 		json_decref(input);
 		return NULL;

@@ -807,12 +807,18 @@ skip_string(const char *p, const char *end)
 	return NULL;
 }
 
+static int
+is_ws(char c)
+{
+
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
 static const char *
 skip_ws(const char *p, const char *end)
 {
 
-	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' ||
-	    *p == '\r'))
+	while (p < end && is_ws(*p))
 		p++;
 	return p;
 }
@@ -836,8 +842,7 @@ skip_value(const char *p, const char *end)
 				return p;
 			if (--depth == 0)
 				return p + 1;
-		} else if (depth == 0 && (*p == ',' || *p == ' ' ||
-		    *p == '\t' || *p == '\n' || *p == '\r'))
+		} else if (depth == 0 && (*p == ',' || is_ws(*p)))
 			return p;
 		p++;
 	}

@@ -209,6 +209,15 @@ out:
 	return rc;
 }
 
+/* Does name (len bytes) end in suffix, after at least one byte? */
+static int
+ends_in(const char *name, size_t len, const char *suffix)
+{
+	size_t	 n = strlen(suffix);
+
+	return len > n && strcmp(name + len - n, suffix) == 0;
+}
+
 /*
  * A file still under its ".new" name: its process was killed between
  * making it and renaming it, and it lists nothing (it is filled only once
@@ -253,13 +262,11 @@ rl_sparefile_recover(const char *dir, size_t size, uint64_t key,
 		    "%s: %s", dir, strerror(errno));
 	while ((de = readdir(d)) != NULL) {
 		len = strlen(de->d_name);
-		if (len > sizeof(SUFFIX ".new") - 1 && strcmp(de->d_name + len -
-		    (sizeof(SUFFIX ".new") - 1), SUFFIX ".new") == 0) {
+		if (ends_in(de->d_name, len, SUFFIX ".new")) {
 			orphan_one(dirfd(d), de->d_name);
 			continue;
 		}
-		if (len <= sizeof(SUFFIX) - 1 || strcmp(de->d_name + len -
-		    (sizeof(SUFFIX) - 1), SUFFIX) != 0)
+		if (!ends_in(de->d_name, len, SUFFIX))
 			continue;
 		rc = recover_one(dirfd(d), de->d_name, boot, size, key, fn,
 		    arg, e);
